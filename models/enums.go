@@ -1,0 +1,141 @@
+package models
+
+// Role is an agent's role.
+type Role string
+
+// The roles an agent can have.
+const (
+	RoleSuperadmin Role = "superadmin"
+	RoleAdmin      Role = "admin"
+	RoleAgent      Role = "agent"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleSuperadmin, RoleAdmin, RoleAgent:
+		return true
+	}
+	return false
+}
+
+// Channel is the medium of a case.
+type Channel string
+
+// The channels a case can be on.
+const (
+	ChannelChat    Channel = "chat"
+	ChannelEmail   Channel = "email"
+	ChannelSMS     Channel = "sms"
+	ChannelOffline Channel = "offline"
+)
+
+// Valid reports whether c is one of the known channels.
+func (c Channel) Valid() bool {
+	switch c {
+	case ChannelChat, ChannelEmail, ChannelSMS, ChannelOffline:
+		return true
+	}
+	return false
+}
+
+// CaseStatus is where a case stands.
+type CaseStatus string
+
+// The statuses of a case. Every status but closed takes new messages.
+const (
+	StatusNew     CaseStatus = "new"
+	StatusOpen    CaseStatus = "open"
+	StatusPending CaseStatus = "pending"
+	StatusOnHold  CaseStatus = "on_hold"
+	StatusClosed  CaseStatus = "closed"
+)
+
+// Valid reports whether s is one of the known statuses.
+func (s CaseStatus) Valid() bool {
+	switch s {
+	case StatusNew, StatusOpen, StatusPending, StatusOnHold, StatusClosed:
+		return true
+	}
+	return false
+}
+
+// Outcome is how a finished chat ended (CallGear's chat status).
+type Outcome string
+
+// The outcomes of a chat.
+const (
+	OutcomeLost      Outcome = "lost"
+	OutcomeSucceeded Outcome = "succeeded"
+	OutcomeRefused   Outcome = "refused"
+)
+
+// Valid reports whether o is one of the known outcomes.
+func (o Outcome) Valid() bool {
+	switch o {
+	case OutcomeLost, OutcomeSucceeded, OutcomeRefused:
+		return true
+	}
+	return false
+}
+
+// Sender says who wrote a message.
+type Sender string
+
+// The senders of a message.
+const (
+	SenderAgent   Sender = "agent"
+	SenderContact Sender = "contact"
+	SenderSystem  Sender = "system"
+)
+
+// Valid reports whether s is one of the known senders.
+func (s Sender) Valid() bool {
+	switch s {
+	case SenderAgent, SenderContact, SenderSystem:
+		return true
+	}
+	return false
+}
+
+// Kind says what a message is.
+type Kind string
+
+// The kinds of message: a note is private to agents, an event records a change.
+const (
+	KindMessage Kind = "message"
+	KindNote    Kind = "note"
+	KindEvent   Kind = "event"
+)
+
+// Valid reports whether k is one of the known kinds.
+func (k Kind) Valid() bool {
+	switch k {
+	case KindMessage, KindNote, KindEvent:
+		return true
+	}
+	return false
+}
+
+// InboxKind is the medium of an inbox and of a delivery.
+type InboxKind string
+
+// The kinds of inbox.
+const (
+	InboxEmail InboxKind = "email"
+	InboxSMS   InboxKind = "sms"
+)
+
+// Valid reports whether k is one of the known inbox kinds.
+func (k InboxKind) Valid() bool { return k == InboxEmail || k == InboxSMS }
+
+// DeliveryStatus is where a delivery stands in the outbox.
+type DeliveryStatus string
+
+// The statuses of a delivery.
+const (
+	DeliveryQueued  DeliveryStatus = "queued"
+	DeliverySending DeliveryStatus = "sending"
+	DeliverySent    DeliveryStatus = "sent"
+	DeliveryFailed  DeliveryStatus = "failed"
+)

@@ -1,0 +1,208 @@
+// Package models holds the GORM models of switchboard's one shared store, their
+// enums and the validation of single values. It imports nothing of ours.
+package models
+
+import "time"
+
+// Account is a tenant. Every other table carries its id.
+type Account struct {
+	ID        int64     `gorm:"primaryKey"`
+	Name      string    `gorm:"not null"`
+	Timezone  string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	UpdatedAt time.Time `gorm:"not null"`
+}
+
+// Agent is a person who answers: REVE agents, HelpCrunch agents, Acquire users.
+type Agent struct {
+	ID                  int64      `gorm:"primaryKey"`
+	AccountID           int64      `gorm:"not null;index:idx_agents_account"`
+	Email               string     `gorm:"not null;uniqueIndex:idx_agents_email"`
+	PasswordHash        string     `gorm:"not null"`
+	FirstName           string     `gorm:"not null"`
+	LastName            string     `gorm:"not null"`
+	Phone               string     `gorm:"not null"`
+	Role                Role       `gorm:"not null"`
+	Enabled             bool       `gorm:"not null"`
+	Designation         string     `gorm:"not null"`
+	ConcurrentChatLimit int        `gorm:"not null"`
+	LastLoginAt         *time.Time ``
+	CreatedAt           time.Time  `gorm:"not null"`
+	UpdatedAt           time.Time  `gorm:"not null"`
+}
+
+// APIKey is one issued bearer token; ID is the token's JWT "jti".
+type APIKey struct {
+	ID         string     `gorm:"primaryKey"`
+	AccountID  int64      `gorm:"not null;index:idx_api_keys_account"`
+	AgentID    int64      `gorm:"not null"`
+	Name       string     `gorm:"not null"`
+	Scopes     string     `gorm:"not null"`
+	ExpiresAt  *time.Time ``
+	RevokedAt  *time.Time ``
+	LastUsedAt *time.Time ``
+	CreatedAt  time.Time  `gorm:"not null"`
+}
+
+// TableName keeps the table name readable (GORM would say "api_keys" too, but
+// only by accident of its initialism list).
+func (APIKey) TableName() string { return "api_keys" }
+
+// Contact is a visitor or customer. Phone is E.164 or empty.
+type Contact struct {
+	ID        int64     `gorm:"primaryKey"`
+	AccountID int64     `gorm:"not null;index:idx_contacts_email,priority:1;index:idx_contacts_phone,priority:1"`
+	Name      string    `gorm:"not null"`
+	Email     string    `gorm:"not null;index:idx_contacts_email,priority:2"`
+	Phone     string    `gorm:"not null;index:idx_contacts_phone,priority:2"`
+	CreatedAt time.Time `gorm:"not null"`
+	UpdatedAt time.Time `gorm:"not null"`
+}
+
+// Site is a web site a contact can come from.
+type Site struct {
+	ID        int64     `gorm:"primaryKey"`
+	AccountID int64     `gorm:"not null;index:idx_sites_account"`
+	Domain    string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+// Campaign is an advertising campaign of a site.
+type Campaign struct {
+	ID        int64     `gorm:"primaryKey"`
+	AccountID int64     `gorm:"not null;index:idx_campaigns_account"`
+	SiteID    int64     `gorm:"not null"`
+	Name      string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+// VisitorSession is one visit of a contact to a site.
+type VisitorSession struct {
+	ID             int64     `gorm:"primaryKey"`
+	AccountID      int64     `gorm:"not null;index:idx_visitor_sessions_contact,priority:1"`
+	ContactID      *int64    `gorm:"index:idx_visitor_sessions_contact,priority:2"`
+	SiteID         int64     `gorm:"not null"`
+	CampaignID     *int64    ``
+	StartedAt      time.Time `gorm:"not null"`
+	IPAddress      string    `gorm:"not null"`
+	Platform       string    `gorm:"not null"`
+	Browser        string    `gorm:"not null"`
+	BrowserVersion string    `gorm:"not null"`
+	Country        string    `gorm:"not null"`
+	Region         string    `gorm:"not null"`
+	City           string    `gorm:"not null"`
+	Latitude       string    `gorm:"not null"`
+	Longitude      string    `gorm:"not null"`
+	ISP            string    `gorm:"column:isp;not null"`
+	ReferrerURL    string    `gorm:"column:referrer_url;not null"`
+	PageViews      int       `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+}
+
+// Case is one conversation with a contact on one channel.
+type Case struct {
+	ID               int64      `gorm:"primaryKey;index:idx_cases_list,priority:4,sort:desc"`
+	AccountID        int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1"`
+	ContactID        int64      `gorm:"not null;index:idx_cases_contact,priority:2"`
+	Channel          Channel    `gorm:"not null;index:idx_cases_list,priority:2;uniqueIndex:idx_cases_ext,priority:2"`
+	Status           CaseStatus `gorm:"not null"`
+	Outcome          *Outcome   ``
+	Initiator        string     `gorm:"not null"`
+	Subject          string     `gorm:"not null"`
+	AssigneeID       *int64     ``
+	Unread           bool       `gorm:"not null"`
+	StartedAt        time.Time  `gorm:"not null;index:idx_cases_list,priority:3,sort:desc"`
+	ClosedAt         *time.Time ``
+	ExtID            *string    `gorm:"uniqueIndex:idx_cases_ext,priority:3"`
+	SiteID           *int64     ``
+	CampaignID       *int64     ``
+	VisitorSessionID *int64     ``
+	FormName         string     `gorm:"not null"`
+	CreatedAt        time.Time  `gorm:"not null"`
+	UpdatedAt        time.Time  `gorm:"not null"`
+}
+
+// CaseDayCount counts an account's cases of one channel by the UTC day they
+// started. Paging reads it to find a deep page without stepping over every row
+// before it.
+type CaseDayCount struct {
+	AccountID int64   `gorm:"primaryKey;autoIncrement:false"`
+	Channel   Channel `gorm:"primaryKey"`
+	Day       int64   `gorm:"primaryKey;autoIncrement:false"`
+	N         int64   `gorm:"column:n;not null"`
+}
+
+// Message is one entry in a case.
+type Message struct {
+	ID        int64  `gorm:"primaryKey;index:idx_messages_case,priority:3"`
+	AccountID int64  `gorm:"not null"`
+	CaseID    int64  `gorm:"not null;index:idx_messages_case,priority:1"`
+	Sender    Sender `gorm:"not null"`
+	// AgentID is set when Sender is SenderAgent.
+	AgentID        *int64     ``
+	Kind           Kind       `gorm:"not null"`
+	Text           string     `gorm:"not null"`
+	Markdown       string     `gorm:"not null"`
+	EmailFrom      string     `gorm:"not null"`
+	EmailTo        string     `gorm:"not null"`
+	EmailCc        string     `gorm:"not null"`
+	EmailBcc       string     `gorm:"not null"`
+	EmailSubject   string     `gorm:"not null"`
+	HTMLBody       string     `gorm:"column:html_body;not null"`
+	SMSFrom        string     `gorm:"column:sms_from;not null"`
+	SMSTo          string     `gorm:"column:sms_to;not null"`
+	Read           bool       `gorm:"not null"`
+	Edited         bool       `gorm:"not null"`
+	DeliveryStatus string     `gorm:"not null"`
+	DeliveredAt    *time.Time ``
+	FailedAt       *time.Time ``
+	FailReason     string     `gorm:"not null"`
+	CreatedAt      time.Time  `gorm:"not null;index:idx_messages_case,priority:2"`
+	UpdatedAt      time.Time  `gorm:"not null"`
+}
+
+// Inbox is a connected email address or SMS number of an account.
+type Inbox struct {
+	ID        int64     `gorm:"primaryKey"`
+	AccountID int64     `gorm:"not null;uniqueIndex:idx_inboxes_address,priority:1"`
+	Kind      InboxKind `gorm:"not null;uniqueIndex:idx_inboxes_address,priority:2"`
+	Address   string    `gorm:"not null;uniqueIndex:idx_inboxes_address,priority:3"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+// Delivery is one email or SMS waiting in the outbox.
+type Delivery struct {
+	ID            int64          `gorm:"primaryKey"`
+	AccountID     int64          `gorm:"not null"`
+	MessageID     int64          `gorm:"not null;uniqueIndex:idx_deliveries_message"`
+	Kind          InboxKind      `gorm:"not null"`
+	Status        DeliveryStatus `gorm:"not null;index:idx_deliveries_due,priority:1"`
+	Attempts      int            `gorm:"not null"`
+	NextAttemptAt time.Time      `gorm:"not null;index:idx_deliveries_due,priority:2"`
+	LastError     string         `gorm:"not null"`
+	ProviderRef   string         `gorm:"not null"`
+	Reference     string         `gorm:"not null"`
+	CreatedAt     time.Time      `gorm:"not null"`
+	UpdatedAt     time.Time      `gorm:"not null"`
+}
+
+// IdempotencyKey stores the first response to a POST carrying an Idempotency-Key.
+type IdempotencyKey struct {
+	ID          int64     `gorm:"primaryKey"`
+	AccountID   int64     `gorm:"not null;uniqueIndex:idx_idempotency_key,priority:1"`
+	Key         string    `gorm:"not null;uniqueIndex:idx_idempotency_key,priority:2"`
+	RequestHash string    `gorm:"not null"`
+	Status      int       `gorm:"not null"`
+	Body        []byte    ``
+	Headers     string    `gorm:"not null"`
+	CreatedAt   time.Time `gorm:"not null"`
+	ExpiresAt   time.Time `gorm:"not null;index:idx_idempotency_expires"`
+}
+
+// All lists every model, in an order in which foreign keys can be created.
+func All() []any {
+	return []any{
+		&Account{}, &Agent{}, &APIKey{}, &Contact{}, &Site{}, &Campaign{}, &VisitorSession{},
+		&Case{}, &CaseDayCount{}, &Message{}, &Inbox{}, &Delivery{}, &IdempotencyKey{},
+	}
+}

@@ -1,0 +1,48 @@
+package models
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// ValidE164 reports whether s is a phone number in E.164 form: a plus sign
+// and 2 to 15 digits, the first not zero.
+func ValidE164(s string) bool {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidEmail reports whether s is a bare email address (no display name),
+// with a dot-free local part allowed and a domain that has at least one dot.
+func ValidEmail(s string) bool {
+	if s == "" || len(s) > 254 || strings.ContainsAny(s, " <>\t\r\n") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+// NormalizeEmail returns s trimmed and lower-cased, the form emails are stored in.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ValidTimezone reports whether tz names an IANA time zone known to this binary.
+func ValidTimezone(tz string) bool {
+	if tz == "" || tz == "Local" {
+		return false
+	}
+	_, err := time.LoadLocation(tz)
+	return err == nil
+}

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"switchboard/models"
+)
+
+// NewAgent is the input of CreateAgent. The password arrives hashed: hashing
+// belongs to auth, and the store never sees a plaintext password.
+type NewAgent struct {
+	Email        string
+	PasswordHash string
+	Role         models.Role
+	FirstName    string
+	LastName     string
+}
+
+func (in *NewAgent) validate() error {
+	var fe FieldErrors
+	in.Email = models.NormalizeEmail(in.Email)
+	if !models.ValidEmail(in.Email) {
+		fe.Add("email", "%q is not a valid email address", in.Email)
+	}
+	if in.PasswordHash == "" {
+		fe.Add("password", "must not be empty")
+	}
+	if !in.Role.Valid() {
+		fe.Add("role", "%q is not one of superadmin, admin, agent", in.Role)
+	}
+	in.FirstName, in.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	return fe.Err()
+}
+
+// CreateAgent creates an agent in the account. It returns FieldErrors for bad
+// input, ErrNotFound when the account does not exist and ErrConflict when the
+// email is taken (emails are unique across accounts: they are login names).
+func (s *Store) CreateAgent(ctx context.Context, accountID int64, in NewAgent) (models.Agent, error) {
+	var agent models.Agent
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := accountExists(tx, accountID); err != nil {
+			return err
+		}
+		var err error
+		agent, err = createAgent(tx, s.now(), accountID, in)
+		return err
+	})
+	return agent, wrap("create agent", err)
+}
+
+func createAgent(tx *gorm.DB, now time.Time, accountID int64, in NewAgent) (models.Agent, error) {
+	if err := in.validate(); err != nil {
+		return models.Agent{}, err
+	}
+	a := models.Agent{
+		AccountID: accountID, Email: in.Email, PasswordHash: in.PasswordHash, Role: in.Role,
+		FirstName: in.FirstName, LastName: in.LastName, Enabled: true, ConcurrentChatLimit: 5,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.Create(&a).Error; err != nil {
+		return models.Agent{}, wrap(fmt.Sprintf("agent %s", in.Email), err)
+	}
+	return a, nil
+}
+
+// AgentByEmail returns the agent with the login email, or ErrNotFound. It is
+// the one lookup not scoped by account: a Basic login names no account, and
+// emails are unique across accounts.
+func (s *Store) AgentByEmail(ctx context.Context, email string) (models.Agent, error) {
+	var a models.Agent
+	err := s.db.WithContext(ctx).Take(&a, "email = ?", models.NormalizeEmail(email)).Error
+	return a, wrap("agent by email", err)
+}
+
+// Agent returns the agent of the account, or ErrNotFound.
+func (s *Store) Agent(ctx context.Context, accountID, id int64) (models.Agent, error) {
+	var a models.Agent
+	err := s.db.WithContext(ctx).Take(&a, "account_id = ? AND id = ?", accountID, id).Error
+	return a, wrap(fmt.Sprintf("agent %d", id), err)
+}
+
+// AgentUpdate is the input of UpdateAgent; nil fields stay as they are.
+type AgentUpdate struct {
+	PasswordHash *string
+	Role         *models.Role
+	Enabled      *bool
+}
+
+// UpdateAgent changes an agent's password, role or enabled flag. It returns
+// ErrNotFound for an unknown agent and FieldErrors for an unknown role.
+func (s *Store) UpdateAgent(ctx context.Context, accountID, id int64, in AgentUpdate) (models.Agent, error) {
+	set := map[string]any{"updated_at": s.now()}
+	var fe FieldErrors
+	if in.PasswordHash != nil {
+		if *in.PasswordHash == "" {
+			fe.Add("password", "must not be empty")
+		}
+		set["password_hash"] = *in.PasswordHash
+	}
+	if in.Role != nil {
+		if !in.Role.Valid() {
+			fe.Add("role", "%q is not one of superadmin, admin, agent", *in.Role)
+		}
+		set["role"] = *in.Role
+	}
+	if in.Enabled != nil {
+		set["enabled"] = *in.Enabled
+	}
+	if err := fe.Err(); err != nil {
+		return models.Agent{}, err
+	}
+	var a models.Agent
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&models.Agent{}).Where("account_id = ? AND id = ?", accountID, id).Updates(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return tx.Take(&a, "id = ?", id).Error
+	})
+	return a, wrap(fmt.Sprintf("update agent %d", id), err)
+}
+
+// accountExists returns ErrNotFound (naming the account) when it does not exist.
+func accountExists(tx *gorm.DB, accountID int64) error {
+	var n int64
+	if err := tx.Model(&models.Account{}).Where("id = ?", accountID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("account %d: %w", accountID, ErrNotFound)
+	}
+	return nil
+}

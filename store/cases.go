@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"switchboard/models"
+)
+
+// NewOfflineCase is the input of CreateOfflineCase: a visitor's offline
+// message, which becomes a case on the offline channel holding that message.
+type NewOfflineCase struct {
+	ContactID int64
+	Subject   string
+	Message   string
+	// ReceivedAt is when the visitor sent it; zero means now.
+	ReceivedAt       time.Time
+	SiteID           *int64
+	CampaignID       *int64
+	VisitorSessionID *int64
+	ExtID            *string
+	FormName         string
+}
+
+// CreateOfflineCase creates an offline-message case with the visitor's message
+// in one transaction. It returns ErrNotFound when the contact is not the
+// account's and FieldErrors for an empty message.
+func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOfflineCase) (models.Case, error) {
+	var fe FieldErrors
+	if strings.TrimSpace(in.Message) == "" {
+		fe.Add("message", "must not be empty")
+	}
+	if err := fe.Err(); err != nil {
+		return models.Case{}, err
+	}
+	var c models.Case
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := contactExists(tx, accountID, in.ContactID); err != nil {
+			return err
+		}
+		now := s.now()
+		at := in.ReceivedAt.UTC().Truncate(time.Microsecond)
+		if in.ReceivedAt.IsZero() {
+			at = now
+		}
+		c = models.Case{
+			AccountID: accountID, ContactID: in.ContactID, Channel: models.ChannelOffline,
+			Status: models.StatusNew, Initiator: "visitor", Subject: in.Subject, Unread: true,
+			StartedAt: at, ExtID: in.ExtID, SiteID: in.SiteID, CampaignID: in.CampaignID,
+			VisitorSessionID: in.VisitorSessionID, FormName: in.FormName, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+		m := models.Message{
+			AccountID: accountID, CaseID: c.ID, Sender: models.SenderContact, Kind: models.KindMessage,
+			Text: in.Message, CreatedAt: at, UpdatedAt: now,
+		}
+		if err := tx.Create(&m).Error; err != nil {
+			return err
+		}
+		return countCase(tx, accountID, c.Channel, c.StartedAt, 1)
+	})
+	return c, wrap("create offline case", err)
+}
+
+// NewMessage is the input of AddMessage.
+type NewMessage struct {
+	Sender models.Sender
+	// AgentID is the author when Sender is SenderAgent; it must be the account's.
+	AgentID *int64
+	Kind    models.Kind
+	Text    string
+	// At is when it was written; zero means now.
+	At time.Time
+}
+
+// AddMessage adds a message to an open case in one transaction, holding the
+// case row so that concurrent writers see one another. It returns ErrNotFound
+// for a case (or agent) that is not the account's, ErrCaseNotActive for a
+// closed case and FieldErrors for bad input.
+func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewMessage) (models.Message, error) {
+	var fe FieldErrors
+	if !in.Sender.Valid() {
+		fe.Add("sender", "%q is not one of agent, contact, system", in.Sender)
+	}
+	if !in.Kind.Valid() {
+		fe.Add("kind", "%q is not one of message, note, event", in.Kind)
+	}
+	if strings.TrimSpace(in.Text) == "" {
+		fe.Add("text", "must not be empty")
+	}
+	if in.Sender == models.SenderAgent && in.AgentID == nil {
+		fe.Add("agent", "an agent's message needs its agent")
+	}
+	if err := fe.Err(); err != nil {
+		return models.Message{}, err
+	}
+	var m models.Message
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		c, err := lockCase(tx, s.backend, accountID, caseID)
+		if err != nil {
+			return err
+		}
+		if c.Status == models.StatusClosed {
+			return fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
+		}
+		if in.Sender == models.SenderAgent {
+			var n int64
+			if err := tx.Model(&models.Agent{}).Where("account_id = ? AND id = ?", accountID, *in.AgentID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("agent %d: %w", *in.AgentID, ErrNotFound)
+			}
+		}
+		now := s.now()
+		at := in.At.UTC().Truncate(time.Microsecond)
+		if in.At.IsZero() {
+			at = now
+		}
+		m = models.Message{
+			AccountID: accountID, CaseID: caseID, Sender: in.Sender, AgentID: in.AgentID, Kind: in.Kind,
+			Text: in.Text, CreatedAt: at, UpdatedAt: now,
+		}
+		if err := tx.Create(&m).Error; err != nil {
+			return err
+		}
+		set := map[string]any{"updated_at": now}
+		if in.Sender == models.SenderAgent && in.Kind == models.KindMessage && c.Status == models.StatusNew {
+			set["status"] = models.StatusOpen
+		}
+		return tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error
+	})
+	return m, wrap(fmt.Sprintf("add message to case %d", caseID), err)
+}
+
+// lockCase reads the account's case and, on PostgreSQL, locks its row until
+// the transaction ends. It returns ErrNotFound for another account's case.
+func lockCase(tx *gorm.DB, backend Backend, accountID, caseID int64) (models.Case, error) {
+	q := tx
+	if backend == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var c models.Case
+	if err := q.Take(&c, "account_id = ? AND id = ?", accountID, caseID).Error; err != nil {
+		return c, wrap(fmt.Sprintf("case %d", caseID), err)
+	}
+	return c, nil
+}
+
+func contactExists(tx *gorm.DB, accountID, contactID int64) error {
+	var n int64
+	if err := tx.Model(&models.Contact{}).Where("account_id = ? AND id = ?", accountID, contactID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("contact %d: %w", contactID, ErrNotFound)
+	}
+	return nil
+}

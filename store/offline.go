@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"switchboard/models"
+)
+
+// OfflineMessage is an offline-message case as a list shows it: the case, its
+// contact, the visitor's first message and the number of agent replies.
+type OfflineMessage struct {
+	ID           int64
+	ContactID    int64
+	ContactName  string
+	ContactEmail string
+	ContactPhone string
+	Subject      string
+	Message      string
+	ReceivedAt   time.Time
+	Unread       bool
+	ReplyCount   int64
+}
+
+// Reply is an agent's message in an offline-message case, with its author.
+type Reply struct {
+	Text      string
+	At        time.Time
+	AgentID   int64
+	FirstName string
+	LastName  string
+	Email     string
+}
+
+// OfflineMessageDetail is one offline message with its agent replies, newest first.
+type OfflineMessageDetail struct {
+	OfflineMessage
+	Replies []Reply
+}
+
+// offlineRow is what the offline-message queries scan into.
+type offlineRow struct {
+	ID           int64
+	ContactID    int64
+	ContactName  string
+	ContactEmail string
+	ContactPhone string
+	Subject      string
+	Message      sql.NullString
+	StartedAt    time.Time
+	Unread       bool
+	ReplyCount   int64
+}
+
+func (r offlineRow) view() OfflineMessage {
+	return OfflineMessage{
+		ID: r.ID, ContactID: r.ContactID, ContactName: r.ContactName, ContactEmail: r.ContactEmail,
+		ContactPhone: r.ContactPhone, Subject: r.Subject, Message: r.Message.String,
+		ReceivedAt: r.StartedAt.UTC(), Unread: r.Unread, ReplyCount: r.ReplyCount,
+	}
+}
+
+// offlineColumns selects an offline message from cases c joined to contacts ct.
+// A reply is an agent's message (notes and events are not replies); the
+// message is the visitor's first one.
+const offlineColumns = `c.id, c.contact_id, ct.name AS contact_name, ct.email AS contact_email,
+	ct.phone AS contact_phone, c.subject, c.started_at, c.unread,
+	(SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
+		ORDER BY m.created_at, m.id LIMIT 1) AS message,
+	(SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.sender = 'agent' AND m.kind = 'message') AS reply_count`
+
+// readTx runs fn in a read-only transaction that sees one snapshot of the
+// database, so that a page and the counts that located it agree.
+func (s *Store) readTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var opts *sql.TxOptions
+	if s.backend == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	return s.db.WithContext(ctx).Transaction(fn, opts)
+}
+
+// ListOfflineMessages returns page (1-based) of the account's offline
+// messages, size per page, newest first by received time and then id. A page
+// past the end is empty, not an error. It returns FieldErrors for a page or
+// size below 1.
+func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, size int) ([]OfflineMessage, error) {
+	var fe FieldErrors
+	if page < 1 {
+		fe.Add("page", "must be 1 or more")
+	}
+	if size < 1 {
+		fe.Add("size", "must be 1 or more")
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	if page-1 > (1<<62)/int64(size) {
+		return []OfflineMessage{}, nil // no database holds that many rows
+	}
+	offset := (page - 1) * int64(size)
+	var rows []offlineRow
+	err := s.readTx(ctx, func(tx *gorm.DB) error {
+		before, skip, ok, err := pageStart(tx, accountID, models.ChannelOffline, offset)
+		if err != nil || !ok {
+			return err
+		}
+		bound, args := "", []any{accountID, string(models.ChannelOffline)}
+		if before != nil {
+			bound, args = " AND started_at < ?", append(args, *before)
+		}
+		args = append(args, size, skip)
+		return tx.Raw(`SELECT `+offlineColumns+`
+			FROM (SELECT id FROM cases WHERE account_id = ? AND channel = ?`+bound+`
+				ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?) p
+			JOIN cases c ON c.id = p.id
+			JOIN contacts ct ON ct.id = c.contact_id
+			ORDER BY c.started_at DESC, c.id DESC`, args...).Scan(&rows).Error
+	})
+	if err != nil {
+		return nil, wrap("list offline messages", err)
+	}
+	out := make([]OfflineMessage, len(rows))
+	for i, r := range rows {
+		out[i] = r.view()
+	}
+	return out, nil
+}
+
+// OfflineMessage returns one offline message of the account with its agent
+// replies, newest first. It returns ErrNotFound when the id is not an offline
+// message of the account.
+func (s *Store) OfflineMessage(ctx context.Context, accountID, id int64) (OfflineMessageDetail, error) {
+	var out OfflineMessageDetail
+	err := s.readTx(ctx, func(tx *gorm.DB) error {
+		var rows []offlineRow
+		err := tx.Raw(`SELECT `+offlineColumns+`
+			FROM cases c JOIN contacts ct ON ct.id = c.contact_id
+			WHERE c.account_id = ? AND c.id = ? AND c.channel = ?`,
+			accountID, id, string(models.ChannelOffline)).Scan(&rows).Error
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return fmt.Errorf("offline message %d: %w", id, ErrNotFound)
+		}
+		out.OfflineMessage = rows[0].view()
+		out.Replies = []Reply{}
+		return tx.Raw(`SELECT m.text, m.created_at AS at, a.id AS agent_id, a.first_name, a.last_name, a.email
+			FROM messages m JOIN agents a ON a.id = m.agent_id
+			WHERE m.case_id = ? AND m.account_id = ? AND m.sender = 'agent' AND m.kind = 'message'
+			ORDER BY m.created_at DESC, m.id DESC`, id, accountID).Scan(&out.Replies).Error
+	})
+	if err != nil {
+		return OfflineMessageDetail{}, wrap(fmt.Sprintf("offline message %d", id), err)
+	}
+	for i := range out.Replies {
+		out.Replies[i].At = out.Replies[i].At.UTC()
+	}
+	return out, nil
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"switchboard/models"
+)
+
+// CreateSite creates a site of the account. It returns FieldErrors for an
+// empty domain and ErrNotFound for an unknown account.
+func (s *Store) CreateSite(ctx context.Context, accountID int64, domain string) (models.Site, error) {
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	if domain == "" || strings.ContainsAny(domain, " /") {
+		return models.Site{}, FieldErrors{{Field: "domain", Message: fmt.Sprintf("%q is not a domain name", domain)}}
+	}
+	var site models.Site
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := accountExists(tx, accountID); err != nil {
+			return err
+		}
+		site = models.Site{AccountID: accountID, Domain: domain, CreatedAt: s.now()}
+		return tx.Create(&site).Error
+	})
+	return site, wrap("create site", err)
+}
+
+// CreateCampaign creates a campaign of one of the account's sites. It returns
+// FieldErrors for an empty name and ErrNotFound when the site is not the account's.
+func (s *Store) CreateCampaign(ctx context.Context, accountID, siteID int64, name string) (models.Campaign, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return models.Campaign{}, FieldErrors{{Field: "name", Message: "must not be empty"}}
+	}
+	var c models.Campaign
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&models.Site{}).Where("account_id = ? AND id = ?", accountID, siteID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("site %d of account %d: %w", siteID, accountID, ErrNotFound)
+		}
+		c = models.Campaign{AccountID: accountID, SiteID: siteID, Name: name, CreatedAt: s.now()}
+		return tx.Create(&c).Error
+	})
+	return c, wrap("create campaign", err)
+}
+
+// CreateInbox connects an email address or SMS number to the account. It
+// returns FieldErrors for an unknown kind or a malformed address, ErrNotFound
+// for an unknown account and ErrConflict when the account already has it.
+func (s *Store) CreateInbox(ctx context.Context, accountID int64, kind models.InboxKind, address string) (models.Inbox, error) {
+	address = strings.TrimSpace(address)
+	var fe FieldErrors
+	switch kind {
+	case models.InboxEmail:
+		address = models.NormalizeEmail(address)
+		if !models.ValidEmail(address) {
+			fe.Add("address", "%q is not a valid email address", address)
+		}
+	case models.InboxSMS:
+		if !models.ValidE164(address) {
+			fe.Add("address", "%q is not an E.164 phone number", address)
+		}
+	default:
+		fe.Add("kind", "%q is not one of email, sms", kind)
+	}
+	if err := fe.Err(); err != nil {
+		return models.Inbox{}, err
+	}
+	var in models.Inbox
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := accountExists(tx, accountID); err != nil {
+			return err
+		}
+		in = models.Inbox{AccountID: accountID, Kind: kind, Address: address, CreatedAt: s.now()}
+		return tx.Create(&in).Error
+	})
+	return in, wrap("create inbox", err)
+}

@@ -1,0 +1,243 @@
+// Package store is switchboard's core: every operation on the shared model,
+// each multi-step write in one transaction, every query scoped by account.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Backend names a database engine the store runs on.
+type Backend string
+
+// The supported backends; the names are also the migration folders.
+const (
+	SQLite   Backend = "sqlite"
+	Postgres Backend = "postgres"
+)
+
+// Store is the shared model of contacts, cases, messages and deliveries.
+// It is safe for concurrent use.
+type Store struct {
+	db      *gorm.DB
+	backend Backend
+	now     func() time.Time
+}
+
+// Options tune Open. The zero value is fine.
+type Options struct {
+	// Logger receives slow queries and database errors; nil logs nothing.
+	Logger *slog.Logger
+	// MaxOpenConns bounds the PostgreSQL pool (default 20). SQLite always uses one
+	// connection: SQLite takes one writer at a time anyway, and one connection
+	// makes every transaction see the one before it.
+	MaxOpenConns int
+}
+
+// ParseURL splits a database URL into its backend and the driver's DSN.
+// It accepts "sqlite:PATH" (PATH may be ":memory:") and "postgres://..." or
+// "postgresql://...". It returns an error naming the URL form for anything else.
+func ParseURL(raw string) (Backend, string, error) {
+	switch {
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		return Postgres, raw, nil
+	case strings.HasPrefix(raw, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
+		if path == "" {
+			return "", "", errors.New(`database URL "sqlite:" needs a file path, as in sqlite:switchboard.db`)
+		}
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "foreign_keys(1)")
+		if path != ":memory:" {
+			q.Add("_pragma", "journal_mode(WAL)")
+			q.Add("_pragma", "synchronous(NORMAL)")
+		}
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		return SQLite, "file:" + path + sep + q.Encode(), nil
+	default:
+		return "", "", fmt.Errorf("database URL %q: want sqlite:PATH or postgres://USER@HOST/DB", redact(raw))
+	}
+}
+
+// redact hides a password in a URL so that errors can show the rest.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// Open connects to the database the URL names and checks that it answers.
+// It does not migrate. It returns an error for a malformed URL or an
+// unreachable database.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	backend, dsn, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		Logger:                 newGormLogger(opts.Logger),
+	}
+	var dialector gorm.Dialector
+	switch backend {
+	case Postgres:
+		dialector = postgres.New(postgres.Config{DSN: dsn})
+	case SQLite:
+		dialector = sqlite.Open(dsn)
+	}
+	db, err := gorm.Open(dialector, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", backend, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", backend, err)
+	}
+	switch backend {
+	case SQLite:
+		sqlDB.SetMaxOpenConns(1)
+	case Postgres:
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 20
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	s := &Store{db: db, backend: backend, now: cfg.NowFunc}
+	if err := s.Ping(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open %s database %s: %w", backend, redact(rawURL), err)
+	}
+	return s, nil
+}
+
+// Backend returns the engine the store runs on.
+func (s *Store) Backend() Backend { return s.backend }
+
+// Ping returns nil when the database answers, ErrUnavailable otherwise.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close releases the database connections.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// SQL returns the underlying connection pool, for tools that need plain SQL
+// (benchmarks, the schema check); application code goes through Store methods.
+func (s *Store) SQL() (*sql.DB, error) { return s.db.DB() }
+
+// GORM returns the underlying GORM handle for tests and tools that inspect the
+// schema. Application code goes through Store methods.
+func (s *Store) GORM() *gorm.DB { return s.db }
+
+// wrap turns driver and GORM errors into the store's typed errors; op names
+// the operation for the message.
+func wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s: %w", op, ErrConflict)
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrCaseNotActive):
+		return fmt.Errorf("%s: %w", op, err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	var fe FieldErrors
+	if errors.As(err, &fe) {
+		return err
+	}
+	if isConnectionError(err) {
+		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// isConnectionError reports whether err says the database could not be reached
+// rather than that a statement failed.
+func isConnectionError(err error) bool {
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"connection refused", "failed to connect", "broken pipe", "connection reset", "unexpected EOF", "the database system is shutting down", "no such host"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// gormLogger forwards GORM's slow-query and error reports to slog and drops
+// the routine "record not found", which the store turns into ErrNotFound.
+type gormLogger struct {
+	log  *slog.Logger
+	slow time.Duration
+}
+
+func newGormLogger(l *slog.Logger) logger.Interface {
+	if l == nil {
+		return logger.Discard
+	}
+	return &gormLogger{log: l, slow: 500 * time.Millisecond}
+}
+
+func (g *gormLogger) LogMode(logger.LogLevel) logger.Interface { return g }
+func (g *gormLogger) Info(ctx context.Context, msg string, args ...any) {
+	g.log.InfoContext(ctx, fmt.Sprintf(msg, args...))
+}
+func (g *gormLogger) Warn(ctx context.Context, msg string, args ...any) {
+	g.log.WarnContext(ctx, fmt.Sprintf(msg, args...))
+}
+func (g *gormLogger) Error(ctx context.Context, msg string, args ...any) {
+	g.log.ErrorContext(ctx, fmt.Sprintf(msg, args...))
+}
+func (g *gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	elapsed := time.Since(begin)
+	switch {
+	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !errors.Is(err, context.Canceled):
+		sqlText, rows := fc()
+		g.log.DebugContext(ctx, "query failed", "err", err, "sql", sqlText, "rows", rows, "elapsed", elapsed)
+	case elapsed > g.slow:
+		sqlText, rows := fc()
+		g.log.WarnContext(ctx, "slow query", "sql", sqlText, "rows", rows, "elapsed", elapsed)
+	}
+}
