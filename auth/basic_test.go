@@ -1,0 +1,176 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"switchboard/models"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+func TestHasher_Hash(t *testing.T) {
+	h := Hasher{Cost: bcrypt.MinCost}
+	tests := []struct {
+		name     string
+		password string
+		wantErr  bool
+	}{
+		{"ok", "correct horse", false},
+		{"too short", "short", true},
+		{"too long", string(make([]byte, 73)), true},
+		{"longest", string(make([]byte, 72)), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hash, err := h.Hash(tt.password)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if err == nil && (!h.Verify(hash, tt.password) || h.Verify(hash, tt.password+"x")) {
+				t.Errorf("Verify does not tell the password from another")
+			}
+		})
+	}
+}
+
+func TestBasic_Authenticate(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		h := Hasher{Cost: bcrypt.MinCost}
+		hash, _ := h.Hash("password-1")
+		acct := storetest.MustAccount(t, s, "A")
+		admin := storetest.MustAgent(t, s, acct.ID, "boss@example.com", models.RoleSuperadmin, hash)
+		off := storetest.MustAgent(t, s, acct.ID, "off@example.com", models.RoleAgent, hash)
+		disabled := false
+		if _, err := s.UpdateAgent(ctx, acct.ID, off.ID, store.AgentUpdate{Enabled: &disabled}); err != nil {
+			t.Fatal(err)
+		}
+		clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		b, err := NewBasic(s, BasicOptions{Hasher: h, CacheTTL: time.Minute, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name, email, password string
+			wantErr               error
+		}{
+			{"right", "boss@example.com", "password-1", nil},
+			{"email in another case", "BOSS@example.com", "password-1", nil},
+			{"wrong password", "boss@example.com", "password-2", ErrBadCredentials},
+			{"unknown email", "who@example.com", "password-1", ErrBadCredentials},
+			{"disabled agent", "off@example.com", "password-1", ErrBadCredentials},
+			{"empty", "", "", ErrBadCredentials},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c, err := b.Authenticate(ctx, tt.email, tt.password)
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				if err == nil && (c.AgentID != admin.ID || c.AccountID != acct.ID || c.Role != models.RoleSuperadmin) {
+					t.Errorf("caller = %+v", c)
+				}
+			})
+		}
+	})
+}
+
+// TestBasic_Cache checks that a verified password is remembered, that the
+// cache holds no plaintext, and that a password change, a role change or the
+// TTL drops the entry.
+func TestBasic_Cache(t *testing.T) {
+	s := storetest.MustOpen(t, store.SQLite)
+	ctx := context.Background()
+	h := Hasher{Cost: bcrypt.MinCost}
+	hash, _ := h.Hash("password-1")
+	acct := storetest.MustAccount(t, s, "A")
+	ag := storetest.MustAgent(t, s, acct.ID, "boss@example.com", models.RoleSuperadmin, hash)
+	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b, err := NewBasic(s, BasicOptions{Hasher: h, CacheTTL: time.Minute, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAuth := func(password string, want error) {
+		t.Helper()
+		if _, err := b.Authenticate(ctx, "boss@example.com", password); !errors.Is(err, want) {
+			t.Fatalf("Authenticate(%q) err = %v, want %v", password, err, want)
+		}
+	}
+
+	mustAuth("password-1", nil)
+	if b.cacheLen() != 1 {
+		t.Fatalf("cache has %d entries after a login, want 1", b.cacheLen())
+	}
+	for k, e := range b.entries {
+		if string(k[:]) == "password-1" || e.passwordHash != hash {
+			t.Errorf("cache entry %x holds %+v", k, e)
+		}
+	}
+	mustAuth("password-1", nil)
+
+	t.Run("password change", func(t *testing.T) {
+		newHash, _ := h.Hash("password-2")
+		if _, err := s.UpdateAgent(ctx, acct.ID, ag.ID, store.AgentUpdate{PasswordHash: &newHash}); err != nil {
+			t.Fatal(err)
+		}
+		mustAuth("password-1", ErrBadCredentials)
+		if b.cacheLen() != 0 {
+			t.Errorf("old password still cached")
+		}
+		mustAuth("password-2", nil)
+	})
+	t.Run("role change", func(t *testing.T) {
+		role := models.RoleAgent
+		if _, err := s.UpdateAgent(ctx, acct.ID, ag.ID, store.AgentUpdate{Role: &role}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := b.Authenticate(ctx, "boss@example.com", "password-2")
+		if err != nil || c.Role != models.RoleAgent {
+			t.Fatalf("after role change caller = %+v, %v; want role agent", c, err)
+		}
+	})
+	t.Run("ttl", func(t *testing.T) {
+		mustAuth("password-2", nil)
+		clk.Advance(2 * time.Minute)
+		key := b.key("boss@example.com", "password-2")
+		if b.cached(key, mustAgent(t, s, ag.ID)) {
+			t.Error("entry still trusted after its TTL")
+		}
+	})
+	t.Run("bounded", func(t *testing.T) {
+		small, err := NewBasic(s, BasicOptions{Hasher: h, CacheSize: 8, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent := mustAgent(t, s, ag.ID)
+		for i := range 100 {
+			small.remember(small.key("boss@example.com", string(rune('a'+i%26))+string(rune(i))), agent)
+		}
+		if n := small.cacheLen(); n > 8 {
+			t.Errorf("cache grew to %d entries, limit 8", n)
+		}
+	})
+}
+
+func mustAgent(t *testing.T, s *store.Store, id int64) models.Agent {
+	t.Helper()
+	a, err := s.AgentByEmail(context.Background(), "boss@example.com")
+	if err != nil || a.ID != id {
+		t.Fatalf("agent: %+v %v", a, err)
+	}
+	return a
+}
