@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"switchboard/auth"
+	"switchboard/models"
+	"switchboard/store"
+)
+
+func migrate(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlagSet("migrate [flags]", "Applies every migration the database lacks and exits.")
+	c.addCommon(fs)
+	if err := parse(fs, args, env, stdout, stderr); err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, c.databaseURL, store.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "applied %d migration(s) %v\n", len(applied), applied)
+	return nil
+}
+
+// createFlags are the flags of every "X create" command; each command uses some.
+type createFlags struct {
+	common
+	json      bool
+	name      string
+	timezone  string
+	account   int64
+	site      int64
+	email     string
+	password  string
+	role      string
+	firstName string
+	lastName  string
+	domain    string
+	kind      string
+	address   string
+}
+
+// create runs "switchboard KIND create".
+func create(ctx context.Context, kind string, args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var f createFlags
+	var synopsis string
+	var required []string
+	fs := newFlagSet(kind+" create [flags]", "")
+	f.addCommon(fs)
+	fs.BoolVar(&f.json, "json", false, "print the new record as one JSON object")
+	switch kind {
+	case "account":
+		synopsis = "Creates an account (a tenant) and prints its id."
+		fs.StringVar(&f.name, "name", "", "account name (required)")
+		fs.StringVar(&f.timezone, "timezone", store.DefaultTimezone, "IANA time zone of the account")
+		required = []string{"name"}
+	case "agent":
+		synopsis = "Creates an agent of an account and prints its id. --password - reads the password from standard input."
+		fs.Int64Var(&f.account, "account", 0, "account id (required)")
+		fs.StringVar(&f.email, "email", "", "login email, unique across accounts (required)")
+		fs.StringVar(&f.password, "password", "", "password, 8 to 72 bytes, or - to read it from standard input (required)")
+		fs.StringVar(&f.role, "role", "", "superadmin, admin or agent (required)")
+		fs.StringVar(&f.firstName, "first-name", "", "first name")
+		fs.StringVar(&f.lastName, "last-name", "", "last name")
+		required = []string{"account", "email", "password", "role"}
+	case "site":
+		synopsis = "Creates a site of an account and prints its id."
+		fs.Int64Var(&f.account, "account", 0, "account id (required)")
+		fs.StringVar(&f.domain, "domain", "", "domain name (required)")
+		required = []string{"account", "domain"}
+	case "campaign":
+		synopsis = "Creates a campaign of one of an account's sites and prints its id."
+		fs.Int64Var(&f.account, "account", 0, "account id (required)")
+		fs.Int64Var(&f.site, "site", 0, "site id (required)")
+		fs.StringVar(&f.name, "name", "", "campaign name (required)")
+		required = []string{"account", "site", "name"}
+	case "inbox":
+		synopsis = "Connects an email address or SMS number to an account and prints the inbox id."
+		fs.Int64Var(&f.account, "account", 0, "account id (required)")
+		fs.StringVar(&f.kind, "kind", "", "email or sms (required)")
+		fs.StringVar(&f.address, "address", "", "email address, or SMS number in E.164 form (required)")
+		required = []string{"account", "kind", "address"}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: switchboard %s create [flags]\n\n%s\n\nFlags:\n", kind, synopsis)
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args, env, stdout, stderr); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	var missing []string
+	for _, name := range required {
+		if !given[name] {
+			missing = append(missing, "--"+name)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(stderr, "switchboard %s create: missing %s\n", kind, strings.Join(missing, ", "))
+		return errUsage
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if kind == "agent" && f.password == "-" {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read password: %w", err)
+		}
+		f.password = strings.TrimRight(line, "\r\n")
+	}
+	st, err := openStore(ctx, f.common, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var out map[string]any
+	switch kind {
+	case "account":
+		a, err := st.CreateAccount(ctx, store.NewAccount{Name: f.name, Timezone: f.timezone})
+		if err != nil {
+			return err
+		}
+		out = map[string]any{"id": a.ID, "name": a.Name, "timezone": a.Timezone}
+	case "agent":
+		hash, err := auth.Hasher{}.Hash(f.password)
+		if err != nil {
+			return fmt.Errorf("--password: %w", err)
+		}
+		a, err := st.CreateAgent(ctx, f.account, store.NewAgent{
+			Email: f.email, PasswordHash: hash, Role: models.Role(f.role), FirstName: f.firstName, LastName: f.lastName,
+		})
+		if err != nil {
+			return err
+		}
+		out = map[string]any{"id": a.ID, "account_id": a.AccountID, "email": a.Email, "role": a.Role}
+	case "site":
+		s, err := st.CreateSite(ctx, f.account, f.domain)
+		if err != nil {
+			return err
+		}
+		out = map[string]any{"id": s.ID, "account_id": s.AccountID, "domain": s.Domain}
+	case "campaign":
+		c, err := st.CreateCampaign(ctx, f.account, f.site, f.name)
+		if err != nil {
+			return err
+		}
+		out = map[string]any{"id": c.ID, "account_id": c.AccountID, "site_id": c.SiteID, "name": c.Name}
+	case "inbox":
+		in, err := st.CreateInbox(ctx, f.account, models.InboxKind(f.kind), f.address)
+		if err != nil {
+			return err
+		}
+		out = map[string]any{"id": in.ID, "account_id": in.AccountID, "kind": in.Kind, "address": in.Address}
+	}
+	if f.json {
+		return json.NewEncoder(stdout).Encode(out)
+	}
+	_, err = fmt.Fprintln(stdout, out["id"])
+	return err
+}

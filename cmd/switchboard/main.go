@@ -1,0 +1,93 @@
+// Command switchboard serves the REVE Chat, HelpCrunch, Acquire and CallGear
+// APIs over one store, and administers that store.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // account time zones must resolve in a minimal container too
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage means the command line was wrong; the message is already printed.
+var errUsage = errors.New("usage")
+
+const usage = `switchboard serves the REVE Chat, HelpCrunch, Acquire and CallGear Data API
+dialects over one shared store of contacts, cases, messages and deliveries.
+
+Usage:
+  switchboard [serve] [flags]    run the HTTP server (the default command)
+  switchboard migrate [flags]    apply the database migrations and exit
+  switchboard account create --name N [--timezone TZ]
+  switchboard agent create --account ID --email E --password P --role superadmin|admin|agent
+                           [--first-name F] [--last-name L]
+  switchboard site create --account ID --domain D
+  switchboard campaign create --account ID --site ID --name N
+  switchboard inbox create --account ID --kind email|sms --address A
+
+Every command takes --database-url and --log-level; the admin commands print
+the new id, or one JSON object with --json. Run 'switchboard CMD --help' for
+the flags of one command.
+
+Environment (a flag given on the command line wins):
+  SWITCHBOARD_ADDR            --addr          listen address (default :8080)
+  SWITCHBOARD_DATABASE_URL    --database-url  sqlite:PATH or postgres://... (default sqlite:switchboard.db)
+  SWITCHBOARD_LOG_LEVEL       --log-level     debug, info, warn or error (default info)
+  SWITCHBOARD_BODY_LIMIT      --body-limit    largest request body on REST routes (default 2M)
+  SWITCHBOARD_REVE_PAGE_SIZE  --reve-page-size  rows per REVE page (default 20)
+  SWITCHBOARD_ADMIN_EMAIL     --admin-email   email of the superadmin made on first start
+`
+
+// run is the whole program: it parses args (with env for defaults), runs one
+// command and returns its error. It returns flag.ErrHelp after printing help
+// and errUsage after printing a usage error.
+func run(ctx context.Context, args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || len(args[0]) > 0 && args[0][0] == '-' {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fmt.Fprint(stdout, usage)
+			return flag.ErrHelp
+		}
+		return serve(ctx, args, env, stdout, stderr)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, env, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, env, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "account", "agent", "site", "campaign", "inbox":
+		if len(rest) == 0 || rest[0] != "create" {
+			if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help") {
+				fmt.Fprintf(stdout, "Usage: switchboard %s create [flags]\nRun 'switchboard %s create --help' for its flags.\n", cmd, cmd)
+				return flag.ErrHelp
+			}
+			fmt.Fprintf(stderr, "switchboard %s: want 'switchboard %s create', see 'switchboard --help'\n", cmd, cmd)
+			return errUsage
+		}
+		return create(ctx, cmd, rest[1:], env, stdin, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "switchboard: unknown command %q\n\n%s", cmd, usage)
+	return errUsage
+}

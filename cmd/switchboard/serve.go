@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/gommon/bytes"
+
+	"switchboard/auth"
+	"switchboard/handlers"
+	"switchboard/store"
+)
+
+// serveConfig is the configuration of the serve command.
+type serveConfig struct {
+	common
+	addr         string
+	bodyLimit    string
+	revePageSize int
+	adminEmail   string
+}
+
+// validate returns every problem with the configuration at once.
+func (c *serveConfig) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: want HOST:PORT or :PORT", c.addr))
+	}
+	if n, err := bytes.Parse(c.bodyLimit); err != nil || n <= 0 {
+		errs = append(errs, fmt.Errorf("--body-limit %q: want a size such as 2M or 512K", c.bodyLimit))
+	}
+	if c.revePageSize < 1 || c.revePageSize > 1000 {
+		errs = append(errs, fmt.Errorf("--reve-page-size %d: want 1 to 1000", c.revePageSize))
+	}
+	if _, _, err := store.ParseURL(c.databaseURL); err != nil {
+		errs = append(errs, fmt.Errorf("--database-url: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func serve(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var cfg serveConfig
+	fs := newFlagSet("serve [flags]", "Runs the HTTP server: migrates the database, creates the first account on an\nempty one, serves every dialect and stops gracefully on SIGINT or SIGTERM.")
+	cfg.addCommon(fs)
+	fs.StringVar(&cfg.addr, "addr", ":8080", "listen address (env SWITCHBOARD_ADDR)")
+	fs.StringVar(&cfg.bodyLimit, "body-limit", "2M", "largest request body on REST routes (env SWITCHBOARD_BODY_LIMIT)")
+	fs.IntVar(&cfg.revePageSize, "reve-page-size", 20, "rows per page of REVE lists (env SWITCHBOARD_REVE_PAGE_SIZE)")
+	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@switchboard.local", "email of the superadmin created on first start (env SWITCHBOARD_ADMIN_EMAIL)")
+	if err := parse(fs, args, env, stdout, stderr); err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+
+	st, err := openStore(ctx, cfg.common, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hasher := auth.Hasher{}
+	if err := bootstrap(ctx, st, hasher, cfg.adminEmail, stdout, log); err != nil {
+		return err
+	}
+	basic, err := auth.NewBasic(st, auth.BasicOptions{Hasher: hasher})
+	if err != nil {
+		return err
+	}
+	router := handlers.New(handlers.Config{BodyLimit: cfg.bodyLimit, REVEPageSize: cfg.revePageSize},
+		handlers.Deps{Store: st, Basic: basic, Log: log})
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "database", string(st.Backend()))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// openStore opens and migrates the database the config names.
+func openStore(ctx context.Context, c common, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, c.databaseURL, store.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if len(applied) > 0 {
+		log.Info("migrated", "versions", applied)
+	}
+	return st, nil
+}
+
+// bootstrap creates the first account and superadmin on an empty database and
+// prints the credentials once.
+func bootstrap(ctx context.Context, st *store.Store, hasher auth.Hasher, email string, stdout io.Writer, log *slog.Logger) error {
+	password := rand.Text()
+	hash, err := hasher.Hash(password)
+	if err != nil {
+		return err
+	}
+	acct, agent, created, err := st.Bootstrap(ctx, store.Bootstrap{AccountName: "Default", Email: email, PasswordHash: hash})
+	if err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	if !created {
+		return nil
+	}
+	log.Info("first start: created account and superadmin", "account_id", acct.ID, "agent_id", agent.ID, "email", agent.Email)
+	fmt.Fprintf(stdout, `First start: created account %d (%q) and its superadmin.
+  email:    %s
+  password: %s
+The password is shown only this once.
+`, acct.ID, acct.Name, agent.Email, password)
+	return nil
+}

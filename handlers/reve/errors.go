@@ -1,0 +1,139 @@
+package reve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/auth"
+	"switchboard/store"
+)
+
+// The bodies REVE sends as plain text (its 401 and 403 are not JSON, whatever
+// their Content-Type says).
+const (
+	badCredentials = "Bad credentials"
+	superadminOnly = "Access is denied! Only user with Super Admin role can access the REST API"
+)
+
+// errForbidden means the caller is an agent but not a superadmin.
+var errForbidden = errors.New("superadmin role required")
+
+// apiError is an error with the message REVE shows for it. Its status comes
+// from the error table (statusOf) unless Status is set.
+type apiError struct {
+	Status  int
+	Message string
+	Err     error
+}
+
+func (e *apiError) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *apiError) Unwrap() error { return e.Err }
+
+// badRequest returns a 400 with REVE's message.
+func badRequest(format string, args ...any) error {
+	return &apiError{Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...)}
+}
+
+// withMessage gives err the message REVE shows for it; the status still comes
+// from the error table.
+func withMessage(err error, format string, args ...any) error {
+	return &apiError{Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// statusOf is REVE's error table: the status for each store, auth and HTTP error.
+func statusOf(err error) int {
+	var ae *apiError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae) && ae.Status != 0:
+		return ae.Status
+	case errors.Is(err, auth.ErrBadCredentials):
+		return http.StatusUnauthorized
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
+	case errors.As(err, new(store.FieldErrors)):
+		return http.StatusBadRequest
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable
+	case errors.As(err, &he):
+		return he.Code
+	}
+	return http.StatusInternalServerError
+}
+
+// messageOf returns the text REVE shows for err at status.
+func messageOf(err error, status int) string {
+	var ae *apiError
+	var he *echo.HTTPError
+	var fe store.FieldErrors
+	switch {
+	case errors.As(err, &ae):
+		return ae.Message
+	case errors.As(err, &fe):
+		return fe.Error()
+	case status == http.StatusServiceUnavailable:
+		return "Service is temporarily unavailable. Please try again later."
+	case status >= 500:
+		return "Internal Server Error"
+	case errors.As(err, &he):
+		if m, ok := he.Message.(string); ok {
+			return m
+		}
+	}
+	return http.StatusText(status)
+}
+
+type errorItem struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+type errorBody struct {
+	Error []errorItem `json:"error"`
+}
+
+// renderErrors is the middleware that writes any error a REVE handler returns
+// in REVE's format, so that handlers just return errors.
+func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			err := next(c)
+			if err == nil || c.Response().Committed {
+				return err
+			}
+			status := statusOf(err)
+			if status >= 500 {
+				log.ErrorContext(c.Request().Context(), "reve request failed", "err", err, "status", status,
+					"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			}
+			switch status {
+			case http.StatusUnauthorized, http.StatusForbidden:
+				body := badCredentials
+				if status == http.StatusForbidden {
+					body = superadminOnly
+				}
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="revechat"`)
+				c.Response().Header().Set(echo.HeaderContentType, "application/json;charset=UTF-8")
+				c.Response().WriteHeader(status)
+				_, werr := c.Response().Write([]byte(body))
+				return werr
+			case http.StatusServiceUnavailable:
+				c.Response().Header().Set("Retry-After", "1")
+			}
+			return c.JSON(status, errorBody{Error: []errorItem{{Code: status, Message: messageOf(err, status)}}})
+		}
+	}
+}
