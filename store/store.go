@@ -198,7 +198,7 @@ func isConnectionError(err error) bool {
 		return true
 	}
 	msg := err.Error()
-	for _, s := range []string{"connection refused", "failed to connect", "broken pipe", "connection reset", "unexpected EOF", "the database system is shutting down", "no such host"} {
+	for _, s := range []string{"connection refused", "failed to connect", "broken pipe", "connection reset", "unexpected EOF", "the database system is shutting down", "no such host", "database is closed", "connection timed out", "i/o timeout"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -1,0 +1,64 @@
+package handlers_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"switchboard/auth"
+	"switchboard/handlers"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+func TestRouter_Health(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		basic, err := auth.NewBasic(st, auth.BasicOptions{Hasher: auth.Hasher{Cost: bcrypt.MinCost}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
+			handlers.Deps{Store: st, Basic: basic, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		tests := []struct {
+			path   string
+			status int
+			body   string
+		}{
+			{"/healthz", 200, `{"status":"ok"}` + "\n"},
+			{"/readyz", 200, `{"database":"ok","status":"ok"}` + "\n"},
+			{"/nope", 404, `{"message":"Not Found"}` + "\n"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.path, func(t *testing.T) {
+				rec := httptest.NewRecorder()
+				e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))
+				if rec.Code != tt.status || rec.Body.String() != tt.body {
+					t.Errorf("%s = %d %q, want %d %q", tt.path, rec.Code, rec.Body.String(), tt.status, tt.body)
+				}
+				if rec.Header().Get("X-Request-Id") == "" {
+					t.Error("no X-Request-Id")
+				}
+			})
+		}
+	})
+}
+
+// TestRouter_PanicInDialect checks that a panic inside a REVE route becomes a
+// REVE-shaped 500 rather than a dropped connection.
+func TestRouter_PanicInDialect(t *testing.T) {
+	st := storetest.MustOpen(t, store.SQLite)
+	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
+		handlers.Deps{Store: st, Basic: nil, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// A nil authenticator panics on the first authenticated request.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/api/offlinemessages", nil)
+	req.SetBasicAuth("a@example.com", "password")
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusInternalServerError || rec.Body.String() != `{"error":[{"code":500,"message":"Internal Server Error"}]}`+"\n" {
+		t.Errorf("panic gave %d %q", rec.Code, rec.Body.String())
+	}
+}
