@@ -25,10 +25,15 @@ type Config struct {
 	REVEPageSize int
 }
 
+// Authenticator checks an agent's Basic credentials; *auth.Basic is the real one.
+type Authenticator interface {
+	Authenticate(ctx context.Context, email, password string) (auth.Caller, error)
+}
+
 // Deps are the parts the router wires together.
 type Deps struct {
 	Store *store.Store
-	Basic *auth.Basic
+	Basic Authenticator
 	Log   *slog.Logger
 }
 

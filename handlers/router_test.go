@@ -2,12 +2,16 @@ package handlers_test
 
 import (
 	"io"
+	"os"
+	"regexp"
+	"strings"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+	"gopkg.in/yaml.v3"
 
 	"switchboard/auth"
 	"switchboard/handlers"
@@ -60,5 +64,47 @@ func TestRouter_PanicInDialect(t *testing.T) {
 	e.ServeHTTP(rec, req)
 	if rec.Code != http.StatusInternalServerError || rec.Body.String() != `{"error":[{"code":500,"message":"Internal Server Error"}]}`+"\n" {
 		t.Errorf("panic gave %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+// TestRouter_MatchesSpec checks that every route on the router is a path and
+// method of openapi.yaml, and every operation of openapi.yaml is routed.
+func TestRouter_MatchesSpec(t *testing.T) {
+	raw, err := os.ReadFile("../openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(raw, &spec); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	inSpec := map[string]bool{}
+	for path, ops := range spec.Paths {
+		for method := range ops {
+			switch method {
+			case "get", "put", "post", "delete", "patch", "head", "options":
+				inSpec[strings.ToUpper(method)+" "+path] = true
+			}
+		}
+	}
+	st := storetest.MustOpen(t, store.SQLite)
+	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
+		handlers.Deps{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	routed := map[string]bool{}
+	param := regexp.MustCompile(`:([A-Za-z_]+)`)
+	for _, r := range e.Routes() {
+		routed[r.Method+" "+param.ReplaceAllString(r.Path, "{$1}")] = true
+	}
+	for k := range routed {
+		if !inSpec[k] {
+			t.Errorf("route %s is not in openapi.yaml", k)
+		}
+	}
+	for k := range inSpec {
+		if !routed[k] {
+			t.Errorf("openapi.yaml has %s, which no route serves", k)
+		}
 	}
 }

@@ -1,0 +1,38 @@
+# switchboard — the two commands a new machine needs are `make run` and `make test`.
+GO      ?= go
+BIN     := bin/switchboard
+BENCH   ?= .
+ARGS    ?=
+
+.PHONY: all build run test vet fmt lint bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/switchboard
+
+## run: build and serve on the embedded SQLite default (sqlite:switchboard.db, :8080)
+run: build
+	./$(BIN) serve $(ARGS)
+
+## test: the whole suite with the race detector. PostgreSQL tests run when
+## SWITCHBOARD_TEST_DATABASE_URL or a local server on 127.0.0.1:5432 answers.
+test:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## lint: vet plus a gofmt check
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## bench: REVE offline messages on PostgreSQL with 1,000,000 rows (SWITCHBOARD_BENCH_ROWS to change)
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 3s -timeout 60m ./handlers/reve
+
+clean:
+	rm -rf bin

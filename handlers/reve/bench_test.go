@@ -1,0 +1,191 @@
+package reve_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"switchboard/auth"
+	"switchboard/handlers"
+	"switchboard/models"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+// fixedCaller skips the credential check: every request is the one superadmin.
+type fixedCaller struct{ caller auth.Caller }
+
+func (f fixedCaller) Authenticate(context.Context, string, string) (auth.Caller, error) {
+	return f.caller, nil
+}
+
+// benchEnv is a PostgreSQL store seeded with offline messages in one account.
+type benchEnv struct {
+	st    *store.Store
+	admin models.Agent
+	rows  int
+}
+
+const benchPassword = "bench-password"
+
+// mustBenchEnv seeds SWITCHBOARD_BENCH_ROWS offline messages (default
+// 1,000,000), one every 30 seconds going back from now, so about 347 days.
+func mustBenchEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	if _, ok := storetest.PostgresURL(); !ok {
+		b.Fatalf("these benchmarks run on PostgreSQL: set %s or start a local server", storetest.EnvURL)
+	}
+	rows := 1_000_000
+	if v := os.Getenv("SWITCHBOARD_BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 {
+			b.Fatalf("SWITCHBOARD_BENCH_ROWS=%q: want a number of at least 100", v)
+		}
+		rows = n
+	}
+	st := storetest.MustOpen(b, store.Postgres)
+	acct := storetest.MustAccount(b, st, "Bench")
+	// The real cost: a bcrypt hash of DefaultCost, as production stores it.
+	hash, err := auth.Hasher{}.Hash(benchPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin := storetest.MustAgent(b, st, acct.ID, "bench@example.com", models.RoleSuperadmin, hash)
+	start := time.Now()
+	storetest.SeedOfflineMessages(b, st, acct.ID, admin.ID, rows, time.Now().UTC(), 30*time.Second)
+	b.Logf("seeded %d offline messages in %s", rows, time.Since(start).Round(time.Millisecond))
+	return &benchEnv{st: st, admin: admin, rows: rows}
+}
+
+// server returns the real router over the seeded store with authn checking
+// Basic credentials.
+func (env *benchEnv) server(b *testing.B, authn handlers.Authenticator) *httptest.Server {
+	b.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
+		handlers.Deps{Store: env.st, Basic: authn, Log: log}))
+}
+
+// runLoad sends GETs of path with 32 concurrent clients for b.N requests and
+// reports requests per second and p50/p99 latency.
+func runLoad(b *testing.B, srv *httptest.Server, path string) {
+	b.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.SetParallelism(16) // × GOMAXPROCS (2 here) = 32 clients
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+			req.SetBasicAuth("bench@example.com", benchPassword)
+			t0 := time.Now()
+			res, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			mine = append(mine, time.Since(t0))
+			if res.StatusCode != http.StatusOK {
+				b.Errorf("%s: status %d", path, res.StatusCode)
+				return
+			}
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkOfflineMessages measures GET /api/offlinemessages on PostgreSQL
+// with SWITCHBOARD_BENCH_ROWS offline messages in one account, at 32
+// concurrent clients: page 1 with the cached Basic check, with the credential
+// check skipped, and with bcrypt on every request; and a page near the end.
+func BenchmarkOfflineMessages(b *testing.B) {
+	env := mustBenchEnv(b)
+	basic, err := auth.NewBasic(env.st, auth.BasicOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	uncached, err := auth.NewBasic(env.st, auth.BasicOptions{CacheTTL: time.Nanosecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	skip := fixedCaller{auth.Caller{AccountID: env.admin.AccountID, AgentID: env.admin.ID, Role: models.RoleSuperadmin}}
+	lastPage := (env.rows + 19) / 20
+	deep := fmt.Sprintf("/api/offlinemessages?page_no=%d", lastPage-1)
+	cases := []struct {
+		name  string
+		authn handlers.Authenticator
+		path  string
+	}{
+		{"page1/basic-cached", basic, "/api/offlinemessages"},
+		{"page1/auth-skipped", skip, "/api/offlinemessages"},
+		{"page1/bcrypt-every-request", uncached, "/api/offlinemessages"},
+		{"deep/basic-cached", basic, deep},
+		{"deep/auth-skipped", skip, deep},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			srv := env.server(b, c.authn)
+			defer srv.Close()
+			runLoad(b, srv, c.path)
+		})
+	}
+}
+
+// BenchmarkListOfflineMessages measures the store alone, one caller at a
+// time: page 1, the page before the last, and for contrast the plain OFFSET
+// query that the day counts replace.
+func BenchmarkListOfflineMessages(b *testing.B) {
+	env := mustBenchEnv(b)
+	ctx := context.Background()
+	last := int64((env.rows + 19) / 20)
+	for _, page := range []struct {
+		name string
+		no   int64
+	}{{"page1", 1}, {"middle", last / 2}, {"near-end", last - 1}} {
+		b.Run(page.name, func(b *testing.B) {
+			for b.Loop() {
+				rows, err := env.st.ListOfflineMessages(ctx, env.admin.AccountID, page.no, 20)
+				if err != nil || len(rows) != 20 {
+					b.Fatalf("page %d: %d rows, %v", page.no, len(rows), err)
+				}
+			}
+		})
+	}
+	b.Run("near-end/plain-offset", func(b *testing.B) {
+		db := env.st.GORM()
+		for b.Loop() {
+			var ids []int64
+			err := db.Raw(`SELECT id FROM cases WHERE account_id = ? AND channel = 'offline'
+				ORDER BY started_at DESC, id DESC LIMIT 20 OFFSET ?`, env.admin.AccountID, (last-2)*20).Scan(&ids).Error
+			if err != nil || len(ids) != 20 {
+				b.Fatalf("%d ids, %v", len(ids), err)
+			}
+		}
+	})
+}
