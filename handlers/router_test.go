@@ -2,12 +2,12 @@ package handlers_test
 
 import (
 	"io"
-	"os"
-	"regexp"
-	"strings"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
