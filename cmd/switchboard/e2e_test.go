@@ -52,7 +52,7 @@ var (
 type server struct {
 	cmd    *exec.Cmd
 	addr   string
-	stdout *strings.Builder
+	stdout *syncBuffer
 	logs   *syncBuffer
 	done   chan error
 }
@@ -79,7 +79,7 @@ func mustStart(t *testing.T, bin, dbURL string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+dbURL, "SWITCHBOARD_LOG_LEVEL=info")
-	stdout := &strings.Builder{}
+	stdout := &syncBuffer{}
 	cmd.Stdout = stdout
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
@@ -157,7 +157,11 @@ func TestE2E_FirstStart(t *testing.T) {
 		t.Run(string(b), func(t *testing.T) {
 			dbURL := storetest.MustURL(t, b)
 			s := mustStart(t, bin, dbURL)
-			m := credentials.FindStringSubmatch(s.stdout.String())
+			// stdout is copied by its own goroutine: give it a moment to catch up.
+			var m []string
+			for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				m = credentials.FindStringSubmatch(s.stdout.String())
+			}
 			if m == nil {
 				t.Fatalf("first start printed no credentials:\n%s", s.stdout.String())
 			}
