@@ -67,12 +67,12 @@ func New(cfg Config, deps Deps) *echo.Echo {
 			return nil
 		},
 	}))
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			log.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack))
-			return err
-		},
-	}))
+	logPanic := func(c echo.Context, err error, stack []byte) error {
+		log.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return err
+	}
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: logPanic}))
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -87,14 +87,10 @@ func New(cfg Config, deps Deps) *echo.Echo {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 	})
 
+	// Each dialect renders errors in its own format, so its routes recover
+	// panics themselves and hand the error back to that renderer.
 	rest := []echo.MiddlewareFunc{
-		middleware.RecoverWithConfig(middleware.RecoverConfig{
-			DisableErrorHandler: true,
-			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-				log.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack))
-				return err
-			},
-		}),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic}),
 		middleware.BodyLimit(cfg.BodyLimit),
 	}
 	reve.Register(e, reve.Deps{Store: deps.Store, Auth: deps.Basic, Log: log}, reve.Config{PageSize: cfg.REVEPageSize}, rest...)

@@ -73,7 +73,8 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			if err := conn.Exec("SELECT pg_advisory_lock(?)", migrationLockID).Error; err != nil {
 				return fmt.Errorf("lock migrations: %w", err)
 			}
-			defer conn.Exec("SELECT pg_advisory_unlock(?)", migrationLockID)
+			// Unlock even when ctx is done: the lock belongs to a pooled connection.
+			defer conn.Session(&gorm.Session{Context: context.Background()}).Exec("SELECT pg_advisory_unlock(?)", migrationLockID)
 		}
 		if err := conn.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`).Error; err != nil {

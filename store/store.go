@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -158,10 +159,6 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
-// SQL returns the underlying connection pool, for tools that need plain SQL
-// (benchmarks, the schema check); application code goes through Store methods.
-func (s *Store) SQL() (*sql.DB, error) { return s.db.DB() }
-
 // GORM returns the underlying GORM handle for tests and tools that inspect the
 // schema. Application code goes through Store methods.
 func (s *Store) GORM() *gorm.DB { return s.db }
@@ -194,7 +191,8 @@ func wrap(op string, err error) error {
 // isConnectionError reports whether err says the database could not be reached
 // rather than that a statement failed.
 func isConnectionError(err error) bool {
-	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+	var connectErr *pgconn.ConnectError
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &connectErr) {
 		return true
 	}
 	msg := err.Error()

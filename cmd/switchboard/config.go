@@ -31,15 +31,18 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
 }
 
-// envFlags are the flags that take a default from SWITCHBOARD_<NAME>.
-var envFlags = []string{"addr", "database-url", "log-level", "body-limit", "reve-page-size", "admin-email"}
+// envFlags returns the flags that take a default from SWITCHBOARD_<NAME>:
+// the server's settings, not the fields of an admin command.
+func envFlags() []string {
+	return []string{"addr", "database-url", "log-level", "body-limit", "reve-page-size", "admin-email"}
+}
 
 // parse parses args into fs after taking defaults from the environment for
 // the flags in envFlags. It prints usage errors to stderr and returns errUsage
 // (or flag.ErrHelp after printing help).
 func parse(fs *flag.FlagSet, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	fs.SetOutput(io.Discard)
-	for _, name := range envFlags {
+	for _, name := range envFlags() {
 		f := fs.Lookup(name)
 		if f == nil {
 			continue
