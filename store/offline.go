@@ -42,35 +42,13 @@ type OfflineMessageDetail struct {
 	Replies []Reply
 }
 
-// offlineRow is what the offline-message queries scan into.
-type offlineRow struct {
-	ID           int64
-	ContactID    int64
-	ContactName  string
-	ContactEmail string
-	ContactPhone string
-	Subject      string
-	Message      sql.NullString
-	StartedAt    time.Time
-	Unread       bool
-	ReplyCount   int64
-}
-
-func (r offlineRow) view() OfflineMessage {
-	return OfflineMessage{
-		ID: r.ID, ContactID: r.ContactID, ContactName: r.ContactName, ContactEmail: r.ContactEmail,
-		ContactPhone: r.ContactPhone, Subject: r.Subject, Message: r.Message.String,
-		ReceivedAt: r.StartedAt.UTC(), Unread: r.Unread, ReplyCount: r.ReplyCount,
-	}
-}
-
 // offlineColumns selects an offline message from cases c joined to contacts ct.
 // A reply is an agent's message (notes and events are not replies); the
 // message is the visitor's first one.
 const offlineColumns = `c.id, c.contact_id, ct.name AS contact_name, ct.email AS contact_email,
-	ct.phone AS contact_phone, c.subject, c.started_at, c.unread,
-	(SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
-		ORDER BY m.created_at, m.id LIMIT 1) AS message,
+	ct.phone AS contact_phone, c.subject, c.started_at AS received_at, c.unread,
+	COALESCE((SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
+		ORDER BY m.created_at, m.id LIMIT 1), '') AS message,
 	(SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.sender = 'agent' AND m.kind = 'message') AS reply_count`
 
 // readTx runs fn in a read-only transaction that sees one snapshot of the
@@ -102,7 +80,7 @@ func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, 
 		return []OfflineMessage{}, nil // no database holds that many rows
 	}
 	offset := (page - 1) * int64(size)
-	var rows []offlineRow
+	rows := []OfflineMessage{}
 	err := s.readTx(ctx, func(tx *gorm.DB) error {
 		before, skip, ok, err := pageStart(tx, accountID, models.ChannelOffline, offset)
 		if err != nil || !ok {
@@ -123,11 +101,10 @@ func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, 
 	if err != nil {
 		return nil, wrap("list offline messages", err)
 	}
-	out := make([]OfflineMessage, len(rows))
-	for i, r := range rows {
-		out[i] = r.view()
+	for i := range rows {
+		rows[i].ReceivedAt = rows[i].ReceivedAt.UTC()
 	}
-	return out, nil
+	return rows, nil
 }
 
 // OfflineMessage returns one offline message of the account with its agent
@@ -136,7 +113,7 @@ func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, 
 func (s *Store) OfflineMessage(ctx context.Context, accountID, id int64) (OfflineMessageDetail, error) {
 	var out OfflineMessageDetail
 	err := s.readTx(ctx, func(tx *gorm.DB) error {
-		var rows []offlineRow
+		var rows []OfflineMessage
 		err := tx.Raw(`SELECT `+offlineColumns+`
 			FROM cases c JOIN contacts ct ON ct.id = c.contact_id
 			WHERE c.account_id = ? AND c.id = ? AND c.channel = ?`,
@@ -147,7 +124,8 @@ func (s *Store) OfflineMessage(ctx context.Context, accountID, id int64) (Offlin
 		if len(rows) == 0 {
 			return fmt.Errorf("offline message %d: %w", id, ErrNotFound)
 		}
-		out.OfflineMessage = rows[0].view()
+		out.OfflineMessage = rows[0]
+		out.ReceivedAt = out.ReceivedAt.UTC()
 		out.Replies = []Reply{}
 		return tx.Raw(`SELECT m.text, m.created_at AS at, a.id AS agent_id, a.first_name, a.last_name, a.email
 			FROM messages m JOIN agents a ON a.id = m.agent_id

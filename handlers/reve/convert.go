@@ -6,32 +6,29 @@ import (
 	"switchboard/store"
 )
 
+// offlineFields are the fields an offline message shows in the list and alone.
+type offlineFields struct {
+	OfflineMessageID int64  `json:"offline_message_id"`
+	VisitorID        int64  `json:"visitor_id"`
+	VisitorName      string `json:"visitor_name"`
+	VisitorEmail     string `json:"visitor_email"`
+	VisitorPhone     string `json:"visitor_phone"`
+	Subject          string `json:"subject"`
+	Message          string `json:"message"`
+	ReceivedTime     int64  `json:"received_time"`
+	Unread           int    `json:"unread"`
+}
+
 // offlineMessage is one row of GET /api/offlinemessages.
 type offlineMessage struct {
-	OfflineMessageID  int64  `json:"offline_message_id"`
-	VisitorID         int64  `json:"visitor_id"`
-	VisitorName       string `json:"visitor_name"`
-	VisitorEmail      string `json:"visitor_email"`
-	VisitorPhone      string `json:"visitor_phone"`
-	Subject           string `json:"subject"`
-	Message           string `json:"message"`
-	ReceivedTime      int64  `json:"received_time"`
-	Unread            int    `json:"unread"`
-	ReplyMessageCount int64  `json:"reply_message_count"`
+	offlineFields
+	ReplyMessageCount int64 `json:"reply_message_count"`
 }
 
 // offlineMessageDetail is GET /api/offlinemessages/{id}.
 type offlineMessageDetail struct {
-	OfflineMessageID int64          `json:"offline_message_id"`
-	VisitorID        int64          `json:"visitor_id"`
-	VisitorName      string         `json:"visitor_name"`
-	VisitorEmail     string         `json:"visitor_email"`
-	VisitorPhone     string         `json:"visitor_phone"`
-	Subject          string         `json:"subject"`
-	Message          string         `json:"message"`
-	ReceivedTime     int64          `json:"received_time"`
-	Unread           int            `json:"unread"`
-	ReplyMessages    []replyMessage `json:"reply_messages"`
+	offlineFields
+	ReplyMessages []replyMessage `json:"reply_messages"`
 }
 
 // replyMessage is one agent reply inside offlineMessageDetail.
@@ -55,19 +52,18 @@ func flag(b bool) int {
 	return 0
 }
 
-func toOfflineMessage(m store.OfflineMessage) offlineMessage {
-	return offlineMessage{
+func toOfflineFields(m store.OfflineMessage) offlineFields {
+	return offlineFields{
 		OfflineMessageID: m.ID, VisitorID: m.ContactID, VisitorName: m.ContactName,
 		VisitorEmail: m.ContactEmail, VisitorPhone: m.ContactPhone, Subject: m.Subject,
 		Message: m.Message, ReceivedTime: epochMillis(m.ReceivedAt), Unread: flag(m.Unread),
-		ReplyMessageCount: m.ReplyCount,
 	}
 }
 
 func toOfflineMessages(rows []store.OfflineMessage) []offlineMessage {
 	out := make([]offlineMessage, len(rows))
 	for i, r := range rows {
-		out[i] = toOfflineMessage(r)
+		out[i] = offlineMessage{offlineFields: toOfflineFields(r), ReplyMessageCount: r.ReplyCount}
 	}
 	return out
 }
@@ -80,10 +76,5 @@ func toOfflineMessageDetail(d store.OfflineMessageDetail) offlineMessageDetail {
 			FirstName: r.FirstName, LastName: r.LastName, Email: r.Email,
 		}
 	}
-	return offlineMessageDetail{
-		OfflineMessageID: d.ID, VisitorID: d.ContactID, VisitorName: d.ContactName,
-		VisitorEmail: d.ContactEmail, VisitorPhone: d.ContactPhone, Subject: d.Subject,
-		Message: d.Message, ReceivedTime: epochMillis(d.ReceivedAt), Unread: flag(d.Unread),
-		ReplyMessages: replies,
-	}
+	return offlineMessageDetail{offlineFields: toOfflineFields(d.OfflineMessage), ReplyMessages: replies}
 }
