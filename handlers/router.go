@@ -12,7 +12,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"switchboard/auth"
 	"switchboard/handlers/reve"
 	"switchboard/store"
 )
@@ -25,15 +24,11 @@ type Config struct {
 	REVEPageSize int
 }
 
-// Authenticator checks an agent's Basic credentials; *auth.Basic is the real one.
-type Authenticator interface {
-	Authenticate(ctx context.Context, email, password string) (auth.Caller, error)
-}
-
 // Deps are the parts the router wires together.
 type Deps struct {
 	Store *store.Store
-	Basic Authenticator
+	// Basic checks REVE's Basic credentials; *auth.Basic is the real one.
+	Basic reve.Authenticator
 	Log   *slog.Logger
 }
 

@@ -26,15 +26,11 @@ func migrate(ctx context.Context, args []string, env func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, c.databaseURL, store.Options{Logger: log})
+	st, applied, err := openStore(ctx, c, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	applied, err := st.Migrate(ctx)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "applied %d migration(s) %v\n", len(applied), applied)
 	return nil
 }
@@ -57,22 +53,36 @@ type createFlags struct {
 	address   string
 }
 
+// createSynopsis returns what "switchboard KIND create" does, for its help.
+func createSynopsis(kind string) string {
+	switch kind {
+	case "account":
+		return "Creates an account (a tenant) and prints its id."
+	case "agent":
+		return "Creates an agent of an account and prints its id. --password - reads the password from standard input."
+	case "site":
+		return "Creates a site of an account and prints its id."
+	case "campaign":
+		return "Creates a campaign of one of an account's sites and prints its id."
+	case "inbox":
+		return "Connects an email address or SMS number to an account and prints the inbox id."
+	}
+	return ""
+}
+
 // create runs "switchboard KIND create".
 func create(ctx context.Context, kind string, args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var f createFlags
-	var synopsis string
 	var required []string
-	fs := newFlagSet(kind+" create [flags]", "")
+	fs := newFlagSet(kind+" create [flags]", createSynopsis(kind))
 	f.addCommon(fs)
 	fs.BoolVar(&f.json, "json", false, "print the new record as one JSON object")
 	switch kind {
 	case "account":
-		synopsis = "Creates an account (a tenant) and prints its id."
 		fs.StringVar(&f.name, "name", "", "account name (required)")
 		fs.StringVar(&f.timezone, "timezone", store.DefaultTimezone, "IANA time zone of the account")
 		required = []string{"name"}
 	case "agent":
-		synopsis = "Creates an agent of an account and prints its id. --password - reads the password from standard input."
 		fs.Int64Var(&f.account, "account", 0, "account id (required)")
 		fs.StringVar(&f.email, "email", "", "login email, unique across accounts (required)")
 		fs.StringVar(&f.password, "password", "", "password, 8 to 72 bytes, or - to read it from standard input (required)")
@@ -81,26 +91,19 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 		fs.StringVar(&f.lastName, "last-name", "", "last name")
 		required = []string{"account", "email", "password", "role"}
 	case "site":
-		synopsis = "Creates a site of an account and prints its id."
 		fs.Int64Var(&f.account, "account", 0, "account id (required)")
 		fs.StringVar(&f.domain, "domain", "", "domain name (required)")
 		required = []string{"account", "domain"}
 	case "campaign":
-		synopsis = "Creates a campaign of one of an account's sites and prints its id."
 		fs.Int64Var(&f.account, "account", 0, "account id (required)")
 		fs.Int64Var(&f.site, "site", 0, "site id (required)")
 		fs.StringVar(&f.name, "name", "", "campaign name (required)")
 		required = []string{"account", "site", "name"}
 	case "inbox":
-		synopsis = "Connects an email address or SMS number to an account and prints the inbox id."
 		fs.Int64Var(&f.account, "account", 0, "account id (required)")
 		fs.StringVar(&f.kind, "kind", "", "email or sms (required)")
 		fs.StringVar(&f.address, "address", "", "email address, or SMS number in E.164 form (required)")
 		required = []string{"account", "kind", "address"}
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: switchboard %s create [flags]\n\n%s\n\nFlags:\n", kind, synopsis)
-		fs.PrintDefaults()
 	}
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
@@ -128,7 +131,7 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 		}
 		f.password = strings.TrimRight(line, "\r\n")
 	}
-	st, err := openStore(ctx, f.common, log)
+	st, _, err := openStore(ctx, f.common, log)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		return err
 	}
 
-	st, err := openStore(ctx, cfg.common, log)
+	st, _, err := openStore(ctx, cfg.common, log)
 	if err != nil {
 		return err
 	}
@@ -116,21 +116,22 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	return nil
 }
 
-// openStore opens and migrates the database the config names.
-func openStore(ctx context.Context, c common, log *slog.Logger) (*store.Store, error) {
+// openStore opens and migrates the database the config names, and returns
+// the store with the migration versions it applied.
+func openStore(ctx context.Context, c common, log *slog.Logger) (*store.Store, []int, error) {
 	st, err := store.Open(ctx, c.databaseURL, store.Options{Logger: log})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	applied, err := st.Migrate(ctx)
 	if err != nil {
 		st.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if len(applied) > 0 {
 		log.Info("migrated", "versions", applied)
 	}
-	return st, nil
+	return st, applied, nil
 }
 
 // bootstrap creates the first account and superadmin on an empty database and

@@ -16,6 +16,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers"
+	"switchboard/handlers/reve"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -68,7 +69,7 @@ func mustBenchEnv(b *testing.B) *benchEnv {
 
 // server returns the real router over the seeded store with authn checking
 // Basic credentials.
-func (env *benchEnv) server(b *testing.B, authn handlers.Authenticator) *httptest.Server {
+func (env *benchEnv) server(b *testing.B, authn reve.Authenticator) *httptest.Server {
 	b.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
@@ -139,7 +140,7 @@ func BenchmarkOfflineMessages(b *testing.B) {
 	deep := fmt.Sprintf("/api/offlinemessages?page_no=%d", lastPage-1)
 	cases := []struct {
 		name  string
-		authn handlers.Authenticator
+		authn reve.Authenticator
 		path  string
 	}{
 		{"page1/basic-cached", basic, "/api/offlinemessages"},
