@@ -23,6 +23,11 @@ type Caller struct {
 	AgentID   int64
 	Email     string
 	Role      models.Role
+	// Scopes are what the caller may do: an API key's scopes, or every scope
+	// for an agent who logged in with a password.
+	Scopes []Scope
+	// KeyID is the API key the caller used, empty for a password login.
+	KeyID string
 }
 
 type callerKey struct{}
@@ -131,7 +136,7 @@ func (b *Basic) Authenticate(ctx context.Context, email, password string) (Calle
 	if !agent.Enabled {
 		return Caller{}, ErrBadCredentials
 	}
-	return Caller{AccountID: agent.AccountID, AgentID: agent.ID, Email: agent.Email, Role: agent.Role}, nil
+	return Caller{AccountID: agent.AccountID, AgentID: agent.ID, Email: agent.Email, Role: agent.Role, Scopes: AllScopes()}, nil
 }
 
 func (b *Basic) key(email, password string) [sha256.Size]byte {

@@ -35,7 +35,7 @@ type Agent struct {
 type APIKey struct {
 	ID         string     `gorm:"primaryKey"`
 	AccountID  int64      `gorm:"not null;index:idx_api_keys_account"`
-	AgentID    int64      `gorm:"not null"`
+	AgentID    int64      `gorm:"not null;index:idx_api_keys_agent"`
 	Name       string     `gorm:"not null"`
 	Scopes     string     `gorm:"not null"`
 	ExpiresAt  *time.Time ``
@@ -50,11 +50,13 @@ func (APIKey) TableName() string { return "api_keys" }
 
 // Contact is a visitor or customer. Phone is E.164 or empty.
 type Contact struct {
-	ID        int64     `gorm:"primaryKey"`
-	AccountID int64     `gorm:"not null;index:idx_contacts_email,priority:1;index:idx_contacts_phone,priority:1"`
-	Name      string    `gorm:"not null"`
-	Email     string    `gorm:"not null;index:idx_contacts_email,priority:2"`
-	Phone     string    `gorm:"not null;index:idx_contacts_phone,priority:2"`
+	ID        int64  `gorm:"primaryKey"`
+	AccountID int64  `gorm:"not null;index:idx_contacts_email,priority:1;index:idx_contacts_phone,priority:1"`
+	Name      string `gorm:"not null"`
+	Email     string `gorm:"not null;index:idx_contacts_email,priority:2"`
+	Phone     string `gorm:"not null;index:idx_contacts_phone,priority:2"`
+	// UserID is the contact's id in the client's own system (HelpCrunch userId).
+	UserID    string    `gorm:"not null"`
 	CreatedAt time.Time `gorm:"not null"`
 	UpdatedAt time.Time `gorm:"not null"`
 }
@@ -101,25 +103,33 @@ type VisitorSession struct {
 
 // Case is one conversation with a contact on one channel.
 type Case struct {
-	ID               int64      `gorm:"primaryKey;index:idx_cases_list,priority:4,sort:desc"`
-	AccountID        int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1"`
-	ContactID        int64      `gorm:"not null;index:idx_cases_contact,priority:2"`
-	Channel          Channel    `gorm:"not null;index:idx_cases_list,priority:2;uniqueIndex:idx_cases_ext,priority:2"`
-	Status           CaseStatus `gorm:"not null"`
-	Outcome          *Outcome   ``
-	Initiator        string     `gorm:"not null"`
-	Subject          string     `gorm:"not null"`
-	AssigneeID       *int64     ``
-	Unread           bool       `gorm:"not null"`
-	StartedAt        time.Time  `gorm:"not null;index:idx_cases_list,priority:3,sort:desc"`
-	ClosedAt         *time.Time ``
-	ExtID            *string    `gorm:"uniqueIndex:idx_cases_ext,priority:3"`
-	SiteID           *int64     ``
-	CampaignID       *int64     ``
-	VisitorSessionID *int64     ``
-	FormName         string     `gorm:"not null"`
-	CreatedAt        time.Time  `gorm:"not null"`
-	UpdatedAt        time.Time  `gorm:"not null"`
+	ID         int64      `gorm:"primaryKey;index:idx_cases_list,priority:4,sort:desc;index:idx_cases_started,priority:3,sort:desc"`
+	AccountID  int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1;index:idx_cases_started,priority:1;index:idx_cases_last_message,priority:1"`
+	ContactID  int64      `gorm:"not null;index:idx_cases_contact,priority:2"`
+	Channel    Channel    `gorm:"not null;index:idx_cases_list,priority:2;uniqueIndex:idx_cases_ext,priority:2"`
+	Status     CaseStatus `gorm:"not null"`
+	Outcome    *Outcome   ``
+	Initiator  string     `gorm:"not null"`
+	Subject    string     `gorm:"not null"`
+	AssigneeID *int64     ``
+	Unread     bool       `gorm:"not null"`
+	StartedAt  time.Time  `gorm:"not null;index:idx_cases_list,priority:3,sort:desc;index:idx_cases_started,priority:2,sort:desc"`
+	ClosedAt   *time.Time ``
+	// ClosedBy is the agent who closed the case, if an agent did.
+	ClosedBy *int64  ``
+	Rating   *string ``
+	// The last message that is not a note, and the last one from the contact:
+	// kept on the case so that lists can sort by them.
+	LastMessageID         *int64     ``
+	LastMessageAt         *time.Time `gorm:"index:idx_cases_last_message,priority:2"`
+	LastCustomerMessageAt *time.Time ``
+	ExtID                 *string    `gorm:"uniqueIndex:idx_cases_ext,priority:3"`
+	SiteID                *int64     ``
+	CampaignID            *int64     ``
+	VisitorSessionID      *int64     ``
+	FormName              string     `gorm:"not null"`
+	CreatedAt             time.Time  `gorm:"not null"`
+	UpdatedAt             time.Time  `gorm:"not null"`
 }
 
 // CaseDayCount counts an account's cases of one channel by the UTC day they
@@ -139,10 +149,12 @@ type Message struct {
 	CaseID    int64  `gorm:"not null;index:idx_messages_case,priority:1"`
 	Sender    Sender `gorm:"not null"`
 	// AgentID is set when Sender is SenderAgent.
-	AgentID        *int64     ``
-	Kind           Kind       `gorm:"not null"`
-	Text           string     `gorm:"not null"`
-	Markdown       string     `gorm:"not null"`
+	AgentID  *int64 ``
+	Kind     Kind   `gorm:"not null"`
+	Text     string `gorm:"not null"`
+	Markdown string `gorm:"not null"`
+	// Lang is the language the message is to be translated to (Acquire's translateLangKey).
+	Lang           string     `gorm:"not null"`
 	EmailFrom      string     `gorm:"not null"`
 	EmailTo        string     `gorm:"not null"`
 	EmailCc        string     `gorm:"not null"`
@@ -186,6 +198,14 @@ type Delivery struct {
 	UpdatedAt     time.Time      `gorm:"not null"`
 }
 
+// Setting is one server-wide value kept in the database, such as the secret
+// that signs API keys when none is configured.
+type Setting struct {
+	Name      string    `gorm:"primaryKey"`
+	Value     string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
 // IdempotencyKey stores the first response to a POST carrying an Idempotency-Key.
 type IdempotencyKey struct {
 	ID          int64     `gorm:"primaryKey"`
@@ -203,6 +223,6 @@ type IdempotencyKey struct {
 func All() []any {
 	return []any{
 		&Account{}, &Agent{}, &APIKey{}, &Contact{}, &Site{}, &Campaign{}, &VisitorSession{},
-		&Case{}, &CaseDayCount{}, &Message{}, &Inbox{}, &Delivery{}, &IdempotencyKey{},
+		&Case{}, &CaseDayCount{}, &Message{}, &Inbox{}, &Delivery{}, &IdempotencyKey{}, &Setting{},
 	}
 }
