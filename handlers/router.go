@@ -12,6 +12,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"switchboard/handlers/acquire"
+	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/reve"
 	"switchboard/store"
 )
@@ -29,7 +31,10 @@ type Deps struct {
 	Store *store.Store
 	// Basic checks REVE's Basic credentials; *auth.Basic is the real one.
 	Basic reve.Authenticator
-	Log   *slog.Logger
+	// Bearer checks the API keys of HelpCrunch and Acquire; *auth.Keys is the
+	// real one.
+	Bearer helpcrunch.Authenticator
+	Log    *slog.Logger
 }
 
 // New returns the router with every route of every dialect registered.
@@ -89,5 +94,7 @@ func New(cfg Config, deps Deps) *echo.Echo {
 		middleware.BodyLimit(cfg.BodyLimit),
 	}
 	reve.Register(e, reve.Deps{Store: deps.Store, Auth: deps.Basic, Log: log}, reve.Config{PageSize: cfg.REVEPageSize}, rest...)
+	helpcrunch.Register(e, helpcrunch.Deps{Store: deps.Store, Auth: deps.Bearer, Log: log}, rest...)
+	acquire.Register(e, acquire.Deps{Store: deps.Store, Auth: deps.Bearer, Log: log}, rest...)
 	return e
 }

@@ -64,6 +64,12 @@ func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOf
 		if err := tx.Create(&m).Error; err != nil {
 			return err
 		}
+		c.LastMessageID, c.LastMessageAt, c.LastCustomerMessageAt = &m.ID, &m.CreatedAt, &m.CreatedAt
+		if err := tx.Model(&models.Case{}).Where("id = ?", c.ID).Updates(map[string]any{
+			"last_message_id": m.ID, "last_message_at": m.CreatedAt, "last_customer_message_at": m.CreatedAt,
+		}).Error; err != nil {
+			return err
+		}
 		return countCase(tx, accountID, c.Channel, c.StartedAt, 1)
 	})
 	return c, wrap("create offline case", err)
@@ -76,15 +82,29 @@ type NewMessage struct {
 	AgentID *int64
 	Kind    models.Kind
 	Text    string
+	// Markdown is the text with its mark-up, when the client sent one.
+	Markdown string
+	// Lang is the language to translate the message to, if any.
+	Lang string
 	// At is when it was written; zero means now.
 	At time.Time
+	// Reopen lets a message into a closed case and reopens it, as HelpCrunch
+	// does; without it a closed case refuses the message, as Acquire does.
+	Reopen bool
 }
 
-// AddMessage adds a message to an open case in one transaction, holding the
-// case row so that concurrent writers see one another. It returns ErrNotFound
-// for a case (or agent) that is not the account's, ErrCaseNotActive for a
-// closed case and FieldErrors for bad input.
-func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewMessage) (models.Message, error) {
+// MessageView is a message with its author when an agent wrote it.
+type MessageView struct {
+	models.Message
+	Agent *models.Agent
+}
+
+// AddMessage adds a message to a case in one transaction, holding the case
+// row so that concurrent writers see one another. An agent's message opens a
+// new case. It returns the message with its author, ErrNotFound for a case (or
+// agent) that is not the account's, ErrCaseNotActive for a closed case (unless
+// in.Reopen) and FieldErrors for bad input.
+func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewMessage) (MessageView, error) {
 	var fe FieldErrors
 	if !in.Sender.Valid() {
 		fe.Add("sender", "%q is not one of agent, contact, system", in.Sender)
@@ -98,46 +118,51 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 	if in.Sender == models.SenderAgent && in.AgentID == nil {
 		fe.Add("agent", "an agent's message needs its agent")
 	}
-	if err := fe.Err(); err != nil {
-		return models.Message{}, err
+	if in.Sender != models.SenderAgent && in.AgentID != nil {
+		fe.Add("agent", "only an agent's message has an agent")
 	}
-	var m models.Message
+	if err := fe.Err(); err != nil {
+		return MessageView{}, err
+	}
+	var v MessageView
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		c, err := lockCase(tx, s.backend, accountID, caseID)
 		if err != nil {
 			return err
 		}
-		if c.Status == models.StatusClosed {
+		if c.Status == models.StatusClosed && !in.Reopen {
 			return fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
 		}
 		if in.Sender == models.SenderAgent {
-			var n int64
-			if err := tx.Model(&models.Agent{}).Where("account_id = ? AND id = ?", accountID, *in.AgentID).Count(&n).Error; err != nil {
-				return err
+			var a models.Agent
+			if err := tx.Take(&a, "account_id = ? AND id = ?", accountID, *in.AgentID).Error; err != nil {
+				return wrap(fmt.Sprintf("agent %d", *in.AgentID), err)
 			}
-			if n == 0 {
-				return fmt.Errorf("agent %d: %w", *in.AgentID, ErrNotFound)
-			}
+			v.Agent = &a
 		}
 		now := s.now()
 		at := in.At.UTC().Truncate(time.Microsecond)
 		if in.At.IsZero() {
 			at = now
 		}
-		m = models.Message{
+		v.Message = models.Message{
 			AccountID: accountID, CaseID: caseID, Sender: in.Sender, AgentID: in.AgentID, Kind: in.Kind,
-			Text: in.Text, CreatedAt: at, UpdatedAt: now,
+			Text: in.Text, Markdown: in.Markdown, Lang: in.Lang, CreatedAt: at, UpdatedAt: now,
 		}
-		if err := tx.Create(&m).Error; err != nil {
+		if err := tx.Create(&v.Message).Error; err != nil {
 			return err
 		}
 		set := map[string]any{"updated_at": now}
-		if in.Sender == models.SenderAgent && in.Kind == models.KindMessage && c.Status == models.StatusNew {
+		switch {
+		case c.Status == models.StatusClosed:
+			set["status"], set["closed_at"], set["closed_by"] = models.StatusOpen, nil, nil
+		case in.Sender == models.SenderAgent && in.Kind == models.KindMessage && c.Status == models.StatusNew:
 			set["status"] = models.StatusOpen
 		}
+		lastMessageUpdate(c, v.Message, set)
 		return tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error
 	})
-	return m, wrap(fmt.Sprintf("add message to case %d", caseID), err)
+	return v, wrap(fmt.Sprintf("add message to case %d", caseID), err)
 }
 
 // lockCase reads the account's case and, on PostgreSQL, locks its row until

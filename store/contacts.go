@@ -10,11 +10,13 @@ import (
 	"switchboard/models"
 )
 
-// NewContact is the input of CreateContact. Email and Phone may be empty.
+// NewContact is the input of CreateContact. Every field may be empty.
 type NewContact struct {
 	Name  string
 	Email string
 	Phone string
+	// UserID is the contact's id in the client's own system.
+	UserID string
 }
 
 func (in *NewContact) validate(prefix string) FieldErrors {
@@ -22,6 +24,7 @@ func (in *NewContact) validate(prefix string) FieldErrors {
 	in.Name = strings.TrimSpace(in.Name)
 	in.Email = models.NormalizeEmail(in.Email)
 	in.Phone = strings.TrimSpace(in.Phone)
+	in.UserID = strings.TrimSpace(in.UserID)
 	if in.Email != "" && !models.ValidEmail(in.Email) {
 		fe.Add(prefix+"email", "%q is not a valid email address", in.Email)
 	}
@@ -43,7 +46,7 @@ func (s *Store) CreateContact(ctx context.Context, accountID int64, in NewContac
 			return err
 		}
 		now := s.now()
-		c = models.Contact{AccountID: accountID, Name: in.Name, Email: in.Email, Phone: in.Phone, CreatedAt: now, UpdatedAt: now}
+		c = models.Contact{AccountID: accountID, Name: in.Name, Email: in.Email, Phone: in.Phone, UserID: in.UserID, CreatedAt: now, UpdatedAt: now}
 		return tx.Create(&c).Error
 	})
 	return c, wrap("create contact", err)
@@ -54,4 +57,83 @@ func (s *Store) Contact(ctx context.Context, accountID, id int64) (models.Contac
 	var c models.Contact
 	err := s.db.WithContext(ctx).Take(&c, "account_id = ? AND id = ?", accountID, id).Error
 	return c, wrap(fmt.Sprintf("contact %d", id), err)
+}
+
+// The fields a contact list filters and sorts on (ContactQuery).
+const (
+	ContactID        = "id"
+	ContactName      = "name"
+	ContactEmail     = "email"
+	ContactPhone     = "phone"
+	ContactUserID    = "user_id"
+	ContactCreatedAt = "created_at"
+	ContactUpdatedAt = "updated_at"
+)
+
+var contactColumns = map[string]column{
+	ContactID:        {"id", kindInt, false},
+	ContactName:      {"name", kindText, false},
+	ContactEmail:     {"email", kindText, false},
+	ContactPhone:     {"phone", kindText, false},
+	ContactUserID:    {"user_id", kindText, false},
+	ContactCreatedAt: {"created_at", kindTime, false},
+	ContactUpdatedAt: {"updated_at", kindTime, false},
+}
+
+// ContactQuery selects and orders a page of an account's contacts.
+type ContactQuery struct {
+	Filters []Filter
+	// Any joins the filters with OR instead of AND.
+	Any bool
+	// Sort is the field to order by (default ContactCreatedAt), newest or
+	// largest first unless Asc.
+	Sort   string
+	Asc    bool
+	Offset int
+	// Limit is 1 to MaxLimit rows.
+	Limit int
+}
+
+// ListContacts returns the page of the account's contacts that q selects and
+// how many match in all. It returns FieldErrors for an unknown field, a value
+// of the wrong type or a bad offset or limit.
+func (s *Store) ListContacts(ctx context.Context, accountID int64, q ContactQuery) ([]models.Contact, int64, error) {
+	var fe FieldErrors
+	checkPage(&fe, q.Offset, q.Limit)
+	if q.Sort == "" {
+		q.Sort = ContactCreatedAt
+	}
+	sortCol, ok := contactColumns[q.Sort]
+	if !ok {
+		fe.Add("sort", "%q is not a field that can be sorted on", q.Sort)
+	}
+	cond, args, err := where(contactColumns, q.Filters, q.Any)
+	if err != nil {
+		fe = append(fe, err.(FieldErrors)...)
+	}
+	if err := fe.Err(); err != nil {
+		return nil, 0, err
+	}
+	var rows []models.Contact
+	var total int64
+	err = s.readTx(ctx, func(tx *gorm.DB) error {
+		base := func() *gorm.DB {
+			d := tx.Model(&models.Contact{}).Where("account_id = ?", accountID)
+			if cond != "" {
+				d = d.Where(cond, args...)
+			}
+			return d
+		}
+		if err := base().Order(orderBy(sortCol, "id", q.Asc)).Offset(q.Offset).Limit(q.Limit).Find(&rows).Error; err != nil {
+			return err
+		}
+		return base().Count(&total).Error
+	})
+	if err != nil {
+		return nil, 0, wrap("list contacts", err)
+	}
+	for i := range rows {
+		rows[i].CreatedAt, rows[i].UpdatedAt = rows[i].CreatedAt.UTC(), rows[i].UpdatedAt.UTC()
+	}
+	return rows, total, nil
 }

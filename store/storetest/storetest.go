@@ -198,7 +198,7 @@ func MustReply(tb testing.TB, s *store.Store, accountID, caseID, agentID int64, 
 	if err != nil {
 		tb.Fatalf("add reply: %v", err)
 	}
-	return m
+	return m.Message
 }
 
 // Name returns a unique-enough name for fixtures: prefix plus random hex.

@@ -1,0 +1,378 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"switchboard/models"
+)
+
+// CaseView is a case with what every dialect shows beside it: its contact,
+// its assignee, who closed it, the agents taking part, and the text of its
+// last message.
+type CaseView struct {
+	models.Case
+	Contact  models.Contact
+	Assignee *models.Agent
+	Closer   *models.Agent
+	// Agents are the case's assignee and every agent who wrote in it, by id.
+	Agents          []models.Agent
+	LastMessageText string
+}
+
+// The fields a case list filters and sorts on (CaseQuery).
+const (
+	CaseID                    = "id"
+	CaseContactID             = "contact_id"
+	CaseAssigneeID            = "assignee_id"
+	CaseClosedBy              = "closed_by"
+	CaseStatus                = "status"
+	CaseChannel               = "channel"
+	CaseRating                = "rating"
+	CaseSubject               = "subject"
+	CaseExtID                 = "ext_id"
+	CaseVisitorSessionID      = "visitor_session_id"
+	CaseStartedAt             = "started_at"
+	CaseUpdatedAt             = "updated_at"
+	CaseClosedAt              = "closed_at"
+	CaseLastMessageAt         = "last_message_at"
+	CaseLastCustomerMessageAt = "last_customer_message_at"
+	CaseContactName           = "contact_name"
+	CaseContactEmail          = "contact_email"
+	CaseContactPhone          = "contact_phone"
+)
+
+// caseColumns maps the case fields to SQL over cases c joined to contacts ct.
+var caseColumns = map[string]column{
+	CaseID:                    {"c.id", kindInt, false},
+	CaseContactID:             {"c.contact_id", kindInt, false},
+	CaseAssigneeID:            {"c.assignee_id", kindInt, true},
+	CaseClosedBy:              {"c.closed_by", kindInt, true},
+	CaseStatus:                {"c.status", kindText, false},
+	CaseChannel:               {"c.channel", kindText, false},
+	CaseRating:                {"c.rating", kindText, true},
+	CaseSubject:               {"c.subject", kindText, false},
+	CaseExtID:                 {"c.ext_id", kindText, true},
+	CaseVisitorSessionID:      {"c.visitor_session_id", kindInt, true},
+	CaseStartedAt:             {"c.started_at", kindTime, false},
+	CaseUpdatedAt:             {"c.updated_at", kindTime, false},
+	CaseClosedAt:              {"c.closed_at", kindTime, true},
+	CaseLastMessageAt:         {"c.last_message_at", kindTime, true},
+	CaseLastCustomerMessageAt: {"c.last_customer_message_at", kindTime, true},
+	CaseContactName:           {"ct.name", kindText, false},
+	CaseContactEmail:          {"ct.email", kindText, false},
+	CaseContactPhone:          {"ct.phone", kindText, false},
+}
+
+// CaseQuery selects and orders a page of an account's cases.
+type CaseQuery struct {
+	Filters []Filter
+	// Any joins the filters with OR instead of AND.
+	Any bool
+	// Sort is the field to order by (default CaseStartedAt), newest or
+	// largest first unless Asc; ties go by id in the same direction.
+	Sort   string
+	Asc    bool
+	Offset int
+	// Limit is 1 to MaxLimit rows.
+	Limit int
+}
+
+// ListCases returns the page of the account's cases (of every channel) that q
+// selects, and how many cases match in all. It returns FieldErrors for an
+// unknown field, a value of the wrong type or a bad offset or limit.
+func (s *Store) ListCases(ctx context.Context, accountID int64, q CaseQuery) ([]CaseView, int64, error) {
+	var fe FieldErrors
+	checkPage(&fe, q.Offset, q.Limit)
+	if q.Sort == "" {
+		q.Sort = CaseStartedAt
+	}
+	sortCol, ok := caseColumns[q.Sort]
+	if !ok {
+		fe.Add("sort", "%q is not a field that can be sorted on", q.Sort)
+	}
+	cond, args, err := where(caseColumns, q.Filters, q.Any)
+	if err != nil {
+		fe = append(fe, err.(FieldErrors)...)
+	}
+	if err := fe.Err(); err != nil {
+		return nil, 0, err
+	}
+	var views []CaseView
+	var total int64
+	err = s.readTx(ctx, func(tx *gorm.DB) error {
+		base := func() *gorm.DB {
+			d := tx.Table("cases c").Joins("JOIN contacts ct ON ct.id = c.contact_id").Where("c.account_id = ?", accountID)
+			if cond != "" {
+				d = d.Where(cond, args...)
+			}
+			return d
+		}
+		var cases []models.Case
+		if err := base().Select("c.*").Order(orderBy(sortCol, "c.id", q.Asc)).
+			Offset(q.Offset).Limit(q.Limit).Find(&cases).Error; err != nil {
+			return err
+		}
+		if cond == "" {
+			// Every case counts: the per-day counts already hold the total.
+			if err := tx.Raw(`SELECT COALESCE(SUM(n), 0) FROM case_day_counts WHERE account_id = ?`, accountID).
+				Scan(&total).Error; err != nil {
+				return err
+			}
+		} else if err := base().Count(&total).Error; err != nil {
+			return err
+		}
+		var err error
+		views, err = s.caseViews(tx, accountID, cases)
+		return err
+	})
+	if err != nil {
+		return nil, 0, wrap("list cases", err)
+	}
+	return views, total, nil
+}
+
+// Case returns one case of the account with its contact and agents, or
+// ErrNotFound.
+func (s *Store) Case(ctx context.Context, accountID, id int64) (CaseView, error) {
+	var v CaseView
+	err := s.readTx(ctx, func(tx *gorm.DB) error {
+		var err error
+		v, err = s.caseView(tx, accountID, id)
+		return err
+	})
+	return v, wrap(fmt.Sprintf("case %d", id), err)
+}
+
+func (s *Store) caseView(tx *gorm.DB, accountID, id int64) (CaseView, error) {
+	var c models.Case
+	if err := tx.Take(&c, "account_id = ? AND id = ?", accountID, id).Error; err != nil {
+		return CaseView{}, wrap(fmt.Sprintf("case %d", id), err)
+	}
+	views, err := s.caseViews(tx, accountID, []models.Case{c})
+	if err != nil {
+		return CaseView{}, err
+	}
+	return views[0], nil
+}
+
+// caseViews loads the contacts, agents and last messages of cases with one
+// query each, however many cases there are.
+func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]CaseView, error) {
+	views := make([]CaseView, len(cases))
+	if len(cases) == 0 {
+		return views, nil
+	}
+	var caseIDs, contactIDs, lastIDs []int64
+	agentIDs := map[int64]bool{}
+	for _, c := range cases {
+		caseIDs = append(caseIDs, c.ID)
+		contactIDs = append(contactIDs, c.ContactID)
+		if c.LastMessageID != nil {
+			lastIDs = append(lastIDs, *c.LastMessageID)
+		}
+		for _, id := range []*int64{c.AssigneeID, c.ClosedBy} {
+			if id != nil {
+				agentIDs[*id] = true
+			}
+		}
+	}
+	var contacts []models.Contact
+	if err := tx.Where("account_id = ? AND id IN ?", accountID, contactIDs).Find(&contacts).Error; err != nil {
+		return nil, err
+	}
+	var writers []struct{ CaseID, AgentID int64 }
+	if err := tx.Raw(`SELECT DISTINCT case_id, agent_id FROM messages
+		WHERE account_id = ? AND case_id IN ? AND agent_id IS NOT NULL`, accountID, caseIDs).Scan(&writers).Error; err != nil {
+		return nil, err
+	}
+	for _, w := range writers {
+		agentIDs[w.AgentID] = true
+	}
+	agents := map[int64]models.Agent{}
+	if len(agentIDs) > 0 {
+		var rows []models.Agent
+		ids := make([]int64, 0, len(agentIDs))
+		for id := range agentIDs {
+			ids = append(ids, id)
+		}
+		if err := tx.Where("account_id = ? AND id IN ?", accountID, ids).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, a := range rows {
+			agents[a.ID] = a
+		}
+	}
+	lastText := map[int64]string{}
+	if len(lastIDs) > 0 {
+		var rows []struct {
+			ID   int64
+			Text string
+		}
+		if err := tx.Raw(`SELECT id, text FROM messages WHERE account_id = ? AND id IN ?`, accountID, lastIDs).Scan(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			lastText[r.ID] = r.Text
+		}
+	}
+	byContact := map[int64]models.Contact{}
+	for _, ct := range contacts {
+		byContact[ct.ID] = ct
+	}
+	writersOf := map[int64][]int64{}
+	for _, w := range writers {
+		writersOf[w.CaseID] = append(writersOf[w.CaseID], w.AgentID)
+	}
+	agentPtr := func(id *int64) *models.Agent {
+		if id == nil {
+			return nil
+		}
+		if a, ok := agents[*id]; ok {
+			return &a
+		}
+		return nil
+	}
+	for i, c := range cases {
+		c.StartedAt = c.StartedAt.UTC()
+		v := CaseView{Case: c, Contact: byContact[c.ContactID], Assignee: agentPtr(c.AssigneeID), Closer: agentPtr(c.ClosedBy)}
+		ids := writersOf[c.ID]
+		if c.AssigneeID != nil {
+			ids = append(ids, *c.AssigneeID)
+		}
+		slices.Sort(ids)
+		for _, id := range slices.Compact(ids) {
+			if a, ok := agents[id]; ok {
+				v.Agents = append(v.Agents, a)
+			}
+		}
+		if c.LastMessageID != nil {
+			v.LastMessageText = lastText[*c.LastMessageID]
+		}
+		views[i] = v
+	}
+	return views, nil
+}
+
+// NewCase is the input of CreateCase: a conversation opened by an API client.
+type NewCase struct {
+	ContactID int64
+	// Channel defaults to chat.
+	Channel models.Channel
+	// AssigneeID, when set, must be an agent of the account.
+	AssigneeID *int64
+	Subject    string
+	// Initiator says who started it (default "agent").
+	Initiator string
+}
+
+// CreateCase creates a case with no messages yet, in status new. It returns
+// ErrNotFound when the contact or assignee is not the account's, and
+// FieldErrors for an unknown channel.
+func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (CaseView, error) {
+	if in.Channel == "" {
+		in.Channel = models.ChannelChat
+	}
+	if in.Initiator == "" {
+		in.Initiator = "agent"
+	}
+	if !in.Channel.Valid() {
+		return CaseView{}, FieldErrors{{Field: "channel", Message: fmt.Sprintf("%q is not one of chat, email, sms, offline", in.Channel)}}
+	}
+	var v CaseView
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := contactExists(tx, accountID, in.ContactID); err != nil {
+			return err
+		}
+		if in.AssigneeID != nil {
+			if err := agentExists(tx, accountID, *in.AssigneeID); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		c := models.Case{
+			AccountID: accountID, ContactID: in.ContactID, Channel: in.Channel, Status: models.StatusNew,
+			Initiator: in.Initiator, Subject: strings.TrimSpace(in.Subject), AssigneeID: in.AssigneeID,
+			StartedAt: now, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+		if err := countCase(tx, accountID, c.Channel, c.StartedAt, 1); err != nil {
+			return err
+		}
+		var err error
+		v, err = s.caseView(tx, accountID, c.ID)
+		return err
+	})
+	return v, wrap("create case", err)
+}
+
+// SetCaseStatus moves a case to status. Closing records the time and, when by
+// is set, the agent who closed it; any other status reopens a closed case. It
+// returns ErrNotFound for a case (or agent) that is not the account's and
+// FieldErrors for an unknown status.
+func (s *Store) SetCaseStatus(ctx context.Context, accountID, id int64, status models.CaseStatus, by *int64) (CaseView, error) {
+	if !status.Valid() {
+		return CaseView{}, FieldErrors{{Field: "status", Message: fmt.Sprintf("%q is not one of new, open, pending, on_hold, closed", status)}}
+	}
+	var v CaseView
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		c, err := lockCase(tx, s.backend, accountID, id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		set := map[string]any{"status": status, "updated_at": now}
+		switch {
+		case status == models.StatusClosed && c.Status != models.StatusClosed:
+			if by != nil {
+				if err := agentExists(tx, accountID, *by); err != nil {
+					return err
+				}
+			}
+			set["closed_at"], set["closed_by"] = now, by
+		case status != models.StatusClosed:
+			set["closed_at"], set["closed_by"] = nil, nil
+		}
+		if err := tx.Model(&models.Case{}).Where("id = ?", id).Updates(set).Error; err != nil {
+			return err
+		}
+		v, err = s.caseView(tx, accountID, id)
+		return err
+	})
+	return v, wrap(fmt.Sprintf("set status of case %d", id), err)
+}
+
+func agentExists(tx *gorm.DB, accountID, agentID int64) error {
+	var n int64
+	if err := tx.Model(&models.Agent{}).Where("account_id = ? AND id = ?", accountID, agentID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("agent %d: %w", agentID, ErrNotFound)
+	}
+	return nil
+}
+
+// lastMessageUpdate returns the case columns to set after adding m to c: the
+// last message and, for a contact's message, the last customer message, each
+// only when m is newer than what the case holds (uploads may add old
+// messages). Notes are private and never a chat's last message.
+func lastMessageUpdate(c models.Case, m models.Message, set map[string]any) {
+	if m.Kind == models.KindNote {
+		return
+	}
+	newer := func(t *time.Time) bool { return t == nil || !m.CreatedAt.Before(*t) }
+	if newer(c.LastMessageAt) {
+		set["last_message_id"], set["last_message_at"] = m.ID, m.CreatedAt
+	}
+	if m.Sender == models.SenderContact && newer(c.LastCustomerMessageAt) {
+		set["last_customer_message_at"] = m.CreatedAt
+	}
+}

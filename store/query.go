@@ -1,0 +1,198 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Op is a comparison a list filter makes.
+type Op string
+
+// The comparisons of a filter. Contains is a case-insensitive substring match
+// on text; In takes a slice of the field's type.
+const (
+	OpEq       Op = "eq"
+	OpNe       Op = "ne"
+	OpLt       Op = "lt"
+	OpLe       Op = "le"
+	OpGt       Op = "gt"
+	OpGe       Op = "ge"
+	OpContains Op = "contains"
+	OpIn       Op = "in"
+)
+
+// Filter is one condition of a list query: Field compared with Value by Op.
+// Value is an int64 for id fields, a string for text and enum fields, a
+// time.Time for times, a slice of one of those for OpIn, or nil with OpEq and
+// OpNe to test for a missing value.
+type Filter struct {
+	Field string
+	Op    Op
+	Value any
+}
+
+// valueKind is the Go type a field's filter values have.
+type valueKind int
+
+const (
+	kindInt valueKind = iota
+	kindText
+	kindTime
+)
+
+// column is a filterable, sortable attribute: its SQL expression, the type of
+// its values and whether it may be NULL.
+type column struct {
+	expr     string
+	kind     valueKind
+	nullable bool
+}
+
+// where builds the WHERE clause of filters over cols, joined by AND, or by OR
+// when anyOf is set. It returns FieldErrors naming "filter[i]" for an unknown
+// field, an unknown operator or a value of the wrong type, all at once.
+func where(cols map[string]column, filters []Filter, anyOf bool) (string, []any, error) {
+	var fe FieldErrors
+	var parts []string
+	var args []any
+	for i, f := range filters {
+		name := fmt.Sprintf("filter[%d]", i)
+		col, ok := cols[f.Field]
+		if !ok {
+			fe.Add(name+".field", "%q is not a field that can be filtered", f.Field)
+			continue
+		}
+		sql, a, err := condition(col, f)
+		if err != "" {
+			fe.Add(name+".value", "%s", err)
+			continue
+		}
+		parts = append(parts, sql)
+		args = append(args, a...)
+	}
+	if err := fe.Err(); err != nil {
+		return "", nil, err
+	}
+	if len(parts) == 0 {
+		return "", nil, nil
+	}
+	sep := " AND "
+	if anyOf {
+		sep = " OR "
+	}
+	return "(" + strings.Join(parts, sep) + ")", args, nil
+}
+
+// condition returns the SQL of one filter on col, or a message saying what is
+// wrong with it.
+func condition(col column, f Filter) (string, []any, string) {
+	if f.Value == nil {
+		switch f.Op {
+		case OpEq:
+			return col.expr + " IS NULL", nil, ""
+		case OpNe:
+			return col.expr + " IS NOT NULL", nil, ""
+		}
+		return "", nil, "must not be null"
+	}
+	switch f.Op {
+	case OpEq, OpNe, OpLt, OpLe, OpGt, OpGe:
+		v, msg := scalar(col.kind, f.Value)
+		if msg != "" {
+			return "", nil, msg
+		}
+		sqlOp := map[Op]string{OpEq: "=", OpNe: "<>", OpLt: "<", OpLe: "<=", OpGt: ">", OpGe: ">="}[f.Op]
+		if f.Op == OpNe && col.nullable {
+			// NULL is "not equal" to any value, as a client reading "!=" means it.
+			return fmt.Sprintf("(%s IS NULL OR %s <> ?)", col.expr, col.expr), []any{v}, ""
+		}
+		return fmt.Sprintf("%s %s ?", col.expr, sqlOp), []any{v}, ""
+	case OpContains:
+		s, ok := f.Value.(string)
+		if !ok || col.kind != kindText {
+			return "", nil, "contains needs a text field and a text value"
+		}
+		return fmt.Sprintf(`LOWER(%s) LIKE ? ESCAPE '\'`, col.expr), []any{"%" + escapeLike(strings.ToLower(s)) + "%"}, ""
+	case OpIn:
+		var vals []any
+		switch vs := f.Value.(type) {
+		case []int64:
+			for _, v := range vs {
+				vals = append(vals, v)
+			}
+		case []string:
+			for _, v := range vs {
+				vals = append(vals, v)
+			}
+		default:
+			return "", nil, "in needs a list of values"
+		}
+		if len(vals) == 0 {
+			return "1 = 0", nil, ""
+		}
+		for _, v := range vals {
+			if _, msg := scalar(col.kind, v); msg != "" {
+				return "", nil, msg
+			}
+		}
+		return col.expr + " IN ?", []any{vals}, ""
+	}
+	return "", nil, fmt.Sprintf("%q is not an operator", f.Op)
+}
+
+// scalar checks that v has the Go type of kind and returns it ready to bind.
+func scalar(kind valueKind, v any) (any, string) {
+	switch kind {
+	case kindInt:
+		if n, ok := v.(int64); ok {
+			return n, ""
+		}
+		return nil, "must be a number"
+	case kindText:
+		if s, ok := v.(string); ok {
+			return s, ""
+		}
+		return nil, "must be text"
+	case kindTime:
+		if t, ok := v.(time.Time); ok {
+			return t.UTC(), ""
+		}
+		return nil, "must be a time"
+	}
+	return nil, "has an unknown type"
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// orderBy returns the ORDER BY clause for sorting by col, then by tie, both
+// in the same direction; missing values sort last either way.
+func orderBy(col column, tie string, asc bool) string {
+	dir := " DESC"
+	if asc {
+		dir = " ASC"
+	}
+	nulls := ""
+	if col.nullable {
+		nulls = "(" + col.expr + " IS NULL), "
+	}
+	return nulls + col.expr + dir + ", " + tie + dir
+}
+
+// Page bounds of list queries.
+const (
+	// MaxLimit is the most rows one list call returns.
+	MaxLimit = 1000
+)
+
+// checkPage returns FieldErrors for an offset below 0 or a limit outside 1..MaxLimit.
+func checkPage(fe *FieldErrors, offset, limit int) {
+	if offset < 0 {
+		fe.Add("offset", "must be 0 or more")
+	}
+	if limit < 1 || limit > MaxLimit {
+		fe.Add("limit", "must be 1 to %d", MaxLimit)
+	}
+}
