@@ -11,8 +11,9 @@ import (
 // PostgreSQL with set-based SQL (a million take seconds, not hours): 1,000
 // contacts, n offline cases received spacing apart going back from newest,
 // each with its visitor message, every fifth with an agent reply by agentID,
-// and the per-day case counts the store keeps. It then vacuums and analyzes
-// the tables, as autovacuum would in production.
+// the cases' last-message columns and the per-day case counts the store
+// keeps. It then vacuums and analyzes the tables, as autovacuum would in
+// production.
 func SeedOfflineMessages(tb testing.TB, s *store.Store, accountID, agentID int64, n int, newest time.Time, spacing time.Duration) {
 	tb.Helper()
 	if s.Backend() != store.Postgres {
@@ -40,6 +41,10 @@ func SeedOfflineMessages(tb testing.TB, s *store.Store, accountID, agentID int64
 			SELECT account_id, id, 'agent', ?, 'message', 'reply ' || id, '', '', '', '', '', '', '', '', '', false, false, '', '',
 				started_at + interval '1 minute', started_at + interval '1 minute'
 			FROM cases WHERE account_id = ? AND channel = 'offline' AND id % 5 = 0`, []any{agentID, accountID}},
+		{"last messages", `UPDATE cases c SET last_message_id = m.id, last_message_at = m.created_at, last_customer_message_at = c.started_at
+			FROM (SELECT DISTINCT ON (case_id) case_id, id, created_at FROM messages WHERE account_id = ?
+				ORDER BY case_id, created_at DESC, id DESC) m
+			WHERE m.case_id = c.id`, []any{accountID}},
 		{"day counts", `INSERT INTO case_day_counts (account_id, channel, day, n)
 			SELECT account_id, channel, floor(extract(epoch FROM started_at) / 86400)::bigint AS day, count(*)
 			FROM cases WHERE account_id = ? GROUP BY account_id, channel, day
