@@ -62,17 +62,33 @@ type Bootstrap struct {
 	AccountName  string
 	Email        string
 	PasswordHash string
+	// KeyID, when set, is the id (JWT "jti") of a full-access API key made for
+	// the superadmin in the same transaction.
+	KeyID string
 }
 
-// Bootstrap creates the first account and its superadmin when the database
-// has no account yet, all in one transaction. It returns created=false (and no
-// error) when an account already exists.
-func (s *Store) Bootstrap(ctx context.Context, in Bootstrap) (acct models.Account, agent models.Agent, created bool, err error) {
+// Bootstrapped is what Bootstrap made.
+type Bootstrapped struct {
+	Account models.Account
+	Agent   models.Agent
+	// Key is the superadmin's API key; zero when Bootstrap had no KeyID.
+	Key models.APIKey
+	// Created is false when the database already had an account, and then
+	// the other fields are zero.
+	Created bool
+}
+
+// Bootstrap creates the first account, its superadmin and (with a KeyID) a
+// full-access API key when the database has no account yet, all in one
+// transaction. It returns Created=false (and no error) when an account already
+// exists, and FieldErrors for a bad name or email.
+func (s *Store) Bootstrap(ctx context.Context, in Bootstrap) (Bootstrapped, error) {
 	na := NewAccount{Name: in.AccountName}
 	if err := na.validate(); err != nil {
-		return acct, agent, false, err
+		return Bootstrapped{}, err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var out Bootstrapped
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.backend == Postgres {
 			// Two replicas starting on an empty database must not both bootstrap.
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockID).Error; err != nil {
@@ -87,19 +103,33 @@ func (s *Store) Bootstrap(ctx context.Context, in Bootstrap) (acct models.Accoun
 			return nil
 		}
 		now := s.now()
-		acct = models.Account{Name: na.Name, Timezone: na.Timezone, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Create(&acct).Error; err != nil {
+		out.Account = models.Account{Name: na.Name, Timezone: na.Timezone, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&out.Account).Error; err != nil {
 			return err
 		}
-		agent, err = createAgent(tx, now, acct.ID, NewAgent{
+		var err error
+		out.Agent, err = createAgent(tx, now, out.Account.ID, NewAgent{
 			Email: in.Email, PasswordHash: in.PasswordHash, Role: models.RoleSuperadmin,
 			FirstName: "Admin",
 		})
 		if err != nil {
 			return err
 		}
-		created = true
+		if in.KeyID != "" {
+			// Empty scopes mean every scope (see auth.ParseScopes).
+			nk := NewAPIKey{ID: in.KeyID, AgentID: &out.Agent.ID, Name: "bootstrap"}
+			if err := nk.validate(); err != nil {
+				return err
+			}
+			if out.Key, err = createAPIKey(tx, now, out.Account.ID, nk); err != nil {
+				return err
+			}
+		}
+		out.Created = true
 		return nil
 	})
-	return acct, agent, created, wrap("bootstrap", err)
+	if err != nil {
+		return Bootstrapped{}, wrap("bootstrap", err)
+	}
+	return out, nil
 }

@@ -251,14 +251,37 @@ func TestStore_SitesCampaignsInboxes(t *testing.T) {
 
 func TestStore_Bootstrap(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
-		in := store.Bootstrap{AccountName: "Default", Email: "admin@example.com", PasswordHash: hash}
-		acct, agent, created, err := s.Bootstrap(t.Context(), in)
-		if err != nil || !created || agent.Role != models.RoleSuperadmin || agent.AccountID != acct.ID || acct.Timezone != "UTC" {
-			t.Fatalf("first Bootstrap = %+v %+v %v %v", acct, agent, created, err)
+		tests := []struct {
+			name    string
+			keyID   string
+			wantKey bool
+		}{
+			{"without a key", "", false},
+			{"with a key", "bootstrap-key-1", true},
 		}
-		_, _, created, err = s.Bootstrap(t.Context(), in)
-		if err != nil || created {
-			t.Fatalf("second Bootstrap created=%v err=%v, want nothing created", created, err)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				s := storetest.MustOpen(t, s.Backend()) // each case needs an empty database
+				in := store.Bootstrap{AccountName: "Default", Email: "admin@example.com", PasswordHash: hash, KeyID: tt.keyID}
+				b, err := s.Bootstrap(t.Context(), in)
+				if err != nil || !b.Created || b.Agent.Role != models.RoleSuperadmin || b.Agent.AccountID != b.Account.ID || b.Account.Timezone != "UTC" {
+					t.Fatalf("first Bootstrap = %+v %v", b, err)
+				}
+				if tt.wantKey {
+					if b.Key.ID != tt.keyID || b.Key.AgentID != b.Agent.ID || b.Key.AccountID != b.Account.ID || b.Key.Scopes != "" || b.Key.ExpiresAt != nil {
+						t.Errorf("bootstrap key = %+v, want a full-access key of the superadmin", b.Key)
+					}
+					if got, err := s.APIKey(t.Context(), tt.keyID); err != nil || got.Key.AgentID != b.Agent.ID {
+						t.Errorf("stored key = %+v, %v", got, err)
+					}
+				} else if b.Key.ID != "" {
+					t.Errorf("key %+v made without a KeyID", b.Key)
+				}
+				again, err := s.Bootstrap(t.Context(), in)
+				if err != nil || again.Created || again.Key.ID != "" {
+					t.Fatalf("second Bootstrap = %+v, %v; want nothing created", again, err)
+				}
+			})
 		}
 	})
 }

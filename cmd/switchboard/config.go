@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
+
+	"switchboard/auth"
+	"switchboard/store"
 )
 
 // common holds the settings every command shares.
@@ -34,13 +41,71 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 // envFlags returns the flags that take a default from SWITCHBOARD_<NAME>:
 // the server's settings, not the fields of an admin command.
 func envFlags() []string {
-	return []string{"addr", "database-url", "log-level", "body-limit", "reve-page-size", "admin-email"}
+	return []string{"addr", "database-url", "log-level", "body-limit", "reve-page-size", "admin-email", "signing-secret"}
+}
+
+// secretFlags are the flags whose value help must never show, even when it
+// comes from the environment.
+func secretFlags() []string { return []string{"signing-secret"} }
+
+// signingSecretSetting is the settings row that holds the generated secret.
+const signingSecretSetting = "api_key_signing_secret"
+
+// signing is the setting of the commands that sign API keys: serve and key create.
+type signing struct {
+	secret string
+}
+
+// addSigning defines --signing-secret on fs.
+func (s *signing) addSigning(fs *flag.FlagSet) {
+	fs.StringVar(&s.secret, "signing-secret", "", fmt.Sprintf("secret that signs API keys, at least %d bytes; empty: one generated once and kept in the database (env SWITCHBOARD_SIGNING_SECRET)", auth.MinSecretLen))
+}
+
+// validate returns an error for a configured secret that is too short. It
+// never shows the secret.
+func (s *signing) validate() error {
+	if s.secret != "" && len(s.secret) < auth.MinSecretLen {
+		return fmt.Errorf("--signing-secret is %d bytes: want at least %d", len(s.secret), auth.MinSecretLen)
+	}
+	return nil
+}
+
+// keys returns the API keys of the store, signed with the configured secret
+// or, when none is configured, with the one kept in the database (generated
+// by whichever replica needs it first), so that keys survive restarts. It
+// returns the store's error when the secret cannot be read or stored.
+func (s *signing) keys(ctx context.Context, st *store.Store, log *slog.Logger) (*auth.Keys, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	secret := s.secret
+	if secret == "" {
+		var err error
+		secret, err = st.Setting(ctx, signingSecretSetting, func() (string, error) {
+			b := make([]byte, 32)
+			if _, err := rand.Read(b); err != nil {
+				return "", err
+			}
+			return hex.EncodeToString(b), nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("signing secret: %w", err)
+		}
+	}
+	return auth.NewKeys([]byte(secret), st, auth.KeysOptions{Log: log})
 }
 
 // parse parses args into fs after taking defaults from the environment for
 // the flags in envFlags. It prints usage errors to stderr and returns errUsage
 // (or flag.ErrHelp after printing help).
 func parse(fs *flag.FlagSet, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	_, err := parseArgs(fs, args, 0, env, stdout, stderr)
+	return err
+}
+
+// parseArgs is parse for a command that takes up to maxArgs arguments besides
+// its flags, before, between or after them; it returns the arguments.
+func parseArgs(fs *flag.FlagSet, args []string, maxArgs int, env func(string) string, stdout, stderr io.Writer) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	for _, name := range envFlags() {
 		f := fs.Lookup(name)
@@ -51,27 +116,45 @@ func parse(fs *flag.FlagSet, args []string, env func(string) string, stdout, std
 		if v := env(key); v != "" {
 			if err := f.Value.Set(v); err != nil {
 				fmt.Fprintf(stderr, "%s=%q: %v\n", key, v, err)
-				return errUsage
+				return nil, errUsage
 			}
-			f.DefValue = v
+			// Help shows the default the environment gave, but not a secret.
+			if !slices.Contains(secretFlags(), name) {
+				f.DefValue = v
+			}
 		}
 	}
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return flag.ErrHelp
-	case err != nil:
-		fmt.Fprintf(stderr, "%v\n", err)
-		fs.SetOutput(stderr)
-		fs.Usage()
-		return errUsage
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
-		return errUsage
+	var positional []string
+	for rest := args; ; {
+		err := fs.Parse(rest)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return nil, flag.ErrHelp
+		case err != nil:
+			fmt.Fprintf(stderr, "%v\n", err)
+			fs.SetOutput(stderr)
+			fs.Usage()
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		// The flag package stops at the first argument; flags may follow it,
+		// unless a "--" ended the flags.
+		if ended := len(rest) > fs.NArg() && rest[len(rest)-fs.NArg()-1] == "--"; ended {
+			positional = append(positional, fs.Args()...)
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
 	}
-	return nil
+	if len(positional) > maxArgs {
+		fmt.Fprintf(stderr, "unexpected arguments: %s\n", strings.Join(positional[maxArgs:], " "))
+		return nil, errUsage
+	}
+	return positional, nil
 }
 
 // newFlagSet returns a flag set whose usage names the command.

@@ -146,7 +146,7 @@ func (s *server) get(t *testing.T, path, user, pass string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
-var credentials = regexp.MustCompile(`email:\s+(\S+)\n\s+password:\s+(\S+)`)
+var credentials = regexp.MustCompile(`email:\s+(\S+)\n\s+password:\s+(\S+)\n\s+api key:\s+(\S+)`)
 
 // TestE2E_FirstStart runs the real binary the way the README tells a new user
 // to: first start prints the superadmin's credentials once, and with them
@@ -165,7 +165,10 @@ func TestE2E_FirstStart(t *testing.T) {
 			if m == nil {
 				t.Fatalf("first start printed no credentials:\n%s", s.stdout.String())
 			}
-			email, password := m[1], m[2]
+			email, password, token := m[1], m[2], m[3]
+			if c, err := MustKeys(t, dbURL, "").Authenticate(t.Context(), token); err != nil || c.Email != email || len(c.Scopes) != 5 {
+				t.Errorf("first start's API key authenticates as %+v, %v; want the superadmin with every scope", c, err)
+			}
 
 			if code, body := s.get(t, "/api/offlinemessages", email, password); code != 200 || body != "[]\n" {
 				t.Fatalf("empty list = %d %q, want 200 []", code, body)
@@ -210,7 +213,7 @@ func TestE2E_FirstStart(t *testing.T) {
 
 			// A second start keeps the data and prints no credentials.
 			s2 := mustStart(t, bin, dbURL)
-			if strings.Contains(s2.stdout.String(), "password") {
+			if strings.Contains(s2.stdout.String(), "password") || strings.Contains(s2.stdout.String(), "api key") {
 				t.Errorf("second start printed credentials again:\n%s", s2.stdout.String())
 			}
 			if code, body := s2.get(t, "/api/offlinemessages", email, password); code != 200 || !strings.Contains(body, `"reply_message_count":1`) {

@@ -43,10 +43,14 @@ Usage:
   switchboard site create --account ID --domain D
   switchboard campaign create --account ID --site ID --name N
   switchboard inbox create --account ID --kind email|sms --address A
+  switchboard key create --account ID [--agent ID] [--scopes a,b] [--name N] [--expires-in DURATION]
+  switchboard key list --account ID
+  switchboard key revoke ID
 
 Every command takes --database-url and --log-level; the admin commands print
-the new id, or one JSON object with --json. Run 'switchboard CMD --help' for
-the flags of one command.
+the new id, or one JSON object with --json; key create prints the new key's
+token, which is shown only that once. Run 'switchboard CMD --help' for the
+flags of one command.
 
 Environment (a flag given on the command line wins):
   SWITCHBOARD_ADDR            --addr          listen address (default :8080)
@@ -55,6 +59,8 @@ Environment (a flag given on the command line wins):
   SWITCHBOARD_BODY_LIMIT      --body-limit    largest request body on REST routes (default 2M)
   SWITCHBOARD_REVE_PAGE_SIZE  --reve-page-size  rows per REVE page (default 20)
   SWITCHBOARD_ADMIN_EMAIL     --admin-email   email of the superadmin made on first start
+  SWITCHBOARD_SIGNING_SECRET  --signing-secret  secret that signs API keys, at least 32 bytes
+                              (serve and key create; default: one generated and kept in the database)
 `
 
 // run is the whole program: it parses args (with env for defaults), runs one
@@ -87,6 +93,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 			return errUsage
 		}
 		return create(ctx, cmd, rest[1:], env, stdin, stdout, stderr)
+	case "key":
+		return keyCmd(ctx, rest, env, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "switchboard: unknown command %q\n\n%s", cmd, usage)
 	return errUsage

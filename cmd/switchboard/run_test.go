@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"switchboard/auth"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -61,6 +65,11 @@ func TestRun_Help(t *testing.T) {
 		{"site", []string{"site", "create", "--help"}, "-domain"},
 		{"campaign", []string{"campaign", "create", "--help"}, "-site"},
 		{"inbox", []string{"inbox", "create", "--help"}, "email or sms"},
+		{"key", []string{"key", "--help"}, "switchboard key revoke ID"},
+		{"key create", []string{"key", "create", "--help"}, "-expires-in"},
+		{"key list", []string{"key", "list", "-h"}, "never shown"},
+		{"key revoke", []string{"key", "revoke", "--help"}, "Revokes the API key"},
+		{"serve secret", []string{"serve", "--help"}, "-signing-secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +97,15 @@ func TestRun_UsageErrors(t *testing.T) {
 		{"agent missing flags", []string{"agent", "create", "--account", "1"}, errUsage, []string{"--email", "--password", "--role"}},
 		{"unknown flag", []string{"site", "create", "--nope"}, errUsage, []string{"flag provided but not defined: -nope"}},
 		{"stray argument", []string{"migrate", "extra"}, errUsage, []string{"unexpected arguments: extra"}},
+		{"key without subcommand", []string{"key"}, errUsage, []string{"want create, list or revoke"}},
+		{"unknown key subcommand", []string{"key", "rotate"}, errUsage, []string{`unknown subcommand "rotate"`}},
+		{"key create without account", []string{"key", "create"}, errUsage, []string{"--account"}},
+		{"unknown scope", []string{"key", "create", "--account", "1", "--scopes", "read,admin"}, errUsage, []string{`unknown scope "admin"`}},
+		{"negative lifetime", []string{"key", "create", "--account", "1", "--expires-in", "-1h"}, errUsage, []string{"--expires-in"}},
+		{"short secret", []string{"key", "create", "--account", "1", "--signing-secret", "short"}, errUsage, []string{"--signing-secret is 5 bytes"}},
+		{"key list without account", []string{"key", "list"}, errUsage, []string{"--account"}},
+		{"key revoke without id", []string{"key", "revoke", "--json"}, errUsage, []string{"missing the key id"}},
+		{"key revoke two ids", []string{"key", "revoke", "A", "--json", "B"}, errUsage, []string{"unexpected arguments: B"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,15 +123,21 @@ func TestRun_UsageErrors(t *testing.T) {
 }
 
 func TestRun_ServeConfigErrors(t *testing.T) {
-	c := cli{env: map[string]string{"SWITCHBOARD_BODY_LIMIT": "lots"}}
+	c := cli{env: map[string]string{"SWITCHBOARD_BODY_LIMIT": "lots", "SWITCHBOARD_SIGNING_SECRET": "too-short-secret"}}
 	_, _, err := c.run(t, "", "serve", "--addr", "nowhere", "--reve-page-size", "0", "--database-url", "mysql://x")
 	if err == nil {
 		t.Fatal("serve started with a bad configuration")
 	}
-	for _, want := range []string{"--addr", "--body-limit", "--reve-page-size", "--database-url"} {
+	for _, want := range []string{"--addr", "--body-limit", "--reve-page-size", "--database-url", "--signing-secret is 16 bytes"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
+	}
+	if strings.Contains(err.Error(), "too-short-secret") {
+		t.Errorf("error shows the secret: %v", err)
+	}
+	if out, _, _ := c.run(t, "", "serve", "--help"); strings.Contains(out, "too-short-secret") {
+		t.Errorf("help shows the secret from the environment:\n%s", out)
 	}
 	_, _, err = c.run(t, "", "serve", "--log-level", "loud")
 	if err == nil || !strings.Contains(err.Error(), "--log-level") {
@@ -126,7 +150,7 @@ func TestRun_AdminCommands(t *testing.T) {
 		t.Run(string(b), func(t *testing.T) {
 			c := cli{dbURL: storetest.MustURL(t, b)}
 			out, errOut, err := c.run(t, "", "migrate")
-			if err != nil || !strings.Contains(out, "applied 1 migration") {
+			if err != nil || !strings.HasPrefix(out, "applied ") || strings.HasPrefix(out, "applied 0") {
 				t.Fatalf("migrate: %v %q %s", err, out, errOut)
 			}
 			acct := c.mustID(t, "account", "create", "--name", "Acme", "--timezone", "Europe/Riga")
@@ -203,5 +227,156 @@ func TestRun_FlagBeatsEnv(t *testing.T) {
 	fromFlag := storetest.MustOpenURL(t, flagURL)
 	if a, err := fromFlag.Account(t.Context(), 1); err != nil || a.Name != "FromFlag" {
 		t.Errorf("flag database has %+v, %v", a, err)
+	}
+}
+
+// MustKeys returns the API keys serve would build for the database: signed
+// with the secret, or with the one kept in the database when secret is empty.
+func MustKeys(tb testing.TB, dbURL, secret string) *auth.Keys {
+	tb.Helper()
+	st := storetest.MustOpenURL(tb, dbURL)
+	s := signing{secret: secret}
+	keys, err := s.keys(context.Background(), st, nil)
+	if err != nil {
+		tb.Fatalf("keys: %v", err)
+	}
+	return keys
+}
+
+func TestRun_KeyCommands(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(string(b), func(t *testing.T) {
+			c := cli{dbURL: storetest.MustURL(t, b)}
+			acct := c.mustID(t, "account", "create", "--name", "Acme")
+			other := c.mustID(t, "account", "create", "--name", "Other")
+			acctFlag := strconv.FormatInt(acct, 10)
+			boss := c.mustID(t, "agent", "create", "--account", acctFlag, "--email", "boss@example.com", "--password", "long-enough", "--role", "superadmin")
+			helper := c.mustID(t, "agent", "create", "--account", acctFlag, "--email", "helper@example.com", "--password", "long-enough", "--role", "agent")
+			stranger := c.mustID(t, "agent", "create", "--account", strconv.FormatInt(other, 10), "--email", "x@example.com", "--password", "long-enough", "--role", "superadmin")
+
+			// Plain output is the token alone; it works with keys built later
+			// from the same database, as serve builds them.
+			out, errOut, err := c.run(t, "", "key", "create", "--account", acctFlag)
+			if err != nil {
+				t.Fatalf("key create: %v\n%s", err, errOut)
+			}
+			plainToken := strings.TrimSpace(out)
+			if strings.Count(out, "\n") != 1 || strings.Count(plainToken, ".") != 2 {
+				t.Fatalf("key create printed %q, want one token line", out)
+			}
+			caller, err := MustKeys(t, c.dbURL, "").Authenticate(t.Context(), plainToken)
+			if err != nil || caller.AgentID != boss || caller.AccountID != acct || len(caller.Scopes) != len(auth.AllScopes()) {
+				t.Fatalf("the created key authenticates as %+v, %v; want the superadmin with every scope", caller, err)
+			}
+
+			// JSON output with every flag, flags in any order.
+			out, errOut, err = c.run(t, "", "key", "create", "--json", "--account", acctFlag, "--agent", strconv.FormatInt(helper, 10),
+				"--scopes", "sms, read", "--name", "ci", "--expires-in", "24h")
+			if err != nil {
+				t.Fatalf("key create --json: %v\n%s", err, errOut)
+			}
+			var created struct {
+				ID        string     `json:"id"`
+				Token     string     `json:"token"`
+				AccountID int64      `json:"account_id"`
+				AgentID   int64      `json:"agent_id"`
+				Name      string     `json:"name"`
+				Scopes    []string   `json:"scopes"`
+				ExpiresAt *time.Time `json:"expires_at"`
+			}
+			if err := json.Unmarshal([]byte(out), &created); err != nil {
+				t.Fatalf("key create --json printed %q: %v", out, err)
+			}
+			if created.ID == "" || created.Token == "" || created.AccountID != acct || created.AgentID != helper || created.Name != "ci" ||
+				strings.Join(created.Scopes, ",") != "sms,read" || created.ExpiresAt == nil || time.Until(*created.ExpiresAt) < 23*time.Hour {
+				t.Errorf("key create --json = %+v", created)
+			}
+			caller, err = MustKeys(t, c.dbURL, "").Authenticate(t.Context(), created.Token)
+			if err != nil || caller.AgentID != helper || caller.KeyID != created.ID || caller.Require(auth.ScopeChat) == nil || caller.Require(auth.ScopeSMS) != nil {
+				t.Errorf("scoped key authenticates as %+v, %v", caller, err)
+			}
+
+			// A configured secret signs instead of the stored one.
+			secret := strings.Repeat("s", 40)
+			sc := cli{dbURL: c.dbURL, env: map[string]string{"SWITCHBOARD_SIGNING_SECRET": secret}}
+			out, errOut, err = sc.run(t, "", "key", "create", "--account", acctFlag)
+			if err != nil {
+				t.Fatalf("key create with a secret: %v\n%s", err, errOut)
+			}
+			if _, err := MustKeys(t, c.dbURL, secret).Authenticate(t.Context(), strings.TrimSpace(out)); err != nil {
+				t.Errorf("key signed with the configured secret: %v", err)
+			}
+			if _, err := MustKeys(t, c.dbURL, "").Authenticate(t.Context(), strings.TrimSpace(out)); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("key signed with the configured secret passes the stored one: %v", err)
+			}
+
+			// list never prints tokens.
+			out, _, err = c.run(t, "", "key", "list", "--account", acctFlag)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 4 || !strings.Contains(lines[2], created.ID) || !strings.Contains(lines[2], "ci") || !strings.Contains(lines[2], "sms,read") {
+				t.Errorf("key list printed\n%s\nwant a header and 3 keys, the second %s", out, created.ID)
+			}
+			if strings.Contains(out, created.Token) || strings.Contains(out, plainToken) {
+				t.Errorf("key list printed a token:\n%s", out)
+			}
+			out, _, err = c.run(t, "", "key", "list", "--account", acctFlag, "--json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var listed []map[string]any
+			if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed) != 3 || listed[1]["id"] != created.ID {
+				t.Fatalf("key list --json printed %q (%v)", out, err)
+			}
+			for _, k := range listed {
+				if _, ok := k["token"]; ok {
+					t.Errorf("key list --json printed a token: %v", k)
+				}
+			}
+			if out, _, err := c.run(t, "", "key", "list", "--json", "--account", strconv.FormatInt(other, 10)); err != nil || strings.TrimSpace(out) != "[]" {
+				t.Errorf("list of an account without keys = %q, %v; want []", out, err)
+			}
+
+			// revoke, with the id before or after the flags.
+			out, _, err = c.run(t, "", "key", "revoke", created.ID, "--json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var revoked struct {
+				ID        string     `json:"id"`
+				RevokedAt *time.Time `json:"revoked_at"`
+			}
+			if err := json.Unmarshal([]byte(out), &revoked); err != nil || revoked.ID != created.ID || revoked.RevokedAt == nil {
+				t.Fatalf("key revoke --json printed %q (%v)", out, err)
+			}
+			out, _, err = c.run(t, "", "key", "revoke", "--database-url", c.dbURL, created.ID)
+			if err != nil || out != fmt.Sprintf("%s revoked at %s\n", created.ID, revoked.RevokedAt.UTC().Format(time.RFC3339)) {
+				t.Errorf("second revoke printed %q, %v; want the first time", out, err)
+			}
+			if _, err := MustKeys(t, c.dbURL, "").Authenticate(t.Context(), created.Token); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("revoked key: err = %v, want ErrInvalidToken", err)
+			}
+
+			bad := []struct {
+				name string
+				args []string
+				want string
+			}{
+				{"create for an unknown account", []string{"key", "create", "--account", "9999"}, "account 9999: not found"},
+				{"create for another account's agent", []string{"key", "create", "--account", acctFlag, "--agent", strconv.FormatInt(stranger, 10)}, "not found"},
+				{"create for an unknown agent", []string{"key", "create", "--account", acctFlag, "--agent", "9999"}, "agent 9999: not found"},
+				{"list of an unknown account", []string{"key", "list", "--account", "9999"}, "not found"},
+				{"revoke an unknown key", []string{"key", "revoke", "NOPE"}, "not found"},
+			}
+			for _, tt := range bad {
+				t.Run(tt.name, func(t *testing.T) {
+					_, _, err := c.run(t, "", tt.args...)
+					if !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), tt.want) {
+						t.Errorf("err = %v, want %q", err, tt.want)
+					}
+				})
+			}
+		})
 	}
 }

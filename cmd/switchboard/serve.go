@@ -21,6 +21,7 @@ import (
 // serveConfig is the configuration of the serve command.
 type serveConfig struct {
 	common
+	signing
 	addr         string
 	bodyLimit    string
 	revePageSize int
@@ -42,6 +43,9 @@ func (c *serveConfig) validate() error {
 	if _, _, err := store.ParseURL(c.databaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("--database-url: %w", err))
 	}
+	if err := c.signing.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -49,6 +53,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	var cfg serveConfig
 	fs := newFlagSet("serve [flags]", "Runs the HTTP server: migrates the database, creates the first account on an\nempty one, serves every dialect and stops gracefully on SIGINT or SIGTERM.")
 	cfg.addCommon(fs)
+	cfg.addSigning(fs)
 	fs.StringVar(&cfg.addr, "addr", ":8080", "listen address (env SWITCHBOARD_ADDR)")
 	fs.StringVar(&cfg.bodyLimit, "body-limit", "2M", "largest request body on REST routes (env SWITCHBOARD_BODY_LIMIT)")
 	fs.IntVar(&cfg.revePageSize, "reve-page-size", 20, "rows per page of REVE lists (env SWITCHBOARD_REVE_PAGE_SIZE)")
@@ -69,8 +74,12 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		return err
 	}
 	defer st.Close()
+	keys, err := cfg.signing.keys(ctx, st, log)
+	if err != nil {
+		return err
+	}
 	hasher := auth.Hasher{}
-	if err := bootstrap(ctx, st, hasher, cfg.adminEmail, stdout, log); err != nil {
+	if err := bootstrap(ctx, st, hasher, keys, cfg.adminEmail, stdout, log); err != nil {
 		return err
 	}
 	basic, err := auth.NewBasic(st, auth.BasicOptions{Hasher: hasher})
@@ -78,7 +87,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		return err
 	}
 	router := handlers.New(handlers.Config{BodyLimit: cfg.bodyLimit, REVEPageSize: cfg.revePageSize},
-		handlers.Deps{Store: st, Basic: basic, Log: log})
+		handlers.Deps{Store: st, Basic: basic, Bearer: keys, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -134,26 +143,32 @@ func openStore(ctx context.Context, c common, log *slog.Logger) (*store.Store, [
 	return st, applied, nil
 }
 
-// bootstrap creates the first account and superadmin on an empty database and
-// prints the credentials once.
-func bootstrap(ctx context.Context, st *store.Store, hasher auth.Hasher, email string, stdout io.Writer, log *slog.Logger) error {
+// bootstrap creates the first account, its superadmin and a full-access API
+// key on an empty database, and prints the credentials once.
+func bootstrap(ctx context.Context, st *store.Store, hasher auth.Hasher, keys *auth.Keys, email string, stdout io.Writer, log *slog.Logger) error {
 	password := rand.Text()
 	hash, err := hasher.Hash(password)
 	if err != nil {
 		return err
 	}
-	acct, agent, created, err := st.Bootstrap(ctx, store.Bootstrap{AccountName: "Default", Email: email, PasswordHash: hash})
+	b, err := st.Bootstrap(ctx, store.Bootstrap{AccountName: "Default", Email: email, PasswordHash: hash, KeyID: auth.NewKeyID()})
 	if err != nil {
 		return fmt.Errorf("first start: %w", err)
 	}
-	if !created {
+	if !b.Created {
 		return nil
 	}
-	log.Info("first start: created account and superadmin", "account_id", acct.ID, "agent_id", agent.ID, "email", agent.Email)
+	token, err := keys.Sign(b.Key)
+	if err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	log.Info("first start: created account, superadmin and API key", "account_id", b.Account.ID, "agent_id", b.Agent.ID,
+		"email", b.Agent.Email, "key_id", b.Key.ID)
 	fmt.Fprintf(stdout, `First start: created account %d (%q) and its superadmin.
   email:    %s
   password: %s
+  api key:  %s
 The password is shown only this once.
-`, acct.ID, acct.Name, agent.Email, password)
+`, b.Account.ID, b.Account.Name, b.Agent.Email, password, token)
 	return nil
 }
