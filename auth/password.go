@@ -1,5 +1,6 @@
-// Package auth checks who is calling: HTTP Basic credentials of agents (and,
-// later, bearer API keys), and carries the caller in the request context.
+// Package auth checks who is calling: HTTP Basic credentials of agents and
+// bearer API keys with their scopes, and carries the caller in the request
+// context.
 package auth
 
 import (

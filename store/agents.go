@@ -135,7 +135,7 @@ func accountExists(tx *gorm.DB, accountID int64) error {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("account %d: %w", accountID, ErrNotFound)
+		return notFound("account", accountID)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -136,7 +137,10 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 		if in.Sender == models.SenderAgent {
 			var a models.Agent
 			if err := tx.Take(&a, "account_id = ? AND id = ?", accountID, *in.AgentID).Error; err != nil {
-				return wrap(fmt.Sprintf("agent %d", *in.AgentID), err)
+				if errors.Is(err, gorm.ErrRecordNotFound) {
+					return notFound("agent", *in.AgentID)
+				}
+				return err
 			}
 			v.Agent = &a
 		}
@@ -174,7 +178,10 @@ func lockCase(tx *gorm.DB, backend Backend, accountID, caseID int64) (models.Cas
 	}
 	var c models.Case
 	if err := q.Take(&c, "account_id = ? AND id = ?", accountID, caseID).Error; err != nil {
-		return c, wrap(fmt.Sprintf("case %d", caseID), err)
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return c, notFound("case", caseID)
+		}
+		return c, err
 	}
 	return c, nil
 }
@@ -185,7 +192,7 @@ func contactExists(tx *gorm.DB, accountID, contactID int64) error {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("contact %d: %w", contactID, ErrNotFound)
+		return notFound("contact", contactID)
 	}
 	return nil
 }

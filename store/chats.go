@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -152,7 +153,10 @@ func (s *Store) Case(ctx context.Context, accountID, id int64) (CaseView, error)
 func (s *Store) caseView(tx *gorm.DB, accountID, id int64) (CaseView, error) {
 	var c models.Case
 	if err := tx.Take(&c, "account_id = ? AND id = ?", accountID, id).Error; err != nil {
-		return CaseView{}, wrap(fmt.Sprintf("case %d", id), err)
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return CaseView{}, notFound("case", id)
+		}
+		return CaseView{}, err
 	}
 	views, err := s.caseViews(tx, accountID, []models.Case{c})
 	if err != nil {
@@ -355,7 +359,7 @@ func agentExists(tx *gorm.DB, accountID, agentID int64) error {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("agent %d: %w", agentID, ErrNotFound)
+		return notFound("agent", agentID)
 	}
 	return nil
 }

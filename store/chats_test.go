@@ -105,6 +105,8 @@ func TestStore_ListCases(t *testing.T) {
 				{Field: store.CaseID, Op: "like", Value: int64(1)},
 				{Field: store.CaseStatus, Op: store.OpLt, Value: nil},
 			}}, nil, 0, []string{"offset", "limit", "sort", "filter[0].field", "filter[1].value", "filter[2].value", "filter[3].value", "filter[4].value"}},
+			{"too many values", store.CaseQuery{Limit: 10, Filters: []store.Filter{{Field: store.CaseID, Op: store.OpIn, Value: make([]int64, store.MaxInValues+1)}}}, nil, 0, []string{"filter[0].value"}},
+			{"too many filters", store.CaseQuery{Limit: 10, Filters: make([]store.Filter, store.MaxFilters+1)}, nil, 0, []string{"filter"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -167,8 +169,10 @@ func TestStore_Case(t *testing.T) {
 		})
 		for name, id := range map[string]int64{"another account's": f.foreign.ID, "unknown": 1 << 40} {
 			t.Run(name, func(t *testing.T) {
-				if _, err := s.Case(t.Context(), f.acct.ID, id); !errors.Is(err, store.ErrNotFound) {
-					t.Errorf("err = %v, want ErrNotFound", err)
+				_, err := s.Case(t.Context(), f.acct.ID, id)
+				var nf *store.NotFoundError
+				if !errors.Is(err, store.ErrNotFound) || !errors.As(err, &nf) || nf.Entity != "case" || nf.ID != id {
+					t.Errorf("err = %v, want a NotFoundError naming case %d", err, id)
 				}
 			})
 		}
@@ -300,6 +304,17 @@ func TestStore_AddMessage_Reopen(t *testing.T) {
 		}
 		if v, _ = s.Case(t.Context(), f.acct.ID, closed.ID); v.LastMessageText != "back" {
 			t.Errorf("last message = %q, want %q", v.LastMessageText, "back")
+		}
+		for _, tt := range []struct {
+			entity string
+			caseID int64
+			agent  int64
+		}{{"agent", closed.ID, f.stranger.ID}, {"case", f.foreign.ID, f.agent.ID}} {
+			_, err := s.AddMessage(t.Context(), f.acct.ID, tt.caseID, store.NewMessage{Sender: models.SenderAgent, AgentID: &tt.agent, Kind: models.KindMessage, Text: "x"})
+			var nf *store.NotFoundError
+			if !errors.As(err, &nf) || nf.Entity != tt.entity {
+				t.Errorf("missing %s: err = %v, want a NotFoundError naming it", tt.entity, err)
+			}
 		}
 		contactWithAgent := store.NewMessage{Sender: models.SenderContact, AgentID: &f.agent.ID, Kind: models.KindMessage, Text: "x"}
 		_, err = s.AddMessage(t.Context(), f.acct.ID, closed.ID, contactWithAgent)

@@ -20,6 +20,23 @@ var (
 	ErrUnavailable = errors.New("database unavailable")
 )
 
+// NotFoundError names the record that was not found. It matches ErrNotFound,
+// and lets a dialect that names the missing thing (HelpCrunch's "Agent not
+// found" beside "Chat not found") tell which reference of a request failed.
+type NotFoundError struct {
+	// Entity is "case", "contact", "agent", "account" or "site".
+	Entity string
+	ID     int64
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %d: %v", e.Entity, e.ID, ErrNotFound) }
+
+// Is makes a NotFoundError match ErrNotFound.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// notFound returns a NotFoundError for the entity and id.
+func notFound(entity string, id int64) error { return &NotFoundError{Entity: entity, ID: id} }
+
 // FieldError is one invalid input field.
 type FieldError struct {
 	Field   string

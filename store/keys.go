@@ -69,7 +69,7 @@ func createAPIKey(tx *gorm.DB, now time.Time, accountID int64, in NewAPIKey) (mo
 	if in.AgentID != nil {
 		err := tx.Take(&agent, "account_id = ? AND id = ?", accountID, *in.AgentID).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return models.APIKey{}, fmt.Errorf("agent %d: %w", *in.AgentID, ErrNotFound)
+			return models.APIKey{}, notFound("agent", *in.AgentID)
 		}
 		if err != nil {
 			return models.APIKey{}, err

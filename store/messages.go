@@ -36,7 +36,7 @@ func (s *Store) ListMessages(ctx context.Context, accountID, caseID int64, q Mes
 			return err
 		}
 		if n == 0 {
-			return fmt.Errorf("case %d: %w", caseID, ErrNotFound)
+			return notFound("case", caseID)
 		}
 		if err := tx.Model(&models.Message{}).Where("account_id = ? AND case_id = ?", accountID, caseID).Count(&total).Error; err != nil {
 			return err

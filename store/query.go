@@ -54,6 +54,10 @@ type column struct {
 // field, an unknown operator or a value of the wrong type, all at once.
 func where(cols map[string]column, filters []Filter, anyOf bool) (string, []any, error) {
 	var fe FieldErrors
+	if len(filters) > MaxFilters {
+		fe.Add("filter", "takes at most %d conditions, not %d", MaxFilters, len(filters))
+		return "", nil, fe
+	}
 	var parts []string
 	var args []any
 	for i, f := range filters {
@@ -131,6 +135,11 @@ func condition(col column, f Filter) (string, []any, string) {
 		if len(vals) == 0 {
 			return "1 = 0", nil, ""
 		}
+		if len(vals) > MaxInValues {
+			// Every value is a bound parameter, and the drivers take at most
+			// 32,766 (SQLite) or 65,535 (PostgreSQL) of them.
+			return "", nil, fmt.Sprintf("in takes at most %d values, not %d", MaxInValues, len(vals))
+		}
 		for _, v := range vals {
 			if _, msg := scalar(col.kind, v); msg != "" {
 				return "", nil, msg
@@ -185,6 +194,10 @@ func orderBy(col column, tie string, asc bool) string {
 const (
 	// MaxLimit is the most rows one list call returns.
 	MaxLimit = 1000
+	// MaxInValues is the most values one OpIn filter takes.
+	MaxInValues = 1000
+	// MaxFilters is the most conditions one query takes.
+	MaxFilters = 50
 )
 
 // checkPage returns FieldErrors for an offset below 0 or a limit outside 1..MaxLimit.

@@ -42,7 +42,7 @@ func (s *Store) CreateCampaign(ctx context.Context, accountID, siteID int64, nam
 			return err
 		}
 		if n == 0 {
-			return fmt.Errorf("site %d of account %d: %w", siteID, accountID, ErrNotFound)
+			return notFound("site", siteID)
 		}
 		c = models.Campaign{AccountID: accountID, SiteID: siteID, Name: name, CreatedAt: s.now()}
 		return tx.Create(&c).Error

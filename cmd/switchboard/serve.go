@@ -168,7 +168,7 @@ func bootstrap(ctx context.Context, st *store.Store, hasher auth.Hasher, keys *a
   email:    %s
   password: %s
   api key:  %s
-The password is shown only this once.
+The password and the API key are shown only this once.
 `, b.Account.ID, b.Account.Name, b.Agent.Email, password, token)
 	return nil
 }
