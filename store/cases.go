@@ -36,6 +36,8 @@ func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOf
 	if strings.TrimSpace(in.Message) == "" {
 		fe.Add("message", "must not be empty")
 	}
+	checkText(&fe, "message", in.Message)
+	checkText(&fe, "subject", in.Subject)
 	if err := fe.Err(); err != nil {
 		return models.Case{}, err
 	}
@@ -122,6 +124,9 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 	if in.Sender != models.SenderAgent && in.AgentID != nil {
 		fe.Add("agent", "only an agent's message has an agent")
 	}
+	checkText(&fe, "text", in.Text)
+	checkText(&fe, "markdown", in.Markdown)
+	checkText(&fe, "lang", in.Lang)
 	if err := fe.Err(); err != nil {
 		return MessageView{}, err
 	}

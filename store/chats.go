@@ -285,8 +285,13 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 	if in.Initiator == "" {
 		in.Initiator = "agent"
 	}
+	var fe FieldErrors
 	if !in.Channel.Valid() {
-		return CaseView{}, FieldErrors{{Field: "channel", Message: fmt.Sprintf("%q is not one of chat, email, sms, offline", in.Channel)}}
+		fe.Add("channel", "%q is not one of chat, email, sms, offline", in.Channel)
+	}
+	checkText(&fe, "subject", in.Subject)
+	if err := fe.Err(); err != nil {
+		return CaseView{}, err
 	}
 	var v CaseView
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

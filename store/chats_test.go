@@ -104,7 +104,9 @@ func TestStore_ListCases(t *testing.T) {
 				{Field: store.CaseStartedAt, Op: store.OpContains, Value: "2020"},
 				{Field: store.CaseID, Op: "like", Value: int64(1)},
 				{Field: store.CaseStatus, Op: store.OpLt, Value: nil},
-			}}, nil, 0, []string{"offset", "limit", "sort", "filter[0].field", "filter[1].value", "filter[2].value", "filter[3].value", "filter[4].value"}},
+				{Field: store.CaseContactEmail, Op: store.OpEq, Value: "a\x00"},
+				{Field: store.CaseContactName, Op: store.OpContains, Value: "\xff"},
+			}}, nil, 0, []string{"offset", "limit", "sort", "filter[0].field", "filter[1].value", "filter[2].value", "filter[3].value", "filter[4].value", "filter[5].value", "filter[6].value"}},
 			{"too many values", store.CaseQuery{Limit: 10, Filters: []store.Filter{{Field: store.CaseID, Op: store.OpIn, Value: make([]int64, store.MaxInValues+1)}}}, nil, 0, []string{"filter[0].value"}},
 			{"too many filters", store.CaseQuery{Limit: 10, Filters: make([]store.Filter, store.MaxFilters+1)}, nil, 0, []string{"filter"}},
 		}
@@ -192,7 +194,7 @@ func TestStore_CreateCase(t *testing.T) {
 			{"chat", store.NewCase{ContactID: f.ann.ID, AssigneeID: &f.agent.ID}, nil, nil},
 			{"another account's contact", store.NewCase{ContactID: foreignContact.ID}, store.ErrNotFound, nil},
 			{"another account's assignee", store.NewCase{ContactID: f.ann.ID, AssigneeID: &f.stranger.ID}, store.ErrNotFound, nil},
-			{"unknown channel", store.NewCase{ContactID: f.ann.ID, Channel: "fax"}, nil, []string{"channel"}},
+			{"unknown channel and NUL in the subject", store.NewCase{ContactID: f.ann.ID, Channel: "fax", Subject: "a\x00b"}, nil, []string{"channel", "subject"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -316,9 +318,9 @@ func TestStore_AddMessage_Reopen(t *testing.T) {
 				t.Errorf("missing %s: err = %v, want a NotFoundError naming it", tt.entity, err)
 			}
 		}
-		contactWithAgent := store.NewMessage{Sender: models.SenderContact, AgentID: &f.agent.ID, Kind: models.KindMessage, Text: "x"}
+		contactWithAgent := store.NewMessage{Sender: models.SenderContact, AgentID: &f.agent.ID, Kind: models.KindMessage, Text: "x\x00", Markdown: "\xc3"}
 		_, err = s.AddMessage(t.Context(), f.acct.ID, closed.ID, contactWithAgent)
-		assertFields(t, err, []string{"agent"})
+		assertFields(t, err, []string{"agent", "text", "markdown"})
 	})
 }
 

@@ -25,6 +25,8 @@ func (in *NewContact) validate(prefix string) FieldErrors {
 	in.Email = models.NormalizeEmail(in.Email)
 	in.Phone = strings.TrimSpace(in.Phone)
 	in.UserID = strings.TrimSpace(in.UserID)
+	checkText(&fe, prefix+"name", in.Name)
+	checkText(&fe, prefix+"user_id", in.UserID)
 	if in.Email != "" && !models.ValidEmail(in.Email) {
 		fe.Add(prefix+"email", "%q is not a valid email address", in.Email)
 	}

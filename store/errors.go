@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Typed errors of the store. Callers match them with errors.Is; each dialect
@@ -67,4 +68,14 @@ func (fe FieldErrors) Err() error {
 		return nil
 	}
 	return fe
+}
+
+// checkText adds a field error when s holds a NUL character or is not UTF-8:
+// PostgreSQL stores neither, and the request would fail as a server error.
+func checkText(fe *FieldErrors, field, s string) {
+	if strings.IndexByte(s, 0) >= 0 {
+		fe.Add(field, "must not contain NUL characters")
+	} else if !utf8.ValidString(s) {
+		fe.Add(field, "must be valid UTF-8")
+	}
 }

@@ -117,6 +117,9 @@ func condition(col column, f Filter) (string, []any, string) {
 		if !ok || col.kind != kindText {
 			return "", nil, "contains needs a text field and a text value"
 		}
+		if _, msg := scalar(kindText, s); msg != "" {
+			return "", nil, msg
+		}
 		return fmt.Sprintf(`LOWER(%s) LIKE ? ESCAPE '\'`, col.expr), []any{"%" + escapeLike(strings.ToLower(s)) + "%"}, ""
 	case OpIn:
 		var vals []any
@@ -159,10 +162,15 @@ func scalar(kind valueKind, v any) (any, string) {
 		}
 		return nil, "must be a number"
 	case kindText:
-		if s, ok := v.(string); ok {
-			return s, ""
+		s, ok := v.(string)
+		if !ok {
+			return nil, "must be text"
 		}
-		return nil, "must be text"
+		var fe FieldErrors
+		if checkText(&fe, "", s); len(fe) > 0 {
+			return nil, fe[0].Message
+		}
+		return s, ""
 	case kindTime:
 		if t, ok := v.(time.Time); ok {
 			return t.UTC(), ""

@@ -1,14 +1,27 @@
 // Package acquire serves the Acquire REST API v1 dialect: bearer API keys,
 // x-user-type, ISO-8601 millisecond times and {"error":{"type":"ERROR_..."}} bodies.
+//
+// Routes (under /api/v1): POST crm/messenger/chat/add-message (scope chat);
+// GET crm/messenger/chat/messages, crm/objects/case and crm/objects/case/{id}
+// (scope read). Each handler only returns errors; renderErrors turns them
+// into Acquire's bodies through one table (errors.go). Request structs and
+// their checks live beside each handler, response structs and their
+// converters in convert.go.
 package acquire
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/store"
 )
 
 // Authenticator checks a bearer API key and returns its caller.
@@ -16,8 +29,13 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (auth.Caller, error)
 }
 
-// Store is what this dialect reads and writes.
-type Store interface{}
+// Store is what this dialect reads and writes; *store.Store is the real one.
+type Store interface {
+	AddMessage(ctx context.Context, accountID, caseID int64, in store.NewMessage) (store.MessageView, error)
+	Case(ctx context.Context, accountID, id int64) (store.CaseView, error)
+	ListCases(ctx context.Context, accountID int64, q store.CaseQuery) ([]store.CaseView, int64, error)
+	ListMessages(ctx context.Context, accountID, caseID int64, q store.MessageQuery) ([]store.MessageView, int64, error)
+}
 
 // Deps are the parts this dialect's routes use.
 type Deps struct {
@@ -26,6 +44,166 @@ type Deps struct {
 	Log   *slog.Logger
 }
 
-// Register adds the dialect's routes to e; each runs mw (recovery, body
-// limit) inside the dialect's error rendering.
-func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {}
+// The paths Acquire serves, as its documentation spells them.
+const (
+	pathChatAddMessage = "/api/v1/crm/messenger/chat/add-message"
+	pathChatMessages   = "/api/v1/crm/messenger/chat/messages"
+	pathCases          = "/api/v1/crm/objects/case"
+	pathCase           = "/api/v1/crm/objects/case/:id"
+)
+
+type api struct {
+	store Store
+}
+
+// route is one Acquire route and the key scope it needs.
+type route struct {
+	method, path string
+	scope        auth.Scope
+	handler      func(*api, echo.Context) error
+}
+
+// routes lists the dialect's routes. The mail and SMS routes will join them
+// with the email and sms scopes.
+func routes() []route {
+	return []route{
+		{http.MethodPost, pathChatAddMessage, auth.ScopeChat, (*api).addChatMessage},
+		{http.MethodGet, pathChatMessages, auth.ScopeRead, (*api).listChatMessages},
+		{http.MethodGet, pathCases, auth.ScopeRead, (*api).listCases},
+		{http.MethodGet, pathCase, auth.ScopeRead, (*api).getCase},
+	}
+}
+
+// Register adds the dialect's routes to e. Each route runs inside Acquire's
+// error rendering, then mw (recovery, body limit), then the bearer key check
+// and the route's scope check.
+func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {
+	a := &api{store: deps.Store}
+	log := deps.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for _, r := range routes() {
+		chain := append([]echo.MiddlewareFunc{renderErrors(log)}, mw...)
+		chain = append(chain, requireKey(deps.Auth), requireScope(r.scope))
+		h := r.handler
+		e.Add(r.method, r.path, func(c echo.Context) error { return h(a, c) }, chain...)
+	}
+}
+
+// requireKey checks the bearer API key and puts its caller in the request's
+// context. A missing key is errMissingKey; a bad one is the authenticator's
+// error (auth.ErrInvalidToken, auth.ErrExpiredToken, store.ErrUnavailable).
+func requireKey(authn Authenticator) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+			if !ok {
+				return errMissingKey
+			}
+			caller, err := authn.Authenticate(c.Request().Context(), token)
+			if err != nil {
+				return err
+			}
+			c.SetRequest(c.Request().WithContext(auth.WithCaller(c.Request().Context(), caller)))
+			return next(c)
+		}
+	}
+}
+
+// bearerToken returns the token of an "Authorization: Bearer <token>" header
+// (the scheme in any case), and false when there is none.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// requireScope lets through only callers whose key has the scope; others get
+// an *auth.ScopeError (403).
+func requireScope(s auth.Scope) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			cl, err := caller(c)
+			if err != nil {
+				return err
+			}
+			if err := cl.Require(s); err != nil {
+				return err
+			}
+			return next(c)
+		}
+	}
+}
+
+// caller returns the authenticated caller; requireKey guarantees one.
+func caller(c echo.Context) (auth.Caller, error) {
+	cl, ok := auth.CallerFrom(c.Request().Context())
+	if !ok {
+		return auth.Caller{}, errors.New("acquire: no caller in context")
+	}
+	return cl, nil
+}
+
+// idState says what a client's id turned out to be.
+type idState int
+
+const (
+	idMissing idState = iota
+	idOK
+	// idHuge is a positive integer too large for int64: no row has it.
+	idHuge
+	idBad
+)
+
+// parseID reads a decimal id from a path or query string: digits only, not
+// zero. Empty is idMissing.
+func parseID(s string) (int64, idState) {
+	if s == "" {
+		return 0, idMissing
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return 0, idBad
+		}
+	}
+	trimmed := strings.TrimLeft(s, "0")
+	if trimmed == "" {
+		return 0, idBad
+	}
+	n, err := strconv.ParseInt(trimmed, 10, 64)
+	if err != nil {
+		return 0, idHuge
+	}
+	return n, idOK
+}
+
+// jsonID reads an id from a JSON value: a positive integer literal. A string,
+// a fraction, an exponent, zero or a negative number is idBad; null or an
+// absent value is idMissing.
+func jsonID(raw []byte) (int64, idState) {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return 0, idMissing
+	}
+	return parseID(s)
+}
+
+// jsonString reads a JSON string. present is false for null or an absent
+// value; ok is false for a value that is not a string.
+func jsonString(raw []byte) (s string, present, ok bool) {
+	t := strings.TrimSpace(string(raw))
+	if t == "" || t == "null" {
+		return "", false, true
+	}
+	if t[0] != '"' {
+		return "", true, false
+	}
+	if err := json.Unmarshal([]byte(t), &s); err != nil {
+		return "", true, false
+	}
+	return s, true, true
+}

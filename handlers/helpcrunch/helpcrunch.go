@@ -4,11 +4,16 @@ package helpcrunch
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/models"
+	"switchboard/store"
 )
 
 // Authenticator checks a bearer API key and returns its caller.
@@ -17,7 +22,16 @@ type Authenticator interface {
 }
 
 // Store is what this dialect reads and writes.
-type Store interface{}
+type Store interface {
+	AddMessage(ctx context.Context, accountID, caseID int64, in store.NewMessage) (store.MessageView, error)
+	ListMessages(ctx context.Context, accountID, caseID int64, q store.MessageQuery) ([]store.MessageView, int64, error)
+	Case(ctx context.Context, accountID, id int64) (store.CaseView, error)
+	ListCases(ctx context.Context, accountID int64, q store.CaseQuery) ([]store.CaseView, int64, error)
+	CreateCase(ctx context.Context, accountID int64, in store.NewCase) (store.CaseView, error)
+	SetCaseStatus(ctx context.Context, accountID, id int64, status models.CaseStatus, by *int64) (store.CaseView, error)
+	CreateContact(ctx context.Context, accountID int64, in store.NewContact) (models.Contact, error)
+	ListContacts(ctx context.Context, accountID int64, q store.ContactQuery) ([]models.Contact, int64, error)
+}
 
 // Deps are the parts this dialect's routes use.
 type Deps struct {
@@ -26,6 +40,417 @@ type Deps struct {
 	Log   *slog.Logger
 }
 
+type api struct {
+	store Store
+}
+
 // Register adds the dialect's routes to e; each runs mw (recovery, body
-// limit) inside the dialect's error rendering.
-func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {}
+// limit) inside the dialect's error rendering, then the bearer key check,
+// then the check of the scope the route needs.
+func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {
+	a := &api{store: deps.Store}
+	log := deps.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	chain := append([]echo.MiddlewareFunc{renderErrors(log)}, mw...)
+	chain = append(chain, requireKey(deps.Auth))
+	with := func(s auth.Scope) []echo.MiddlewareFunc {
+		return append(chain[:len(chain):len(chain)], requireScope(s))
+	}
+	read, chat := with(auth.ScopeRead), with(auth.ScopeChat)
+
+	e.POST("/v1/messages", a.createMessage, chat...)
+	e.GET("/v1/chats", a.listChats, read...)
+	e.POST("/v1/chats", a.createChat, chat...)
+	e.POST("/v1/chats/search", a.searchChats, read...)
+	e.PUT("/v1/chats/status", a.setChatStatus, chat...)
+	e.GET("/v1/chats/:id", a.getChat, read...)
+	e.GET("/v1/chats/:id/messages", a.listMessages, read...)
+	e.GET("/v1/customers", a.listCustomers, read...)
+	e.POST("/v1/customers", a.createCustomer, chat...)
+	e.POST("/v1/customers/search", a.searchCustomers, read...)
+}
+
+// requireKey checks the request's "Authorization: Bearer <key>" and puts its
+// caller in the request's context. A missing or malformed header is
+// errUnauthorized; the authenticator's errors pass through (an invalid,
+// expired or revoked key matches auth.ErrInvalidToken).
+func requireKey(authn Authenticator) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+			token = strings.TrimSpace(token)
+			if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
+				return errUnauthorized
+			}
+			caller, err := authn.Authenticate(c.Request().Context(), token)
+			if err != nil {
+				return err
+			}
+			c.SetRequest(c.Request().WithContext(auth.WithCaller(c.Request().Context(), caller)))
+			return next(c)
+		}
+	}
+}
+
+// requireScope lets through only callers whose key has the scope; others get
+// the *auth.ScopeError, a 403.
+func requireScope(s auth.Scope) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			cl, err := caller(c)
+			if err != nil {
+				return err
+			}
+			if err := cl.Require(s); err != nil {
+				return err
+			}
+			return next(c)
+		}
+	}
+}
+
+// caller returns the authenticated caller; requireKey guarantees one.
+func caller(c echo.Context) (auth.Caller, error) {
+	cl, ok := auth.CallerFrom(c.Request().Context())
+	if !ok {
+		return auth.Caller{}, errors.New("helpcrunch: no caller in context")
+	}
+	return cl, nil
+}
+
+// chatID reads the {id} of a chat route: a positive decimal number. It
+// returns 400 invalid_chat_value for anything else, and 404 for a number too
+// large for any row.
+func chatID(c echo.Context) (int64, error) {
+	n, huge, ok := parseInteger(c.Param("id"))
+	switch {
+	case !ok || n <= 0:
+		return 0, badRequest("invalid_chat_value", "Invalid chat ID")
+	case huge:
+		return 0, chatNotFound(store.ErrNotFound)
+	}
+	return n, nil
+}
+
+// createMessage is POST /v1/messages: it writes the message as the agent, or
+// as the customer when agent is left out, reopening a closed chat, and
+// answers the message. Errors: 400 listing every bad field, 404 for a chat or
+// agent that is not the account's.
+func (a *api) createMessage(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	obj, err := readObject(c)
+	if err != nil {
+		return err
+	}
+	var p problems
+	chat := readID(obj, "chat", true, &p)
+	text, _ := readString(obj, "text", true, &p)
+	markdown, _ := readString(obj, "markdownText", false, &p)
+	agent := readID(obj, "agent", false, &p)
+	in := store.NewMessage{Sender: models.SenderContact, Text: text, Markdown: markdown, Reopen: true}
+	if typ, ok := readString(obj, "type", true, &p); ok {
+		switch typ {
+		case "message":
+			in.Kind = models.KindMessage
+		case "private":
+			in.Kind = models.KindNote
+			// A note is an agent's: a customer's message cannot be private.
+			if obj["agent"] == nil {
+				p.add("type", msgChoice)
+			}
+		default:
+			p.add("type", msgChoice)
+		}
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	if chat.Huge {
+		return chatNotFound(store.ErrNotFound)
+	}
+	if agent.Huge {
+		return agentNotFound(store.ErrNotFound)
+	}
+	if agent.Set {
+		id := agent.N
+		in.Sender, in.AgentID = models.SenderAgent, &id
+	}
+	m, err := a.store.AddMessage(c.Request().Context(), cl.AccountID, chat.N, in)
+	if err != nil {
+		if missing(err) == "agent" {
+			return agentNotFound(err)
+		}
+		return chatNotFound(err)
+	}
+	return c.JSON(http.StatusOK, toMessage(m))
+}
+
+// missing returns the kind of record ("case", "contact", "agent") a store
+// error says was not found, or "" when it says none was.
+func missing(err error) string {
+	var nf *store.NotFoundError
+	if errors.As(err, &nf) {
+		return nf.Entity
+	}
+	return ""
+}
+
+// listChats is GET /v1/chats: a page of every case of the account, of any
+// channel. Errors: 400 naming each bad sort, order, offset or limit.
+func (a *api) listChats(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	var p problems
+	q := store.CaseQuery{Sort: store.CaseStartedAt}
+	if key, ok := readChoice(queryValue(c, "sort"), "sort", &p); ok {
+		if q.Sort, ok = chatSort(key); !ok {
+			p.add("sort", msgChoice)
+		}
+	}
+	q.Asc = readOrder(queryValue(c, "order"), &p)
+	q.Offset, q.Limit = readPage(queryValue(c, "offset"), queryValue(c, "limit"), &p)
+	if err := p.err(); err != nil {
+		return err
+	}
+	views, total, err := a.store.ListCases(c.Request().Context(), cl.AccountID, q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toChats(views, total))
+}
+
+// searchChats is POST /v1/chats/search: a page of the cases the filters
+// select. Errors: 400 naming each bad filter part and paging field.
+func (a *api) searchChats(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	obj, err := readObject(c)
+	if err != nil {
+		return err
+	}
+	sq, err := readSearch(obj, chatField, chatSort)
+	if err != nil {
+		return err
+	}
+	q := store.CaseQuery{Filters: sq.Filters, Any: sq.Any, Sort: sq.Sort, Asc: sq.Asc, Offset: sq.Offset, Limit: sq.Limit}
+	views, total, err := a.store.ListCases(c.Request().Context(), cl.AccountID, q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toChats(views, total))
+}
+
+// getChat is GET /v1/chats/{id}. Errors: 400 invalid_chat_value, 404
+// chat_not_found.
+func (a *api) getChat(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	id, err := chatID(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.store.Case(c.Request().Context(), cl.AccountID, id)
+	if err != nil {
+		return chatNotFound(err)
+	}
+	return c.JSON(http.StatusOK, toChat(v))
+}
+
+// createChat is POST /v1/chats: a chat-channel case of the customer with no
+// messages yet. Errors: 400 listing every bad field, 404 for a customer or
+// assignee that is not the account's.
+func (a *api) createChat(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	obj, err := readObject(c)
+	if err != nil {
+		return err
+	}
+	var p problems
+	customer := readID(obj, "customer", true, &p)
+	assignee := readID(obj, "assignee", false, &p)
+	// department and application name HelpCrunch objects switchboard does
+	// not have; clients send them, so they are accepted and ignored.
+	if err := p.err(); err != nil {
+		return err
+	}
+	if customer.Huge {
+		return customerNotFound(store.ErrNotFound)
+	}
+	if assignee.Huge {
+		return agentNotFound(store.ErrNotFound)
+	}
+	in := store.NewCase{ContactID: customer.N, Channel: models.ChannelChat}
+	if assignee.Set {
+		id := assignee.N
+		in.AssigneeID = &id
+	}
+	v, err := a.store.CreateCase(c.Request().Context(), cl.AccountID, in)
+	if err != nil {
+		if missing(err) == "agent" {
+			return agentNotFound(err)
+		}
+		return customerNotFound(err)
+	}
+	return c.JSON(http.StatusOK, toChat(v))
+}
+
+// setChatStatus is PUT /v1/chats/status; closing records the key's agent as
+// the closer. Errors: 400 for a bad id or status, 404 chat_not_found.
+func (a *api) setChatStatus(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	obj, err := readObject(c)
+	if err != nil {
+		return err
+	}
+	var p problems
+	id := readID(obj, "id", true, &p)
+	var status models.CaseStatus
+	if name, ok := readString(obj, "status", true, &p); ok {
+		if status, ok = chatStatusNamed(name, false); !ok {
+			p.add("status", msgChoice)
+		}
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	if id.Huge {
+		return chatNotFound(store.ErrNotFound)
+	}
+	var by *int64
+	if status == models.StatusClosed && cl.AgentID != 0 {
+		agentID := cl.AgentID
+		by = &agentID
+	}
+	v, err := a.store.SetCaseStatus(c.Request().Context(), cl.AccountID, id.N, status, by)
+	if err != nil {
+		if missing(err) == "agent" {
+			// The key's own agent is gone.
+			return agentNotFound(err)
+		}
+		return chatNotFound(err)
+	}
+	return c.JSON(http.StatusOK, toChat(v))
+}
+
+// listMessages is GET /v1/chats/{id}/messages: newest first, notes included.
+// Errors: 400 invalid_chat_value or a bad offset or limit, 404 chat_not_found.
+func (a *api) listMessages(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	id, err := chatID(c)
+	if err != nil {
+		return err
+	}
+	var p problems
+	offset, limit := readPage(queryValue(c, "offset"), queryValue(c, "limit"), &p)
+	if err := p.err(); err != nil {
+		return err
+	}
+	msgs, total, err := a.store.ListMessages(c.Request().Context(), cl.AccountID, id,
+		store.MessageQuery{Offset: offset, Limit: limit})
+	if err != nil {
+		return chatNotFound(err)
+	}
+	return c.JSON(http.StatusOK, toMessages(msgs, total))
+}
+
+// listCustomers is GET /v1/customers. Errors: 400 naming each bad sort,
+// order, offset or limit.
+func (a *api) listCustomers(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	var p problems
+	q := store.ContactQuery{Sort: store.ContactCreatedAt}
+	if key, ok := readChoice(queryValue(c, "sort"), "sort", &p); ok {
+		if q.Sort, ok = customerSort(key); !ok {
+			p.add("sort", msgChoice)
+		}
+	}
+	q.Asc = readOrder(queryValue(c, "order"), &p)
+	q.Offset, q.Limit = readPage(queryValue(c, "offset"), queryValue(c, "limit"), &p)
+	if err := p.err(); err != nil {
+		return err
+	}
+	rows, total, err := a.store.ListContacts(c.Request().Context(), cl.AccountID, q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toCustomers(rows, total))
+}
+
+// searchCustomers is POST /v1/customers/search, with the filter grammar of
+// searchChats over customer fields.
+func (a *api) searchCustomers(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	obj, err := readObject(c)
+	if err != nil {
+		return err
+	}
+	sq, err := readSearch(obj, customerField, customerSort)
+	if err != nil {
+		return err
+	}
+	if sq.Sort == "" {
+		sq.Sort = store.ContactCreatedAt
+	}
+	q := store.ContactQuery{Filters: sq.Filters, Any: sq.Any, Sort: sq.Sort, Asc: sq.Asc, Offset: sq.Offset, Limit: sq.Limit}
+	rows, total, err := a.store.ListContacts(c.Request().Context(), cl.AccountID, q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toCustomers(rows, total))
+}
+
+// createCustomer is POST /v1/customers. Errors: 400 for a field that is not a
+// string, a bad email or phone, or no field that is not blank.
+func (a *api) createCustomer(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	obj, err := readObject(c)
+	if err != nil {
+		return err
+	}
+	var p problems
+	var in store.NewContact
+	in.Name, _ = readString(obj, "name", false, &p)
+	in.Email, _ = readString(obj, "email", false, &p)
+	in.Phone, _ = readString(obj, "phone", false, &p)
+	in.UserID, _ = readString(obj, "userId", false, &p)
+	if len(p) == 0 && strings.TrimSpace(in.Name+in.Email+in.Phone+in.UserID) == "" {
+		p.add("customer", "At least one of name, email, phone or userId should not be blank.")
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	ct, err := a.store.CreateContact(c.Request().Context(), cl.AccountID, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toCustomer(ct))
+}

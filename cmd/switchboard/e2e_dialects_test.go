@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/store/storetest"
+)
+
+// call sends one request to the running server with a bearer token (and
+// x-user-type when userType is set) and returns the status and body.
+func (s *server) call(t *testing.T, method, path, token, userType string, body any) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequestWithContext(context.Background(), method, "http://"+s.addr+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if userType != "" {
+		req.Header.Set("x-user-type", userType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// mustJSON decodes body into v or fails naming what it was.
+func mustJSON(t *testing.T, what, body string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("%s: %v in %s", what, err, body)
+	}
+}
+
+// TestE2E_OneConversation walks one conversation through the real binary in
+// all three REST dialects: a visitor's offline message, an agent's reply
+// through HelpCrunch, another through Acquire, the visitor's answer through
+// Acquire, closing and reopening, each read back through the others. Then
+// it checks key scopes and revocation with keys made by the CLI.
+func TestE2E_OneConversation(t *testing.T) {
+	bin := mustBuild(t)
+	for _, b := range storetest.Backends(t) {
+		t.Run(string(b), func(t *testing.T) {
+			dbURL := storetest.MustURL(t, b)
+			s := mustStart(t, bin, dbURL)
+			var m []string
+			for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				m = credentials.FindStringSubmatch(s.stdout.String())
+			}
+			if m == nil {
+				t.Fatalf("first start printed no credentials:\n%s", s.stdout.String())
+			}
+			email, password, token := m[1], m[2], m[3]
+
+			// The visitor's offline message arrives as an upload would write it.
+			st := storetest.MustOpenURL(t, dbURL)
+			admin, err := st.AgentByEmail(t.Context(), email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ct := storetest.MustContact(t, st, admin.AccountID, "Visitor", "v@example.com", "+15550001111")
+			offline := storetest.MustOfflineCase(t, st, admin.AccountID, ct.ID, "Hi", "Is anyone there?", time.Now().Add(-time.Hour))
+			st.Close()
+
+			// HelpCrunch: the agent answers.
+			code, body := s.call(t, http.MethodPost, "/v1/messages", token, "", map[string]any{
+				"chat": offline.ID, "text": "Hello from HelpCrunch", "markdownText": "**Hello** from HelpCrunch", "agent": admin.ID, "type": "message",
+			})
+			var hcMsg struct {
+				ID    int64
+				Text  string
+				From  string
+				Chat  int64
+				Agent struct{ ID int64 }
+			}
+			mustJSON(t, "POST /v1/messages", body, &hcMsg)
+			if code != 200 || hcMsg.Text != "**Hello** from HelpCrunch" || hcMsg.From != "agent" || hcMsg.Chat != offline.ID || hcMsg.Agent.ID != admin.ID {
+				t.Fatalf("POST /v1/messages = %d %s", code, body)
+			}
+
+			// REVE: the reply is one of the offline message's reply_messages.
+			code, body = s.get(t, fmt.Sprint("/api/offlinemessages/", offline.ID), email, password)
+			if code != 200 || !strings.Contains(body, `"reply_message":"Hello from HelpCrunch"`) {
+				t.Errorf("REVE detail after HelpCrunch reply = %d %s", code, body)
+			}
+
+			// Acquire: a second reply as the key's agent, then the visitor answers.
+			code, body = s.call(t, http.MethodPost, "/api/v1/crm/messenger/chat/add-message", token, "", map[string]any{
+				"channel": "chat", "caseId": offline.ID, "message": map[string]any{"type": "message", "message": "Hello from Acquire", "translateLangKey": "en"},
+			})
+			var acq struct {
+				Data struct {
+					ID         int64
+					SenderType string
+					SenderID   int64
+					CaseID     int64
+					Case       struct {
+						Status string
+						Users  []struct{ Type string }
+					}
+				}
+			}
+			mustJSON(t, "Acquire add-message", body, &acq)
+			if code != 200 || acq.Data.SenderType != "user" || acq.Data.SenderID != admin.ID || acq.Data.CaseID != offline.ID || acq.Data.Case.Status != "active" {
+				t.Fatalf("Acquire add-message = %d %s", code, body)
+			}
+			code, body = s.call(t, http.MethodPost, "/api/v1/crm/messenger/chat/add-message?contactId="+fmt.Sprint(ct.ID), token, "contact", map[string]any{
+				"caseId": offline.ID, "message": map[string]any{"type": "message", "message": "Thanks, both of you"},
+			})
+			if code != 200 || !strings.Contains(body, `"senderType":"contact"`) {
+				t.Fatalf("Acquire contact message = %d %s", code, body)
+			}
+
+			// HelpCrunch reads all four, newest first, with who wrote each.
+			code, body = s.call(t, http.MethodGet, fmt.Sprintf("/v1/chats/%d/messages", offline.ID), token, "", nil)
+			var list struct {
+				Data []struct {
+					Text string
+					From string
+					Type string
+				}
+				Total int
+			}
+			mustJSON(t, "GET /v1/chats/{id}/messages", body, &list)
+			wantTexts := []string{"Thanks, both of you", "Hello from Acquire", "**Hello** from HelpCrunch", "Is anyone there?"}
+			wantFrom := []string{"customer", "agent", "agent", "customer"}
+			if code != 200 || list.Total != 4 || len(list.Data) != 4 {
+				t.Fatalf("HelpCrunch messages = %d %s", code, body)
+			}
+			for i, msg := range list.Data {
+				if msg.Text != wantTexts[i] || msg.From != wantFrom[i] || msg.Type != "message" {
+					t.Errorf("message %d = %+v, want %q from %s", i, msg, wantTexts[i], wantFrom[i])
+				}
+			}
+
+			// REVE counts the two agent replies.
+			code, body = s.get(t, "/api/offlinemessages", email, password)
+			if code != 200 || !strings.Contains(body, `"reply_message_count":2`) {
+				t.Errorf("REVE list = %d %s, want 2 replies", code, body)
+			}
+
+			// HelpCrunch closes the chat; Acquire then refuses it, HelpCrunch reopens it.
+			if code, body = s.call(t, http.MethodPut, "/v1/chats/status", token, "", map[string]any{"id": offline.ID, "status": "closed"}); code != 200 || !strings.Contains(body, `"status":"closed"`) {
+				t.Fatalf("close = %d %s", code, body)
+			}
+			code, body = s.call(t, http.MethodPost, "/api/v1/crm/messenger/chat/add-message", token, "user", map[string]any{
+				"caseId": offline.ID, "message": map[string]any{"type": "message", "message": "late"},
+			})
+			if code != 400 || !strings.Contains(body, `"ERROR_INVALID_INPUT"`) {
+				t.Errorf("Acquire into a closed case = %d %s, want 400 ERROR_INVALID_INPUT", code, body)
+			}
+			if code, body = s.call(t, http.MethodGet, fmt.Sprint("/api/v1/crm/objects/case/", offline.ID), token, "", nil); code != 200 || !strings.Contains(body, `"status":"closed"`) {
+				t.Errorf("Acquire case after closing = %d %s", code, body)
+			}
+			code, body = s.call(t, http.MethodPost, "/v1/messages", token, "", map[string]any{"chat": offline.ID, "text": "Reopened", "type": "message"})
+			if code != 200 || !strings.Contains(body, `"from":"customer"`) {
+				t.Fatalf("customer message into a closed chat = %d %s", code, body)
+			}
+			if code, body = s.call(t, http.MethodGet, fmt.Sprint("/api/v1/crm/objects/case/", offline.ID), token, "", nil); code != 200 || !strings.Contains(body, `"status":"active"`) {
+				t.Errorf("Acquire case after reopening = %d %s", code, body)
+			}
+			if code, body = s.call(t, http.MethodGet, "/api/v1/crm/objects/case?where=status|eq|active", token, "", nil); code != 200 || !strings.Contains(body, fmt.Sprintf(`"id":%d`, offline.ID)) {
+				t.Errorf("Acquire active cases = %d %s", code, body)
+			}
+
+			// A read-only key made by the CLI reads but may not write; revoked, it stops.
+			c := cli{dbURL: dbURL}
+			out, errOut, err := c.run(t, "", "key", "create", "--account", fmt.Sprint(admin.AccountID), "--scopes", "read", "--name", "dashboard", "--json")
+			if err != nil {
+				t.Fatalf("key create: %v\n%s", err, errOut)
+			}
+			var key struct{ ID, Token string }
+			mustJSON(t, "key create --json", out, &key)
+			if code, _ := s.call(t, http.MethodGet, "/v1/chats", key.Token, "", nil); code != 200 {
+				t.Errorf("read-only key listing chats = %d, want 200", code)
+			}
+			code, body = s.call(t, http.MethodPost, "/v1/messages", key.Token, "", map[string]any{"chat": offline.ID, "text": "x", "agent": admin.ID, "type": "message"})
+			if code != 403 || !strings.Contains(body, "chat") {
+				t.Errorf("read-only key posting = %d %s, want 403 naming the chat scope", code, body)
+			}
+			code, body = s.call(t, http.MethodPost, "/api/v1/crm/messenger/chat/add-message", key.Token, "", map[string]any{
+				"caseId": offline.ID, "message": map[string]any{"type": "message", "message": "x"},
+			})
+			if code != 403 || !strings.Contains(body, "ERROR_UNAUTHORIZED_ACCESS") {
+				t.Errorf("read-only key on Acquire = %d %s, want 403 ERROR_UNAUTHORIZED_ACCESS", code, body)
+			}
+			if _, errOut, err := c.run(t, "", "key", "revoke", key.ID); err != nil {
+				t.Fatalf("key revoke: %v\n%s", err, errOut)
+			}
+			revokedAt := time.Now()
+			for {
+				code, _ = s.call(t, http.MethodGet, "/v1/chats", key.Token, "", nil)
+				if code == 401 {
+					break
+				}
+				if time.Since(revokedAt) > 5*time.Second {
+					t.Fatalf("a revoked key still answered %d after 5 s", code)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if code, body = s.call(t, http.MethodGet, "/api/v1/crm/objects/case", key.Token, "", nil); code != 401 || !strings.Contains(body, "ERROR_UNAUTHORIZED") {
+				t.Errorf("revoked key on Acquire = %d %s", code, body)
+			}
+
+			// After a restart the first key still works: its secret is in the database.
+			if err := s.stop(t); err != nil {
+				t.Errorf("exit after SIGTERM: %v", err)
+			}
+			s2 := mustStart(t, bin, dbURL)
+			if code, body = s2.call(t, http.MethodGet, fmt.Sprint("/v1/chats/", offline.ID), token, "", nil); code != 200 || !strings.Contains(body, `"status":"opened"`) {
+				t.Errorf("after restart GET /v1/chats/{id} = %d %s", code, body)
+			}
+			if err := s2.stop(t); err != nil {
+				t.Errorf("second exit: %v", err)
+			}
+		})
+	}
+}

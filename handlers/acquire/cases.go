@@ -1,0 +1,380 @@
+package acquire
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/models"
+	"switchboard/store"
+)
+
+// Paging of GET /crm/objects/case.
+const (
+	defaultCaseLimit = 20
+	maxCaseLimit     = 100
+	// maxWhereValues bounds the values of all where items together: each
+	// becomes a bound parameter, and PostgreSQL and SQLite cap those.
+	maxWhereValues = 1000
+)
+
+// colKind is how a where column reads its values.
+type colKind int
+
+const (
+	colInt colKind = iota
+	colText
+	colTime
+	// colStatus is Acquire's active|closed, over switchboard's statuses.
+	colStatus
+	// colChannel is one of switchboard's channels.
+	colChannel
+)
+
+// whereColumn is a column a where item may name: the store field it filters
+// and how its values read. Nullable columns take the value null.
+type whereColumn struct {
+	field    string
+	kind     colKind
+	nullable bool
+}
+
+// whereColumnOf returns the column an Acquire case column name filters, and
+// false for a column switchboard cannot filter. Names match in any case.
+// Every date Acquire keeps for a case's start (created, queued, pending,
+// active) is switchboard's started_at.
+func whereColumnOf(name string) (whereColumn, bool) {
+	switch strings.ToLower(name) {
+	case "id", "threadid":
+		return whereColumn{store.CaseID, colInt, false}, true
+	case "contactid":
+		return whereColumn{store.CaseContactID, colInt, false}, true
+	case "closedby":
+		return whereColumn{store.CaseClosedBy, colInt, true}, true
+	case "visitid":
+		return whereColumn{store.CaseVisitorSessionID, colInt, true}, true
+	case "userid":
+		return whereColumn{store.CaseAssigneeID, colInt, true}, true
+	case "title":
+		return whereColumn{store.CaseSubject, colText, false}, true
+	case "status":
+		return whereColumn{store.CaseStatus, colStatus, false}, true
+	case "channel":
+		return whereColumn{store.CaseChannel, colChannel, false}, true
+	case "datecreated", "datequeue", "datepending", "dateactive":
+		return whereColumn{store.CaseStartedAt, colTime, false}, true
+	case "dateupdated":
+		return whereColumn{store.CaseUpdatedAt, colTime, false}, true
+	case "dateclosed":
+		return whereColumn{store.CaseClosedAt, colTime, true}, true
+	}
+	return whereColumn{}, false
+}
+
+// whereOp returns the store operator of an Acquire where operator, and false
+// for an unknown one.
+func whereOp(name string) (store.Op, bool) {
+	switch strings.ToLower(name) {
+	case "eq":
+		return store.OpEq, true
+	case "ne", "neq":
+		return store.OpNe, true
+	case "gt":
+		return store.OpGt, true
+	case "gte":
+		return store.OpGe, true
+	case "lt":
+		return store.OpLt, true
+	case "lte":
+		return store.OpLe, true
+	case "like":
+		return store.OpContains, true
+	case "in":
+		return store.OpIn, true
+	}
+	return "", false
+}
+
+// whereParams returns the where items of the query: every where parameter,
+// then any where[...] ones (as qs-style clients send arrays) by name. Blank
+// items are dropped.
+func whereParams(c echo.Context) []string {
+	q := c.QueryParams()
+	items := slices.Clone(q["where"])
+	var keys []string
+	for k := range q {
+		if strings.HasPrefix(k, "where[") {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		items = append(items, q[k]...)
+	}
+	return slices.DeleteFunc(items, func(s string) bool { return strings.TrimSpace(s) == "" })
+}
+
+// parseWhere turns where items (column|operator|value, ANDed) into store
+// filters. An item that adds no condition (status in active,closed) adds no
+// filter. Every bad item is named in fe.
+func parseWhere(fe *fieldErrors, items []string) []store.Filter {
+	var filters []store.Filter
+	values := 0
+	for _, item := range items {
+		name := fmt.Sprintf("where %q", item)
+		parts := strings.SplitN(item, "|", 3)
+		if len(parts) != 3 {
+			fe.add(name, "must be column|operator|value")
+			continue
+		}
+		colName, opName, value := strings.TrimSpace(parts[0]), strings.TrimSpace(parts[1]), parts[2]
+		col, ok := whereColumnOf(colName)
+		if !ok {
+			fe.add(name, "%q is not a case column that can be filtered", colName)
+			continue
+		}
+		op, ok := whereOp(opName)
+		if !ok {
+			fe.add(name, "%q is not an operator: use eq, ne, gt, gte, lt, lte, like or in", opName)
+			continue
+		}
+		if op == store.OpIn {
+			values += strings.Count(value, ",") + 1
+		} else {
+			values++
+		}
+		if values > maxWhereValues {
+			fe.add("where", "at most %d values in all", maxWhereValues)
+			break
+		}
+		if !cleanText(value) {
+			fe.add(name, "the value must be UTF-8 text without NUL characters")
+			continue
+		}
+		f, add, msg := whereFilter(col, op, value)
+		if msg != "" {
+			fe.add(name, "%s", msg)
+			continue
+		}
+		if add {
+			filters = append(filters, f)
+		}
+	}
+	return filters
+}
+
+// whereFilter returns the store filter of one where item, whether it adds a
+// condition at all, or a message saying what is wrong with it.
+func whereFilter(col whereColumn, op store.Op, value string) (store.Filter, bool, string) {
+	f := store.Filter{Field: col.field, Op: op}
+	if col.nullable && strings.EqualFold(strings.TrimSpace(value), "null") {
+		if op != store.OpEq && op != store.OpNe {
+			return f, false, "null works only with eq and ne"
+		}
+		return f, true, ""
+	}
+	switch col.kind {
+	case colStatus:
+		return statusFilter(op, value)
+	case colChannel:
+		if op != store.OpEq && op != store.OpNe && op != store.OpIn {
+			return f, false, "channel works only with eq, ne and in"
+		}
+		vals := splitIn(op, value)
+		for _, v := range vals {
+			if !models.Channel(v).Valid() {
+				return f, false, fmt.Sprintf("%q is not a channel: use chat, email, sms or offline", v)
+			}
+		}
+		f.Value = inOrOne(op, vals)
+		return f, true, ""
+	case colText:
+		switch op {
+		case store.OpContains:
+			// SQL-minded clients wrap a like value in %; the match is a
+			// substring match anyway.
+			f.Value = strings.Trim(value, "%")
+		case store.OpIn:
+			f.Value = splitIn(op, value)
+		default:
+			f.Value = value
+		}
+		return f, true, ""
+	case colInt:
+		if op == store.OpContains {
+			return f, false, "like works only on text columns"
+		}
+		var ns []int64
+		for _, v := range splitIn(op, value) {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return f, false, fmt.Sprintf("%q is not an integer", v)
+			}
+			ns = append(ns, n)
+		}
+		if op == store.OpIn {
+			f.Value = ns
+		} else {
+			f.Value = ns[0]
+		}
+		return f, true, ""
+	case colTime:
+		if op == store.OpContains || op == store.OpIn {
+			return f, false, "dates work only with eq, ne, gt, gte, lt and lte"
+		}
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(value))
+		if err != nil {
+			return f, false, fmt.Sprintf("%q is not an ISO-8601 time such as 2021-03-30T16:05:46.000Z", value)
+		}
+		f.Value = t
+		return f, true, ""
+	}
+	return f, false, "cannot be filtered"
+}
+
+// statusFilter maps Acquire's status (active or closed) to switchboard's
+// statuses: active is every status but closed.
+func statusFilter(op store.Op, value string) (store.Filter, bool, string) {
+	f := store.Filter{Field: store.CaseStatus, Value: string(models.StatusClosed)}
+	if op != store.OpEq && op != store.OpNe && op != store.OpIn {
+		return f, false, "status works only with eq, ne and in"
+	}
+	active, closed := false, false
+	for _, v := range splitIn(op, value) {
+		switch strings.ToLower(v) {
+		case "active":
+			active = true
+		case "closed":
+			closed = true
+		default:
+			return f, false, fmt.Sprintf("%q is not a status: use active or closed", v)
+		}
+	}
+	// Which statuses the item keeps: active ones, closed ones or both.
+	if op == store.OpNe {
+		active, closed = !active, !closed
+	}
+	switch {
+	case active && closed:
+		return f, false, ""
+	case active:
+		f.Op = store.OpNe
+	case closed:
+		f.Op = store.OpEq
+	default:
+		// status ne active and closed at once: nothing matches.
+		f.Op, f.Value = store.OpIn, []string{}
+	}
+	return f, true, ""
+}
+
+// splitIn returns the values of an item: the comma-separated list for in,
+// the one value otherwise, trimmed.
+func splitIn(op store.Op, value string) []string {
+	if op != store.OpIn {
+		return []string{strings.TrimSpace(value)}
+	}
+	parts := strings.Split(value, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+	}
+	return parts
+}
+
+// inOrOne returns the list for in, the one value otherwise.
+func inOrOne(op store.Op, vals []string) any {
+	if op == store.OpIn {
+		return vals
+	}
+	return vals[0]
+}
+
+// parseCount reads a non-negative integer query parameter: def when absent,
+// ok false when it is not a non-negative integer.
+func parseCount(c echo.Context, name string, def int64) (n int64, ok bool) {
+	raw := strings.TrimSpace(c.QueryParam(name))
+	if raw == "" {
+		return def, true
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 {
+		return def, false
+	}
+	return n, true
+}
+
+// listCases serves GET /api/v1/crm/objects/case: a page of the account's
+// cases, newest first, filtered by where items. relations and select are
+// accepted and ignored: every case carries its contact and users.
+func (a *api) listCases(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	var fe fieldErrors
+	limit, ok := parseCount(c, "limit", defaultCaseLimit)
+	if !ok || limit < 1 || limit > maxCaseLimit {
+		fe.add("limit", "must be 1 to %d", maxCaseLimit)
+		limit = defaultCaseLimit
+	}
+	page, ok := parseCount(c, "page", 0)
+	if !ok {
+		fe.add("page", "must be 0 or a positive integer")
+	}
+	offset, ok := parseCount(c, "offset", -1)
+	if !ok {
+		fe.add("offset", "must be 0 or a positive integer")
+		offset = 0
+	} else if offset < 0 {
+		if page > math.MaxInt64/limit {
+			fe.add("page", "is too large")
+		}
+		offset = page * limit
+	} else {
+		page = offset / limit
+	}
+	filters := parseWhere(&fe, whereParams(c))
+	if err := fe.err(); err != nil {
+		return err
+	}
+	views, total, err := a.store.ListCases(c.Request().Context(), cl.AccountID, store.CaseQuery{
+		Filters: filters, Offset: int(offset), Limit: int(limit),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, dataBody[casePage]{Data: casePage{
+		Page: page, Offset: offset, Limit: int(limit), Count: total, Data: toCases(views),
+	}})
+}
+
+// getCase serves GET /api/v1/crm/objects/case/{id}: one case of the account.
+func (a *api) getCase(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	raw := c.Param("id")
+	id, st := parseID(raw)
+	switch st {
+	case idMissing, idBad:
+		return invalidInput("id: must be a positive integer, not %q", raw)
+	case idHuge:
+		return notFound(http.StatusNotFound, "Case %s not found", raw)
+	}
+	v, err := a.store.Case(c.Request().Context(), cl.AccountID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(http.StatusNotFound, "Case %d not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, dataBody[caseObject]{Data: toCase(v)})
+}

@@ -1,0 +1,368 @@
+package acquire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/models"
+	"switchboard/store"
+)
+
+// The x-user-type values: who a message is from.
+const (
+	userTypeUser    = "user"
+	userTypeContact = "contact"
+)
+
+// maxLangKeyLen bounds translateLangKey: the longest language tags in use
+// (such as "zh-Hans-CN") are far shorter.
+const maxLangKeyLen = 35
+
+// addMessageRequest is the body of POST .../chat/add-message. Acquire's
+// example nests type, message and translateLangKey in a message object; its
+// parameter table also lists them at the top level with message as a string,
+// so both are read. Each field is kept raw so that every bad one is named.
+type addMessageRequest struct {
+	Channel          json.RawMessage `json:"channel"`
+	CaseID           json.RawMessage `json:"caseId"`
+	ContactID        json.RawMessage `json:"contactId"`
+	Message          json.RawMessage `json:"message"`
+	Type             json.RawMessage `json:"type"`
+	TranslateLangKey json.RawMessage `json:"translateLangKey"`
+}
+
+// messageRequest is the message object of addMessageRequest.
+type messageRequest struct {
+	Type             json.RawMessage `json:"type"`
+	Message          json.RawMessage `json:"message"`
+	TranslateLangKey json.RawMessage `json:"translateLangKey"`
+}
+
+// contactRef is a contactId the client sent: Raw as sent, ID when it fits an
+// int64.
+type contactRef struct {
+	Raw  string
+	ID   int64
+	Huge bool
+}
+
+// addMessageInput is a checked add-message request.
+type addMessageInput struct {
+	CaseID    int64
+	CaseRaw   string
+	CaseHuge  bool
+	ContactID *contactRef
+	UserType  string
+	Kind      models.Kind
+	Text      string
+	Lang      string
+}
+
+// readJSONObject reads the request body, which must be one JSON object. It
+// returns the body, the body limit's 413, or an ERROR_INVALID_INPUT for an
+// empty body, malformed JSON or a value that is not an object.
+func readJSONObject(c echo.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return nil, he
+		}
+		return nil, invalidInput("the request body could not be read")
+	}
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+		return nil, invalidInput("the request body is empty: send a JSON object")
+	case !json.Valid(trimmed):
+		var v any
+		err := json.Unmarshal(trimmed, &v)
+		return nil, invalidInput("the request body is not valid JSON: %v", err)
+	case trimmed[0] != '{':
+		return nil, invalidInput("the request body must be a JSON object")
+	}
+	return trimmed, nil
+}
+
+// cleanText reports whether s can be stored as text on every backend: valid
+// UTF-8 without NUL characters (PostgreSQL refuses both).
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// parseAddMessage checks an add-message request: the body, the x-user-type
+// header or query parameter and the contactId query parameter. It returns
+// one ERROR_INVALID_INPUT naming every bad field.
+func parseAddMessage(c echo.Context) (addMessageInput, error) {
+	body, err := readJSONObject(c)
+	if err != nil {
+		return addMessageInput{}, err
+	}
+	var req addMessageRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return addMessageInput{}, invalidInput("the request body is not valid JSON: %v", err)
+	}
+	var fe fieldErrors
+	in := addMessageInput{UserType: userTypeUser}
+
+	// x-user-type: the header, else the query string.
+	ut := strings.TrimSpace(c.Request().Header.Get("x-user-type"))
+	if ut == "" {
+		ut = strings.TrimSpace(c.QueryParam("x-user-type"))
+	}
+	if ut != "" {
+		switch strings.ToLower(ut) {
+		case userTypeUser:
+		case userTypeContact:
+			in.UserType = userTypeContact
+		default:
+			fe.add("x-user-type", "must be user or contact, not %q", ut)
+		}
+	}
+
+	if s, present, ok := jsonString(req.Channel); present && (!ok || s != "chat") {
+		fe.add("channel", `must be "chat" on this route`)
+	}
+
+	switch id, st := jsonID(req.CaseID); st {
+	case idMissing:
+		fe.add("caseId", "is required")
+	case idBad:
+		fe.add("caseId", "must be a positive integer")
+	case idHuge:
+		in.CaseHuge, in.CaseRaw = true, strings.TrimSpace(string(req.CaseID))
+	default:
+		in.CaseID, in.CaseRaw = id, strings.TrimSpace(string(req.CaseID))
+	}
+
+	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), req.ContactID)
+
+	// The message: an object with type, message and translateLangKey, or a
+	// string with the other two at the top level.
+	var textRaw, typeRaw, langRaw json.RawMessage
+	parts := false // whether the message's parts are to be checked
+	textField, typeField, langField := "message", "type", "translateLangKey"
+	msg := bytes.TrimSpace(req.Message)
+	switch {
+	case len(msg) == 0 || string(msg) == "null":
+		fe.add("message", "is required")
+	case msg[0] == '"':
+		parts, textRaw, typeRaw, langRaw = true, msg, req.Type, req.TranslateLangKey
+		if len(bytes.TrimSpace(typeRaw)) == 0 || string(bytes.TrimSpace(typeRaw)) == "null" {
+			typeRaw = json.RawMessage(`"message"`)
+		}
+	case msg[0] == '{':
+		var m messageRequest
+		if err := json.Unmarshal(msg, &m); err != nil {
+			fe.add("message", "must be a message object or a string")
+			break
+		}
+		parts, textRaw, textField = true, m.Message, "message.message"
+		typeRaw, typeField = m.Type, "message.type"
+		if _, present, _ := jsonString(typeRaw); !present {
+			typeRaw, typeField = req.Type, "type"
+			if _, present, _ := jsonString(typeRaw); !present {
+				typeField = "message.type"
+			}
+		}
+		langRaw, langField = m.TranslateLangKey, "message.translateLangKey"
+		if _, present, _ := jsonString(langRaw); !present {
+			langRaw, langField = req.TranslateLangKey, "translateLangKey"
+		}
+	default:
+		fe.add("message", "must be a message object or a string")
+	}
+	if parts {
+		switch s, present, ok := jsonString(textRaw); {
+		case !present:
+			fe.add(textField, "is required")
+		case !ok:
+			fe.add(textField, "must be a string")
+		case strings.TrimSpace(s) == "":
+			fe.add(textField, "must not be blank")
+		case !cleanText(s):
+			fe.add(textField, "must not contain NUL characters")
+		default:
+			in.Text = s
+		}
+		switch s, present, ok := jsonString(typeRaw); {
+		case !present:
+			fe.add(typeField, "is required")
+		case !ok || !models.Kind(s).Valid():
+			fe.add(typeField, "must be one of message, note, event")
+		case in.UserType == userTypeContact && models.Kind(s) != models.KindMessage:
+			fe.add(typeField, "a contact can send only type message, not %q", s)
+		default:
+			in.Kind = models.Kind(s)
+		}
+		switch s, present, ok := jsonString(langRaw); {
+		case !present:
+		case !ok:
+			fe.add(langField, "must be a string")
+		case !validLangKey(s):
+			fe.add(langField, "must be a language code such as en or pt-BR")
+		default:
+			in.Lang = s
+		}
+	}
+	return in, fe.err()
+}
+
+// parseContactRef reads the optional contactId from the query or the body;
+// when both are given they must agree. It returns nil when neither is given.
+func parseContactRef(fe *fieldErrors, query string, body json.RawMessage) *contactRef {
+	var refs []contactRef
+	if query != "" {
+		switch id, st := parseID(query); st {
+		case idBad:
+			fe.add("contactId", "must be a positive integer")
+			return nil
+		default:
+			refs = append(refs, contactRef{Raw: query, ID: id, Huge: st == idHuge})
+		}
+	}
+	switch id, st := jsonID(body); st {
+	case idMissing:
+	case idBad:
+		fe.add("contactId", "must be a positive integer")
+		return nil
+	default:
+		refs = append(refs, contactRef{Raw: strings.TrimSpace(string(body)), ID: id, Huge: st == idHuge})
+	}
+	switch {
+	case len(refs) == 0:
+		return nil
+	case len(refs) == 2 && strings.TrimLeft(refs[0].Raw, "0") != strings.TrimLeft(refs[1].Raw, "0"):
+		fe.add("contactId", "the query says %s and the body says %s", refs[0].Raw, refs[1].Raw)
+		return nil
+	}
+	return &refs[0]
+}
+
+// validLangKey reports whether s looks like a language code: letters, digits,
+// '-' and '_', up to maxLangKeyLen characters. An empty key means none.
+func validLangKey(s string) bool {
+	if len(s) > maxLangKeyLen {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// addChatMessage serves POST /api/v1/crm/messenger/chat/add-message: it adds
+// a message to an active case as the key's agent (x-user-type user) or as the
+// case's contact (contact), and answers with the message and its case.
+func (a *api) addChatMessage(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	in, err := parseAddMessage(c)
+	if err != nil {
+		return err
+	}
+	if in.CaseHuge {
+		return notFound(http.StatusBadRequest, "Case %s not found", in.CaseRaw)
+	}
+	ctx := c.Request().Context()
+	if in.ContactID != nil {
+		v, err := a.store.Case(ctx, cl.AccountID, in.CaseID)
+		if err != nil {
+			return caseNotFound(err, in.CaseID)
+		}
+		if in.ContactID.Huge || in.ContactID.ID != v.ContactID {
+			return invalidInput("contactId: contact %s is not the contact of case %d", in.ContactID.Raw, in.CaseID)
+		}
+	}
+	nm := store.NewMessage{Sender: models.SenderContact, Kind: in.Kind, Text: in.Text, Lang: in.Lang}
+	if in.UserType == userTypeUser {
+		agentID := cl.AgentID
+		nm.Sender, nm.AgentID = models.SenderAgent, &agentID
+	}
+	m, err := a.store.AddMessage(ctx, cl.AccountID, in.CaseID, nm)
+	var nf *store.NotFoundError
+	switch {
+	case errors.Is(err, store.ErrCaseNotActive):
+		return invalidInput("Only active cases may receive messages via the API: case %d is closed", in.CaseID)
+	case errors.As(err, &nf) && nf.Entity == "agent":
+		return notFound(http.StatusBadRequest, "User %d of this API key not found", cl.AgentID)
+	case errors.Is(err, store.ErrNotFound):
+		return notFound(http.StatusBadRequest, "Case %d not found", in.CaseID)
+	case err != nil:
+		return err
+	}
+	v, err := a.store.Case(ctx, cl.AccountID, in.CaseID)
+	if err != nil {
+		return fmt.Errorf("read case %d after adding message %d: %w", in.CaseID, m.ID, err)
+	}
+	return c.JSON(http.StatusOK, dataBody[messageObject]{Data: toAddedMessage(m, v)})
+}
+
+// caseNotFound gives a store error about a case Acquire's 400 "Case N not
+// found" when the case does not exist; other errors pass through.
+func caseNotFound(err error, caseID int64) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(http.StatusBadRequest, "Case %d not found", caseID)
+	}
+	return err
+}
+
+// listChatMessages serves GET /api/v1/crm/messenger/chat/messages: the thread
+// (case) threadId of contact contactId with its messages, oldest first, at
+// most store.MaxLimit of them.
+func (a *api) listChatMessages(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	var fe fieldErrors
+	contactRaw, threadRaw := c.QueryParam("contactId"), c.QueryParam("threadId")
+	contactID, cst := parseID(contactRaw)
+	threadID, tst := parseID(threadRaw)
+	for _, p := range []struct {
+		name string
+		st   idState
+	}{{"contactId", cst}, {"threadId", tst}} {
+		switch p.st {
+		case idMissing:
+			fe.add(p.name, "is required")
+		case idBad:
+			fe.add(p.name, "must be a positive integer")
+		}
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	missing := notFound(http.StatusBadRequest, "Thread %s of contact %s not found", threadRaw, contactRaw)
+	if cst == idHuge || tst == idHuge {
+		return missing
+	}
+	ctx := c.Request().Context()
+	v, err := a.store.Case(ctx, cl.AccountID, threadID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && v.ContactID != contactID {
+		return missing
+	}
+	if err != nil {
+		return err
+	}
+	msgs, _, err := a.store.ListMessages(ctx, cl.AccountID, threadID, store.MessageQuery{Limit: store.MaxLimit, Oldest: true})
+	if errors.Is(err, store.ErrNotFound) {
+		return missing
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, dataBody[[]caseWithMessages]{Data: []caseWithMessages{toThread(v, msgs)}})
+}

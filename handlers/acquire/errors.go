@@ -1,0 +1,175 @@
+package acquire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/auth"
+	"switchboard/store"
+)
+
+// The error types Acquire documents, plus ERROR_SERVICE_UNAVAILABLE for its
+// documented 503.
+const (
+	typeInvalidInput       = "ERROR_INVALID_INPUT"
+	typeRecordNotFound     = "ERROR_RECORD_NOT_FOUND"
+	typeUnauthorized       = "ERROR_UNAUTHORIZED"
+	typeUnauthorizedAccess = "ERROR_UNAUTHORIZED_ACCESS"
+	typeServerError        = "ERROR_SERVER_ERROR"
+	typeServiceUnavailable = "ERROR_SERVICE_UNAVAILABLE"
+)
+
+// errMissingKey means the request carries no bearer API key.
+var errMissingKey = errors.New("no bearer API key")
+
+// apiError is an error with the status, type and message Acquire shows for
+// it, whatever the error table (classify) would say for Err.
+type apiError struct {
+	Status  int
+	Type    string
+	Message string
+	Err     error
+}
+
+func (e *apiError) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *apiError) Unwrap() error { return e.Err }
+
+// invalidInput returns a 400 ERROR_INVALID_INPUT with the message.
+func invalidInput(format string, args ...any) error {
+	return &apiError{Status: http.StatusBadRequest, Type: typeInvalidInput, Message: fmt.Sprintf(format, args...)}
+}
+
+// notFound returns an ERROR_RECORD_NOT_FOUND with the message: status 400 for
+// a record the body or query refers to, as Acquire documents, and 404 for the
+// object a route's path names.
+func notFound(status int, format string, args ...any) error {
+	return &apiError{Status: status, Type: typeRecordNotFound, Message: fmt.Sprintf(format, args...), Err: store.ErrNotFound}
+}
+
+// fieldErrors collects the invalid fields of one request so that the client
+// hears of all of them at once.
+type fieldErrors []string
+
+// add records that field is invalid.
+func (fe *fieldErrors) add(field, format string, args ...any) {
+	*fe = append(*fe, field+": "+fmt.Sprintf(format, args...))
+}
+
+// err returns the collected fields as one ERROR_INVALID_INPUT, or nil.
+func (fe fieldErrors) err() error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return invalidInput("%s", strings.Join(fe, "; "))
+}
+
+// classify is Acquire's error table: the status, type and message for each
+// store, auth and HTTP error.
+func classify(err error) (status int, typ, msg string) {
+	var ae *apiError
+	var he *echo.HTTPError
+	var se *auth.ScopeError
+	var fe store.FieldErrors
+	switch {
+	case errors.As(err, &ae):
+		return ae.Status, ae.Type, ae.Message
+	case errors.Is(err, errMissingKey):
+		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "Missing API key: send the header Authorization: Bearer <API key>"
+	case errors.Is(err, auth.ErrExpiredToken):
+		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "The API key has expired"
+	case errors.Is(err, auth.ErrInvalidToken):
+		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "Invalid API key"
+	case errors.As(err, &se):
+		status, typ, msg = http.StatusForbidden, typeUnauthorizedAccess, fmt.Sprintf("This API key lacks the %q scope", se.Scope)
+	case errors.Is(err, auth.ErrForbidden):
+		status, typ, msg = http.StatusForbidden, typeUnauthorizedAccess, "This API key may not do this"
+	case errors.Is(err, store.ErrNotFound):
+		status, typ, msg = http.StatusBadRequest, typeRecordNotFound, "Record not found"
+	case errors.Is(err, store.ErrCaseNotActive):
+		status, typ, msg = http.StatusBadRequest, typeInvalidInput, "Only active cases may receive messages via the API"
+	case errors.As(err, &fe):
+		// Handlers check their input before the store does; this is the
+		// safety net, in the store's words.
+		status, typ, msg = http.StatusBadRequest, typeInvalidInput, strings.TrimPrefix(fe.Error(), "invalid input: ")
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		status, typ, msg = http.StatusServiceUnavailable, typeServiceUnavailable, "Service is temporarily unavailable. Please try again later."
+	case errors.As(err, &he):
+		status, typ, msg = classifyHTTP(he)
+	default:
+		status, typ, msg = http.StatusInternalServerError, typeServerError, "Internal server error"
+	}
+	return status, typ, msg
+}
+
+// classifyHTTP maps Echo's own errors (body limit, unknown route, bad method)
+// to Acquire's types.
+func classifyHTTP(he *echo.HTTPError) (int, string, string) {
+	msg, _ := he.Message.(string)
+	switch {
+	case he.Code == http.StatusRequestEntityTooLarge:
+		return he.Code, typeInvalidInput, "request body too large"
+	case he.Code == http.StatusUnauthorized:
+		return he.Code, typeUnauthorized, msg
+	case he.Code == http.StatusForbidden:
+		return he.Code, typeUnauthorizedAccess, msg
+	case he.Code == http.StatusNotFound:
+		return he.Code, typeRecordNotFound, msg
+	case he.Code == http.StatusServiceUnavailable:
+		return he.Code, typeServiceUnavailable, "Service is temporarily unavailable. Please try again later."
+	case he.Code >= 500:
+		return http.StatusInternalServerError, typeServerError, "Internal server error"
+	}
+	if msg == "" {
+		msg = http.StatusText(he.Code)
+	}
+	return he.Code, typeInvalidInput, msg
+}
+
+// errorBody is Acquire's error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// renderErrors is the middleware that writes any error an Acquire handler
+// returns as {"error":{"type":"ERROR_...","message":"..."}} with its status,
+// so that handlers just return errors.
+func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			err := next(c)
+			if err == nil || c.Response().Committed {
+				return err
+			}
+			status, typ, msg := classify(err)
+			if status >= 500 {
+				log.ErrorContext(c.Request().Context(), "acquire request failed", "err", err, "status", status,
+					"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			}
+			switch status {
+			case http.StatusUnauthorized:
+				// RFC 7235: a 401 names the scheme it wants.
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")
+			case http.StatusServiceUnavailable:
+				c.Response().Header().Set("Retry-After", "1")
+			}
+			return c.JSON(status, errorBody{Error: errorDetail{Type: typ, Message: msg}})
+		}
+	}
+}

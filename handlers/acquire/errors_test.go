@@ -1,0 +1,121 @@
+package acquire_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"switchboard/auth"
+	"switchboard/handlers/acquire"
+	"switchboard/models"
+	"switchboard/store"
+)
+
+// fakeAuth accepts the token "ok" with every scope and fails "down" as the
+// database being unreachable.
+type fakeAuth struct{}
+
+func (fakeAuth) Authenticate(_ context.Context, token string) (auth.Caller, error) {
+	switch token {
+	case "ok":
+		return auth.Caller{AccountID: 1, AgentID: 7, Scopes: auth.AllScopes()}, nil
+	case "down":
+		return auth.Caller{}, fmt.Errorf("authenticate key: %w", store.ErrUnavailable)
+	}
+	return auth.Caller{}, auth.ErrInvalidToken
+}
+
+// fakeStore answers each method with its function, or fails.
+type fakeStore struct {
+	addMessage func() (store.MessageView, error)
+	caseView   func() (store.CaseView, error)
+	err        func() error
+}
+
+func (s fakeStore) AddMessage(context.Context, int64, int64, store.NewMessage) (store.MessageView, error) {
+	if s.addMessage != nil {
+		return s.addMessage()
+	}
+	return store.MessageView{}, s.err()
+}
+
+func (s fakeStore) Case(context.Context, int64, int64) (store.CaseView, error) {
+	if s.caseView != nil {
+		return s.caseView()
+	}
+	return store.CaseView{}, s.err()
+}
+
+func (s fakeStore) ListCases(context.Context, int64, store.CaseQuery) ([]store.CaseView, int64, error) {
+	return nil, 0, s.err()
+}
+
+func (s fakeStore) ListMessages(context.Context, int64, int64, store.MessageQuery) ([]store.MessageView, int64, error) {
+	return nil, 0, s.err()
+}
+
+// TestErrors_Server checks the failures a client cannot cause: an unreachable
+// database, a timeout, a bug and a panic, each in Acquire's format.
+func TestErrors_Server(t *testing.T) {
+	unavailable := func() error { return fmt.Errorf("read: %w: connection refused", store.ErrUnavailable) }
+	active := func() (store.CaseView, error) {
+		return store.CaseView{Case: models.Case{ID: 5, ContactID: 3, Status: models.StatusOpen}}, nil
+	}
+	const (
+		post = http.MethodPost
+		get  = http.MethodGet
+	)
+	body := `{"caseId":5,"message":"hi"}`
+	tests := []struct {
+		name         string
+		st           fakeStore
+		token        string
+		method, path string
+		status       int
+		typ, message string
+	}{
+		{"auth database down", fakeStore{}, "down", get, "/api/v1/crm/objects/case/5", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
+		{"store down on get", fakeStore{err: unavailable}, "ok", get, "/api/v1/crm/objects/case/5", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
+		{"store down on list", fakeStore{err: unavailable}, "ok", get, "/api/v1/crm/objects/case", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
+		{"store down on messages", fakeStore{caseView: active, err: unavailable}, "ok", get, "/api/v1/crm/messenger/chat/messages?contactId=3&threadId=5", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
+		{"store down on add", fakeStore{err: unavailable}, "ok", post, "/api/v1/crm/messenger/chat/add-message", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
+		{"timeout", fakeStore{err: func() error { return fmt.Errorf("list: %w", context.DeadlineExceeded) }}, "ok", get, "/api/v1/crm/objects/case", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
+		{"bug", fakeStore{err: func() error { return errors.New("no such column: c.nope") }}, "ok", get, "/api/v1/crm/objects/case", 500, "ERROR_SERVER_ERROR", "Internal server error"},
+		{"panic", fakeStore{err: func() error { panic("boom") }}, "ok", get, "/api/v1/crm/objects/case/5", 500, "ERROR_SERVER_ERROR", "Internal server error"},
+		{"the key's agent is gone", fakeStore{caseView: active, addMessage: func() (store.MessageView, error) {
+			return store.MessageView{}, fmt.Errorf("add message: %w", &store.NotFoundError{Entity: "agent", ID: 7})
+		}}, "ok", post, "/api/v1/crm/messenger/chat/add-message", 400, "ERROR_RECORD_NOT_FOUND", "User 7 of this API key not found"},
+		{"store down after the write", fakeStore{err: unavailable, addMessage: func() (store.MessageView, error) {
+			return store.MessageView{Message: models.Message{ID: 9, CaseID: 5}}, nil
+		}}, "ok", post, "/api/v1/crm/messenger/chat/add-message", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := echo.New()
+			acquire.Register(e, acquire.Deps{Store: tt.st, Auth: fakeAuth{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+				middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true}),
+				middleware.BodyLimit("2M"))
+			var rb io.Reader
+			if tt.method == post {
+				rb = strings.NewReader(body)
+			}
+			req := httptest.NewRequest(tt.method, tt.path, rb)
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			assertError(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.String()}, tt.status, tt.typ, tt.message)
+			if got := rec.Header().Get("Retry-After"); (tt.status == 503) != (got == "1") {
+				t.Errorf("Retry-After = %q", got)
+			}
+		})
+	}
+}

@@ -1,0 +1,247 @@
+package acquire_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/auth"
+	"switchboard/handlers"
+	"switchboard/models"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+// fixture is one account with cases in every state, a second account, keys
+// with every scope set and state, and the real router over them.
+type fixture struct {
+	srv *httptest.Server
+	h   http.Handler
+	st  *store.Store
+
+	agent, boss   models.Agent // agent is the full key's agent
+	other         models.Agent // agent of the second account
+	contact, anon models.Contact
+
+	// off0 and off1 are offline cases received in 2021; open, assigned and
+	// closed are chat or email cases created now, in that order.
+	off0, off1, open, assigned, closed models.Case
+	foreign                            models.Case // a case of the second account
+
+	full, chatOnly, readOnly, revoked, expired, otherKey string
+}
+
+// The times the offline cases were received.
+var (
+	off0At = time.Date(2021, 3, 30, 16, 4, 10, 0, time.UTC)
+	off1At = time.Date(2021, 3, 31, 10, 0, 0, 123_000_000, time.UTC)
+)
+
+func mustFixture(tb testing.TB, st *store.Store) *fixture {
+	tb.Helper()
+	ctx := context.Background()
+	f := &fixture{st: st}
+	a1 := storetest.MustAccount(tb, st, "One")
+	a2 := storetest.MustAccount(tb, st, "Two")
+	f.boss = storetest.MustAgent(tb, st, a1.ID, "boss@example.com", models.RoleSuperadmin, "x")
+	f.agent = storetest.MustAgent(tb, st, a1.ID, "agent@example.com", models.RoleAgent, "x")
+	f.other = storetest.MustAgent(tb, st, a2.ID, "boss2@example.com", models.RoleSuperadmin, "x")
+	f.contact = storetest.MustContact(tb, st, a1.ID, "Ann Lee", "ann@example.com", "+14155550100")
+	f.anon = storetest.MustContact(tb, st, a1.ID, "", "", "")
+
+	f.off0 = storetest.MustOfflineCase(tb, st, a1.ID, f.anon.ID, "Offline one", "hello", off0At)
+	f.off1 = storetest.MustOfflineCase(tb, st, a1.ID, f.contact.ID, "Pricing question", "how much?", off1At)
+	f.open = mustCase(tb, st, a1.ID, store.NewCase{ContactID: f.contact.ID, Subject: "#1 has just started a chat"})
+	f.assigned = mustCase(tb, st, a1.ID, store.NewCase{ContactID: f.contact.ID, Channel: models.ChannelEmail, Subject: "Billing", AssigneeID: &f.boss.ID})
+	f.closed = mustCase(tb, st, a1.ID, store.NewCase{ContactID: f.anon.ID, Subject: "Closed chat"})
+	storetest.MustReply(tb, st, a1.ID, f.closed.ID, f.boss.ID, "bye", time.Time{})
+	if _, err := st.SetCaseStatus(ctx, a1.ID, f.closed.ID, models.StatusClosed, &f.agent.ID); err != nil {
+		tb.Fatal(err)
+	}
+	fc := storetest.MustContact(tb, st, a2.ID, "Foreign", "", "")
+	f.foreign = mustCase(tb, st, a2.ID, store.NewCase{ContactID: fc.ID, Subject: "theirs"})
+
+	secret := bytes.Repeat([]byte("s"), auth.MinSecretLen)
+	keys, err := auth.NewKeys(secret, st, auth.KeysOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	issue := func(k *auth.Keys, account int64, spec auth.KeySpec) (models.APIKey, string) {
+		tb.Helper()
+		key, token, err := k.Issue(ctx, account, spec)
+		if err != nil {
+			tb.Fatalf("issue key: %v", err)
+		}
+		return key, token
+	}
+	_, f.full = issue(keys, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, Name: "full"})
+	_, f.chatOnly = issue(keys, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, Scopes: []auth.Scope{auth.ScopeChat}})
+	_, f.readOnly = issue(keys, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, Scopes: []auth.Scope{auth.ScopeRead}})
+	rk, token := issue(keys, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, Name: "revoked"})
+	if _, err := st.RevokeAPIKey(ctx, rk.ID); err != nil {
+		tb.Fatal(err)
+	}
+	f.revoked = token
+	// A key that expired an hour ago, issued by a clock two hours behind.
+	past, err := auth.NewKeys(secret, st, auth.KeysOptions{Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	exp := time.Now().Add(-time.Hour)
+	_, f.expired = issue(past, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, ExpiresAt: &exp})
+	_, f.otherKey = issue(keys, a2.ID, auth.KeySpec{})
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f.h = handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Bearer: keys, Log: log})
+	if t, ok := tb.(*testing.T); ok {
+		f.srv = httptest.NewServer(f.h)
+		t.Cleanup(f.srv.Close)
+	}
+	return f
+}
+
+func mustCase(tb testing.TB, st *store.Store, accountID int64, in store.NewCase) models.Case {
+	tb.Helper()
+	v, err := st.CreateCase(context.Background(), accountID, in)
+	if err != nil {
+		tb.Fatalf("create case: %v", err)
+	}
+	return v.Case
+}
+
+// mustCaseView reads a case as the store shows it now.
+func (f *fixture) mustCaseView(tb testing.TB, c models.Case) store.CaseView {
+	tb.Helper()
+	v, err := f.st.Case(context.Background(), c.AccountID, c.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
+// counts returns the numbers of messages and cases in the store.
+func (f *fixture) counts(tb testing.TB) (messages, cases int64) {
+	tb.Helper()
+	db := f.st.GORM()
+	if err := db.Model(&models.Message{}).Count(&messages).Error; err != nil {
+		tb.Fatal(err)
+	}
+	if err := db.Model(&models.Case{}).Count(&cases).Error; err != nil {
+		tb.Fatal(err)
+	}
+	return messages, cases
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// request is one call: Token goes in "Authorization: Bearer"; Header adds
+// more headers; Query is appended to Path.
+type request struct {
+	Method, Path string
+	Query        url.Values
+	Token        string
+	Header       map[string]string
+	Body         io.Reader
+}
+
+func (f *fixture) do(tb testing.TB, r request) response {
+	tb.Helper()
+	u := f.srv.URL + r.Path
+	if len(r.Query) > 0 {
+		u += "?" + r.Query.Encode()
+	}
+	req, err := http.NewRequest(r.Method, u, r.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if r.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	for k, v := range r.Header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+func (f *fixture) get(tb testing.TB, path, token string, q url.Values) response {
+	tb.Helper()
+	return f.do(tb, request{Method: http.MethodGet, Path: path, Query: q, Token: token})
+}
+
+func acquireError(typ, msg string) string {
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": typ, "message": msg}})
+	return string(b)
+}
+
+// assertJSON compares two JSON documents, ignoring formatting and key order.
+func assertJSON(tb testing.TB, got, want string) {
+	tb.Helper()
+	var g, w any
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		tb.Fatalf("response is not JSON: %v\n%s", err, got)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		tb.Fatalf("want is not JSON: %v\n%s", err, want)
+	}
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if string(gb) != string(wb) {
+		tb.Errorf("body\n got: %s\nwant: %s", gb, wb)
+	}
+}
+
+// assertError checks an Acquire error response.
+func assertError(tb testing.TB, r response, status int, typ, msg string) {
+	tb.Helper()
+	if r.status != status {
+		tb.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
+	}
+	if !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		tb.Errorf("Content-Type = %q", r.header.Get("Content-Type"))
+	}
+	assertJSON(tb, r.body, acquireError(typ, msg))
+}
+
+// iso is Acquire's time format, written independently of the package.
+func iso(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func isoOrNull(t *time.Time) string {
+	if t == nil {
+		return "null"
+	}
+	return `"` + iso(*t) + `"`
+}
+
+func intOrNull(p *int64) string {
+	if p == nil {
+		return "null"
+	}
+	b, _ := json.Marshal(*p)
+	return string(b)
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,225 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"switchboard/auth"
+	"switchboard/handlers"
+	"switchboard/models"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+// benchClients is the number of concurrent clients of the load generator.
+const benchClients = 32
+
+// benchCases spreads the messages over this many chats, as a busy helpdesk
+// spreads its agents' replies: one chat would measure only its row lock.
+const benchCases = 64
+
+// BenchmarkPostMessages drives HelpCrunch's POST /v1/messages on PostgreSQL
+// with benchClients concurrent clients, b.N requests in all, and then drives
+// a baseline the same way: a plain net/http handler that does the same
+// transaction with pgx (no Echo, no GORM, no auth). It reports both
+// throughputs, their latencies and the ratio switchboard/baseline.
+//
+//	go test -run '^$' -bench PostMessages -benchtime 20000x ./handlers
+func BenchmarkPostMessages(b *testing.B) {
+	if _, ok := storetest.PostgresURL(); !ok {
+		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server", storetest.EnvURL)
+	}
+	ctx := context.Background()
+	dbURL := storetest.MustURL(b, store.Postgres)
+	st := storetest.MustOpenURL(b, dbURL)
+	acct := storetest.MustAccount(b, st, "Bench")
+	agent := storetest.MustAgent(b, st, acct.ID, "bench@example.com", models.RoleSuperadmin, "x")
+	contact := storetest.MustContact(b, st, acct.ID, "Visitor", "visitor@example.com", "")
+	var chats []int64
+	for range benchCases {
+		c, err := st.CreateCase(ctx, acct.ID, store.NewCase{ContactID: contact.ID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		chats = append(chats, c.ID)
+	}
+	keys, err := auth.NewKeys([]byte("bench-secret-bench-secret-bench-secret"), st, auth.KeysOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, token, err := keys.Issue(ctx, acct.ID, auth.KeySpec{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sb := httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
+		handlers.Deps{Store: st, Basic: nil, Bearer: keys, Log: log}))
+	defer sb.Close()
+
+	pool, err := pgxpool.New(ctx, dbURL+"&pool_max_conns=20")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	base := httptest.NewServer(baselineHandler(pool, acct.ID))
+	defer base.Close()
+
+	body := func(i int64) []byte {
+		return fmt.Appendf(nil, `{"chat":%d,"text":"reply %d","agent":%d,"type":"message"}`, chats[i%benchCases], i, agent.ID)
+	}
+	b.ResetTimer()
+	baseRate, baseP50, baseP99 := load(b, base.URL+"/v1/messages", token, body)
+	rate, p50, p99 := load(b, sb.URL+"/v1/messages", token, body)
+	b.StopTimer()
+	b.ReportMetric(rate, "req/s")
+	b.ReportMetric(p50, "p50-ms")
+	b.ReportMetric(p99, "p99-ms")
+	b.ReportMetric(baseRate, "baseline-req/s")
+	b.ReportMetric(baseP50, "baseline-p50-ms")
+	b.ReportMetric(baseP99, "baseline-p99-ms")
+	b.ReportMetric(rate/baseRate, "ratio")
+	b.ReportMetric(0, "ns/op") // the per-op time of two runs together means nothing
+}
+
+// load posts b.N bodies to url from benchClients clients and returns the
+// requests per second and the p50 and p99 latencies in milliseconds. Any
+// status but 200 fails the benchmark.
+func load(b *testing.B, url, token string, body func(int64) []byte) (rate, p50, p99 float64) {
+	b.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients, MaxConnsPerHost: benchClients}}
+	defer client.CloseIdleConnections()
+	var next atomic.Int64
+	lat := make([][]time.Duration, benchClients)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range benchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(i)))
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				out, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				lat[w] = append(lat[w], time.Since(t0))
+				if res.StatusCode != http.StatusOK {
+					b.Errorf("%s: status %d: %s", url, res.StatusCode, out)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	if len(all) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(all)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return float64(len(all)) / elapsed.Seconds(), ms(all[len(all)/2]), ms(all[len(all)*99/100])
+}
+
+// baselineHandler is the ceiling for POST /v1/messages: net/http and pgx
+// doing the transaction switchboard does (lock the chat, read the agent,
+// insert the message, update the chat) and answering the same fields.
+func baselineHandler(pool *pgxpool.Pool, accountID int64) http.Handler {
+	type request struct {
+		Chat  int64  `json:"chat"`
+		Text  string `json:"text"`
+		Agent int64  `json:"agent"`
+		Type  string `json:"type"`
+	}
+	type agentOut struct {
+		ID    int64  `json:"id"`
+		Name  string `json:"name"`
+		Email string `json:"email"`
+		Role  string `json:"role"`
+	}
+	type response struct {
+		ID            int64     `json:"id"`
+		Agent         *agentOut `json:"agent"`
+		Type          string    `json:"type"`
+		Text          string    `json:"text"`
+		Read          bool      `json:"read"`
+		CreatedAt     string    `json:"createdAt"`
+		UpdatedAt     string    `json:"updatedAt"`
+		Edited        bool      `json:"edited"`
+		BroadcastType *string   `json:"broadcastType"`
+		Chat          int64     `json:"chat"`
+		From          string    `json:"from"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in request
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		ctx := r.Context()
+		out := response{Type: in.Type, Text: in.Text, Chat: in.Chat, From: "agent"}
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			var status string
+			if err := tx.QueryRow(ctx, `SELECT status FROM cases WHERE account_id = $1 AND id = $2 FOR UPDATE`,
+				accountID, in.Chat).Scan(&status); err != nil {
+				return err
+			}
+			var a agentOut
+			var first, last string
+			if err := tx.QueryRow(ctx, `SELECT id, first_name, last_name, email, role FROM agents WHERE account_id = $1 AND id = $2`,
+				accountID, in.Agent).Scan(&a.ID, &first, &last, &a.Email, &a.Role); err != nil {
+				return err
+			}
+			a.Name = first + " " + last
+			out.Agent = &a
+			now := time.Now().UTC()
+			if err := tx.QueryRow(ctx, `INSERT INTO messages (account_id, case_id, sender, agent_id, kind, text, markdown, lang,
+				email_from, email_to, email_cc, email_bcc, email_subject, html_body, sms_from, sms_to, read, edited,
+				delivery_status, fail_reason, created_at, updated_at)
+				VALUES ($1, $2, 'agent', $3, 'message', $4, '', '', '', '', '', '', '', '', '', '', false, false, '', '', $5, $5)
+				RETURNING id`, accountID, in.Chat, in.Agent, in.Text, now).Scan(&out.ID); err != nil {
+				return err
+			}
+			sec := strconv.FormatInt(now.Unix(), 10)
+			out.CreatedAt, out.UpdatedAt = sec, sec
+			newStatus := status
+			if status == "new" {
+				newStatus = "open"
+			}
+			_, err := tx.Exec(ctx, `UPDATE cases SET status = $1, updated_at = $2, last_message_id = $3, last_message_at = $2
+				WHERE id = $4`, newStatus, now, out.ID, in.Chat)
+			return err
+		})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
+}

@@ -1,0 +1,98 @@
+package helpcrunch_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+// FuzzWrite posts fuzzed bodies to every route that takes one, through the
+// router on SQLite, and fails on a 5xx, a panic, or an answer that is not
+// JSON in HelpCrunch's shape.
+func FuzzWrite(f *testing.F) {
+	st := storetest.MustOpen(f, store.SQLite)
+	fx := mustFixture(f, st)
+	routes := []struct{ method, path string }{
+		{http.MethodPost, "/v1/messages"},
+		{http.MethodPost, "/v1/chats"},
+		{http.MethodPost, "/v1/chats/search"},
+		{http.MethodPut, "/v1/chats/status"},
+		{http.MethodPost, "/v1/customers"},
+		{http.MethodPost, "/v1/customers/search"},
+	}
+	seeds := [][]string{
+		{ // POST /v1/messages: the vendor's example, then the bad inputs of the issue
+			fmt.Sprintf(`{"chat":%d,"text":"Can you can a can as a canner can can a can?","markdownText":"Can you can a **can** as a canner can can a **can**","agent":%d,"type":"message"}`, fx.chat.ID, fx.agent.ID),
+			fmt.Sprintf(`{"chat":%d,"text":"customer","type":"message"}`, fx.offline.ID),
+			fmt.Sprintf(`{"chat":%d,"text":"note","agent":%d,"type":"private"}`, fx.chat.ID, fx.agent.ID),
+			`{"chat":"5215261","text":"x","type":"message","agent":4188}`,
+			`{"chat":5215261.5,"text":"x","type":"message"}`,
+			`{"chat":-1,"text":"x","type":"message","agent":-4188}`,
+			`{"chat":99999999999999999999999,"text":"x","type":"message"}`,
+			`{"chat":1,"type":"message"}`,
+			`{"chat":1,"text":"x","type":"email"}`,
+			fmt.Sprintf(`{"chat":%d,"text":"x","type":"message"}`, fx.foreignCase.ID),
+			fmt.Sprintf(`{"chat":%d,"text":"x","type":"message","agent":%d}`, fx.chat.ID, fx.foreignAgent.ID),
+			``, `{"chat":`, `[]`, `null`, `{"text":"a\u0000b"}`,
+		},
+		{ // POST /v1/chats
+			fmt.Sprintf(`{"customer":%d,"assignee":%d,"department":1,"application":1}`, fx.contact.ID, fx.agent.ID),
+			`{"customer":"x"}`, `{"customer":99999999999999999999}`, `{}`,
+		},
+		{ // POST /v1/chats/search
+			`{"filter":[{"field":"chats.customer.email","operator":"=","value":"ann@example.com"}],"comparison":"AND","sort":"chats.createdAt","order":"desc","offset":0,"limit":100}`,
+			`{"filter":[{"field":"chats.createdAt","operator":">","value":"1594139170.913"},{"field":"chats.assignee","operator":"=","value":null}],"comparison":"OR"}`,
+			`{"filter":[{"field":"chats.status","operator":"=","value":"empty"},{"field":"chats.rating","operator":"!=","value":"great"}]}`,
+			`{"filter":[{"operator":"~","value":1e400}],"limit":-1}`,
+			`{"filter":[{"field":"chats.createdAt","operator":"<","value":"-62135596800.5"}]}`,
+		},
+		{ // PUT /v1/chats/status
+			fmt.Sprintf(`{"id":%d,"status":"no communication"}`, fx.chat.ID),
+			fmt.Sprintf(`{"id":%d,"status":"on hold"}`, fx.offline.ID),
+			`{"id":1,"status":"empty"}`,
+		},
+		{ // POST /v1/customers
+			`{"name":"Bob","email":"bob@example.com","phone":"+15551234567","userId":"u-1"}`,
+			`{"email":"not-an-email","phone":"0"}`, `{"name":" "}`,
+		},
+		{ // POST /v1/customers/search
+			`{"filter":[{"field":"customers.email","operator":"~","value":"example"}],"sort":"customers.lastSeen","order":"asc"}`,
+			`{"filter":[{"field":"customers.firstSeen","operator":">=","value":253402300799}]}`,
+		},
+	}
+	for i, bodies := range seeds {
+		for _, b := range bodies {
+			f.Add(uint8(i), b)
+		}
+	}
+	handler := fx.srv.Config.Handler
+	f.Fuzz(func(t *testing.T, route uint8, body string) {
+		rt := routes[int(route)%len(routes)]
+		req := httptest.NewRequest(rt.method, rt.path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+fx.token)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s %q: %d %s", rt.method, rt.path, body, rec.Code, rec.Body.String())
+		}
+		if rec.Code == http.StatusOK {
+			if !json.Valid(rec.Body.Bytes()) {
+				t.Fatalf("200 with a body that is not JSON: %s", rec.Body.String())
+			}
+			return
+		}
+		var eb struct {
+			Errors []struct{ Code, Message string } `json:"errors"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || len(eb.Errors) < 2 || eb.Errors[0].Code != "invalid_request" {
+			t.Fatalf("%s %s %q: %d with a body not in HelpCrunch's shape: %s", rt.method, rt.path, body, rec.Code, rec.Body.String())
+		}
+	})
+}
