@@ -128,8 +128,11 @@ type Case struct {
 	CampaignID            *int64     ``
 	VisitorSessionID      *int64     ``
 	FormName              string     `gorm:"not null"`
-	CreatedAt             time.Time  `gorm:"not null"`
-	UpdatedAt             time.Time  `gorm:"not null"`
+	// Uploaded marks a case written by a bulk upload (CallGear's Data API),
+	// the only kind CallGear may delete.
+	Uploaded  bool      `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	UpdatedAt time.Time `gorm:"not null"`
 }
 
 // CaseDayCount counts an account's cases of one channel by the UTC day they

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -142,10 +141,7 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 		if in.Sender == models.SenderAgent {
 			var a models.Agent
 			if err := tx.Take(&a, "account_id = ? AND id = ?", accountID, *in.AgentID).Error; err != nil {
-				if errors.Is(err, gorm.ErrRecordNotFound) {
-					return notFound("agent", *in.AgentID)
-				}
-				return err
+				return notFoundOr(err, "agent", *in.AgentID)
 			}
 			v.Agent = &a
 		}
@@ -183,10 +179,7 @@ func lockCase(tx *gorm.DB, backend Backend, accountID, caseID int64) (models.Cas
 	}
 	var c models.Case
 	if err := q.Take(&c, "account_id = ? AND id = ?", accountID, caseID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return c, notFound("case", caseID)
-		}
-		return c, err
+		return c, notFoundOr(err, "case", caseID)
 	}
 	return c, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -153,10 +152,7 @@ func (s *Store) Case(ctx context.Context, accountID, id int64) (CaseView, error)
 func (s *Store) caseView(tx *gorm.DB, accountID, id int64) (CaseView, error) {
 	var c models.Case
 	if err := tx.Take(&c, "account_id = ? AND id = ?", accountID, id).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return CaseView{}, notFound("case", id)
-		}
-		return CaseView{}, err
+		return CaseView{}, notFoundOr(err, "case", id)
 	}
 	views, err := s.caseViews(tx, accountID, []models.Case{c})
 	if err != nil {

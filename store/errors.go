@@ -38,10 +38,34 @@ func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 // notFound returns a NotFoundError for the entity and id.
 func notFound(entity string, id int64) error { return &NotFoundError{Entity: entity, ID: id} }
 
+// Reason says why a field is invalid, for dialects whose errors tell the
+// cases apart (CallGear's mnemonics).
+type Reason string
+
+// The reasons of a FieldError; the zero value is ReasonInvalid.
+const (
+	// ReasonInvalid: the value is malformed or not allowed.
+	ReasonInvalid Reason = ""
+	// ReasonRequired: a needed value is missing.
+	ReasonRequired Reason = "required"
+	// ReasonNotFound: the value names a record the account does not have.
+	ReasonNotFound Reason = "not_found"
+	// ReasonCombination: the value contradicts another field.
+	ReasonCombination Reason = "combination"
+	// ReasonTime: a time is out of its allowed range (in the future, before
+	// the start it belongs to).
+	ReasonTime Reason = "time"
+	// ReasonTooMany: a list is longer than allowed.
+	ReasonTooMany Reason = "too_many"
+)
+
 // FieldError is one invalid input field.
 type FieldError struct {
 	Field   string
 	Message string
+	Reason  Reason
+	// Value is the offending value, when there is one to show.
+	Value any
 }
 
 // FieldErrors collects every invalid field of one request. A store method
@@ -60,6 +84,11 @@ func (fe FieldErrors) Error() string {
 // Add records one invalid field.
 func (fe *FieldErrors) Add(field, format string, args ...any) {
 	*fe = append(*fe, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// AddReason records one invalid field with why it is invalid and its value.
+func (fe *FieldErrors) AddReason(reason Reason, field string, value any, format string, args ...any) {
+	*fe = append(*fe, FieldError{Field: field, Message: fmt.Sprintf(format, args...), Reason: reason, Value: value})
 }
 
 // Err returns fe as an error, or nil when no field was invalid.

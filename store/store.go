@@ -188,6 +188,15 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// notFoundOr turns GORM's record-not-found into a NotFoundError for the
+// entity and passes other errors through.
+func notFoundOr(err error, entity string, id int64) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return notFound(entity, id)
+	}
+	return err
+}
+
 // isConnectionError reports whether err says the database could not be reached
 // rather than that a statement failed.
 func isConnectionError(err error) bool {
