@@ -264,6 +264,14 @@ func (k *Keys) Authenticate(ctx context.Context, token string) (Caller, error) {
 	}, nil
 }
 
+// Forget drops the key's cached row, so that this process reads it again on
+// its next use: a key revoked here stops working here at once.
+func (k *Keys) Forget(id string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.entries, id)
+}
+
 // keyFunc gives the parser the secret; the parser has already refused any
 // method but HS256.
 func (k *Keys) keyFunc(*jwt.Token) (any, error) { return k.secret, nil }

@@ -327,6 +327,25 @@ func TestKeys_Revocation(t *testing.T) {
 	}
 }
 
+func TestKeys_Forget(t *testing.T) {
+	f := mustKeys(t, KeysOptions{CacheTTL: 5 * time.Second})
+	ctx := t.Context()
+	key, token := f.mustIssue(t, KeySpec{})
+	if _, err := f.keys.Authenticate(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.RevokeAPIKey(ctx, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.keys.Authenticate(ctx, token); err != nil {
+		t.Fatalf("revoked but cached: err = %v, want the cached row to answer", err)
+	}
+	f.keys.Forget(key.ID)
+	if _, err := f.keys.Authenticate(ctx, token); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("after Forget: err = %v, want ErrInvalidToken at once", err)
+	}
+}
+
 // TestKeys_Touch checks that last_used_at is written once per TouchEvery,
 // however many requests a key serves.
 func TestKeys_Touch(t *testing.T) {

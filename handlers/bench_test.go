@@ -68,7 +68,7 @@ func BenchmarkPostMessages(b *testing.B) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sb := httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
-		handlers.Deps{Store: st, Basic: nil, Bearer: keys, Log: log}))
+		handlers.Deps{Store: st, Basic: nil, Keys: keys, Log: log}))
 	defer sb.Close()
 
 	pool, err := pgxpool.New(ctx, dbURL+"&pool_max_conns=20")
@@ -222,4 +222,225 @@ func baselineHandler(pool *pgxpool.Pool, accountID int64) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})
+}
+
+// uploadEnv is a PostgreSQL store with an account, a site and an agent, the
+// real router over it with a full-access key, and a pgx pool on the same
+// schema for the COPY baseline.
+type uploadEnv struct {
+	st      *store.Store
+	pool    *pgxpool.Pool
+	srv     *httptest.Server
+	token   string
+	account int64
+	site    int64
+	agent   int64
+}
+
+func mustUploadEnv(b *testing.B) *uploadEnv {
+	b.Helper()
+	if _, ok := storetest.PostgresURL(); !ok {
+		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server", storetest.EnvURL)
+	}
+	ctx := context.Background()
+	dbURL := storetest.MustURL(b, store.Postgres)
+	env := &uploadEnv{st: storetest.MustOpenURL(b, dbURL)}
+	acct := storetest.MustAccount(b, env.st, "Bench")
+	env.account = acct.ID
+	env.agent = storetest.MustAgent(b, env.st, acct.ID, "bench@example.com", models.RoleSuperadmin, "x").ID
+	site, err := env.st.CreateSite(ctx, acct.ID, "bench.example")
+	if err != nil {
+		b.Fatal(err)
+	}
+	env.site = site.ID
+	keys, err := auth.NewKeys([]byte("bench-secret-bench-secret-bench-secret"), env.st, auth.KeysOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, env.token, err = keys.Issue(ctx, acct.ID, auth.KeySpec{Name: "bench"}); err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	env.srv = httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
+		handlers.Deps{Store: env.st, Keys: keys, Log: log}))
+	b.Cleanup(env.srv.Close)
+	if env.pool, err = pgxpool.New(ctx, dbURL); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(env.pool.Close)
+	return env
+}
+
+// uploadItem is one chat or offline message of a benchmark batch: its
+// visitor, start and message texts (one text for an offline message).
+type uploadItem struct {
+	email string
+	at    time.Time
+	texts []string
+}
+
+// uploadBatch returns n items of k messages for run r, with visitors new to
+// the account (so that contacts are created too) and times in the past.
+func uploadBatch(r, n, k int) []uploadItem {
+	base := time.Now().UTC().Add(-time.Duration(r+1) * time.Hour).Truncate(time.Second)
+	items := make([]uploadItem, n)
+	for i := range items {
+		it := uploadItem{email: fmt.Sprintf("visitor-%d-%d@example.com", r, i), at: base.Add(time.Duration(i) * time.Second)}
+		for j := range k {
+			it.texts = append(it.texts, fmt.Sprintf("message %d of item %d", j, i))
+		}
+		items[i] = it
+	}
+	return items
+}
+
+// rpc posts one JSON-RPC request and fails the benchmark unless it answers a
+// result.
+func (env *uploadEnv) rpc(b *testing.B, method string, params map[string]any) {
+	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := http.Post(env.srv.URL+"/data-api/v2.0", "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !bytes.Contains(out, []byte(`"result"`)) {
+		b.Fatalf("%s: %d %s", method, res.StatusCode, out)
+	}
+}
+
+// copyRows writes the items as pgx CopyFrom would: ids taken from the
+// sequences, then contacts, cases and messages, each table in one COPY, in
+// one transaction. It is the floor an upload is measured against.
+func (env *uploadEnv) copyRows(b *testing.B, items []uploadItem, channel string) {
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, env.pool, func(tx pgx.Tx) error {
+		n := len(items)
+		contactIDs, err := nextIDs(ctx, tx, "contacts_id_seq", n)
+		if err != nil {
+			return err
+		}
+		caseIDs, err := nextIDs(ctx, tx, "cases_id_seq", n)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		var contacts, cases, msgs [][]any
+		for i, it := range items {
+			contacts = append(contacts, []any{contactIDs[i], env.account, "", it.email, "", "", now, now})
+			status, outcome := "new", any(nil)
+			if channel == "chat" {
+				status, outcome = "closed", "succeeded"
+			}
+			cases = append(cases, []any{caseIDs[i], env.account, contactIDs[i], channel, status, outcome, "visitor", "", true,
+				it.at, env.site, "", true, now, now})
+			for j, text := range it.texts {
+				sender, agent := "contact", any(nil)
+				if j%2 == 1 {
+					sender, agent = "agent", env.agent
+				}
+				at := it.at.Add(time.Duration(j) * time.Second)
+				msgs = append(msgs, []any{env.account, caseIDs[i], sender, agent, "message", text, "", "", "", "", "", "", "", "", "", "",
+					false, false, "", "", at, now})
+			}
+		}
+		copies := []struct {
+			table string
+			cols  []string
+			rows  [][]any
+		}{
+			{"contacts", []string{"id", "account_id", "name", "email", "phone", "user_id", "created_at", "updated_at"}, contacts},
+			{"cases", []string{"id", "account_id", "contact_id", "channel", "status", "outcome", "initiator", "subject", "unread",
+				"started_at", "site_id", "form_name", "uploaded", "created_at", "updated_at"}, cases},
+			{"messages", []string{"account_id", "case_id", "sender", "agent_id", "kind", "text", "markdown", "lang", "email_from", "email_to",
+				"email_cc", "email_bcc", "email_subject", "html_body", "sms_from", "sms_to", "read", "edited", "delivery_status",
+				"fail_reason", "created_at", "updated_at"}, msgs},
+		}
+		for _, c := range copies {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
+				return fmt.Errorf("copy %s: %w", c.table, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+func nextIDs(ctx context.Context, tx pgx.Tx, seq string, n int) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT nextval($1) FROM generate_series(1, $2)`, seq, n)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// BenchmarkUpload sends CallGear uploads of 500 chats of 10 messages and of
+// 500 offline messages, one HTTP request each, b.N times each, and writes the
+// same rows with pgx CopyFrom in the same run. It reports the p50 and p99 of
+// both and the ratio of the p50s.
+//
+//	go test -run '^$' -bench Upload -benchtime 20x ./handlers
+func BenchmarkUpload(b *testing.B) {
+	for _, tc := range []struct {
+		name, method, list, channel string
+		messages                    int
+	}{
+		{"chats-500x10", "upload.chats", "chats", "chat", 10},
+		{"offline-messages-500", "upload.offline_messages", "offline_messages", "offline", 1},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			env := mustUploadEnv(b)
+			var up, cp []time.Duration
+			for r := 0; r < b.N; r++ {
+				items := uploadBatch(r, 500, tc.messages)
+				var list []map[string]any
+				for _, it := range items {
+					m := map[string]any{"email": it.email, "site_id": env.site}
+					if tc.channel == "chat" {
+						m["start_date_time"] = it.at.Format(time.DateTime)
+						m["status"] = "succeeded"
+						var msgs []map[string]any
+						for j, text := range it.texts {
+							msg := map[string]any{"date_time": it.at.Add(time.Duration(j) * time.Second).Format(time.DateTime), "source": "visitor", "message": text}
+							if j%2 == 1 {
+								msg["source"], msg["employee_id"] = "operator", env.agent
+							}
+							msgs = append(msgs, msg)
+						}
+						m["messages"] = msgs
+					} else {
+						m["date_time"] = it.at.Format(time.DateTime)
+						m["message"] = it.texts[0]
+					}
+					list = append(list, m)
+				}
+				t0 := time.Now()
+				env.rpc(b, tc.method, map[string]any{"access_token": env.token, tc.list: list})
+				up = append(up, time.Since(t0))
+
+				// The baseline writes the same rows for other visitors.
+				copyItems := uploadBatch(r+b.N+1, 500, tc.messages)
+				t0 = time.Now()
+				env.copyRows(b, copyItems, tc.channel)
+				cp = append(cp, time.Since(t0))
+			}
+			b.StopTimer()
+			pct := func(d []time.Duration, p int) float64 {
+				s := slices.Clone(d)
+				slices.Sort(s)
+				return float64(s[(len(s)-1)*p/100].Microseconds()) / 1000
+			}
+			b.ReportMetric(pct(up, 50), "p50-ms")
+			b.ReportMetric(pct(up, 99), "p99-ms")
+			b.ReportMetric(pct(cp, 50), "copy-p50-ms")
+			b.ReportMetric(pct(cp, 99), "copy-p99-ms")
+			b.ReportMetric(pct(up, 50)/pct(cp, 50), "ratio")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }

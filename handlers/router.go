@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"switchboard/handlers/acquire"
+	"switchboard/handlers/callgear"
 	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/reve"
 	"switchboard/store"
@@ -22,6 +23,10 @@ import (
 type Config struct {
 	// BodyLimit caps request bodies on the REST routes, as "2M" or "512K".
 	BodyLimit string
+	// CallGearBodyLimit caps request bodies on the CallGear endpoint (default 16M).
+	CallGearBodyLimit string
+	// UploadMaxItems is the most items one CallGear upload takes (default 500).
+	UploadMaxItems int
 	// REVEPageSize is the number of offline messages per REVE page.
 	REVEPageSize int
 }
@@ -31,10 +36,10 @@ type Deps struct {
 	Store *store.Store
 	// Basic checks REVE's Basic credentials; *auth.Basic is the real one.
 	Basic reve.Authenticator
-	// Bearer checks the API keys of HelpCrunch and Acquire; *auth.Keys is the
-	// real one.
-	Bearer helpcrunch.Authenticator
-	Log    *slog.Logger
+	// Keys checks the API keys of HelpCrunch, Acquire and CallGear and
+	// issues CallGear's session tokens; *auth.Keys is the real one.
+	Keys callgear.Keys
+	Log  *slog.Logger
 }
 
 // New returns the router with every route of every dialect registered.
@@ -94,7 +99,15 @@ func New(cfg Config, deps Deps) *echo.Echo {
 		middleware.BodyLimit(cfg.BodyLimit),
 	}
 	reve.Register(e, reve.Deps{Store: deps.Store, Auth: deps.Basic, Log: log}, reve.Config{PageSize: cfg.REVEPageSize}, rest...)
-	helpcrunch.Register(e, helpcrunch.Deps{Store: deps.Store, Auth: deps.Bearer, Log: log}, rest...)
-	acquire.Register(e, acquire.Deps{Store: deps.Store, Auth: deps.Bearer, Log: log}, rest...)
+	helpcrunch.Register(e, helpcrunch.Deps{Store: deps.Store, Auth: deps.Keys, Log: log}, rest...)
+	acquire.Register(e, acquire.Deps{Store: deps.Store, Auth: deps.Keys, Log: log}, rest...)
+	rpcLimit := cfg.CallGearBodyLimit
+	if rpcLimit == "" {
+		rpcLimit = "16M"
+	}
+	callgear.Register(e, callgear.Deps{Store: deps.Store, Keys: deps.Keys, Passwords: deps.Basic, Log: log},
+		callgear.Config{MaxItems: cfg.UploadMaxItems},
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic}),
+		middleware.BodyLimit(rpcLimit))
 	return e
 }

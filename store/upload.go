@@ -115,7 +115,7 @@ func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, item
 	// Bad items still go through the checks against the database, so that
 	// one answer names every problem of the batch.
 	var ids []int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.bulk.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		times := make([]time.Time, len(items))
 		sources := make([]UploadSource, len(items))
 		exts := make([]*string, len(items))
@@ -244,7 +244,7 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 	// Bad items still go through the checks against the database, so that
 	// one answer names every problem of the batch.
 	var ids []int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.bulk.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		times := make([]time.Time, len(items))
 		sources := make([]UploadSource, len(items))
 		exts := make([]*string, len(items))
@@ -353,7 +353,7 @@ func (s *Store) DeleteUploaded(ctx context.Context, accountID int64, channel mod
 	if len(out) > MaxInValues {
 		return nil, FieldErrors{{Field: "", Reason: ReasonTooMany, Message: fmt.Sprintf("at most %d ids at once", MaxInValues)}}
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.bulk.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []struct {
 			ID        int64
 			StartedAt time.Time

@@ -189,9 +189,13 @@ func TestStore_UploadOfflineMessages_Invalid(t *testing.T) {
 				[]store.FieldError{{Field: "[1].date_time", Reason: store.ReasonTime}}},
 			{"another account's site", []store.OfflineUpload{ok(func(it *store.OfflineUpload) { it.Source.SiteID = &f.otherSite.ID })},
 				[]store.FieldError{{Field: "[0].site_id", Reason: store.ReasonNotFound}}},
-			{"campaign of another site", []store.OfflineUpload{ok(func(it *store.OfflineUpload) { it.Source = store.UploadSource{SiteID: &f.site2.ID, CampaignID: &f.camp.ID} })},
+			{"campaign of another site", []store.OfflineUpload{ok(func(it *store.OfflineUpload) {
+				it.Source = store.UploadSource{SiteID: &f.site2.ID, CampaignID: &f.camp.ID}
+			})},
 				[]store.FieldError{{Field: "[0].campaign_id", Reason: store.ReasonCombination}}},
-			{"session of another site", []store.OfflineUpload{ok(func(it *store.OfflineUpload) { it.Source = store.UploadSource{SiteID: &f.site2.ID, VisitorSessionID: &f.sess.ID} })},
+			{"session of another site", []store.OfflineUpload{ok(func(it *store.OfflineUpload) {
+				it.Source = store.UploadSource{SiteID: &f.site2.ID, VisitorSessionID: &f.sess.ID}
+			})},
 				[]store.FieldError{{Field: "[0].visitor_session_id", Reason: store.ReasonCombination}}},
 			{"before the session", []store.OfflineUpload{ok(func(it *store.OfflineUpload) {
 				it.Source = store.UploadSource{VisitorSessionID: &f.sess.ID}

@@ -41,7 +41,7 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 // envFlags returns the flags that take a default from SWITCHBOARD_<NAME>:
 // the server's settings, not the fields of an admin command.
 func envFlags() []string {
-	return []string{"addr", "database-url", "log-level", "body-limit", "reve-page-size", "admin-email", "signing-secret"}
+	return []string{"addr", "database-url", "log-level", "body-limit", "callgear-body-limit", "upload-max-items", "reve-page-size", "admin-email", "signing-secret"}
 }
 
 // secretFlags are the flags whose value help must never show, even when it

@@ -53,14 +53,16 @@ token, which is shown only that once. Run 'switchboard CMD --help' for the
 flags of one command.
 
 Environment (a flag given on the command line wins):
-  SWITCHBOARD_ADDR            --addr          listen address (default :8080)
-  SWITCHBOARD_DATABASE_URL    --database-url  sqlite:PATH or postgres://... (default sqlite:switchboard.db)
-  SWITCHBOARD_LOG_LEVEL       --log-level     debug, info, warn or error (default info)
-  SWITCHBOARD_BODY_LIMIT      --body-limit    largest request body on REST routes (default 2M)
-  SWITCHBOARD_REVE_PAGE_SIZE  --reve-page-size  rows per REVE page (default 20)
-  SWITCHBOARD_ADMIN_EMAIL     --admin-email   email of the superadmin made on first start
-  SWITCHBOARD_SIGNING_SECRET  --signing-secret  secret that signs API keys, at least 32 bytes
-                              (serve and key create; default: one generated and kept in the database)
+  SWITCHBOARD_ADDR                 --addr                 listen address (default :8080)
+  SWITCHBOARD_DATABASE_URL         --database-url         sqlite:PATH or postgres://... (default sqlite:switchboard.db)
+  SWITCHBOARD_LOG_LEVEL            --log-level            debug, info, warn or error (default info)
+  SWITCHBOARD_BODY_LIMIT           --body-limit           largest request body on REST routes (default 2M)
+  SWITCHBOARD_CALLGEAR_BODY_LIMIT  --callgear-body-limit  largest body on the CallGear endpoint (default 16M)
+  SWITCHBOARD_UPLOAD_MAX_ITEMS     --upload-max-items     most items of one CallGear upload (default 500)
+  SWITCHBOARD_REVE_PAGE_SIZE       --reve-page-size       rows per REVE page (default 20)
+  SWITCHBOARD_ADMIN_EMAIL          --admin-email          email of the superadmin made on first start
+  SWITCHBOARD_SIGNING_SECRET       --signing-secret       secret that signs API keys, at least 32 bytes
+                                   (serve and key create; default: one generated and kept in the database)
 `
 
 // run is the whole program: it parses args (with env for defaults), runs one

@@ -24,6 +24,8 @@ type serveConfig struct {
 	signing
 	addr         string
 	bodyLimit    string
+	rpcLimit     string
+	maxItems     int
 	revePageSize int
 	adminEmail   string
 }
@@ -36,6 +38,12 @@ func (c *serveConfig) validate() error {
 	}
 	if n, err := bytes.Parse(c.bodyLimit); err != nil || n <= 0 {
 		errs = append(errs, fmt.Errorf("--body-limit %q: want a size such as 2M or 512K", c.bodyLimit))
+	}
+	if n, err := bytes.Parse(c.rpcLimit); err != nil || n <= 0 {
+		errs = append(errs, fmt.Errorf("--callgear-body-limit %q: want a size such as 16M", c.rpcLimit))
+	}
+	if c.maxItems < 1 || c.maxItems > 10_000 {
+		errs = append(errs, fmt.Errorf("--upload-max-items %d: want 1 to 10000", c.maxItems))
 	}
 	if c.revePageSize < 1 || c.revePageSize > 1000 {
 		errs = append(errs, fmt.Errorf("--reve-page-size %d: want 1 to 1000", c.revePageSize))
@@ -56,6 +64,8 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	cfg.addSigning(fs)
 	fs.StringVar(&cfg.addr, "addr", ":8080", "listen address (env SWITCHBOARD_ADDR)")
 	fs.StringVar(&cfg.bodyLimit, "body-limit", "2M", "largest request body on REST routes (env SWITCHBOARD_BODY_LIMIT)")
+	fs.StringVar(&cfg.rpcLimit, "callgear-body-limit", "16M", "largest request body on the CallGear endpoint (env SWITCHBOARD_CALLGEAR_BODY_LIMIT)")
+	fs.IntVar(&cfg.maxItems, "upload-max-items", 500, "most offline messages or chats one CallGear upload takes (env SWITCHBOARD_UPLOAD_MAX_ITEMS)")
 	fs.IntVar(&cfg.revePageSize, "reve-page-size", 20, "rows per page of REVE lists (env SWITCHBOARD_REVE_PAGE_SIZE)")
 	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@switchboard.local", "email of the superadmin created on first start (env SWITCHBOARD_ADMIN_EMAIL)")
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
@@ -86,8 +96,9 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	if err != nil {
 		return err
 	}
-	router := handlers.New(handlers.Config{BodyLimit: cfg.bodyLimit, REVEPageSize: cfg.revePageSize},
-		handlers.Deps{Store: st, Basic: basic, Bearer: keys, Log: log})
+	router := handlers.New(handlers.Config{BodyLimit: cfg.bodyLimit, CallGearBodyLimit: cfg.rpcLimit,
+		UploadMaxItems: cfg.maxItems, REVEPageSize: cfg.revePageSize},
+		handlers.Deps{Store: st, Basic: basic, Keys: keys, Log: log})
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

@@ -100,7 +100,7 @@ func mustFixture(tb testing.TB, st *store.Store) *fixture {
 	_, f.otherKey = issue(keys, a2.ID, auth.KeySpec{})
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.h = handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Bearer: keys, Log: log})
+	f.h = handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Keys: keys, Log: log})
 	if t, ok := tb.(*testing.T); ok {
 		f.srv = httptest.NewServer(f.h)
 		t.Cleanup(f.srv.Close)

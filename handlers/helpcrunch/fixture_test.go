@@ -100,7 +100,7 @@ func mustFixture(t testing.TB, st *store.Store) *fixture {
 	f.expiredToken = mustKey(t, pastKeys, f.acct.ID, auth.KeySpec{Name: "expired", ExpiresAt: &expires})
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Bearer: f.keys, Log: log})
+	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Keys: f.keys, Log: log})
 	f.srv = httptest.NewServer(e)
 	t.Cleanup(f.srv.Close)
 	return f

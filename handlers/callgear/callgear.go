@@ -1,0 +1,194 @@
+// Package callgear serves the CallGear Data API dialect: JSON-RPC 2.0 on one
+// endpoint, the access token in the params, and JSON-RPC error objects with
+// CallGear's codes and mnemonics.
+//
+// Every answer but three is HTTP 200: a body over the limit is 413, an
+// unavailable database 503 (with Retry-After: 1), and a bug 500, each still
+// with a JSON-RPC error object. Parameters are strict, as CallGear's are: a
+// wrong JSON type, a missing required parameter and a parameter the method
+// does not take are all refused, and every problem of a request is listed:
+// the error's message, data.mnemonic, data.field and data.value describe the
+// first, and data.params lists them all when there are two or more. field and
+// value are left out (not null) when the error is not about one parameter.
+package callgear
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/auth"
+	"switchboard/models"
+	"switchboard/store"
+)
+
+// Path is the endpoint's path: CallGear's "/v2.0" under /data-api.
+const Path = "/data-api/v2.0"
+
+// Keys checks access tokens and issues the session tokens of login.user;
+// *auth.Keys is the real one.
+type Keys interface {
+	Authenticate(ctx context.Context, token string) (auth.Caller, error)
+	Issue(ctx context.Context, accountID int64, spec auth.KeySpec) (models.APIKey, string, error)
+}
+
+// Passwords checks an agent's login and password (login.user); *auth.Basic
+// is the real one.
+type Passwords interface {
+	Authenticate(ctx context.Context, email, password string) (auth.Caller, error)
+}
+
+// Store is what this dialect reads and writes.
+type Store interface {
+	// Account gives the account's time zone, in which CallGear's times are.
+	Account(ctx context.Context, id int64) (models.Account, error)
+	// APIKey and RevokeAPIKey let logout.user end a session key, and only that.
+	APIKey(ctx context.Context, id string) (store.KeyOwner, error)
+	RevokeAPIKey(ctx context.Context, id string) (models.APIKey, error)
+	UploadOfflineMessages(ctx context.Context, accountID int64, items []store.OfflineUpload) ([]int64, error)
+	UploadChats(ctx context.Context, accountID int64, items []store.ChatUpload) ([]int64, error)
+	DeleteUploaded(ctx context.Context, accountID int64, channel models.Channel, ids []int64) ([]int64, error)
+}
+
+// Deps are the parts this dialect's routes use.
+type Deps struct {
+	Store     Store
+	Keys      Keys
+	Passwords Passwords
+	Log       *slog.Logger
+}
+
+// Config tunes the dialect.
+type Config struct {
+	// MaxItems is the most offline messages or chats one upload takes
+	// (default DefaultMaxItems).
+	MaxItems int
+}
+
+// DefaultMaxItems is the upload batch limit CallGear documents.
+const DefaultMaxItems = 500
+
+// SessionKeyName is the name of the API keys login.user issues; logout.user
+// revokes only keys with this name.
+const SessionKeyName = "login.user session"
+
+// sessionTTL is how long a login.user session lasts, as CallGear's do.
+const sessionTTL = time.Hour
+
+type api struct {
+	store     Store
+	keys      Keys
+	passwords Passwords
+	maxItems  int
+	now       func() time.Time
+}
+
+// method is one JSON-RPC method: it returns the result's data, or an error
+// the error table answers.
+type method func(a *api, c echo.Context, params map[string]any) (any, error)
+
+// methodOf returns the method with the name, and false for an unknown one.
+func methodOf(name string) (method, bool) {
+	switch name {
+	case "upload.offline_messages":
+		return (*api).uploadOfflineMessages, true
+	case "upload.chats":
+		return (*api).uploadChats, true
+	case "login.user":
+		return (*api).loginUser, true
+	case "logout.user":
+		return (*api).logoutUser, true
+	case "delete.offline_messages":
+		return (*api).deleteOfflineMessages, true
+	case "delete.chats":
+		return (*api).deleteChats, true
+	}
+	return nil, false
+}
+
+// Register adds the JSON-RPC endpoint to e; mw (recovery, body limit) runs
+// inside the dialect's error rendering.
+func Register(e *echo.Echo, deps Deps, cfg Config, mw ...echo.MiddlewareFunc) {
+	a := &api{store: deps.Store, keys: deps.Keys, passwords: deps.Passwords, maxItems: cfg.MaxItems, now: time.Now}
+	if a.maxItems <= 0 {
+		a.maxItems = DefaultMaxItems
+	}
+	log := deps.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	chain := append([]echo.MiddlewareFunc{renderErrors(log)}, mw...)
+	e.POST(Path, a.serve, chain...)
+}
+
+// serve is POST /data-api/v2.0: it reads one JSON-RPC request, runs its
+// method and answers its result. Errors go to renderErrors.
+func (a *api) serve(c echo.Context) error {
+	req, err := readRequest(c)
+	if req.id != nil {
+		c.Set(ctxID, req.id)
+	}
+	if err != nil {
+		return err
+	}
+	m, ok := methodOf(req.method)
+	if !ok {
+		return newError(mMethodNotFound, "method", req.method, "Method %s not found", req.method)
+	}
+	data, err := m(a, c, req.params)
+	if err != nil {
+		return err
+	}
+	return writeResult(c, req.id, result{Data: data})
+}
+
+// authenticate checks params.access_token and returns its caller, who must
+// have the scope unless it is empty. It returns required_parameter_missed
+// for a missing, null or empty token, data_type_error for one that is not a
+// string, the Keys' errors (an expired, invalid or revoked token) and a
+// *auth.ScopeError.
+func (a *api) authenticate(ctx context.Context, params map[string]any, scope auth.Scope) (auth.Caller, error) {
+	var p problems
+	o := newObject(params, "", &p)
+	token, ok := o.str("access_token", true)
+	if !ok {
+		return auth.Caller{}, p.err()
+	}
+	if token == "" {
+		p.missing("access_token")
+		return auth.Caller{}, p.err()
+	}
+	cl, err := a.keys.Authenticate(ctx, token)
+	if err != nil {
+		return auth.Caller{}, err
+	}
+	if scope != "" {
+		if err := cl.Require(scope); err != nil {
+			return auth.Caller{}, err
+		}
+	}
+	return cl, nil
+}
+
+// location returns the account's time zone, in which the dialect reads
+// times. It returns the store's errors, and an internal error for a zone
+// this binary does not know.
+func (a *api) location(ctx context.Context, accountID int64) (*time.Location, error) {
+	acct, err := a.store.Account(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("account of the caller: %w", err)
+	}
+	loc, err := time.LoadLocation(acct.Timezone)
+	if err != nil {
+		return nil, &internalError{fmt.Errorf("time zone of account %d: %w", accountID, err)}
+	}
+	return loc, nil
+}
+
+// errNoPasswords means the server was wired without a password checker, so
+// login.user cannot work.
+var errNoPasswords = errors.New("callgear: no password checker configured")

@@ -1,0 +1,174 @@
+package callgear
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+)
+
+// version is the JSON-RPC version every request names and every response carries.
+const version = "2.0"
+
+// contentType is the Content-Type of every response, as CallGear sends it.
+const contentType = "application/json; charset=UTF-8"
+
+// ctxID is where the endpoint keeps the request's id (a json.RawMessage) in
+// the echo context once it is read, so that renderErrors can echo it.
+const ctxID = "callgear.id"
+
+// request is a JSON-RPC request as the endpoint reads it.
+type request struct {
+	// id is the id exactly as the client wrote it: a JSON string or number.
+	id     json.RawMessage
+	method string
+	// params are the method's parameters, numbers kept as json.Number so
+	// that each one's type is checked on its own.
+	params map[string]any
+}
+
+// response is every JSON-RPC response: exactly one of Result and Error is
+// set. A nil ID is written as null.
+type response struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Result  any             `json:"result,omitempty"`
+	Error   *errorObject    `json:"error,omitempty"`
+}
+
+// errorObject is JSON-RPC's error member with CallGear's data.
+type errorObject struct {
+	Code    int       `json:"code"`
+	Message string    `json:"message"`
+	Data    errorData `json:"data"`
+}
+
+// errorData is CallGear's error data: the mnemonic, and the field and value
+// when the error is about one (left out otherwise). params lists every
+// problem when there are several.
+type errorData struct {
+	Mnemonic string    `json:"mnemonic"`
+	Field    string    `json:"field,omitempty"`
+	Value    any       `json:"value,omitempty"`
+	Params   []problem `json:"params,omitempty"`
+}
+
+// result is every method's result: its data and the metadata object
+// (always an object; empty until limits are reported).
+type result struct {
+	Data     any      `json:"data"`
+	Metadata metadata `json:"metadata"`
+}
+
+// metadata is result.metadata.
+type metadata struct{}
+
+// readRequest reads the request body as one JSON-RPC request. The id, when
+// it is a string or number, is returned even with an error, to be echoed. It
+// returns the body limit's 413 for a body over the limit; parse_error for
+// malformed JSON; batch_operations_not_supported for an array;
+// invalid_request for a value that is not an object, a jsonrpc other than
+// "2.0", an id that is not a string or number, a method that is missing or
+// not a string, params that are not an object, or another member;
+// notifications_not_supported for a request without an id.
+func readRequest(c echo.Context) (request, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return request{}, err
+		}
+		return request{}, newError(mParseError, "", nil, "The request body could not be read")
+	}
+	return parseRequest(body)
+}
+
+// parseRequest is readRequest on a body already read.
+func parseRequest(body []byte) (request, error) {
+	var req request
+	if !json.Valid(body) {
+		return req, newError(mParseError, "", nil, "Parse error: the request body is not valid JSON")
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	switch trimmed[0] {
+	case '[':
+		return req, newError(mBatchNotSupported, "", nil, "Batch operations are not supported")
+	case '{':
+	default:
+		return req, newError(mInvalidRequest, "", nil, "Invalid request: the request must be a JSON object")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return req, newError(mParseError, "", nil, "Parse error: the request body is not valid JSON")
+	}
+	rawID, hasID := top["id"]
+	rawID = bytes.TrimSpace(rawID)
+	idOK := hasID && len(rawID) > 0 && (rawID[0] == '"' || rawID[0] == '-' || (rawID[0] >= '0' && rawID[0] <= '9'))
+	if idOK {
+		req.id = rawID
+	}
+
+	var jsonrpc string
+	if raw, ok := top["jsonrpc"]; !ok || json.Unmarshal(raw, &jsonrpc) != nil || jsonrpc != version {
+		return req, newError(mInvalidRequest, "jsonrpc", nil, `Invalid request: jsonrpc must be "2.0"`)
+	}
+	switch {
+	case !hasID:
+		return req, newError(mNotificationsNotSup, "", nil, "Notifications are not supported: the request needs an id")
+	case !idOK:
+		return req, newError(mInvalidRequest, "id", nil, "Invalid request: id must be a string or a number")
+	}
+	raw, ok := top["method"]
+	if !ok || json.Unmarshal(raw, &req.method) != nil {
+		return req, newError(mInvalidRequest, "method", nil, "Invalid request: method must be a string")
+	}
+	req.params = map[string]any{}
+	if raw, ok := top["params"]; ok {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return req, newError(mParseError, "", nil, "Parse error: the request body is not valid JSON")
+		}
+		obj, isObj := v.(map[string]any)
+		if !isObj {
+			return req, newError(mInvalidRequest, "params", nil, "Invalid request: params must be an object")
+		}
+		req.params = obj
+	}
+	var extra []string
+	for k := range top {
+		switch k {
+		case "jsonrpc", "id", "method", "params":
+		default:
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		return req, newError(mInvalidRequest, extra[0], nil, "Invalid request: unexpected member %s", extra[0])
+	}
+	return req, nil
+}
+
+// writeJSON writes v as the response body with CallGear's Content-Type. It
+// returns an error when v cannot be encoded, having written nothing.
+func writeJSON(c echo.Context, status int, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	return c.Blob(status, contentType, buf.Bytes())
+}
+
+// writeResult answers the request with its result.
+func writeResult(c echo.Context, id json.RawMessage, res result) error {
+	return writeJSON(c, http.StatusOK, response{JSONRPC: version, ID: id, Result: res})
+}

@@ -1,0 +1,414 @@
+package callgear
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/auth"
+	"switchboard/models"
+	"switchboard/store"
+)
+
+// contactIn is who an uploaded item is from, as the request gives it.
+type contactIn struct {
+	Name  string
+	Phone string
+	Email string
+}
+
+// sourceIn is where an uploaded item came from, as the request gives it.
+type sourceIn struct {
+	VisitorSessionID *int64
+	CampaignID       *int64
+	SiteID           *int64
+	// NoCampaign is campaign_id -1.
+	NoCampaign bool
+}
+
+// offlineMessageIn is one item of upload.offline_messages.
+type offlineMessageIn struct {
+	// DateTime is zero when not given: the store takes now.
+	DateTime time.Time
+	Contact  contactIn
+	Message  string
+	Source   sourceIn
+	FormName string
+	ExtID    *string
+}
+
+// chatIn is one item of upload.chats.
+type chatIn struct {
+	StartDateTime time.Time
+	Contact       contactIn
+	// Status is lost, succeed, succeeded or refused.
+	Status string
+	// Initiator is operator, visitor, autoinvite or empty.
+	Initiator string
+	Source    sourceIn
+	ExtID     *string
+	Messages  []chatMessageIn
+}
+
+// chatMessageIn is one message of an uploaded chat.
+type chatMessageIn struct {
+	DateTime time.Time
+	// Source is operator, visitor or system.
+	Source     string
+	EmployeeID *int64
+	Message    string
+}
+
+// idData is one entry of an upload's or delete's result data.
+type idData struct {
+	ID int64 `json:"id"`
+}
+
+// idsData returns the result data listing the ids in order.
+func idsData(ids []int64) []idData {
+	out := make([]idData, len(ids))
+	for i, id := range ids {
+		out[i] = idData{ID: id}
+	}
+	return out
+}
+
+// uploadOfflineMessages is upload.offline_messages {access_token, user_id,
+// offline_messages}: it writes the batch as offline-message cases, all or
+// nothing, and returns their ids in the order of the request (an ext_id
+// uploaded before keeps its case and id). Errors: -32602 listing every bad
+// field (data_limit_exceeded for more than MaxItems, and the store's
+// reference and consistency checks), -32001 for the token, -32003 without
+// the upload scope.
+func (a *api) uploadOfflineMessages(c echo.Context, params map[string]any) (any, error) {
+	ctx := c.Request().Context()
+	cl, err := a.authenticate(ctx, params, auth.ScopeUpload)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := a.location(ctx, cl.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	var p problems
+	items := decodeOfflineParams(params, loc, a.maxItems, &p)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	ids, err := a.store.UploadOfflineMessages(ctx, cl.AccountID, toOfflineUploads(items))
+	if err != nil {
+		return nil, storeError(err, listField("offline_messages"))
+	}
+	return idsData(ids), nil
+}
+
+// uploadChats is upload.chats {access_token, user_id, chats}: it writes the
+// batch as closed chat cases with their messages, all or nothing, and
+// returns their ids in the order of the request. Errors are those of
+// upload.offline_messages.
+func (a *api) uploadChats(c echo.Context, params map[string]any) (any, error) {
+	ctx := c.Request().Context()
+	cl, err := a.authenticate(ctx, params, auth.ScopeUpload)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := a.location(ctx, cl.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	var p problems
+	items := decodeChatParams(params, loc, a.maxItems, &p)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	ids, err := a.store.UploadChats(ctx, cl.AccountID, toChatUploads(items))
+	if err != nil {
+		return nil, storeError(err, listField("chats"))
+	}
+	return idsData(ids), nil
+}
+
+// decodeOfflineParams reads upload.offline_messages' params (the access
+// token already checked), recording every problem in p. Times are in loc.
+func decodeOfflineParams(params map[string]any, loc *time.Location, maxItems int, p *problems) []offlineMessageIn {
+	o := newObject(params, "", p)
+	o.skip("access_token")
+	o.id("user_id", false)
+	list, _ := o.list("offline_messages", maxItems)
+	o.unexpected()
+	items := make([]offlineMessageIn, 0, len(list))
+	for _, it := range list {
+		if it != nil {
+			items = append(items, decodeOfflineMessage(it, loc))
+		}
+	}
+	return items
+}
+
+// decodeOfflineMessage reads one offline message.
+func decodeOfflineMessage(o *object, loc *time.Location) offlineMessageIn {
+	var in offlineMessageIn
+	in.DateTime, _ = o.dateTime("date_time", false, loc)
+	in.Contact = decodeContact(o)
+	in.Message = o.optText("message")
+	in.Source = decodeSource(o, true)
+	o.id("source_id", false) // accepted, not stored
+	in.FormName = o.optText("form_name")
+	in.ExtID = o.extID("ext_id")
+	decodeUserFields(o)
+	requireContact(o, in.Contact)
+	requireSource(o, in.Source)
+	o.unexpected()
+	return in
+}
+
+// decodeChatParams reads upload.chats' params (the access token already
+// checked), recording every problem in p. Times are in loc.
+func decodeChatParams(params map[string]any, loc *time.Location, maxItems int, p *problems) []chatIn {
+	o := newObject(params, "", p)
+	o.skip("access_token")
+	o.id("user_id", false)
+	list, _ := o.list("chats", maxItems)
+	o.unexpected()
+	items := make([]chatIn, 0, len(list))
+	for _, it := range list {
+		if it != nil {
+			items = append(items, decodeChat(it, loc))
+		}
+	}
+	return items
+}
+
+// decodeChat reads one chat with its messages.
+func decodeChat(o *object, loc *time.Location) chatIn {
+	var in chatIn
+	in.StartDateTime, _ = o.dateTime("start_date_time", true, loc)
+	in.Contact = decodeContact(o)
+	in.Status, _ = o.choice("status", true, "lost", "succeed", "succeeded", "refused")
+	in.Initiator, _ = o.choice("initiator", false, "operator", "visitor", "autoinvite")
+	in.Source = decodeSource(o, false)
+	o.id("source_id", false) // accepted, not stored
+	in.ExtID = o.extID("ext_id")
+	msgs, _ := o.array("messages", true)
+	if msgs != nil && len(msgs) == 0 {
+		o.p.invalid(o.name("messages"), nil, "a chat needs at least one message")
+	}
+	for j, v := range msgs {
+		name := index(o.name("messages"), j)
+		m, ok := v.(map[string]any)
+		if !ok {
+			o.p.wrongType(name, v, "an object")
+			continue
+		}
+		in.Messages = append(in.Messages, decodeChatMessage(newObject(m, name, o.p), loc))
+	}
+	requireContact(o, in.Contact)
+	requireSource(o, in.Source)
+	o.unexpected()
+	return in
+}
+
+// decodeChatMessage reads one message of a chat. An operator's message
+// needs employee_id, and only an operator's message may have one.
+func decodeChatMessage(o *object, loc *time.Location) chatMessageIn {
+	var in chatMessageIn
+	in.DateTime, _ = o.dateTime("date_time", true, loc)
+	in.Source, _ = o.choice("source", true, "operator", "visitor", "system")
+	n, given, ok := o.id("employee_id", false)
+	in.EmployeeID = idPtr(n, ok)
+	switch {
+	case in.Source == "operator" && !given:
+		o.p.add(o.name("employee_id"), mRequiredMissed, nil, "Required parameter %s is missed: an operator's message needs its employee", o.name("employee_id"))
+	case in.Source != "" && in.Source != "operator" && given:
+		o.p.add(o.name("employee_id"), mCombination, o.m["employee_id"],
+			"Invalid parameters combination: %s is only for a message whose source is operator", o.name("employee_id"))
+	}
+	if s, ok := o.str("message", true); ok {
+		if strings.TrimSpace(s) == "" {
+			o.p.invalid(o.name("message"), s, "must not be blank")
+		}
+		in.Message = s
+	}
+	o.unexpected()
+	return in
+}
+
+// decodeContact reads an item's name, phone (E.164) and email. An empty or
+// blank phone or email is taken as not given.
+func decodeContact(o *object) contactIn {
+	var in contactIn
+	in.Name = o.optText("name")
+	if s, ok := o.str("phone", false); ok && strings.TrimSpace(s) != "" {
+		if s = strings.TrimSpace(s); models.ValidE164(s) {
+			in.Phone = s
+		} else {
+			o.p.invalid(o.name("phone"), s, "must be a phone number in E.164 format, as +14155550100")
+		}
+	}
+	if s, ok := o.str("email", false); ok && strings.TrimSpace(s) != "" {
+		if s = models.NormalizeEmail(s); models.ValidEmail(s) {
+			in.Email = s
+		} else {
+			o.p.invalid(o.name("email"), s, "must be an email address")
+		}
+	}
+	return in
+}
+
+// requireContact records a missing contact: neither phone nor email given.
+// A phone or email that was given but invalid has its own problem already.
+func requireContact(o *object, in contactIn) {
+	if in.Phone == "" && in.Email == "" && !o.given("phone") && !o.given("email") {
+		o.p.add(o.name("phone"), mRequiredMissed, nil, "Required parameter %s is missed: give phone or email", o.name("phone"))
+	}
+}
+
+// decodeSource reads an item's visitor_session_id, campaign_id and site_id.
+// campaign_id -1 means no campaign where noCampaign allows it
+// (offline messages) and is invalid elsewhere (chats).
+func decodeSource(o *object, noCampaign bool) sourceIn {
+	var in sourceIn
+	in.VisitorSessionID = o.optID("visitor_session_id")
+	if v, ok := o.get("campaign_id"); ok && isMinusOne(v) {
+		if noCampaign {
+			in.NoCampaign = true
+		} else {
+			o.p.invalid(o.name("campaign_id"), v, "a chat's campaign_id may not be -1")
+		}
+	} else {
+		in.CampaignID = o.optID("campaign_id")
+	}
+	in.SiteID = o.optID("site_id")
+	return in
+}
+
+// requireSource records a missing source: none of visitor_session_id,
+// campaign_id and site_id given, or campaign_id -1 without site_id. CallGear
+// names site_id for both, as the store does.
+func requireSource(o *object, in sourceIn) {
+	switch {
+	case in.NoCampaign && !o.given("site_id"):
+		o.p.add(o.name("site_id"), mRequiredMissed, nil, "Required parameter %s is missed: campaign_id -1 needs site_id", o.name("site_id"))
+	case !o.given("visitor_session_id") && !o.given("campaign_id") && !o.given("site_id"):
+		o.p.add(o.name("site_id"), mRequiredMissed, nil,
+			"Required parameter %s is missed: give one of visitor_session_id, campaign_id, site_id", o.name("site_id"))
+	}
+}
+
+// given reports whether the member is present and not null (nor a blank
+// string), whatever its value.
+func (o *object) given(key string) bool {
+	v, ok := o.m[key]
+	if s, isString := v.(string); isString {
+		return strings.TrimSpace(s) != ""
+	}
+	return ok && v != nil
+}
+
+// isMinusOne reports whether v is the JSON number -1.
+func isMinusOne(v any) bool {
+	n, ok := v.(json.Number)
+	return ok && n == "-1"
+}
+
+// decodeUserFields checks an offline message's user_fields, which are
+// accepted and not stored: an array of {ext_id, value} with ext_id a string
+// or integer and value a string, number or boolean.
+func decodeUserFields(o *object) {
+	list, _ := o.array("user_fields", false)
+	for i, v := range list {
+		name := index(o.name("user_fields"), i)
+		m, ok := v.(map[string]any)
+		if !ok {
+			o.p.wrongType(name, v, "an object")
+			continue
+		}
+		f := newObject(m, name, o.p)
+		if ext, ok := f.get("ext_id"); ok {
+			extIDOf(ext, f.name("ext_id"), f.p)
+		} else {
+			f.p.missing(f.name("ext_id"))
+		}
+		if val, ok := f.get("value"); ok {
+			switch val.(type) {
+			case map[string]any, []any:
+				f.p.wrongType(f.name("value"), val, "a string, a number or a boolean")
+			}
+		}
+		f.unexpected()
+	}
+}
+
+// toOfflineUploads converts the request's offline messages to the store's input.
+func toOfflineUploads(in []offlineMessageIn) []store.OfflineUpload {
+	out := make([]store.OfflineUpload, len(in))
+	for i, m := range in {
+		out[i] = toOfflineUpload(m)
+	}
+	return out
+}
+
+// toOfflineUpload converts one offline message. CallGear has no subject: the
+// store's Subject stays empty, and form_name is kept as the form's name.
+func toOfflineUpload(in offlineMessageIn) store.OfflineUpload {
+	return store.OfflineUpload{
+		ReceivedAt: in.DateTime, Contact: toUploadContact(in.Contact), Message: in.Message,
+		Source: toUploadSource(in.Source), FormName: in.FormName, ExtID: in.ExtID,
+	}
+}
+
+// toChatUploads converts the request's chats to the store's input.
+func toChatUploads(in []chatIn) []store.ChatUpload {
+	out := make([]store.ChatUpload, len(in))
+	for i, c := range in {
+		out[i] = toChatUpload(c)
+	}
+	return out
+}
+
+// toChatUpload converts one chat and its messages.
+func toChatUpload(in chatIn) store.ChatUpload {
+	msgs := make([]store.ChatUploadMessage, len(in.Messages))
+	for j, m := range in.Messages {
+		msgs[j] = store.ChatUploadMessage{At: m.DateTime, Sender: senderOf(m.Source), AgentID: m.EmployeeID, Text: m.Message}
+	}
+	return store.ChatUpload{
+		StartedAt: in.StartDateTime, Contact: toUploadContact(in.Contact), Outcome: outcomeOf(in.Status),
+		Initiator: in.Initiator, Source: toUploadSource(in.Source), ExtID: in.ExtID, Messages: msgs,
+	}
+}
+
+// toUploadContact converts an item's contact.
+func toUploadContact(in contactIn) store.UploadContact {
+	return store.UploadContact{Name: in.Name, Email: in.Email, Phone: in.Phone}
+}
+
+// toUploadSource converts an item's source.
+func toUploadSource(in sourceIn) store.UploadSource {
+	return store.UploadSource{SiteID: in.SiteID, CampaignID: in.CampaignID, VisitorSessionID: in.VisitorSessionID, NoCampaign: in.NoCampaign}
+}
+
+// outcomeOf returns the outcome of a CallGear chat status; CallGear's own
+// example writes "succeed" for succeeded.
+func outcomeOf(status string) models.Outcome {
+	switch status {
+	case "succeed", "succeeded":
+		return models.OutcomeSucceeded
+	case "refused":
+		return models.OutcomeRefused
+	}
+	return models.OutcomeLost
+}
+
+// senderOf returns who wrote a message of a CallGear message source.
+func senderOf(source string) models.Sender {
+	switch source {
+	case "operator":
+		return models.SenderAgent
+	case "system":
+		return models.SenderSystem
+	}
+	return models.SenderContact
+}
