@@ -35,6 +35,7 @@ lint: vet
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 3s -timeout 60m ./handlers/reve
 	$(GO) test -run '^$$' -bench PostMessages -benchtime 30000x -timeout 20m ./handlers
+	$(GO) test -run '^$$' -bench Upload -benchtime 50x -timeout 20m ./handlers
 	$(GO) test -run '^$$' -bench . -benchmem ./auth
 
 clean:

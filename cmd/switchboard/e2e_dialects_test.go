@@ -73,18 +73,44 @@ func TestE2E_OneConversation(t *testing.T) {
 			}
 			email, password, token := m[1], m[2], m[3]
 
-			// The visitor's offline message arrives as an upload would write it.
+			// The visitor's offline message arrives through CallGear's upload.
 			st := storetest.MustOpenURL(t, dbURL)
 			admin, err := st.AgentByEmail(t.Context(), email)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ct := storetest.MustContact(t, st, admin.AccountID, "Visitor", "v@example.com", "+15550001111")
-			offline := storetest.MustOfflineCase(t, st, admin.AccountID, ct.ID, "Hi", "Is anyone there?", time.Now().Add(-time.Hour))
 			st.Close()
+			site := cli{dbURL: dbURL}.mustID(t, "site", "create", "--account", fmt.Sprint(admin.AccountID), "--domain", "shop.example")
+			sent := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+			code, body := s.call(t, http.MethodPost, "/data-api/v2.0", "", "", map[string]any{
+				"jsonrpc": "2.0", "id": 1, "method": "upload.offline_messages", "params": map[string]any{
+					"access_token": token, "offline_messages": []map[string]any{{
+						"date_time": sent.Format(time.DateTime), "name": "Visitor", "email": "v@example.com", "phone": "+15550001111",
+						"message": "Is anyone there?", "site_id": site, "ext_id": "form-1",
+					}},
+				},
+			})
+			var up struct {
+				Result struct{ Data []struct{ ID int64 } }
+			}
+			mustJSON(t, "upload.offline_messages", body, &up)
+			if code != 200 || len(up.Result.Data) != 1 {
+				t.Fatalf("upload.offline_messages = %d %s", code, body)
+			}
+			offline := struct{ ID, ContactID int64 }{ID: up.Result.Data[0].ID}
+			code, body = s.get(t, fmt.Sprint("/api/offlinemessages/", offline.ID), email, password)
+			want := fmt.Sprintf(`"message":"Is anyone there?","received_time":%d`, sent.UnixMilli())
+			if code != 200 || !strings.Contains(body, want) {
+				t.Fatalf("REVE reads the upload = %d %s; want %s", code, body, want)
+			}
+			var detail struct {
+				VisitorID int64 `json:"visitor_id"`
+			}
+			mustJSON(t, "REVE detail", body, &detail)
+			offline.ContactID = detail.VisitorID
 
 			// HelpCrunch: the agent answers.
-			code, body := s.call(t, http.MethodPost, "/v1/messages", token, "", map[string]any{
+			code, body = s.call(t, http.MethodPost, "/v1/messages", token, "", map[string]any{
 				"chat": offline.ID, "text": "Hello from HelpCrunch", "markdownText": "**Hello** from HelpCrunch", "agent": admin.ID, "type": "message",
 			})
 			var hcMsg struct {
@@ -125,7 +151,7 @@ func TestE2E_OneConversation(t *testing.T) {
 			if code != 200 || acq.Data.SenderType != "user" || acq.Data.SenderID != admin.ID || acq.Data.CaseID != offline.ID || acq.Data.Case.Status != "active" {
 				t.Fatalf("Acquire add-message = %d %s", code, body)
 			}
-			code, body = s.call(t, http.MethodPost, "/api/v1/crm/messenger/chat/add-message?contactId="+fmt.Sprint(ct.ID), token, "contact", map[string]any{
+			code, body = s.call(t, http.MethodPost, "/api/v1/crm/messenger/chat/add-message?contactId="+fmt.Sprint(offline.ContactID), token, "contact", map[string]any{
 				"caseId": offline.ID, "message": map[string]any{"type": "message", "message": "Thanks, both of you"},
 			})
 			if code != 200 || !strings.Contains(body, `"senderType":"contact"`) {
@@ -184,6 +210,32 @@ func TestE2E_OneConversation(t *testing.T) {
 				t.Errorf("Acquire active cases = %d %s", code, body)
 			}
 
+			// A chat uploaded through CallGear reads through HelpCrunch and Acquire.
+			code, body = s.call(t, http.MethodPost, "/data-api/v2.0", "", "", map[string]any{
+				"jsonrpc": "2.0", "id": "chats", "method": "upload.chats", "params": map[string]any{
+					"access_token": token, "chats": []map[string]any{{
+						"start_date_time": sent.Format(time.DateTime), "email": "v@example.com", "status": "lost", "site_id": site,
+						"messages": []map[string]any{
+							{"date_time": sent.Format(time.DateTime), "source": "visitor", "message": "Hello?"},
+							{"date_time": sent.Add(time.Minute).Format(time.DateTime), "source": "operator", "employee_id": admin.ID, "message": "Sorry, we missed you"},
+						},
+					}},
+				},
+			})
+			mustJSON(t, "upload.chats", body, &up)
+			if code != 200 || len(up.Result.Data) != 1 || !strings.Contains(body, `"id":"chats"`) {
+				t.Fatalf("upload.chats = %d %s", code, body)
+			}
+			chatID := up.Result.Data[0].ID
+			if code, body = s.call(t, http.MethodGet, fmt.Sprintf("/v1/chats/%d/messages", chatID), token, "", nil); code != 200 ||
+				!strings.Contains(body, `"text":"Sorry, we missed you"`) || !strings.Contains(body, `"total":2`) {
+				t.Errorf("HelpCrunch reads the uploaded chat = %d %s", code, body)
+			}
+			if code, body = s.call(t, http.MethodGet, fmt.Sprint("/api/v1/crm/objects/case/", chatID), token, "", nil); code != 200 ||
+				!strings.Contains(body, `"status":"closed"`) || !strings.Contains(body, fmt.Sprintf(`"contactId":%d`, offline.ContactID)) {
+				t.Errorf("Acquire reads the uploaded chat = %d %s", code, body)
+			}
+
 			// A read-only key made by the CLI reads but may not write; revoked, it stops.
 			c := cli{dbURL: dbURL}
 			out, errOut, err := c.run(t, "", "key", "create", "--account", fmt.Sprint(admin.AccountID), "--scopes", "read", "--name", "dashboard", "--json")
@@ -205,6 +257,14 @@ func TestE2E_OneConversation(t *testing.T) {
 			if code != 403 || !strings.Contains(body, "ERROR_UNAUTHORIZED_ACCESS") {
 				t.Errorf("read-only key on Acquire = %d %s, want 403 ERROR_UNAUTHORIZED_ACCESS", code, body)
 			}
+			rpc := func(tok string) (int, string) {
+				return s.call(t, http.MethodPost, "/data-api/v2.0", "", "", map[string]any{
+					"jsonrpc": "2.0", "id": 7, "method": "delete.chats", "params": map[string]any{"access_token": tok, "id": chatID},
+				})
+			}
+			if code, body = rpc(key.Token); code != 200 || !strings.Contains(body, `"mnemonic":"forbidden"`) {
+				t.Errorf("read-only key on CallGear = %d %s, want the forbidden error", code, body)
+			}
 			if _, errOut, err := c.run(t, "", "key", "revoke", key.ID); err != nil {
 				t.Fatalf("key revoke: %v\n%s", err, errOut)
 			}
@@ -221,6 +281,10 @@ func TestE2E_OneConversation(t *testing.T) {
 			}
 			if code, body = s.call(t, http.MethodGet, "/api/v1/crm/objects/case", key.Token, "", nil); code != 401 || !strings.Contains(body, "ERROR_UNAUTHORIZED") {
 				t.Errorf("revoked key on Acquire = %d %s", code, body)
+			}
+
+			if code, body = rpc(key.Token); code != 200 || !strings.Contains(body, `"mnemonic":"access_token_invalid"`) {
+				t.Errorf("revoked key on CallGear = %d %s", code, body)
 			}
 
 			// After a restart the first key still works: its secret is in the database.
