@@ -6,11 +6,15 @@ import "time"
 
 // Account is a tenant. Every other table carries its id.
 type Account struct {
-	ID        int64     `gorm:"primaryKey"`
-	Name      string    `gorm:"not null"`
-	Timezone  string    `gorm:"not null"`
-	CreatedAt time.Time `gorm:"not null"`
-	UpdatedAt time.Time `gorm:"not null"`
+	ID       int64  `gorm:"primaryKey"`
+	Name     string `gorm:"not null"`
+	Timezone string `gorm:"not null"`
+	// EmailsPerHour and SMSPerHour bound what the account's API keys may send
+	// on the paid channels.
+	EmailsPerHour int       `gorm:"not null"`
+	SMSPerHour    int       `gorm:"column:sms_per_hour;not null"`
+	CreatedAt     time.Time `gorm:"not null"`
+	UpdatedAt     time.Time `gorm:"not null"`
 }
 
 // Agent is a person who answers: REVE agents, HelpCrunch agents, Acquire users.
@@ -188,17 +192,19 @@ type Inbox struct {
 // Delivery is one email or SMS waiting in the outbox.
 type Delivery struct {
 	ID            int64          `gorm:"primaryKey"`
-	AccountID     int64          `gorm:"not null"`
+	AccountID     int64          `gorm:"not null;index:idx_deliveries_quota,priority:1"`
 	MessageID     int64          `gorm:"not null;uniqueIndex:idx_deliveries_message"`
-	Kind          InboxKind      `gorm:"not null"`
+	Kind          InboxKind      `gorm:"not null;index:idx_deliveries_quota,priority:2"`
 	Status        DeliveryStatus `gorm:"not null;index:idx_deliveries_due,priority:1"`
 	Attempts      int            `gorm:"not null"`
 	NextAttemptAt time.Time      `gorm:"not null;index:idx_deliveries_due,priority:2"`
 	LastError     string         `gorm:"not null"`
 	ProviderRef   string         `gorm:"not null"`
-	Reference     string         `gorm:"not null"`
-	CreatedAt     time.Time      `gorm:"not null"`
-	UpdatedAt     time.Time      `gorm:"not null"`
+	// Reference names the message to the receiving side, the same on every
+	// attempt: the email's Message-ID, or the SMS provider's idempotency token.
+	Reference string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null;index:idx_deliveries_quota,priority:3"`
+	UpdatedAt time.Time `gorm:"not null"`
 }
 
 // Setting is one server-wide value kept in the database, such as the secret

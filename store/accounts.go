@@ -13,11 +13,21 @@ import (
 // DefaultTimezone is the time zone of an account created without one.
 const DefaultTimezone = "UTC"
 
+// Default hourly quotas of an account's paid channels.
+const (
+	DefaultEmailsPerHour = 1000
+	DefaultSMSPerHour    = 200
+)
+
 // NewAccount is the input of CreateAccount.
 type NewAccount struct {
 	Name string
 	// Timezone is an IANA name; empty means DefaultTimezone.
 	Timezone string
+	// EmailsPerHour and SMSPerHour bound what the account's keys may send;
+	// 0 means the defaults.
+	EmailsPerHour int
+	SMSPerHour    int
 }
 
 func (in *NewAccount) validate() error {
@@ -31,7 +41,19 @@ func (in *NewAccount) validate() error {
 	} else if !models.ValidTimezone(in.Timezone) {
 		fe.Add("timezone", "unknown time zone %q", in.Timezone)
 	}
+	checkQuota(&fe, "emails_per_hour", &in.EmailsPerHour, DefaultEmailsPerHour)
+	checkQuota(&fe, "sms_per_hour", &in.SMSPerHour, DefaultSMSPerHour)
 	return fe.Err()
+}
+
+// checkQuota puts the default in an unset quota and refuses a negative one.
+func checkQuota(fe *FieldErrors, field string, n *int, def int) {
+	switch {
+	case *n == 0:
+		*n = def
+	case *n < 0:
+		fe.Add(field, "must be 0 (the default) or more")
+	}
 }
 
 // CreateAccount creates a tenant. It returns FieldErrors for an empty name or
@@ -41,7 +63,8 @@ func (s *Store) CreateAccount(ctx context.Context, in NewAccount) (models.Accoun
 		return models.Account{}, err
 	}
 	now := s.now()
-	a := models.Account{Name: in.Name, Timezone: in.Timezone, CreatedAt: now, UpdatedAt: now}
+	a := models.Account{Name: in.Name, Timezone: in.Timezone, EmailsPerHour: in.EmailsPerHour, SMSPerHour: in.SMSPerHour,
+		CreatedAt: now, UpdatedAt: now}
 	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
 		return models.Account{}, wrap("create account", err)
 	}
@@ -103,7 +126,8 @@ func (s *Store) Bootstrap(ctx context.Context, in Bootstrap) (Bootstrapped, erro
 			return nil
 		}
 		now := s.now()
-		out.Account = models.Account{Name: na.Name, Timezone: na.Timezone, CreatedAt: now, UpdatedAt: now}
+		out.Account = models.Account{Name: na.Name, Timezone: na.Timezone, EmailsPerHour: na.EmailsPerHour,
+			SMSPerHour: na.SMSPerHour, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&out.Account).Error; err != nil {
 			return err
 		}
@@ -132,4 +156,56 @@ func (s *Store) Bootstrap(ctx context.Context, in Bootstrap) (Bootstrapped, erro
 		return Bootstrapped{}, wrap("bootstrap", err)
 	}
 	return out, nil
+}
+
+// AccountUpdate is the input of UpdateAccount; nil fields stay as they are.
+type AccountUpdate struct {
+	Name          *string
+	Timezone      *string
+	EmailsPerHour *int
+	SMSPerHour    *int
+}
+
+// UpdateAccount changes an account's name, time zone or quotas and returns
+// it. It returns ErrNotFound for an unknown account and FieldErrors for an
+// empty name, an unknown time zone or a negative quota (0 sets the default).
+func (s *Store) UpdateAccount(ctx context.Context, id int64, in AccountUpdate) (models.Account, error) {
+	var fe FieldErrors
+	set := map[string]any{"updated_at": s.now()}
+	if in.Name != nil {
+		name := strings.TrimSpace(*in.Name)
+		if name == "" {
+			fe.Add("name", "must not be empty")
+		}
+		set["name"] = name
+	}
+	if in.Timezone != nil {
+		if !models.ValidTimezone(*in.Timezone) {
+			fe.Add("timezone", "unknown time zone %q", *in.Timezone)
+		}
+		set["timezone"] = *in.Timezone
+	}
+	if in.EmailsPerHour != nil {
+		checkQuota(&fe, "emails_per_hour", in.EmailsPerHour, DefaultEmailsPerHour)
+		set["emails_per_hour"] = *in.EmailsPerHour
+	}
+	if in.SMSPerHour != nil {
+		checkQuota(&fe, "sms_per_hour", in.SMSPerHour, DefaultSMSPerHour)
+		set["sms_per_hour"] = *in.SMSPerHour
+	}
+	if err := fe.Err(); err != nil {
+		return models.Account{}, err
+	}
+	var a models.Account
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&models.Account{}).Where("id = ?", id).Updates(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound("account", id)
+		}
+		return tx.Take(&a, "id = ?", id).Error
+	})
+	return a, wrap(fmt.Sprintf("update account %d", id), err)
 }

@@ -1,0 +1,512 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"switchboard/models"
+)
+
+// Email and SMS replies are messages of their case, and each one an agent
+// sends queues a row of deliveries in the same transaction: the outbox. The
+// delivery worker claims due rows, sends them, and records the outcome on the
+// row and on its message. A claim is a lease: a worker that dies holding rows
+// leaves them to be claimed again when the lease runs out, and the resend
+// carries the same Reference (the email's Message-ID, the SMS provider's
+// idempotency token) so that the receiving side can drop the duplicate.
+
+// ErrQuotaExceeded means the account has sent as many emails or SMS in the
+// last hour as it may. The error is a *QuotaError.
+var ErrQuotaExceeded = errors.New("quota exceeded")
+
+// QuotaError says which quota a send would exceed and when to try again.
+type QuotaError struct {
+	Kind       models.InboxKind
+	Limit      int
+	RetryAfter time.Duration
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("the account may send %d %s an hour; try again in %s", e.Limit, e.Kind, e.RetryAfter.Round(time.Second))
+}
+
+// Is makes a QuotaError match ErrQuotaExceeded.
+func (e *QuotaError) Is(target error) bool { return target == ErrQuotaExceeded }
+
+// NewEmail is the input of AddEmail.
+type NewEmail struct {
+	// Sender is SenderAgent for a reply (From must be one of the account's
+	// email inboxes, and the email is queued for delivery) or SenderContact
+	// for an email the contact sent, which is only recorded (one of To must
+	// be an inbox of the account).
+	Sender  models.Sender
+	AgentID *int64
+	From    string
+	// To may not be empty; To, Cc and Bcc are valid addresses.
+	To, Cc, Bcc []string
+	Subject     string
+	TextBody    string
+	// HTMLBody is stored as given and sent as the HTML part.
+	HTMLBody string
+}
+
+// NewSMS is the input of AddSMS.
+type NewSMS struct {
+	// Sender is SenderAgent for a reply (From must be one of the account's
+	// SMS numbers, and the SMS is queued) or SenderContact for an SMS the
+	// contact sent, which is only recorded (To must be a number of the
+	// account).
+	Sender  models.Sender
+	AgentID *int64
+	// From and To are E.164 numbers.
+	From, To string
+	Body     string
+}
+
+// SentMessage is an email or SMS message with its author, the inbox it went
+// through and its delivery (nil for a contact's message, which is not sent).
+type SentMessage struct {
+	MessageView
+	Inbox    models.Inbox
+	Delivery *models.Delivery
+}
+
+// AddEmail adds an email message to an active case and, for an agent's
+// reply, queues its delivery, in one transaction. It returns ErrNotFound for
+// a case or agent that is not the account's, ErrCaseNotActive for a closed
+// case, FieldErrors (every bad field: addresses, an empty To, a From that is
+// not an inbox of the account with ReasonNotFound) and a *QuotaError when the
+// account's hourly email quota is spent.
+func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEmail) (SentMessage, error) {
+	var fe FieldErrors
+	checkSender(&fe, in.Sender, in.AgentID)
+	in.From = models.NormalizeEmail(in.From)
+	if !models.ValidEmail(in.From) {
+		fe.AddReason(ReasonInvalid, "from", in.From, "%q is not a valid email address", in.From)
+	}
+	if len(in.To) == 0 {
+		fe.AddReason(ReasonRequired, "to", nil, "needs at least one address")
+	}
+	lists := []struct {
+		name  string
+		addrs *[]string
+	}{{"to", &in.To}, {"cc", &in.Cc}, {"bcc", &in.Bcc}}
+	for _, l := range lists {
+		for i, a := range *l.addrs {
+			a = models.NormalizeEmail(a)
+			(*l.addrs)[i] = a
+			if !models.ValidEmail(a) {
+				fe.AddReason(ReasonInvalid, fmt.Sprintf("%s[%d]", l.name, i), a, "%q is not a valid email address", a)
+			}
+		}
+	}
+	if strings.TrimSpace(in.TextBody) == "" && strings.TrimSpace(in.HTMLBody) == "" {
+		fe.AddReason(ReasonRequired, "text_body", nil, "an email needs a text or an HTML body")
+	}
+	checkText(&fe, "subject", in.Subject)
+	checkText(&fe, "text_body", in.TextBody)
+	checkText(&fe, "html_body", in.HTMLBody)
+	if err := fe.Err(); err != nil {
+		return SentMessage{}, err
+	}
+	to, _ := json.Marshal(in.To)
+	cc, _ := json.Marshal(nonNil(in.Cc))
+	bcc, _ := json.Marshal(nonNil(in.Bcc))
+	msg := models.Message{
+		Sender: in.Sender, AgentID: in.AgentID, Kind: models.KindMessage, Text: in.TextBody, HTMLBody: in.HTMLBody,
+		EmailFrom: in.From, EmailTo: string(to), EmailCc: string(cc), EmailBcc: string(bcc), EmailSubject: in.Subject,
+	}
+	// An agent's email leaves from one of the account's inboxes; a contact's
+	// arrived at one.
+	inboxAddr, inboxField := in.From, "from"
+	if in.Sender == models.SenderContact {
+		inboxAddr, inboxField = "", "to"
+	}
+	return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, inboxField, func(tx *gorm.DB) (models.Inbox, error) {
+		var inboxes []models.Inbox
+		q := tx.Where("account_id = ? AND kind = ?", accountID, models.InboxEmail)
+		if inboxAddr != "" {
+			q = q.Where("address = ?", inboxAddr)
+		} else {
+			q = q.Where("address IN ?", in.To)
+		}
+		if err := q.Order("id").Limit(1).Find(&inboxes).Error; err != nil {
+			return models.Inbox{}, err
+		}
+		if len(inboxes) == 0 {
+			return models.Inbox{}, nil
+		}
+		return inboxes[0], nil
+	})
+}
+
+// AddSMS adds an SMS message to an active case and, for an agent's reply,
+// queues its delivery, in one transaction. Errors are those of AddEmail, for
+// SMS: From (an agent's) or To (a contact's) must be a number of the account.
+func (s *Store) AddSMS(ctx context.Context, accountID, caseID int64, in NewSMS) (SentMessage, error) {
+	var fe FieldErrors
+	checkSender(&fe, in.Sender, in.AgentID)
+	in.From, in.To = strings.TrimSpace(in.From), strings.TrimSpace(in.To)
+	for _, f := range []struct{ name, v string }{{"from", in.From}, {"to", in.To}} {
+		if !models.ValidE164(f.v) {
+			fe.AddReason(ReasonInvalid, f.name, f.v, "%q is not an E.164 phone number", f.v)
+		}
+	}
+	if strings.TrimSpace(in.Body) == "" {
+		fe.AddReason(ReasonRequired, "body", nil, "must not be empty")
+	}
+	checkText(&fe, "body", in.Body)
+	if err := fe.Err(); err != nil {
+		return SentMessage{}, err
+	}
+	msg := models.Message{
+		Sender: in.Sender, AgentID: in.AgentID, Kind: models.KindMessage, Text: in.Body, SMSFrom: in.From, SMSTo: in.To,
+	}
+	number, field := in.From, "from"
+	if in.Sender == models.SenderContact {
+		number, field = in.To, "to"
+	}
+	return s.addSent(ctx, accountID, caseID, models.InboxSMS, msg, field, func(tx *gorm.DB) (models.Inbox, error) {
+		var inboxes []models.Inbox
+		if err := tx.Where("account_id = ? AND kind = ? AND address = ?", accountID, models.InboxSMS, number).
+			Limit(1).Find(&inboxes).Error; err != nil {
+			return models.Inbox{}, err
+		}
+		if len(inboxes) == 0 {
+			return models.Inbox{}, nil
+		}
+		return inboxes[0], nil
+	})
+}
+
+func checkSender(fe *FieldErrors, sender models.Sender, agentID *int64) {
+	switch {
+	case sender != models.SenderAgent && sender != models.SenderContact:
+		fe.Add("sender", "%q is not one of agent, contact", sender)
+	case sender == models.SenderAgent && agentID == nil:
+		fe.Add("agent", "an agent's message needs its agent")
+	case sender == models.SenderContact && agentID != nil:
+		fe.Add("agent", "only an agent's message has an agent")
+	}
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// addSent is the transaction of AddEmail and AddSMS: it checks the case, the
+// agent and the inbox (found by findInbox; a zero inbox is a field error on
+// inboxField), spends the quota of an agent's message, and writes the
+// message, its delivery and the case's last-message columns.
+func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind models.InboxKind, msg models.Message, inboxField string,
+	findInbox func(tx *gorm.DB) (models.Inbox, error)) (SentMessage, error) {
+	var out SentMessage
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		c, err := lockCase(tx, s.backend, accountID, caseID)
+		if err != nil {
+			return err
+		}
+		if c.Status == models.StatusClosed {
+			return fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
+		}
+		if msg.AgentID != nil {
+			var a models.Agent
+			if err := tx.Take(&a, "account_id = ? AND id = ?", accountID, *msg.AgentID).Error; err != nil {
+				return notFoundOr(err, "agent", *msg.AgentID)
+			}
+			out.Agent = &a
+		}
+		if out.Inbox, err = findInbox(tx); err != nil {
+			return err
+		}
+		if out.Inbox.ID == 0 {
+			what := map[models.InboxKind]string{models.InboxEmail: "an email inbox", models.InboxSMS: "an SMS number"}[kind]
+			return FieldErrors{{Field: inboxField, Reason: ReasonNotFound, Message: fmt.Sprintf("is not %s of this account", what)}}
+		}
+		now := s.now()
+		queue := msg.Sender == models.SenderAgent
+		if queue {
+			if err := s.spendQuota(tx, accountID, kind, now); err != nil {
+				return err
+			}
+			msg.DeliveryStatus = string(models.DeliveryQueued)
+		}
+		msg.AccountID, msg.CaseID, msg.CreatedAt, msg.UpdatedAt = accountID, caseID, now, now
+		if err := tx.Create(&msg).Error; err != nil {
+			return err
+		}
+		out.Message = msg
+		if queue {
+			d := models.Delivery{
+				AccountID: accountID, MessageID: msg.ID, Kind: kind, Status: models.DeliveryQueued,
+				NextAttemptAt: now, Reference: reference(kind, msg), CreatedAt: now, UpdatedAt: now,
+			}
+			if err := tx.Create(&d).Error; err != nil {
+				return err
+			}
+			out.Delivery = &d
+		}
+		set := map[string]any{"updated_at": now}
+		if queue && c.Status == models.StatusNew {
+			set["status"] = models.StatusOpen
+		}
+		lastMessageUpdate(c, msg, set)
+		return tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error
+	})
+	if err != nil {
+		return SentMessage{}, wrap(fmt.Sprintf("add %s to case %d", kind, caseID), err)
+	}
+	return out, nil
+}
+
+// spendQuota returns a *QuotaError when the account has queued its hourly
+// allowance of kind already. On PostgreSQL it holds the account's row, so
+// that concurrent sends of one account count one after another.
+func (s *Store) spendQuota(tx *gorm.DB, accountID int64, kind models.InboxKind, now time.Time) error {
+	q := tx
+	if s.backend == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var a models.Account
+	if err := q.Take(&a, "id = ?", accountID).Error; err != nil {
+		return notFoundOr(err, "account", accountID)
+	}
+	limit := a.EmailsPerHour
+	if kind == models.InboxSMS {
+		limit = a.SMSPerHour
+	}
+	recent := tx.Model(&models.Delivery{}).Where("account_id = ? AND kind = ? AND created_at > ?", accountID, kind, now.Add(-time.Hour))
+	var n int64
+	if err := recent.Count(&n).Error; err != nil {
+		return err
+	}
+	if n < int64(limit) {
+		return nil
+	}
+	// The oldest send of the hour frees a place when it turns an hour old.
+	var oldest []models.Delivery
+	if err := tx.Model(&models.Delivery{}).Select("created_at").
+		Where("account_id = ? AND kind = ? AND created_at > ?", accountID, kind, now.Add(-time.Hour)).
+		Order("created_at").Limit(1).Find(&oldest).Error; err != nil {
+		return err
+	}
+	wait := time.Minute
+	if len(oldest) > 0 {
+		wait = oldest[0].CreatedAt.Add(time.Hour).Sub(now)
+	}
+	return &QuotaError{Kind: kind, Limit: limit, RetryAfter: max(wait, time.Second)}
+}
+
+// reference returns the name a delivery keeps on every attempt: an email's
+// Message-ID in the domain of its sender, or an SMS idempotency token.
+func reference(kind models.InboxKind, m models.Message) string {
+	token := strings.ToLower(rand.Text())
+	if kind == models.InboxSMS {
+		return fmt.Sprintf("sb-sms-%d-%s", m.ID, token)
+	}
+	domain := m.EmailFrom[strings.LastIndexByte(m.EmailFrom, '@')+1:]
+	return fmt.Sprintf("<sb.%d.%s@%s>", m.ID, token, domain)
+}
+
+// Outgoing is a claimed delivery with what sending it needs.
+type Outgoing struct {
+	Delivery models.Delivery
+	Message  models.Message
+	// To, Cc and Bcc are the email's addresses (an SMS has Message.SMSTo).
+	To, Cc, Bcc []string
+	// Thread holds the Message-IDs of the case's earlier emails, oldest
+	// first: the last is In-Reply-To, all are References.
+	Thread []string
+}
+
+// ClaimDeliveries leases up to n due deliveries of the kinds (queued and
+// due, or leased and the lease run out) for lease, oldest due first, counting
+// an attempt on each. A kind left out (a channel without a sender) stays
+// queued. On PostgreSQL concurrent claimers skip each other's rows (FOR
+// UPDATE SKIP LOCKED); SQLite runs one transaction at a time. It returns an
+// empty slice when nothing is due.
+func (s *Store) ClaimDeliveries(ctx context.Context, kinds []models.InboxKind, n int, lease time.Duration) ([]Outgoing, error) {
+	out := []Outgoing{}
+	if len(kinds) == 0 || n <= 0 {
+		return out, nil
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := s.now()
+		q := tx.Where("kind IN ? AND status IN ? AND next_attempt_at <= ?", kinds,
+			[]models.DeliveryStatus{models.DeliveryQueued, models.DeliverySending}, now).
+			Order("next_attempt_at, id").Limit(n)
+		if s.backend == Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+		}
+		var ds []models.Delivery
+		if err := q.Find(&ds).Error; err != nil {
+			return err
+		}
+		if len(ds) == 0 {
+			return nil
+		}
+		ids := make([]int64, len(ds))
+		msgIDs := make([]int64, len(ds))
+		for i, d := range ds {
+			ids[i], msgIDs[i] = d.ID, d.MessageID
+		}
+		until := now.Add(lease)
+		if err := tx.Model(&models.Delivery{}).Where("id IN ?", ids).Updates(map[string]any{
+			"status": models.DeliverySending, "attempts": gorm.Expr("attempts + 1"), "next_attempt_at": until, "updated_at": now,
+		}).Error; err != nil {
+			return err
+		}
+		var msgs []models.Message
+		if err := tx.Where("id IN ?", msgIDs).Find(&msgs).Error; err != nil {
+			return err
+		}
+		byID := map[int64]models.Message{}
+		var emailCases []int64
+		for _, m := range msgs {
+			byID[m.ID] = m
+			if m.EmailFrom != "" {
+				emailCases = append(emailCases, m.CaseID)
+			}
+		}
+		threads, err := emailThreads(tx, emailCases)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			d.Status, d.Attempts, d.NextAttemptAt, d.UpdatedAt = models.DeliverySending, d.Attempts+1, until, now
+			m := byID[d.MessageID]
+			o := Outgoing{Delivery: d, Message: m}
+			if d.Kind == models.InboxEmail {
+				for _, l := range []struct {
+					raw string
+					dst *[]string
+				}{{m.EmailTo, &o.To}, {m.EmailCc, &o.Cc}, {m.EmailBcc, &o.Bcc}} {
+					if l.raw != "" {
+						if err := json.Unmarshal([]byte(l.raw), l.dst); err != nil {
+							return fmt.Errorf("addresses of message %d: %w", m.ID, err)
+						}
+					}
+				}
+				for _, t := range threads[m.CaseID] {
+					if t.at.Before(m.CreatedAt) || t.at.Equal(m.CreatedAt) && t.id < m.ID {
+						o.Thread = append(o.Thread, t.ref)
+					}
+				}
+			}
+			out = append(out, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("claim deliveries", err)
+	}
+	return out, nil
+}
+
+type threadEntry struct {
+	id  int64
+	at  time.Time
+	ref string
+}
+
+// emailThreads returns the Message-IDs of the cases' emails, oldest first.
+func emailThreads(tx *gorm.DB, caseIDs []int64) (map[int64][]threadEntry, error) {
+	out := map[int64][]threadEntry{}
+	if len(caseIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID        int64
+		CaseID    int64
+		CreatedAt time.Time
+		Reference string
+	}
+	if err := tx.Raw(`SELECT m.id, m.case_id, m.created_at, d.reference FROM messages m JOIN deliveries d ON d.message_id = m.id
+		WHERE m.case_id IN ? AND d.kind = 'email' ORDER BY m.created_at, m.id`, caseIDs).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.CaseID] = append(out[r.CaseID], threadEntry{id: r.ID, at: r.CreatedAt, ref: r.Reference})
+	}
+	return out, nil
+}
+
+// DeliverySent records that a claimed delivery was sent at at, with the
+// provider's reference (an SMS id, an SMTP queue id or empty). attempt is the
+// Delivery.Attempts of the claim: if the lease ran out and another claim
+// took the row, the record is refused with ErrConflict and changes nothing.
+func (s *Store) DeliverySent(ctx context.Context, id int64, attempt int, providerRef string, at time.Time) error {
+	at = at.UTC().Truncate(time.Microsecond)
+	return s.recordDelivery(ctx, id, attempt, map[string]any{
+		"status": models.DeliverySent, "provider_ref": providerRef, "last_error": "",
+	}, map[string]any{"delivery_status": models.DeliverySent, "delivered_at": at, "failed_at": nil, "fail_reason": ""})
+}
+
+// DeliveryFailed records a failed attempt of a claimed delivery. With retryAt
+// the row is queued again for then; without, it fails for good and its
+// message shows the failure time and reason. ErrConflict as DeliverySent.
+func (s *Store) DeliveryFailed(ctx context.Context, id int64, attempt int, reason string, retryAt *time.Time) error {
+	reason = strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?")
+	if retryAt != nil {
+		return s.recordDelivery(ctx, id, attempt, map[string]any{
+			"status": models.DeliveryQueued, "next_attempt_at": retryAt.UTC().Truncate(time.Microsecond), "last_error": reason,
+		}, nil)
+	}
+	return s.recordDelivery(ctx, id, attempt, map[string]any{"status": models.DeliveryFailed, "last_error": reason},
+		map[string]any{"delivery_status": models.DeliveryFailed, "failed_at": s.now(), "fail_reason": reason})
+}
+
+// recordDelivery sets the columns of a delivery still held by the claim of
+// attempt, and those of its message, in one transaction.
+func (s *Store) recordDelivery(ctx context.Context, id int64, attempt int, delivery, message map[string]any) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := s.now()
+		delivery["updated_at"] = now
+		res := tx.Model(&models.Delivery{}).Where("id = ? AND status = ? AND attempts = ?", id, models.DeliverySending, attempt).
+			Updates(delivery)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("delivery %d is no longer held by attempt %d: %w", id, attempt, ErrConflict)
+		}
+		if message == nil {
+			return nil
+		}
+		message["updated_at"] = now
+		return tx.Model(&models.Message{}).Where("id = (SELECT message_id FROM deliveries WHERE id = ?)", id).Updates(message).Error
+	})
+	return wrap(fmt.Sprintf("record delivery %d", id), err)
+}
+
+// ReleaseDeliveries gives claimed rows back unsent (a worker stopping): they
+// are due at once and the attempt is not counted. claims maps each delivery
+// to the Attempts of its claim; rows claimed again since are left alone.
+func (s *Store) ReleaseDeliveries(ctx context.Context, claims map[int64]int) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := s.now()
+		for id, attempt := range claims {
+			if err := tx.Model(&models.Delivery{}).Where("id = ? AND status = ? AND attempts = ?", id, models.DeliverySending, attempt).
+				Updates(map[string]any{"status": models.DeliveryQueued, "attempts": gorm.Expr("attempts - 1"),
+					"next_attempt_at": now, "updated_at": now}).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("release deliveries", err)
+}
