@@ -164,7 +164,9 @@ func TestStore_AddSMS(t *testing.T) {
 			wantErr []string
 		}{
 			{"from not a number of the account", f.sms(func(in *store.NewSMS) { in.From = "+15559999999" }), []string{"from"}},
-			{"contact to no number", f.sms(func(in *store.NewSMS) { in.Sender, in.AgentID, in.From, in.To = models.SenderContact, nil, "+15550000001", "+15559999999" }), []string{"to"}},
+			{"contact to no number", f.sms(func(in *store.NewSMS) {
+				in.Sender, in.AgentID, in.From, in.To = models.SenderContact, nil, "+15550000001", "+15559999999"
+			}), []string{"to"}},
 			{"every bad field", f.sms(func(in *store.NewSMS) { in.From, in.To, in.Body = "555", "+1 555", "" }), []string{"from", "to", "body"}},
 		}
 		for _, tt := range tests {

@@ -1,7 +1,8 @@
 // Package acquire serves the Acquire REST API v1 dialect: bearer API keys,
 // x-user-type, ISO-8601 millisecond times and {"error":{"type":"ERROR_..."}} bodies.
 //
-// Routes (under /api/v1): POST crm/messenger/chat/add-message (scope chat);
+// Routes (under /api/v1): POST crm/messenger/chat/add-message (scope chat),
+// POST mail/add-message (scope email), POST voip/send-sms (scope sms);
 // GET crm/messenger/chat/messages, crm/objects/case and crm/objects/case/{id}
 // (scope read). Each handler only returns errors; renderErrors turns them
 // into Acquire's bodies through one table (errors.go). Request structs and
@@ -32,6 +33,8 @@ type Authenticator interface {
 // Store is what this dialect reads and writes; *store.Store is the real one.
 type Store interface {
 	AddMessage(ctx context.Context, accountID, caseID int64, in store.NewMessage) (store.MessageView, error)
+	AddEmail(ctx context.Context, accountID, caseID int64, in store.NewEmail) (store.SentMessage, error)
+	AddSMS(ctx context.Context, accountID, caseID int64, in store.NewSMS) (store.SentMessage, error)
 	Case(ctx context.Context, accountID, id int64) (store.CaseView, error)
 	ListCases(ctx context.Context, accountID int64, q store.CaseQuery) ([]store.CaseView, int64, error)
 	ListMessages(ctx context.Context, accountID, caseID int64, q store.MessageQuery) ([]store.MessageView, int64, error)
@@ -48,6 +51,8 @@ type Deps struct {
 const (
 	pathChatAddMessage = "/api/v1/crm/messenger/chat/add-message"
 	pathChatMessages   = "/api/v1/crm/messenger/chat/messages"
+	pathMailAddMessage = "/api/v1/mail/add-message"
+	pathSendSMS        = "/api/v1/voip/send-sms"
 	pathCases          = "/api/v1/crm/objects/case"
 	pathCase           = "/api/v1/crm/objects/case/:id"
 )
@@ -63,11 +68,12 @@ type route struct {
 	handler      func(*api, echo.Context) error
 }
 
-// routes lists the dialect's routes. The mail and SMS routes will join them
-// with the email and sms scopes.
+// routes lists the dialect's routes.
 func routes() []route {
 	return []route{
 		{http.MethodPost, pathChatAddMessage, auth.ScopeChat, (*api).addChatMessage},
+		{http.MethodPost, pathMailAddMessage, auth.ScopeEmail, (*api).addMail},
+		{http.MethodPost, pathSendSMS, auth.ScopeSMS, (*api).sendSMS},
 		{http.MethodGet, pathChatMessages, auth.ScopeRead, (*api).listChatMessages},
 		{http.MethodGet, pathCases, auth.ScopeRead, (*api).listCases},
 		{http.MethodGet, pathCase, auth.ScopeRead, (*api).getCase},
