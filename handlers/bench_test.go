@@ -444,3 +444,81 @@ func BenchmarkUpload(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAcquireAddMessage measures what queueing an email adds to a
+// message: Acquire's chat/add-message and mail/add-message into the same
+// kind of case on PostgreSQL, one client, b.N requests each, alternating so
+// that both see the same database. It reports both p50 latencies and the
+// difference.
+//
+//	go test -run '^$' -bench AcquireAddMessage -benchtime 3000x ./handlers
+func BenchmarkAcquireAddMessage(b *testing.B) {
+	if _, ok := storetest.PostgresURL(); !ok {
+		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server", storetest.EnvURL)
+	}
+	ctx := context.Background()
+	st := storetest.MustOpen(b, store.Postgres)
+	acct := storetest.MustAccount(b, st, "Bench")
+	many := 1 << 30
+	if _, err := st.UpdateAccount(ctx, acct.ID, store.AccountUpdate{EmailsPerHour: &many}); err != nil {
+		b.Fatal(err)
+	}
+	storetest.MustAgent(b, st, acct.ID, "bench@example.com", models.RoleSuperadmin, "x")
+	if _, err := st.CreateInbox(ctx, acct.ID, models.InboxEmail, "help@bench.example"); err != nil {
+		b.Fatal(err)
+	}
+	contact := storetest.MustContact(b, st, acct.ID, "Visitor", "visitor@example.com", "")
+	var cases []int64
+	for range benchCases {
+		c, err := st.CreateCase(ctx, acct.ID, store.NewCase{ContactID: contact.ID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cases = append(cases, c.ID)
+	}
+	keys, err := auth.NewKeys([]byte("bench-secret-bench-secret-bench-secret"), st, auth.KeysOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, token, err := keys.Issue(ctx, acct.ID, auth.KeySpec{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Keys: keys, Log: log}))
+	defer srv.Close()
+	post := func(path string, body []byte) time.Duration {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		t0 := time.Now()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %d %s", path, res.StatusCode, out)
+		}
+		return time.Since(t0)
+	}
+	var chat, mail []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		c := cases[i%benchCases]
+		chat = append(chat, post("/api/v1/crm/messenger/chat/add-message",
+			fmt.Appendf(nil, `{"channel":"chat","message":{"type":"message","message":"reply %d"},"caseId":%d}`, i, c)))
+		mail = append(mail, post("/api/v1/mail/add-message",
+			fmt.Appendf(nil, `{"data":{"caseId":%d,"to":["visitor@example.com"],"from":"help@bench.example","cc":[],"bcc":[],"subject":"Re: %d","type":"message","textBody":"reply %d","htmlBody":"<p>reply %d</p>","attachments":[]}}`, c, i, i, i)))
+	}
+	b.StopTimer()
+	p50 := func(d []time.Duration) float64 {
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return float64(s[len(s)/2].Microseconds()) / 1000
+	}
+	b.ReportMetric(p50(chat), "chat-p50-ms")
+	b.ReportMetric(p50(mail), "mail-p50-ms")
+	b.ReportMetric(p50(mail)-p50(chat), "added-ms")
+	b.ReportMetric(0, "ns/op")
+}

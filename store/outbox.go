@@ -35,11 +35,19 @@ type QuotaError struct {
 }
 
 func (e *QuotaError) Error() string {
-	return fmt.Sprintf("the account may send %d %s an hour; try again in %s", e.Limit, e.Kind, e.RetryAfter.Round(time.Second))
+	what := "emails"
+	if e.Kind == models.InboxSMS {
+		what = "SMS messages"
+	}
+	return fmt.Sprintf("the account may send %d %s an hour; try again in %s", e.Limit, what, e.RetryAfter.Round(time.Second))
 }
 
 // Is makes a QuotaError match ErrQuotaExceeded.
 func (e *QuotaError) Is(target error) bool { return target == ErrQuotaExceeded }
+
+// MaxRecipients is the most addresses (To, Cc and Bcc together) one email
+// goes to.
+const MaxRecipients = 50
 
 // NewEmail is the input of AddEmail.
 type NewEmail struct {
@@ -94,6 +102,14 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 	}
 	if len(in.To) == 0 {
 		fe.AddReason(ReasonRequired, "to", nil, "needs at least one address")
+	}
+	if n := len(in.To) + len(in.Cc) + len(in.Bcc); n > MaxRecipients {
+		// The quota counts emails, not recipients.
+		fe.AddReason(ReasonTooMany, "to", n, "at most %d recipients in all, not %d", MaxRecipients, n)
+	}
+	if strings.ContainsAny(in.Subject, "\r\n") {
+		// A line break in a header would let the client write headers of its own.
+		fe.AddReason(ReasonInvalid, "subject", nil, "must be one line")
 	}
 	lists := []struct {
 		name  string
@@ -232,7 +248,16 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 		}
 		if out.Inbox.ID == 0 {
 			what := map[models.InboxKind]string{models.InboxEmail: "an email inbox", models.InboxSMS: "an SMS number"}[kind]
-			return FieldErrors{{Field: inboxField, Reason: ReasonNotFound, Message: fmt.Sprintf("is not %s of this account", what)}}
+			var value any = msg.EmailFrom
+			switch {
+			case kind == models.InboxSMS && inboxField == "from":
+				value = msg.SMSFrom
+			case kind == models.InboxSMS:
+				value = msg.SMSTo
+			case inboxField == "to":
+				value = msg.EmailTo
+			}
+			return FieldErrors{{Field: inboxField, Reason: ReasonNotFound, Value: value, Message: fmt.Sprintf("is not %s of this account", what)}}
 		}
 		now := s.now()
 		queue := msg.Sender == models.SenderAgent
@@ -492,7 +517,9 @@ func (s *Store) recordDelivery(ctx context.Context, id int64, attempt int, deliv
 
 // ReleaseDeliveries gives claimed rows back unsent (a worker stopping): they
 // are due at once and the attempt is not counted. claims maps each delivery
-// to the Attempts of its claim; rows claimed again since are left alone.
+// to the Attempts of its claim; rows claimed again since are left alone. The
+// next claim reuses the released attempt number, so a releaser must not
+// record the row afterwards.
 func (s *Store) ReleaseDeliveries(ctx context.Context, claims map[int64]int) error {
 	if len(claims) == 0 {
 		return nil

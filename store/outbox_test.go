@@ -121,6 +121,13 @@ func TestStore_AddEmail(t *testing.T) {
 			{"every bad address", f.c.ID, f.email(func(in *store.NewEmail) {
 				in.From, in.To, in.Cc, in.Bcc, in.TextBody, in.HTMLBody = "nope", nil, []string{"a@b.example", "bad"}, []string{"@"}, " ", ""
 			}), nil, []string{"from", "to", "cc[1]", "bcc[0]", "text_body"}},
+			{"too many recipients, a header in the subject", f.c.ID, f.email(func(in *store.NewEmail) {
+				in.Bcc = make([]string, store.MaxRecipients)
+				for i := range in.Bcc {
+					in.Bcc[i] = "r@example.com"
+				}
+				in.Subject = "Hi\r\nBcc: everyone@example.com"
+			}), nil, []string{"to", "subject"}},
 			{"closed case", f.c.ID, f.email(nil), store.ErrCaseNotActive, nil},
 			{"another account's case", f.foreign.ID, f.email(nil), store.ErrNotFound, nil},
 		}

@@ -51,13 +51,16 @@ type createFlags struct {
 	domain    string
 	kind      string
 	address   string
+	emailsPH  int
+	smsPH     int
+	id        int64
 }
 
 // createSynopsis returns what "switchboard KIND create" does, for its help.
 func createSynopsis(kind string) string {
 	switch kind {
 	case "account":
-		return "Creates an account (a tenant) and prints its id."
+		return "Creates an account (a tenant) and prints its id. Its API keys may send --emails-per-hour emails and\n--sms-per-hour SMS an hour (0: the defaults, 1000 and 200)."
 	case "agent":
 		return "Creates an agent of an account and prints its id. --password - reads the password from standard input."
 	case "site":
@@ -81,6 +84,8 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 	case "account":
 		fs.StringVar(&f.name, "name", "", "account name (required)")
 		fs.StringVar(&f.timezone, "timezone", store.DefaultTimezone, "IANA time zone of the account")
+		fs.IntVar(&f.emailsPH, "emails-per-hour", 0, "most emails the account's keys may send an hour (0: 1000)")
+		fs.IntVar(&f.smsPH, "sms-per-hour", 0, "most SMS the account's keys may send an hour (0: 200)")
 		required = []string{"name"}
 	case "agent":
 		fs.Int64Var(&f.account, "account", 0, "account id (required)")
@@ -140,11 +145,11 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 	var out map[string]any
 	switch kind {
 	case "account":
-		a, err := st.CreateAccount(ctx, store.NewAccount{Name: f.name, Timezone: f.timezone})
+		a, err := st.CreateAccount(ctx, store.NewAccount{Name: f.name, Timezone: f.timezone, EmailsPerHour: f.emailsPH, SMSPerHour: f.smsPH})
 		if err != nil {
 			return err
 		}
-		out = map[string]any{"id": a.ID, "name": a.Name, "timezone": a.Timezone}
+		out = accountJSON(a)
 	case "agent":
 		hash, err := auth.Hasher{}.Hash(f.password)
 		if err != nil {
@@ -180,5 +185,63 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 		return json.NewEncoder(stdout).Encode(out)
 	}
 	_, err = fmt.Fprintln(stdout, out["id"])
+	return err
+}
+
+func accountJSON(a models.Account) map[string]any {
+	return map[string]any{"id": a.ID, "name": a.Name, "timezone": a.Timezone,
+		"emails_per_hour": a.EmailsPerHour, "sms_per_hour": a.SMSPerHour}
+}
+
+// updateAccount runs "switchboard account update": it changes the flags given
+// and prints the account's id, or the whole account with --json.
+func updateAccount(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var f createFlags
+	fs := newFlagSet("account update --id ID [flags]", "Changes an account's name, time zone or hourly quotas; flags left out stay as they are.")
+	f.addCommon(fs)
+	fs.BoolVar(&f.json, "json", false, "print the account as one JSON object")
+	fs.Int64Var(&f.id, "id", 0, "account id (required)")
+	fs.StringVar(&f.name, "name", "", "new name")
+	fs.StringVar(&f.timezone, "timezone", "", "new IANA time zone")
+	fs.IntVar(&f.emailsPH, "emails-per-hour", 0, "most emails the account's keys may send an hour (0: the default, 1000)")
+	fs.IntVar(&f.smsPH, "sms-per-hour", 0, "most SMS the account's keys may send an hour (0: the default, 200)")
+	if err := parse(fs, args, env, stdout, stderr); err != nil {
+		return err
+	}
+	var up store.AccountUpdate
+	given := false
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "name":
+			up.Name, given = &f.name, true
+		case "timezone":
+			up.Timezone, given = &f.timezone, true
+		case "emails-per-hour":
+			up.EmailsPerHour, given = &f.emailsPH, true
+		case "sms-per-hour":
+			up.SMSPerHour, given = &f.smsPH, true
+		}
+	})
+	if f.id == 0 || !given {
+		fmt.Fprintln(stderr, "switchboard account update: want --id and at least one of --name, --timezone, --emails-per-hour, --sms-per-hour")
+		return errUsage
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	st, _, err := openStore(ctx, f.common, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := st.UpdateAccount(ctx, f.id, up)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return json.NewEncoder(stdout).Encode(accountJSON(a))
+	}
+	_, err = fmt.Fprintln(stdout, a.ID)
 	return err
 }

@@ -37,7 +37,8 @@ dialects over one shared store of contacts, cases, messages and deliveries.
 Usage:
   switchboard [serve] [flags]    run the HTTP server (the default command)
   switchboard migrate [flags]    apply the database migrations and exit
-  switchboard account create --name N [--timezone TZ]
+  switchboard account create --name N [--timezone TZ] [--emails-per-hour N] [--sms-per-hour N]
+  switchboard account update --id ID [--name N] [--timezone TZ] [--emails-per-hour N] [--sms-per-hour N]
   switchboard agent create --account ID --email E --password P --role superadmin|admin|agent
                            [--first-name F] [--last-name L]
   switchboard site create --account ID --domain D
@@ -63,6 +64,13 @@ Environment (a flag given on the command line wins):
   SWITCHBOARD_ADMIN_EMAIL          --admin-email          email of the superadmin made on first start
   SWITCHBOARD_SIGNING_SECRET       --signing-secret       secret that signs API keys, at least 32 bytes
                                    (serve and key create; default: one generated and kept in the database)
+  SWITCHBOARD_SMTP_URL             --smtp-url             SMTP relay, smtp://USER:PASS@HOST:PORT or smtps://...
+                                   (empty: email replies stay queued)
+  SWITCHBOARD_SMS_URL              --sms-url              base URL of a Twilio-compatible SMS provider
+  SWITCHBOARD_SMS_ACCOUNT_SID      --sms-account-sid      the provider's account SID
+  SWITCHBOARD_SMS_AUTH_TOKEN       --sms-auth-token       the provider's auth token (empty URL: SMS replies stay queued)
+  SWITCHBOARD_DELIVERY_WORKERS     --delivery-workers     concurrent senders of the outbox (default 2)
+  SWITCHBOARD_DELIVERY_ATTEMPTS    --delivery-attempts    attempts before a reply is marked failed (default 8)
 `
 
 // run is the whole program: it parses args (with env for defaults), runs one
@@ -86,6 +94,9 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "account", "agent", "site", "campaign", "inbox":
+		if cmd == "account" && len(rest) > 0 && rest[0] == "update" {
+			return updateAccount(ctx, rest[1:], env, stdout, stderr)
+		}
 		if len(rest) == 0 || rest[0] != "create" {
 			if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help") {
 				fmt.Fprintf(stdout, "Usage: switchboard %s create [flags]\nRun 'switchboard %s create --help' for its flags.\n", cmd, cmd)

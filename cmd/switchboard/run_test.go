@@ -182,8 +182,15 @@ func TestRun_AdminCommands(t *testing.T) {
 				t.Errorf("stored agent = %+v, %v", a, err)
 			}
 			account, err := st.Account(t.Context(), acct)
-			if err != nil || account.Timezone != "Europe/Riga" {
+			if err != nil || account.Timezone != "Europe/Riga" || account.EmailsPerHour != store.DefaultEmailsPerHour {
 				t.Errorf("stored account = %+v, %v", account, err)
+			}
+			out, errOut, err = c.run(t, "", "account", "update", "--id", acctFlag, "--sms-per-hour", "5", "--name", "Acme Ltd", "--json")
+			if err != nil || !strings.Contains(out, `"sms_per_hour":5`) || !strings.Contains(out, `"name":"Acme Ltd"`) {
+				t.Errorf("account update = %q %v %s", out, err, errOut)
+			}
+			if _, _, err := c.run(t, "", "account", "update", "--id", acctFlag); !errors.Is(err, errUsage) {
+				t.Errorf("account update without a change: err = %v, want a usage error", err)
 			}
 
 			bad := []struct {
@@ -197,6 +204,8 @@ func TestRun_AdminCommands(t *testing.T) {
 				{"unknown account", []string{"site", "create", "--account", "9999", "--domain", "x.com"}, []string{"not found"}},
 				{"another account's site", []string{"campaign", "create", "--account", strconv.FormatInt(other, 10), "--site", strconv.FormatInt(site, 10), "--name", "X"}, []string{"not found"}},
 				{"bad time zone", []string{"account", "create", "--name", "X", "--timezone", "Mars/Olympus"}, []string{"timezone"}},
+				{"negative quota", []string{"account", "update", "--id", acctFlag, "--emails-per-hour", "-1"}, []string{"emails_per_hour"}},
+				{"unknown account to update", []string{"account", "update", "--id", "9999", "--name", "X"}, []string{"not found"}},
 				{"bad inbox", []string{"inbox", "create", "--account", acctFlag, "--kind", "sms", "--address", "555"}, []string{"E.164"}},
 			}
 			for _, tt := range bad {

@@ -22,6 +22,7 @@ import (
 type serveConfig struct {
 	common
 	signing
+	outbox       outboxConfig
 	addr         string
 	bodyLimit    string
 	rpcLimit     string
@@ -54,6 +55,7 @@ func (c *serveConfig) validate() error {
 	if err := c.signing.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.outbox.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -67,6 +69,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	fs.StringVar(&cfg.rpcLimit, "callgear-body-limit", "16M", "largest request body on the CallGear endpoint (env SWITCHBOARD_CALLGEAR_BODY_LIMIT)")
 	fs.IntVar(&cfg.maxItems, "upload-max-items", 500, "most offline messages or chats one CallGear upload takes (env SWITCHBOARD_UPLOAD_MAX_ITEMS)")
 	fs.IntVar(&cfg.revePageSize, "reve-page-size", 20, "rows per page of REVE lists (env SWITCHBOARD_REVE_PAGE_SIZE)")
+	cfg.outbox.addOutbox(fs)
 	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@switchboard.local", "email of the superadmin created on first start (env SWITCHBOARD_ADMIN_EMAIL)")
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
@@ -99,11 +102,21 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	router := handlers.New(handlers.Config{BodyLimit: cfg.bodyLimit, CallGearBodyLimit: cfg.rpcLimit,
 		UploadMaxItems: cfg.maxItems, REVEPageSize: cfg.revePageSize},
 		handlers.Deps{Store: st, Basic: basic, Keys: keys, Log: log})
+	worker, err := cfg.outbox.worker(st, log)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
+	// The worker outlives the signal: it stops after the last request, so
+	// that what those requests queued is not left claimed.
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorker()
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- worker.Run(workerCtx) }()
 	srv := &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -112,7 +125,9 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		// Requests in flight at shutdown finish: their context is not the
+		// signal's.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -132,9 +147,24 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// The worker finishes the sends in flight (each within its 30 s send
+	// timeout) and gives back what it holds.
+	stopWorker()
+	select {
+	case err := <-workerDone:
+		if err != nil {
+			return fmt.Errorf("delivery worker: %w", err)
+		}
+	case <-time.After(workerStopTimeout):
+		return errors.New("shutdown: the delivery worker did not stop in time")
+	}
 	log.Info("stopped")
 	return nil
 }
+
+// workerStopTimeout bounds the wait for the delivery worker at shutdown: a
+// send's timeout and the writes that record it.
+const workerStopTimeout = 50 * time.Second
 
 // openStore opens and migrates the database the config names, and returns
 // the store with the migration versions it applied.

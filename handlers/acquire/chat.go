@@ -2,6 +2,7 @@ package acquire
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,22 +112,7 @@ func parseAddMessage(c echo.Context) (addMessageInput, error) {
 		return addMessageInput{}, invalidInput("the request body is not valid JSON: %v", err)
 	}
 	var fe fieldErrors
-	in := addMessageInput{UserType: userTypeUser}
-
-	// x-user-type: the header, else the query string.
-	ut := strings.TrimSpace(c.Request().Header.Get("x-user-type"))
-	if ut == "" {
-		ut = strings.TrimSpace(c.QueryParam("x-user-type"))
-	}
-	if ut != "" {
-		switch strings.ToLower(ut) {
-		case userTypeUser:
-		case userTypeContact:
-			in.UserType = userTypeContact
-		default:
-			fe.add("x-user-type", "must be user or contact, not %q", ut)
-		}
-	}
+	in := addMessageInput{UserType: parseUserType(c, &fe)}
 
 	if s, present, ok := jsonString(req.Channel); present && (!ok || s != "chat") {
 		fe.add("channel", `must be "chat" on this route`)
@@ -216,6 +202,24 @@ func parseAddMessage(c echo.Context) (addMessageInput, error) {
 	return in, fe.err()
 }
 
+// parseUserType reads x-user-type from the header, else the query string, in
+// any case. It returns userTypeUser when it is absent or not valid (and then
+// records the field as bad), else userTypeContact for "contact".
+func parseUserType(c echo.Context, fe *fieldErrors) string {
+	ut := strings.TrimSpace(c.Request().Header.Get("x-user-type"))
+	if ut == "" {
+		ut = strings.TrimSpace(c.QueryParam("x-user-type"))
+	}
+	switch strings.ToLower(ut) {
+	case "", userTypeUser:
+		return userTypeUser
+	case userTypeContact:
+		return userTypeContact
+	}
+	fe.add("x-user-type", "must be user or contact, not %q", ut)
+	return userTypeUser
+}
+
 // parseContactRef reads the optional contactId from the query or the body;
 // when both are given they must agree. It returns nil when neither is given.
 func parseContactRef(fe *fieldErrors, query string, body json.RawMessage) *contactRef {
@@ -277,14 +281,8 @@ func (a *api) addChatMessage(c echo.Context) error {
 		return notFound(http.StatusBadRequest, "Case %s not found", in.CaseRaw)
 	}
 	ctx := c.Request().Context()
-	if in.ContactID != nil {
-		v, err := a.store.Case(ctx, cl.AccountID, in.CaseID)
-		if err != nil {
-			return caseNotFound(err, in.CaseID)
-		}
-		if in.ContactID.Huge || in.ContactID.ID != v.ContactID {
-			return invalidInput("contactId: contact %s is not the contact of case %d", in.ContactID.Raw, in.CaseID)
-		}
+	if err := a.checkContact(ctx, cl.AccountID, in.CaseID, in.ContactID); err != nil {
+		return err
 	}
 	nm := store.NewMessage{Sender: models.SenderContact, Kind: in.Kind, Text: in.Text, Lang: in.Lang}
 	if in.UserType == userTypeUser {
@@ -292,22 +290,32 @@ func (a *api) addChatMessage(c echo.Context) error {
 		nm.Sender, nm.AgentID = models.SenderAgent, &agentID
 	}
 	m, err := a.store.AddMessage(ctx, cl.AccountID, in.CaseID, nm)
-	var nf *store.NotFoundError
-	switch {
-	case errors.Is(err, store.ErrCaseNotActive):
-		return invalidInput("Only active cases may receive messages via the API: case %d is closed", in.CaseID)
-	case errors.As(err, &nf) && nf.Entity == "agent":
-		return notFound(http.StatusBadRequest, "User %d of this API key not found", cl.AgentID)
-	case errors.Is(err, store.ErrNotFound):
-		return notFound(http.StatusBadRequest, "Case %d not found", in.CaseID)
-	case err != nil:
-		return err
+	if err != nil {
+		return writeError(err, in.CaseID, cl.AgentID, nil)
 	}
 	v, err := a.store.Case(ctx, cl.AccountID, in.CaseID)
 	if err != nil {
 		return fmt.Errorf("read case %d after adding message %d: %w", in.CaseID, m.ID, err)
 	}
 	return c.JSON(http.StatusOK, dataBody[messageObject]{Data: toAddedMessage(m, v)})
+}
+
+// checkContact checks a contactId the client gave (nil when it gave none)
+// against the case. It returns nil when the contact is the case's, Acquire's
+// 400 "Case N not found" for an unknown case, an ERROR_INVALID_INPUT naming
+// contactId for another contact, and the store's other errors.
+func (a *api) checkContact(ctx context.Context, accountID, caseID int64, ref *contactRef) error {
+	if ref == nil {
+		return nil
+	}
+	v, err := a.store.Case(ctx, accountID, caseID)
+	if err != nil {
+		return caseNotFound(err, caseID)
+	}
+	if ref.Huge || ref.ID != v.ContactID {
+		return invalidInput("contactId: contact %s is not the contact of case %d", ref.Raw, caseID)
+	}
+	return nil
 }
 
 // caseNotFound gives a store error about a case Acquire's 400 "Case N not

@@ -1,6 +1,7 @@
 package acquire
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -271,12 +272,21 @@ func messageChannel(m models.Message) string {
 	return "chat"
 }
 
+// messageText is a message's text as a chat message shows it: an email's
+// text body (its HTML body when it has only that), any other message's text.
+func messageText(m models.Message) string {
+	if m.Text == "" && messageChannel(m) == "email" {
+		return m.HTMLBody
+	}
+	return m.Text
+}
+
 // toMessage returns the Acquire message for m, a message of the case v. An
 // agent's message is the user's, a contact's the case's contact's; a system
 // message has no sender. dateUpdated is set only for an edited message.
 func toMessage(m store.MessageView, v store.CaseView) messageObject {
 	out := messageObject{
-		Channel: messageChannel(m.Message), Type: string(m.Kind), Seen: yesNo(m.Read), Message: m.Text,
+		Channel: messageChannel(m.Message), Type: string(m.Kind), Seen: yesNo(m.Read), Message: messageText(m.Message),
 		DateCreated: isoTime(m.CreatedAt), ID: m.ID, CaseID: m.CaseID, ThreadID: m.CaseID, ContactID: v.ContactID,
 	}
 	if m.Edited {
@@ -316,4 +326,302 @@ func toThread(v store.CaseView, msgs []store.MessageView) caseWithMessages {
 		out.Messages[i] = toMessage(m, v)
 	}
 	return out
+}
+
+// metaDetails is the metaDetails of a user in Acquire's mail and SMS
+// responses; switchboard has no bots and no labels.
+type metaDetails struct {
+	IsBotClient bool   `json:"isBotClient"`
+	Label       string `json:"label"`
+}
+
+// fullUser is a user as Acquire's mail and SMS responses show it: the chat
+// user with departments (switchboard has none) and metaDetails.
+type fullUser struct {
+	Departments []string `json:"departments"`
+	userObject
+	MetaDetails metaDetails `json:"metaDetails"`
+}
+
+// mailAddress is a recipient of an email.
+type mailAddress struct {
+	Name  string `json:"Name"`
+	Email string `json:"Email"`
+}
+
+// mailFrom is the sender's address of an email. switchboard keeps no
+// mailbox hashes.
+type mailFrom struct {
+	Name        string `json:"Name"`
+	Email       string `json:"Email"`
+	MailboxHash string `json:"MailboxHash"`
+}
+
+// mailSender is who wrote an email: the agent (type user) or the contact.
+type mailSender struct {
+	Type  string `json:"type"`
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Photo string `json:"photo"`
+}
+
+// mailObject is the data of the mail add-message response. switchboard has
+// one message per email, so id, caseMessageId, mailId and mailMsgId are all
+// the message's id; the keys of things switchboard does not track (reply-to,
+// the receiving mailbox's ids, opens, clicks, drafts, apps) are null.
+type mailObject struct {
+	ID                int64         `json:"id"`
+	CaseMessageID     int64         `json:"caseMessageId"`
+	ChannelID         *int64        `json:"channelId"`
+	CaseID            int64         `json:"caseId"`
+	InboxID           int64         `json:"inboxId"`
+	MailID            int64         `json:"mailId"`
+	Type              string        `json:"type"`
+	SenderType        string        `json:"senderType"`
+	SenderID          int64         `json:"senderId"`
+	To                []mailAddress `json:"to"`
+	From              mailFrom      `json:"from"`
+	Cc                []mailAddress `json:"cc"`
+	Bcc               []mailAddress `json:"bcc"`
+	ReplyTo           *string       `json:"reply_to"`
+	Subject           string        `json:"subject"`
+	TextBody          string        `json:"textBody"`
+	HTMLBody          string        `json:"htmlBody"`
+	MailboxMessageID  *string       `json:"mailboxMessageId"`
+	MessageID         *string       `json:"messageId"`
+	MailboxInReplyTo  *string       `json:"mailboxInReplyTo"`
+	OriginalRecipient string        `json:"originalRecipient"`
+	ParentID          *int64        `json:"parentId"`
+	Attachments       []emptyObject `json:"attachments"`
+	DateCreated       string        `json:"dateCreated"`
+	DateSeen          *string       `json:"dateSeen"`
+	DateBounce        *string       `json:"dateBounce"`
+	DateFailed        *string       `json:"dateFailed"`
+	DateDelivery      *string       `json:"dateDelivery"`
+	Seen              string        `json:"seen"`
+	IsDraft           string        `json:"isDraft"`
+	ScheduleAt        string        `json:"scheduleAt"`
+	Meta              *emptyObject  `json:"meta"`
+	ClickedDate       *string       `json:"clickedDate"`
+	UnsubscribeDate   *string       `json:"unsubscribeDate"`
+	AppMessageID      *string       `json:"appMessageId"`
+	AppThreadID       *string       `json:"appThreadId"`
+	User              *fullUser     `json:"user"`
+	Sender            mailSender    `json:"sender"`
+	MailMsgID         int64         `json:"mailMsgId"`
+}
+
+// timelineObject is a case's timeline. switchboard keeps one per case and
+// gives it the case's id; its dates are the case's.
+type timelineObject struct {
+	ID          int64       `json:"id"`
+	ObjectType  string      `json:"objectType"`
+	CaseID      int64       `json:"caseId"`
+	ViewID      *int64      `json:"viewId"`
+	NoteID      *int64      `json:"noteId"`
+	ThreadID    int64       `json:"threadId"`
+	DateCreated string      `json:"dateCreated"`
+	DateUpdated string      `json:"dateUpdated"`
+	ContactID   int64       `json:"contactId"`
+	Archive     string      `json:"archive"`
+	Meta        emptyObject `json:"meta"`
+}
+
+// smsMeta is the provider's view of an SMS, reduced to what switchboard
+// knows: the numbers, the text, the status and the provider's id.
+type smsMeta struct {
+	To     string  `json:"To"`
+	From   string  `json:"From"`
+	Body   string  `json:"Body"`
+	Status string  `json:"status"`
+	SID    *string `json:"sid"`
+}
+
+// smsMessage is the SMS inside the send-sms response. The keys of calls
+// (switchboard sends no voice) are null or zero; id and caseMessageId are
+// both the message's id, voip_account_id is the SMS number's inbox.
+type smsMessage struct {
+	Members         []emptyObject  `json:"members"`
+	Message         string         `json:"message"`
+	MsgType         string         `json:"msgType"`
+	ChannelType     string         `json:"channelType"`
+	Attachments     []emptyObject  `json:"attachments"`
+	ID              int64          `json:"id"`
+	CaseID          int64          `json:"caseId"`
+	From            string         `json:"from"`
+	To              string         `json:"to"`
+	VoipAccountID   int64          `json:"voip_account_id"`
+	SenderType      string         `json:"senderType"`
+	SenderID        int64          `json:"senderId"`
+	Type            string         `json:"type"`
+	RecordingStatus *string        `json:"recording_status"`
+	Meta            smsMeta        `json:"meta"`
+	CallTranscript  int            `json:"call_transcript"`
+	CaseMessageID   int64          `json:"caseMessageId"`
+	TimelineID      int64          `json:"timelineId"`
+	ContactID       int64          `json:"contactId"`
+	Seen            string         `json:"seen"`
+	DateCreated     string         `json:"dateCreated"`
+	CallAnswered    *string        `json:"call_answered"`
+	CallEnd         *string        `json:"call_end"`
+	CallSID         *string        `json:"call_sid"`
+	Status          string         `json:"status"`
+	CallStatus      *string        `json:"call_status"`
+	ConferenceID    *int64         `json:"conferenceId"`
+	Price           string         `json:"price"`
+	Sender          any            `json:"sender"`
+	IsNewCase       bool           `json:"is_new_case"`
+	IsNewContact    bool           `json:"is_new_contact"`
+	Cas             caseObject     `json:"cas"`
+	CaseIDSnake     int64          `json:"case_id"`
+	Timeline        timelineObject `json:"timeline"`
+	IsCaseJoin      bool           `json:"is_case_join"`
+}
+
+// smsSent is the data of the send-sms response: the case, its thread and
+// timeline, and the SMS.
+type smsSent struct {
+	Cas      caseObject     `json:"cas"`
+	ThreadID int64          `json:"threadId"`
+	Timeline timelineObject `json:"timeline"`
+	Data     smsMessage     `json:"data"`
+}
+
+// toFullUser returns the mail and SMS responses' user for an agent.
+func toFullUser(a models.Agent) fullUser {
+	return fullUser{Departments: []string{}, userObject: toUser(a)}
+}
+
+// agentName is an agent's first and last name.
+func agentName(a models.Agent) string { return strings.TrimSpace(a.FirstName + " " + a.LastName) }
+
+// sentBy returns the agent who sent an agent's email or SMS. The store reads
+// the agent with the message; should it not, the agent is known by id only.
+func sentBy(sm store.SentMessage) models.Agent {
+	switch {
+	case sm.Agent != nil:
+		return *sm.Agent
+	case sm.AgentID != nil:
+		return models.Agent{ID: *sm.AgentID}
+	}
+	return models.Agent{}
+}
+
+// toMailAddresses returns an address list as the store keeps it (a JSON
+// array; a comma-separated list is read too) as Acquire's recipients, which
+// carry no names: switchboard keeps bare addresses.
+func toMailAddresses(raw string) []mailAddress {
+	var addrs []string
+	if err := json.Unmarshal([]byte(raw), &addrs); err != nil {
+		addrs = nil
+		for a := range strings.SplitSeq(raw, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	out := make([]mailAddress, len(addrs))
+	for i, a := range addrs {
+		out[i] = mailAddress{Email: a}
+	}
+	return out
+}
+
+// nonEmpty returns s, or nil (JSON null) when s is empty.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// toMail returns the mail add-message response data for the email sm of the
+// case v. An agent's email shows the agent as user and sender and its
+// delivery's Message-ID as messageId; a contact's has no user, no messageId
+// and the contact as sender.
+func toMail(sm store.SentMessage, v store.CaseView) mailObject {
+	m := sm.Message
+	created := isoTime(m.CreatedAt)
+	to := toMailAddresses(m.EmailTo)
+	out := mailObject{
+		ID: m.ID, CaseMessageID: m.ID, CaseID: m.CaseID, InboxID: sm.Inbox.ID, MailID: m.ID,
+		Type: string(models.KindMessage), To: to, From: mailFrom{Email: m.EmailFrom},
+		Cc: toMailAddresses(m.EmailCc), Bcc: toMailAddresses(m.EmailBcc), Subject: m.EmailSubject,
+		TextBody: m.Text, HTMLBody: m.HTMLBody, Attachments: []emptyObject{}, DateCreated: created,
+		DateFailed: isoTimePtr(m.FailedAt), DateDelivery: isoTimePtr(m.DeliveredAt), Seen: yesNo(m.Read),
+		IsDraft: yesNo(false), ScheduleAt: created, MailMsgID: m.ID,
+	}
+	if len(to) > 0 {
+		out.OriginalRecipient = to[0].Email
+	}
+	if sm.Delivery != nil {
+		out.MessageID = nonEmpty(sm.Delivery.Reference)
+	}
+	switch m.Sender {
+	case models.SenderAgent:
+		a := sentBy(sm)
+		u := toFullUser(a)
+		out.SenderType, out.SenderID, out.User = senderUser, a.ID, &u
+		out.From.Name = agentName(a)
+		out.Sender = mailSender{Type: senderUser, ID: a.ID, Name: agentName(a), Email: a.Email}
+	default:
+		c := v.Contact
+		out.SenderType, out.SenderID = senderContact, c.ID
+		out.From.Name = c.Name
+		out.Sender = mailSender{Type: senderContact, ID: c.ID, Name: contactName(c), Email: m.EmailFrom}
+	}
+	return out
+}
+
+// toTimeline returns the timeline of the case v.
+func toTimeline(v store.CaseView) timelineObject {
+	return timelineObject{
+		ID: v.ID, ObjectType: "case", CaseID: v.ID, ThreadID: v.ID, DateCreated: isoTime(v.StartedAt),
+		DateUpdated: isoTime(v.UpdatedAt), ContactID: v.ContactID, Archive: "no",
+	}
+}
+
+// smsStatus is an SMS's status as the provider words it: an agent's SMS is
+// queued until the worker sends it (or gives up); a contact's was received.
+func smsStatus(d *models.Delivery) string {
+	if d == nil {
+		return "received"
+	}
+	switch d.Status {
+	case models.DeliverySent:
+		return "sent"
+	case models.DeliveryFailed:
+		return "failed"
+	}
+	// Queued, or being sent right now: not sent yet either way.
+	return "queued"
+}
+
+// toSMSSent returns the send-sms response data for the SMS sm of the case v.
+func toSMSSent(sm store.SentMessage, v store.CaseView) smsSent {
+	m := sm.Message
+	c := toCase(v)
+	tl := toTimeline(v)
+	status := smsStatus(sm.Delivery)
+	var sid *string
+	if sm.Delivery != nil {
+		sid = nonEmpty(sm.Delivery.ProviderRef)
+	}
+	d := smsMessage{
+		Members: []emptyObject{}, Message: m.Text, MsgType: "sms", ChannelType: "voip", Attachments: []emptyObject{},
+		ID: m.ID, CaseID: m.CaseID, From: m.SMSFrom, To: m.SMSTo, VoipAccountID: sm.Inbox.ID, Type: "sms",
+		Meta:          smsMeta{To: m.SMSTo, From: m.SMSFrom, Body: m.Text, Status: status, SID: sid},
+		CaseMessageID: m.ID, TimelineID: tl.ID, ContactID: v.ContactID, Seen: yesNo(m.Read),
+		DateCreated: isoTime(m.CreatedAt), CallSID: sid, Status: status, Price: "0",
+		Cas: c, CaseIDSnake: m.CaseID, Timeline: tl,
+	}
+	switch m.Sender {
+	case models.SenderAgent:
+		a := sentBy(sm)
+		d.SenderType, d.SenderID, d.Sender = senderUser, a.ID, toFullUser(a)
+	default:
+		d.SenderType, d.SenderID, d.Sender = senderContact, v.Contact.ID, toContactUser(v.Contact)
+	}
+	return smsSent{Cas: c, ThreadID: v.ID, Timeline: tl, Data: d}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,7 +17,8 @@ import (
 )
 
 // The error types Acquire documents, plus ERROR_SERVICE_UNAVAILABLE for its
-// documented 503.
+// documented 503 and ERROR_TOO_MANY_REQUESTS for a spent sending quota (Acquire
+// says it has no consumption limits, so it documents no type for a 429).
 const (
 	typeInvalidInput       = "ERROR_INVALID_INPUT"
 	typeRecordNotFound     = "ERROR_RECORD_NOT_FOUND"
@@ -23,6 +26,7 @@ const (
 	typeUnauthorizedAccess = "ERROR_UNAUTHORIZED_ACCESS"
 	typeServerError        = "ERROR_SERVER_ERROR"
 	typeServiceUnavailable = "ERROR_SERVICE_UNAVAILABLE"
+	typeTooManyRequests    = "ERROR_TOO_MANY_REQUESTS"
 )
 
 // errMissingKey means the request carries no bearer API key.
@@ -67,6 +71,12 @@ func (fe *fieldErrors) add(field, format string, args ...any) {
 	*fe = append(*fe, field+": "+fmt.Sprintf(format, args...))
 }
 
+// addMessage records a problem whose message names its fields itself, such
+// as "attachments are not supported".
+func (fe *fieldErrors) addMessage(msg string) {
+	*fe = append(*fe, msg)
+}
+
 // err returns the collected fields as one ERROR_INVALID_INPUT, or nil.
 func (fe fieldErrors) err() error {
 	if len(fe) == 0 {
@@ -75,16 +85,44 @@ func (fe fieldErrors) err() error {
 	return invalidInput("%s", strings.Join(fe, "; "))
 }
 
+// writeError turns an error of the store's AddMessage, AddEmail or AddSMS
+// into Acquire's: a closed case is ERROR_INVALID_INPUT, an unknown case or
+// key agent ERROR_RECORD_NOT_FOUND (400), and the store's field errors one
+// ERROR_INVALID_INPUT with each field as describe words it in the request's
+// names (with describe nil they reach the error table in the store's words).
+// A *store.QuotaError and other errors pass through to the error table.
+func writeError(err error, caseID, agentID int64, describe func(store.FieldError) string) error {
+	var nf *store.NotFoundError
+	var fe store.FieldErrors
+	switch {
+	case errors.Is(err, store.ErrCaseNotActive):
+		return invalidInput("Only active cases may receive messages via the API: case %d is closed", caseID)
+	case errors.As(err, &nf) && nf.Entity == "agent":
+		return notFound(http.StatusBadRequest, "User %d of this API key not found", agentID)
+	case errors.Is(err, store.ErrNotFound):
+		return notFound(http.StatusBadRequest, "Case %d not found", caseID)
+	case errors.As(err, &fe) && describe != nil:
+		parts := make([]string, len(fe))
+		for i, f := range fe {
+			parts[i] = describe(f)
+		}
+		return &apiError{Status: http.StatusBadRequest, Type: typeInvalidInput, Message: strings.Join(parts, "; "), Err: err}
+	}
+	return err
+}
+
 // classify is Acquire's error table: the status, type and message for each
-// store, auth and HTTP error.
-func classify(err error) (status int, typ, msg string) {
+// store, auth and HTTP error, and for a 429 or 503 the seconds the client is
+// to wait (Retry-After; 0 for other statuses).
+func classify(err error) (status int, typ, msg string, retryAfter int) {
 	var ae *apiError
 	var he *echo.HTTPError
 	var se *auth.ScopeError
 	var fe store.FieldErrors
+	var qe *store.QuotaError
 	switch {
 	case errors.As(err, &ae):
-		return ae.Status, ae.Type, ae.Message
+		return ae.Status, ae.Type, ae.Message, 0
 	case errors.Is(err, errMissingKey):
 		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "Missing API key: send the header Authorization: Bearer <API key>"
 	case errors.Is(err, auth.ErrExpiredToken):
@@ -95,6 +133,9 @@ func classify(err error) (status int, typ, msg string) {
 		status, typ, msg = http.StatusForbidden, typeUnauthorizedAccess, fmt.Sprintf("This API key lacks the %q scope", se.Scope)
 	case errors.Is(err, auth.ErrForbidden):
 		status, typ, msg = http.StatusForbidden, typeUnauthorizedAccess, "This API key may not do this"
+	case errors.As(err, &qe):
+		status, typ, msg = http.StatusTooManyRequests, typeTooManyRequests, qe.Error()
+		retryAfter = retrySeconds(qe.RetryAfter)
 	case errors.Is(err, store.ErrNotFound):
 		status, typ, msg = http.StatusBadRequest, typeRecordNotFound, "Record not found"
 	case errors.Is(err, store.ErrCaseNotActive):
@@ -110,7 +151,17 @@ func classify(err error) (status int, typ, msg string) {
 	default:
 		status, typ, msg = http.StatusInternalServerError, typeServerError, "Internal server error"
 	}
-	return status, typ, msg
+	if status == http.StatusServiceUnavailable {
+		// An unreachable database is usually back within a second.
+		retryAfter = 1
+	}
+	return status, typ, msg, retryAfter
+}
+
+// retrySeconds returns d in whole seconds, rounded up so that a client that
+// waits that long finds the quota free, and at least 1.
+func retrySeconds(d time.Duration) int {
+	return max(int((d+time.Second-1)/time.Second), 1)
 }
 
 // classifyHTTP maps Echo's own errors (body limit, unknown route, bad method)
@@ -157,17 +208,17 @@ func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
 			if err == nil || c.Response().Committed {
 				return err
 			}
-			status, typ, msg := classify(err)
+			status, typ, msg, retryAfter := classify(err)
 			if status >= 500 {
 				log.ErrorContext(c.Request().Context(), "acquire request failed", "err", err, "status", status,
 					"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 			}
-			switch status {
-			case http.StatusUnauthorized:
+			if status == http.StatusUnauthorized {
 				// RFC 7235: a 401 names the scheme it wants.
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")
-			case http.StatusServiceUnavailable:
-				c.Response().Header().Set("Retry-After", "1")
+			}
+			if retryAfter > 0 {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter))
 			}
 			return c.JSON(status, errorBody{Error: errorDetail{Type: typ, Message: msg}})
 		}

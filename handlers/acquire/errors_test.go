@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -37,6 +38,7 @@ func (fakeAuth) Authenticate(_ context.Context, token string) (auth.Caller, erro
 // fakeStore answers each method with its function, or fails.
 type fakeStore struct {
 	addMessage func() (store.MessageView, error)
+	addSent    func() (store.SentMessage, error)
 	caseView   func() (store.CaseView, error)
 	err        func() error
 }
@@ -46,6 +48,20 @@ func (s fakeStore) AddMessage(context.Context, int64, int64, store.NewMessage) (
 		return s.addMessage()
 	}
 	return store.MessageView{}, s.err()
+}
+
+func (s fakeStore) AddEmail(context.Context, int64, int64, store.NewEmail) (store.SentMessage, error) {
+	if s.addSent != nil {
+		return s.addSent()
+	}
+	return store.SentMessage{}, s.err()
+}
+
+func (s fakeStore) AddSMS(context.Context, int64, int64, store.NewSMS) (store.SentMessage, error) {
+	if s.addSent != nil {
+		return s.addSent()
+	}
+	return store.SentMessage{}, s.err()
 }
 
 func (s fakeStore) Case(context.Context, int64, int64) (store.CaseView, error) {
@@ -115,6 +131,58 @@ func TestErrors_Server(t *testing.T) {
 			assertError(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.String()}, tt.status, tt.typ, tt.message)
 			if got := rec.Header().Get("Retry-After"); (tt.status == 503) != (got == "1") {
 				t.Errorf("Retry-After = %q", got)
+			}
+		})
+	}
+}
+
+// TestErrors_Send checks the mail and SMS routes' errors that need a store
+// in a given state: a spent quota (Retry-After rounded up to whole seconds),
+// the key's agent gone, an unreachable database.
+func TestErrors_Send(t *testing.T) {
+	quota := func(kind models.InboxKind, limit int, wait time.Duration) func() (store.SentMessage, error) {
+		return func() (store.SentMessage, error) {
+			return store.SentMessage{}, fmt.Errorf("add %s to case 5: %w", kind, &store.QuotaError{Kind: kind, Limit: limit, RetryAfter: wait})
+		}
+	}
+	mail := `{"data":{"caseId":5,"to":["ann@example.com"],"from":"support@example.com","textBody":"hi"}}`
+	sms := `{"threadId":5,"From":"+14155550199","To":"+14155550100","Body":"hi"}`
+	tests := []struct {
+		name         string
+		st           fakeStore
+		path, body   string
+		status       int
+		typ, message string
+		retryAfter   string
+	}{
+		{"email quota", fakeStore{addSent: quota(models.InboxEmail, 1000, 90*time.Second+200*time.Millisecond)}, "/api/v1/mail/add-message", mail,
+			429, "ERROR_TOO_MANY_REQUESTS", "the account may send 1000 emails an hour; try again in 1m30s", "91"},
+		{"SMS quota", fakeStore{addSent: quota(models.InboxSMS, 200, time.Second)}, "/api/v1/voip/send-sms", sms,
+			429, "ERROR_TOO_MANY_REQUESTS", "the account may send 200 SMS messages an hour; try again in 1s", "1"},
+		{"quota under a second", fakeStore{addSent: quota(models.InboxSMS, 200, time.Millisecond)}, "/api/v1/voip/send-sms", sms,
+			429, "ERROR_TOO_MANY_REQUESTS", "the account may send 200 SMS messages an hour; try again in 0s", "1"},
+		{"the key's agent is gone", fakeStore{addSent: func() (store.SentMessage, error) {
+			return store.SentMessage{}, fmt.Errorf("add email: %w", &store.NotFoundError{Entity: "agent", ID: 7})
+		}}, "/api/v1/mail/add-message", mail, 400, "ERROR_RECORD_NOT_FOUND", "User 7 of this API key not found", ""},
+		{"store down on mail", fakeStore{err: func() error { return fmt.Errorf("add: %w", store.ErrUnavailable) }}, "/api/v1/mail/add-message", mail,
+			503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later.", "1"},
+		{"store down after the SMS", fakeStore{
+			addSent: func() (store.SentMessage, error) { return store.SentMessage{}, nil },
+			err:     func() error { return fmt.Errorf("read: %w", store.ErrUnavailable) },
+		}, "/api/v1/voip/send-sms", sms, 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later.", "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := echo.New()
+			acquire.Register(e, acquire.Deps{Store: tt.st, Auth: fakeAuth{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+				middleware.BodyLimit("2M"))
+			req := httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader(tt.body))
+			req.Header.Set("Authorization", "Bearer ok")
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			assertError(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.String()}, tt.status, tt.typ, tt.message)
+			if got := rec.Header().Get("Retry-After"); got != tt.retryAfter {
+				t.Errorf("Retry-After = %q, want %q", got, tt.retryAfter)
 			}
 		})
 	}

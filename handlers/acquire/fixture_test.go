@@ -36,7 +36,10 @@ type fixture struct {
 	off0, off1, open, assigned, closed models.Case
 	foreign                            models.Case // a case of the second account
 
-	full, chatOnly, readOnly, revoked, expired, otherKey string
+	// The first account's email inbox and SMS number, and the second's.
+	mailbox, number, otherMailbox, otherNumber models.Inbox
+
+	full, chatOnly, readOnly, emailOnly, smsOnly, revoked, expired, otherKey string
 }
 
 // The times the offline cases were received.
@@ -68,6 +71,10 @@ func mustFixture(tb testing.TB, st *store.Store) *fixture {
 	}
 	fc := storetest.MustContact(tb, st, a2.ID, "Foreign", "", "")
 	f.foreign = mustCase(tb, st, a2.ID, store.NewCase{ContactID: fc.ID, Subject: "theirs"})
+	f.mailbox = mustInbox(tb, st, a1.ID, models.InboxEmail, "support@example.com")
+	f.number = mustInbox(tb, st, a1.ID, models.InboxSMS, "+14155550199")
+	f.otherMailbox = mustInbox(tb, st, a2.ID, models.InboxEmail, "help@two.example.com")
+	f.otherNumber = mustInbox(tb, st, a2.ID, models.InboxSMS, "+14155550188")
 
 	secret := bytes.Repeat([]byte("s"), auth.MinSecretLen)
 	keys, err := auth.NewKeys(secret, st, auth.KeysOptions{})
@@ -85,6 +92,8 @@ func mustFixture(tb testing.TB, st *store.Store) *fixture {
 	_, f.full = issue(keys, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, Name: "full"})
 	_, f.chatOnly = issue(keys, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, Scopes: []auth.Scope{auth.ScopeChat}})
 	_, f.readOnly = issue(keys, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, Scopes: []auth.Scope{auth.ScopeRead}})
+	_, f.emailOnly = issue(keys, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, Scopes: []auth.Scope{auth.ScopeEmail}})
+	_, f.smsOnly = issue(keys, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, Scopes: []auth.Scope{auth.ScopeSMS}})
 	rk, token := issue(keys, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, Name: "revoked"})
 	if _, err := st.RevokeAPIKey(ctx, rk.ID); err != nil {
 		tb.Fatal(err)
@@ -117,6 +126,15 @@ func mustCase(tb testing.TB, st *store.Store, accountID int64, in store.NewCase)
 	return v.Case
 }
 
+func mustInbox(tb testing.TB, st *store.Store, accountID int64, kind models.InboxKind, address string) models.Inbox {
+	tb.Helper()
+	in, err := st.CreateInbox(context.Background(), accountID, kind, address)
+	if err != nil {
+		tb.Fatalf("create inbox: %v", err)
+	}
+	return in
+}
+
 // mustCaseView reads a case as the store shows it now.
 func (f *fixture) mustCaseView(tb testing.TB, c models.Case) store.CaseView {
 	tb.Helper()
@@ -138,6 +156,37 @@ func (f *fixture) counts(tb testing.TB) (messages, cases int64) {
 		tb.Fatal(err)
 	}
 	return messages, cases
+}
+
+// deliveries returns the number of rows in the outbox.
+func (f *fixture) deliveries(tb testing.TB) int64 {
+	tb.Helper()
+	var n int64
+	if err := f.st.GORM().Model(&models.Delivery{}).Count(&n).Error; err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// writes returns the numbers of messages, cases and deliveries, to tell
+// whether a request wrote anything.
+func (f *fixture) writes(tb testing.TB) [3]int64 {
+	tb.Helper()
+	m, c := f.counts(tb)
+	return [3]int64{m, c, f.deliveries(tb)}
+}
+
+// mustDelivery returns the outbox row of a message, or nil when it has none.
+func (f *fixture) mustDelivery(tb testing.TB, messageID int64) *models.Delivery {
+	tb.Helper()
+	var ds []models.Delivery
+	if err := f.st.GORM().Where("message_id = ?", messageID).Find(&ds).Error; err != nil {
+		tb.Fatal(err)
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	return &ds[0]
 }
 
 type response struct {

@@ -2,7 +2,10 @@ package acquire_test
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+	"testing"
 
 	"switchboard/models"
 	"switchboard/store"
@@ -86,8 +89,144 @@ func wantMessage(m store.MessageView, v store.CaseView, caseJSON string) string 
 	if caseJSON != "" {
 		withCase = `"case":` + caseJSON + ","
 	}
-	return fmt.Sprintf(`{"channel":"chat","senderType":%q,"senderId":%s,"type":%q,"seen":%q,"message":%s,"meta":{},
+	// Email and SMS messages show in the chat list by their channel, an
+	// email by its text body (its HTML body when it has no text one).
+	channel, text := "chat", m.Text
+	switch {
+	case m.EmailFrom != "":
+		channel = "email"
+		if text == "" {
+			text = m.HTMLBody
+		}
+	case m.SMSFrom != "":
+		channel = "sms"
+	}
+	return fmt.Sprintf(`{"channel":%q,"senderType":%q,"senderId":%s,"type":%q,"seen":%q,"message":%s,"meta":{},
 		"dateCreated":%q,%s"sender":%s,"dateUpdated":null,"id":%d,"caseId":%d,"threadId":%d,"contactId":%d}`,
-		senderType, senderID, m.Kind, seen, jsonString(m.Text), iso(m.CreatedAt), withCase, sender,
+		channel, senderType, senderID, m.Kind, seen, jsonString(text), iso(m.CreatedAt), withCase, sender,
 		m.ID, m.CaseID, m.CaseID, v.ContactID)
+}
+
+// wantFullUser is an agent as the mail and SMS responses show it.
+func wantFullUser(a models.Agent) string {
+	return fmt.Sprintf(`{"departments":[],"roles":[],"id":%d,"name":%s,"firstName":%s,"lastName":%s,"photo":"","email":%s,
+		"clientId":"","parentId":0,"metaDetails":{"isBotClient":false,"label":""},"type":"user","accessLevel":null}`,
+		a.ID, jsonString(a.FirstName+" "+a.LastName), jsonString(a.FirstName), jsonString(a.LastName), jsonString(a.Email))
+}
+
+func wantAddresses(addrs []string) string {
+	parts := make([]string, len(addrs))
+	for i, a := range addrs {
+		parts[i] = fmt.Sprintf(`{"Name":"","Email":%s}`, jsonString(a))
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// sentMail is what the mail add-message response is checked against: the
+// stored message and delivery, the addresses as the client meant them and
+// who sent it (agent nil for the contact).
+type sentMail struct {
+	m           models.Message
+	d           *models.Delivery
+	inboxID     int64
+	to, cc, bcc []string
+	agent       *models.Agent
+	contact     models.Contact
+}
+
+// wantMail is the data of the mail add-message response.
+func wantMail(w sentMail) string {
+	m := w.m
+	senderType, senderID, fromName, user, sender := "contact", w.contact.ID, w.contact.Name, "null",
+		fmt.Sprintf(`{"type":"contact","id":%d,"name":%s,"email":%s,"photo":""}`, w.contact.ID, jsonString(wantContactName(w.contact)), jsonString(m.EmailFrom))
+	if w.agent != nil {
+		a := *w.agent
+		name := a.FirstName + " " + a.LastName
+		senderType, senderID, fromName, user = "user", a.ID, name, wantFullUser(a)
+		sender = fmt.Sprintf(`{"type":"user","id":%d,"name":%s,"email":%s,"photo":""}`, a.ID, jsonString(name), jsonString(a.Email))
+	}
+	messageID := "null"
+	if w.d != nil {
+		messageID = jsonString(w.d.Reference)
+	}
+	created := iso(m.CreatedAt)
+	return fmt.Sprintf(`{"id":%d,"caseMessageId":%d,"channelId":null,"caseId":%d,"inboxId":%d,"mailId":%d,"type":"message",
+		"senderType":%q,"senderId":%d,"to":%s,"from":{"Name":%s,"Email":%s,"MailboxHash":""},"cc":%s,"bcc":%s,"reply_to":null,
+		"subject":%s,"textBody":%s,"htmlBody":%s,"mailboxMessageId":null,"messageId":%s,"mailboxInReplyTo":null,
+		"originalRecipient":%s,"parentId":null,"attachments":[],"dateCreated":%q,"dateSeen":null,"dateBounce":null,
+		"dateFailed":null,"dateDelivery":null,"seen":"no","isDraft":"no","scheduleAt":%q,"meta":null,"clickedDate":null,
+		"unsubscribeDate":null,"appMessageId":null,"appThreadId":null,"user":%s,"sender":%s,"mailMsgId":%d}`,
+		m.ID, m.ID, m.CaseID, w.inboxID, m.ID, senderType, senderID, wantAddresses(w.to), jsonString(fromName),
+		jsonString(m.EmailFrom), wantAddresses(w.cc), wantAddresses(w.bcc), jsonString(m.EmailSubject), jsonString(m.Text),
+		jsonString(m.HTMLBody), messageID, jsonString(w.to[0]), created, created, user, sender, m.ID)
+}
+
+// wantTimeline is the case's timeline: one per case, with the case's id.
+func wantTimeline(v store.CaseView) string {
+	return fmt.Sprintf(`{"id":%d,"objectType":"case","caseId":%d,"viewId":null,"noteId":null,"threadId":%d,
+		"dateCreated":%q,"dateUpdated":%q,"contactId":%d,"archive":"no","meta":{}}`,
+		v.ID, v.ID, v.ID, iso(v.StartedAt), iso(v.UpdatedAt), v.ContactID)
+}
+
+// wantSMS is the data of the send-sms response for the SMS m of the case v
+// (as it stands after the write), sent by agent (nil for the contact).
+func wantSMS(m models.Message, v store.CaseView, inboxID int64, agent *models.Agent) string {
+	senderType, senderID, sender, status := "contact", v.Contact.ID, wantContactUser(v.Contact), "received"
+	if agent != nil {
+		senderType, senderID, sender, status = "user", agent.ID, wantFullUser(*agent), "queued"
+	}
+	c, tl := wantCase(v), wantTimeline(v)
+	return fmt.Sprintf(`{"cas":%s,"threadId":%d,"timeline":%s,"data":{"members":[],"message":%s,"msgType":"sms",
+		"channelType":"voip","attachments":[],"id":%d,"caseId":%d,"from":%q,"to":%q,"voip_account_id":%d,"senderType":%q,
+		"senderId":%d,"type":"sms","recording_status":null,"meta":{"To":%q,"From":%q,"Body":%s,"status":%q,"sid":null},
+		"call_transcript":0,"caseMessageId":%d,"timelineId":%d,"contactId":%d,"seen":"no","dateCreated":%q,
+		"call_answered":null,"call_end":null,"call_sid":null,"status":%q,"call_status":null,"conferenceId":null,
+		"price":"0","sender":%s,"is_new_case":false,"is_new_contact":false,"cas":%s,"case_id":%d,"timeline":%s,
+		"is_case_join":false}}`,
+		c, v.ID, tl, jsonString(m.Text), m.ID, m.CaseID, m.SMSFrom, m.SMSTo, inboxID, senderType, senderID,
+		m.SMSTo, m.SMSFrom, jsonString(m.Text), status, m.ID, v.ID, v.ContactID, iso(m.CreatedAt), status,
+		sender, c, v.ID, tl)
+}
+
+// The keys of the objects in Acquire's documented mail add-message and
+// send-sms responses (acquire-send-message.txt), to hold the responses to.
+var (
+	docMailKeys = []string{"id", "caseMessageId", "channelId", "caseId", "inboxId", "mailId", "type", "senderType",
+		"senderId", "to", "from", "cc", "bcc", "reply_to", "subject", "textBody", "htmlBody", "mailboxMessageId",
+		"messageId", "mailboxInReplyTo", "originalRecipient", "parentId", "attachments", "dateCreated", "dateSeen",
+		"dateBounce", "dateFailed", "dateDelivery", "seen", "isDraft", "scheduleAt", "meta", "clickedDate",
+		"unsubscribeDate", "appMessageId", "appThreadId", "user", "sender", "mailMsgId"}
+	docMailAddressKeys = []string{"Name", "Email"}
+	docMailFromKeys    = []string{"Name", "Email", "MailboxHash"}
+	docMailUserKeys    = []string{"departments", "roles", "id", "name", "firstName", "lastName", "photo", "email",
+		"clientId", "parentId", "metaDetails", "type", "accessLevel"}
+	docMailSenderKeys = []string{"type", "id", "name", "email", "photo"}
+
+	docSMSKeys     = []string{"cas", "threadId", "timeline", "data"}
+	docSMSDataKeys = []string{"members", "message", "msgType", "channelType", "attachments", "id", "caseId", "from",
+		"to", "voip_account_id", "senderType", "senderId", "type", "recording_status", "meta", "call_transcript",
+		"caseMessageId", "timelineId", "contactId", "seen", "dateCreated", "call_answered", "call_end", "call_sid",
+		"status", "call_status", "conferenceId", "price", "sender", "is_new_case", "is_new_contact", "cas", "case_id",
+		"timeline", "is_case_join"}
+	// docTimelineKeys are those of the timeline inside the documented case
+	// (cas.timeline and data.timeline).
+	docTimelineKeys = []string{"id", "objectType", "caseId", "viewId", "noteId", "threadId", "dateCreated",
+		"dateUpdated", "contactId", "archive", "meta"}
+	// docSMSMetaKeys are the documented provider meta keys switchboard fills.
+	docSMSMetaKeys = []string{"To", "From", "Body", "status", "sid"}
+)
+
+// assertKeys checks that obj (a JSON object) has exactly the keys.
+func assertKeys(tb testing.TB, what string, obj any, keys []string) {
+	tb.Helper()
+	m, ok := obj.(map[string]any)
+	if !ok {
+		tb.Errorf("%s is %T, not an object", what, obj)
+		return
+	}
+	got := slices.Sorted(maps.Keys(m))
+	want := slices.Sorted(slices.Values(keys))
+	if !slices.Equal(got, want) {
+		tb.Errorf("%s keys\n got: %v\nwant: %v", what, got, want)
+	}
 }
