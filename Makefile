@@ -31,11 +31,14 @@ lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## bench: on PostgreSQL, REVE offline messages with 1,000,000 rows (SWITCHBOARD_BENCH_ROWS to change),
-## HelpCrunch POST /v1/messages against a plain net/http + pgx baseline, and the API-key check
+## HelpCrunch POST /v1/messages against a plain net/http + pgx baseline, CallGear uploads against COPY,
+## Acquire mail over chat, the delivery worker, and the API-key check
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 3s -timeout 60m ./handlers/reve
 	$(GO) test -run '^$$' -bench PostMessages -benchtime 30000x -timeout 20m ./handlers
 	$(GO) test -run '^$$' -bench Upload -benchtime 50x -timeout 20m ./handlers
+	$(GO) test -run '^$$' -bench AcquireAddMessage -benchtime 3000x -timeout 20m ./handlers
+	$(GO) test -run '^$$' -bench Worker -benchtime 2000x -timeout 20m ./delivery
 	$(GO) test -run '^$$' -bench . -benchmem ./auth
 
 clean:
