@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -43,10 +44,11 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 	return c, ok
 }
 
-// AgentFinder looks an agent up by login email; it returns an error wrapping
-// store.ErrNotFound when there is none.
+// AgentFinder looks an agent up by login email (an error wrapping
+// store.ErrNotFound when there is none) and records its logins.
 type AgentFinder interface {
 	AgentByEmail(ctx context.Context, email string) (models.Agent, error)
+	RecordLogin(ctx context.Context, id int64, at time.Time) error
 }
 
 // BasicOptions tune NewBasic. The zero value is fine.
@@ -58,6 +60,8 @@ type BasicOptions struct {
 	CacheSize int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Log receives failed login records; nil logs nothing.
+	Log *slog.Logger
 }
 
 // Basic checks HTTP Basic credentials (an agent's email and password).
@@ -74,6 +78,7 @@ type Basic struct {
 	ttl    time.Duration
 	size   int
 	now    func() time.Time
+	log    *slog.Logger
 	mac    []byte
 	// dummy is a hash to check against when the email is unknown, so that an
 	// unknown email costs as much as a wrong password.
@@ -92,7 +97,7 @@ type verified struct {
 
 // NewBasic returns a Basic checker that finds agents with agents.
 func NewBasic(agents AgentFinder, opts BasicOptions) (*Basic, error) {
-	b := &Basic{agents: agents, hasher: opts.Hasher, ttl: opts.CacheTTL, size: opts.CacheSize, now: opts.Now,
+	b := &Basic{agents: agents, hasher: opts.Hasher, ttl: opts.CacheTTL, size: opts.CacheSize, now: opts.Now, log: opts.Log,
 		entries: map[[sha256.Size]byte]verified{}}
 	if b.ttl <= 0 {
 		b.ttl = time.Minute
@@ -127,14 +132,23 @@ func (b *Basic) Authenticate(ctx context.Context, email, password string) (Calle
 		return Caller{}, fmt.Errorf("authenticate: %w", err)
 	}
 	key := b.key(agent.Email, password)
+	fresh := false
 	if !b.cached(key, agent) {
 		if !b.hasher.Verify(agent.PasswordHash, password) {
 			return Caller{}, ErrBadCredentials
 		}
 		b.remember(key, agent)
+		fresh = true
 	}
 	if !agent.Enabled {
 		return Caller{}, ErrBadCredentials
+	}
+	if fresh {
+		// A login is a checked password, which the cache makes at most one a
+		// minute per client; a failed write does not fail the login.
+		if err := b.agents.RecordLogin(ctx, agent.ID, b.now()); err != nil && b.log != nil {
+			b.log.WarnContext(ctx, "record login", "agent_id", agent.ID, "err", err)
+		}
 	}
 	return Caller{AccountID: agent.AccountID, AgentID: agent.ID, Email: agent.Email, Role: agent.Role, Scopes: AllScopes()}, nil
 }

@@ -174,3 +174,56 @@ func mustAgent(t *testing.T, s *store.Store, id int64) models.Agent {
 	}
 	return a
 }
+
+// countingLogins counts the login records that reach the store.
+type countingLogins struct {
+	*store.Store
+	n int
+}
+
+func (c *countingLogins) RecordLogin(ctx context.Context, id int64, at time.Time) error {
+	c.n++
+	return c.Store.RecordLogin(ctx, id, at)
+}
+
+// TestBasic_RecordLogin checks that a checked password records the agent's
+// login, and that requests answered from the cache write nothing.
+func TestBasic_RecordLogin(t *testing.T) {
+	s := storetest.MustOpen(t, store.SQLite)
+	ctx := context.Background()
+	h := Hasher{Cost: bcrypt.MinCost}
+	hash, _ := h.Hash("password-1")
+	acct := storetest.MustAccount(t, s, "A")
+	admin := storetest.MustAgent(t, s, acct.ID, "boss@example.com", models.RoleSuperadmin, hash)
+	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	cs := &countingLogins{Store: s}
+	b, err := NewBasic(cs, BasicOptions{Hasher: h, CacheTTL: time.Minute, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		password  string
+		wantWrite int
+		wantLogin time.Time
+	}{
+		{"first login", 0, "password-1", 1, clk.now},
+		{"cached", 10 * time.Second, "password-1", 1, clk.now},
+		{"wrong password", time.Second, "nope-nope", 1, clk.now},
+		{"checked again after the cache", time.Minute, "password-1", 2, clk.now.Add(71 * time.Second)},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			clk.Advance(st.advance)
+			b.Authenticate(ctx, "boss@example.com", st.password)
+			if cs.n != st.wantWrite {
+				t.Errorf("%d login writes, want %d", cs.n, st.wantWrite)
+			}
+			a, err := s.Agent(ctx, acct.ID, admin.ID)
+			if err != nil || a.LastLoginAt == nil || !a.LastLoginAt.Equal(st.wantLogin) {
+				t.Errorf("last login = %v, %v; want %v", a.LastLoginAt, err, st.wantLogin)
+			}
+		})
+	}
+}

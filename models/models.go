@@ -107,17 +107,17 @@ type VisitorSession struct {
 
 // Case is one conversation with a contact on one channel.
 type Case struct {
-	ID         int64      `gorm:"primaryKey;index:idx_cases_list,priority:4,sort:desc;index:idx_cases_started,priority:3,sort:desc"`
-	AccountID  int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1;index:idx_cases_started,priority:1;index:idx_cases_last_message,priority:1"`
+	ID         int64      `gorm:"primaryKey;index:idx_cases_list,priority:4,sort:desc;index:idx_cases_started,priority:3,sort:desc;index:idx_cases_assignee,priority:4,sort:desc"`
+	AccountID  int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1;index:idx_cases_started,priority:1;index:idx_cases_last_message,priority:1;index:idx_cases_assignee,priority:1"`
 	ContactID  int64      `gorm:"not null;index:idx_cases_contact,priority:2"`
 	Channel    Channel    `gorm:"not null;index:idx_cases_list,priority:2;uniqueIndex:idx_cases_ext,priority:2"`
 	Status     CaseStatus `gorm:"not null"`
 	Outcome    *Outcome   ``
 	Initiator  string     `gorm:"not null"`
 	Subject    string     `gorm:"not null"`
-	AssigneeID *int64     ``
+	AssigneeID *int64     `gorm:"index:idx_cases_assignee,priority:2"`
 	Unread     bool       `gorm:"not null"`
-	StartedAt  time.Time  `gorm:"not null;index:idx_cases_list,priority:3,sort:desc;index:idx_cases_started,priority:2,sort:desc"`
+	StartedAt  time.Time  `gorm:"not null;index:idx_cases_list,priority:3,sort:desc;index:idx_cases_started,priority:2,sort:desc;index:idx_cases_assignee,priority:3,sort:desc"`
 	ClosedAt   *time.Time ``
 	// ClosedBy is the agent who closed the case, if an agent did.
 	ClosedBy *int64  ``

@@ -139,3 +139,16 @@ func accountExists(tx *gorm.DB, accountID int64) error {
 	}
 	return nil
 }
+
+// RecordLogin sets the agent's last login time to at, unless it already
+// holds a time less than a minute older: a client that sends credentials
+// with every request is one login a minute, not one write per request. It
+// returns the database's error, never ErrNotFound (a vanished agent has no
+// login to record).
+func (s *Store) RecordLogin(ctx context.Context, id int64, at time.Time) error {
+	at = at.UTC().Truncate(time.Microsecond)
+	err := s.db.WithContext(ctx).Model(&models.Agent{}).
+		Where("id = ? AND (last_login_at IS NULL OR last_login_at < ?)", id, at.Add(-time.Minute)).
+		Update("last_login_at", at).Error
+	return wrap(fmt.Sprintf("record login of agent %d", id), err)
+}

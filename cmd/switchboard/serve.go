@@ -95,7 +95,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	if err := bootstrap(ctx, st, hasher, keys, cfg.adminEmail, stdout, log); err != nil {
 		return err
 	}
-	basic, err := auth.NewBasic(st, auth.BasicOptions{Hasher: hasher})
+	basic, err := auth.NewBasic(st, auth.BasicOptions{Hasher: hasher, Log: log})
 	if err != nil {
 		return err
 	}

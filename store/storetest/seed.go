@@ -61,3 +61,60 @@ func SeedOfflineMessages(tb testing.TB, s *store.Store, accountID, agentID int64
 		}
 	}
 }
+
+// SeedChats writes n closed chats into the account on PostgreSQL with
+// set-based SQL: 1,000 contacts, n chat cases started spacing apart going
+// back from newest, each with a visitor message and, on every other chat, an
+// answer by agentID (its assignee; the others are lost), with the cases'
+// last-message columns and the per-day case counts the store keeps. It then
+// vacuums and analyzes the tables.
+func SeedChats(tb testing.TB, s *store.Store, accountID, agentID int64, n int, newest time.Time, spacing time.Duration) {
+	tb.Helper()
+	if s.Backend() != store.Postgres {
+		tb.Fatalf("SeedChats runs on PostgreSQL, not %s", s.Backend())
+	}
+	db := s.GORM()
+	steps := []struct {
+		name string
+		sql  string
+		args []any
+	}{
+		{"contacts", `INSERT INTO contacts (account_id, name, email, phone, user_id, created_at, updated_at)
+			SELECT ?, 'chatter ' || g, 'chatter' || g || '@example.com', '+1556' || lpad(g::text, 7, '0'), '', now(), now()
+			FROM generate_series(1, 1000) g`, []any{accountID}},
+		{"chats", `INSERT INTO cases (account_id, contact_id, channel, status, outcome, initiator, subject, assignee_id, unread,
+				started_at, closed_at, form_name, uploaded, created_at, updated_at)
+			SELECT ?, (SELECT min(id) FROM contacts WHERE account_id = ? AND email LIKE 'chatter%') + (g % 1000), 'chat', 'closed',
+				CASE WHEN g % 2 = 0 THEN 'succeeded' ELSE 'lost' END, 'visitor', '', CASE WHEN g % 2 = 0 THEN ?::bigint END, false,
+				?::timestamptz - (g * ?::bigint) * interval '1 microsecond',
+				?::timestamptz - (g * ?::bigint) * interval '1 microsecond' + interval '5 minutes', '', true, now(), now()
+			FROM generate_series(1, ?) g`, []any{accountID, accountID, agentID, newest, spacing.Microseconds(), newest, spacing.Microseconds(), n}},
+		{"visitor messages", `INSERT INTO messages (account_id, case_id, sender, kind, text, markdown, lang, email_from, email_to, email_cc,
+				email_bcc, email_subject, html_body, sms_from, sms_to, read, edited, delivery_status, fail_reason, created_at, updated_at)
+			SELECT account_id, id, 'contact', 'message', 'hello ' || id, '', '', '', '', '', '', '', '', '', '', true, false, '', '', started_at, started_at
+			FROM cases WHERE account_id = ? AND channel = 'chat'`, []any{accountID}},
+		{"agent answers", `INSERT INTO messages (account_id, case_id, sender, agent_id, kind, text, markdown, lang, email_from, email_to, email_cc,
+				email_bcc, email_subject, html_body, sms_from, sms_to, read, edited, delivery_status, fail_reason, created_at, updated_at)
+			SELECT account_id, id, 'agent', assignee_id, 'message', 'answer ' || id, '', '', '', '', '', '', '', '', '', '', true, false, '', '',
+				started_at + interval '1 minute', started_at + interval '1 minute'
+			FROM cases WHERE account_id = ? AND channel = 'chat' AND assignee_id IS NOT NULL`, []any{accountID}},
+		{"last messages", `UPDATE cases c SET last_message_id = m.id, last_message_at = m.created_at, last_customer_message_at = c.started_at
+			FROM (SELECT DISTINCT ON (case_id) case_id, id, created_at FROM messages WHERE account_id = ?
+				ORDER BY case_id, created_at DESC, id DESC) m
+			WHERE m.case_id = c.id AND c.channel = 'chat'`, []any{accountID}},
+		{"day counts", `INSERT INTO case_day_counts (account_id, channel, day, n)
+			SELECT account_id, channel, floor(extract(epoch FROM started_at) / 86400)::bigint AS day, count(*)
+			FROM cases WHERE account_id = ? AND channel = 'chat' GROUP BY account_id, channel, day
+			ON CONFLICT (account_id, channel, day) DO UPDATE SET n = excluded.n`, []any{accountID}},
+	}
+	for _, st := range steps {
+		if err := db.Exec(st.sql, st.args...).Error; err != nil {
+			tb.Fatalf("seed %s: %v", st.name, err)
+		}
+	}
+	for _, table := range []string{"contacts", "cases", "messages", "case_day_counts"} {
+		if err := db.Exec("VACUUM ANALYZE " + table).Error; err != nil {
+			tb.Fatalf("vacuum %s: %v", table, err)
+		}
+	}
+}

@@ -1,0 +1,410 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"switchboard/models"
+)
+
+// ListAgents returns page (1-based) of the account's agents, size per page,
+// by id. A page past the end is empty. It returns FieldErrors for a page or
+// size below 1.
+func (s *Store) ListAgents(ctx context.Context, accountID, page int64, size int) ([]models.Agent, error) {
+	offset, ok, err := pageOffset(page, size)
+	if err != nil || !ok {
+		return []models.Agent{}, err
+	}
+	agents := []models.Agent{}
+	err = s.db.WithContext(ctx).Where("account_id = ?", accountID).Order("id").
+		Offset(int(offset)).Limit(size).Find(&agents).Error
+	if err != nil {
+		return nil, wrap("list agents", err)
+	}
+	return agents, nil
+}
+
+// pageOffset returns the offset of page (1-based) of size rows, ok=false for
+// a page no database can reach, and FieldErrors for a page or size below 1.
+func pageOffset(page int64, size int) (int64, bool, error) {
+	var fe FieldErrors
+	if page < 1 {
+		fe.Add("page", "must be 1 or more")
+	}
+	if size < 1 || size > MaxLimit {
+		fe.Add("size", "must be 1 to %d", MaxLimit)
+	}
+	if err := fe.Err(); err != nil {
+		return 0, false, err
+	}
+	if page-1 > (1<<62)/int64(size) {
+		return 0, false, nil
+	}
+	return (page - 1) * int64(size), true, nil
+}
+
+// ChatQuery selects a page of an account's chats (cases on the chat
+// channel), newest first by start time and then id.
+type ChatQuery struct {
+	// From and To bound the start time to [From, To); a zero bound is open.
+	From, To time.Time
+	// AgentID and AgentEmail, when set, keep the chats assigned to that agent
+	// (an email no agent of the account has matches nothing).
+	AgentID    *int64
+	AgentEmail string
+	// Page is 1-based; Size rows per page.
+	Page int64
+	Size int
+}
+
+// ChatRow is a chat as REVE shows it: the case, its contact, its assignee and
+// when an agent first answered.
+type ChatRow struct {
+	models.Case
+	Contact models.Contact
+	Agent   *models.Agent
+	// FirstAgentMessageAt is the time of the first agent message, nil when no
+	// agent wrote.
+	FirstAgentMessageAt *time.Time
+	// LastAgentMessageAt is the time of the last agent message, nil when no
+	// agent wrote.
+	LastAgentMessageAt *time.Time
+}
+
+// ListChats returns the page of the account's chats that q selects. Deep
+// pages cost about as much as the first when no agent is asked for: the
+// per-day case counts locate the page. It returns FieldErrors for a page or
+// size below 1 or a To before From.
+func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]ChatRow, error) {
+	offset, ok, err := pageOffset(q.Page, q.Size)
+	if err == nil && !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		err = FieldErrors{{Field: "to", Message: "must not be before from"}}
+	}
+	if err != nil || !ok {
+		return []ChatRow{}, err
+	}
+	from, to := q.From.UTC(), q.To.UTC()
+	var rows []ChatRow
+	err = s.readTx(ctx, func(tx *gorm.DB) error {
+		agentID := q.AgentID
+		if q.AgentEmail != "" {
+			var ids []int64
+			if err := tx.Model(&models.Agent{}).Where("account_id = ? AND email = ?", accountID, models.NormalizeEmail(q.AgentEmail)).
+				Pluck("id", &ids).Error; err != nil {
+				return err
+			}
+			if len(ids) == 0 || (agentID != nil && *agentID != ids[0]) {
+				return nil
+			}
+			agentID = &ids[0]
+		}
+		d := tx.Model(&models.Case{}).Where("account_id = ? AND channel = ?", accountID, models.ChannelChat)
+		if !from.IsZero() {
+			d = d.Where("started_at >= ?", from)
+		}
+		skip := offset
+		if agentID != nil {
+			// An agent's chats have no day counts: OFFSET over the agent's
+			// index entries, which are a fraction of the account's.
+			d = d.Where("assignee_id = ?", *agentID)
+			if !to.IsZero() {
+				d = d.Where("started_at < ?", to)
+			}
+		} else {
+			before, rest, ok, err := chatPageStart(tx, accountID, from, to, offset)
+			if err != nil || !ok {
+				return err
+			}
+			if before != nil {
+				d = d.Where("started_at < ?", *before)
+			}
+			skip = rest
+		}
+		var cases []models.Case
+		if err := d.Order("started_at DESC, id DESC").Offset(int(skip)).Limit(q.Size).Find(&cases).Error; err != nil {
+			return err
+		}
+		var err error
+		rows, err = chatRows(tx, accountID, cases)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("list chats", err)
+	}
+	return rows, nil
+}
+
+// chatPageStart locates row offset (0-based, newest first) of the account's
+// chats started in [from, to) (a zero bound is open). It returns the
+// exclusive upper bound on started_at the page query starts from (nil: to,
+// or none) and the rows to skip below it, and ok=false past the last chat.
+//
+// The per-day counts are by UTC day, and to need not fall on a UTC midnight
+// (it is the end of a day in the account's time zone), so the rows of to's
+// own UTC day are counted by the index first; the days below come from the
+// counts. Rows of from's day that are older than from are counted too, but
+// they come last in the order, so they only shorten the final page.
+func chatPageStart(tx *gorm.DB, accountID int64, from, to time.Time, offset int64) (*time.Time, int64, bool, error) {
+	var upper *time.Time
+	if !to.IsZero() {
+		upper = &to
+	}
+	if offset == 0 {
+		return upper, 0, true, nil
+	}
+	below := int64(1 << 62)
+	if upper != nil {
+		top := dayOf(to)
+		below = top
+		dayStart := time.Unix(top*secondsPerDay, 0).UTC()
+		if dayStart.Before(to) {
+			var n int64
+			q := tx.Model(&models.Case{}).Where("account_id = ? AND channel = ? AND started_at >= ? AND started_at < ?",
+				accountID, models.ChannelChat, dayStart, to)
+			if !from.IsZero() {
+				q = q.Where("started_at >= ?", from)
+			}
+			if err := q.Count(&n).Error; err != nil {
+				return nil, 0, false, err
+			}
+			if offset < n {
+				return upper, offset, true, nil
+			}
+			offset -= n
+			if offset == 0 {
+				return &dayStart, 0, true, nil
+			}
+		}
+	}
+	before, skip, ok, err := pageStartBelow(tx, accountID, models.ChannelChat, offset, below)
+	if err != nil || !ok {
+		return nil, 0, ok, err
+	}
+	if before == nil {
+		return upper, skip, true, nil
+	}
+	return before, skip, true, nil
+}
+
+// Chat returns one chat of the account, or ErrNotFound (also for a case on
+// another channel).
+func (s *Store) Chat(ctx context.Context, accountID, id int64) (ChatRow, error) {
+	var row ChatRow
+	err := s.readTx(ctx, func(tx *gorm.DB) error {
+		var cases []models.Case
+		if err := tx.Where("account_id = ? AND id = ? AND channel = ?", accountID, id, models.ChannelChat).
+			Limit(1).Find(&cases).Error; err != nil {
+			return err
+		}
+		if len(cases) == 0 {
+			return notFound("chat", id)
+		}
+		rows, err := chatRows(tx, accountID, cases)
+		if err != nil {
+			return err
+		}
+		row = rows[0]
+		return nil
+	})
+	return row, wrap(fmt.Sprintf("chat %d", id), err)
+}
+
+// chatRows adds to cases their contacts, assignees and agent message times,
+// with one query each.
+func chatRows(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatRow, error) {
+	rows := make([]ChatRow, len(cases))
+	if len(cases) == 0 {
+		return rows, nil
+	}
+	var caseIDs, contactIDs, agentIDs []int64
+	for _, c := range cases {
+		caseIDs = append(caseIDs, c.ID)
+		contactIDs = append(contactIDs, c.ContactID)
+		if c.AssigneeID != nil {
+			agentIDs = append(agentIDs, *c.AssigneeID)
+		}
+	}
+	var contacts []models.Contact
+	if err := tx.Where("account_id = ? AND id IN ?", accountID, contactIDs).Find(&contacts).Error; err != nil {
+		return nil, err
+	}
+	var agents []models.Agent
+	if len(agentIDs) > 0 {
+		if err := tx.Where("account_id = ? AND id IN ?", accountID, agentIDs).Find(&agents).Error; err != nil {
+			return nil, err
+		}
+	}
+	var times []struct {
+		CaseID    int64
+		CreatedAt time.Time
+	}
+	if err := tx.Model(&models.Message{}).Select("case_id, created_at").
+		Where("account_id = ? AND case_id IN ? AND sender = ?", accountID, caseIDs, models.SenderAgent).
+		Order("created_at").Scan(&times).Error; err != nil {
+		return nil, err
+	}
+	byContact := map[int64]models.Contact{}
+	for _, c := range contacts {
+		byContact[c.ID] = c
+	}
+	byAgent := map[int64]models.Agent{}
+	for _, a := range agents {
+		byAgent[a.ID] = a
+	}
+	first, last := map[int64]time.Time{}, map[int64]time.Time{}
+	for _, t := range times {
+		at := t.CreatedAt.UTC()
+		if _, ok := first[t.CaseID]; !ok {
+			first[t.CaseID] = at
+		}
+		last[t.CaseID] = at
+	}
+	for i, c := range cases {
+		c.StartedAt = c.StartedAt.UTC()
+		r := ChatRow{Case: c, Contact: byContact[c.ContactID]}
+		if c.AssigneeID != nil {
+			if a, ok := byAgent[*c.AssigneeID]; ok {
+				r.Agent = &a
+			}
+		}
+		if t, ok := first[c.ID]; ok {
+			r.FirstAgentMessageAt = &t
+			l := last[c.ID]
+			r.LastAgentMessageAt = &l
+		}
+		rows[i] = r
+	}
+	return rows, nil
+}
+
+// Visitor is a contact as REVE's visitors show it: with the time of its first
+// visit (its first visitor session, else when it was created) and its latest
+// visitor session, if any.
+type Visitor struct {
+	models.Contact
+	FirstVisitAt time.Time
+	Last         *models.VisitorSession
+}
+
+// VisitorDetail is one visitor with its totals.
+type VisitorDetail struct {
+	Visitor
+	TotalVisits int64
+	TotalViews  int64
+	TotalChats  int64
+	// TotalChatDuration sums, over the visitor's closed chats, closing time
+	// minus start time.
+	TotalChatDuration time.Duration
+	LastChatStartedAt *time.Time
+}
+
+// ListVisitors returns page (1-based) of the account's visitors, size per
+// page, newest first by id. A page past the end is empty. It returns
+// FieldErrors for a page or size below 1.
+func (s *Store) ListVisitors(ctx context.Context, accountID, page int64, size int) ([]Visitor, error) {
+	offset, ok, err := pageOffset(page, size)
+	if err != nil || !ok {
+		return []Visitor{}, err
+	}
+	var out []Visitor
+	err = s.readTx(ctx, func(tx *gorm.DB) error {
+		var contacts []models.Contact
+		if err := tx.Where("account_id = ?", accountID).Order("id DESC").Offset(int(offset)).Limit(size).Find(&contacts).Error; err != nil {
+			return err
+		}
+		var err error
+		out, err = visitors(tx, accountID, contacts)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("list visitors", err)
+	}
+	return out, nil
+}
+
+// visitors adds to contacts their first visit and latest session, reading
+// the sessions of all of them at once.
+func visitors(tx *gorm.DB, accountID int64, contacts []models.Contact) ([]Visitor, error) {
+	out := make([]Visitor, len(contacts))
+	if len(contacts) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(contacts))
+	for i, c := range contacts {
+		ids[i] = c.ID
+	}
+	var sessions []models.VisitorSession
+	if err := tx.Where("account_id = ? AND contact_id IN ?", accountID, ids).Order("started_at, id").Find(&sessions).Error; err != nil {
+		return nil, err
+	}
+	firstAt := map[int64]time.Time{}
+	latest := map[int64]models.VisitorSession{}
+	for _, v := range sessions {
+		if _, ok := firstAt[*v.ContactID]; !ok {
+			firstAt[*v.ContactID] = v.StartedAt.UTC()
+		}
+		latest[*v.ContactID] = v
+	}
+	for i, c := range contacts {
+		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+		v := Visitor{Contact: c, FirstVisitAt: c.CreatedAt}
+		if t, ok := firstAt[c.ID]; ok && t.Before(v.FirstVisitAt) {
+			v.FirstVisitAt = t
+		}
+		if l, ok := latest[c.ID]; ok {
+			l.StartedAt = l.StartedAt.UTC()
+			v.Last = &l
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// VisitorByID returns one visitor of the account with its totals, or
+// ErrNotFound.
+func (s *Store) VisitorByID(ctx context.Context, accountID, id int64) (VisitorDetail, error) {
+	var d VisitorDetail
+	err := s.readTx(ctx, func(tx *gorm.DB) error {
+		var contacts []models.Contact
+		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Limit(1).Find(&contacts).Error; err != nil {
+			return err
+		}
+		if len(contacts) == 0 {
+			return notFound("visitor", id)
+		}
+		vs, err := visitors(tx, accountID, contacts)
+		if err != nil {
+			return err
+		}
+		d.Visitor = vs[0]
+		var totals struct {
+			Visits int64
+			Views  int64
+		}
+		if err := tx.Model(&models.VisitorSession{}).Select("COUNT(*) AS visits, COALESCE(SUM(page_views), 0) AS views").
+			Where("account_id = ? AND contact_id = ?", accountID, id).Scan(&totals).Error; err != nil {
+			return err
+		}
+		d.TotalVisits, d.TotalViews = totals.Visits, totals.Views
+		var chats []models.Case
+		if err := tx.Select("started_at, closed_at").Where("account_id = ? AND contact_id = ? AND channel = ?", accountID, id, models.ChannelChat).
+			Find(&chats).Error; err != nil {
+			return err
+		}
+		d.TotalChats = int64(len(chats))
+		for _, c := range chats {
+			started := c.StartedAt.UTC()
+			if d.LastChatStartedAt == nil || started.After(*d.LastChatStartedAt) {
+				d.LastChatStartedAt = &started
+			}
+			if c.ClosedAt != nil && c.ClosedAt.After(c.StartedAt) {
+				d.TotalChatDuration += c.ClosedAt.Sub(c.StartedAt)
+			}
+		}
+		return nil
+	})
+	return d, wrap(fmt.Sprintf("visitor %d", id), err)
+}
