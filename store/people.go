@@ -66,8 +66,8 @@ type ChatRow struct {
 	models.Case
 	Contact models.Contact
 	Agent   *models.Agent
-	// FirstAgentMessageAt is the time of the first agent message, nil when no
-	// agent wrote.
+	// FirstAgentMessageAt is the time of the first agent message (notes and
+	// events are not answers), nil when no agent wrote.
 	FirstAgentMessageAt *time.Time
 	// LastAgentMessageAt is the time of the last agent message, nil when no
 	// agent wrote.
@@ -242,7 +242,7 @@ func chatRows(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatRow, err
 		CreatedAt time.Time
 	}
 	if err := tx.Model(&models.Message{}).Select("case_id, created_at").
-		Where("account_id = ? AND case_id IN ? AND sender = ?", accountID, caseIDs, models.SenderAgent).
+		Where("account_id = ? AND case_id IN ? AND sender = ? AND kind = ?", accountID, caseIDs, models.SenderAgent, models.KindMessage).
 		Order("created_at").Scan(&times).Error; err != nil {
 		return nil, err
 	}

@@ -236,6 +236,33 @@ func TestE2E_OneConversation(t *testing.T) {
 				t.Errorf("Acquire reads the uploaded chat = %d %s", code, body)
 			}
 
+			// REVE reads the uploaded chat, the chat HelpCrunch opens, the agent and the visitor.
+			code, body = s.get(t, fmt.Sprint("/api/chats/", chatID), email, password)
+			if code != 200 || !strings.Contains(body, `"is_missed_chat":1`) || !strings.Contains(body, fmt.Sprintf(`"agent_id":%d`, admin.ID)) ||
+				!strings.Contains(body, `"visitor_email":"v@example.com"`) {
+				t.Errorf("REVE reads the uploaded chat = %d %s", code, body)
+			}
+			code, body = s.call(t, http.MethodPost, "/v1/chats", token, "", map[string]any{"customer": offline.ContactID, "assignee": admin.ID})
+			var opened struct{ ID int64 }
+			mustJSON(t, "POST /v1/chats", body, &opened)
+			if code, body = s.call(t, http.MethodPost, "/api/v1/crm/messenger/chat/add-message", token, "", map[string]any{
+				"caseId": opened.ID, "message": map[string]any{"type": "message", "message": "Opened through HelpCrunch, answered through Acquire"},
+			}); code != 200 {
+				t.Fatalf("Acquire into the HelpCrunch chat = %d %s", code, body)
+			}
+			code, body = s.get(t, "/api/chats/?date_from=2020-01-01", email, password)
+			if code != 200 || !strings.Contains(body, fmt.Sprintf(`"chat_id":%d`, opened.ID)) || !strings.Contains(body, fmt.Sprintf(`"chat_id":%d`, chatID)) {
+				t.Errorf("REVE chat list = %d %s; want both chats", code, body)
+			}
+			code, body = s.get(t, fmt.Sprint("/api/agents/", admin.ID), email, password)
+			if code != 200 || !strings.Contains(body, `"role":"Super Admin"`) || strings.Contains(body, `"last_login_time":null`) {
+				t.Errorf("REVE agent = %d %s; want the superadmin with a login time", code, body)
+			}
+			code, body = s.get(t, fmt.Sprint("/api/visitors/", offline.ContactID), email, password)
+			if code != 200 || !strings.Contains(body, `"total_chats":2`) || !strings.Contains(body, `"email":"v@example.com"`) {
+				t.Errorf("REVE visitor = %d %s; want the two chats", code, body)
+			}
+
 			// A read-only key made by the CLI reads but may not write; revoked, it stops.
 			c := cli{dbURL: dbURL}
 			out, errOut, err := c.run(t, "", "key", "create", "--account", fmt.Sprint(admin.AccountID), "--scopes", "read", "--name", "dashboard", "--json")

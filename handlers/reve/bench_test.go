@@ -42,6 +42,22 @@ const benchPassword = "bench-password"
 // 1,000,000), one every 30 seconds going back from now, so about 347 days.
 func mustBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
+	return newBenchEnv(b, "offline messages", storetest.SeedOfflineMessages)
+}
+
+// mustChatBenchEnv seeds SWITCHBOARD_BENCH_ROWS closed chats the same way:
+// one every 30 seconds going back from now, every other one answered by the
+// superadmin (its assignee), the others lost.
+func mustChatBenchEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	return newBenchEnv(b, "chats", storetest.SeedChats)
+}
+
+// newBenchEnv makes a PostgreSQL store with one account and its superadmin,
+// and seeds it with SWITCHBOARD_BENCH_ROWS rows of what seed writes.
+func newBenchEnv(b *testing.B, what string,
+	seed func(tb testing.TB, s *store.Store, accountID, agentID int64, n int, newest time.Time, spacing time.Duration)) *benchEnv {
+	b.Helper()
 	if _, ok := storetest.PostgresURL(); !ok {
 		b.Fatalf("these benchmarks run on PostgreSQL: set %s or start a local server", storetest.EnvURL)
 	}
@@ -62,8 +78,8 @@ func mustBenchEnv(b *testing.B) *benchEnv {
 	}
 	admin := storetest.MustAgent(b, st, acct.ID, "bench@example.com", models.RoleSuperadmin, hash)
 	start := time.Now()
-	storetest.SeedOfflineMessages(b, st, acct.ID, admin.ID, rows, time.Now().UTC(), 30*time.Second)
-	b.Logf("seeded %d offline messages in %s", rows, time.Since(start).Round(time.Millisecond))
+	seed(b, st, acct.ID, admin.ID, rows, time.Now().UTC(), 30*time.Second)
+	b.Logf("seeded %d %s in %s", rows, what, time.Since(start).Round(time.Millisecond))
 	return &benchEnv{st: st, admin: admin, rows: rows}
 }
 
@@ -189,4 +205,67 @@ func BenchmarkListOfflineMessages(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkListChats measures the chat list on PostgreSQL with
+// SWITCHBOARD_BENCH_ROWS chats in one account. The store alone, one caller at
+// a time, with the bounds GET /api/chats sends by default (1970-01-01 to the
+// end of today in the account's zone): page 1, a middle page and the page
+// before the last, and for contrast the plain OFFSET query that the day
+// counts replace; then one agent's chats (OFFSET over that agent's index
+// entries: half the account's here). Then GET /api/chats/?page_no=N through
+// the router at 32 concurrent clients with the cached Basic check, page 1
+// and the page before the last.
+func BenchmarkListChats(b *testing.B) {
+	env := mustChatBenchEnv(b)
+	ctx := context.Background()
+	last := int64((env.rows + 19) / 20)
+	now := time.Now().UTC()
+	from := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	to := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
+	list := func(b *testing.B, q store.ChatQuery) {
+		q.From, q.To, q.Size = from, to, 20
+		for b.Loop() {
+			rows, err := env.st.ListChats(ctx, env.admin.AccountID, q)
+			if err != nil || len(rows) != 20 {
+				b.Fatalf("page %d: %d rows, %v", q.Page, len(rows), err)
+			}
+		}
+	}
+	for _, page := range []struct {
+		name string
+		no   int64
+	}{{"page1", 1}, {"middle", last / 2}, {"near-end", last - 1}} {
+		b.Run(page.name, func(b *testing.B) { list(b, store.ChatQuery{Page: page.no}) })
+	}
+	b.Run("near-end/plain-offset", func(b *testing.B) {
+		db := env.st.GORM()
+		for b.Loop() {
+			var ids []int64
+			err := db.Raw(`SELECT id FROM cases WHERE account_id = ? AND channel = 'chat'
+				ORDER BY started_at DESC, id DESC LIMIT 20 OFFSET ?`, env.admin.AccountID, (last-2)*20).Scan(&ids).Error
+			if err != nil || len(ids) != 20 {
+				b.Fatalf("%d ids, %v", len(ids), err)
+			}
+		}
+	})
+	// Half the chats are the agent's: its last page is about last/2.
+	agentID := env.admin.ID
+	b.Run("agent/page1", func(b *testing.B) { list(b, store.ChatQuery{Page: 1, AgentID: &agentID}) })
+	b.Run("agent/near-end", func(b *testing.B) { list(b, store.ChatQuery{Page: last/2 - 1, AgentID: &agentID}) })
+
+	basic, err := auth.NewBasic(env.st, auth.BasicOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ name, path string }{
+		{"http/page1", "/api/chats/?page_no=1"},
+		{"http/near-end", fmt.Sprintf("/api/chats/?page_no=%d", last-1)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			srv := env.server(b, basic)
+			defer srv.Close()
+			runLoad(b, srv, c.path)
+		})
+	}
 }

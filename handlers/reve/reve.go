@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,6 +27,14 @@ const DefaultPageSize = 20
 type Store interface {
 	ListOfflineMessages(ctx context.Context, accountID, page int64, size int) ([]store.OfflineMessage, error)
 	OfflineMessage(ctx context.Context, accountID, id int64) (store.OfflineMessageDetail, error)
+	ListAgents(ctx context.Context, accountID, page int64, size int) ([]models.Agent, error)
+	Agent(ctx context.Context, accountID, id int64) (models.Agent, error)
+	ListChats(ctx context.Context, accountID int64, q store.ChatQuery) ([]store.ChatRow, error)
+	Chat(ctx context.Context, accountID, id int64) (store.ChatRow, error)
+	ListVisitors(ctx context.Context, accountID, page int64, size int) ([]store.Visitor, error)
+	VisitorByID(ctx context.Context, accountID, id int64) (store.VisitorDetail, error)
+	// Account gives the time zone that REVE's dates (date_from, date_to) are in.
+	Account(ctx context.Context, id int64) (models.Account, error)
 }
 
 // Authenticator checks an agent's Basic credentials.
@@ -49,23 +58,37 @@ type Config struct {
 type api struct {
 	store    Store
 	pageSize int
+	// now is the clock that "today" (the default date_to) is read from.
+	now func() time.Time
 }
 
 // Register adds the REVE routes to e. Each route runs mw (body limit,
 // recovery) inside REVE's error rendering and before the Basic auth check.
 func Register(e *echo.Echo, deps Deps, cfg Config, mw ...echo.MiddlewareFunc) {
-	a := &api{store: deps.Store, pageSize: cfg.PageSize}
+	a := &api{store: deps.Store, pageSize: cfg.PageSize, now: time.Now}
 	if a.pageSize <= 0 {
 		a.pageSize = DefaultPageSize
 	}
 	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Log)}, mw...)
 	chain = append(chain, requireSuperadmin(deps.Auth))
-	// REVE's own examples call the list with and without the trailing slash.
-	for _, p := range []string{"/api/offlinemessages", "/api/offlinemessages/"} {
-		e.GET(p, a.listOfflineMessages, chain...)
+	// REVE's own examples call the lists with and without the trailing
+	// slash; every route takes both.
+	routes := []struct {
+		path string
+		h    echo.HandlerFunc
+	}{
+		{"/api/offlinemessages", a.listOfflineMessages},
+		{"/api/offlinemessages/:id", a.getOfflineMessage},
+		{"/api/agents", a.listAgents},
+		{"/api/agents/:id", a.getAgent},
+		{"/api/chats", a.listChats},
+		{"/api/chats/:id", a.getChat},
+		{"/api/visitors", a.listVisitors},
+		{"/api/visitors/:id", a.getVisitor},
 	}
-	for _, p := range []string{"/api/offlinemessages/:id", "/api/offlinemessages/:id/"} {
-		e.GET(p, a.getOfflineMessage, chain...)
+	for _, r := range routes {
+		e.GET(r.path, r.h, chain...)
+		e.GET(r.path+"/", r.h, chain...)
 	}
 }
 
@@ -122,21 +145,47 @@ func parsePositive(s string) (n int64, huge, ok bool) {
 	return n, false, true
 }
 
+// pageNo reads the page_no parameter: 1 when absent or empty, REVE's 400
+// for anything but a positive number, and past=true for a page too large for
+// int64, which is past the end of any list.
+func pageNo(c echo.Context) (page int64, past bool, err error) {
+	raw := c.QueryParam("page_no")
+	if raw == "" {
+		return 1, false, nil
+	}
+	n, huge, ok := parsePositive(raw)
+	if !ok {
+		return 0, false, badRequest(msgInvalidPageNumber, raw)
+	}
+	if huge {
+		return 0, true, nil
+	}
+	return n, false, nil
+}
+
+// pathID reads the id in the path: REVE's 400 (invalid, a format with the
+// raw value) for anything but a positive number and its 404 (notFound) for
+// a number too large for int64, which no row has.
+func pathID(c echo.Context, invalid, notFound string) (int64, error) {
+	raw := c.Param("id")
+	id, huge, ok := parsePositive(raw)
+	if !ok {
+		return 0, badRequest(invalid, raw)
+	}
+	if huge {
+		return 0, withMessage(store.ErrNotFound, notFound, raw)
+	}
+	return id, nil
+}
+
 func (a *api) listOfflineMessages(c echo.Context) error {
 	cl, err := caller(c)
 	if err != nil {
 		return err
 	}
-	page := int64(1)
-	if raw := c.QueryParam("page_no"); raw != "" {
-		n, huge, ok := parsePositive(raw)
-		if !ok {
-			return badRequest("Invalid Page Number: %s. Please enter a valid Page Number.", raw)
-		}
-		if huge {
-			return c.JSON(http.StatusOK, []offlineMessage{})
-		}
-		page = n
+	page, past, err := pageNo(c)
+	if err != nil || past {
+		return emptyOr(c, err)
 	}
 	rows, err := a.store.ListOfflineMessages(c.Request().Context(), cl.AccountID, page, a.pageSize)
 	if err != nil {
@@ -150,19 +199,21 @@ func (a *api) getOfflineMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	raw := c.Param("id")
-	id, huge, ok := parsePositive(raw)
-	if !ok {
-		return badRequest("Invalid Offline message Id: %s. Please enter a Valid Offline message Id.", raw)
-	}
-	if huge {
-		return withMessage(store.ErrNotFound, notFoundOffline, raw)
+	id, err := pathID(c, msgInvalidOfflineMessageID, msgOfflineMessageNotFound)
+	if err != nil {
+		return err
 	}
 	d, err := a.store.OfflineMessage(c.Request().Context(), cl.AccountID, id)
 	if err != nil {
-		return withMessage(err, notFoundOffline, raw)
+		return notFoundAs(err, msgOfflineMessageNotFound, c.Param("id"))
 	}
 	return c.JSON(http.StatusOK, toOfflineMessageDetail(d))
 }
 
-const notFoundOffline = "No Record found for Offline Message Id = %s. Please enter a another Offline Message Id."
+// emptyOr returns err, or with no error answers an empty page: REVE's [].
+func emptyOr(c echo.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, []struct{}{})
+}

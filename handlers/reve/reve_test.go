@@ -35,24 +35,24 @@ type fixture struct {
 	received   []time.Time
 }
 
-func mustFixture(t *testing.T, st *store.Store, pageSize int) *fixture {
-	t.Helper()
+func mustFixture(tb testing.TB, st *store.Store, pageSize int) *fixture {
+	tb.Helper()
 	h := auth.Hasher{Cost: bcrypt.MinCost}
 	hash, err := h.Hash(password)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	f := &fixture{st: st}
-	a1 := storetest.MustAccount(t, st, "One")
-	a2 := storetest.MustAccount(t, st, "Two")
-	f.superadmin = storetest.MustAgent(t, st, a1.ID, "boss@example.com", models.RoleSuperadmin, hash)
+	a1 := storetest.MustAccount(tb, st, "One")
+	a2 := storetest.MustAccount(tb, st, "Two")
+	f.superadmin = storetest.MustAgent(tb, st, a1.ID, "boss@example.com", models.RoleSuperadmin, hash)
 	f.agents = []models.Agent{
-		storetest.MustAgent(t, st, a1.ID, "admin@example.com", models.RoleAdmin, hash),
-		storetest.MustAgent(t, st, a1.ID, "agent@example.com", models.RoleAgent, hash),
+		storetest.MustAgent(tb, st, a1.ID, "admin@example.com", models.RoleAdmin, hash),
+		storetest.MustAgent(tb, st, a1.ID, "agent@example.com", models.RoleAgent, hash),
 	}
-	f.other = storetest.MustAgent(t, st, a2.ID, "boss2@example.com", models.RoleSuperadmin, hash)
-	f.contact = storetest.MustContact(t, st, a1.ID, "arafat.mobilw", "ssd@example.com", "+23444445555")
-	anon := storetest.MustContact(t, st, a1.ID, "", "", "")
+	f.other = storetest.MustAgent(tb, st, a2.ID, "boss2@example.com", models.RoleSuperadmin, hash)
+	f.contact = storetest.MustContact(tb, st, a1.ID, "arafat.mobilw", "ssd@example.com", "+23444445555")
+	anon := storetest.MustContact(tb, st, a1.ID, "", "", "")
 	base := time.Date(2015, 4, 15, 7, 14, 23, 768_000_000, time.UTC)
 	for i := range 5 {
 		ct := f.contact
@@ -61,23 +61,23 @@ func mustFixture(t *testing.T, st *store.Store, pageSize int) *fixture {
 		}
 		at := base.Add(time.Duration(i) * 25 * time.Hour)
 		f.received = append(f.received, at)
-		f.cases = append(f.cases, storetest.MustOfflineCase(t, st, a1.ID, ct.ID, fmt.Sprint("subject ", i), fmt.Sprint("message ", i), at))
+		f.cases = append(f.cases, storetest.MustOfflineCase(tb, st, a1.ID, ct.ID, fmt.Sprint("subject ", i), fmt.Sprint("message ", i), at))
 	}
 	// Two replies on the newest case, by two agents; one on the oldest.
-	storetest.MustReply(t, st, a1.ID, f.cases[4].ID, f.agents[0].ID, "Hello", f.received[4].Add(time.Hour))
-	storetest.MustReply(t, st, a1.ID, f.cases[4].ID, f.agents[1].ID, "test", f.received[4].Add(2*time.Hour))
-	storetest.MustReply(t, st, a1.ID, f.cases[0].ID, f.superadmin.ID, "hy", f.received[0].Add(time.Minute))
-	foreignContact := storetest.MustContact(t, st, a2.ID, "x", "", "")
-	f.foreign = storetest.MustOfflineCase(t, st, a2.ID, foreignContact.ID, "other", "other", base)
+	storetest.MustReply(tb, st, a1.ID, f.cases[4].ID, f.agents[0].ID, "Hello", f.received[4].Add(time.Hour))
+	storetest.MustReply(tb, st, a1.ID, f.cases[4].ID, f.agents[1].ID, "test", f.received[4].Add(2*time.Hour))
+	storetest.MustReply(tb, st, a1.ID, f.cases[0].ID, f.superadmin.ID, "hy", f.received[0].Add(time.Minute))
+	foreignContact := storetest.MustContact(tb, st, a2.ID, "x", "", "")
+	f.foreign = storetest.MustOfflineCase(tb, st, a2.ID, foreignContact.ID, "other", "other", base)
 
 	basic, err := auth.NewBasic(st, auth.BasicOptions{Hasher: h})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := handlers.New(handlers.Config{BodyLimit: "1K", REVEPageSize: pageSize}, handlers.Deps{Store: st, Basic: basic, Log: log})
 	f.srv = httptest.NewServer(e)
-	t.Cleanup(f.srv.Close)
+	tb.Cleanup(f.srv.Close)
 	return f
 }
 

@@ -1,0 +1,91 @@
+package reve_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/auth"
+	"switchboard/handlers/reve"
+	"switchboard/models"
+	"switchboard/store"
+)
+
+// failingStore fails every read with err.
+type failingStore struct {
+	reve.Store // nil: any other method panics
+	err        error
+}
+
+func (s failingStore) ListOfflineMessages(context.Context, int64, int64, int) ([]store.OfflineMessage, error) {
+	return nil, s.err
+}
+func (s failingStore) OfflineMessage(context.Context, int64, int64) (store.OfflineMessageDetail, error) {
+	return store.OfflineMessageDetail{}, s.err
+}
+func (s failingStore) ListAgents(context.Context, int64, int64, int) ([]models.Agent, error) {
+	return nil, s.err
+}
+func (s failingStore) Agent(context.Context, int64, int64) (models.Agent, error) {
+	return models.Agent{}, s.err
+}
+func (s failingStore) ListChats(context.Context, int64, store.ChatQuery) ([]store.ChatRow, error) {
+	return nil, s.err
+}
+func (s failingStore) Chat(context.Context, int64, int64) (store.ChatRow, error) {
+	return store.ChatRow{}, s.err
+}
+func (s failingStore) ListVisitors(context.Context, int64, int64, int) ([]store.Visitor, error) {
+	return nil, s.err
+}
+func (s failingStore) VisitorByID(context.Context, int64, int64) (store.VisitorDetail, error) {
+	return store.VisitorDetail{}, s.err
+}
+func (s failingStore) Account(context.Context, int64) (models.Account, error) {
+	return models.Account{}, s.err
+}
+
+// TestRoutes_StoreFailure checks that a store failure is REVE's 503 or 500
+// on every route, never a "No Record found" 404 or its message.
+func TestRoutes_StoreFailure(t *testing.T) {
+	const unavailable = "Service is temporarily unavailable. Please try again later."
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int
+		msg    string
+	}{
+		{"database down", fmt.Errorf("read: %w", store.ErrUnavailable), 503, unavailable},
+		{"timeout", context.DeadlineExceeded, 503, unavailable},
+		{"unexpected", fmt.Errorf("boom"), 500, "Internal Server Error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := echo.New()
+			reve.Register(e, reve.Deps{
+				Store: failingStore{err: tc.err},
+				Auth:  fixedCaller{auth.Caller{AccountID: 1, AgentID: 1, Role: models.RoleSuperadmin}},
+				Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+			}, reve.Config{})
+			for _, path := range []string{
+				"/api/offlinemessages", "/api/offlinemessages/1", "/api/agents", "/api/agents/1/",
+				"/api/chats", "/api/chats/?date_from=2021-01-01", "/api/chats/1", "/api/visitors/", "/api/visitors/1",
+			} {
+				rec := httptest.NewRecorder()
+				req := httptest.NewRequest(http.MethodGet, path, nil)
+				req.SetBasicAuth("boss@example.com", "x")
+				e.ServeHTTP(rec, req)
+				if rec.Code != tc.status {
+					t.Errorf("%s: status %d, want %d; body %s", path, rec.Code, tc.status, rec.Body)
+					continue
+				}
+				assertJSON(t, rec.Body.String(), reveError(tc.status, tc.msg))
+			}
+		})
+	}
+}

@@ -1,0 +1,42 @@
+package reve
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// listVisitors serves GET /api/visitors: the account's contacts, page_no at
+// a time, newest first.
+func (a *api) listVisitors(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	page, past, err := pageNo(c)
+	if err != nil || past {
+		return emptyOr(c, err)
+	}
+	rows, err := a.store.ListVisitors(c.Request().Context(), cl.AccountID, page, a.pageSize)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toVisitors(rows))
+}
+
+// getVisitor serves GET /api/visitors/{id}: one visitor with its totals.
+func (a *api) getVisitor(c echo.Context) error {
+	cl, err := caller(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, msgInvalidVisitorID, msgVisitorNotFound)
+	if err != nil {
+		return err
+	}
+	v, err := a.store.VisitorByID(c.Request().Context(), cl.AccountID, id)
+	if err != nil {
+		return notFoundAs(err, msgVisitorNotFound, c.Param("id"))
+	}
+	return c.JSON(http.StatusOK, toVisitorDetail(v))
+}
