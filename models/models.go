@@ -149,6 +149,15 @@ type CaseDayCount struct {
 	N         int64   `gorm:"column:n;not null"`
 }
 
+// AssigneeDayCount counts an account's chats assigned to one agent by the UTC
+// day they started, for deep pages of a chat list filtered by agent.
+type AssigneeDayCount struct {
+	AccountID int64 `gorm:"primaryKey;autoIncrement:false"`
+	AgentID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	Day       int64 `gorm:"primaryKey;autoIncrement:false"`
+	N         int64 `gorm:"column:n;not null"`
+}
+
 // Message is one entry in a case.
 type Message struct {
 	ID        int64  `gorm:"primaryKey;index:idx_messages_case,priority:3"`
@@ -232,6 +241,6 @@ type IdempotencyKey struct {
 func All() []any {
 	return []any{
 		&Account{}, &Agent{}, &APIKey{}, &Contact{}, &Site{}, &Campaign{}, &VisitorSession{},
-		&Case{}, &CaseDayCount{}, &Message{}, &Inbox{}, &Delivery{}, &IdempotencyKey{}, &Setting{},
+		&Case{}, &CaseDayCount{}, &AssigneeDayCount{}, &Message{}, &Inbox{}, &Delivery{}, &IdempotencyKey{}, &Setting{},
 	}
 }

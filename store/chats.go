@@ -308,7 +308,10 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 		if err := tx.Create(&c).Error; err != nil {
 			return err
 		}
-		if err := countCase(tx, accountID, c.Channel, c.StartedAt, 1); err != nil {
+		counts := dayDeltas{}
+		counts.add(accountID, c.Channel, c.StartedAt, 1)
+		counts.addAssignee(accountID, c.Channel, c.AssigneeID, c.StartedAt, 1)
+		if err := counts.save(tx); err != nil {
 			return err
 		}
 		var err error

@@ -41,17 +41,29 @@ func countCase(tx *gorm.DB, accountID int64, ch models.Channel, at time.Time, de
 // that the page query starts from, and skip, the rows to skip below it. When
 // offset is past the last case it returns ok=false.
 func pageStart(tx *gorm.DB, accountID int64, ch models.Channel, offset int64) (before *time.Time, skip int64, ok bool, err error) {
-	return pageStartBelow(tx, accountID, ch, offset, 1<<62)
+	return pageStartBelow(tx, accountID, dayCounts{channel: ch}, offset, 1<<62)
 }
 
-// pageStartBelow is pageStart over the cases started before UTC day
+// dayCounts names the per-day counts a page walk reads: those of a channel's
+// cases, or (agentID set) those of one agent's chats.
+type dayCounts struct {
+	channel models.Channel
+	agentID *int64
+}
+
+// pageStartBelow is pageStart over the counted cases started before UTC day
 // belowDay.
-func pageStartBelow(tx *gorm.DB, accountID int64, ch models.Channel, offset, belowDay int64) (before *time.Time, skip int64, ok bool, err error) {
+func pageStartBelow(tx *gorm.DB, accountID int64, dc dayCounts, offset, belowDay int64) (before *time.Time, skip int64, ok bool, err error) {
 	if offset == 0 {
 		return nil, 0, true, nil
 	}
-	rows, err := tx.Raw(`SELECT day, n FROM case_day_counts
-		WHERE account_id = ? AND channel = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, string(ch), belowDay).Rows()
+	q := tx.Raw(`SELECT day, n FROM case_day_counts
+		WHERE account_id = ? AND channel = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, string(dc.channel), belowDay)
+	if dc.agentID != nil {
+		q = tx.Raw(`SELECT day, n FROM assignee_day_counts
+			WHERE account_id = ? AND agent_id = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, *dc.agentID, belowDay)
+	}
+	rows, err := q.Rows()
 	if err != nil {
 		return nil, 0, false, err
 	}

@@ -75,8 +75,8 @@ type ChatRow struct {
 }
 
 // ListChats returns the page of the account's chats that q selects. Deep
-// pages cost about as much as the first when no agent is asked for: the
-// per-day case counts locate the page. It returns FieldErrors for a page or
+// pages cost about as much as the first: the per-day counts of the account's
+// chats, or of the agent's, locate the page. It returns FieldErrors for a page or
 // size below 1 or a To before From.
 func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]ChatRow, error) {
 	offset, ok, err := pageOffset(q.Page, q.Size)
@@ -105,29 +105,20 @@ func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]
 		if !from.IsZero() {
 			d = d.Where("started_at >= ?", from)
 		}
-		skip := offset
 		if agentID != nil {
-			// An agent's chats have no day counts: OFFSET over the agent's
-			// index entries, which are a fraction of the account's.
 			d = d.Where("assignee_id = ?", *agentID)
-			if !to.IsZero() {
-				d = d.Where("started_at < ?", to)
-			}
-		} else {
-			before, rest, ok, err := chatPageStart(tx, accountID, from, to, offset)
-			if err != nil || !ok {
-				return err
-			}
-			if before != nil {
-				d = d.Where("started_at < ?", *before)
-			}
-			skip = rest
+		}
+		before, skip, ok, err := chatPageStart(tx, accountID, agentID, from, to, offset)
+		if err != nil || !ok {
+			return err
+		}
+		if before != nil {
+			d = d.Where("started_at < ?", *before)
 		}
 		var cases []models.Case
 		if err := d.Order("started_at DESC, id DESC").Offset(int(skip)).Limit(q.Size).Find(&cases).Error; err != nil {
 			return err
 		}
-		var err error
 		rows, err = chatRows(tx, accountID, cases)
 		return err
 	})
@@ -138,16 +129,17 @@ func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]
 }
 
 // chatPageStart locates row offset (0-based, newest first) of the account's
-// chats started in [from, to) (a zero bound is open). It returns the
-// exclusive upper bound on started_at the page query starts from (nil: to,
-// or none) and the rows to skip below it, and ok=false past the last chat.
+// chats (or, with agentID, the agent's) started in [from, to) (a zero bound
+// is open). It returns the exclusive upper bound on started_at the page
+// query starts from (nil: to, or none) and the rows to skip below it, and
+// ok=false past the last chat.
 //
 // The per-day counts are by UTC day, and to need not fall on a UTC midnight
 // (it is the end of a day in the account's time zone), so the rows of to's
 // own UTC day are counted by the index first; the days below come from the
 // counts. Rows of from's day that are older than from are counted too, but
 // they come last in the order, so they only shorten the final page.
-func chatPageStart(tx *gorm.DB, accountID int64, from, to time.Time, offset int64) (*time.Time, int64, bool, error) {
+func chatPageStart(tx *gorm.DB, accountID int64, agentID *int64, from, to time.Time, offset int64) (*time.Time, int64, bool, error) {
 	var upper *time.Time
 	if !to.IsZero() {
 		upper = &to
@@ -167,6 +159,9 @@ func chatPageStart(tx *gorm.DB, accountID int64, from, to time.Time, offset int6
 			if !from.IsZero() {
 				q = q.Where("started_at >= ?", from)
 			}
+			if agentID != nil {
+				q = q.Where("assignee_id = ?", *agentID)
+			}
 			if err := q.Count(&n).Error; err != nil {
 				return nil, 0, false, err
 			}
@@ -179,7 +174,7 @@ func chatPageStart(tx *gorm.DB, accountID int64, from, to time.Time, offset int6
 			}
 		}
 	}
-	before, skip, ok, err := pageStartBelow(tx, accountID, models.ChannelChat, offset, below)
+	before, skip, ok, err := pageStartBelow(tx, accountID, dayCounts{channel: models.ChannelChat, agentID: agentID}, offset, below)
 	if err != nil || !ok {
 		return nil, 0, ok, err
 	}

@@ -111,6 +111,39 @@ func TestStore_ListChats(t *testing.T) {
 				}
 			})
 		}
+		t.Run("agent counts follow resends and deletes", func(t *testing.T) {
+			other := storetest.MustAgent(t, s, acct.ID, "ag2@example.com", models.RoleAgent, hash)
+			// Chat 2 is re-uploaded as the other agent's; chats 4 and 6 are deleted.
+			if err := s.GORM().Exec("UPDATE cases SET ext_id = 'moved' WHERE id = ?", ids[2]).Error; err != nil {
+				t.Fatal(err)
+			}
+			at := newest.Add(-3 * 24 * time.Hour)
+			again, err := s.UploadChats(ctx, acct.ID, []store.ChatUpload{{StartedAt: at, ExtID: ptr("moved"), Contact: store.UploadContact{Email: "v0@example.com"},
+				Outcome: models.OutcomeSucceeded, Source: store.UploadSource{SiteID: &site.ID},
+				Messages: []store.ChatUploadMessage{{At: at, Sender: models.SenderAgent, AgentID: &other.ID, Text: "mine now"}}}})
+			if err != nil || again[0] != ids[2] {
+				t.Fatalf("resend = %v, %v; want chat %d again", again, err, ids[2])
+			}
+			if _, err := s.DeleteUploaded(ctx, acct.ID, models.ChannelChat, []int64{ids[4], ids[6]}); err != nil {
+				t.Fatal(err)
+			}
+			for _, agentID := range []int64{agent.ID, other.ID} {
+				for page := 1; page <= 8; page++ {
+					got, err := s.ListChats(ctx, acct.ID, store.ChatQuery{AgentID: &agentID, Page: int64(page), Size: 4})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var g []int64
+					for _, r := range got {
+						g = append(g, r.ID)
+					}
+					want := naive(time.Time{}, time.Time{}, &agentID, page, 4)
+					if fmt.Sprint(g) != fmt.Sprint(want) && !(len(g) == 0 && len(want) == 0) {
+						t.Fatalf("agent %d page %d: %v, want %v", agentID, page, g, want)
+					}
+				}
+			}
+		})
 		t.Run("fields", func(t *testing.T) {
 			c, err := s.Chat(ctx, acct.ID, ids[0])
 			if err != nil {

@@ -355,11 +355,12 @@ func (s *Store) DeleteUploaded(ctx context.Context, accountID int64, channel mod
 	}
 	err := s.bulk.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []struct {
-			ID        int64
-			StartedAt time.Time
+			ID         int64
+			StartedAt  time.Time
+			AssigneeID *int64
 		}
 		if len(out) > 0 {
-			if err := tx.Raw(`SELECT id, started_at FROM cases WHERE account_id = ? AND channel = ? AND uploaded AND id IN ?`,
+			if err := tx.Raw(`SELECT id, started_at, assignee_id FROM cases WHERE account_id = ? AND channel = ? AND uploaded AND id IN ?`,
 				accountID, string(channel), out).Scan(&rows).Error; err != nil {
 				return err
 			}
@@ -369,6 +370,7 @@ func (s *Store) DeleteUploaded(ctx context.Context, accountID int64, channel mod
 		for _, r := range rows {
 			found[r.ID] = true
 			deltas.add(accountID, channel, r.StartedAt, -1)
+			deltas.addAssignee(accountID, channel, r.AssigneeID, r.StartedAt, -1)
 		}
 		var fe FieldErrors
 		for i, id := range ids {
@@ -465,8 +467,9 @@ type batch struct {
 }
 
 type existingCase struct {
-	id        int64
-	startedAt time.Time
+	id         int64
+	startedAt  time.Time
+	assigneeID *int64
 }
 
 func newBatch(n int) *batch {
@@ -616,16 +619,17 @@ func (b *batch) resolve(tx *gorm.DB, accountID int64, ch models.Channel, sources
 	byExt := map[string]existingCase{}
 	for _, chunk := range chunks(extList) {
 		var rows []struct {
-			ID        int64
-			ExtID     string
-			StartedAt time.Time
+			ID         int64
+			ExtID      string
+			StartedAt  time.Time
+			AssigneeID *int64
 		}
-		if err := tx.Raw(`SELECT id, ext_id, started_at FROM cases WHERE account_id = ? AND channel = ? AND ext_id IN ?`,
+		if err := tx.Raw(`SELECT id, ext_id, started_at, assignee_id FROM cases WHERE account_id = ? AND channel = ? AND ext_id IN ?`,
 			accountID, string(ch), chunk).Scan(&rows).Error; err != nil {
 			return nil, err
 		}
 		for _, r := range rows {
-			byExt[r.ExtID] = existingCase{id: r.ID, startedAt: r.StartedAt.UTC()}
+			byExt[r.ExtID] = existingCase{id: r.ID, startedAt: r.StartedAt.UTC(), assigneeID: r.AssigneeID}
 		}
 	}
 	out := make([]UploadSource, len(sources))
@@ -788,6 +792,8 @@ func saveUploadedCases(tx *gorm.DB, accountID int64, ch models.Channel, cases []
 			ids[i] = old.id
 			deltas.add(accountID, ch, old.startedAt, -1)
 			deltas.add(accountID, ch, c.StartedAt, 1)
+			deltas.addAssignee(accountID, ch, old.assigneeID, old.startedAt, -1)
+			deltas.addAssignee(accountID, ch, c.AssigneeID, c.StartedAt, 1)
 			// A resend is the rare path: one statement per resent case is fine.
 			if err := tx.Model(&models.Case{}).Where("id = ?", old.id).Updates(map[string]any{
 				"contact_id": c.ContactID, "status": c.Status, "outcome": c.Outcome, "initiator": c.Initiator,
@@ -802,6 +808,7 @@ func saveUploadedCases(tx *gorm.DB, accountID int64, ch models.Channel, cases []
 		fresh = append(fresh, c)
 		freshAt = append(freshAt, i)
 		deltas.add(accountID, ch, c.StartedAt, 1)
+		deltas.addAssignee(accountID, ch, c.AssigneeID, c.StartedAt, 1)
 	}
 	if len(fresh) > 0 {
 		if err := tx.CreateInBatches(&fresh, batchRows[models.Case]()).Error; err != nil {
@@ -839,43 +846,71 @@ func refreshLastMessages(tx *gorm.DB, accountID int64, ids []int64) error {
 	return nil
 }
 
-// dayDeltas sums changes to case_day_counts so that a batch writes each
-// (account, channel, day) once.
+// dayDeltas sums changes to case_day_counts (and, for assigned chats, to
+// assignee_day_counts) so that a batch writes each count once.
 type dayDeltas map[dayKey]int64
 
+// dayKey names one count: of a channel's cases, or (agent > 0) of one
+// agent's chats.
 type dayKey struct {
 	account int64
 	channel models.Channel
+	agent   int64
 	day     int64
 }
 
 func (d dayDeltas) add(accountID int64, ch models.Channel, at time.Time, delta int64) {
-	d[dayKey{accountID, ch, dayOf(at)}] += delta
+	d[dayKey{accountID, ch, 0, dayOf(at)}] += delta
 }
 
-// save writes the non-zero deltas with one statement per chunk.
+// addAssignee counts a chat of the agent; other channels and unassigned
+// chats have no agent count.
+func (d dayDeltas) addAssignee(accountID int64, ch models.Channel, agentID *int64, at time.Time, delta int64) {
+	if ch == models.ChannelChat && agentID != nil {
+		d[dayKey{accountID, ch, *agentID, dayOf(at)}] += delta
+	}
+}
+
+// save writes the non-zero deltas with one statement per table and chunk.
 func (d dayDeltas) save(tx *gorm.DB) error {
-	var keys []dayKey
+	var cases, agents []dayKey
 	for k, n := range d {
-		if n != 0 {
-			keys = append(keys, k)
+		switch {
+		case n == 0:
+		case k.agent == 0:
+			cases = append(cases, k)
+		default:
+			agents = append(agents, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].day < keys[j].day })
-	for start := 0; start < len(keys); start += 500 {
-		part := keys[start:min(start+500, len(keys))]
-		var sb strings.Builder
-		args := make([]any, 0, 4*len(part))
-		for i, k := range part {
-			if i > 0 {
-				sb.WriteString(", ")
+	for _, t := range []struct {
+		keys   []dayKey
+		insert string
+	}{
+		{cases, `INSERT INTO case_day_counts (account_id, channel, day, n) VALUES %s
+			ON CONFLICT (account_id, channel, day) DO UPDATE SET n = case_day_counts.n + excluded.n`},
+		{agents, `INSERT INTO assignee_day_counts (account_id, agent_id, day, n) VALUES %s
+			ON CONFLICT (account_id, agent_id, day) DO UPDATE SET n = assignee_day_counts.n + excluded.n`},
+	} {
+		sort.Slice(t.keys, func(i, j int) bool { return t.keys[i].day < t.keys[j].day })
+		for start := 0; start < len(t.keys); start += 500 {
+			part := t.keys[start:min(start+500, len(t.keys))]
+			var sb strings.Builder
+			args := make([]any, 0, 4*len(part))
+			for i, k := range part {
+				if i > 0 {
+					sb.WriteString(", ")
+				}
+				sb.WriteString("(?, ?, ?, ?)")
+				var key any = string(k.channel)
+				if k.agent != 0 {
+					key = k.agent
+				}
+				args = append(args, k.account, key, k.day, d[k])
 			}
-			sb.WriteString("(?, ?, ?, ?)")
-			args = append(args, k.account, string(k.channel), k.day, d[k])
-		}
-		if err := tx.Exec(`INSERT INTO case_day_counts (account_id, channel, day, n) VALUES `+sb.String()+`
-			ON CONFLICT (account_id, channel, day) DO UPDATE SET n = case_day_counts.n + excluded.n`, args...).Error; err != nil {
-			return err
+			if err := tx.Exec(fmt.Sprintf(t.insert, sb.String()), args...).Error; err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -106,13 +106,17 @@ func SeedChats(tb testing.TB, s *store.Store, accountID, agentID int64, n int, n
 			SELECT account_id, channel, floor(extract(epoch FROM started_at) / 86400)::bigint AS day, count(*)
 			FROM cases WHERE account_id = ? AND channel = 'chat' GROUP BY account_id, channel, day
 			ON CONFLICT (account_id, channel, day) DO UPDATE SET n = excluded.n`, []any{accountID}},
+		{"agent day counts", `INSERT INTO assignee_day_counts (account_id, agent_id, day, n)
+			SELECT account_id, assignee_id, floor(extract(epoch FROM started_at) / 86400)::bigint AS day, count(*)
+			FROM cases WHERE account_id = ? AND channel = 'chat' AND assignee_id IS NOT NULL GROUP BY account_id, assignee_id, day
+			ON CONFLICT (account_id, agent_id, day) DO UPDATE SET n = excluded.n`, []any{accountID}},
 	}
 	for _, st := range steps {
 		if err := db.Exec(st.sql, st.args...).Error; err != nil {
 			tb.Fatalf("seed %s: %v", st.name, err)
 		}
 	}
-	for _, table := range []string{"contacts", "cases", "messages", "case_day_counts"} {
+	for _, table := range []string{"contacts", "cases", "messages", "case_day_counts", "assignee_day_counts"} {
 		if err := db.Exec("VACUUM ANALYZE " + table).Error; err != nil {
 			tb.Fatalf("vacuum %s: %v", table, err)
 		}
