@@ -2,7 +2,10 @@
 // enums and the validation of single values. It imports nothing of ours.
 package models
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Account is a tenant. Every other table carries its id.
 type Account struct {
@@ -34,6 +37,9 @@ type Agent struct {
 	CreatedAt           time.Time  `gorm:"not null"`
 	UpdatedAt           time.Time  `gorm:"not null"`
 }
+
+// FullName returns the agent's first and last name, as the dialects show it.
+func (a Agent) FullName() string { return strings.TrimSpace(a.FirstName + " " + a.LastName) }
 
 // APIKey is one issued bearer token; ID is the token's JWT "jti".
 type APIKey struct {

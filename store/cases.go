@@ -42,7 +42,7 @@ func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOf
 	}
 	var c models.Case
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := contactExists(tx, accountID, in.ContactID); err != nil {
+		if err := owned(tx, &models.Contact{}, "contact", accountID, in.ContactID); err != nil {
 			return err
 		}
 		now := s.now()
@@ -72,7 +72,9 @@ func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOf
 		}).Error; err != nil {
 			return err
 		}
-		return countCase(tx, accountID, c.Channel, c.StartedAt, 1)
+		counts := dayDeltas{}
+		counts.add(accountID, c.Channel, c.StartedAt, 1)
+		return counts.save(tx)
 	})
 	return c, wrap("create offline case", err)
 }
@@ -184,13 +186,15 @@ func lockCase(tx *gorm.DB, backend Backend, accountID, caseID int64) (models.Cas
 	return c, nil
 }
 
-func contactExists(tx *gorm.DB, accountID, contactID int64) error {
+// owned returns a NotFoundError naming the entity when the account has no
+// row of model with the id.
+func owned(tx *gorm.DB, model any, entity string, accountID, id int64) error {
 	var n int64
-	if err := tx.Model(&models.Contact{}).Where("account_id = ? AND id = ?", accountID, contactID).Count(&n).Error; err != nil {
+	if err := tx.Model(model).Where("account_id = ? AND id = ?", accountID, id).Count(&n).Error; err != nil {
 		return err
 	}
 	if n == 0 {
-		return notFound("contact", contactID)
+		return notFound(entity, id)
 	}
 	return nil
 }

@@ -87,20 +87,11 @@ type CaseQuery struct {
 // selects, and how many cases match in all. It returns FieldErrors for an
 // unknown field, a value of the wrong type or a bad offset or limit.
 func (s *Store) ListCases(ctx context.Context, accountID int64, q CaseQuery) ([]CaseView, int64, error) {
-	var fe FieldErrors
-	checkPage(&fe, q.Offset, q.Limit)
 	if q.Sort == "" {
 		q.Sort = CaseStartedAt
 	}
-	sortCol, ok := caseColumns[q.Sort]
-	if !ok {
-		fe.Add("sort", "%q is not a field that can be sorted on", q.Sort)
-	}
-	cond, args, err := where(caseColumns, q.Filters, q.Any)
+	sortCol, cond, args, err := listSpec(caseColumns, q.Sort, q.Filters, q.Any, q.Offset, q.Limit)
 	if err != nil {
-		fe = append(fe, err.(FieldErrors)...)
-	}
-	if err := fe.Err(); err != nil {
 		return nil, 0, err
 	}
 	var views []CaseView
@@ -291,11 +282,11 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 	}
 	var v CaseView
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := contactExists(tx, accountID, in.ContactID); err != nil {
+		if err := owned(tx, &models.Contact{}, "contact", accountID, in.ContactID); err != nil {
 			return err
 		}
 		if in.AssigneeID != nil {
-			if err := agentExists(tx, accountID, *in.AssigneeID); err != nil {
+			if err := owned(tx, &models.Agent{}, "agent", accountID, *in.AssigneeID); err != nil {
 				return err
 			}
 		}
@@ -340,7 +331,7 @@ func (s *Store) SetCaseStatus(ctx context.Context, accountID, id int64, status m
 		switch {
 		case status == models.StatusClosed && c.Status != models.StatusClosed:
 			if by != nil {
-				if err := agentExists(tx, accountID, *by); err != nil {
+				if err := owned(tx, &models.Agent{}, "agent", accountID, *by); err != nil {
 					return err
 				}
 			}
@@ -355,17 +346,6 @@ func (s *Store) SetCaseStatus(ctx context.Context, accountID, id int64, status m
 		return err
 	})
 	return v, wrap(fmt.Sprintf("set status of case %d", id), err)
-}
-
-func agentExists(tx *gorm.DB, accountID, agentID int64) error {
-	var n int64
-	if err := tx.Model(&models.Agent{}).Where("account_id = ? AND id = ?", accountID, agentID).Count(&n).Error; err != nil {
-		return err
-	}
-	if n == 0 {
-		return notFound("agent", agentID)
-	}
-	return nil
 }
 
 // lastMessageUpdate returns the case columns to set after adding m to c: the

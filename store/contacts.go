@@ -100,20 +100,11 @@ type ContactQuery struct {
 // how many match in all. It returns FieldErrors for an unknown field, a value
 // of the wrong type or a bad offset or limit.
 func (s *Store) ListContacts(ctx context.Context, accountID int64, q ContactQuery) ([]models.Contact, int64, error) {
-	var fe FieldErrors
-	checkPage(&fe, q.Offset, q.Limit)
 	if q.Sort == "" {
 		q.Sort = ContactCreatedAt
 	}
-	sortCol, ok := contactColumns[q.Sort]
-	if !ok {
-		fe.Add("sort", "%q is not a field that can be sorted on", q.Sort)
-	}
-	cond, args, err := where(contactColumns, q.Filters, q.Any)
+	sortCol, cond, args, err := listSpec(contactColumns, q.Sort, q.Filters, q.Any, q.Offset, q.Limit)
 	if err != nil {
-		fe = append(fe, err.(FieldErrors)...)
-	}
-	if err := fe.Err(); err != nil {
 		return nil, 0, err
 	}
 	var rows []models.Contact

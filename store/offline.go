@@ -63,23 +63,13 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 
 // ListOfflineMessages returns page (1-based) of the account's offline
 // messages, size per page, newest first by received time and then id. A page
-// past the end is empty, not an error. It returns FieldErrors for a page or
-// size below 1.
+// past the end is empty, not an error. It returns FieldErrors for a page
+// below 1 or a size outside 1..MaxLimit.
 func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, size int) ([]OfflineMessage, error) {
-	var fe FieldErrors
-	if page < 1 {
-		fe.Add("page", "must be 1 or more")
+	offset, ok, err := pageOffset(page, size)
+	if err != nil || !ok {
+		return []OfflineMessage{}, err
 	}
-	if size < 1 {
-		fe.Add("size", "must be 1 or more")
-	}
-	if err := fe.Err(); err != nil {
-		return nil, err
-	}
-	if page-1 > (1<<62)/int64(size) {
-		return []OfflineMessage{}, nil // no database holds that many rows
-	}
-	offset := (page - 1) * int64(size)
 	rows := []OfflineMessage{}
 	query := func(tx *gorm.DB) error {
 		before, skip, ok, err := pageStart(tx, accountID, models.ChannelOffline, offset)
@@ -98,7 +88,6 @@ func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, 
 			JOIN contacts ct ON ct.id = c.contact_id
 			ORDER BY c.started_at DESC, c.id DESC`, args...).Scan(&rows).Error
 	}
-	var err error
 	if offset == 0 {
 		// Page 1 reads no counts: one statement sees one snapshot, and the
 		// busiest page saves the round trips of a transaction.

@@ -142,26 +142,10 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 	}
 	// An agent's email leaves from one of the account's inboxes; a contact's
 	// arrived at one.
-	inboxAddr, inboxField := in.From, "from"
 	if in.Sender == models.SenderContact {
-		inboxAddr, inboxField = "", "to"
+		return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, "to", in.To, msg.EmailTo)
 	}
-	return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, inboxField, func(tx *gorm.DB) (models.Inbox, error) {
-		var inboxes []models.Inbox
-		q := tx.Where("account_id = ? AND kind = ?", accountID, models.InboxEmail)
-		if inboxAddr != "" {
-			q = q.Where("address = ?", inboxAddr)
-		} else {
-			q = q.Where("address IN ?", in.To)
-		}
-		if err := q.Order("id").Limit(1).Find(&inboxes).Error; err != nil {
-			return models.Inbox{}, err
-		}
-		if len(inboxes) == 0 {
-			return models.Inbox{}, nil
-		}
-		return inboxes[0], nil
-	})
+	return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, "from", []string{in.From}, in.From)
 }
 
 // AddSMS adds an SMS message to an active case and, for an agent's reply,
@@ -190,17 +174,7 @@ func (s *Store) AddSMS(ctx context.Context, accountID, caseID int64, in NewSMS) 
 	if in.Sender == models.SenderContact {
 		number, field = in.To, "to"
 	}
-	return s.addSent(ctx, accountID, caseID, models.InboxSMS, msg, field, func(tx *gorm.DB) (models.Inbox, error) {
-		var inboxes []models.Inbox
-		if err := tx.Where("account_id = ? AND kind = ? AND address = ?", accountID, models.InboxSMS, number).
-			Limit(1).Find(&inboxes).Error; err != nil {
-			return models.Inbox{}, err
-		}
-		if len(inboxes) == 0 {
-			return models.Inbox{}, nil
-		}
-		return inboxes[0], nil
-	})
+	return s.addSent(ctx, accountID, caseID, models.InboxSMS, msg, field, []string{number}, number)
 }
 
 func checkSender(fe *FieldErrors, sender models.Sender, agentID *int64) {
@@ -222,11 +196,11 @@ func nonNil(l []string) []string {
 }
 
 // addSent is the transaction of AddEmail and AddSMS: it checks the case, the
-// agent and the inbox (found by findInbox; a zero inbox is a field error on
-// inboxField), spends the quota of an agent's message, and writes the
+// agent and the inbox (the account's first inbox of kind at one of addrs;
+// none is a field error on inboxField showing value), spends the quota of an agent's message, and writes the
 // message, its delivery and the case's last-message columns.
-func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind models.InboxKind, msg models.Message, inboxField string,
-	findInbox func(tx *gorm.DB) (models.Inbox, error)) (SentMessage, error) {
+func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind models.InboxKind, msg models.Message,
+	inboxField string, addrs []string, value any) (SentMessage, error) {
 	var out SentMessage
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		c, err := lockCase(tx, s.backend, accountID, caseID)
@@ -243,22 +217,16 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 			}
 			out.Agent = &a
 		}
-		if out.Inbox, err = findInbox(tx); err != nil {
+		var inboxes []models.Inbox
+		if err := tx.Where("account_id = ? AND kind = ? AND address IN ?", accountID, kind, addrs).
+			Order("id").Limit(1).Find(&inboxes).Error; err != nil {
 			return err
 		}
-		if out.Inbox.ID == 0 {
+		if len(inboxes) == 0 {
 			what := map[models.InboxKind]string{models.InboxEmail: "an email inbox", models.InboxSMS: "an SMS number"}[kind]
-			var value any = msg.EmailFrom
-			switch {
-			case kind == models.InboxSMS && inboxField == "from":
-				value = msg.SMSFrom
-			case kind == models.InboxSMS:
-				value = msg.SMSTo
-			case inboxField == "to":
-				value = msg.EmailTo
-			}
 			return FieldErrors{{Field: inboxField, Reason: ReasonNotFound, Value: value, Message: fmt.Sprintf("is not %s of this account", what)}}
 		}
+		out.Inbox = inboxes[0]
 		now := s.now()
 		queue := msg.Sender == models.SenderAgent
 		if queue {

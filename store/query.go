@@ -208,6 +208,26 @@ const (
 	MaxFilters = 50
 )
 
+// listSpec checks a list query over cols (its sort field, its filters and
+// its page) and returns the column to order by and the WHERE clause. It
+// returns FieldErrors naming every problem at once.
+func listSpec(cols map[string]column, sort string, filters []Filter, anyOf bool, offset, limit int) (column, string, []any, error) {
+	var fe FieldErrors
+	checkPage(&fe, offset, limit)
+	sortCol, ok := cols[sort]
+	if !ok {
+		fe.Add("sort", "%q is not a field that can be sorted on", sort)
+	}
+	cond, args, err := where(cols, filters, anyOf)
+	if err != nil {
+		fe = append(fe, err.(FieldErrors)...)
+	}
+	if err := fe.Err(); err != nil {
+		return column{}, "", nil, err
+	}
+	return sortCol, cond, args, nil
+}
+
 // checkPage returns FieldErrors for an offset below 0 or a limit outside 1..MaxLimit.
 func checkPage(fe *FieldErrors, offset, limit int) {
 	if offset < 0 {

@@ -438,7 +438,7 @@ func (s *Store) CreateVisitorSession(ctx context.Context, accountID int64, in Ne
 			}
 		}
 		if in.ContactID != nil {
-			if err := contactExists(tx, accountID, *in.ContactID); err != nil {
+			if err := owned(tx, &models.Contact{}, "contact", accountID, *in.ContactID); err != nil {
 				return err
 			}
 		}
@@ -841,76 +841,6 @@ func refreshLastMessages(tx *gorm.DB, accountID int64, ids []int64) error {
 				AND m.kind <> 'note' AND m.sender = 'contact')
 			WHERE account_id = ? AND id IN ?`, accountID, chunk).Error; err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-// dayDeltas sums changes to case_day_counts (and, for assigned chats, to
-// assignee_day_counts) so that a batch writes each count once.
-type dayDeltas map[dayKey]int64
-
-// dayKey names one count: of a channel's cases, or (agent > 0) of one
-// agent's chats.
-type dayKey struct {
-	account int64
-	channel models.Channel
-	agent   int64
-	day     int64
-}
-
-func (d dayDeltas) add(accountID int64, ch models.Channel, at time.Time, delta int64) {
-	d[dayKey{accountID, ch, 0, dayOf(at)}] += delta
-}
-
-// addAssignee counts a chat of the agent; other channels and unassigned
-// chats have no agent count.
-func (d dayDeltas) addAssignee(accountID int64, ch models.Channel, agentID *int64, at time.Time, delta int64) {
-	if ch == models.ChannelChat && agentID != nil {
-		d[dayKey{accountID, ch, *agentID, dayOf(at)}] += delta
-	}
-}
-
-// save writes the non-zero deltas with one statement per table and chunk.
-func (d dayDeltas) save(tx *gorm.DB) error {
-	var cases, agents []dayKey
-	for k, n := range d {
-		switch {
-		case n == 0:
-		case k.agent == 0:
-			cases = append(cases, k)
-		default:
-			agents = append(agents, k)
-		}
-	}
-	for _, t := range []struct {
-		keys   []dayKey
-		insert string
-	}{
-		{cases, `INSERT INTO case_day_counts (account_id, channel, day, n) VALUES %s
-			ON CONFLICT (account_id, channel, day) DO UPDATE SET n = case_day_counts.n + excluded.n`},
-		{agents, `INSERT INTO assignee_day_counts (account_id, agent_id, day, n) VALUES %s
-			ON CONFLICT (account_id, agent_id, day) DO UPDATE SET n = assignee_day_counts.n + excluded.n`},
-	} {
-		sort.Slice(t.keys, func(i, j int) bool { return t.keys[i].day < t.keys[j].day })
-		for start := 0; start < len(t.keys); start += 500 {
-			part := t.keys[start:min(start+500, len(t.keys))]
-			var sb strings.Builder
-			args := make([]any, 0, 4*len(part))
-			for i, k := range part {
-				if i > 0 {
-					sb.WriteString(", ")
-				}
-				sb.WriteString("(?, ?, ?, ?)")
-				var key any = string(k.channel)
-				if k.agent != 0 {
-					key = k.agent
-				}
-				args = append(args, k.account, key, k.day, d[k])
-			}
-			if err := tx.Exec(fmt.Sprintf(t.insert, sb.String()), args...).Error; err != nil {
-				return err
-			}
 		}
 	}
 	return nil

@@ -13,7 +13,6 @@ package acquire
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/keyauth"
 	"switchboard/store"
 )
 
@@ -91,67 +91,10 @@ func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {
 	}
 	for _, r := range routes() {
 		chain := append([]echo.MiddlewareFunc{renderErrors(log)}, mw...)
-		chain = append(chain, requireKey(deps.Auth), requireScope(r.scope))
+		chain = append(chain, keyauth.Require(deps.Auth, errMissingKey), keyauth.RequireScope(r.scope))
 		h := r.handler
 		e.Add(r.method, r.path, func(c echo.Context) error { return h(a, c) }, chain...)
 	}
-}
-
-// requireKey checks the bearer API key and puts its caller in the request's
-// context. A missing key is errMissingKey; a bad one is the authenticator's
-// error (auth.ErrInvalidToken, auth.ErrExpiredToken, store.ErrUnavailable).
-func requireKey(authn Authenticator) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			token, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
-			if !ok {
-				return errMissingKey
-			}
-			caller, err := authn.Authenticate(c.Request().Context(), token)
-			if err != nil {
-				return err
-			}
-			c.SetRequest(c.Request().WithContext(auth.WithCaller(c.Request().Context(), caller)))
-			return next(c)
-		}
-	}
-}
-
-// bearerToken returns the token of an "Authorization: Bearer <token>" header
-// (the scheme in any case), and false when there is none.
-func bearerToken(header string) (string, bool) {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
-}
-
-// requireScope lets through only callers whose key has the scope; others get
-// an *auth.ScopeError (403).
-func requireScope(s auth.Scope) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			cl, err := caller(c)
-			if err != nil {
-				return err
-			}
-			if err := cl.Require(s); err != nil {
-				return err
-			}
-			return next(c)
-		}
-	}
-}
-
-// caller returns the authenticated caller; requireKey guarantees one.
-func caller(c echo.Context) (auth.Caller, error) {
-	cl, ok := auth.CallerFrom(c.Request().Context())
-	if !ok {
-		return auth.Caller{}, errors.New("acquire: no caller in context")
-	}
-	return cl, nil
 }
 
 // idState says what a client's id turned out to be.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -314,7 +315,7 @@ func parseCount(c echo.Context, name string, def int64) (n int64, ok bool) {
 // cases, newest first, filtered by where items. relations and select are
 // accepted and ignored: every case carries its contact and users.
 func (a *api) listCases(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
@@ -357,7 +358,7 @@ func (a *api) listCases(c echo.Context) error {
 
 // getCase serves GET /api/v1/crm/objects/case/{id}: one case of the account.
 func (a *api) getCase(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -269,7 +270,7 @@ func validLangKey(s string) bool {
 // a message to an active case as the key's agent (x-user-type user) or as the
 // case's contact (contact), and answers with the message and its case.
 func (a *api) addChatMessage(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
@@ -331,7 +332,7 @@ func caseNotFound(err error, caseID int64) error {
 // (case) threadId of contact contactId with its messages, oldest first, at
 // most store.MaxLimit of them.
 func (a *api) listChatMessages(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}

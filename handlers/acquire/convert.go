@@ -188,7 +188,7 @@ const (
 // toUser returns the Acquire user for an agent.
 func toUser(a models.Agent) userObject {
 	return userObject{
-		Roles: []string{}, ID: a.ID, Name: strings.TrimSpace(a.FirstName + " " + a.LastName),
+		Roles: []string{}, ID: a.ID, Name: a.FullName(),
 		FirstName: a.FirstName, LastName: a.LastName, Email: a.Email, Type: senderUser,
 	}
 }
@@ -493,9 +493,6 @@ func toFullUser(a models.Agent) fullUser {
 	return fullUser{Departments: []string{}, userObject: toUser(a)}
 }
 
-// agentName is an agent's first and last name.
-func agentName(a models.Agent) string { return strings.TrimSpace(a.FirstName + " " + a.LastName) }
-
 // sentBy returns the agent who sent an agent's email or SMS. The store reads
 // the agent with the message; should it not, the agent is known by id only.
 func sentBy(sm store.SentMessage) models.Agent {
@@ -563,8 +560,8 @@ func toMail(sm store.SentMessage, v store.CaseView) mailObject {
 		a := sentBy(sm)
 		u := toFullUser(a)
 		out.SenderType, out.SenderID, out.User = senderUser, a.ID, &u
-		out.From.Name = agentName(a)
-		out.Sender = mailSender{Type: senderUser, ID: a.ID, Name: agentName(a), Email: a.Email}
+		out.From.Name = a.FullName()
+		out.Sender = mailSender{Type: senderUser, ID: a.ID, Name: a.FullName(), Email: a.Email}
 	default:
 		c := v.Contact
 		out.SenderType, out.SenderID = senderContact, c.ID

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -260,7 +261,7 @@ func (in mailInput) describe(f store.FieldError) string {
 // email the case's contact sent (contact; recorded only), and answers with
 // the email. A spent hourly email quota is a 429 (store.QuotaError).
 func (a *api) addMail(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}

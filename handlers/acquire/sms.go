@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -166,7 +167,7 @@ func (in smsInput) describe(f store.FieldError) string {
 // recorded only), and answers with the SMS, its case and the case's timeline.
 // A spent hourly SMS quota is a 429 (store.QuotaError).
 func (a *api) sendSMS(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package callgear
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"time"
@@ -83,25 +84,10 @@ func idsData(ids []int64) []idData {
 // reference and consistency checks), -32001 for the token, -32003 without
 // the upload scope.
 func (a *api) uploadOfflineMessages(c echo.Context, params map[string]any) (any, error) {
-	ctx := c.Request().Context()
-	cl, err := a.authenticate(ctx, params, auth.ScopeUpload)
-	if err != nil {
-		return nil, err
-	}
-	loc, err := a.location(ctx, cl.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	var p problems
-	items := decodeOfflineParams(params, loc, a.maxItems, &p)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	ids, err := a.store.UploadOfflineMessages(ctx, cl.AccountID, toOfflineUploads(items))
-	if err != nil {
-		return nil, storeError(err, listField("offline_messages"))
-	}
-	return idsData(ids), nil
+	return upload(a, c, params, "offline_messages", decodeOfflineParams,
+		func(ctx context.Context, accountID int64, items []offlineMessageIn) ([]int64, error) {
+			return a.store.UploadOfflineMessages(ctx, accountID, toOfflineUploads(items))
+		})
 }
 
 // uploadChats is upload.chats {access_token, user_id, chats}: it writes the
@@ -109,6 +95,18 @@ func (a *api) uploadOfflineMessages(c echo.Context, params map[string]any) (any,
 // returns their ids in the order of the request. Errors are those of
 // upload.offline_messages.
 func (a *api) uploadChats(c echo.Context, params map[string]any) (any, error) {
+	return upload(a, c, params, "chats", decodeChatParams,
+		func(ctx context.Context, accountID int64, items []chatIn) ([]int64, error) {
+			return a.store.UploadChats(ctx, accountID, toChatUploads(items))
+		})
+}
+
+// upload is both upload methods: it checks the token and the upload scope,
+// decodes the list (named list in errors) in the account's time zone, writes
+// it, and answers the new ids.
+func upload[T any](a *api, c echo.Context, params map[string]any, list string,
+	decode func(map[string]any, *time.Location, int, *problems) []T,
+	write func(ctx context.Context, accountID int64, items []T) ([]int64, error)) (any, error) {
 	ctx := c.Request().Context()
 	cl, err := a.authenticate(ctx, params, auth.ScopeUpload)
 	if err != nil {
@@ -119,13 +117,13 @@ func (a *api) uploadChats(c echo.Context, params map[string]any) (any, error) {
 		return nil, err
 	}
 	var p problems
-	items := decodeChatParams(params, loc, a.maxItems, &p)
+	items := decode(params, loc, a.maxItems, &p)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	ids, err := a.store.UploadChats(ctx, cl.AccountID, toChatUploads(items))
+	ids, err := write(ctx, cl.AccountID, items)
 	if err != nil {
-		return nil, storeError(err, listField("chats"))
+		return nil, storeError(err, listField(list))
 	}
 	return idsData(ids), nil
 }

@@ -2,7 +2,6 @@ package helpcrunch
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"switchboard/models"
@@ -128,7 +127,7 @@ func nullIfEmpty(s string) *string {
 
 func toAgent(a models.Agent) agentJSON {
 	return agentJSON{
-		ID: a.ID, Name: strings.TrimSpace(a.FirstName + " " + a.LastName), Email: a.Email, Role: string(a.Role),
+		ID: a.ID, Name: a.FullName(), Email: a.Email, Role: string(a.Role),
 	}
 }
 

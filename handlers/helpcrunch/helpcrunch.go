@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -54,9 +55,9 @@ func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	chain := append([]echo.MiddlewareFunc{renderErrors(log)}, mw...)
-	chain = append(chain, requireKey(deps.Auth))
+	chain = append(chain, keyauth.Require(deps.Auth, errUnauthorized))
 	with := func(s auth.Scope) []echo.MiddlewareFunc {
-		return append(chain[:len(chain):len(chain)], requireScope(s))
+		return append(chain[:len(chain):len(chain)], keyauth.RequireScope(s))
 	}
 	read, chat := with(auth.ScopeRead), with(auth.ScopeChat)
 
@@ -70,54 +71,6 @@ func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {
 	e.GET("/v1/customers", a.listCustomers, read...)
 	e.POST("/v1/customers", a.createCustomer, chat...)
 	e.POST("/v1/customers/search", a.searchCustomers, read...)
-}
-
-// requireKey checks the request's "Authorization: Bearer <key>" and puts its
-// caller in the request's context. A missing or malformed header is
-// errUnauthorized; the authenticator's errors pass through (an invalid,
-// expired or revoked key matches auth.ErrInvalidToken).
-func requireKey(authn Authenticator) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
-			token = strings.TrimSpace(token)
-			if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
-				return errUnauthorized
-			}
-			caller, err := authn.Authenticate(c.Request().Context(), token)
-			if err != nil {
-				return err
-			}
-			c.SetRequest(c.Request().WithContext(auth.WithCaller(c.Request().Context(), caller)))
-			return next(c)
-		}
-	}
-}
-
-// requireScope lets through only callers whose key has the scope; others get
-// the *auth.ScopeError, a 403.
-func requireScope(s auth.Scope) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			cl, err := caller(c)
-			if err != nil {
-				return err
-			}
-			if err := cl.Require(s); err != nil {
-				return err
-			}
-			return next(c)
-		}
-	}
-}
-
-// caller returns the authenticated caller; requireKey guarantees one.
-func caller(c echo.Context) (auth.Caller, error) {
-	cl, ok := auth.CallerFrom(c.Request().Context())
-	if !ok {
-		return auth.Caller{}, errors.New("helpcrunch: no caller in context")
-	}
-	return cl, nil
 }
 
 // chatID reads the {id} of a chat route: a positive decimal number. It
@@ -139,7 +92,7 @@ func chatID(c echo.Context) (int64, error) {
 // answers the message. Errors: 400 listing every bad field, 404 for a chat or
 // agent that is not the account's.
 func (a *api) createMessage(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
@@ -200,22 +153,31 @@ func missing(err error) string {
 	return ""
 }
 
+// readList reads the sort, order, offset and limit of a GET list, recording
+// every problem in p. sort is def unless the query names a key sortOf knows.
+func readList(c echo.Context, def string, sortOf func(string) (string, bool), p *problems) (sort string, asc bool, offset, limit int) {
+	sort = def
+	if key, ok := readChoice(queryValue(c, "sort"), "sort", p); ok {
+		if sort, ok = sortOf(key); !ok {
+			sort = def
+			p.add("sort", msgChoice)
+		}
+	}
+	asc = readOrder(queryValue(c, "order"), p)
+	offset, limit = readPage(queryValue(c, "offset"), queryValue(c, "limit"), p)
+	return sort, asc, offset, limit
+}
+
 // listChats is GET /v1/chats: a page of every case of the account, of any
 // channel. Errors: 400 naming each bad sort, order, offset or limit.
 func (a *api) listChats(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
 	var p problems
-	q := store.CaseQuery{Sort: store.CaseStartedAt}
-	if key, ok := readChoice(queryValue(c, "sort"), "sort", &p); ok {
-		if q.Sort, ok = chatSort(key); !ok {
-			p.add("sort", msgChoice)
-		}
-	}
-	q.Asc = readOrder(queryValue(c, "order"), &p)
-	q.Offset, q.Limit = readPage(queryValue(c, "offset"), queryValue(c, "limit"), &p)
+	q := store.CaseQuery{}
+	q.Sort, q.Asc, q.Offset, q.Limit = readList(c, store.CaseStartedAt, chatSort, &p)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -229,7 +191,7 @@ func (a *api) listChats(c echo.Context) error {
 // searchChats is POST /v1/chats/search: a page of the cases the filters
 // select. Errors: 400 naming each bad filter part and paging field.
 func (a *api) searchChats(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
@@ -252,7 +214,7 @@ func (a *api) searchChats(c echo.Context) error {
 // getChat is GET /v1/chats/{id}. Errors: 400 invalid_chat_value, 404
 // chat_not_found.
 func (a *api) getChat(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
@@ -271,7 +233,7 @@ func (a *api) getChat(c echo.Context) error {
 // messages yet. Errors: 400 listing every bad field, 404 for a customer or
 // assignee that is not the account's.
 func (a *api) createChat(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
@@ -311,7 +273,7 @@ func (a *api) createChat(c echo.Context) error {
 // setChatStatus is PUT /v1/chats/status; closing records the key's agent as
 // the closer. Errors: 400 for a bad id or status, 404 chat_not_found.
 func (a *api) setChatStatus(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
@@ -352,7 +314,7 @@ func (a *api) setChatStatus(c echo.Context) error {
 // listMessages is GET /v1/chats/{id}/messages: newest first, notes included.
 // Errors: 400 invalid_chat_value or a bad offset or limit, 404 chat_not_found.
 func (a *api) listMessages(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
@@ -376,19 +338,13 @@ func (a *api) listMessages(c echo.Context) error {
 // listCustomers is GET /v1/customers. Errors: 400 naming each bad sort,
 // order, offset or limit.
 func (a *api) listCustomers(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
 	var p problems
-	q := store.ContactQuery{Sort: store.ContactCreatedAt}
-	if key, ok := readChoice(queryValue(c, "sort"), "sort", &p); ok {
-		if q.Sort, ok = customerSort(key); !ok {
-			p.add("sort", msgChoice)
-		}
-	}
-	q.Asc = readOrder(queryValue(c, "order"), &p)
-	q.Offset, q.Limit = readPage(queryValue(c, "offset"), queryValue(c, "limit"), &p)
+	q := store.ContactQuery{}
+	q.Sort, q.Asc, q.Offset, q.Limit = readList(c, store.ContactCreatedAt, customerSort, &p)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -402,7 +358,7 @@ func (a *api) listCustomers(c echo.Context) error {
 // searchCustomers is POST /v1/customers/search, with the filter grammar of
 // searchChats over customer fields.
 func (a *api) searchCustomers(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
@@ -428,7 +384,7 @@ func (a *api) searchCustomers(c echo.Context) error {
 // createCustomer is POST /v1/customers. Errors: 400 for a field that is not a
 // string, a bad email or phone, or no field that is not blank.
 func (a *api) createCustomer(c echo.Context) error {
-	cl, err := caller(c)
+	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
 	}
