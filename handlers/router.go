@@ -6,14 +6,18 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchboard/handlers/acquire"
 	"switchboard/handlers/callgear"
+	"switchboard/handlers/guard"
 	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/reve"
 	"switchboard/store"
@@ -29,6 +33,10 @@ type Config struct {
 	UploadMaxItems int
 	// REVEPageSize is the number of offline messages per REVE page.
 	REVEPageSize int
+	// TrustedProxies are the networks whose X-Forwarded-For the router
+	// believes when it reads a client's address (for the per-address rate
+	// limit and the logs). Empty means none: the peer address is the client.
+	TrustedProxies []*net.IPNet
 }
 
 // Deps are the parts the router wires together.
@@ -39,16 +47,19 @@ type Deps struct {
 	// Keys checks the API keys of HelpCrunch, Acquire and CallGear and
 	// issues CallGear's session tokens; *auth.Keys is the real one.
 	Keys callgear.Keys
-	Log  *slog.Logger
+	// Limits and Idempotency guard every dialect; nil turns them off.
+	Limits      *guard.Limits
+	Idempotency *guard.Idempotency
+	// Metrics is served at /metrics; nil serves an empty registry.
+	Metrics prometheus.Gatherer
+	Log     *slog.Logger
 }
 
 // New returns the router with every route of every dialect registered.
 func New(cfg Config, deps Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	// switchboard is reached directly or through a proxy the operator runs; the
-	// peer address is the only one it can trust without configuration.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	log := deps.Log
 
 	e.Use(middleware.RequestID())
@@ -92,22 +103,47 @@ func New(cfg Config, deps Deps) *echo.Echo {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 	})
 
-	// Each dialect renders errors in its own format, so its routes recover
-	// panics themselves and hand the error back to that renderer.
-	rest := []echo.MiddlewareFunc{
-		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic}),
-		middleware.BodyLimit(cfg.BodyLimit),
+	metrics := deps.Metrics
+	if metrics == nil {
+		metrics = prometheus.NewRegistry()
 	}
-	reve.Register(e, reve.Deps{Store: deps.Store, Auth: deps.Basic, Log: log}, reve.Config{PageSize: cfg.REVEPageSize}, rest...)
-	helpcrunch.Register(e, helpcrunch.Deps{Store: deps.Store, Auth: deps.Keys, Log: log}, rest...)
-	acquire.Register(e, acquire.Deps{Store: deps.Store, Auth: deps.Keys, Log: log}, rest...)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
+
+	// Each dialect renders errors in its own format, so its routes recover
+	// panics themselves and hand the error back to that renderer; the limit
+	// on client addresses runs inside it, before authentication, so that it
+	// also bounds password guessing.
+	recovery := middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic})
+	rest := []echo.MiddlewareFunc{recovery, middleware.BodyLimit(cfg.BodyLimit), deps.Limits.ByIP()}
+	// Once the caller is known: its own rate limits, then Idempotency-Key.
+	afterAuth := []echo.MiddlewareFunc{deps.Limits.ByCaller(), deps.Idempotency.Middleware()}
+	reve.Register(e, reve.Deps{Store: deps.Store, Auth: deps.Basic, Log: log, AfterAuth: afterAuth},
+		reve.Config{PageSize: cfg.REVEPageSize}, rest...)
+	helpcrunch.Register(e, helpcrunch.Deps{Store: deps.Store, Auth: deps.Keys, Log: log, AfterAuth: afterAuth}, rest...)
+	acquire.Register(e, acquire.Deps{Store: deps.Store, Auth: deps.Keys, Log: log, AfterAuth: afterAuth}, rest...)
 	rpcLimit := cfg.CallGearBodyLimit
 	if rpcLimit == "" {
 		rpcLimit = "16M"
 	}
-	callgear.Register(e, callgear.Deps{Store: deps.Store, Keys: deps.Keys, Passwords: deps.Basic, Log: log},
+	callgear.Register(e, callgear.Deps{Store: deps.Store, Keys: deps.Keys, Passwords: deps.Basic, Log: log,
+		Limits: deps.Limits, Idempotency: deps.Idempotency},
 		callgear.Config{MaxItems: cfg.UploadMaxItems},
-		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic}),
-		middleware.BodyLimit(rpcLimit))
+		recovery, middleware.BodyLimit(rpcLimit), deps.Limits.ByIP())
 	return e
+}
+
+// ipExtractor returns how the router reads a client's address: the peer's,
+// unless the peer is one of the trusted proxies, whose X-Forwarded-For is
+// then read back to the first address not trusted. Echo's own defaults
+// (trusting every private and loopback address) are turned off, so that a
+// client cannot name its own address in a header.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }

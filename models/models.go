@@ -14,10 +14,15 @@ type Account struct {
 	Timezone string `gorm:"not null"`
 	// EmailsPerHour and SMSPerHour bound what the account's API keys may send
 	// on the paid channels.
-	EmailsPerHour int       `gorm:"not null"`
-	SMSPerHour    int       `gorm:"column:sms_per_hour;not null"`
-	CreatedAt     time.Time `gorm:"not null"`
-	UpdatedAt     time.Time `gorm:"not null"`
+	EmailsPerHour int `gorm:"not null"`
+	SMSPerHour    int `gorm:"column:sms_per_hour;not null"`
+	// RateLimit is how many requests each of the account's keys (and each
+	// agent signing in with a password) may make a minute; DailyRateLimit a
+	// day.
+	RateLimit      int       `gorm:"not null"`
+	DailyRateLimit int       `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+	UpdatedAt      time.Time `gorm:"not null"`
 }
 
 // Agent is a person who answers: REVE agents, HelpCrunch agents, Acquire users.
@@ -230,17 +235,21 @@ type Setting struct {
 	CreatedAt time.Time `gorm:"not null"`
 }
 
-// IdempotencyKey stores the first response to a POST carrying an Idempotency-Key.
+// IdempotencyKey stores the first response to a POST carrying an
+// Idempotency-Key. While the first request runs, Status is 0 and ExpiresAt
+// is the end of its lease: past it, the request is taken for dead and the key
+// may be claimed again. Once answered, ExpiresAt is when the key is forgotten.
 type IdempotencyKey struct {
-	ID          int64     `gorm:"primaryKey"`
-	AccountID   int64     `gorm:"not null;uniqueIndex:idx_idempotency_key,priority:1"`
-	Key         string    `gorm:"not null;uniqueIndex:idx_idempotency_key,priority:2"`
-	RequestHash string    `gorm:"not null"`
-	Status      int       `gorm:"not null"`
-	Body        []byte    ``
-	Headers     string    `gorm:"not null"`
-	CreatedAt   time.Time `gorm:"not null"`
-	ExpiresAt   time.Time `gorm:"not null;index:idx_idempotency_expires"`
+	ID          int64  `gorm:"primaryKey"`
+	AccountID   int64  `gorm:"not null;uniqueIndex:idx_idempotency_key,priority:1"`
+	Key         string `gorm:"not null;uniqueIndex:idx_idempotency_key,priority:2"`
+	RequestHash string `gorm:"not null"`
+	Status      int    `gorm:"not null"`
+	Body        []byte ``
+	// Headers is a JSON object of the response headers a replay repeats.
+	Headers   string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	ExpiresAt time.Time `gorm:"not null;index:idx_idempotency_expires"`
 }
 
 // All lists every model, in an order in which foreign keys can be created.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -19,6 +20,12 @@ const (
 	DefaultSMSPerHour    = 200
 )
 
+// Default request limits of an account's keys.
+const (
+	DefaultRateLimit      = 120
+	DefaultDailyRateLimit = 100_000
+)
+
 // NewAccount is the input of CreateAccount.
 type NewAccount struct {
 	Name string
@@ -28,6 +35,10 @@ type NewAccount struct {
 	// 0 means the defaults.
 	EmailsPerHour int
 	SMSPerHour    int
+	// RateLimit and DailyRateLimit bound the requests each of the account's
+	// keys may make a minute and a day; 0 means the defaults.
+	RateLimit      int
+	DailyRateLimit int
 }
 
 func (in *NewAccount) validate() error {
@@ -43,6 +54,8 @@ func (in *NewAccount) validate() error {
 	}
 	checkQuota(&fe, "emails_per_hour", &in.EmailsPerHour, DefaultEmailsPerHour)
 	checkQuota(&fe, "sms_per_hour", &in.SMSPerHour, DefaultSMSPerHour)
+	checkQuota(&fe, "rate_limit", &in.RateLimit, DefaultRateLimit)
+	checkQuota(&fe, "daily_rate_limit", &in.DailyRateLimit, DefaultDailyRateLimit)
 	return fe.Err()
 }
 
@@ -56,6 +69,12 @@ func checkQuota(fe *FieldErrors, field string, n *int, def int) {
 	}
 }
 
+// model returns the account row of a validated NewAccount.
+func (in NewAccount) model(now time.Time) models.Account {
+	return models.Account{Name: in.Name, Timezone: in.Timezone, EmailsPerHour: in.EmailsPerHour, SMSPerHour: in.SMSPerHour,
+		RateLimit: in.RateLimit, DailyRateLimit: in.DailyRateLimit, CreatedAt: now, UpdatedAt: now}
+}
+
 // CreateAccount creates a tenant. It returns FieldErrors for an empty name or
 // an unknown time zone.
 func (s *Store) CreateAccount(ctx context.Context, in NewAccount) (models.Account, error) {
@@ -63,8 +82,7 @@ func (s *Store) CreateAccount(ctx context.Context, in NewAccount) (models.Accoun
 		return models.Account{}, err
 	}
 	now := s.now()
-	a := models.Account{Name: in.Name, Timezone: in.Timezone, EmailsPerHour: in.EmailsPerHour, SMSPerHour: in.SMSPerHour,
-		CreatedAt: now, UpdatedAt: now}
+	a := in.model(now)
 	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
 		return models.Account{}, wrap("create account", err)
 	}
@@ -126,8 +144,7 @@ func (s *Store) Bootstrap(ctx context.Context, in Bootstrap) (Bootstrapped, erro
 			return nil
 		}
 		now := s.now()
-		out.Account = models.Account{Name: na.Name, Timezone: na.Timezone, EmailsPerHour: na.EmailsPerHour,
-			SMSPerHour: na.SMSPerHour, CreatedAt: now, UpdatedAt: now}
+		out.Account = na.model(now)
 		if err := tx.Create(&out.Account).Error; err != nil {
 			return err
 		}
@@ -160,15 +177,18 @@ func (s *Store) Bootstrap(ctx context.Context, in Bootstrap) (Bootstrapped, erro
 
 // AccountUpdate is the input of UpdateAccount; nil fields stay as they are.
 type AccountUpdate struct {
-	Name          *string
-	Timezone      *string
-	EmailsPerHour *int
-	SMSPerHour    *int
+	Name           *string
+	Timezone       *string
+	EmailsPerHour  *int
+	SMSPerHour     *int
+	RateLimit      *int
+	DailyRateLimit *int
 }
 
-// UpdateAccount changes an account's name, time zone or quotas and returns
-// it. It returns ErrNotFound for an unknown account and FieldErrors for an
-// empty name, an unknown time zone or a negative quota (0 sets the default).
+// UpdateAccount changes an account's name, time zone, quotas or request
+// limits and returns it. It returns ErrNotFound for an unknown account and
+// FieldErrors for an empty name, an unknown time zone or a negative quota or
+// limit (0 sets the default).
 func (s *Store) UpdateAccount(ctx context.Context, id int64, in AccountUpdate) (models.Account, error) {
 	var fe FieldErrors
 	set := map[string]any{"updated_at": s.now()}
@@ -192,6 +212,14 @@ func (s *Store) UpdateAccount(ctx context.Context, id int64, in AccountUpdate) (
 	if in.SMSPerHour != nil {
 		checkQuota(&fe, "sms_per_hour", in.SMSPerHour, DefaultSMSPerHour)
 		set["sms_per_hour"] = *in.SMSPerHour
+	}
+	if in.RateLimit != nil {
+		checkQuota(&fe, "rate_limit", in.RateLimit, DefaultRateLimit)
+		set["rate_limit"] = *in.RateLimit
+	}
+	if in.DailyRateLimit != nil {
+		checkQuota(&fe, "daily_rate_limit", in.DailyRateLimit, DefaultDailyRateLimit)
+		set["daily_rate_limit"] = *in.DailyRateLimit
 	}
 	if err := fe.Err(); err != nil {
 		return models.Account{}, err

@@ -38,29 +38,31 @@ func migrate(ctx context.Context, args []string, env func(string) string, stdout
 // createFlags are the flags of every "X create" command; each command uses some.
 type createFlags struct {
 	common
-	json      bool
-	name      string
-	timezone  string
-	account   int64
-	site      int64
-	email     string
-	password  string
-	role      string
-	firstName string
-	lastName  string
-	domain    string
-	kind      string
-	address   string
-	emailsPH  int
-	smsPH     int
-	id        int64
+	json       bool
+	name       string
+	timezone   string
+	account    int64
+	site       int64
+	email      string
+	password   string
+	role       string
+	firstName  string
+	lastName   string
+	domain     string
+	kind       string
+	address    string
+	emailsPH   int
+	smsPH      int
+	rateLimit  int
+	dailyLimit int
+	id         int64
 }
 
 // createSynopsis returns what "switchboard KIND create" does, for its help.
 func createSynopsis(kind string) string {
 	switch kind {
 	case "account":
-		return "Creates an account (a tenant) and prints its id. Its API keys may send --emails-per-hour emails and\n--sms-per-hour SMS an hour (0: the defaults, 1000 and 200)."
+		return "Creates an account (a tenant) and prints its id. Its API keys may send --emails-per-hour emails and\n--sms-per-hour SMS an hour (0: the defaults, 1000 and 200), and each key may make --rate-limit requests\na minute and --daily-rate-limit a day (0: the defaults, 120 and 100000)."
 	case "agent":
 		return "Creates an agent of an account and prints its id. --password - reads the password from standard input."
 	case "site":
@@ -86,6 +88,8 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 		fs.StringVar(&f.timezone, "timezone", store.DefaultTimezone, "IANA time zone of the account")
 		fs.IntVar(&f.emailsPH, "emails-per-hour", 0, "most emails the account's keys may send an hour (0: 1000)")
 		fs.IntVar(&f.smsPH, "sms-per-hour", 0, "most SMS the account's keys may send an hour (0: 200)")
+		fs.IntVar(&f.rateLimit, "rate-limit", 0, "requests each of the account's keys may make a minute (0: 120)")
+		fs.IntVar(&f.dailyLimit, "daily-rate-limit", 0, "requests each of the account's keys may make a day (0: 100000)")
 		required = []string{"name"}
 	case "agent":
 		fs.Int64Var(&f.account, "account", 0, "account id (required)")
@@ -145,7 +149,8 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 	var out map[string]any
 	switch kind {
 	case "account":
-		a, err := st.CreateAccount(ctx, store.NewAccount{Name: f.name, Timezone: f.timezone, EmailsPerHour: f.emailsPH, SMSPerHour: f.smsPH})
+		a, err := st.CreateAccount(ctx, store.NewAccount{Name: f.name, Timezone: f.timezone, EmailsPerHour: f.emailsPH, SMSPerHour: f.smsPH,
+			RateLimit: f.rateLimit, DailyRateLimit: f.dailyLimit})
 		if err != nil {
 			return err
 		}
@@ -190,14 +195,15 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 
 func accountJSON(a models.Account) map[string]any {
 	return map[string]any{"id": a.ID, "name": a.Name, "timezone": a.Timezone,
-		"emails_per_hour": a.EmailsPerHour, "sms_per_hour": a.SMSPerHour}
+		"emails_per_hour": a.EmailsPerHour, "sms_per_hour": a.SMSPerHour,
+		"rate_limit": a.RateLimit, "daily_rate_limit": a.DailyRateLimit}
 }
 
 // updateAccount runs "switchboard account update": it changes the flags given
 // and prints the account's id, or the whole account with --json.
 func updateAccount(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	var f createFlags
-	fs := newFlagSet("account update --id ID [flags]", "Changes an account's name, time zone or hourly quotas; flags left out stay as they are.")
+	fs := newFlagSet("account update --id ID [flags]", "Changes an account's name, time zone, hourly quotas or request limits; flags left out stay as they are.\nA changed request limit holds on every replica within 5 seconds.")
 	f.addCommon(fs)
 	fs.BoolVar(&f.json, "json", false, "print the account as one JSON object")
 	fs.Int64Var(&f.id, "id", 0, "account id (required)")
@@ -205,6 +211,8 @@ func updateAccount(ctx context.Context, args []string, env func(string) string, 
 	fs.StringVar(&f.timezone, "timezone", "", "new IANA time zone")
 	fs.IntVar(&f.emailsPH, "emails-per-hour", 0, "most emails the account's keys may send an hour (0: the default, 1000)")
 	fs.IntVar(&f.smsPH, "sms-per-hour", 0, "most SMS the account's keys may send an hour (0: the default, 200)")
+	fs.IntVar(&f.rateLimit, "rate-limit", 0, "requests each of the account's keys may make a minute (0: the default, 120)")
+	fs.IntVar(&f.dailyLimit, "daily-rate-limit", 0, "requests each of the account's keys may make a day (0: the default, 100000)")
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
 	}
@@ -220,10 +228,14 @@ func updateAccount(ctx context.Context, args []string, env func(string) string, 
 			up.EmailsPerHour, given = &f.emailsPH, true
 		case "sms-per-hour":
 			up.SMSPerHour, given = &f.smsPH, true
+		case "rate-limit":
+			up.RateLimit, given = &f.rateLimit, true
+		case "daily-rate-limit":
+			up.DailyRateLimit, given = &f.dailyLimit, true
 		}
 	})
 	if f.id == 0 || !given {
-		fmt.Fprintln(stderr, "switchboard account update: want --id and at least one of --name, --timezone, --emails-per-hour, --sms-per-hour")
+		fmt.Fprintln(stderr, "switchboard account update: want --id and at least one of --name, --timezone, --emails-per-hour, --sms-per-hour, --rate-limit, --daily-rate-limit")
 		return errUsage
 	}
 	log, err := f.logger(stderr)

@@ -42,12 +42,15 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 // the server's settings, not the fields of an admin command.
 func envFlags() []string {
 	return []string{"addr", "database-url", "log-level", "body-limit", "callgear-body-limit", "upload-max-items", "reve-page-size", "admin-email", "signing-secret",
-		"smtp-url", "sms-url", "sms-account-sid", "sms-auth-token", "delivery-workers", "delivery-attempts"}
+		"smtp-url", "sms-url", "sms-account-sid", "sms-auth-token", "delivery-workers", "delivery-attempts",
+		"redis-url", "redis-prefix", "ip-rate-limit", "trusted-proxies"}
 }
 
 // secretFlags are the flags whose value help must never show, even when it
 // comes from the environment.
-func secretFlags() []string { return []string{"signing-secret", "smtp-url", "sms-auth-token"} }
+func secretFlags() []string {
+	return []string{"signing-secret", "smtp-url", "sms-auth-token", "redis-url"}
+}
 
 // signingSecretSetting is the settings row that holds the generated secret.
 const signingSecretSetting = "api_key_signing_secret"

@@ -23,6 +23,7 @@ type serveConfig struct {
 	common
 	signing
 	outbox       outboxConfig
+	guards       guardConfig
 	addr         string
 	bodyLimit    string
 	rpcLimit     string
@@ -56,6 +57,7 @@ func (c *serveConfig) validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.outbox.validate()...)
+	errs = append(errs, c.guards.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -70,6 +72,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	fs.IntVar(&cfg.maxItems, "upload-max-items", 500, "most offline messages or chats one CallGear upload takes (env SWITCHBOARD_UPLOAD_MAX_ITEMS)")
 	fs.IntVar(&cfg.revePageSize, "reve-page-size", 20, "rows per page of REVE lists (env SWITCHBOARD_REVE_PAGE_SIZE)")
 	cfg.outbox.addOutbox(fs)
+	cfg.guards.addGuards(fs)
 	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@switchboard.local", "email of the superadmin created on first start (env SWITCHBOARD_ADMIN_EMAIL)")
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
@@ -99,9 +102,15 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	if err != nil {
 		return err
 	}
+	g, err := cfg.guards.build(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	defer g.counter.Close()
+	proxies, _ := cfg.guards.proxies() // validated above
 	router := handlers.New(handlers.Config{BodyLimit: cfg.bodyLimit, CallGearBodyLimit: cfg.rpcLimit,
-		UploadMaxItems: cfg.maxItems, REVEPageSize: cfg.revePageSize},
-		handlers.Deps{Store: st, Basic: basic, Keys: keys, Log: log})
+		UploadMaxItems: cfg.maxItems, REVEPageSize: cfg.revePageSize, TrustedProxies: proxies},
+		handlers.Deps{Store: st, Basic: basic, Keys: keys, Limits: g.limits, Idempotency: g.idem, Metrics: g.metrics, Log: log})
 	worker, err := cfg.outbox.worker(st, log)
 	if err != nil {
 		return err
@@ -117,6 +126,8 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	defer stopWorker()
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- worker.Run(workerCtx) }()
+	purgeDone := make(chan struct{})
+	go func() { defer close(purgeDone); purge(workerCtx, st, log) }()
 	srv := &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -158,6 +169,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	case <-time.After(workerStopTimeout):
 		return errors.New("shutdown: the delivery worker did not stop in time")
 	}
+	<-purgeDone
 	log.Info("stopped")
 	return nil
 }

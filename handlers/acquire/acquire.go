@@ -45,6 +45,9 @@ type Deps struct {
 	Store Store
 	Auth  Authenticator
 	Log   *slog.Logger
+	// AfterAuth runs on every route once the caller is known (the per-caller
+	// rate limits and Idempotency-Key); nil runs nothing.
+	AfterAuth []echo.MiddlewareFunc
 }
 
 // The paths Acquire serves, as its documentation spells them.
@@ -92,6 +95,7 @@ func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {
 	for _, r := range routes() {
 		chain := append([]echo.MiddlewareFunc{renderErrors(log)}, mw...)
 		chain = append(chain, keyauth.Require(deps.Auth, errMissingKey), keyauth.RequireScope(r.scope))
+		chain = append(chain, deps.AfterAuth...)
 		h := r.handler
 		e.Add(r.method, r.path, func(c echo.Context) error { return h(a, c) }, chain...)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/guard"
 	"switchboard/store"
 )
 
@@ -27,6 +28,9 @@ const (
 	typeServerError        = "ERROR_SERVER_ERROR"
 	typeServiceUnavailable = "ERROR_SERVICE_UNAVAILABLE"
 	typeTooManyRequests    = "ERROR_TOO_MANY_REQUESTS"
+	// ERROR_CONFLICT: an Idempotency-Key whose first request still runs, or
+	// that was first sent with another request.
+	typeConflict = "ERROR_CONFLICT"
 )
 
 // errMissingKey means the request carries no bearer API key.
@@ -120,9 +124,21 @@ func classify(err error) (status int, typ, msg string, retryAfter int) {
 	var se *auth.ScopeError
 	var fe store.FieldErrors
 	var qe *store.QuotaError
+	var le *guard.LimitError
+	var ke *guard.KeyError
 	switch {
 	case errors.As(err, &ae):
 		return ae.Status, ae.Type, ae.Message, 0
+	case errors.As(err, &le):
+		status, typ = http.StatusTooManyRequests, typeTooManyRequests
+		msg = fmt.Sprintf("Too many requests: the limit is %d requests per %s. Try again in %d seconds.", le.Limit, le.Per(), le.RetrySeconds())
+		retryAfter = le.RetrySeconds()
+	case errors.As(err, &ke):
+		status, typ, msg = http.StatusBadRequest, typeInvalidInput, "Idempotency-Key is invalid: "+ke.Reason
+	case errors.Is(err, store.ErrIdempotencyInFlight):
+		status, typ, msg = http.StatusConflict, typeConflict, "A request with this Idempotency-Key is still in progress"
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		status, typ, msg = http.StatusUnprocessableEntity, typeConflict, "This Idempotency-Key was used with a different request"
 	case errors.Is(err, errMissingKey):
 		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "Missing API key: send the header Authorization: Bearer <API key>"
 	case errors.Is(err, auth.ErrExpiredToken):

@@ -2,9 +2,13 @@
 // endpoint, the access token in the params, and JSON-RPC error objects with
 // CallGear's codes and mnemonics.
 //
-// Every answer but three is HTTP 200: a body over the limit is 413, an
-// unavailable database 503 (with Retry-After: 1), and a bug 500, each still
-// with a JSON-RPC error object. Parameters are strict, as CallGear's are: a
+// Most answers are HTTP 200, errors included: a body over the limit is 413,
+// an unavailable database 503 (with Retry-After: 1), a bug 500, and a bad,
+// busy or reused Idempotency-Key 400, 409 or 422, each still with a JSON-RPC
+// error object. An exceeded rate limit is HTTP 200 with -32029
+// limit_exceeded and Retry-After. As CallGear documents, only successful
+// calls are charged to the limits, whose state every result reports in
+// metadata.limits. Parameters are strict, as CallGear's are: a
 // wrong JSON type, a missing required parameter and a parameter the method
 // does not take are all refused, and every problem of a request is listed:
 // the error's message, data.mnemonic, data.field and data.value describe the
@@ -22,6 +26,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/guard"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -59,7 +64,11 @@ type Deps struct {
 	Store     Store
 	Keys      Keys
 	Passwords Passwords
-	Log       *slog.Logger
+	// Limits and Idempotency guard the methods that take an access token;
+	// nil turns them off.
+	Limits      *guard.Limits
+	Idempotency *guard.Idempotency
+	Log         *slog.Logger
 }
 
 // Config tunes the dialect.
@@ -83,37 +92,47 @@ type api struct {
 	store     Store
 	keys      Keys
 	passwords Passwords
+	limits    *guard.Limits
+	idem      *guard.Idempotency
 	maxItems  int
 	now       func() time.Time
 }
 
-// method is one JSON-RPC method: it returns the result's data, or an error
-// the error table answers.
-type method func(a *api, c echo.Context, params map[string]any) (any, error)
+// method is one JSON-RPC method. run gets the caller its access token names
+// (the zero Caller for an anonymous method) and returns the result's data,
+// or an error the error table answers.
+type method struct {
+	run func(a *api, c echo.Context, cl auth.Caller, params map[string]any) (any, error)
+	// scope is what the access token must allow ("" for any token).
+	scope auth.Scope
+	// anonymous methods take no access token (login.user).
+	anonymous bool
+}
 
 // methodOf returns the method with the name, and false for an unknown one.
 func methodOf(name string) (method, bool) {
 	switch name {
 	case "upload.offline_messages":
-		return (*api).uploadOfflineMessages, true
+		return method{run: (*api).uploadOfflineMessages, scope: auth.ScopeUpload}, true
 	case "upload.chats":
-		return (*api).uploadChats, true
+		return method{run: (*api).uploadChats, scope: auth.ScopeUpload}, true
 	case "login.user":
-		return (*api).loginUser, true
+		return method{run: (*api).loginUser, anonymous: true}, true
 	case "logout.user":
-		return (*api).logoutUser, true
+		return method{run: (*api).logoutUser}, true
 	case "delete.offline_messages":
-		return (*api).deleteOfflineMessages, true
+		return method{run: (*api).deleteOfflineMessages, scope: auth.ScopeUpload}, true
 	case "delete.chats":
-		return (*api).deleteChats, true
+		return method{run: (*api).deleteChats, scope: auth.ScopeUpload}, true
 	}
-	return nil, false
+	return method{}, false
 }
 
 // Register adds the JSON-RPC endpoint to e; mw (recovery, body limit) runs
 // inside the dialect's error rendering.
 func Register(e *echo.Echo, deps Deps, cfg Config, mw ...echo.MiddlewareFunc) {
-	a := &api{store: deps.Store, keys: deps.Keys, passwords: deps.Passwords, maxItems: cfg.MaxItems, now: time.Now}
+	a := &api{store: deps.Store, keys: deps.Keys, passwords: deps.Passwords, limits: deps.Limits, idem: deps.Idempotency,
+		maxItems: cfg.MaxItems, now: time.Now}
 	if a.maxItems <= 0 {
 		a.maxItems = DefaultMaxItems
 	}
@@ -125,8 +144,9 @@ func Register(e *echo.Echo, deps Deps, cfg Config, mw ...echo.MiddlewareFunc) {
 	e.POST(Path, a.serve, chain...)
 }
 
-// serve is POST /data-api/v2.0: it reads one JSON-RPC request, runs its
-// method and answers its result. Errors go to renderErrors.
+// serve is POST /data-api/v2.0: it reads one JSON-RPC request, checks its
+// access token and the caller's rate limits, runs its method (once per
+// Idempotency-Key) and answers its result. Errors go to renderErrors.
 func (a *api) serve(c echo.Context) error {
 	req, err := readRequest(c)
 	if req.id != nil {
@@ -139,11 +159,31 @@ func (a *api) serve(c echo.Context) error {
 	if !ok {
 		return newError(mMethodNotFound, "method", req.method, "Method %s not found", req.method)
 	}
-	data, err := m(a, c, req.params)
+	if m.anonymous {
+		data, err := m.run(a, c, auth.Caller{}, req.params)
+		if err != nil {
+			return err
+		}
+		return writeResult(c, req.id, result{Data: data})
+	}
+	cl, err := a.authenticate(c.Request().Context(), req.params, m.scope)
 	if err != nil {
 		return err
 	}
-	return writeResult(c, req.id, result{Data: data})
+	if err := a.limits.Check(c, cl); err != nil {
+		return err
+	}
+	return a.idem.Do(c, cl.AccountID, func(c echo.Context) error {
+		data, err := m.run(a, c, cl, req.params)
+		if err != nil {
+			return err
+		}
+		res := result{Data: data}
+		if u, ok := a.limits.Charge(c, cl); ok {
+			res.Metadata.Limits = limitsOf(u)
+		}
+		return writeResult(c, req.id, res)
+	})
 }
 
 // authenticate checks params.access_token and returns its caller, who must

@@ -18,14 +18,14 @@ type deleteIn struct {
 
 // deleteOfflineMessages is delete.offline_messages {access_token, id}: it
 // deletes offline messages uploaded through this API. See deleteUploaded.
-func (a *api) deleteOfflineMessages(c echo.Context, params map[string]any) (any, error) {
-	return a.deleteUploaded(c, params, models.ChannelOffline)
+func (a *api) deleteOfflineMessages(c echo.Context, cl auth.Caller, params map[string]any) (any, error) {
+	return a.deleteUploaded(c, cl, params, models.ChannelOffline)
 }
 
 // deleteChats is delete.chats {access_token, id}: it deletes chats uploaded
 // through this API. See deleteUploaded.
-func (a *api) deleteChats(c echo.Context, params map[string]any) (any, error) {
-	return a.deleteUploaded(c, params, models.ChannelChat)
+func (a *api) deleteChats(c echo.Context, cl auth.Caller, params map[string]any) (any, error) {
+	return a.deleteUploaded(c, cl, params, models.ChannelChat)
 }
 
 // deleteUploaded deletes the uploaded cases of the channel that params.id
@@ -34,12 +34,8 @@ func (a *api) deleteChats(c echo.Context, params map[string]any) (any, error) {
 // naming id (or id[i]) for an id that is not an uploaded case of the channel
 // in the caller's account, and the params' type and value problems; -32001
 // for the token, -32003 without the upload scope.
-func (a *api) deleteUploaded(c echo.Context, params map[string]any, channel models.Channel) (any, error) {
+func (a *api) deleteUploaded(c echo.Context, cl auth.Caller, params map[string]any, channel models.Channel) (any, error) {
 	ctx := c.Request().Context()
-	cl, err := a.authenticate(ctx, params, auth.ScopeUpload)
-	if err != nil {
-		return nil, err
-	}
 	var p problems
 	in := decodeDelete(params, a.maxItems, &p)
 	if err := p.err(); err != nil {

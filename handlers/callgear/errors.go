@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/guard"
 	"switchboard/store"
 )
 
@@ -38,6 +39,11 @@ const (
 	mBatchNotSupported   = "batch_operations_not_supported"
 	mNotificationsNotSup = "notifications_not_supported"
 	mInternalError       = "internal_error"
+	// Idempotency-Key outcomes: a key whose first request still runs, and
+	// one first sent with another request. CallGear has no such header, so
+	// it documents no mnemonics for them.
+	mKeyInUse  = "idempotency_key_in_use"
+	mKeyReused = "idempotency_key_reused"
 )
 
 // codeOf is CallGear's table of error codes: the JSON-RPC code of each
@@ -46,8 +52,11 @@ func codeOf(mnemonic string) int {
 	switch mnemonic {
 	case mParseError:
 		return -32700
-	case mInvalidRequest:
+	case mInvalidRequest, mKeyReused:
 		return -32600
+	case mKeyInUse:
+		// The "call order" group: the call came while its twin still ran.
+		return -32004
 	case mMethodNotFound:
 		return -32601
 	case mRequiredMissed, mInvalidValue, mDataType, mUnexpected, mCombination,
@@ -207,7 +216,9 @@ func storeError(err error, rename func(string) string) error {
 
 // errorOf is the dialect's error table: the HTTP status and JSON-RPC error
 // object for any error a method returns. Everything but a body over the
-// limit (413), an unavailable database (503) and a bug (500) is HTTP 200.
+// limit (413), an unavailable database (503), a bug (500) and the
+// Idempotency-Key errors (400, 409, 422) is HTTP 200, an exceeded rate limit
+// included.
 func errorOf(err error) (int, errorObject) {
 	var re *rpcError
 	var he *echo.HTTPError
@@ -215,6 +226,8 @@ func errorOf(err error) (int, errorObject) {
 	var nf *store.NotFoundError
 	var se *auth.ScopeError
 	var ie *internalError
+	var le *guard.LimitError
+	var ke *guard.KeyError
 	switch {
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, objectOf(problems{{Mnemonic: mInternalError, Message: "Service temporarily unavailable"}})
@@ -222,6 +235,18 @@ func errorOf(err error) (int, errorObject) {
 		return http.StatusInternalServerError, objectOf(problems{{Mnemonic: mInternalError, Message: "Internal error"}})
 	case errors.As(err, &re):
 		return http.StatusOK, objectOf(re.problems)
+	case errors.As(err, &le):
+		return http.StatusOK, objectOf(problems{{Mnemonic: mLimitExceeded, Message: fmt.Sprintf(
+			"Limit per %s has been exceeded. Value of current limit per %s is %d", le.Per(), le.Per(), le.Limit)}})
+	case errors.As(err, &ke):
+		return http.StatusBadRequest, objectOf(problems{{Field: guard.HeaderIdempotencyKey, Mnemonic: mInvalidRequest,
+			Message: "Invalid Idempotency-Key header: " + ke.Reason}})
+	case errors.Is(err, store.ErrIdempotencyInFlight):
+		return http.StatusConflict, objectOf(problems{{Mnemonic: mKeyInUse,
+			Message: "A request with this Idempotency-Key is still in progress"}})
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity, objectOf(problems{{Mnemonic: mKeyReused,
+			Message: "This Idempotency-Key was used with a different request"}})
 	case errors.Is(err, auth.ErrExpiredToken):
 		// Before ErrInvalidToken: an expired token matches both.
 		return http.StatusOK, objectOf(problems{{Mnemonic: mAccessTokenExpired, Message: "Access token has expired"}})

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"switchboard/handlers/guard"
 )
 
 // version is the JSON-RPC version every request names and every response carries.
@@ -66,7 +69,30 @@ type result struct {
 }
 
 // metadata is result.metadata.
-type metadata struct{}
+type metadata struct {
+	// Limits is the state of the caller's limits after the call; absent when
+	// the server runs without limits, or could not count the call.
+	Limits *limits `json:"limits,omitempty"`
+}
+
+// limits is result.metadata.limits: the caller's day and minute limits, the
+// calls left in each, and the seconds until each window closes.
+type limits struct {
+	DayLimit        int64 `json:"day_limit"`
+	DayRemaining    int64 `json:"day_remaining"`
+	DayReset        int64 `json:"day_reset"`
+	MinuteLimit     int64 `json:"minute_limit"`
+	MinuteRemaining int64 `json:"minute_remaining"`
+	MinuteReset     int64 `json:"minute_reset"`
+}
+
+// limitsOf returns metadata.limits for a caller's usage.
+func limitsOf(u guard.Usage) *limits {
+	return &limits{
+		DayLimit: u.Day.Rule.Limit, DayRemaining: u.Day.Remaining, DayReset: int64(u.Day.Reset / time.Second),
+		MinuteLimit: u.Minute.Rule.Limit, MinuteRemaining: u.Minute.Remaining, MinuteReset: int64(u.Minute.Reset / time.Second),
+	}
+}
 
 // readRequest reads the request body as one JSON-RPC request. The id, when
 // it is a string or number, is returned even with an error, to be echoed. It

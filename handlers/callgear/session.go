@@ -34,7 +34,7 @@ type emptyData struct{}
 // with every scope for an hour. Errors: -32602 for missing or mistyped
 // params, -32001 auth_error for a wrong login or password or a disabled
 // agent.
-func (a *api) loginUser(c echo.Context, params map[string]any) (any, error) {
+func (a *api) loginUser(c echo.Context, _ auth.Caller, params map[string]any) (any, error) {
 	ctx := c.Request().Context()
 	var p problems
 	in := decodeLogin(params, &p)
@@ -82,12 +82,8 @@ func decodeLogin(params map[string]any, p *problems) loginIn {
 // result data is {}. Errors: -32001 for the token, -32602
 // invalid_parameter_value on access_token for a permanent API key, which
 // only the operator revokes.
-func (a *api) logoutUser(c echo.Context, params map[string]any) (any, error) {
+func (a *api) logoutUser(c echo.Context, cl auth.Caller, params map[string]any) (any, error) {
 	ctx := c.Request().Context()
-	cl, err := a.authenticate(ctx, params, "")
-	if err != nil {
-		return nil, err
-	}
 	var p problems
 	o := newObject(params, "", &p)
 	o.skip("access_token")

@@ -83,8 +83,8 @@ func idsData(ids []int64) []idData {
 // field (data_limit_exceeded for more than MaxItems, and the store's
 // reference and consistency checks), -32001 for the token, -32003 without
 // the upload scope.
-func (a *api) uploadOfflineMessages(c echo.Context, params map[string]any) (any, error) {
-	return upload(a, c, params, "offline_messages", decodeOfflineParams,
+func (a *api) uploadOfflineMessages(c echo.Context, cl auth.Caller, params map[string]any) (any, error) {
+	return upload(a, c, cl, params, "offline_messages", decodeOfflineParams,
 		func(ctx context.Context, accountID int64, items []offlineMessageIn) ([]int64, error) {
 			return a.store.UploadOfflineMessages(ctx, accountID, toOfflineUploads(items))
 		})
@@ -94,24 +94,19 @@ func (a *api) uploadOfflineMessages(c echo.Context, params map[string]any) (any,
 // batch as closed chat cases with their messages, all or nothing, and
 // returns their ids in the order of the request. Errors are those of
 // upload.offline_messages.
-func (a *api) uploadChats(c echo.Context, params map[string]any) (any, error) {
-	return upload(a, c, params, "chats", decodeChatParams,
+func (a *api) uploadChats(c echo.Context, cl auth.Caller, params map[string]any) (any, error) {
+	return upload(a, c, cl, params, "chats", decodeChatParams,
 		func(ctx context.Context, accountID int64, items []chatIn) ([]int64, error) {
 			return a.store.UploadChats(ctx, accountID, toChatUploads(items))
 		})
 }
 
-// upload is both upload methods: it checks the token and the upload scope,
-// decodes the list (named list in errors) in the account's time zone, writes
+// upload is both upload methods: it decodes the list (named list in errors) in the account's time zone, writes
 // it, and answers the new ids.
-func upload[T any](a *api, c echo.Context, params map[string]any, list string,
+func upload[T any](a *api, c echo.Context, cl auth.Caller, params map[string]any, list string,
 	decode func(map[string]any, *time.Location, int, *problems) []T,
 	write func(ctx context.Context, accountID int64, items []T) ([]int64, error)) (any, error) {
 	ctx := c.Request().Context()
-	cl, err := a.authenticate(ctx, params, auth.ScopeUpload)
-	if err != nil {
-		return nil, err
-	}
 	loc, err := a.location(ctx, cl.AccountID)
 	if err != nil {
 		return nil, err

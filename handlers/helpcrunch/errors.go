@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/guard"
 	"switchboard/store"
 )
 
@@ -126,6 +127,14 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &ae) && ae.Status != 0:
 		return ae.Status
+	case errors.As(err, new(*guard.LimitError)):
+		return http.StatusTooManyRequests
+	case errors.As(err, new(*guard.KeyError)):
+		return http.StatusBadRequest
+	case errors.Is(err, store.ErrIdempotencyInFlight):
+		return http.StatusConflict
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity
 	case errors.Is(err, errUnauthorized), errors.Is(err, auth.ErrInvalidToken):
 		return http.StatusUnauthorized
 	case errors.Is(err, auth.ErrForbidden):
@@ -148,6 +157,7 @@ func itemsOf(err error, status int) []errorItem {
 	var ae *apiError
 	var se *auth.ScopeError
 	var fe store.FieldErrors
+	var ke *guard.KeyError
 	switch {
 	case status == http.StatusServiceUnavailable:
 		return []errorItem{{Code: "service_unavailable", Message: "Service is temporarily unavailable, please try again"}}
@@ -157,6 +167,12 @@ func itemsOf(err error, status int) []errorItem {
 		return ae.Items
 	case status == http.StatusUnauthorized:
 		return []errorItem{{Code: "unauthorized", Message: "Unauthorized"}}
+	case errors.As(err, &ke):
+		return []errorItem{{Code: "idempotency_key", Message: "Idempotency-Key is invalid: " + ke.Reason}}
+	case errors.Is(err, store.ErrIdempotencyInFlight):
+		return []errorItem{{Code: "idempotency_key_in_use", Message: "A request with this Idempotency-Key is still in progress"}}
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		return []errorItem{{Code: "idempotency_key_reused", Message: "This Idempotency-Key was used with a different request"}}
 	case errors.As(err, &se):
 		return []errorItem{{Code: "forbidden", Message: `This API key lacks the "` + string(se.Scope) + `" scope`}}
 	case status == http.StatusForbidden:

@@ -39,6 +39,9 @@ type Deps struct {
 	Store Store
 	Auth  Authenticator
 	Log   *slog.Logger
+	// AfterAuth runs on every route once the caller is known (the per-caller
+	// rate limits and Idempotency-Key); nil runs nothing.
+	AfterAuth []echo.MiddlewareFunc
 }
 
 type api struct {
@@ -57,7 +60,7 @@ func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {
 	chain := append([]echo.MiddlewareFunc{renderErrors(log)}, mw...)
 	chain = append(chain, keyauth.Require(deps.Auth, errUnauthorized))
 	with := func(s auth.Scope) []echo.MiddlewareFunc {
-		return append(chain[:len(chain):len(chain)], keyauth.RequireScope(s))
+		return append(append(chain[:len(chain):len(chain)], keyauth.RequireScope(s)), deps.AfterAuth...)
 	}
 	read, chat := with(auth.ScopeRead), with(auth.ScopeChat)
 

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/guard"
 	"switchboard/store"
 )
 
@@ -89,6 +90,14 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &ae) && ae.Status != 0:
 		return ae.Status
+	case errors.As(err, new(*guard.LimitError)):
+		return http.StatusTooManyRequests
+	case errors.As(err, new(*guard.KeyError)):
+		return http.StatusBadRequest
+	case errors.Is(err, store.ErrIdempotencyInFlight):
+		return http.StatusConflict
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity
 	case errors.Is(err, auth.ErrBadCredentials):
 		return http.StatusUnauthorized
 	case errors.Is(err, errForbidden):
@@ -110,9 +119,19 @@ func messageOf(err error, status int) string {
 	var ae *apiError
 	var he *echo.HTTPError
 	var fe store.FieldErrors
+	var le *guard.LimitError
+	var ke *guard.KeyError
 	switch {
 	case errors.As(err, &ae):
 		return ae.Message
+	case errors.As(err, &le):
+		return fmt.Sprintf("Too many requests: the limit is %d requests per %s. Please wait %d seconds and try again.", le.Limit, le.Per(), le.RetrySeconds())
+	case errors.As(err, &ke):
+		return "Invalid Idempotency-Key: " + ke.Reason + "."
+	case errors.Is(err, store.ErrIdempotencyInFlight):
+		return "A request with this Idempotency-Key is still in progress."
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		return "This Idempotency-Key was used with a different request."
 	case errors.As(err, &fe):
 		return fe.Error()
 	case status == http.StatusServiceUnavailable:

@@ -47,6 +47,9 @@ type Deps struct {
 	Store Store
 	Auth  Authenticator
 	Log   *slog.Logger
+	// AfterAuth runs on every route once the caller is known (the per-caller
+	// rate limits and Idempotency-Key); nil runs nothing.
+	AfterAuth []echo.MiddlewareFunc
 }
 
 // Config tunes the REVE routes.
@@ -71,6 +74,7 @@ func Register(e *echo.Echo, deps Deps, cfg Config, mw ...echo.MiddlewareFunc) {
 	}
 	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Log)}, mw...)
 	chain = append(chain, requireSuperadmin(deps.Auth))
+	chain = append(chain, deps.AfterAuth...)
 	// REVE's own examples call the lists with and without the trailing
 	// slash; every route takes both.
 	routes := []struct {

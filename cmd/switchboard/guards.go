@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"switchboard/handlers/callgear"
+	"switchboard/handlers/guard"
+	"switchboard/ratelimit"
+	"switchboard/store"
+)
+
+// guardConfig is the configuration of the rate limits and idempotency keys.
+type guardConfig struct {
+	redisURL       string
+	redisPrefix    string
+	ipRateLimit    int
+	trustedProxies string
+}
+
+// addGuards defines the rate limit flags on fs.
+func (c *guardConfig) addGuards(fs *flag.FlagSet) {
+	fs.StringVar(&c.redisURL, "redis-url", "", "Redis that keeps the rate limit counters, shared by every replica on it, as redis://HOST:6379/0; empty: counters in this process (env SWITCHBOARD_REDIS_URL)")
+	fs.StringVar(&c.redisPrefix, "redis-prefix", "switchboard", "prefix of the rate limit keys in Redis (env SWITCHBOARD_REDIS_PREFIX)")
+	fs.IntVar(&c.ipRateLimit, "ip-rate-limit", 1200, "requests a minute one client address may make on the dialect routes, before authentication; 0: no limit (env SWITCHBOARD_IP_RATE_LIMIT)")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR networks of proxies whose X-Forwarded-For names the client; empty: the peer is the client (env SWITCHBOARD_TRUSTED_PROXIES)")
+}
+
+// validate returns every problem with the guard settings, never showing a
+// Redis password.
+func (c *guardConfig) validate() []error {
+	var errs []error
+	if c.redisURL != "" {
+		if err := ratelimit.CheckRedisURL(c.redisURL); err != nil {
+			errs = append(errs, errors.New("--redis-url: want redis://[USER:PASSWORD@]HOST:PORT[/DB] or rediss://..."))
+		}
+	}
+	if c.ipRateLimit < 0 {
+		errs = append(errs, fmt.Errorf("--ip-rate-limit %d: want 0 (no limit) or more", c.ipRateLimit))
+	}
+	if _, err := c.proxies(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// proxies returns the trusted proxy networks; a bare address is a network
+// of one.
+func (c *guardConfig) proxies() ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range strings.Split(c.trustedProxies, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			ip := net.ParseIP(s)
+			if ip == nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR network", s)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR network", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// guards are the request guards serve wires into the router.
+type guards struct {
+	limits  *guard.Limits
+	idem    *guard.Idempotency
+	counter *ratelimit.Counter
+	metrics *prometheus.Registry
+}
+
+// build returns the guards, counting in Redis when it is configured. A Redis
+// that does not answer at start is logged, not fatal: the limits fail open
+// until it does.
+func (c *guardConfig) build(ctx context.Context, st *store.Store, log *slog.Logger) (guards, error) {
+	counter := ratelimit.NewMemory()
+	if c.redisURL != "" {
+		var err error
+		if counter, err = ratelimit.NewRedis(c.redisURL, c.redisPrefix, log); err != nil {
+			return guards{}, errors.New("--redis-url: want redis://[USER:PASSWORD@]HOST:PORT[/DB] or rediss://...")
+		}
+		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := counter.Ping(pingCtx); err != nil {
+			log.Warn("rate limit redis does not answer; requests pass unlimited until it does", "err", err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	m := guard.NewMetrics(reg)
+	return guards{
+		limits:  guard.NewLimits(counter, st, guard.LimitsConfig{PerIP: c.ipRateLimit}, m, log),
+		idem:    guard.NewIdempotency(st, guard.IdempotencyConfig{}, m, log),
+		counter: counter,
+		metrics: reg,
+	}, nil
+}
+
+// purgeEvery is how often serve deletes expired idempotency keys and
+// login.user sessions.
+const purgeEvery = 10 * time.Minute
+
+// sessionKeep is how long an expired login.user session key stays listed
+// before it is deleted.
+const sessionKeep = 24 * time.Hour
+
+// purge deletes expired idempotency keys and login.user session keys now and
+// then every purgeEvery, until ctx ends. Every replica runs it; the deletes
+// are idempotent.
+func purge(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		n, err := st.PurgeExpired(ctx, callgear.SessionKeyName, time.Now().Add(-sessionKeep))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("purge expired keys", "err", err)
+		case n.IdempotencyKeys > 0 || n.APIKeys > 0:
+			log.Info("purged expired keys", "idempotency_keys", n.IdempotencyKeys, "session_keys", n.APIKeys)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
