@@ -136,7 +136,8 @@ func (i *Idempotency) Do(c echo.Context, accountID int64, next echo.HandlerFunc)
 		return err
 	}
 	req.Body = io.NopCloser(bytes.NewReader(body))
-	claim, err := i.store.ClaimIdempotencyKey(req.Context(), accountID, key, requestHash(req, body), i.lease)
+	hash := RequestHash(req.Method, req.URL.RequestURI(), body)
+	claim, err := i.store.ClaimIdempotencyKey(req.Context(), accountID, key, hash, i.lease)
 	switch {
 	case errors.Is(err, store.ErrIdempotencyInFlight):
 		i.metrics.idempotency("in_flight")
@@ -240,13 +241,13 @@ func keyOf(h http.Header) (string, bool, error) {
 	return key, true, nil
 }
 
-// requestHash identifies a request for its key: method, path with query,
-// and body.
-func requestHash(req *http.Request, body []byte) string {
+// RequestHash returns what identifies a request for its Idempotency-Key: a
+// hash of its method, path with query (uri), and body.
+func RequestHash(method, uri string, body []byte) string {
 	h := sha256.New()
-	io.WriteString(h, req.Method)
+	io.WriteString(h, method)
 	h.Write([]byte{0})
-	io.WriteString(h, req.URL.RequestURI())
+	io.WriteString(h, uri)
 	h.Write([]byte{0})
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
