@@ -83,8 +83,8 @@ func BenchmarkPostMessages(b *testing.B) {
 		return fmt.Appendf(nil, `{"chat":%d,"text":"reply %d","agent":%d,"type":"message"}`, chats[i%benchCases], i, agent.ID)
 	}
 	b.ResetTimer()
-	baseRate, baseP50, baseP99 := load(b, base.URL+"/v1/messages", token, body)
-	rate, p50, p99 := load(b, sb.URL+"/v1/messages", token, body)
+	baseRate, baseP50, baseP99 := load(b, base.URL+"/v1/messages", token, body, nil)
+	rate, p50, p99 := load(b, sb.URL+"/v1/messages", token, body, nil)
 	b.StopTimer()
 	b.ReportMetric(rate, "req/s")
 	b.ReportMetric(p50, "p50-ms")
@@ -97,9 +97,10 @@ func BenchmarkPostMessages(b *testing.B) {
 }
 
 // load posts b.N bodies to url from benchClients clients and returns the
-// requests per second and the p50 and p99 latencies in milliseconds. Any
-// status but 200 fails the benchmark.
-func load(b *testing.B, url, token string, body func(int64) []byte) (rate, p50, p99 float64) {
+// requests per second and the p50 and p99 latencies in milliseconds. header,
+// when not nil, adds the i-th request's headers. Any status but 200 fails
+// the benchmark.
+func load(b *testing.B, url, token string, body func(int64) []byte, header func(int64, http.Header)) (rate, p50, p99 float64) {
 	b.Helper()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients, MaxConnsPerHost: benchClients}}
 	defer client.CloseIdleConnections()
@@ -119,6 +120,9 @@ func load(b *testing.B, url, token string, body func(int64) []byte) (rate, p50, 
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(i)))
 				req.Header.Set("Authorization", "Bearer "+token)
 				req.Header.Set("Content-Type", "application/json")
+				if header != nil {
+					header(i, req.Header)
+				}
 				t0 := time.Now()
 				res, err := client.Do(req)
 				if err != nil {

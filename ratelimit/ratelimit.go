@@ -57,6 +57,7 @@ type Counter struct {
 	store     limiter.Store
 	build     func(context.Context) (limiter.Store, error)
 	downUntil time.Time
+	building  bool
 	client    *redis.Client
 	log       *slog.Logger
 }
@@ -79,8 +80,9 @@ func NewMemory() *Counter {
 // error only for a URL it cannot read.
 //
 // Unless the URL sets them (dial_timeout, read_timeout, write_timeout,
-// pool_timeout, max_retries), the client waits 250 ms at most and does not
-// retry: a rate limit check must not hold a request up.
+// pool_timeout, max_retries, dialer_retries), the client waits 250 ms at
+// most, dials once and does not retry: a rate limit check must not hold a
+// request up.
 func NewRedis(rawURL, prefix string, log *slog.Logger) (*Counter, error) {
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
@@ -99,6 +101,11 @@ func NewRedis(rawURL, prefix string, log *slog.Logger) (*Counter, error) {
 	}
 	if !q.Has("max_retries") {
 		opts.MaxRetries = -1
+	}
+	if !q.Has("dialer_retries") {
+		// go-redis dials up to five times by default; one refused dial is
+		// answer enough.
+		opts.DialerRetries = 1
 	}
 	if prefix == "" {
 		prefix = "switchboard"
@@ -210,20 +217,25 @@ func (c *Counter) do(ctx context.Context, key string, r Rule, op func(limiter.St
 func (c *Counter) current(ctx context.Context) (limiter.Store, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.build == nil {
+	if c.build == nil || c.store != nil {
 		return c.store, nil
 	}
-	if c.now().Before(c.downUntil) {
-		return nil, fmt.Errorf("%w: redis failed less than %s ago", ErrUnavailable, retryDown)
+	if c.building || c.now().Before(c.downUntil) {
+		return nil, fmt.Errorf("%w: redis is down or being reconnected", ErrUnavailable)
 	}
-	if c.store == nil {
-		st, err := c.build(ctx)
-		if err != nil {
-			c.downUntil = c.now().Add(retryDown)
-			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-		}
-		c.store = st
+	// One request builds the store (a round trip to Redis) while the others
+	// pass unlimited rather than queue behind it.
+	c.building = true
+	c.mu.Unlock()
+	st, err := c.build(ctx)
+	c.mu.Lock()
+	c.building = false
+	if err != nil {
+		c.downUntil = c.now().Add(retryDown)
+		c.log.Warn("rate limit redis unavailable; requests pass unlimited", "err", err, "retry_in", retryDown)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+	c.store = st
 	return c.store, nil
 }
 

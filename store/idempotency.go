@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -23,7 +24,8 @@ var (
 	ErrIdempotencyMismatch = errors.New("this idempotency key was used with another request")
 )
 
-// MaxIdempotencyKeyLen is the longest Idempotency-Key the store keeps.
+// MaxIdempotencyKeyLen is the longest Idempotency-Key the store keeps, in
+// characters.
 const MaxIdempotencyKeyLen = 255
 
 // StoredResponse is the response kept for an idempotency key: what a replay
@@ -64,7 +66,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, accountID int64, key, r
 	switch {
 	case key == "":
 		fe.Add("idempotency_key", "must not be empty")
-	case len(key) > MaxIdempotencyKeyLen:
+	case utf8.RuneCountInString(key) > MaxIdempotencyKeyLen:
 		fe.Add("idempotency_key", "must be at most %d characters", MaxIdempotencyKeyLen)
 	}
 	if err := fe.Err(); err != nil {

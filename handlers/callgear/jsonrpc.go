@@ -111,6 +111,8 @@ func readRequest(c echo.Context) (request, error) {
 		}
 		return request{}, newError(mParseError, "", nil, "The request body could not be read")
 	}
+	// The Idempotency-Key guard reads the body again to tell requests apart.
+	c.Request().Body = io.NopCloser(bytes.NewReader(body))
 	return parseRequest(body)
 }
 

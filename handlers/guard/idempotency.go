@@ -231,10 +231,10 @@ func keyOf(h http.Header) (string, bool, error) {
 	switch {
 	case key == "":
 		return "", true, &KeyError{Reason: "it is empty"}
-	case len(key) > store.MaxIdempotencyKeyLen:
-		return "", true, &KeyError{Reason: fmt.Sprintf("it is longer than %d characters", store.MaxIdempotencyKeyLen)}
 	case !utf8.ValidString(key):
 		return "", true, &KeyError{Reason: "it is not valid UTF-8"}
+	case utf8.RuneCountInString(key) > store.MaxIdempotencyKeyLen:
+		return "", true, &KeyError{Reason: fmt.Sprintf("it is longer than %d characters", store.MaxIdempotencyKeyLen)}
 	case strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return "", true, &KeyError{Reason: "it contains control characters"}
 	}

@@ -155,6 +155,11 @@ func (l *Limits) ByCaller() echo.MiddlewareFunc {
 			}
 			key := callerKey(cl)
 			if err := l.take(c, key, minute); err != nil {
+				// The day window is not charged for a refused request, but the
+				// client still hears where it stands.
+				if cnt, perr := l.counter.Peek(c.Request().Context(), key, day); perr == nil {
+					record(c, cnt)
+				}
 				return err
 			}
 			if err := l.take(c, key, day); err != nil {
@@ -257,6 +262,8 @@ func (l *Limits) take(c echo.Context, key string, r ratelimit.Rule) error {
 // the outage itself; this counts the requests that passed unchecked.
 func (l *Limits) unavailable(c echo.Context, r ratelimit.Rule, err error) {
 	l.metrics.failedOpen(r.Name)
+	// The policy still holds; only the window's state is unknown.
+	record(c, ratelimit.Count{Rule: r, Remaining: unknownRemaining})
 	if !errors.Is(err, ratelimit.ErrUnavailable) {
 		l.log.WarnContext(c.Request().Context(), "rate limit check failed; request passes", "policy", r.Name, "err", err)
 	}
@@ -311,13 +318,23 @@ func record(c echo.Context, cnt ratelimit.Count) {
 		counts = append(counts, cnt)
 	}
 	c.Set(countsKey, counts)
-	policy := make([]string, len(counts))
-	state := make([]string, len(counts))
-	for i, n := range counts {
-		policy[i] = fmt.Sprintf("%q;q=%d;w=%d", n.Rule.Name, n.Rule.Limit, int64(n.Rule.Period/time.Second))
-		state[i] = fmt.Sprintf("%q;r=%d;t=%d", n.Rule.Name, n.Remaining, int64(n.Reset/time.Second))
+	policy := make([]string, 0, len(counts))
+	state := make([]string, 0, len(counts))
+	for _, n := range counts {
+		policy = append(policy, fmt.Sprintf("%q;q=%d;w=%d", n.Rule.Name, n.Rule.Limit, int64(n.Rule.Period/time.Second)))
+		if n.Remaining != unknownRemaining {
+			state = append(state, fmt.Sprintf("%q;r=%d;t=%d", n.Rule.Name, n.Remaining, int64(n.Reset/time.Second)))
+		}
 	}
 	h := c.Response().Header()
 	h.Set("RateLimit-Policy", strings.Join(policy, ", "))
-	h.Set("RateLimit", strings.Join(state, ", "))
+	if len(state) > 0 {
+		h.Set("RateLimit", strings.Join(state, ", "))
+	} else {
+		h.Del("RateLimit")
+	}
 }
+
+// unknownRemaining marks a window whose counter could not be read: its
+// policy is advertised, its state is not.
+const unknownRemaining = -1
