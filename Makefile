@@ -32,7 +32,8 @@ lint: vet
 
 ## bench: on PostgreSQL, REVE offline messages with 1,000,000 rows (SWITCHBOARD_BENCH_ROWS to change),
 ## HelpCrunch POST /v1/messages against a plain net/http + pgx baseline, CallGear uploads against COPY,
-## Acquire mail over chat, the delivery worker, and the API-key check
+## Acquire mail over chat, the delivery worker, the API-key check, and what the rate limits (in-process and
+## Redis) and Idempotency-Key add to POST /v1/messages
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 3s -timeout 60m ./handlers/reve
 	$(GO) test -run '^$$' -bench PostMessages -benchtime 30000x -timeout 20m ./handlers
@@ -40,6 +41,7 @@ bench:
 	$(GO) test -run '^$$' -bench AcquireAddMessage -benchtime 3000x -timeout 20m ./handlers
 	$(GO) test -run '^$$' -bench Worker -benchtime 2000x -timeout 20m ./delivery
 	$(GO) test -run '^$$' -bench . -benchmem ./auth
+	$(GO) test -run '^$$' -bench 'Guards|Limits_ByCaller' -benchtime 20000x -timeout 20m ./handlers
 
 clean:
 	rm -rf bin

@@ -102,19 +102,25 @@ func BenchmarkPostMessages(b *testing.B) {
 // the benchmark.
 func load(b *testing.B, url, token string, body func(int64) []byte, header func(int64, http.Header)) (rate, p50, p99 float64) {
 	b.Helper()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients, MaxConnsPerHost: benchClients}}
+	return loadN(b, benchClients, b.N, url, token, body, header)
+}
+
+// loadN is load with n requests from the given number of clients.
+func loadN(b *testing.B, clients, n int, url, token string, body func(int64) []byte, header func(int64, http.Header)) (rate, p50, p99 float64) {
+	b.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 	defer client.CloseIdleConnections()
 	var next atomic.Int64
-	lat := make([][]time.Duration, benchClients)
+	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for w := range benchClients {
+	for w := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := next.Add(1) - 1
-				if i >= int64(b.N) {
+				if i >= int64(n) {
 					return
 				}
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(i)))

@@ -80,15 +80,13 @@ func NewMemory() *Counter {
 // error only for a URL it cannot read.
 //
 // Unless the URL sets them (dial_timeout, read_timeout, write_timeout,
-// pool_timeout, max_retries, dialer_retries), the client waits 250 ms at
-// most, dials once and does not retry: a rate limit check must not hold a
-// request up.
+// pool_timeout, max_retries), the client waits 250 ms at most and does not
+// retry, and it dials once: a rate limit check must not hold a request up.
 func NewRedis(rawURL, prefix string, log *slog.Logger) (*Counter, error) {
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL: %w", err)
 	}
-	c := &Counter{backend: "redis", now: time.Now, log: log}
 	u, _ := url.Parse(rawURL)
 	q := u.Query()
 	for name, d := range map[string]*time.Duration{
@@ -102,11 +100,9 @@ func NewRedis(rawURL, prefix string, log *slog.Logger) (*Counter, error) {
 	if !q.Has("max_retries") {
 		opts.MaxRetries = -1
 	}
-	if !q.Has("dialer_retries") {
-		// go-redis dials up to five times by default; one refused dial is
-		// answer enough.
-		opts.DialerRetries = 1
-	}
+	// go-redis dials up to five times by default; one refused dial is answer
+	// enough.
+	opts.DialerRetries = 1
 	if prefix == "" {
 		prefix = "switchboard"
 	}
@@ -114,7 +110,7 @@ func NewRedis(rawURL, prefix string, log *slog.Logger) (*Counter, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	client := redis.NewClient(opts)
-	c.client, c.log = client, log
+	c := &Counter{backend: "redis", now: time.Now, client: client, log: log}
 	// The store loads its scripts with a background context; the client's
 	// timeouts bound it.
 	c.build = func(context.Context) (limiter.Store, error) {
