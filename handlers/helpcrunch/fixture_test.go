@@ -15,6 +15,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers"
+	"switchboard/handlers/apitest"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -101,7 +102,7 @@ func mustFixture(t testing.TB, st *store.Store) *fixture {
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Keys: f.keys, Log: log})
-	f.srv = httptest.NewServer(e)
+	f.srv = httptest.NewServer(apitest.Wrap(t, e))
 	t.Cleanup(f.srv.Close)
 	return f
 }
