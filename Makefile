@@ -26,9 +26,12 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## lint: vet plus a gofmt check
+## lint: vet, a gofmt check, and api/openapi.yaml linted by Redocly CLI with the rules of redocly.yaml
+## (npx installs the pinned version from the npm registry when it is not in npm's cache; needs node and npm)
+REDOCLY ?= npx --yes @redocly/cli@2.77.0
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config redocly.yaml --format=stylish api/openapi.yaml
 
 ## bench: on PostgreSQL, REVE offline messages with 1,000,000 rows (SWITCHBOARD_BENCH_ROWS to change),
 ## HelpCrunch POST /v1/messages against a plain net/http + pgx baseline, CallGear uploads against COPY,

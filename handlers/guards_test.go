@@ -22,6 +22,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers"
+	"switchboard/handlers/apitest"
 	"switchboard/handlers/guard"
 	"switchboard/models"
 	"switchboard/ratelimit"
@@ -46,7 +47,9 @@ type guardOpts struct {
 // guardEnv is the real router with both guards over a store holding one
 // account, its superadmin, an open chat, and API keys of the superadmin.
 type guardEnv struct {
-	e     *echo.Echo
+	e *echo.Echo
+	// h is e with every exchange checked against openapi.yaml.
+	h     http.Handler
 	st    *store.Store
 	acct  models.Account
 	boss  models.Agent
@@ -99,6 +102,7 @@ func mustGuardEnv(tb testing.TB, st *store.Store, o guardOpts) *guardEnv {
 		Limits:      guard.NewLimits(counter, st, guard.LimitsConfig{PerIP: o.perIP}, m, log),
 		Idempotency: guard.NewIdempotency(st, guard.IdempotencyConfig{}, m, log),
 	})
+	env.h = apitest.Wrap(tb, env.e)
 	return env
 }
 
@@ -142,7 +146,7 @@ func (env *guardEnv) serve(r guardReq) *httptest.ResponseRecorder {
 		req.Header.Add(h[0], h[1])
 	}
 	rec := httptest.NewRecorder()
-	env.e.ServeHTTP(rec, req)
+	env.h.ServeHTTP(rec, req)
 	return rec
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"switchboard/api"
 	"switchboard/handlers/acquire"
 	"switchboard/handlers/callgear"
 	"switchboard/handlers/guard"
@@ -109,6 +110,24 @@ func New(cfg Config, deps Deps) *echo.Echo {
 	}
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
 
+	// The API's description, as built in, and the reference page made from
+	// it, rendered once here rather than per request.
+	e.GET("/openapi.yaml", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/yaml", api.Spec())
+	})
+	docs, docsErr := api.Docs()
+	if docsErr != nil {
+		log.Error("the API reference page cannot be rendered; /docs answers 500", "err", docsErr)
+	}
+	e.GET("/docs", func(c echo.Context) error {
+		if docsErr != nil {
+			return c.String(http.StatusInternalServerError,
+				"The API reference page could not be rendered; /openapi.yaml describes the API.\n")
+		}
+		c.Response().Header().Set("Content-Security-Policy", docsPolicy)
+		return c.Blob(http.StatusOK, "text/html; charset=utf-8", docs)
+	})
+
 	// Each dialect renders errors in its own format, so its routes recover
 	// panics themselves and hand the error back to that renderer; the limit
 	// on client addresses runs inside it, before authentication, so that it
@@ -131,6 +150,10 @@ func New(cfg Config, deps Deps) *echo.Echo {
 		recovery, middleware.BodyLimit(rpcLimit), deps.Limits.ByIP())
 	return e
 }
+
+// docsPolicy lets the reference page use its inline styles and nothing
+// else: no scripts, and nothing loaded from anywhere.
+const docsPolicy = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // ipExtractor returns how the router reads a client's address: the peer's,
 // unless the peer is one of the trusted proxies, whose X-Forwarded-For is

@@ -36,7 +36,7 @@ func (s *server) call(t *testing.T, method, path, token, userType string, body a
 	if userType != "" {
 		req.Header.Set("x-user-type", userType)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func (s *server) send(r request) (reply, error) {
 	for k, v := range r.header {
 		req.Header.Set(k, v)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.client.Do(req)
 	if err != nil {
 		return reply{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/handlers/apitest"
 	"switchboard/models"
 	"switchboard/store/storetest"
 )
@@ -55,6 +56,9 @@ type server struct {
 	stdout *syncBuffer
 	logs   *syncBuffer
 	done   chan error
+	// client is every request's client: each exchange is checked against
+	// openapi.yaml, and departures fail the test that started the server.
+	client *http.Client
 }
 
 type syncBuffer struct {
@@ -86,7 +90,8 @@ func mustStart(t *testing.T, bin, dbURL string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stdout: stdout, logs: &syncBuffer{}, done: make(chan error, 1)}
+	s := &server{cmd: cmd, stdout: stdout, logs: &syncBuffer{}, done: make(chan error, 1),
+		client: &http.Client{Transport: apitest.Transport(t, nil)}}
 	addrCh := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -137,7 +142,7 @@ func (s *server) get(t *testing.T, path, user, pass string) (int, string) {
 	if user != "" {
 		req.SetBasicAuth(user, pass)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +183,9 @@ func TestE2E_FirstStart(t *testing.T) {
 			}
 			if code, _ := s.get(t, "/readyz", "", ""); code != 200 {
 				t.Errorf("/readyz = %d", code)
+			}
+			if code, body := s.get(t, "/healthz", "", ""); code != 200 {
+				t.Errorf("/healthz = %d %s", code, body)
 			}
 
 			// Write through the store, as another process would, and read it back.

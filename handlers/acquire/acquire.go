@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -159,4 +160,26 @@ func jsonString(raw []byte) (s string, present, ok bool) {
 		return "", true, false
 	}
 	return s, true, true
+}
+
+// unmarshalFields decodes the JSON object data into dst, a pointer to a
+// struct of json.RawMessage fields, matching each key to a field's JSON name
+// exactly. Acquire's keys are case-sensitive ("from" is not "From"), as
+// openapi.yaml spells them; encoding/json alone would match them in any
+// case and take fields the contract does not have. A repeated key keeps its
+// last value, as encoding/json does.
+func unmarshalFields(data []byte, dst any) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	v := reflect.ValueOf(dst).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if raw, ok := m[name]; ok {
+			v.Field(i).Set(reflect.ValueOf(raw))
+		}
+	}
+	return nil
 }

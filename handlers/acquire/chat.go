@@ -109,7 +109,7 @@ func parseAddMessage(c echo.Context) (addMessageInput, error) {
 		return addMessageInput{}, err
 	}
 	var req addMessageRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := unmarshalFields(body, &req); err != nil {
 		return addMessageInput{}, invalidInput("the request body is not valid JSON: %v", err)
 	}
 	var fe fieldErrors
@@ -148,7 +148,7 @@ func parseAddMessage(c echo.Context) (addMessageInput, error) {
 		}
 	case msg[0] == '{':
 		var m messageRequest
-		if err := json.Unmarshal(msg, &m); err != nil {
+		if err := unmarshalFields(msg, &m); err != nil {
 			fe.add("message", "must be a message object or a string")
 			break
 		}

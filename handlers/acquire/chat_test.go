@@ -96,6 +96,8 @@ func TestAddMessage_Errors(t *testing.T) {
 			{"caseId object", f.full, nil, nil, strings.NewReader(body(`{"id":1}`, msg)), 400, invalid, "caseId: must be a positive integer"},
 			{"caseId missing", f.full, nil, nil, strings.NewReader(`{"message":` + msg + `}`), 400, invalid, "caseId: is required"},
 			{"caseId null", f.full, nil, nil, strings.NewReader(body("null", msg)), 400, invalid, "caseId: is required"},
+			{"keys in another case", f.full, nil, nil, strings.NewReader(fmt.Sprintf(`{"CaseId":%d,"message":{"Type":"message","message":"hi"}}`, open)), 400, invalid,
+				"caseId: is required; message.type: is required"},
 			{"message number", f.full, nil, nil, strings.NewReader(body(open, `42`)), 400, invalid, "message: must be a message object or a string"},
 			{"message array", f.full, nil, nil, strings.NewReader(body(open, `["hi"]`)), 400, invalid, "message: must be a message object or a string"},
 			{"message bool", f.full, nil, nil, strings.NewReader(body(open, `true`)), 400, invalid, "message: must be a message object or a string"},

@@ -17,6 +17,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers/acquire"
+	"switchboard/handlers/apitest"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -126,8 +127,11 @@ func TestErrors_Server(t *testing.T) {
 			}
 			req := httptest.NewRequest(tt.method, tt.path, rb)
 			req.Header.Set("Authorization", "Bearer "+tt.token)
+			if rb != nil {
+				req.Header.Set("Content-Type", "application/json")
+			}
 			rec := httptest.NewRecorder()
-			e.ServeHTTP(rec, req)
+			apitest.Wrap(t, e).ServeHTTP(rec, req)
 			assertError(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.String()}, tt.status, tt.typ, tt.message)
 			if got := rec.Header().Get("Retry-After"); (tt.status == 503) != (got == "1") {
 				t.Errorf("Retry-After = %q", got)
@@ -178,8 +182,9 @@ func TestErrors_Send(t *testing.T) {
 				middleware.BodyLimit("2M"))
 			req := httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader(tt.body))
 			req.Header.Set("Authorization", "Bearer ok")
+			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
-			e.ServeHTTP(rec, req)
+			apitest.Wrap(t, e).ServeHTTP(rec, req)
 			assertError(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.String()}, tt.status, tt.typ, tt.message)
 			if got := rec.Header().Get("Retry-After"); got != tt.retryAfter {
 				t.Errorf("Retry-After = %q, want %q", got, tt.retryAfter)

@@ -15,6 +15,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers"
+	"switchboard/handlers/apitest"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -23,8 +24,8 @@ import (
 // fixture is one account with cases in every state, a second account, keys
 // with every scope set and state, and the real router over them.
 type fixture struct {
-	srv *httptest.Server
-	h   http.Handler
+	srv *httptest.Server // h checked by openapi.yaml (apitest.Wrap)
+	h   http.Handler     // the router itself: wrap it with apitest.Wrap
 	st  *store.Store
 
 	agent, boss   models.Agent // agent is the full key's agent
@@ -111,7 +112,7 @@ func mustFixture(tb testing.TB, st *store.Store) *fixture {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.h = handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Keys: keys, Log: log})
 	if t, ok := tb.(*testing.T); ok {
-		f.srv = httptest.NewServer(f.h)
+		f.srv = httptest.NewServer(apitest.Wrap(t, f.h))
 		t.Cleanup(f.srv.Close)
 	}
 	return f
@@ -195,8 +196,9 @@ type response struct {
 	body   string
 }
 
-// request is one call: Token goes in "Authorization: Bearer"; Header adds
-// more headers; Query is appended to Path.
+// request is one call: Token goes in "Authorization: Bearer"; a Body goes
+// with "Content-Type: application/json", as Acquire's clients send it; Header
+// adds more headers or replaces that one; Query is appended to Path.
 type request struct {
 	Method, Path string
 	Query        url.Values
@@ -217,6 +219,9 @@ func (f *fixture) do(tb testing.TB, r request) response {
 	}
 	if r.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	if r.Body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range r.Header {
 		req.Header.Set(k, v)

@@ -9,14 +9,15 @@ import (
 	"strings"
 	"testing"
 
+	"switchboard/handlers/apitest"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
 
 // FuzzAddMessage posts fuzzed bodies, x-user-type values and contactIds to
 // POST .../chat/add-message through the real router on SQLite. It fails on
-// any 5xx, on a body that is not Acquire's JSON, and on a refused request
-// that wrote anything (fuzzPost). {open}, {closed}, {foreign}, {contact} and {anon} in
+// any 5xx, on a body that is not Acquire's JSON, on a refused request
+// that wrote anything (fuzzPost), and on any departure from openapi.yaml. {open}, {closed}, {foreign}, {contact} and {anon} in
 // a seed stand for the fixture's ids.
 func FuzzAddMessage(f *testing.F) {
 	st := storetest.MustOpen(f, store.SQLite)
@@ -43,6 +44,7 @@ func FuzzAddMessage(f *testing.F) {
 		{`{"caseId":{open},"message":42}`, "", ""},
 		{`{"caseId":{open},"message":["hi"]}`, "", ""},
 		{`{"caseId":{open}}`, "", ""},
+		{`{"CaseId":{open},"message":{"Type":"message","Message":"hi"}}`, "", ""},
 		{`{"caseId":{open},"message":{"type":"chat","message":"hi"}}`, "", ""},
 		{`{"caseId":{open},"message":{"type":"note","message":"hi"}}`, "contact", ""},
 		{`{"caseId":{open},"message":{"type":"message","message":"a\u0000b"}}`, "", ""},
@@ -69,7 +71,8 @@ func fuzzIDs(fx *fixture) *strings.Replacer {
 // fuzzPost posts body to path with the full key, the x-user-type header and
 // the contactId query parameter (each unless empty). It fails on any 5xx, on
 // a body that is not Acquire's JSON, on a 200 that did not write one message
-// (and at most one delivery) and on a refused request that wrote anything.
+// (and at most one delivery), on a refused request that wrote anything and
+// on any exchange that departs from openapi.yaml (apitest.Wrap).
 func fuzzPost(t *testing.T, fx *fixture, path, body, userType, contactID string) {
 	t.Helper()
 	q := url.Values{}
@@ -78,12 +81,13 @@ func fuzzPost(t *testing.T, fx *fixture, path, body, userType, contactID string)
 	}
 	req := httptest.NewRequest(http.MethodPost, path+"?"+q.Encode(), strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+fx.full)
+	req.Header.Set("Content-Type", "application/json")
 	if userType != "" && !strings.ContainsAny(userType, "\r\n\x00") {
 		req.Header.Set("x-user-type", userType)
 	}
 	w0 := fx.writes(t)
 	rec := httptest.NewRecorder()
-	fx.h.ServeHTTP(rec, req)
+	apitest.Wrap(t, fx.h).ServeHTTP(rec, req)
 	if rec.Code >= 500 {
 		t.Fatalf("status %d for body %q, x-user-type %q, contactId %q: %s", rec.Code, body, userType, contactID, rec.Body)
 	}
@@ -118,7 +122,7 @@ func FuzzMailAddMessage(f *testing.F) {
 		{vendorMailBody(fx.open.ID, fx.contact.ID), "", ""},
 		{`{"data":{"caseId":1128,"to":["user@gmail.com"],"from":"test@acquire.io","cc":[],"bcc":[],"subject":"test","contactId":9156860,"type":"message","textBody":"this is the text body","htmlBody":"This is the message body","attachments":[]}}`, "", ""},
 		{`{"data":{"caseId":{open},"to":["support@example.com"],"from":"ann@example.com","textBody":"hi"}}`, "contact", "{contact}"},
-		{`{"data":{"caseId":{open},"to":[{"Name":"Ann","Email":"ann@example.com"}],"cc":["x@example.org"],"bcc":[{"email":"y@example.org"}],"from":"Support@Example.com","htmlBody":"<b>hi</b>"}}`, "user", ""},
+		{`{"data":{"caseId":{open},"to":[{"Name":"Ann","Email":"ann@example.com"}],"cc":["x@example.org"],"bcc":[{"Email":"y@example.org"}],"from":"Support@Example.com","htmlBody":"<b>hi</b>"}}`, "user", ""},
 		{`{"data":{"caseId":{closed},"to":["ann@example.com"],"from":"support@example.com","textBody":"hi"}}`, "", ""},
 		{`{"data":{"caseId":{foreign},"to":["ann@example.com"],"from":"help@two.example.com","textBody":"hi"}}`, "", ""},
 		{`{"data":{"caseId":{open},"to":["ann@example.com"],"from":"other@example.com","textBody":"hi"}}`, "", ""},
@@ -126,6 +130,7 @@ func FuzzMailAddMessage(f *testing.F) {
 		{`{"data":{"caseId":{open},"to":[],"from":"support@example.com","textBody":"hi"}}`, "", "{anon}"},
 		{`{"data":{"caseId":{open},"to":["a@b",42,null,{}],"from":"support@example.com","subject":"a\r\nb","textBody":"a\u0000b"}}`, "bot", ""},
 		{`{"data":{"caseId":99999999999999999999,"to":"ann@example.com","from":["x"],"textBody":1}}`, "", ""},
+		{`{"data":{"caseId":{open},"to":[{"email":"ann@example.com"}],"From":"support@example.com","textBody":"hi"}}`, "", ""},
 		{`{"data":[]}`, "", ""},
 		{`{"data":null}`, "", ""},
 		{`{"caseId":{open}}`, "", ""},
@@ -157,6 +162,7 @@ func FuzzSendSMS(f *testing.F) {
 		{`{"threadId":{open},"From":"14155550199","To":"+1 415","Body":" "}`, "bot", ""},
 		{`{"threadId":"{open}","From":1,"To":null,"Body":{"a":1},"sms":[]}`, "", ""},
 		{`{"threadId":99999999999999999999,"From":"+14155550199","To":"+14155550100","Body":"a\u0000b"}`, "", ""},
+		{`{"threadId":{open},"from":"+14155550199","to":"+14155550100","body":"hi"}`, "", ""},
 		{`[]`, "", ""},
 		{`{"Body":`, "", ""},
 		{``, "", ""},

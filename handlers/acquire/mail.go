@@ -82,7 +82,7 @@ func parseMail(c echo.Context) (mailInput, error) {
 		return mailInput{}, err
 	}
 	var req mailRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := unmarshalFields(body, &req); err != nil {
 		return mailInput{}, invalidInput("the request body is not valid JSON: %v", err)
 	}
 	var fe fieldErrors
@@ -93,7 +93,7 @@ func parseMail(c echo.Context) (mailInput, error) {
 	case len(data) == 0 || string(data) == "null":
 		fe.add("data", "is required: send the email as {\"data\":{\"caseId\":...,\"to\":[...],...}}")
 		return in, fe.err()
-	case data[0] != '{' || json.Unmarshal(data, &d) != nil:
+	case data[0] != '{' || unmarshalFields(data, &d) != nil:
 		fe.add("data", "must be an object")
 		return in, fe.err()
 	}
@@ -211,7 +211,7 @@ func addressItem(raw json.RawMessage) (string, bool) {
 		var o struct {
 			Email json.RawMessage `json:"Email"`
 		}
-		if err := json.Unmarshal(t, &o); err != nil {
+		if err := unmarshalFields(t, &o); err != nil {
 			return "", false
 		}
 		t = o.Email

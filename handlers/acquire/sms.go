@@ -59,7 +59,7 @@ func parseSMS(c echo.Context) (smsInput, error) {
 		return smsInput{}, err
 	}
 	var req smsRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := unmarshalFields(body, &req); err != nil {
 		return smsInput{}, invalidInput("the request body is not valid JSON: %v", err)
 	}
 	var fe fieldErrors

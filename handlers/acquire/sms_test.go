@@ -192,6 +192,8 @@ func TestSMS_Errors(t *testing.T) {
 			{"From a number", f.full, nil, nil, body(map[string]any{"From": 14155550199}), 400, invalid, "From: must be a string"},
 			{"no From or To", f.full, nil, nil, body(map[string]any{"From": del{}, "To": ""}), 400, invalid, "From: is required; To: is required"},
 			{"no Body", f.full, nil, nil, body(map[string]any{"Body": del{}}), 400, invalid, "Body: is required"},
+			{"keys in another case", f.full, nil, nil, body(map[string]any{"Body": del{}, "body": "hi", "From": del{}, "from": "+14155550199", "To": del{}, "to": "+14155550100"}), 400, invalid,
+				"From: is required; To: is required; Body: is required"},
 			{"blank Body", f.full, nil, nil, body(map[string]any{"Body": " \n", "sms": "not read"}), 400, invalid, "Body: must not be blank"},
 			{"Body a number", f.full, nil, nil, body(map[string]any{"Body": 5}), 400, invalid, "Body: must be a string"},
 			{"blank sms", f.full, nil, nil, body(map[string]any{"Body": del{}, "sms": ""}), 400, invalid, "sms: must not be blank"},

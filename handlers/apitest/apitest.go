@@ -8,6 +8,7 @@ package apitest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,8 +74,8 @@ type Exchange struct {
 
 // Check returns every way the exchange departs from the spec; nil when it
 // conforms. A request outside the spec is a departure only when the server
-// accepted it (answered below 400): tests send bad requests on purpose, and
-// those must be refused with a documented status and body.
+// accepted it (see refused): tests send bad requests on purpose, and those
+// must be refused with a documented status and body.
 func (s *Spec) Check(ctx context.Context, x Exchange) error {
 	req := x.Request.Clone(ctx)
 	req.Body = io.NopCloser(bytes.NewReader(x.Body))
@@ -88,7 +89,7 @@ func (s *Spec) Check(ctx context.Context, x Exchange) error {
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
 	}
 	var errs []error
-	if err := openapi3filter.ValidateRequest(ctx, in); err != nil && x.Status < 400 {
+	if err := openapi3filter.ValidateRequest(ctx, in); err != nil && !refused(x) {
 		errs = append(errs, fmt.Errorf("%s: the request is outside openapi.yaml, yet it was answered %d:\n%s", name, x.Status, describe(err)))
 	}
 	// The request body was read by the request check; the response check
@@ -104,6 +105,22 @@ func (s *Spec) Check(ctx context.Context, x Exchange) error {
 		errs = append(errs, fmt.Errorf("%s: response %d does not match openapi.yaml:\n%s\nbody: %s", name, x.Status, describe(err), clip(x.ResponseBody)))
 	}
 	return errors.Join(errs...)
+}
+
+// refused reports whether the server turned the request down: a 4xx or 5xx,
+// or a JSON-RPC error object, which CallGear sends with HTTP 200.
+func refused(x Exchange) bool {
+	if x.Status >= 400 {
+		return true
+	}
+	var rpc struct {
+		JSONRPC string          `json:"jsonrpc"`
+		Error   json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(x.ResponseBody, &rpc) != nil {
+		return false
+	}
+	return rpc.JSONRPC != "" && len(rpc.Error) > 0 && string(rpc.Error) != "null"
 }
 
 // Wrap returns h checked by the spec: every request it serves and every
@@ -192,34 +209,56 @@ func describe(err error) string {
 }
 
 // walk calls fn on each leaf of err's tree (kin-openapi nests multi-errors
-// in request and response errors), with what the outer errors say it is
+// in request and response errors, and the errors of an allOf or oneOf branch
+// in the schema error that names it), with what the outer errors say it is
 // about.
 func walk(err error, prefix string, fn func(string, error)) {
-	var re *openapi3filter.RequestError
-	var rs *openapi3filter.ResponseError
 	switch e := err.(type) {
 	case openapi3.MultiError:
 		for _, inner := range e {
 			walk(inner, prefix, fn)
 		}
-		return
 	case *openapi3.SchemaError:
+		// An allOf or oneOf keeps why its branch failed (with pointers from
+		// the same root): that names the field itself.
+		if e.Origin != nil {
+			found := false
+			walk(e.Origin, prefix, func(p string, inner error) {
+				var se *openapi3.SchemaError
+				if errors.As(inner, &se) {
+					found = true
+					fn(p, inner)
+				}
+			})
+			if found {
+				return
+			}
+		}
 		fn(prefix, e)
-		return
-	}
-	switch {
-	case errors.As(err, &re) && re.Err != nil:
+	case *openapi3filter.RequestError:
 		p := prefix
 		switch {
-		case re.Parameter != nil:
-			p += fmt.Sprintf("%s parameter %q: ", re.Parameter.In, re.Parameter.Name)
-		case re.RequestBody != nil:
+		case e.Parameter != nil:
+			p += fmt.Sprintf("%s parameter %q: ", e.Parameter.In, e.Parameter.Name)
+		case e.RequestBody != nil:
 			p += "request body: "
 		}
-		walk(re.Err, p, fn)
-	case errors.As(err, &rs) && rs.Err != nil:
-		walk(rs.Err, prefix+"response: "+rs.Reason+": ", fn)
+		if e.Err == nil {
+			fn(p, e)
+			return
+		}
+		walk(e.Err, p, fn)
+	case *openapi3filter.ResponseError:
+		if e.Err == nil {
+			fn(prefix, e)
+			return
+		}
+		walk(e.Err, prefix+"response: "+e.Reason+": ", fn)
 	default:
+		if inner := errors.Unwrap(err); inner != nil {
+			walk(inner, prefix, fn)
+			return
+		}
 		fn(prefix, err)
 	}
 }

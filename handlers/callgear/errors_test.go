@@ -129,7 +129,7 @@ func TestErrors_Server(t *testing.T) {
 				middleware.BodyLimit("1M"))
 			req := httptest.NewRequest(http.MethodPost, callgear.Path, strings.NewReader(tt.body))
 			rec := httptest.NewRecorder()
-			e.ServeHTTP(rec, req)
+			specChecked(t, e).ServeHTTP(rec, req)
 			r := response{status: rec.Code, header: rec.Header(), body: rec.Body.String()}
 			res := assertError(t, r, tt.status, tt.code, tt.mnemonic, tt.field)
 			if res.Error.Message != tt.message {

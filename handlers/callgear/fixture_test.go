@@ -41,7 +41,8 @@ const bodyLimit = "1M"
 // visitor session, a second account with its own, keys of every kind, and
 // the real router over them.
 type fixture struct {
-	srv  *httptest.Server
+	srv  *httptest.Server // the router, checked against openapi.yaml (specChecked)
+	h    http.Handler     // the router itself
 	st   *store.Store
 	keys *auth.Keys
 	loc  *time.Location
@@ -132,7 +133,8 @@ func mustFixture(tb testing.TB, st *store.Store) *fixture {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20, CallGearBodyLimit: bodyLimit},
 		handlers.Deps{Store: st, Basic: basic, Keys: f.keys, Log: log})
-	f.srv = httptest.NewServer(e)
+	f.h = e
+	f.srv = httptest.NewServer(specChecked(tb, e))
 	tb.Cleanup(f.srv.Close)
 	return f
 }

@@ -50,8 +50,8 @@ func FuzzEndpoint(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
-	handler := fx.srv.Config.Handler
 	f.Fuzz(func(t *testing.T, body string) {
+		handler := specChecked(t, fx.h)
 		body = strings.ReplaceAll(body, "TOKEN", fx.token)
 		req := httptest.NewRequest(http.MethodPost, callgear.Path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

@@ -55,7 +55,8 @@ func mustGuarded(tb testing.TB, st *store.Store, minute, day int) *guarded {
 		handlers.Deps{Store: st, Basic: basic, Keys: f.keys, Log: slog.New(slog.DiscardHandler),
 			Limits:      guard.NewLimits(counter, st, guard.LimitsConfig{}, nil, nil),
 			Idempotency: guard.NewIdempotency(st, guard.IdempotencyConfig{}, nil, nil)})
-	f.srv = httptest.NewServer(e)
+	f.h = e
+	f.srv = httptest.NewServer(specChecked(tb, e))
 	tb.Cleanup(f.srv.Close)
 	return &guarded{fixture: f, e: e}
 }
@@ -81,7 +82,7 @@ func (g *guarded) serveDirect(tb testing.TB, body string, keys ...string) respon
 	req.Header.Set("Content-Type", "application/json")
 	req.Header[guard.HeaderIdempotencyKey] = keys
 	rec := httptest.NewRecorder()
-	g.e.ServeHTTP(rec, req)
+	specChecked(tb, g.e).ServeHTTP(rec, req)
 	return response{status: rec.Code, header: rec.Header(), body: rec.Body.String()}
 }
 

@@ -58,6 +58,7 @@ func TestCustomers_List(t *testing.T) {
 			{"?limit=1", []int64{anon}},
 			{"?offset=1", []int64{ann}},
 			{"?offset=2", []int64{}},
+			{"?sort=&order=Asc&offset=&limit=", []int64{ann, anon}},
 		}
 		for _, tt := range tests {
 			t.Run("query "+tt.query, func(t *testing.T) {
@@ -102,6 +103,9 @@ func TestCustomers_Search(t *testing.T) {
 			{"last seen before 2001", `{"filter":[{"field":"customers.lastSeen","operator":"<","value":1000000000}]}`, []int64{}},
 			{"OR", fmt.Sprintf(`{"comparison":"OR","filter":[{"field":"customers.id","operator":"=","value":%d},{"field":"customers.email","operator":"~","value":"ann"}]}`, anon), []int64{anon, ann}},
 			{"sorted ascending", `{"sort":"customers.firstSeen","order":"asc"}`, []int64{ann, anon}},
+			{"in any letter case", `{"comparison":"and","order":"ASC"}`, []int64{ann, anon}},
+			{"every field null", `{"filter":null,"comparison":null,"sort":null,"order":null,"offset":null,"limit":null}`, []int64{anon, ann}},
+			{"every field empty", `{"filter":[],"comparison":"","sort":"","order":"","offset":"","limit":""}`, []int64{anon, ann}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -182,8 +182,9 @@ func integerOf(v any) (n int64, huge, present, ok bool) {
 }
 
 // readPage checks a list's offset and limit (query strings or JSON values):
-// offset from 0, default 0; limit 1 to 100, default 100. An offset too large
-// for an int reads past every row.
+// offset 0 to math.MaxInt64 (the largest 64-bit integer, as openapi.yaml
+// says), default 0; limit 1 to 100, default 100. An offset past the end, or
+// too large for an int on a 32-bit machine, reads past every row.
 func readPage(offsetV, limitV any, p *problems) (offset, limit int) {
 	limit = defaultLimit
 	if n, huge, present, ok := integerOf(offsetV); !ok {
@@ -192,7 +193,9 @@ func readPage(offsetV, limitV any, p *problems) (offset, limit int) {
 		switch {
 		case n < 0:
 			p.add("offset", msgMin0)
-		case huge || n > math.MaxInt:
+		case huge:
+			p.add("offset", msgMaxOffset)
+		case n > math.MaxInt:
 			offset = math.MaxInt
 		default:
 			offset = int(n)

@@ -33,6 +33,10 @@ const (
 	msgNUL      = "This value should not contain NUL characters."
 )
 
+// msgMaxOffset is for an offset beyond the largest 64-bit integer, the bound
+// openapi.yaml gives.
+const msgMaxOffset = "This value should be less than or equal to 9223372036854775807."
+
 // msgMaxFilters returns the message for a search with more filters than the
 // store takes.
 func msgMaxFilters() string {

@@ -28,9 +28,13 @@ var secret = []byte("helpcrunch-test-secret-0123456789abcdef")
 // a chat, a second account with its own, keys of every kind, and the router
 // over them.
 type fixture struct {
-	srv  *httptest.Server
-	st   *store.Store
-	keys *auth.Keys
+	// srv serves router checked by openapi.yaml (apitest.Wrap), failing the
+	// test that made the fixture on any departure; a fuzz target, which must
+	// fail its own *testing.T, wraps router itself.
+	srv    *httptest.Server
+	router http.Handler
+	st     *store.Store
+	keys   *auth.Keys
 
 	acct, other models.Account
 	boss        models.Agent // the first superadmin: the agent the keys act as
@@ -101,8 +105,8 @@ func mustFixture(t testing.TB, st *store.Store) *fixture {
 	f.expiredToken = mustKey(t, pastKeys, f.acct.ID, auth.KeySpec{Name: "expired", ExpiresAt: &expires})
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Keys: f.keys, Log: log})
-	f.srv = httptest.NewServer(apitest.Wrap(t, e))
+	f.router = handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Keys: f.keys, Log: log})
+	f.srv = httptest.NewServer(apitest.Wrap(t, f.router))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -207,6 +211,8 @@ const (
 	typeStr  = "This value should be of type string."
 	choice   = "The value you selected is not a valid choice."
 	positive = "This value should be positive."
+	// maxOffset is for an offset beyond the largest 64-bit integer.
+	maxOffset = "This value should be less than or equal to 9223372036854775807."
 )
 
 // assertJSON compares two JSON documents, ignoring formatting and key order.

@@ -229,14 +229,15 @@ func TestMessages_List(t *testing.T) {
 			{"offset -1 and limit 1.5", path + "?offset=-1&limit=1.5", 400,
 				hcErrors("offset", "This value should be greater than or equal to 0.", "limit", numeric)},
 			{"offset abc", path + "?offset=abc", 400, hcErrors("offset", numeric)},
+			{"offset huge", path + "?offset=99999999999999999999", 400, hcErrors("offset", maxOffset)},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				assertError(t, f.do(t, http.MethodGet, tt.path, f.token, ""), tt.status, tt.want)
 			})
 		}
-		t.Run("limit 100 and a huge offset", func(t *testing.T) {
-			for _, q := range []string{"?limit=100", "?offset=99999999999999999999", "?offset=&limit="} {
+		t.Run("limit 100 and the largest offset", func(t *testing.T) {
+			for _, q := range []string{"?limit=100", "?offset=9223372036854775807", "?offset=&limit="} {
 				r := mustOK(t, f.do(t, http.MethodGet, path+q, f.token, ""))
 				if r["total"] != float64(1) {
 					t.Errorf("%s: total = %v", q, r["total"])

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/apitest"
 	"switchboard/handlers/reve"
 	"switchboard/models"
 	"switchboard/store"
@@ -72,6 +73,7 @@ func TestRoutes_StoreFailure(t *testing.T) {
 				Auth:  fixedCaller{auth.Caller{AccountID: 1, AgentID: 1, Role: models.RoleSuperadmin}},
 				Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 			}, reve.Config{})
+			h := apitest.Wrap(t, e)
 			for _, path := range []string{
 				"/api/offlinemessages", "/api/offlinemessages/1", "/api/agents", "/api/agents/1/",
 				"/api/chats", "/api/chats/?date_from=2021-01-01", "/api/chats/1", "/api/visitors/", "/api/visitors/1",
@@ -79,7 +81,7 @@ func TestRoutes_StoreFailure(t *testing.T) {
 				rec := httptest.NewRecorder()
 				req := httptest.NewRequest(http.MethodGet, path, nil)
 				req.SetBasicAuth("boss@example.com", "x")
-				e.ServeHTTP(rec, req)
+				h.ServeHTTP(rec, req)
 				if rec.Code != tc.status {
 					t.Errorf("%s: status %d, want %d; body %s", path, rec.Code, tc.status, rec.Body)
 					continue

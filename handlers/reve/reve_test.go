@@ -15,6 +15,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers"
+	"switchboard/handlers/apitest"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -76,7 +77,8 @@ func mustFixture(tb testing.TB, st *store.Store, pageSize int) *fixture {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := handlers.New(handlers.Config{BodyLimit: "1K", REVEPageSize: pageSize}, handlers.Deps{Store: st, Basic: basic, Log: log})
-	f.srv = httptest.NewServer(e)
+	// Every exchange of the REVE tests is checked against openapi.yaml.
+	f.srv = httptest.NewServer(apitest.Wrap(tb, e))
 	tb.Cleanup(f.srv.Close)
 	return f
 }
