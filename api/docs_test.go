@@ -164,18 +164,6 @@ func TestDocs_SelfContained(t *testing.T) {
 	}
 }
 
-// TestDocs_Once checks that the page is rendered once.
-func TestDocs_Once(t *testing.T) {
-	a, err := Docs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := Docs()
-	if len(a) == 0 || &a[0] != &b[0] {
-		t.Error("Docs rendered the page again")
-	}
-}
-
 // hostile puts markup in every place of a spec that the page shows.
 const hostile = `
 openapi: 3.0.3
