@@ -4,7 +4,7 @@ BIN     := bin/switchboard
 BENCH   ?= .
 ARGS    ?=
 
-.PHONY: all build run test vet fmt lint bench clean
+.PHONY: all build run test vet fmt lint bench faults fuzz clean
 
 all: build
 
@@ -45,6 +45,18 @@ bench:
 	$(GO) test -run '^$$' -bench Worker -benchtime 2000x -timeout 20m ./delivery
 	$(GO) test -run '^$$' -bench . -benchmem ./auth
 	$(GO) test -run '^$$' -bench 'Guards|Limits_ByCaller' -benchtime 20000x -timeout 20m ./handlers
+
+## faults: the fault suite against the real binary: PostgreSQL stopped under load, SIGKILL under writes,
+## slow clients and a connection flood, two replicas on one PostgreSQL and one Redis (needs PostgreSQL's server
+## programs, the local PostgreSQL and Redis; runs initdb as the postgres user when run as root)
+faults:
+	$(GO) test -tags faults -count=1 -timeout 15m -v ./faults
+
+## fuzz: runs every Go fuzz target for FUZZTIME each and keeps new corpus entries in testdata/fuzz
+## (make test replays the committed corpus)
+FUZZTIME ?= 30s
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 clean:
 	rm -rf bin

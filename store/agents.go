@@ -73,6 +73,10 @@ func createAgent(tx *gorm.DB, now time.Time, accountID int64, in NewAgent) (mode
 // emails are unique across accounts.
 func (s *Store) AgentByEmail(ctx context.Context, email string) (models.Agent, error) {
 	var a models.Agent
+	if !storable(email) {
+		// No agent has such an email, and PostgreSQL would refuse to look.
+		return a, fmt.Errorf("agent by email: %w", ErrNotFound)
+	}
 	err := s.db.WithContext(ctx).Take(&a, "email = ?", models.NormalizeEmail(email)).Error
 	return a, wrap("agent by email", err)
 }

@@ -101,6 +101,12 @@ func (fe FieldErrors) Err() error {
 
 // checkText adds a field error when s holds a NUL character or is not UTF-8:
 // PostgreSQL stores neither, and the request would fail as a server error.
+// storable reports whether s can be stored in and compared with a text
+// column: UTF-8 without NUL (PostgreSQL refuses anything else).
+func storable(s string) bool {
+	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
+}
+
 func checkText(fe *FieldErrors, field, s string) {
 	if strings.IndexByte(s, 0) >= 0 {
 		fe.Add(field, "must not contain NUL characters")

@@ -91,6 +91,9 @@ func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]
 	err = s.readTx(ctx, func(tx *gorm.DB) error {
 		agentID := q.AgentID
 		if q.AgentEmail != "" {
+			if !storable(q.AgentEmail) {
+				return nil // no agent's email is such a string
+			}
 			var ids []int64
 			if err := tx.Model(&models.Agent{}).Where("account_id = ? AND email = ?", accountID, models.NormalizeEmail(q.AgentEmail)).
 				Pluck("id", &ids).Error; err != nil {

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -313,6 +314,28 @@ func TestStore_RecordLogin(t *testing.T) {
 			if err != nil || got.LastLoginAt == nil || !got.LastLoginAt.Equal(st.want) {
 				t.Errorf("%s: last login = %v, %v; want %v", st.name, got.LastLoginAt, err, st.want)
 			}
+		}
+	})
+}
+
+// TestStore_UnstorableEmails checks that an email no text column can hold
+// (NUL, invalid UTF-8) finds no agent and no chat rather than failing the
+// query, on every backend: PostgreSQL refuses to compare such strings.
+func TestStore_UnstorableEmails(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		acct := storetest.MustAccount(t, s, "Acme")
+		storetest.MustAgent(t, s, acct.ID, "boss@example.com", models.RoleSuperadmin, "x")
+		for _, email := range []string{"boss@example.com\x00", "boss@example.com\xff", "\x00"} {
+			t.Run(fmt.Sprintf("%q", email), func(t *testing.T) {
+				if _, err := s.AgentByEmail(ctx, email); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("AgentByEmail = %v, want ErrNotFound", err)
+				}
+				rows, err := s.ListChats(ctx, acct.ID, store.ChatQuery{AgentEmail: email, Page: 1, Size: 20})
+				if err != nil || len(rows) != 0 {
+					t.Errorf("ListChats = %d rows, %v; want none and no error", len(rows), err)
+				}
+			})
 		}
 	})
 }

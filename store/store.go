@@ -260,11 +260,14 @@ func notFoundOr(err error, entity string, id int64) error {
 // rather than that a statement failed.
 func isConnectionError(err error) bool {
 	var connectErr *pgconn.ConnectError
-	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &connectErr) {
+	// pgconn.ErrConnClosed: a statement on a connection that PostgreSQL
+	// dropped under it (the fault suite stops PostgreSQL with pg_ctl -m
+	// immediate mid-transaction); it used to come out as a 500.
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &connectErr) || errors.Is(err, pgconn.ErrConnClosed) {
 		return true
 	}
 	msg := err.Error()
-	for _, s := range []string{"connection refused", "failed to connect", "broken pipe", "connection reset", "unexpected EOF", "the database system is shutting down", "no such host", "database is closed", "connection timed out", "i/o timeout"} {
+	for _, s := range []string{"connection refused", "failed to connect", "broken pipe", "connection reset", "unexpected EOF", "the database system is shutting down", "no such host", "database is closed", "conn closed", "connection timed out", "i/o timeout"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -1,6 +1,8 @@
 package callgear
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -69,5 +71,26 @@ func TestErrors_ShownValue(t *testing.T) {
 	}
 	if shownValue("x") != "x" {
 		t.Error("short string changed")
+	}
+}
+
+func TestErrors_ShownValue_Numbers(t *testing.T) {
+	digits := strings.Repeat("9", maxValueLen+10)
+	tests := []struct {
+		name string
+		in   json.Number
+		want any
+	}{
+		{"ordinary", "42", json.Number("42")},
+		{"fraction", "-1.5e3", json.Number("-1.5e3")},
+		{"beyond float64", "1e400", "1e400"},
+		{"too many digits", json.Number(digits), digits[:maxValueLen] + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := shownValue(tt.in); got != tt.want {
+				t.Errorf("shownValue(%s) = %#v, want %#v", tt.in, got, tt.want)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -325,11 +326,18 @@ func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
 
 // shownValue returns v as data.value shows it: scalars as they are (a string
 // cut to maxValueLen bytes), nothing for objects and arrays, which would
-// echo a whole subtree of the request.
+// echo a whole subtree of the request. A number no float64 holds (1e400), or
+// longer than maxValueLen digits, is shown as a string, cut the same way:
+// echoed as a number it would be one that clients' JSON decoders refuse.
 func shownValue(v any) any {
 	switch t := v.(type) {
 	case map[string]any, []any:
 		return nil
+	case json.Number:
+		if f, err := t.Float64(); err != nil || math.IsInf(f, 0) || len(t) > maxValueLen {
+			return shownValue(string(t))
+		}
+		return t
 	case string:
 		if len(t) <= maxValueLen {
 			return t

@@ -51,53 +51,70 @@ func FuzzEndpoint(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		handler := specChecked(t, fx.h)
-		body = strings.ReplaceAll(body, "TOKEN", fx.token)
-		req := httptest.NewRequest(http.MethodPost, callgear.Path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		handler.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK && rec.Code != http.StatusRequestEntityTooLarge {
-			t.Fatalf("%q: status %d %s", body, rec.Code, rec.Body.String())
-		}
-		var res struct {
-			JSONRPC string                     `json:"jsonrpc"`
-			Members map[string]json.RawMessage `json:"-"`
-		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &res.Members); err != nil {
-			t.Fatalf("%q: the answer is not a JSON object: %s", body, rec.Body.String())
-		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || res.JSONRPC != "2.0" {
-			t.Fatalf("%q: no jsonrpc 2.0: %s", body, rec.Body.String())
-		}
-		id, hasID := res.Members["id"]
-		result, hasResult := res.Members["result"]
-		errObj, hasError := res.Members["error"]
-		if !hasID || hasResult == hasError || len(res.Members) != 3 {
-			t.Fatalf("%q: not a JSON-RPC response: %s", body, rec.Body.String())
-		}
-		if c := id[0]; c != 'n' && c != '"' && c != '-' && (c < '0' || c > '9') {
-			t.Fatalf("%q: id %s", body, id)
-		}
-		if hasResult {
-			var r struct {
-				Data     json.RawMessage `json:"data"`
-				Metadata map[string]any  `json:"metadata"`
-			}
-			if err := json.Unmarshal(result, &r); err != nil || r.Data == nil || r.Metadata == nil || bytes.Equal(r.Data, []byte("null")) {
-				t.Fatalf("%q: result is not {data, metadata}: %s", body, result)
-			}
-			return
-		}
-		var e struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-			Data    struct {
-				Mnemonic string `json:"mnemonic"`
-			} `json:"data"`
-		}
-		if err := json.Unmarshal(errObj, &e); err != nil || e.Code == 0 || e.Message == "" || e.Data.Mnemonic == "" || e.Code == -32603 {
-			t.Fatalf("%q: error object %s", body, errObj)
-		}
+		fuzzCall(t, fx, strings.ReplaceAll(body, "TOKEN", fx.token))
 	})
+}
+
+// fuzzCall posts body to the endpoint through the spec-checked router, and
+// fails on a panic, a 5xx, an answer that is not a JSON-RPC response with
+// CallGear's error object or a {data, metadata} result, and on an error
+// answer that wrote any row.
+func fuzzCall(t *testing.T, fx *fixture, body string) {
+	t.Helper()
+	handler := specChecked(t, fx.h)
+	req := httptest.NewRequest(http.MethodPost, callgear.Path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	before := fx.counts(t)
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	defer func() {
+		var probe struct {
+			Error json.RawMessage `json:"error"`
+		}
+		if json.Unmarshal(rec.Body.Bytes(), &probe) != nil || len(probe.Error) > 0 {
+			fx.assertUnchanged(t, before)
+		}
+	}()
+	if rec.Code != http.StatusOK && rec.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("%q: status %d %s", body, rec.Code, rec.Body.String())
+	}
+	var res struct {
+		JSONRPC string                     `json:"jsonrpc"`
+		Members map[string]json.RawMessage `json:"-"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &res.Members); err != nil {
+		t.Fatalf("%q: the answer is not a JSON object: %s", body, rec.Body.String())
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || res.JSONRPC != "2.0" {
+		t.Fatalf("%q: no jsonrpc 2.0: %s", body, rec.Body.String())
+	}
+	id, hasID := res.Members["id"]
+	result, hasResult := res.Members["result"]
+	errObj, hasError := res.Members["error"]
+	if !hasID || hasResult == hasError || len(res.Members) != 3 {
+		t.Fatalf("%q: not a JSON-RPC response: %s", body, rec.Body.String())
+	}
+	if c := id[0]; c != 'n' && c != '"' && c != '-' && (c < '0' || c > '9') {
+		t.Fatalf("%q: id %s", body, id)
+	}
+	if hasResult {
+		var r struct {
+			Data     json.RawMessage `json:"data"`
+			Metadata map[string]any  `json:"metadata"`
+		}
+		if err := json.Unmarshal(result, &r); err != nil || r.Data == nil || r.Metadata == nil || bytes.Equal(r.Data, []byte("null")) {
+			t.Fatalf("%q: result is not {data, metadata}: %s", body, result)
+		}
+		return
+	}
+	var e struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+		Data    struct {
+			Mnemonic string `json:"mnemonic"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(errObj, &e); err != nil || e.Code == 0 || e.Message == "" || e.Data.Mnemonic == "" || e.Code == -32603 {
+		t.Fatalf("%q: error object %s", body, errObj)
+	}
 }
