@@ -4,7 +4,7 @@ BIN     := bin/switchboard
 BENCH   ?= .
 ARGS    ?=
 
-.PHONY: all build run test vet fmt lint bench faults fuzz clean
+.PHONY: all build run test vet fmt lint bench bench-micro faults fuzz clean
 
 all: build
 
@@ -33,11 +33,18 @@ lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config redocly.yaml --format=stylish api/openapi.yaml
 
-## bench: on PostgreSQL, REVE offline messages with 1,000,000 rows (SWITCHBOARD_BENCH_ROWS to change),
+## bench: seeds PostgreSQL (1,000,000 offline messages and 1,000,000 messages; BENCH_SCALE=small: a small
+## seed, under two minutes), starts the real binary, drives every scenario at a constant rate with vegeta
+## against a plain pgx baseline in the same run, and writes the table to bench/results.md
+BENCH_SCALE ?= full
+bench:
+	$(GO) test -tags bench -run TestBench -count=1 -timeout 60m -v ./bench -args -scale=$(BENCH_SCALE)
+
+## bench-micro: the Go benchmarks: on PostgreSQL, REVE offline messages with 1,000,000 rows (SWITCHBOARD_BENCH_ROWS to change),
 ## HelpCrunch POST /v1/messages against a plain net/http + pgx baseline, CallGear uploads against COPY,
 ## Acquire mail over chat, the delivery worker, the API-key check, and what the rate limits (in-process and
 ## Redis) and Idempotency-Key add to POST /v1/messages
-bench:
+bench-micro:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 3s -timeout 60m ./handlers/reve
 	$(GO) test -run '^$$' -bench PostMessages -benchtime 30000x -timeout 20m ./handlers
 	$(GO) test -run '^$$' -bench Upload -benchtime 50x -timeout 20m ./handlers

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -86,6 +88,7 @@ type Basic struct {
 
 	mu      sync.Mutex
 	entries map[[sha256.Size]byte]verified
+	flight  singleflight.Group
 }
 
 type verified struct {
@@ -132,23 +135,33 @@ func (b *Basic) Authenticate(ctx context.Context, email, password string) (Calle
 		return Caller{}, fmt.Errorf("authenticate: %w", err)
 	}
 	key := b.key(agent.Email, password)
-	fresh := false
 	if !b.cached(key, agent) {
-		if !b.hasher.Verify(agent.PasswordHash, password) {
+		// When a remembered check expires under load, every request in flight
+		// with those credentials would run bcrypt at once and starve the
+		// server; one checks and the others wait for its answer.
+		ok, _, _ := b.flight.Do(string(key[:])+"\x00"+agent.PasswordHash, func() (any, error) {
+			if b.cached(key, agent) {
+				return true, nil
+			}
+			if !b.hasher.Verify(agent.PasswordHash, password) {
+				return false, nil
+			}
+			b.remember(key, agent)
+			if agent.Enabled {
+				// A login is a checked password, which the cache makes at most
+				// one a minute per client; a failed write does not fail it.
+				if err := b.agents.RecordLogin(ctx, agent.ID, b.now()); err != nil && b.log != nil {
+					b.log.WarnContext(ctx, "record login", "agent_id", agent.ID, "err", err)
+				}
+			}
+			return true, nil
+		})
+		if !ok.(bool) {
 			return Caller{}, ErrBadCredentials
 		}
-		b.remember(key, agent)
-		fresh = true
 	}
 	if !agent.Enabled {
 		return Caller{}, ErrBadCredentials
-	}
-	if fresh {
-		// A login is a checked password, which the cache makes at most one a
-		// minute per client; a failed write does not fail the login.
-		if err := b.agents.RecordLogin(ctx, agent.ID, b.now()); err != nil && b.log != nil {
-			b.log.WarnContext(ctx, "record login", "agent_id", agent.ID, "err", err)
-		}
 	}
 	return Caller{AccountID: agent.AccountID, AgentID: agent.ID, Email: agent.Email, Role: agent.Role, Scopes: AllScopes()}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -178,11 +179,11 @@ func mustAgent(t *testing.T, s *store.Store, id int64) models.Agent {
 // countingLogins counts the login records that reach the store.
 type countingLogins struct {
 	*store.Store
-	n int
+	n atomic.Int64
 }
 
 func (c *countingLogins) RecordLogin(ctx context.Context, id int64, at time.Time) error {
-	c.n++
+	c.n.Add(1)
 	return c.Store.RecordLogin(ctx, id, at)
 }
 
@@ -217,13 +218,67 @@ func TestBasic_RecordLogin(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			clk.Advance(st.advance)
 			b.Authenticate(ctx, "boss@example.com", st.password)
-			if cs.n != st.wantWrite {
-				t.Errorf("%d login writes, want %d", cs.n, st.wantWrite)
+			if n := cs.n.Load(); n != int64(st.wantWrite) {
+				t.Errorf("%d login writes, want %d", n, st.wantWrite)
 			}
 			a, err := s.Agent(ctx, acct.ID, admin.ID)
 			if err != nil || a.LastLoginAt == nil || !a.LastLoginAt.Equal(st.wantLogin) {
 				t.Errorf("last login = %v, %v; want %v", a.LastLoginAt, err, st.wantLogin)
 			}
 		})
+	}
+}
+
+// TestBasic_ConcurrentCheck checks that many requests with the same
+// credentials and nothing cached run one password check between them (one
+// login record), not one bcrypt each: a remembered check expiring under load
+// must not stall the server.
+func TestBasic_ConcurrentCheck(t *testing.T) {
+	s := storetest.MustOpen(t, store.SQLite)
+	h := Hasher{Cost: bcrypt.MinCost + 4}
+	hash, _ := h.Hash("password-1")
+	acct := storetest.MustAccount(t, s, "A")
+	storetest.MustAgent(t, s, acct.ID, "boss@example.com", models.RoleSuperadmin, hash)
+	cs := &countingLogins{Store: s}
+	b, err := NewBasic(cs, BasicOptions{Hasher: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = b.Authenticate(context.Background(), "boss@example.com", "password-1")
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if got := cs.n.Load(); got != 1 {
+		t.Errorf("%d password checks recorded a login, want 1", got)
+	}
+	// A wrong password shared by concurrent requests is refused for all.
+	var refused atomic.Int64
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := b.Authenticate(context.Background(), "boss@example.com", "wrong-password"); errors.Is(err, ErrBadCredentials) {
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if refused.Load() != 10 {
+		t.Errorf("%d of 10 wrong passwords refused", refused.Load())
 	}
 }

@@ -1,0 +1,526 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The baselines run in the benchmark's process on their own port, with no
+// framework, no authentication and no ORM: the framework ceiling answers a
+// canned body, and each pgx baseline does its scenario's queries with pgx
+// and answers the same kind of JSON.
+
+// ceiling is the framework ceiling: plain net/http with a canned body.
+func ceiling() http.Handler {
+	body := []byte(`[{"id":1,"subject":"canned","message":"hello"}]` + "\n")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
+}
+
+func fail(w http.ResponseWriter, status int, err error) {
+	http.Error(w, err.Error(), status)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// pgxPage is the baseline of REVE's GET /api/offlinemessages?page_no=N: the
+// store's page walk (the per-day counts to the day holding the page's first
+// row, then that day's rows) and page query, in pgx.
+func pgxPage(pool *pgxpool.Pool, accountID int64, size int) http.Handler {
+	type row struct {
+		ID           int64  `json:"id"`
+		ContactID    int64  `json:"visitor_id"`
+		Name         string `json:"name"`
+		Email        string `json:"email"`
+		Phone        string `json:"phone"`
+		Subject      string `json:"subject"`
+		ReceivedTime int64  `json:"received_time"`
+		Unread       bool   `json:"unread"`
+		Message      string `json:"message"`
+		Replies      int64  `json:"reply_message_count"`
+	}
+	const columns = `c.id, c.contact_id, ct.name, ct.email, ct.phone, c.subject, c.started_at, c.unread,
+		COALESCE((SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
+			ORDER BY m.created_at, m.id LIMIT 1), ''),
+		(SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.sender = 'agent' AND m.kind = 'message')`
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, err := strconv.ParseInt(r.URL.Query().Get("page_no"), 10, 64)
+		if err != nil || page < 1 {
+			page = 1
+		}
+		offset := (page - 1) * int64(size)
+		ctx := r.Context()
+		out := []row{}
+		query := func(q interface {
+			Query(context.Context, string, ...any) (pgx.Rows, error)
+		}) error {
+			var before *time.Time
+			skip := int64(0)
+			if offset > 0 {
+				rows, err := q.Query(ctx, `SELECT day, n FROM case_day_counts
+					WHERE account_id = $1 AND channel = 'offline' AND day < $2 AND n > 0 ORDER BY day DESC`, accountID, int64(1)<<62)
+				if err != nil {
+					return err
+				}
+				var seen int64
+				found := false
+				for rows.Next() {
+					var day, n int64
+					if err := rows.Scan(&day, &n); err != nil {
+						rows.Close()
+						return err
+					}
+					if seen+n > offset {
+						end := time.Unix((day+1)*86400, 0).UTC()
+						before, skip, found = &end, offset-seen, true
+						break
+					}
+					seen += n
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					return err
+				}
+				if !found {
+					return nil
+				}
+			}
+			bound, args := "", []any{accountID}
+			if before != nil {
+				bound, args = " AND started_at < $4", append(args, size, skip, *before)
+			} else {
+				args = append(args, size, skip)
+			}
+			rows, err := q.Query(ctx, `SELECT `+columns+`
+				FROM (SELECT id FROM cases WHERE account_id = $1 AND channel = 'offline'`+bound+`
+					ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3) p
+				JOIN cases c ON c.id = p.id
+				JOIN contacts ct ON ct.id = c.contact_id
+				ORDER BY c.started_at DESC, c.id DESC`, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var o row
+				var at time.Time
+				if err := rows.Scan(&o.ID, &o.ContactID, &o.Name, &o.Email, &o.Phone, &o.Subject, &at, &o.Unread, &o.Message, &o.Replies); err != nil {
+					return err
+				}
+				o.ReceivedTime = at.UnixMilli()
+				out = append(out, o)
+			}
+			return rows.Err()
+		}
+		if offset == 0 {
+			err = query(pool)
+		} else {
+			err = pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+				func(tx pgx.Tx) error { return query(tx) })
+		}
+		if err != nil {
+			fail(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, out)
+	})
+}
+
+// chatMessage is a decoded chat message request: the case and the text.
+type chatMessage struct {
+	Case int64
+	Text string
+}
+
+// decodeHelpCrunch reads HelpCrunch's POST /v1/messages body.
+func decodeHelpCrunch(r *http.Request) (chatMessage, error) {
+	var in struct {
+		Chat int64  `json:"chat"`
+		Text string `json:"text"`
+		Type string `json:"type"`
+	}
+	err := json.NewDecoder(r.Body).Decode(&in)
+	return chatMessage{Case: in.Chat, Text: in.Text}, err
+}
+
+// decodeAcquireChat reads Acquire's chat/add-message body.
+func decodeAcquireChat(r *http.Request) (chatMessage, error) {
+	var in struct {
+		Channel string `json:"channel"`
+		CaseID  int64  `json:"caseId"`
+		Message struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"message"`
+	}
+	err := json.NewDecoder(r.Body).Decode(&in)
+	return chatMessage{Case: in.CaseID, Text: in.Message.Message}, err
+}
+
+// pgxMessage is the baseline of an agent's chat message (HelpCrunch POST
+// /v1/messages, Acquire chat/add-message), ported from handlers/bench_test.go:
+// lock the chat, read the agent, insert the message, update the chat.
+// withCase adds the case read of Acquire's answer (caseView).
+func pgxMessage(pool *pgxpool.Pool, accountID, agentID int64, decode func(*http.Request) (chatMessage, error), withCase bool) http.Handler {
+	type agentOut struct {
+		ID    int64  `json:"id"`
+		Name  string `json:"name"`
+		Email string `json:"email"`
+		Role  string `json:"role"`
+	}
+	type response struct {
+		ID        int64     `json:"id"`
+		Agent     *agentOut `json:"agent"`
+		Type      string    `json:"type"`
+		Text      string    `json:"text"`
+		CreatedAt string    `json:"createdAt"`
+		Chat      int64     `json:"chat"`
+		From      string    `json:"from"`
+		Case      any       `json:"case,omitempty"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode(r)
+		if err != nil {
+			fail(w, http.StatusBadRequest, err)
+			return
+		}
+		ctx := r.Context()
+		out := response{Type: "message", Text: in.Text, Chat: in.Case, From: "agent"}
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			var status string
+			if err := tx.QueryRow(ctx, `SELECT status FROM cases WHERE account_id = $1 AND id = $2 FOR UPDATE`,
+				accountID, in.Case).Scan(&status); err != nil {
+				return err
+			}
+			var a agentOut
+			var first, last string
+			if err := tx.QueryRow(ctx, `SELECT id, first_name, last_name, email, role FROM agents WHERE account_id = $1 AND id = $2`,
+				accountID, agentID).Scan(&a.ID, &first, &last, &a.Email, &a.Role); err != nil {
+				return err
+			}
+			a.Name = first + " " + last
+			out.Agent = &a
+			now := time.Now().UTC()
+			if err := tx.QueryRow(ctx, `INSERT INTO messages (account_id, case_id, sender, agent_id, kind, text, markdown, lang,
+				email_from, email_to, email_cc, email_bcc, email_subject, html_body, sms_from, sms_to, read, edited,
+				delivery_status, fail_reason, created_at, updated_at)
+				VALUES ($1, $2, 'agent', $3, 'message', $4, '', '', '', '', '', '', '', '', '', '', false, false, '', '', $5, $5)
+				RETURNING id`, accountID, in.Case, agentID, in.Text, now).Scan(&out.ID); err != nil {
+				return err
+			}
+			out.CreatedAt = strconv.FormatInt(now.Unix(), 10)
+			newStatus := status
+			if status == "new" {
+				newStatus = "open"
+			}
+			_, err := tx.Exec(ctx, `UPDATE cases SET status = $1, updated_at = $2, last_message_id = $3, last_message_at = $2
+				WHERE id = $4`, newStatus, now, out.ID, in.Case)
+			return err
+		})
+		if err == nil && withCase {
+			out.Case, err = caseView(ctx, pool, accountID, in.Case)
+		}
+		if err != nil {
+			fail(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, out)
+	})
+}
+
+// caseView is what Acquire answers with besides the message: after the
+// write, switchboard reads the case, its contact and its last message in a
+// read-only transaction (store.Case); the Acquire baselines do the same.
+func caseView(ctx context.Context, pool *pgxpool.Pool, accountID, caseID int64) (map[string]any, error) {
+	out := map[string]any{}
+	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var contactID int64
+		var lastID *int64
+		var status, channel string
+		var started time.Time
+		if err := tx.QueryRow(ctx, `SELECT contact_id, last_message_id, status, channel, started_at FROM cases WHERE account_id = $1 AND id = $2`,
+			accountID, caseID).Scan(&contactID, &lastID, &status, &channel, &started); err != nil {
+			return err
+		}
+		out["id"], out["status"], out["channel"], out["startedAt"] = caseID, status, channel, started.Unix()
+		var name, email, phone string
+		if err := tx.QueryRow(ctx, `SELECT name, email, phone FROM contacts WHERE account_id = $1 AND id = $2`,
+			accountID, contactID).Scan(&name, &email, &phone); err != nil {
+			return err
+		}
+		out["contact"] = map[string]any{"id": contactID, "name": name, "email": email, "phone": phone}
+		if lastID != nil {
+			var text string
+			var at time.Time
+			if err := tx.QueryRow(ctx, `SELECT text, created_at FROM messages WHERE account_id = $1 AND id = $2`,
+				accountID, *lastID).Scan(&text, &at); err != nil {
+				return err
+			}
+			out["lastMessage"] = map[string]any{"id": *lastID, "text": text, "createdAt": at.Unix()}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// sendRequest is a decoded email or SMS send.
+type sendRequest struct {
+	Case                          int64
+	From, To, Subject, Text, HTML string
+}
+
+func decodeEmail(r *http.Request) (sendRequest, error) {
+	var in struct {
+		Data struct {
+			CaseID   int64    `json:"caseId"`
+			To       []string `json:"to"`
+			From     string   `json:"from"`
+			Subject  string   `json:"subject"`
+			TextBody string   `json:"textBody"`
+			HTMLBody string   `json:"htmlBody"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		return sendRequest{}, err
+	}
+	d := in.Data
+	to, _ := json.Marshal(d.To)
+	return sendRequest{Case: d.CaseID, From: d.From, To: string(to), Subject: d.Subject, Text: d.TextBody, HTML: d.HTMLBody}, nil
+}
+
+func decodeSMS(r *http.Request) (sendRequest, error) {
+	var in struct {
+		ThreadID int64  `json:"threadId"`
+		From     string `json:"From"`
+		To       string `json:"To"`
+		Body     string `json:"Body"`
+	}
+	err := json.NewDecoder(r.Body).Decode(&in)
+	return sendRequest{Case: in.ThreadID, From: in.From, To: in.To, Text: in.Body}, err
+}
+
+// pgxSend is the baseline of an agent's email or SMS (Acquire
+// mail/add-message, voip/send-sms): what the store's outbox transaction does
+// with pgx: lock the case, read the agent and the inbox, lock the account and
+// count the hour's deliveries (the quota), insert the message and its
+// delivery, update the case; then read the case as Acquire answers it.
+func pgxSend(pool *pgxpool.Pool, accountID, agentID int64, kind string, decode func(*http.Request) (sendRequest, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode(r)
+		if err != nil {
+			fail(w, http.StatusBadRequest, err)
+			return
+		}
+		ctx := r.Context()
+		var msgID, deliveryID int64
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			var status string
+			if err := tx.QueryRow(ctx, `SELECT status FROM cases WHERE account_id = $1 AND id = $2 FOR UPDATE`,
+				accountID, in.Case).Scan(&status); err != nil {
+				return err
+			}
+			var first, last, email string
+			if err := tx.QueryRow(ctx, `SELECT first_name, last_name, email FROM agents WHERE account_id = $1 AND id = $2`,
+				accountID, agentID).Scan(&first, &last, &email); err != nil {
+				return err
+			}
+			var inbox int64
+			if err := tx.QueryRow(ctx, `SELECT id FROM inboxes WHERE account_id = $1 AND kind = $2 AND address = $3 ORDER BY id LIMIT 1`,
+				accountID, kind, in.From).Scan(&inbox); err != nil {
+				return err
+			}
+			now := time.Now().UTC()
+			var limit int
+			col := "emails_per_hour"
+			if kind == "sms" {
+				col = "sms_per_hour"
+			}
+			if err := tx.QueryRow(ctx, `SELECT `+col+` FROM accounts WHERE id = $1 FOR UPDATE`, accountID).Scan(&limit); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE account_id = $1 AND kind = $2 AND created_at > $3`,
+				accountID, kind, now.Add(-time.Hour)).Scan(&n); err != nil {
+				return err
+			}
+			if n >= limit {
+				return fmt.Errorf("quota of %d spent", limit)
+			}
+			emailFrom, emailTo, smsFrom, smsTo := "", "", "", ""
+			if kind == "email" {
+				emailFrom, emailTo = in.From, in.To
+			} else {
+				smsFrom, smsTo = in.From, in.To
+			}
+			if err := tx.QueryRow(ctx, `INSERT INTO messages (account_id, case_id, sender, agent_id, kind, text, markdown, lang,
+				email_from, email_to, email_cc, email_bcc, email_subject, html_body, sms_from, sms_to, read, edited,
+				delivery_status, fail_reason, created_at, updated_at)
+				VALUES ($1, $2, 'agent', $3, 'message', $4, '', '', $5, $6, '[]', '[]', $7, $8, $9, $10, false, false, 'queued', '', $11, $11)
+				RETURNING id`, accountID, in.Case, agentID, in.Text, emailFrom, emailTo, in.Subject, in.HTML, smsFrom, smsTo, now).Scan(&msgID); err != nil {
+				return err
+			}
+			ref := fmt.Sprintf("sb-%s-%d-%d", kind, msgID, now.UnixNano())
+			if err := tx.QueryRow(ctx, `INSERT INTO deliveries (account_id, message_id, kind, status, attempts, next_attempt_at,
+				last_error, provider_ref, reference, created_at, updated_at)
+				VALUES ($1, $2, $3, 'queued', 0, $4, '', '', $5, $4, $4) RETURNING id`,
+				accountID, msgID, kind, now, ref).Scan(&deliveryID); err != nil {
+				return err
+			}
+			newStatus := status
+			if status == "new" {
+				newStatus = "open"
+			}
+			_, err := tx.Exec(ctx, `UPDATE cases SET status = $1, updated_at = $2, last_message_id = $3, last_message_at = $2
+				WHERE id = $4`, newStatus, now, msgID, in.Case)
+			return err
+		})
+		var view map[string]any
+		if err == nil {
+			view, err = caseView(ctx, pool, accountID, in.Case)
+		}
+		if err != nil {
+			fail(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, map[string]any{"data": map[string]any{"id": msgID, "case": view, "deliveryId": deliveryID}})
+	})
+}
+
+// uploadItem is one chat or offline message of a CallGear upload.
+type uploadItem struct {
+	Email    string `json:"email"`
+	DateTime string `json:"date_time"`
+	Start    string `json:"start_date_time"`
+	Message  string `json:"message"`
+	Messages []struct {
+		DateTime string `json:"date_time"`
+		Source   string `json:"source"`
+		Message  string `json:"message"`
+	} `json:"messages"`
+}
+
+// pgxUpload is the baseline of CallGear's upload.chats and
+// upload.offline_messages, ported from handlers/bench_test.go: decode the
+// JSON-RPC request, take ids from the sequences, then COPY contacts, cases and
+// messages, in one transaction.
+func pgxUpload(pool *pgxpool.Pool, accountID, siteID, agentID int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Method string `json:"method"`
+			Params struct {
+				Chats   []uploadItem `json:"chats"`
+				Offline []uploadItem `json:"offline_messages"`
+			} `json:"params"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			fail(w, http.StatusBadRequest, err)
+			return
+		}
+		channel, items := "chat", req.Params.Chats
+		if req.Method == "upload.offline_messages" {
+			channel, items = "offline", req.Params.Offline
+		}
+		ctx := r.Context()
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			n := len(items)
+			contactIDs, err := nextIDs(ctx, tx, "contacts_id_seq", n)
+			if err != nil {
+				return err
+			}
+			caseIDs, err := nextIDs(ctx, tx, "cases_id_seq", n)
+			if err != nil {
+				return err
+			}
+			now := time.Now().UTC()
+			var contacts, cases, msgs [][]any
+			for i, it := range items {
+				contacts = append(contacts, []any{contactIDs[i], accountID, "", it.Email, "", "", now, now})
+				status, outcome, start := "new", any(nil), it.DateTime
+				if channel == "chat" {
+					status, outcome, start = "closed", "succeeded", it.Start
+				}
+				at, err := time.Parse(time.DateTime, start)
+				if err != nil {
+					return err
+				}
+				cases = append(cases, []any{caseIDs[i], accountID, contactIDs[i], channel, status, outcome, "visitor", "", true,
+					at, siteID, "", true, now, now})
+				if channel == "offline" {
+					msgs = append(msgs, []any{accountID, caseIDs[i], "contact", nil, "message", it.Message, "", "", "", "", "", "", "", "", "", "",
+						false, false, "", "", at, now})
+				}
+				for _, m := range it.Messages {
+					sender, agent := "contact", any(nil)
+					if m.Source == "operator" {
+						sender, agent = "agent", agentID
+					}
+					mat, err := time.Parse(time.DateTime, m.DateTime)
+					if err != nil {
+						return err
+					}
+					msgs = append(msgs, []any{accountID, caseIDs[i], sender, agent, "message", m.Message, "", "", "", "", "", "", "", "", "", "",
+						false, false, "", "", mat, now})
+				}
+			}
+			copies := []struct {
+				table string
+				cols  []string
+				rows  [][]any
+			}{
+				{"contacts", []string{"id", "account_id", "name", "email", "phone", "user_id", "created_at", "updated_at"}, contacts},
+				{"cases", []string{"id", "account_id", "contact_id", "channel", "status", "outcome", "initiator", "subject", "unread",
+					"started_at", "site_id", "form_name", "uploaded", "created_at", "updated_at"}, cases},
+				{"messages", []string{"account_id", "case_id", "sender", "agent_id", "kind", "text", "markdown", "lang", "email_from", "email_to",
+					"email_cc", "email_bcc", "email_subject", "html_body", "sms_from", "sms_to", "read", "edited", "delivery_status",
+					"fail_reason", "created_at", "updated_at"}, msgs},
+			}
+			for _, c := range copies {
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
+					return fmt.Errorf("copy %s: %w", c.table, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			fail(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, map[string]any{"jsonrpc": "2.0", "id": 1, "result": map[string]any{"count": len(items)}})
+	})
+}
+
+func nextIDs(ctx context.Context, tx pgx.Tx, seq string, n int) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT nextval($1) FROM generate_series(1, $2)`, seq, n)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// route serves each baseline under its own path prefix.
+func route(handlers map[string]http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		h, ok := handlers[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,375 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"switchboard/models"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+var (
+	scaleFlag = flag.String("scale", "full", "seed size and run length: full (1,000,000 rows, ~25 s a run) or small (20,000 rows, ~4 s a run)")
+	outFlag   = flag.String("out", "results.md", "Markdown file the results are written to")
+	logFlag   = flag.String("serve-log", "", "file to copy the server's logs to when the benchmark ends (default: none)")
+)
+
+// scale is the seed and the length of each run.
+type scale struct {
+	name     string
+	offline  int           // offline messages (one visitor message each, every fifth with a reply)
+	chats    int           // closed chats (a visitor message each, every other with an answer): 2/3 of them make as many messages as offline
+	duration time.Duration // per scenario and side
+	rounds   int           // switchboard and baseline alternate this many times within duration
+	rss      time.Duration // length of the 256-connection run
+}
+
+var scales = map[string]scale{
+	"full":  {"full", 1_000_000, 666_667, 25 * time.Second, 10, 10 * time.Second},
+	"small": {"small", 20_000, 13_334, 3 * time.Second, 4, 2 * time.Second},
+}
+
+const (
+	pageSize   = 20  // --reve-page-size, the default
+	openCases  = 64  // chats the writes spread over, as a helpdesk's agents do
+	rssConns   = 256 // concurrent connections of the memory run
+	maxRSS     = 150 << 20
+	readRatio  = 0.70
+	writeRatio = 0.60
+	deepLimit  = 10.0
+)
+
+// scenario is one row of the table: a request of switchboard's and the same
+// work done by its pgx baseline, both driven at rate for the scale's
+// duration.
+type scenario struct {
+	name  string
+	write bool
+	rate  int
+	per   time.Duration
+	sb    request // against switchboard
+	pgx   request // against the baseline server
+	ok    check
+	// header is sent with every request to switchboard.
+	header http.Header
+
+	// results
+	got, base run
+}
+
+func (s *scenario) ratio() float64 {
+	if s.got.P50 == 0 {
+		return 0
+	}
+	return float64(s.base.P50) / float64(s.got.P50)
+}
+
+func (s *scenario) target() float64 {
+	if s.write {
+		return writeRatio
+	}
+	return readRatio
+}
+
+// TestBench seeds PostgreSQL, starts the real binary and measures every
+// scenario against its pgx baseline, then the framework ceiling and the
+// server's memory, and writes the table to results.md.
+func TestBench(t *testing.T) {
+	sc, ok := scales[*scaleFlag]
+	if !ok {
+		t.Fatalf("-scale=%q: want full or small", *scaleFlag)
+	}
+	if u, ok := storetest.PostgresURL(); !ok {
+		t.Fatalf("the benchmark runs on PostgreSQL, which does not answer at %s (set %s)", u, storetest.EnvURL)
+	}
+	began := time.Now()
+	loadBefore := loadavg()
+	ctx := context.Background()
+	bin := mustBuild(t)
+	dbURL := storetest.MustURL(t, store.Postgres)
+	srv := mustStart(t, bin, dbURL, "--ip-rate-limit", "0")
+	email, password, token := srv.creds(t)
+	if *logFlag != "" {
+		t.Cleanup(func() {
+			if b, err := os.ReadFile(srv.logPath); err == nil {
+				_ = os.WriteFile(*logFlag, b, 0o644)
+			}
+		})
+	}
+
+	st := storetest.MustOpenURL(t, dbURL)
+	admin, err := st.AgentByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, agent := admin.AccountID, admin.ID
+	// Limits high enough that nothing is refused: the table measures work.
+	many, daily := 100_000_000, 1_000_000_000
+	if _, err := st.UpdateAccount(ctx, acct, store.AccountUpdate{RateLimit: &many, DailyRateLimit: &daily,
+		EmailsPerHour: &many, SMSPerHour: &many}); err != nil {
+		t.Fatal(err)
+	}
+
+	t0 := time.Now()
+	newest := time.Now().UTC().Add(-time.Hour)
+	storetest.SeedOfflineMessages(t, st, acct, agent, sc.offline, newest, 30*time.Second)
+	storetest.SeedChats(t, st, acct, agent, sc.chats, newest, 30*time.Second)
+	seeded := time.Since(t0)
+	t.Logf("seeded %d offline messages and %d chats in %s", sc.offline, sc.chats, seeded.Round(time.Millisecond))
+	for i := range 3 {
+		small := storetest.MustAccount(t, st, fmt.Sprintf("Small %d", i+1))
+		a := storetest.MustAgent(t, st, small.ID, fmt.Sprintf("small%d@example.com", i+1), models.RoleSuperadmin, "x")
+		c := storetest.MustContact(t, st, small.ID, "Visitor", fmt.Sprintf("visitor%d@example.com", i+1), "")
+		for j := range 10 {
+			oc := storetest.MustOfflineCase(t, st, small.ID, c.ID, "Hello", "Anyone there?", newest.Add(-time.Duration(j)*time.Hour))
+			storetest.MustReply(t, st, small.ID, oc.ID, a.ID, "Yes", newest.Add(-time.Duration(j)*time.Hour+time.Minute))
+		}
+	}
+
+	// What the writes need: a site for uploads, an email inbox and an SMS
+	// number, a contact and open chats.
+	site, err := st.CreateSite(ctx, acct, "bench.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const inboxEmail, inboxSMS, contactPhone = "help@bench.example", "+15550000000", "+15551230000"
+	if _, err := st.CreateInbox(ctx, acct, models.InboxEmail, inboxEmail); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateInbox(ctx, acct, models.InboxSMS, inboxSMS); err != nil {
+		t.Fatal(err)
+	}
+	contact := storetest.MustContact(t, st, acct, "Writer", "writer@example.com", contactPhone)
+	var cases []int64
+	for range openCases {
+		c, err := st.CreateCase(ctx, acct, store.NewCase{ContactID: contact.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, c.ID)
+	}
+	caseOf := func(i int64) int64 { return cases[(i%openCases+openCases)%openCases] }
+
+	// The baselines: their own server in this process, a pgx pool as large
+	// as switchboard's (20).
+	pool, err := pgxpool.New(ctx, dbURL+"&pool_max_conns=20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	base := httptest.NewServer(route(map[string]http.Handler{
+		"ceiling":  ceiling(),
+		"page":     pgxPage(pool, acct, pageSize),
+		"message":  pgxMessage(pool, acct, agent, decodeHelpCrunch, false),
+		"acquire":  pgxMessage(pool, acct, agent, decodeAcquireChat, true),
+		"email":    pgxSend(pool, acct, agent, "email", decodeEmail),
+		"sms":      pgxSend(pool, acct, agent, "sms", decodeSMS),
+		"callgear": pgxUpload(pool, acct, site.ID, agent),
+	}))
+	defer base.Close()
+
+	basic := http.Header{}
+	basicReq, _ := http.NewRequest(http.MethodGet, "/", nil)
+	basicReq.SetBasicAuth(email, password)
+	basic.Set("Authorization", basicReq.Header.Get("Authorization"))
+	bearer := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
+	jsonHeader := http.Header{"Content-Type": {"application/json"}}
+
+	deepPage := int64(sc.offline/pageSize) - 1
+	get := func(path string) request {
+		return func(int64) (string, string, []byte) { return http.MethodGet, path, nil }
+	}
+	helpcrunch := func(prefix string) request {
+		return func(i int64) (string, string, []byte) {
+			return http.MethodPost, prefix + "/v1/messages",
+				fmt.Appendf(nil, `{"chat":%d,"text":"reply %d","agent":%d,"type":"message"}`, caseOf(i), i, agent)
+		}
+	}
+	acquireChat := func(path string) request {
+		return func(i int64) (string, string, []byte) {
+			return http.MethodPost, path,
+				fmt.Appendf(nil, `{"channel":"chat","message":{"type":"message","message":"reply %d"},"caseId":%d}`, i, caseOf(i))
+		}
+	}
+	mail := func(path string) request {
+		return func(i int64) (string, string, []byte) {
+			return http.MethodPost, path, fmt.Appendf(nil, `{"data":{"caseId":%d,"to":["writer@example.com"],"from":%q,"cc":[],"bcc":[],"subject":"Re: %d","type":"message","textBody":"reply %d","htmlBody":"<p>reply %d</p>","attachments":[]}}`,
+				caseOf(i), inboxEmail, i, i, i)
+		}
+	}
+	sms := func(path string) request {
+		return func(i int64) (string, string, []byte) {
+			return http.MethodPost, path, fmt.Appendf(nil, `{"threadId":%d,"From":%q,"To":%q,"Body":"reply %d"}`,
+				caseOf(i), inboxSMS, contactPhone, i)
+		}
+	}
+	// Uploads: each request new visitors, so that contacts are created too;
+	// the baseline's and switchboard's requests never share one.
+	upload := func(path, method string, messages int, run int64) request {
+		return func(i int64) (string, string, []byte) {
+			return http.MethodPost, path, uploadBody(method, token, site.ID, agent, run, i, 500, messages)
+		}
+	}
+
+	scenarios := []*scenario{
+		{name: "REVE offline messages, page 1", rate: 300, sb: get("/api/offlinemessages/?page_no=1"), pgx: get("/page/?page_no=1"), header: basic},
+		{name: fmt.Sprintf("REVE offline messages, page %d (deep)", deepPage), rate: 300,
+			sb: get(fmt.Sprintf("/api/offlinemessages/?page_no=%d", deepPage)), pgx: get(fmt.Sprintf("/page/?page_no=%d", deepPage)), header: basic},
+		{name: "HelpCrunch POST /v1/messages", write: true, rate: 200, sb: helpcrunch(""), pgx: helpcrunch("/message"), header: bearer},
+		{name: "Acquire chat/add-message", write: true, rate: 200, sb: acquireChat("/api/v1/crm/messenger/chat/add-message"),
+			pgx: acquireChat("/acquire/"), header: bearer},
+		{name: "CallGear upload.chats (500 × 10)", write: true, rate: 1, sb: upload("/data-api/v2.0", "upload.chats", 10, 1),
+			pgx: upload("/callgear/", "upload.chats", 10, 2), header: jsonHeader, ok: okRPC},
+		{name: "CallGear upload.offline_messages (500)", write: true, rate: 2, sb: upload("/data-api/v2.0", "upload.offline_messages", 1, 3),
+			pgx: upload("/callgear/", "upload.offline_messages", 1, 4), header: jsonHeader, ok: okRPC},
+		{name: "Acquire mail/add-message (email)", write: true, rate: 100, sb: mail("/api/v1/mail/add-message"), pgx: mail("/email/"), header: bearer},
+		{name: "Acquire voip/send-sms (SMS)", write: true, rate: 100, sb: sms("/api/v1/voip/send-sms"), pgx: sms("/sms/"), header: bearer},
+	}
+	sbURL := "http://" + srv.addr
+	for _, s := range scenarios {
+		if s.ok == nil {
+			s.ok = ok2xx
+		}
+		if s.per == 0 {
+			s.per = time.Second
+		}
+		once(t, sbURL, s.header, s.sb, s.ok)
+		once(t, base.URL, jsonHeader, s.pgx, s.ok)
+		s.got, s.base = compare(&side{base: sbURL, header: s.header, req: s.sb, ok: s.ok},
+			&side{base: base.URL, header: jsonHeader, req: s.pgx, ok: s.ok}, s.rate, s.per, sc.duration, sc.rounds)
+		t.Logf("%-45s %s | pgx %s | ratio %.2f", s.name, s.got, s.base, s.ratio())
+		if s.got.Errors > 0 {
+			t.Logf("  first error: %s", s.got.FirstError)
+		}
+		if s.base.Errors > 0 {
+			t.Errorf("%s: the baseline had %d errors, first %s", s.name, s.base.Errors, s.base.FirstError)
+		}
+	}
+	ceilSide := &side{base: base.URL, req: get("/ceiling/"), ok: ok2xx}
+	ceilSide.attack(scenarios[0].rate, time.Second, sc.duration)
+	ceil := ceilSide.result(scenarios[0].rate, sc.duration)
+	t.Logf("net/http ceiling %s", ceil)
+
+	// The Basic auth cache is warmed first: a cold or expired cache under 256
+	// concurrent clients hashes the password once per request (bcrypt, cost
+	// 12), which measures bcrypt, not the server's memory.
+	once(t, sbURL, basic, get("/api/offlinemessages/?page_no=1"), ok2xx)
+	rss, reqs, rssErrs, rssFirst := concurrent(t, srv, basic, rssConns, sc.rss, "/api/offlinemessages/?page_no=1")
+	_, peak := srv.memory(t)
+	if rssErrs > 0 {
+		t.Logf("  first error at %d connections: %s", rssConns, rssFirst)
+	}
+	t.Logf("RSS at %d connections: %.1f MB (%d requests, %d errors); peak RSS %.1f MB", rssConns, mb(rss), reqs, rssErrs, mb(peak))
+
+	r := report{
+		scale: sc, scenarios: scenarios, ceiling: ceil, rss: rss, rssRequests: reqs, rssErrors: rssErrs, peak: peak,
+		seeded: seeded, elapsed: time.Since(began), machine: machine(t, pool),
+	}
+	r.machine["load"] = fmt.Sprintf("%s before, %s after", loadBefore, loadavg())
+	md := r.markdown()
+	fmt.Println(md)
+	if err := os.WriteFile(*outFlag, []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A missed target is a finding of the measurement, marked in the table,
+	// not a failure of the command; errors during the run are failures.
+	for _, f := range r.failures() {
+		t.Logf("TARGET MISSED: %s", f)
+	}
+}
+
+func (r run) String() string {
+	return fmt.Sprintf("%d/s: %.0f req/s p50 %s p99 %s errors %d/%d", r.Rate, r.Throughput, ms(r.P50), ms(r.P99), r.Errors, r.Requests)
+}
+
+// uploadBody is the i-th CallGear upload of a run: n chats of k messages
+// (method upload.chats) or n offline messages, from visitors new to the
+// account, in the past.
+func uploadBody(method, token string, site, agent, run, i int64, n, k int) []byte {
+	at := time.Now().UTC().Add(-time.Duration(run*100_000+i+2) * time.Hour).Truncate(time.Second)
+	items := make([]map[string]any, n)
+	for j := range items {
+		it := at.Add(time.Duration(j) * time.Second)
+		m := map[string]any{"email": fmt.Sprintf("up-%d-%d-%d@example.com", run, i, j), "site_id": site}
+		if method == "upload.chats" {
+			m["start_date_time"], m["status"] = it.Format(time.DateTime), "succeeded"
+			msgs := make([]map[string]any, k)
+			for x := range msgs {
+				msg := map[string]any{"date_time": it.Add(time.Duration(x) * time.Second).Format(time.DateTime), "source": "visitor",
+					"message": fmt.Sprintf("message %d of chat %d", x, j)}
+				if x%2 == 1 {
+					msg["source"], msg["employee_id"] = "operator", agent
+				}
+				msgs[x] = msg
+			}
+			m["messages"] = msgs
+		} else {
+			m["date_time"], m["message"] = it.Format(time.DateTime), fmt.Sprintf("offline message %d", j)
+		}
+		items[j] = m
+	}
+	list := "offline_messages"
+	if method == "upload.chats" {
+		list = "chats"
+	}
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": i, "method": method,
+		"params": map[string]any{"access_token": token, list: items}})
+	return b
+}
+
+// loadavg returns the 1-minute load average: other work on the machine
+// during a run shows here.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+func mb(n int64) float64        { return float64(n) / (1 << 20) }
+
+// machine describes where the benchmark ran.
+func machine(t *testing.T, pool *pgxpool.Pool) map[string]string {
+	t.Helper()
+	m := map[string]string{"cores": fmt.Sprint(runtime.NumCPU()), "go": runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m["cpu"] = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb); err == nil {
+			m["memory"] = fmt.Sprintf("%.1f GB", float64(kb)/(1<<20))
+		}
+	}
+	var v string
+	if err := pool.QueryRow(context.Background(), "SELECT version()").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	m["postgres"] = v
+	if out, err := exec.Command("uname", "-sr").Output(); err == nil {
+		m["os"] = strings.TrimSpace(string(out))
+	}
+	return m
+}

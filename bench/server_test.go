@@ -1,0 +1,183 @@
+//go:build bench
+
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mustBuild compiles the real binary into a temporary folder.
+func mustBuild(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "switchboard")
+	out, err := exec.Command("go", "build", "-o", bin, "switchboard/cmd/switchboard").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// server is the real binary running serve.
+type server struct {
+	cmd     *exec.Cmd
+	addr    string
+	logPath string
+	stdout  syncBuffer
+	done    chan error
+}
+
+var credentials = regexp.MustCompile(`email:\s+(\S+)\n\s+password:\s+(\S+)\n\s+api key:\s+(\S+)`)
+
+// mustStart starts serve on a free port with the given extra flags and waits
+// for its "listening" line. Its logs go to a file (no pipe for this process to
+// drain while it measures); they are shown when it fails to start.
+func mustStart(t *testing.T, bin, dbURL string, flags ...string) *server {
+	t.Helper()
+	s := &server{logPath: filepath.Join(t.TempDir(), "serve.log"), done: make(chan error, 1)}
+	logs, err := os.Create(s.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, flags...)...)
+	s.cmd.Env = append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+dbURL)
+	s.cmd.Stdout = &s.stdout
+	s.cmd.Stderr = logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-s.done:
+			case <-time.After(20 * time.Second):
+				_ = s.cmd.Process.Kill()
+				<-s.done
+			}
+		}
+	})
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-s.done:
+			t.Fatalf("serve exited before listening: %v\n%s", err, s.logs(t))
+		default:
+		}
+		if s.addr = listening(t, s.logPath); s.addr != "" {
+			return s
+		}
+	}
+	t.Fatalf("serve did not listen within 60s\n%s", s.logs(t))
+	return nil
+}
+
+// listening returns the address of the "listening" log line, or "".
+func listening(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
+			return rec.Addr
+		}
+	}
+	return ""
+}
+
+func (s *server) logs(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > 8000 {
+		b = b[len(b)-8000:]
+	}
+	return string(b)
+}
+
+// creds waits for the first start's credentials: the superadmin's email and
+// password and a full-access API key.
+func (s *server) creds(t *testing.T) (email, password, token string) {
+	t.Helper()
+	// Stdout is written by exec's copier goroutine; the credentials precede
+	// the listening line but may land a moment later.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := credentials.FindStringSubmatch(s.stdoutString()); m != nil {
+			return m[1], m[2], m[3]
+		}
+	}
+	t.Fatalf("first start printed no credentials:\n%s", s.stdoutString())
+	return "", "", ""
+}
+
+func (s *server) stdoutString() string { return s.stdout.String() }
+
+// syncBuffer is the serve process's stdout, written by exec's copier
+// goroutine and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// memory returns the serve process's current and peak resident set sizes in
+// bytes (VmRSS and VmHWM of /proc/PID/status).
+func (s *server) memory(t *testing.T) (rss, peak int64) {
+	t.Helper()
+	return procMemory(t, s.cmd.Process.Pid)
+}
+
+func procMemory(t *testing.T, pid int) (rss, peak int64) {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatalf("read process status: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			t.Fatalf("parse %s %q: %v", k, v, err)
+		}
+		if k == "VmRSS" {
+			rss = n * 1024
+		} else {
+			peak = n * 1024
+		}
+	}
+	return rss, peak
+}
