@@ -329,11 +329,11 @@ func (env *uploadEnv) copyRows(b *testing.B, items []uploadItem, channel string)
 	ctx := context.Background()
 	err := pgx.BeginFunc(ctx, env.pool, func(tx pgx.Tx) error {
 		n := len(items)
-		contactIDs, err := nextIDs(ctx, tx, "contacts_id_seq", n)
+		contactIDs, err := storetest.NextIDs(ctx, tx, "contacts_id_seq", n)
 		if err != nil {
 			return err
 		}
-		caseIDs, err := nextIDs(ctx, tx, "cases_id_seq", n)
+		caseIDs, err := storetest.NextIDs(ctx, tx, "cases_id_seq", n)
 		if err != nil {
 			return err
 		}
@@ -357,36 +357,11 @@ func (env *uploadEnv) copyRows(b *testing.B, items []uploadItem, channel string)
 					false, false, "", "", at, now})
 			}
 		}
-		copies := []struct {
-			table string
-			cols  []string
-			rows  [][]any
-		}{
-			{"contacts", []string{"id", "account_id", "name", "email", "phone", "user_id", "created_at", "updated_at"}, contacts},
-			{"cases", []string{"id", "account_id", "contact_id", "channel", "status", "outcome", "initiator", "subject", "unread",
-				"started_at", "site_id", "form_name", "uploaded", "created_at", "updated_at"}, cases},
-			{"messages", []string{"account_id", "case_id", "sender", "agent_id", "kind", "text", "markdown", "lang", "email_from", "email_to",
-				"email_cc", "email_bcc", "email_subject", "html_body", "sms_from", "sms_to", "read", "edited", "delivery_status",
-				"fail_reason", "created_at", "updated_at"}, msgs},
-		}
-		for _, c := range copies {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
-				return fmt.Errorf("copy %s: %w", c.table, err)
-			}
-		}
-		return nil
+		return storetest.CopyUpload(ctx, tx, contacts, cases, msgs)
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-}
-
-func nextIDs(ctx context.Context, tx pgx.Tx, seq string, n int) ([]int64, error) {
-	rows, err := tx.Query(ctx, `SELECT nextval($1) FROM generate_series(1, $2)`, seq, n)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // BenchmarkUpload sends CallGear uploads of 500 chats of 10 messages and of

@@ -189,14 +189,8 @@ func (l *Limits) Check(c echo.Context, cl auth.Caller) error {
 	key := callerKey(cl)
 	for _, r := range []ratelimit.Rule{minute, day} {
 		cnt, err := l.counter.Peek(c.Request().Context(), key, r)
-		if err != nil {
-			l.unavailable(c, r, err)
-			continue
-		}
-		record(c, cnt)
-		if cnt.Exceeded {
-			l.metrics.limited(r.Name)
-			return limited(c, cnt)
+		if err := l.judge(c, r, cnt, err); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -240,11 +234,16 @@ func callerKey(cl auth.Caller) string {
 	return "agent:" + strconv.FormatInt(cl.AgentID, 10)
 }
 
-// take counts the request under r for key, records the window for the
-// headers and returns a *LimitError when it is over. A counter that cannot
-// be reached lets the request through.
+// take counts the request under r for key and judges the window.
 func (l *Limits) take(c echo.Context, key string, r ratelimit.Rule) error {
 	cnt, err := l.counter.Take(c.Request().Context(), key, r)
+	return l.judge(c, r, cnt, err)
+}
+
+// judge records a window read under r for the headers and returns a
+// *LimitError when it is over. A counter that could not be reached (err)
+// lets the request through.
+func (l *Limits) judge(c echo.Context, r ratelimit.Rule, cnt ratelimit.Count, err error) error {
 	if err != nil {
 		l.unavailable(c, r, err)
 		return nil
