@@ -35,10 +35,12 @@ lint: vet
 
 ## bench: seeds PostgreSQL (1,000,000 offline messages and 1,000,000 messages; BENCH_SCALE=small: a small
 ## seed, under two minutes), starts the real binary, drives every scenario at a constant rate with vegeta
-## against a plain pgx baseline in the same run, and writes the table to bench/results.md
+## against a plain pgx baseline in the same run, and writes the table to bench/results.md.
+## BENCH_ARGS='-only Acquire -duration 20s' runs the matching scenarios alone (no table) with a longer run each.
 BENCH_SCALE ?= full
+BENCH_ARGS ?=
 bench:
-	$(GO) test -tags bench -run TestBench -count=1 -timeout 60m -v ./bench -args -scale=$(BENCH_SCALE)
+	$(GO) test -tags bench -run TestBench -count=1 -timeout 60m -v ./bench -args -scale=$(BENCH_SCALE) $(BENCH_ARGS)
 
 ## bench-micro: the Go benchmarks: on PostgreSQL, REVE offline messages with 1,000,000 rows (SWITCHBOARD_BENCH_ROWS to change),
 ## HelpCrunch POST /v1/messages against a plain net/http + pgx baseline, CallGear uploads against COPY,

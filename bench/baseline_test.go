@@ -230,13 +230,14 @@ func pgxMessage(pool *pgxpool.Pool, accountID, agentID int64, decode func(*http.
 			if status == "new" {
 				newStatus = "open"
 			}
-			_, err := tx.Exec(ctx, `UPDATE cases SET status = $1, updated_at = $2, last_message_id = $3, last_message_at = $2
-				WHERE id = $4`, newStatus, now, out.ID, in.Case)
+			if _, err := tx.Exec(ctx, `UPDATE cases SET status = $1, updated_at = $2, last_message_id = $3, last_message_at = $2
+				WHERE id = $4`, newStatus, now, out.ID, in.Case); err != nil || !withCase {
+				return err
+			}
+			var err error
+			out.Case, err = caseView(ctx, tx, accountID, in.Case)
 			return err
 		})
-		if err == nil && withCase {
-			out.Case, err = caseView(ctx, pool, accountID, in.Case)
-		}
 		if err != nil {
 			fail(w, http.StatusInternalServerError, err)
 			return
@@ -245,39 +246,52 @@ func pgxMessage(pool *pgxpool.Pool, accountID, agentID int64, decode func(*http.
 	})
 }
 
-// caseView is what Acquire answers with besides the message: after the
-// write, switchboard reads the case, its contact and its last message in a
-// read-only transaction (store.Case); the Acquire baselines do the same.
-func caseView(ctx context.Context, pool *pgxpool.Pool, accountID, caseID int64) (map[string]any, error) {
+// caseView is what Acquire answers with besides the message: in the write's
+// transaction, switchboard reads the case, its contact, the agents who wrote
+// in it and its last message's text (store.caseAfterWrite); the Acquire
+// baselines do the same.
+func caseView(ctx context.Context, tx pgx.Tx, accountID, caseID int64) (map[string]any, error) {
 	out := map[string]any{}
-	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var contactID int64
-		var lastID *int64
-		var status, channel string
-		var started time.Time
-		if err := tx.QueryRow(ctx, `SELECT contact_id, last_message_id, status, channel, started_at FROM cases WHERE account_id = $1 AND id = $2`,
-			accountID, caseID).Scan(&contactID, &lastID, &status, &channel, &started); err != nil {
-			return err
-		}
-		out["id"], out["status"], out["channel"], out["startedAt"] = caseID, status, channel, started.Unix()
-		var name, email, phone string
-		if err := tx.QueryRow(ctx, `SELECT name, email, phone FROM contacts WHERE account_id = $1 AND id = $2`,
-			accountID, contactID).Scan(&name, &email, &phone); err != nil {
-			return err
-		}
-		out["contact"] = map[string]any{"id": contactID, "name": name, "email": email, "phone": phone}
-		if lastID != nil {
-			var text string
-			var at time.Time
-			if err := tx.QueryRow(ctx, `SELECT text, created_at FROM messages WHERE account_id = $1 AND id = $2`,
-				accountID, *lastID).Scan(&text, &at); err != nil {
-				return err
-			}
-			out["lastMessage"] = map[string]any{"id": *lastID, "text": text, "createdAt": at.Unix()}
-		}
+	var contactID int64
+	var lastID *int64
+	var status, channel string
+	var started time.Time
+	if err := tx.QueryRow(ctx, `SELECT contact_id, last_message_id, status, channel, started_at FROM cases WHERE account_id = $1 AND id = $2`,
+		accountID, caseID).Scan(&contactID, &lastID, &status, &channel, &started); err != nil {
+		return nil, err
+	}
+	out["id"], out["status"], out["channel"], out["startedAt"] = caseID, status, channel, started.Unix()
+	var name, email, phone string
+	if err := tx.QueryRow(ctx, `SELECT name, email, phone FROM contacts WHERE account_id = $1 AND id = $2`,
+		accountID, contactID).Scan(&name, &email, &phone); err != nil {
+		return nil, err
+	}
+	out["contact"] = map[string]any{"id": contactID, "name": name, "email": email, "phone": phone}
+	rows, _ := tx.Query(ctx, `SELECT DISTINCT agent_id FROM messages WHERE case_id = $1 AND agent_id IS NOT NULL`, caseID)
+	writers, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	rows, _ = tx.Query(ctx, `SELECT id, first_name, last_name, email, role FROM agents WHERE account_id = $1 AND id = ANY($2)`, accountID, writers)
+	var agents []map[string]any
+	var id int64
+	var first, last, mail, role string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &first, &last, &mail, &role}, func() error {
+		agents = append(agents, map[string]any{"id": id, "name": first + " " + last, "email": mail, "role": role})
 		return nil
-	})
-	return out, err
+	}); err != nil {
+		return nil, err
+	}
+	out["users"] = agents
+	if lastID != nil {
+		var text string
+		if err := tx.QueryRow(ctx, `SELECT text FROM messages WHERE account_id = $1 AND id = $2`,
+			accountID, *lastID).Scan(&text); err != nil {
+			return nil, err
+		}
+		out["lastMessage"] = map[string]any{"id": *lastID, "text": text}
+	}
+	return out, nil
 }
 
 // sendRequest is a decoded email or SMS send.
@@ -330,6 +344,7 @@ func pgxSend(pool *pgxpool.Pool, accountID, agentID int64, kind string, decode f
 		}
 		ctx := r.Context()
 		var msgID, deliveryID int64
+		var view map[string]any
 		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			var status string
 			if err := tx.QueryRow(ctx, `SELECT status FROM cases WHERE account_id = $1 AND id = $2 FOR UPDATE`,
@@ -387,14 +402,14 @@ func pgxSend(pool *pgxpool.Pool, accountID, agentID int64, kind string, decode f
 			if status == "new" {
 				newStatus = "open"
 			}
-			_, err := tx.Exec(ctx, `UPDATE cases SET status = $1, updated_at = $2, last_message_id = $3, last_message_at = $2
-				WHERE id = $4`, newStatus, now, msgID, in.Case)
+			if _, err := tx.Exec(ctx, `UPDATE cases SET status = $1, updated_at = $2, last_message_id = $3, last_message_at = $2
+				WHERE id = $4`, newStatus, now, msgID, in.Case); err != nil {
+				return err
+			}
+			var err error
+			view, err = caseView(ctx, tx, accountID, in.Case)
 			return err
 		})
-		var view map[string]any
-		if err == nil {
-			view, err = caseView(ctx, pool, accountID, in.Case)
-		}
 		if err != nil {
 			fail(w, http.StatusInternalServerError, err)
 			return

@@ -11,7 +11,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,8 @@ var (
 	scaleFlag = flag.String("scale", "full", "seed size and run length: full (1,000,000 rows, ~25 s a run) or small (20,000 rows, ~4 s a run)")
 	outFlag   = flag.String("out", "results.md", "Markdown file the results are written to")
 	logFlag   = flag.String("serve-log", "", "file to copy the server's logs to when the benchmark ends (default: none)")
+	durFlag   = flag.Duration("duration", 0, "length of each scenario's run on each side (default: the scale's)")
+	onlyFlag  = flag.String("only", "", "run only the scenarios whose name matches this regular expression (default: all, and the memory run)")
 )
 
 // scale is the seed and the length of each run.
@@ -93,6 +97,9 @@ func TestBench(t *testing.T) {
 	sc, ok := scales[*scaleFlag]
 	if !ok {
 		t.Fatalf("-scale=%q: want full or small", *scaleFlag)
+	}
+	if *durFlag > 0 {
+		sc.duration = *durFlag
 	}
 	if u, ok := storetest.PostgresURL(); !ok {
 		t.Fatalf("the benchmark runs on PostgreSQL, which does not answer at %s (set %s)", u, storetest.EnvURL)
@@ -240,6 +247,14 @@ func TestBench(t *testing.T) {
 		{name: "Acquire mail/add-message (email)", write: true, rate: 100, sb: mail("/api/v1/mail/add-message"), pgx: mail("/email/"), header: bearer},
 		{name: "Acquire voip/send-sms (SMS)", write: true, rate: 100, sb: sms("/api/v1/voip/send-sms"), pgx: sms("/sms/"), header: bearer},
 	}
+	if *onlyFlag != "" {
+		re, err := regexp.Compile(*onlyFlag)
+		if err != nil {
+			t.Fatalf("-only: %v", err)
+		}
+		scenarios = slices.DeleteFunc(scenarios, func(s *scenario) bool { return !re.MatchString(s.name) })
+		t.Logf("server pid %d", srv.cmd.Process.Pid)
+	}
 	sbURL := "http://" + srv.addr
 	for _, s := range scenarios {
 		if s.ok == nil {
@@ -259,6 +274,9 @@ func TestBench(t *testing.T) {
 		if s.base.Errors > 0 {
 			t.Errorf("%s: the baseline had %d errors, first %s", s.name, s.base.Errors, s.base.FirstError)
 		}
+	}
+	if *onlyFlag != "" {
+		return // a partial run makes no table
 	}
 	ceilSide := &side{base: base.URL, req: get("/ceiling/"), ok: ok2xx}
 	ceilSide.attack(scenarios[0].rate, time.Second, sc.duration)

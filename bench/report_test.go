@@ -104,10 +104,12 @@ func (r report) markdown() string {
 	p("**ratio** is the pgx baseline's p50 over switchboard's p50 at the same constant rate (1.00: as fast as plain pgx; " +
 		"0.50: twice its latency). Both keep up with the rate when req/s matches it, so the latency is the cost of each request. " +
 		"Errors count transport errors, non-2xx answers and JSON-RPC errors. The baselines do the same queries with pgx " +
-		"behind plain net/http with no authentication: the page walk over the per-day counts for REVE, the chat lock, message insert " +
-		"and case update for chat messages, the same plus the quota count and the delivery row for email and SMS (Acquire's three also " +
-		"read the case back in a read-only transaction, as its answer needs), and COPY of contacts, " +
-		"cases and messages for CallGear uploads. The framework ceiling is plain net/http answering a canned body.\n\n")
+		"behind plain net/http with no authentication: the page walk over the per-day counts for REVE, the chat lock, agent read, message insert " +
+		"and case update for chat messages, the same plus the inbox, the quota count and the delivery row for email and SMS (Acquire's three also " +
+		"read the case back in the same transaction, as its answer needs: the case, its contact, the agents who wrote in it and the last " +
+		"message's text). CallGear uploads are held to a floor below the same queries: the ids from the sequences and one COPY each of " +
+		"contacts, cases and messages, without switchboard's reads of the site, the agents and the existing contacts or its day counts. " +
+		"The framework ceiling is plain net/http answering a canned body.\n\n")
 
 	p("Machine: %s, %s cores, %s memory, %s; %s; %s; %s.\n", r.machine["cpu"], r.machine["cores"], r.machine["memory"],
 		r.machine["os"], r.machine["postgres"], r.machine["go"], time.Now().UTC().Format("2006-01-02 15:04 MST"))

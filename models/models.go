@@ -173,10 +173,10 @@ type AssigneeDayCount struct {
 type Message struct {
 	ID        int64  `gorm:"primaryKey;index:idx_messages_case,priority:3"`
 	AccountID int64  `gorm:"not null"`
-	CaseID    int64  `gorm:"not null;index:idx_messages_case,priority:1"`
+	CaseID    int64  `gorm:"not null;index:idx_messages_case,priority:1;index:idx_messages_case_agent,priority:1,where:agent_id IS NOT NULL"`
 	Sender    Sender `gorm:"not null"`
 	// AgentID is set when Sender is SenderAgent.
-	AgentID  *int64 ``
+	AgentID  *int64 `gorm:"index:idx_messages_case_agent,priority:2"`
 	Kind     Kind   `gorm:"not null"`
 	Text     string `gorm:"not null"`
 	Markdown string `gorm:"not null"`

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"switchboard/models"
 )
@@ -95,17 +94,23 @@ type NewMessage struct {
 	// Reopen lets a message into a closed case and reopens it, as HelpCrunch
 	// does; without it a closed case refuses the message, as Acquire does.
 	Reopen bool
+	// WithCase asks for the case as the write left it (MessageView.Case).
+	WithCase bool
 }
 
 // MessageView is a message with its author when an agent wrote it.
 type MessageView struct {
 	models.Message
 	Agent *models.Agent
+	// Case is the case after the write, read in the write's transaction, when
+	// the input asked for it (WithCase); nil otherwise.
+	Case *CaseView
 }
 
 // AddMessage adds a message to a case in one transaction, holding the case
 // row so that concurrent writers see one another. An agent's message opens a
-// new case. It returns the message with its author, ErrNotFound for a case (or
+// new case. It returns the message with its author (and with in.WithCase the
+// case as the write left it), ErrNotFound for a case (or
 // agent) that is not the account's, ErrCaseNotActive for a closed case (unless
 // in.Reopen) and FieldErrors for bad input.
 func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewMessage) (MessageView, error) {
@@ -141,8 +146,8 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 			return fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
 		}
 		if in.Sender == models.SenderAgent {
-			var a models.Agent
-			if err := tx.Take(&a, "account_id = ? AND id = ?", accountID, *in.AgentID).Error; err != nil {
+			a, err := agentByID(tx, accountID, *in.AgentID)
+			if err != nil {
 				return notFoundOr(err, "agent", *in.AgentID)
 			}
 			v.Agent = &a
@@ -156,7 +161,7 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 			AccountID: accountID, CaseID: caseID, Sender: in.Sender, AgentID: in.AgentID, Kind: in.Kind,
 			Text: in.Text, Markdown: in.Markdown, Lang: in.Lang, CreatedAt: at, UpdatedAt: now,
 		}
-		if err := tx.Create(&v.Message).Error; err != nil {
+		if err := insertMessage(tx, &v.Message); err != nil {
 			return err
 		}
 		set := map[string]any{"updated_at": now}
@@ -167,20 +172,38 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 			set["status"] = models.StatusOpen
 		}
 		lastMessageUpdate(c, v.Message, set)
-		return tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error
+		if err := tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error; err != nil {
+			return err
+		}
+		if in.WithCase {
+			v.Case, err = s.caseAfterWrite(tx, accountID, caseID)
+		}
+		return err
 	})
 	return v, wrap(fmt.Sprintf("add message to case %d", caseID), err)
+}
+
+// caseAfterWrite reads the case a write transaction just changed, with its
+// contact and agents: in the same transaction, so that the answer shows the
+// write and needs no second transaction (a round trip to begin it and one to
+// end it, per request).
+func (s *Store) caseAfterWrite(tx *gorm.DB, accountID, caseID int64) (*CaseView, error) {
+	v, err := s.caseView(tx, accountID, caseID)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // lockCase reads the account's case and, on PostgreSQL, locks its row until
 // the transaction ends. It returns ErrNotFound for another account's case.
 func lockCase(tx *gorm.DB, backend Backend, accountID, caseID int64) (models.Case, error) {
-	q := tx
+	lock := ""
 	if backend == Postgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		lock = " FOR UPDATE"
 	}
-	var c models.Case
-	if err := q.Take(&c, "account_id = ? AND id = ?", accountID, caseID).Error; err != nil {
+	c, err := takeRow(tx.Raw(`SELECT `+caseFields+` FROM cases WHERE account_id = ? AND id = ?`+lock, accountID, caseID), scanCase)
+	if err != nil {
 		return c, notFoundOr(err, "case", caseID)
 	}
 	return c, nil

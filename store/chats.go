@@ -141,8 +141,8 @@ func (s *Store) Case(ctx context.Context, accountID, id int64) (CaseView, error)
 }
 
 func (s *Store) caseView(tx *gorm.DB, accountID, id int64) (CaseView, error) {
-	var c models.Case
-	if err := tx.Take(&c, "account_id = ? AND id = ?", accountID, id).Error; err != nil {
+	c, err := takeRow(tx.Raw(`SELECT `+caseFields+` FROM cases WHERE account_id = ? AND id = ?`, accountID, id), scanCase)
+	if err != nil {
 		return CaseView{}, notFoundOr(err, "case", id)
 	}
 	views, err := s.caseViews(tx, accountID, []models.Case{c})
@@ -173,13 +173,19 @@ func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]
 			}
 		}
 	}
-	var contacts []models.Contact
-	if err := tx.Where("account_id = ? AND id IN ?", accountID, contactIDs).Find(&contacts).Error; err != nil {
+	contacts, err := scanAll(tx.Raw(`SELECT `+contactFields+` FROM contacts WHERE account_id = ? AND id IN ?`, accountID, contactIDs), scanContact)
+	if err != nil {
 		return nil, err
 	}
-	var writers []struct{ CaseID, AgentID int64 }
-	if err := tx.Raw(`SELECT DISTINCT case_id, agent_id FROM messages
-		WHERE account_id = ? AND case_id IN ? AND agent_id IS NOT NULL`, accountID, caseIDs).Scan(&writers).Error; err != nil {
+	// The cases are the account's already, so their messages are: without an
+	// account_id test the read comes from idx_messages_case_agent alone.
+	type writer struct{ CaseID, AgentID int64 }
+	writers, err := scanAll(tx.Raw(`SELECT DISTINCT case_id, agent_id FROM messages
+		WHERE case_id IN ? AND agent_id IS NOT NULL`, caseIDs), func(r rowScanner) (writer, error) {
+		var w writer
+		return w, r.Scan(&w.CaseID, &w.AgentID)
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, w := range writers {
@@ -187,12 +193,12 @@ func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]
 	}
 	agents := map[int64]models.Agent{}
 	if len(agentIDs) > 0 {
-		var rows []models.Agent
 		ids := make([]int64, 0, len(agentIDs))
 		for id := range agentIDs {
 			ids = append(ids, id)
 		}
-		if err := tx.Where("account_id = ? AND id IN ?", accountID, ids).Find(&rows).Error; err != nil {
+		rows, err := scanAll(tx.Raw(`SELECT `+agentFields+` FROM agents WHERE account_id = ? AND id IN ?`, accountID, ids), scanAgent)
+		if err != nil {
 			return nil, err
 		}
 		for _, a := range rows {
@@ -201,11 +207,16 @@ func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]
 	}
 	lastText := map[int64]string{}
 	if len(lastIDs) > 0 {
-		var rows []struct {
+		type last struct {
 			ID   int64
 			Text string
 		}
-		if err := tx.Raw(`SELECT id, text FROM messages WHERE account_id = ? AND id IN ?`, accountID, lastIDs).Scan(&rows).Error; err != nil {
+		rows, err := scanAll(tx.Raw(`SELECT id, text FROM messages WHERE account_id = ? AND id IN ?`, accountID, lastIDs),
+			func(r rowScanner) (last, error) {
+				var l last
+				return l, r.Scan(&l.ID, &l.Text)
+			})
+		if err != nil {
 			return nil, err
 		}
 		for _, r := range rows {

@@ -44,12 +44,34 @@ type OfflineMessageDetail struct {
 
 // offlineColumns selects an offline message from cases c joined to contacts ct.
 // A reply is an agent's message (notes and events are not replies); the
-// message is the visitor's first one.
+// message is the visitor's first one. scanOfflineMessages reads them in this order.
 const offlineColumns = `c.id, c.contact_id, ct.name AS contact_name, ct.email AS contact_email,
 	ct.phone AS contact_phone, c.subject, c.started_at AS received_at, c.unread,
 	COALESCE((SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
 		ORDER BY m.created_at, m.id LIMIT 1), '') AS message,
 	(SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.sender = 'agent' AND m.kind = 'message') AS reply_count`
+
+// scanOfflineMessages reads the rows of a query selecting offlineColumns and
+// closes them. Scanning by position, not through GORM's reflection, is
+// measurably cheaper on the busiest page of REVE (make bench).
+func scanOfflineMessages(q *gorm.DB) ([]OfflineMessage, error) {
+	rows, err := q.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []OfflineMessage{}
+	for rows.Next() {
+		var m OfflineMessage
+		if err := rows.Scan(&m.ID, &m.ContactID, &m.ContactName, &m.ContactEmail, &m.ContactPhone, &m.Subject,
+			&m.ReceivedAt, &m.Unread, &m.Message, &m.ReplyCount); err != nil {
+			return nil, err
+		}
+		m.ReceivedAt = m.ReceivedAt.UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
 
 // readTx runs fn in a read-only transaction that sees one snapshot of the
 // database, so that a page and the counts that located it agree.
@@ -81,12 +103,13 @@ func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, 
 			bound, args = " AND started_at < ?", append(args, *before)
 		}
 		args = append(args, size, skip)
-		return tx.Raw(`SELECT `+offlineColumns+`
+		rows, err = scanOfflineMessages(tx.Raw(`SELECT `+offlineColumns+`
 			FROM (SELECT id FROM cases WHERE account_id = ? AND channel = ?`+bound+`
 				ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?) p
 			JOIN cases c ON c.id = p.id
 			JOIN contacts ct ON ct.id = c.contact_id
-			ORDER BY c.started_at DESC, c.id DESC`, args...).Scan(&rows).Error
+			ORDER BY c.started_at DESC, c.id DESC`, args...))
+		return err
 	}
 	if offset == 0 {
 		// Page 1 reads no counts: one statement sees one snapshot, and the
@@ -98,9 +121,6 @@ func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, 
 	if err != nil {
 		return nil, wrap("list offline messages", err)
 	}
-	for i := range rows {
-		rows[i].ReceivedAt = rows[i].ReceivedAt.UTC()
-	}
 	return rows, nil
 }
 
@@ -110,11 +130,10 @@ func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, 
 func (s *Store) OfflineMessage(ctx context.Context, accountID, id int64) (OfflineMessageDetail, error) {
 	var out OfflineMessageDetail
 	err := s.readTx(ctx, func(tx *gorm.DB) error {
-		var rows []OfflineMessage
-		err := tx.Raw(`SELECT `+offlineColumns+`
+		rows, err := scanOfflineMessages(tx.Raw(`SELECT `+offlineColumns+`
 			FROM cases c JOIN contacts ct ON ct.id = c.contact_id
 			WHERE c.account_id = ? AND c.id = ? AND c.channel = ?`,
-			accountID, id, string(models.ChannelOffline)).Scan(&rows).Error
+			accountID, id, string(models.ChannelOffline)))
 		if err != nil {
 			return err
 		}
@@ -122,7 +141,6 @@ func (s *Store) OfflineMessage(ctx context.Context, accountID, id int64) (Offlin
 			return fmt.Errorf("offline message %d: %w", id, ErrNotFound)
 		}
 		out.OfflineMessage = rows[0]
-		out.ReceivedAt = out.ReceivedAt.UTC()
 		out.Replies = []Reply{}
 		return tx.Raw(`SELECT m.text, m.created_at AS at, a.id AS agent_id, a.first_name, a.last_name, a.email
 			FROM messages m JOIN agents a ON a.id = m.agent_id

@@ -64,6 +64,8 @@ type NewEmail struct {
 	TextBody    string
 	// HTMLBody is stored as given and sent as the HTML part.
 	HTMLBody string
+	// WithCase asks for the case as the write left it (SentMessage.Case).
+	WithCase bool
 }
 
 // NewSMS is the input of AddSMS.
@@ -77,6 +79,8 @@ type NewSMS struct {
 	// From and To are E.164 numbers.
 	From, To string
 	Body     string
+	// WithCase asks for the case as the write left it (SentMessage.Case).
+	WithCase bool
 }
 
 // SentMessage is an email or SMS message with its author, the inbox it went
@@ -88,7 +92,8 @@ type SentMessage struct {
 }
 
 // AddEmail adds an email message to an active case and, for an agent's
-// reply, queues its delivery, in one transaction. It returns ErrNotFound for
+// reply, queues its delivery, in one transaction. It returns the message
+// (with in.WithCase, also the case as the write left it), ErrNotFound for
 // a case or agent that is not the account's, ErrCaseNotActive for a closed
 // case, FieldErrors (every bad field: addresses, an empty To, a From that is
 // not an inbox of the account with ReasonNotFound) and a *QuotaError when the
@@ -143,9 +148,9 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 	// An agent's email leaves from one of the account's inboxes; a contact's
 	// arrived at one.
 	if in.Sender == models.SenderContact {
-		return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, "to", in.To, msg.EmailTo)
+		return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, in.WithCase, "to", in.To, msg.EmailTo)
 	}
-	return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, "from", []string{in.From}, in.From)
+	return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, in.WithCase, "from", []string{in.From}, in.From)
 }
 
 // AddSMS adds an SMS message to an active case and, for an agent's reply,
@@ -174,7 +179,7 @@ func (s *Store) AddSMS(ctx context.Context, accountID, caseID int64, in NewSMS) 
 	if in.Sender == models.SenderContact {
 		number, field = in.To, "to"
 	}
-	return s.addSent(ctx, accountID, caseID, models.InboxSMS, msg, field, []string{number}, number)
+	return s.addSent(ctx, accountID, caseID, models.InboxSMS, msg, in.WithCase, field, []string{number}, number)
 }
 
 func checkSender(fe *FieldErrors, sender models.Sender, agentID *int64) {
@@ -198,9 +203,9 @@ func nonNil(l []string) []string {
 // addSent is the transaction of AddEmail and AddSMS: it checks the case, the
 // agent and the inbox (the account's first inbox of kind at one of addrs;
 // none is a field error on inboxField showing value), spends the quota of an agent's message, and writes the
-// message, its delivery and the case's last-message columns.
+// message, its delivery and the case's last-message columns; withCase reads the case back in the transaction.
 func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind models.InboxKind, msg models.Message,
-	inboxField string, addrs []string, value any) (SentMessage, error) {
+	withCase bool, inboxField string, addrs []string, value any) (SentMessage, error) {
 	var out SentMessage
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		c, err := lockCase(tx, s.backend, accountID, caseID)
@@ -211,8 +216,8 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 			return fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
 		}
 		if msg.AgentID != nil {
-			var a models.Agent
-			if err := tx.Take(&a, "account_id = ? AND id = ?", accountID, *msg.AgentID).Error; err != nil {
+			a, err := agentByID(tx, accountID, *msg.AgentID)
+			if err != nil {
 				return notFoundOr(err, "agent", *msg.AgentID)
 			}
 			out.Agent = &a
@@ -236,7 +241,7 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 			msg.DeliveryStatus = string(models.DeliveryQueued)
 		}
 		msg.AccountID, msg.CaseID, msg.CreatedAt, msg.UpdatedAt = accountID, caseID, now, now
-		if err := tx.Create(&msg).Error; err != nil {
+		if err := insertMessage(tx, &msg); err != nil {
 			return err
 		}
 		out.Message = msg
@@ -255,7 +260,13 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 			set["status"] = models.StatusOpen
 		}
 		lastMessageUpdate(c, msg, set)
-		return tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error
+		if err := tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error; err != nil {
+			return err
+		}
+		if withCase {
+			out.Case, err = s.caseAfterWrite(tx, accountID, caseID)
+		}
+		return err
 	})
 	if err != nil {
 		return SentMessage{}, wrap(fmt.Sprintf("add %s to case %d", kind, caseID), err)

@@ -417,3 +417,63 @@ func TestStore_ClaimDeliveries_Concurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_WithCase checks that each write asked for the case answers with
+// the case as it now is (status, last message, the writer among its agents),
+// the same as a fresh read, and that without WithCase it does not.
+func TestStore_WithCase(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		f := mustOutboxFixture(t, s)
+		tests := []struct {
+			name     string
+			write    func(withCase bool) (store.MessageView, error)
+			wantText string
+		}{
+			{"message", func(w bool) (store.MessageView, error) {
+				return s.AddMessage(t.Context(), f.acct.ID, f.c.ID, store.NewMessage{Sender: models.SenderAgent, AgentID: &f.agent.ID,
+					Kind: models.KindMessage, Text: "a reply", WithCase: w})
+			}, "a reply"},
+			{"email", func(w bool) (store.MessageView, error) {
+				sm, err := s.AddEmail(t.Context(), f.acct.ID, f.c.ID, f.email(func(in *store.NewEmail) { in.TextBody, in.WithCase = "an email", w }))
+				return sm.MessageView, err
+			}, "an email"},
+			{"sms", func(w bool) (store.MessageView, error) {
+				sm, err := s.AddSMS(t.Context(), f.acct.ID, f.c.ID, f.sms(func(in *store.NewSMS) { in.Body, in.WithCase = "an sms", w }))
+				return sm.MessageView, err
+			}, "an sms"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				without, err := tt.write(false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if without.Case != nil {
+					t.Errorf("without WithCase: Case = %+v, want nil", without.Case)
+				}
+				m, err := tt.write(true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Case == nil {
+					t.Fatal("with WithCase: Case = nil")
+				}
+				got := *m.Case
+				if got.ID != f.c.ID || got.LastMessageID == nil || *got.LastMessageID != m.ID || got.LastMessageText != tt.wantText ||
+					got.Status != models.StatusOpen || got.Contact.ID != f.contact.ID {
+					t.Errorf("case = %+v; want case %d open with last message %d %q and contact %d", got, f.c.ID, m.ID, tt.wantText, f.contact.ID)
+				}
+				if len(got.Agents) != 1 || got.Agents[0].ID != f.agent.ID {
+					t.Errorf("agents = %+v, want the writer", got.Agents)
+				}
+				fresh, err := s.Case(t.Context(), f.acct.ID, f.c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fresh.LastMessageText != got.LastMessageText || !fresh.UpdatedAt.Equal(got.UpdatedAt) || fresh.Status != got.Status {
+					t.Errorf("answer %+v differs from a fresh read %+v", got, fresh)
+				}
+			})
+		}
+	})
+}

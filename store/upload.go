@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -18,9 +17,10 @@ import (
 // system (CallGear's Data API). A batch is one transaction: every item is
 // checked first, all problems are reported at once, and an invalid item
 // writes nothing. Rows are written with one statement per table, not one per
-// item. An item with an ext_id the account already uploaded on the same
-// channel updates that case (keeping its id) instead of adding another, so a
-// client may resend a whole batch after a timeout.
+// item: COPY on PostgreSQL, a multi-row INSERT on SQLite (see bulk.go), with
+// every id taken up front. An item with an ext_id the account already
+// uploaded on the same channel updates that case (keeping its id) instead of
+// adding another, so a client may resend a whole batch after a timeout.
 //
 // Field errors of an item are named "[i].field" (i from 0) and of a chat's
 // message "[i].messages[j].field"; the dialect puts its list's name in front.
@@ -86,10 +86,11 @@ type ChatUpload struct {
 // UploadOfflineMessages writes a batch of offline messages in one
 // transaction and returns the ids of their cases in the order of items. It
 // returns FieldErrors naming every bad item field (with reasons: required,
-// not found, combination, time), and ErrUnavailable when the database is
-// down; nothing is written on any error. An empty message adds the case
-// without a visitor message. Resending an ext_id replaces the case's visitor
-// message and keeps the agents' replies.
+// not found, combination, time), ErrUnavailable when the database is down,
+// ErrConflict when another upload took an ext_id meanwhile, and the
+// context's error when it ends first; nothing is written on any error. An
+// empty message adds the case without a visitor message. Resending an ext_id
+// replaces the case's visitor message and keeps the agents' replies.
 func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, items []OfflineUpload) ([]int64, error) {
 	now := s.now()
 	b := newBatch(len(items))
@@ -115,7 +116,7 @@ func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, item
 	// Bad items still go through the checks against the database, so that
 	// one answer names every problem of the batch.
 	var ids []int64
-	err := s.bulk.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.inUploadTx(ctx, func(tx *gorm.DB, w rowWriter) error {
 		times := make([]time.Time, len(items))
 		sources := make([]UploadSource, len(items))
 		exts := make([]*string, len(items))
@@ -133,46 +134,29 @@ func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, item
 		for i, it := range items {
 			contacts[i] = it.Contact
 		}
-		contactIDs, err := findOrCreateContacts(tx, now, accountID, contacts)
+		contactIDs, fresh, err := matchContacts(tx, now, accountID, contacts)
 		if err != nil {
 			return err
 		}
-		cases := make([]models.Case, len(items))
+		up := upload{accountID: accountID, channel: models.ChannelOffline, contacts: fresh, existing: b.existing,
+			cases: make([]models.Case, len(items)), messages: make([][]models.Message, len(items)), keepReplies: true}
 		for i, it := range items {
-			cases[i] = models.Case{
+			up.cases[i] = models.Case{
 				AccountID: accountID, ContactID: contactIDs[i], Channel: models.ChannelOffline, Status: models.StatusNew,
 				Initiator: "visitor", Subject: strings.TrimSpace(it.Subject), Unread: true, StartedAt: it.ReceivedAt,
 				ExtID: it.ExtID, SiteID: refs[i].SiteID, CampaignID: refs[i].CampaignID,
 				VisitorSessionID: refs[i].VisitorSessionID, FormName: it.FormName, Uploaded: true,
 				CreatedAt: now, UpdatedAt: now,
 			}
-		}
-		ids, err = saveUploadedCases(tx, accountID, models.ChannelOffline, cases, b.existing)
-		if err != nil {
-			return err
-		}
-		// A resent offline message replaces the visitor's message only: the
-		// agents' replies to it stay.
-		if resent := b.resentIDs(ids); len(resent) > 0 {
-			if err := tx.Exec(`DELETE FROM messages WHERE account_id = ? AND case_id IN ? AND sender = 'contact'`,
-				accountID, resent).Error; err != nil {
-				return err
+			if strings.TrimSpace(it.Message) != "" {
+				up.messages[i] = []models.Message{{
+					AccountID: accountID, Sender: models.SenderContact, Kind: models.KindMessage,
+					Text: it.Message, CreatedAt: it.ReceivedAt, UpdatedAt: now,
+				}}
 			}
 		}
-		var msgs []models.Message
-		for i, it := range items {
-			if strings.TrimSpace(it.Message) == "" {
-				continue
-			}
-			msgs = append(msgs, models.Message{
-				AccountID: accountID, CaseID: ids[i], Sender: models.SenderContact, Kind: models.KindMessage,
-				Text: it.Message, CreatedAt: it.ReceivedAt, UpdatedAt: now,
-			})
-		}
-		if err := insertMessages(tx, msgs); err != nil {
-			return err
-		}
-		return refreshLastMessages(tx, accountID, ids)
+		ids, err = up.write(tx, w)
+		return err
 	})
 	if err != nil {
 		return nil, wrap("upload offline messages", err)
@@ -244,7 +228,7 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 	// Bad items still go through the checks against the database, so that
 	// one answer names every problem of the batch.
 	var ids []int64
-	err := s.bulk.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.inUploadTx(ctx, func(tx *gorm.DB, w rowWriter) error {
 		times := make([]time.Time, len(items))
 		sources := make([]UploadSource, len(items))
 		exts := make([]*string, len(items))
@@ -279,11 +263,12 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 		for i, it := range items {
 			contacts[i] = it.Contact
 		}
-		contactIDs, err := findOrCreateContacts(tx, now, accountID, contacts)
+		contactIDs, fresh, err := matchContacts(tx, now, accountID, contacts)
 		if err != nil {
 			return err
 		}
-		cases := make([]models.Case, len(items))
+		up := upload{accountID: accountID, channel: models.ChannelChat, contacts: fresh, existing: b.existing,
+			cases: make([]models.Case, len(items)), messages: make([][]models.Message, len(items))}
 		for i, it := range items {
 			outcome := it.Outcome
 			closedAt := it.StartedAt
@@ -300,35 +285,23 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 			if initiator == "" {
 				initiator = map[models.Sender]string{models.SenderAgent: "operator", models.SenderContact: "visitor", models.SenderSystem: "system"}[it.Messages[0].Sender]
 			}
-			cases[i] = models.Case{
+			up.cases[i] = models.Case{
 				AccountID: accountID, ContactID: contactIDs[i], Channel: models.ChannelChat, Status: models.StatusClosed,
 				Outcome: &outcome, Initiator: initiator, AssigneeID: assignee, StartedAt: it.StartedAt, ClosedAt: &closedAt,
 				ExtID: it.ExtID, SiteID: refs[i].SiteID, CampaignID: refs[i].CampaignID,
 				VisitorSessionID: refs[i].VisitorSessionID, Uploaded: true, CreatedAt: now, UpdatedAt: now,
 			}
-		}
-		ids, err = saveUploadedCases(tx, accountID, models.ChannelChat, cases, b.existing)
-		if err != nil {
-			return err
-		}
-		if resent := b.resentIDs(ids); len(resent) > 0 {
-			if err := tx.Exec(`DELETE FROM messages WHERE account_id = ? AND case_id IN ?`, accountID, resent).Error; err != nil {
-				return err
-			}
-		}
-		var msgs []models.Message
-		for i, it := range items {
-			for _, m := range it.Messages {
-				msgs = append(msgs, models.Message{
-					AccountID: accountID, CaseID: ids[i], Sender: m.Sender, AgentID: m.AgentID, Kind: models.KindMessage,
+			msgs := make([]models.Message, len(it.Messages))
+			for j, m := range it.Messages {
+				msgs[j] = models.Message{
+					AccountID: accountID, Sender: m.Sender, AgentID: m.AgentID, Kind: models.KindMessage,
 					Text: m.Text, Read: true, CreatedAt: m.At, UpdatedAt: now,
-				})
+				}
 			}
+			up.messages[i] = msgs
 		}
-		if err := insertMessages(tx, msgs); err != nil {
-			return err
-		}
-		return refreshLastMessages(tx, accountID, ids)
+		ids, err = up.write(tx, w)
+		return err
 	})
 	if err != nil {
 		return nil, wrap("upload chats", err)
@@ -550,16 +523,6 @@ func (b *batch) extID(i int, ext *string) {
 	b.exts[*ext] = i
 }
 
-// resentIDs returns the ids of the cases that items already named by ext_id.
-func (b *batch) resentIDs(ids []int64) []int64 {
-	var out []int64
-	for i := range b.existing {
-		out = append(out, ids[i])
-	}
-	slices.Sort(out)
-	return out
-}
-
 // resolve reads the sites, campaigns and visitor sessions the items name and
 // the cases their ext_ids already name, checks that they are the account's
 // and agree, and returns each item's source with what the others imply
@@ -683,11 +646,13 @@ func (b *batch) resolve(tx *gorm.DB, accountID int64, ch models.Channel, sources
 	return out, nil
 }
 
-// findOrCreateContacts returns the contact id of each item: the account's
-// oldest contact with the item's email, else with its phone, else a new one,
-// shared by the items of the batch with the same email or phone. It reads
-// and writes with one statement per chunk of the batch.
-func findOrCreateContacts(tx *gorm.DB, now time.Time, accountID int64, in []UploadContact) ([]int64, error) {
+// matchContacts returns the contact id of each item: the account's oldest
+// contact with the item's email, else with its phone, else a new one, shared
+// by the items of the batch with the same email or phone. A new contact is
+// not written here: it comes back in fresh, and its items' ids are -1-k for
+// fresh[k] (see upload.write). It reads with one statement per chunk of the
+// batch and returns only the database's errors.
+func matchContacts(tx *gorm.DB, now time.Time, accountID int64, in []UploadContact) (ids []int64, fresh []models.Contact, err error) {
 	emailSet, phoneSet := map[string]bool{}, map[string]bool{}
 	for _, c := range in {
 		if c.Email != "" {
@@ -707,14 +672,14 @@ func findOrCreateContacts(tx *gorm.DB, now time.Time, accountID int64, in []Uplo
 	for _, chunk := range chunks(keys(emailSet)) {
 		var part []row
 		if err := tx.Raw(`SELECT id, email, phone FROM contacts WHERE account_id = ? AND email IN ?`, accountID, chunk).Scan(&part).Error; err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rows = append(rows, part...)
 	}
 	for _, chunk := range chunks(keys(phoneSet)) {
 		var part []row
 		if err := tx.Raw(`SELECT id, email, phone FROM contacts WHERE account_id = ? AND phone IN ?`, accountID, chunk).Scan(&part).Error; err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rows = append(rows, part...)
 	}
@@ -727,9 +692,7 @@ func findOrCreateContacts(tx *gorm.DB, now time.Time, accountID int64, in []Uplo
 			byPhone[r.Phone] = r.ID
 		}
 	}
-	ids := make([]int64, len(in))
-	// New contacts are numbered -1, -2, ... until they are inserted.
-	var fresh []models.Contact
+	ids = make([]int64, len(in))
 	pendingEmail, pendingPhone := map[string]int{}, map[string]int{}
 	for i, c := range in {
 		// The oldest contact with the email, else with the phone, else one
@@ -766,67 +729,176 @@ func findOrCreateContacts(tx *gorm.DB, now time.Time, accountID int64, in []Uplo
 		}
 		ids[i] = int64(-1 - k)
 	}
-	if len(fresh) > 0 {
-		if err := tx.CreateInBatches(&fresh, batchRows[models.Contact]()).Error; err != nil {
-			return nil, err
+	return ids, fresh, nil
+}
+
+// upload is what an upload writes, before its ids are known.
+type upload struct {
+	accountID int64
+	channel   models.Channel
+	// contacts are the contacts the upload creates. A case names contacts[k]
+	// by ContactID -1-k.
+	contacts []models.Contact
+	// cases and messages are by item: each item's case and its messages.
+	cases    []models.Case
+	messages [][]models.Message
+	// existing maps the items whose ext_id an earlier upload used to that
+	// case: it keeps its id and is updated in place.
+	existing map[int]existingCase
+	// keepReplies says that a resend replaces only the contact's messages of
+	// the case (offline messages keep the agents' replies); otherwise it
+	// replaces them all.
+	keepReplies bool
+}
+
+// write takes the ids of the new rows, fills them in (a case's contact, a
+// message's case, a case's last message), and writes the upload: new rows
+// with w, each table in one go, resent cases with an UPDATE each. It returns
+// the case ids in item order: new cases' ids ascend in item order, as do the
+// messages' in item and message order. It keeps the day counts right and
+// returns only the database's errors.
+//
+// A new case's last-message columns are computed here, from its messages,
+// and written with the case. Those of a resent case are too when the resend
+// replaces all its messages; when older messages remain (keepReplies), one
+// UPDATE per chunk reads them back from the messages, after they are
+// written.
+func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
+	nMsgs := 0
+	for _, m := range u.messages {
+		nMsgs += len(m)
+	}
+	reserved, err := w.reserveIDs(tx, []idRequest{
+		{"contacts", len(u.contacts)}, {"cases", len(u.cases) - len(u.existing)}, {"messages", nMsgs},
+	})
+	if err != nil {
+		return nil, err
+	}
+	contactIDs, caseIDs, msgIDs := reserved[0], reserved[1], reserved[2]
+	for k := range u.contacts {
+		u.contacts[k].ID = contactIDs[k]
+	}
+	ids := make([]int64, len(u.cases))
+	fresh := make([]models.Case, 0, len(u.cases)-len(u.existing))
+	msgs := make([]models.Message, 0, nMsgs)
+	for i := range u.cases {
+		c := &u.cases[i]
+		if c.ContactID < 0 {
+			c.ContactID = u.contacts[-1-c.ContactID].ID
+		}
+		if old, ok := u.existing[i]; ok {
+			c.ID = old.id
+		} else {
+			c.ID, caseIDs = caseIDs[0], caseIDs[1:]
+		}
+		for j := range u.messages[i] {
+			m := &u.messages[i][j]
+			m.ID, msgIDs = msgIDs[0], msgIDs[1:]
+			m.CaseID = c.ID
+		}
+		setLastMessage(c, u.messages[i])
+		ids[i] = c.ID
+		msgs = append(msgs, u.messages[i]...)
+		if _, ok := u.existing[i]; !ok {
+			fresh = append(fresh, *c)
 		}
 	}
-	for i, id := range ids {
-		if id < 0 {
-			ids[i] = fresh[-1-id].ID
+	// Contacts before the cases that name them, cases before their
+	// messages: the foreign keys are checked statement by statement.
+	if err := w.insert(tx, u.contacts); err != nil {
+		return nil, err
+	}
+	if err := updateResentCases(tx, u.accountID, u.channel, u.cases, u.existing, !u.keepReplies); err != nil {
+		return nil, err
+	}
+	if err := w.insert(tx, fresh); err != nil {
+		return nil, err
+	}
+	resent := make([]int64, 0, len(u.existing))
+	for i := range u.existing {
+		resent = append(resent, ids[i])
+	}
+	slices.Sort(resent)
+	if len(resent) > 0 {
+		del := `DELETE FROM messages WHERE account_id = ? AND case_id IN ?`
+		if u.keepReplies {
+			del += ` AND sender = 'contact'`
+		}
+		for _, chunk := range chunks(resent) {
+			if err := tx.Exec(del, u.accountID, chunk).Error; err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := w.insert(tx, msgs); err != nil {
+		return nil, err
+	}
+	if u.keepReplies {
+		if err := refreshLastMessages(tx, u.accountID, resent); err != nil {
+			return nil, err
 		}
 	}
 	return ids, nil
 }
 
-// saveUploadedCases inserts the cases that are new and updates, in place,
-// those whose ext_id an earlier upload already used (existing, by item). It
-// returns the case ids in item order and keeps the day counts right.
-func saveUploadedCases(tx *gorm.DB, accountID int64, ch models.Channel, cases []models.Case, existing map[int]existingCase) ([]int64, error) {
-	ids := make([]int64, len(cases))
-	var fresh []models.Case
-	var freshAt []int
-	deltas := dayDeltas{}
-	for i, c := range cases {
-		if old, ok := existing[i]; ok {
-			ids[i] = old.id
-			deltas.add(accountID, ch, old.startedAt, -1)
-			deltas.add(accountID, ch, c.StartedAt, 1)
-			deltas.addAssignee(accountID, ch, old.assigneeID, old.startedAt, -1)
-			deltas.addAssignee(accountID, ch, c.AssigneeID, c.StartedAt, 1)
-			// A resend is the rare path: one statement per resent case is fine.
-			if err := tx.Model(&models.Case{}).Where("id = ?", old.id).Updates(map[string]any{
-				"contact_id": c.ContactID, "status": c.Status, "outcome": c.Outcome, "initiator": c.Initiator,
-				"subject": c.Subject, "assignee_id": c.AssigneeID, "unread": c.Unread, "started_at": c.StartedAt,
-				"closed_at": c.ClosedAt, "closed_by": nil, "site_id": c.SiteID, "campaign_id": c.CampaignID,
-				"visitor_session_id": c.VisitorSessionID, "form_name": c.FormName, "uploaded": true, "updated_at": c.UpdatedAt,
-			}).Error; err != nil {
-				return nil, err
-			}
+// setLastMessage sets the case's last-message columns from msgs, its only
+// messages, by the rule of refreshLastMessages: among the messages that are
+// not notes, the last by created_at and then id, and the time of the last
+// one the contact sent; nil when there is none.
+func setLastMessage(c *models.Case, msgs []models.Message) {
+	c.LastMessageID, c.LastMessageAt, c.LastCustomerMessageAt = nil, nil, nil
+	var last *models.Message
+	for j := range msgs {
+		m := &msgs[j]
+		if m.Kind == models.KindNote {
 			continue
 		}
-		fresh = append(fresh, c)
-		freshAt = append(freshAt, i)
-		deltas.add(accountID, ch, c.StartedAt, 1)
-		deltas.addAssignee(accountID, ch, c.AssigneeID, c.StartedAt, 1)
-	}
-	if len(fresh) > 0 {
-		if err := tx.CreateInBatches(&fresh, batchRows[models.Case]()).Error; err != nil {
-			return nil, err
+		if last == nil || m.CreatedAt.After(last.CreatedAt) || m.CreatedAt.Equal(last.CreatedAt) && m.ID > last.ID {
+			last = m
 		}
-		for k, c := range fresh {
-			ids[freshAt[k]] = c.ID
+		if m.Sender == models.SenderContact && (c.LastCustomerMessageAt == nil || m.CreatedAt.After(*c.LastCustomerMessageAt)) {
+			at := m.CreatedAt
+			c.LastCustomerMessageAt = &at
 		}
 	}
-	return ids, deltas.save(tx)
+	if last != nil {
+		id, at := last.ID, last.CreatedAt
+		c.LastMessageID, c.LastMessageAt = &id, &at
+	}
 }
 
-// insertMessages writes messages with one statement per chunk.
-func insertMessages(tx *gorm.DB, msgs []models.Message) error {
-	if len(msgs) == 0 {
-		return nil
+// updateResentCases updates, in place, the cases whose ext_id an earlier
+// upload already used (existing, by item), with their last-message columns
+// when withLast, and adds every case, new or resent, to the day counts. It
+// returns only the database's errors.
+func updateResentCases(tx *gorm.DB, accountID int64, ch models.Channel, cases []models.Case, existing map[int]existingCase, withLast bool) error {
+	deltas := dayDeltas{}
+	for i, c := range cases {
+		old, ok := existing[i]
+		if !ok {
+			deltas.add(accountID, ch, c.StartedAt, 1)
+			deltas.addAssignee(accountID, ch, c.AssigneeID, c.StartedAt, 1)
+			continue
+		}
+		deltas.add(accountID, ch, old.startedAt, -1)
+		deltas.add(accountID, ch, c.StartedAt, 1)
+		deltas.addAssignee(accountID, ch, old.assigneeID, old.startedAt, -1)
+		deltas.addAssignee(accountID, ch, c.AssigneeID, c.StartedAt, 1)
+		set := map[string]any{
+			"contact_id": c.ContactID, "status": c.Status, "outcome": c.Outcome, "initiator": c.Initiator,
+			"subject": c.Subject, "assignee_id": c.AssigneeID, "unread": c.Unread, "started_at": c.StartedAt,
+			"closed_at": c.ClosedAt, "closed_by": nil, "site_id": c.SiteID, "campaign_id": c.CampaignID,
+			"visitor_session_id": c.VisitorSessionID, "form_name": c.FormName, "uploaded": true, "updated_at": c.UpdatedAt,
+		}
+		if withLast {
+			set["last_message_id"], set["last_message_at"], set["last_customer_message_at"] = c.LastMessageID, c.LastMessageAt, c.LastCustomerMessageAt
+		}
+		// A resend is the rare path: one statement per resent case is fine.
+		if err := tx.Model(&models.Case{}).Where("id = ?", old.id).Updates(set).Error; err != nil {
+			return err
+		}
 	}
-	return tx.CreateInBatches(&msgs, batchRows[models.Message]()).Error
+	return deltas.save(tx)
 }
 
 // refreshLastMessages sets the last-message columns of the cases from their
@@ -879,10 +951,4 @@ func chunks[T any](list []T) [][]T {
 		out = append(out, list[start:min(start+MaxInValues, len(list))])
 	}
 	return out
-}
-
-// batchRows returns how many rows of model M one INSERT may carry: SQLite
-// binds at most 32,766 parameters a statement, one per column of each row.
-func batchRows[M any]() int {
-	return 30_000 / reflect.TypeFor[M]().NumField()
 }

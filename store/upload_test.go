@@ -1,10 +1,17 @@
 package store_test
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"switchboard/models"
 	"switchboard/store"
@@ -421,5 +428,480 @@ func TestStore_CreateVisitorSession(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// inUTC returns v with its time.Time and *time.Time fields in UTC, so that
+// reflect.DeepEqual compares instants whatever zone a driver reads them in.
+func inUTC[T any](v T) T {
+	rv := reflect.ValueOf(&v).Elem()
+	for i := range rv.NumField() {
+		switch f := rv.Field(i); x := f.Interface().(type) {
+		case time.Time:
+			f.Set(reflect.ValueOf(x.UTC()))
+		case *time.Time:
+			if x != nil {
+				u := x.UTC()
+				f.Set(reflect.ValueOf(&u))
+			}
+		}
+	}
+	return v
+}
+
+// readCase returns the case, its contact and its messages (by id) as the
+// store's readers return them, times in UTC.
+func readCase(t *testing.T, s *store.Store, accountID, id int64) (models.Case, models.Contact, []models.Message) {
+	t.Helper()
+	v, err := s.Case(t.Context(), accountID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _, err := s.ListMessages(t.Context(), accountID, id, store.MessageQuery{Limit: 100, Oldest: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := make([]models.Message, len(page))
+	for i, m := range page {
+		msgs[i] = inUTC(m.Message)
+	}
+	slices.SortFunc(msgs, func(a, b models.Message) int { return cmp.Compare(a.ID, b.ID) })
+	return inUTC(v.Case), inUTC(v.Contact), msgs
+}
+
+// rawRow returns the columns of row id of table as the driver reads them,
+// each as its Go type and value.
+func rawRow(t *testing.T, tx *gorm.DB, table string, id int64) map[string]string {
+	t.Helper()
+	rows, err := tx.Raw("SELECT * FROM "+table+" WHERE id = ?", id).Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatalf("no row %d in %s", id, table)
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for i, c := range cols {
+		out[c] = fmt.Sprintf("%T %v", vals[i], vals[i])
+	}
+	return out
+}
+
+// assertGORMRow checks that row id of M's table holds what GORM's Create
+// writes for the model GORM reads from that row: it writes the model again
+// through GORM, with a new id, in a transaction it rolls back, and compares
+// every column but id. Together with a check of the model read back, it
+// shows that an upload's rows (COPY on PostgreSQL) are GORM's rows.
+func assertGORMRow[M any](t *testing.T, s *store.Store, id int64) {
+	t.Helper()
+	tx := s.GORM().Begin()
+	if tx.Error != nil {
+		t.Fatal(tx.Error)
+	}
+	defer tx.Rollback()
+	var m M
+	stmt := &gorm.Statement{DB: tx}
+	if err := stmt.Parse(&m); err != nil {
+		t.Fatal(err)
+	}
+	table := stmt.Schema.Table
+	orig := rawRow(t, tx, table, id)
+	if err := tx.First(&m, id).Error; err != nil {
+		t.Fatal(err)
+	}
+	if table == "cases" {
+		// The copy keeps the ext_id, which is unique.
+		if err := tx.Exec(`UPDATE cases SET ext_id = NULL WHERE id = ?`, id).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rv := reflect.ValueOf(&m).Elem().FieldByName("ID")
+	rv.SetInt(0)
+	if err := tx.Create(&m).Error; err != nil {
+		t.Fatal(err)
+	}
+	copied := rawRow(t, tx, table, rv.Int())
+	delete(orig, "id")
+	delete(copied, "id")
+	for col, v := range orig {
+		if copied[col] != v {
+			t.Errorf("%s %d: %s = %s, GORM writes %s", table, id, col, v, copied[col])
+		}
+	}
+	if len(copied) != len(orig) {
+		t.Errorf("%s %d: columns %v, GORM's %v", table, id, orig, copied)
+	}
+}
+
+// assertNow checks that at is the one write time of an upload made between
+// before and after.
+func assertNow(t *testing.T, at, before, after time.Time) {
+	t.Helper()
+	if at.Before(before) || at.After(after) || !at.Equal(at.Truncate(time.Microsecond)) {
+		t.Fatalf("write time %v, want microseconds within %v .. %v", at, before, after)
+	}
+}
+
+func TestStore_UploadOfflineMessages_Rows(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		f := mustUploadFixture(t, s)
+		ctx := t.Context()
+		mail := storetest.MustContact(t, s, f.acct.ID, "Mail", "mail@example.com", "")
+		// Nanoseconds and a zone other than UTC: rows hold UTC microseconds.
+		at0 := f.t0.Add(time.Hour + 123456789).In(time.FixedZone("UTC+3", 3*3600))
+		at := func(i int) time.Time { return at0.Add(time.Duration(i) * time.Minute).UTC().Truncate(time.Microsecond) }
+		// New contacts have no id here: the upload gives them theirs.
+		ann := models.Contact{AccountID: f.acct.ID, Name: "Ann", Email: "ann@example.com", Phone: "+15550000009"}
+		bo := models.Contact{AccountID: f.acct.ID, Name: "Bo", Phone: "+15550000077"}
+		tests := []struct {
+			name                    string
+			in                      store.OfflineUpload
+			contact                 models.Contact
+			site, campaign, session *int64
+		}{
+			{"new contact by email", store.OfflineUpload{Contact: store.UploadContact{Name: "Ann", Email: "Ann@Example.com"},
+				Subject: "  Hello  ", Message: "first", FormName: "Form", Source: store.UploadSource{SiteID: &f.site.ID}, ExtID: ptr("o-1")},
+				ann, &f.site.ID, nil, nil},
+			{"its email, a phone more", store.OfflineUpload{Contact: store.UploadContact{Email: "ann@example.com", Phone: "+15550000009"},
+				Message: "second", Source: store.UploadSource{CampaignID: &f.camp.ID}},
+				ann, &f.site.ID, &f.camp.ID, nil},
+			{"that phone", store.OfflineUpload{Contact: store.UploadContact{Phone: "+15550000009"},
+				Message: "third", Source: store.UploadSource{VisitorSessionID: &f.sess.ID}},
+				ann, &f.site.ID, &f.camp.ID, &f.sess.ID},
+			{"found by email before phone", store.OfflineUpload{Contact: store.UploadContact{Email: "MAIL@example.com", Phone: "+15550000001"},
+				Message: "fourth", Source: store.UploadSource{SiteID: &f.site2.ID, NoCampaign: true}, ExtID: ptr("o-4")},
+				mail, &f.site2.ID, nil, nil},
+			{"found by phone", store.OfflineUpload{Contact: store.UploadContact{Phone: "+15550000001"},
+				Message: "fifth", Source: store.UploadSource{SiteID: &f.site.ID}},
+				f.known, &f.site.ID, nil, nil},
+			{"no message, new contact by phone", store.OfflineUpload{Contact: store.UploadContact{Name: "Bo", Phone: "+15550000077"},
+				Message: "  ", Source: store.UploadSource{SiteID: &f.site.ID}},
+				bo, &f.site.ID, nil, nil},
+		}
+		items := make([]store.OfflineUpload, len(tests))
+		for i, tt := range tests {
+			items[i] = tt.in
+			items[i].ReceivedAt = at0.Add(time.Duration(i) * time.Minute)
+		}
+		before := time.Now().UTC().Truncate(time.Microsecond)
+		ids, err := s.UploadOfflineMessages(ctx, f.acct.ID, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := time.Now().UTC()
+		first, _, _ := readCase(t, s, f.acct.ID, ids[0])
+		now := first.CreatedAt
+		assertNow(t, now, before, after)
+
+		var msgIDs []int64
+		newContacts := map[string]int64{}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c, ct, msgs := readCase(t, s, f.acct.ID, ids[i])
+				wantContact := inUTC(tt.contact)
+				if wantContact.ID == 0 {
+					// Items that name one new contact share it.
+					if id, ok := newContacts[tt.contact.Name]; ok && ct.ID != id {
+						t.Errorf("contact %d, want %d as an item before", ct.ID, id)
+					}
+					newContacts[tt.contact.Name] = ct.ID
+					wantContact.ID, wantContact.CreatedAt, wantContact.UpdatedAt = ct.ID, now, now
+				}
+				if ct != wantContact {
+					t.Errorf("contact =\n%+v, want\n%+v", ct, wantContact)
+				}
+				wantMsgs := []models.Message{}
+				var last *int64
+				var lastAt *time.Time
+				if len(msgs) > 0 {
+					last, lastAt = &msgs[0].ID, ptr(at(i))
+					msgIDs = append(msgIDs, msgs[0].ID)
+					wantMsgs = []models.Message{{ID: msgs[0].ID, AccountID: f.acct.ID, CaseID: ids[i], Sender: models.SenderContact,
+						Kind: models.KindMessage, Text: tt.in.Message, CreatedAt: at(i), UpdatedAt: now}}
+				}
+				if !reflect.DeepEqual(msgs, wantMsgs) {
+					t.Errorf("messages =\n%+v, want\n%+v", msgs, wantMsgs)
+				}
+				want := models.Case{ID: ids[i], AccountID: f.acct.ID, ContactID: ct.ID, Channel: models.ChannelOffline,
+					Status: models.StatusNew, Initiator: "visitor", Subject: strings.TrimSpace(tt.in.Subject), Unread: true,
+					StartedAt: at(i), LastMessageID: last, LastMessageAt: lastAt, LastCustomerMessageAt: lastAt, ExtID: tt.in.ExtID,
+					SiteID: tt.site, CampaignID: tt.campaign, VisitorSessionID: tt.session, FormName: tt.in.FormName,
+					Uploaded: true, CreatedAt: now, UpdatedAt: now}
+				if !reflect.DeepEqual(c, want) {
+					t.Errorf("case =\n%+v, want\n%+v", c, want)
+				}
+				assertGORMRow[models.Case](t, s, ids[i])
+				assertGORMRow[models.Contact](t, s, ct.ID)
+				for _, m := range msgs {
+					assertGORMRow[models.Message](t, s, m.ID)
+				}
+			})
+		}
+		t.Run("ids in item order", func(t *testing.T) {
+			if !slices.IsSorted(ids) || !slices.IsSorted(msgIDs) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
+				t.Errorf("case ids %v, message ids %v; want both ascending", ids, msgIDs)
+			}
+			if newContacts["Ann"] >= newContacts["Bo"] || newContacts["Ann"] <= f.known.ID {
+				t.Errorf("new contacts %v, want ascending after %d", newContacts, f.known.ID)
+			}
+		})
+		t.Run("a resend's last message is the reply it keeps", func(t *testing.T) {
+			reply := storetest.MustReply(t, s, f.acct.ID, ids[0], f.agent.ID, "reply", at(60))
+			again := items[0]
+			again.ReceivedAt = at(-30)
+			if _, err := s.UploadOfflineMessages(ctx, f.acct.ID, []store.OfflineUpload{again}); err != nil {
+				t.Fatal(err)
+			}
+			c, _, msgs := readCase(t, s, f.acct.ID, ids[0])
+			if c.LastMessageID == nil || *c.LastMessageID != reply.ID || !c.LastMessageAt.Equal(at(60)) ||
+				!c.LastCustomerMessageAt.Equal(at(-30)) || len(msgs) != 2 || msgs[1].Text != "first" {
+				t.Errorf("case = %+v, messages %+v; want the reply %d last, the visitor's message at %v", c, msgs, reply.ID, at(-30))
+			}
+			assertGORMRow[models.Case](t, s, ids[0])
+		})
+	})
+}
+
+func TestStore_UploadChats_Rows(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		f := mustUploadFixture(t, s)
+		ctx := t.Context()
+		start := f.t0.Add(time.Hour)
+		at := func(minute int) time.Time { return start.Add(time.Duration(minute) * time.Minute) }
+		msg := func(minute int, sender models.Sender, text string) store.ChatUploadMessage {
+			m := store.ChatUploadMessage{At: at(minute), Sender: sender, Text: text}
+			if sender == models.SenderAgent {
+				m.AgentID = &f.agent.ID
+			}
+			return m
+		}
+		// chatWant is how a chat's case reads back.
+		type chatWant struct {
+			contact   models.Contact // without id when the upload creates it
+			initiator string
+			assignee  *int64
+			// closed is the minute of the chat's last message; last and
+			// customer index its last message and its last from the contact
+			// (-1 for none).
+			closed, last, customer  int
+			site, campaign, session *int64
+		}
+		cat := models.Contact{AccountID: f.acct.ID, Name: "Cat", Email: "cat@example.com"}
+		tests := []struct {
+			name string
+			in   store.ChatUpload
+			want chatWant
+		}{
+			{"a tie goes to the later message", store.ChatUpload{Contact: store.UploadContact{Name: "Cat", Email: "cat@example.com"},
+				Outcome: models.OutcomeSucceeded, Source: store.UploadSource{SiteID: &f.site.ID}, ExtID: ptr("c-1"),
+				Messages: []store.ChatUploadMessage{msg(1, models.SenderContact, "hi"), msg(2, models.SenderAgent, "hello"), msg(2, models.SenderSystem, "left")}},
+				chatWant{cat, "visitor", &f.agent.ID, 2, 2, 0, &f.site.ID, nil, nil}},
+			{"the last by time, not by order", store.ChatUpload{Contact: store.UploadContact{Phone: "+15550000001"},
+				Outcome: models.OutcomeLost, Source: store.UploadSource{CampaignID: &f.camp.ID},
+				Messages: []store.ChatUploadMessage{msg(5, models.SenderAgent, "late"), msg(1, models.SenderContact, "early")}},
+				chatWant{f.known, "operator", &f.agent.ID, 5, 0, 1, &f.site.ID, &f.camp.ID, nil}},
+			{"no message from the contact", store.ChatUpload{Contact: store.UploadContact{Email: "cat@example.com"},
+				Outcome: models.OutcomeRefused, Initiator: "autoinvite", Source: store.UploadSource{VisitorSessionID: &f.sess.ID},
+				Messages: []store.ChatUploadMessage{msg(0, models.SenderSystem, "bot")}},
+				chatWant{cat, "autoinvite", nil, 0, 0, -1, &f.site.ID, &f.camp.ID, &f.sess.ID}},
+		}
+		items := make([]store.ChatUpload, len(tests))
+		for i, tt := range tests {
+			items[i] = tt.in
+			items[i].StartedAt = start
+		}
+		before := time.Now().UTC().Truncate(time.Microsecond)
+		ids, err := s.UploadChats(ctx, f.acct.ID, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := time.Now().UTC()
+		first, _, _ := readCase(t, s, f.acct.ID, ids[0])
+		now := first.CreatedAt
+		assertNow(t, now, before, after)
+
+		// check compares the case of item i, uploaded as in, with want, and
+		// returns its messages.
+		check := func(t *testing.T, i int, in store.ChatUpload, want chatWant) []models.Message {
+			t.Helper()
+			c, ct, msgs := readCase(t, s, f.acct.ID, ids[i])
+			wantContact := inUTC(want.contact)
+			if wantContact.ID == 0 {
+				wantContact.ID, wantContact.CreatedAt, wantContact.UpdatedAt = ct.ID, now, now
+			}
+			if ct != wantContact {
+				t.Errorf("contact =\n%+v, want\n%+v", ct, wantContact)
+			}
+			if len(msgs) != len(in.Messages) {
+				t.Fatalf("messages = %+v, want %d", msgs, len(in.Messages))
+			}
+			for j, m := range in.Messages {
+				// A resend writes later than the first upload: its own time.
+				wantMsg := models.Message{ID: msgs[j].ID, AccountID: f.acct.ID, CaseID: ids[i], Sender: m.Sender, AgentID: m.AgentID,
+					Kind: models.KindMessage, Text: m.Text, Read: true, CreatedAt: m.At.UTC(), UpdatedAt: c.UpdatedAt}
+				if !reflect.DeepEqual(msgs[j], wantMsg) {
+					t.Errorf("message %d =\n%+v, want\n%+v", j, msgs[j], wantMsg)
+				}
+				assertGORMRow[models.Message](t, s, msgs[j].ID)
+			}
+			var customerAt *time.Time
+			if want.customer >= 0 {
+				customerAt = ptr(msgs[want.customer].CreatedAt)
+			}
+			wantCase := models.Case{ID: ids[i], AccountID: f.acct.ID, ContactID: ct.ID, Channel: models.ChannelChat, Status: models.StatusClosed,
+				Outcome: &in.Outcome, Initiator: want.initiator, AssigneeID: want.assignee, StartedAt: start, ClosedAt: ptr(at(want.closed)),
+				LastMessageID: &msgs[want.last].ID, LastMessageAt: &msgs[want.last].CreatedAt, LastCustomerMessageAt: customerAt,
+				ExtID: in.ExtID, SiteID: want.site, CampaignID: want.campaign, VisitorSessionID: want.session, Uploaded: true,
+				CreatedAt: now, UpdatedAt: c.UpdatedAt}
+			if !reflect.DeepEqual(c, wantCase) {
+				t.Errorf("case =\n%+v, want\n%+v", c, wantCase)
+			}
+			assertGORMRow[models.Case](t, s, ids[i])
+			assertGORMRow[models.Contact](t, s, ct.ID)
+			return msgs
+		}
+		var msgIDs, contactIDs []int64
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				for _, m := range check(t, i, tt.in, tt.want) {
+					msgIDs = append(msgIDs, m.ID)
+				}
+				c, _, _ := readCase(t, s, f.acct.ID, ids[i])
+				if !c.UpdatedAt.Equal(now) {
+					t.Errorf("case updated at %v, want %v", c.UpdatedAt, now)
+				}
+				contactIDs = append(contactIDs, c.ContactID)
+			})
+		}
+		t.Run("ids in item order", func(t *testing.T) {
+			if !slices.IsSorted(ids) || !slices.IsSorted(msgIDs) || len(msgIDs) != 6 {
+				t.Errorf("case ids %v, message ids %v; want both ascending", ids, msgIDs)
+			}
+			if len(contactIDs) != 3 || contactIDs[0] != contactIDs[2] {
+				t.Errorf("contacts %v, want one new contact for one email", contactIDs)
+			}
+		})
+		t.Run("a resend's last message is its own", func(t *testing.T) {
+			again := items[0]
+			again.Messages = []store.ChatUploadMessage{msg(3, models.SenderContact, "again")}
+			if _, err := s.UploadChats(ctx, f.acct.ID, []store.ChatUpload{again}); err != nil {
+				t.Fatal(err)
+			}
+			check(t, 0, again, chatWant{cat, "visitor", nil, 3, 0, 0, &f.site.ID, nil, nil})
+		})
+	})
+}
+
+func TestStore_UploadOfflineMessages_Rollback(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		f := mustUploadFixture(t, s)
+		ctx := t.Context()
+		item := func(ext *string, email, subject, text string) store.OfflineUpload {
+			return store.OfflineUpload{ReceivedAt: f.t0.Add(time.Hour), Contact: store.UploadContact{Email: email},
+				Subject: subject, Message: text, Source: store.UploadSource{SiteID: &f.site.ID}, ExtID: ext}
+		}
+		kept, err := s.UploadOfflineMessages(ctx, f.acct.ID, []store.OfflineUpload{item(ptr("o-1"), "kept@example.com", "", "kept")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name string
+			// setup makes the database fail the upload; a backend without
+			// an entry skips the test.
+			setup map[store.Backend][]string
+			ctx   func(t *testing.T) context.Context
+			items []store.OfflineUpload
+			// want is what the error wraps; nil takes any error but
+			// FieldErrors.
+			want error
+		}{
+			{"a message row refused after the contacts and cases went in",
+				map[store.Backend][]string{
+					store.Postgres: {`ALTER TABLE messages ADD CONSTRAINT test_no_boom CHECK (text <> 'boom')`},
+					store.SQLite:   {`CREATE TRIGGER test_no_boom BEFORE INSERT ON messages WHEN NEW.text = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`},
+				},
+				func(t *testing.T) context.Context { return t.Context() },
+				[]store.OfflineUpload{item(ptr("o-1"), "kept@example.com", "", "replaced"), item(nil, "new@example.com", "", "boom")}, nil},
+			{"a context cancelled before", nil,
+				func(t *testing.T) context.Context {
+					ctx, cancel := context.WithCancel(t.Context())
+					cancel()
+					return ctx
+				},
+				[]store.OfflineUpload{item(nil, "new@example.com", "", "m")}, context.Canceled},
+			// The cases' COPY waits on the server until the context ends:
+			// pgx gives up the connection and the transaction goes with it.
+			{"a context ending during a COPY",
+				map[store.Backend][]string{store.Postgres: {
+					`CREATE FUNCTION test_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+						BEGIN IF NEW.subject = 'slow' THEN PERFORM pg_sleep(1); END IF; RETURN NEW; END $$`,
+					`CREATE TRIGGER test_slow BEFORE INSERT ON cases FOR EACH ROW EXECUTE FUNCTION test_slow()`,
+				}},
+				func(t *testing.T) context.Context {
+					ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+					t.Cleanup(cancel)
+					return ctx
+				},
+				[]store.OfflineUpload{item(ptr("o-1"), "kept@example.com", "", "replaced"), item(nil, "new@example.com", "slow", "m")},
+				context.DeadlineExceeded},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				setup, ok := tt.setup[s.Backend()]
+				if tt.setup != nil && !ok {
+					t.Skipf("no way to fail this on %s", s.Backend())
+				}
+				for _, q := range setup {
+					if err := s.GORM().Exec(q).Error; err != nil {
+						t.Fatal(err)
+					}
+				}
+				before := counts(t, s, f.acct.ID)
+				_, err := s.UploadOfflineMessages(tt.ctx(t), f.acct.ID, tt.items)
+				var fe store.FieldErrors
+				switch {
+				case err == nil, errors.As(err, &fe):
+					t.Fatalf("err = %v, want the database's", err)
+				case tt.want != nil && !errors.Is(err, tt.want):
+					t.Fatalf("err = %v, want %v", err, tt.want)
+				}
+				if after := counts(t, s, f.acct.ID); after != before {
+					t.Errorf("a failed upload wrote: counts %v → %v", before, after)
+				}
+				d, err := s.OfflineMessage(ctx, f.acct.ID, kept[0])
+				if err != nil || d.Message != "kept" {
+					t.Errorf("resent case = %+v, %v; want its message kept", d, err)
+				}
+				if _, n, err := s.ListCases(ctx, f.acct.ID, store.CaseQuery{Limit: 1}); err != nil || n != 1 {
+					t.Errorf("cases counted = %d, %v; want 1 (the day counts rolled back)", n, err)
+				}
+			})
+		}
+		t.Run("the next upload writes", func(t *testing.T) {
+			ids, err := s.UploadOfflineMessages(ctx, f.acct.ID, []store.OfflineUpload{
+				item(ptr("o-1"), "kept@example.com", "", "replaced"), item(nil, "new@example.com", "", "m")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ids[0] != kept[0] || ids[1] <= kept[0] {
+				t.Errorf("ids = %v, want %d and a new one", ids, kept[0])
+			}
+			if after := counts(t, s, f.acct.ID); after != [3]int64{2, 2, 3} {
+				t.Errorf("counts = %v, want 2 cases, 2 messages, 3 contacts", after)
+			}
+		})
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -285,7 +284,7 @@ func (a *api) addChatMessage(c echo.Context) error {
 	if err := a.checkContact(ctx, cl.AccountID, in.CaseID, in.ContactID); err != nil {
 		return err
 	}
-	nm := store.NewMessage{Sender: models.SenderContact, Kind: in.Kind, Text: in.Text, Lang: in.Lang}
+	nm := store.NewMessage{Sender: models.SenderContact, Kind: in.Kind, Text: in.Text, Lang: in.Lang, WithCase: true}
 	if in.UserType == userTypeUser {
 		agentID := cl.AgentID
 		nm.Sender, nm.AgentID = models.SenderAgent, &agentID
@@ -294,11 +293,7 @@ func (a *api) addChatMessage(c echo.Context) error {
 	if err != nil {
 		return writeError(err, in.CaseID, cl.AgentID, nil)
 	}
-	v, err := a.store.Case(ctx, cl.AccountID, in.CaseID)
-	if err != nil {
-		return fmt.Errorf("read case %d after adding message %d: %w", in.CaseID, m.ID, err)
-	}
-	return c.JSON(http.StatusOK, dataBody[messageObject]{Data: toAddedMessage(m, v)})
+	return c.JSON(http.StatusOK, dataBody[messageObject]{Data: toAddedMessage(m, *m.Case)})
 }
 
 // checkContact checks a contactId the client gave (nil when it gave none)

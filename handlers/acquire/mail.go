@@ -278,7 +278,7 @@ func (a *api) addMail(c echo.Context) error {
 	}
 	ne := store.NewEmail{
 		Sender: models.SenderContact, From: in.From, To: in.To, Cc: in.Cc, Bcc: in.Bcc,
-		Subject: in.Subject, TextBody: in.TextBody, HTMLBody: in.HTMLBody,
+		Subject: in.Subject, TextBody: in.TextBody, HTMLBody: in.HTMLBody, WithCase: true,
 	}
 	if in.UserType == userTypeUser {
 		agentID := cl.AgentID
@@ -288,9 +288,5 @@ func (a *api) addMail(c echo.Context) error {
 	if err != nil {
 		return writeError(err, in.Case.ID, cl.AgentID, in.describe)
 	}
-	v, err := a.store.Case(ctx, cl.AccountID, in.Case.ID)
-	if err != nil {
-		return fmt.Errorf("read case %d after adding email %d: %w", in.Case.ID, sm.ID, err)
-	}
-	return c.JSON(http.StatusOK, dataBody[mailObject]{Data: toMail(sm, v)})
+	return c.JSON(http.StatusOK, dataBody[mailObject]{Data: toMail(sm, *sm.Case)})
 }

@@ -182,7 +182,7 @@ func (a *api) sendSMS(c echo.Context) error {
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.ID, in.ContactID); err != nil {
 		return err
 	}
-	ns := store.NewSMS{Sender: models.SenderContact, From: in.From, To: in.To, Body: in.Body}
+	ns := store.NewSMS{Sender: models.SenderContact, From: in.From, To: in.To, Body: in.Body, WithCase: true}
 	if in.UserType == userTypeUser {
 		agentID := cl.AgentID
 		ns.Sender, ns.AgentID = models.SenderAgent, &agentID
@@ -191,9 +191,5 @@ func (a *api) sendSMS(c echo.Context) error {
 	if err != nil {
 		return writeError(err, in.Case.ID, cl.AgentID, in.describe)
 	}
-	v, err := a.store.Case(ctx, cl.AccountID, in.Case.ID)
-	if err != nil {
-		return fmt.Errorf("read case %d after adding SMS %d: %w", in.Case.ID, sm.ID, err)
-	}
-	return c.JSON(http.StatusOK, dataBody[smsSent]{Data: toSMSSent(sm, v)})
+	return c.JSON(http.StatusOK, dataBody[smsSent]{Data: toSMSSent(sm, *sm.Case)})
 }
