@@ -114,6 +114,7 @@ func (r report) markdown() string {
 	p("Machine: %s, %s cores, %s memory, %s; %s; %s; %s.\n", r.machine["cpu"], r.machine["cores"], r.machine["memory"],
 		r.machine["os"], r.machine["postgres"], r.machine["go"], time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	p("The load generator (vegeta v12.12.0), the baselines and PostgreSQL share the machine with the server. "+
-		"Load average (1 min) %s: anything well above the server's own load means other work shared the cores and the run is noisy.\n", r.machine["load"])
+		"Load average (1 min) %s; CPU steal over the run %s. A load well above the server's own, or a steal of more than a few "+
+		"percent (the hypervisor running other machines on these cores), means the run is noisy.\n", r.machine["load"], r.machine["steal"])
 	return b.String()
 }
