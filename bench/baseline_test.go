@@ -432,9 +432,9 @@ type uploadItem struct {
 }
 
 // pgxUpload is the baseline of CallGear's upload.chats and
-// upload.offline_messages, ported from handlers/bench_test.go: decode the
-// JSON-RPC request, take ids from the sequences, then COPY contacts, cases and
-// messages, in one transaction.
+// upload.offline_messages, as handlers/bench_test.go measures them: decode
+// the JSON-RPC request, then write it with storetest.CopyUpload (ids from the
+// sequences, one COPY per table) in one transaction.
 func pgxUpload(pool *pgxpool.Pool, accountID, siteID, agentID int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
@@ -452,49 +452,37 @@ func pgxUpload(pool *pgxpool.Pool, accountID, siteID, agentID int64) http.Handle
 		if req.Method == "upload.offline_messages" {
 			channel, items = "offline", req.Params.Offline
 		}
+		cases := make([]storetest.UploadCase, len(items))
+		for i, it := range items {
+			start := it.DateTime
+			if channel == "chat" {
+				start = it.Start
+			}
+			at, err := time.Parse(time.DateTime, start)
+			if err != nil {
+				fail(w, http.StatusBadRequest, err)
+				return
+			}
+			c := storetest.UploadCase{Email: it.Email, At: at}
+			if channel == "offline" {
+				c.Messages = append(c.Messages, storetest.UploadMessage{Text: it.Message, At: at})
+			}
+			for _, m := range it.Messages {
+				um := storetest.UploadMessage{Text: m.Message}
+				if m.Source == "operator" {
+					um.AgentID = agentID
+				}
+				if um.At, err = time.Parse(time.DateTime, m.DateTime); err != nil {
+					fail(w, http.StatusBadRequest, err)
+					return
+				}
+				c.Messages = append(c.Messages, um)
+			}
+			cases[i] = c
+		}
 		ctx := r.Context()
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			n := len(items)
-			contactIDs, err := storetest.NextIDs(ctx, tx, "contacts_id_seq", n)
-			if err != nil {
-				return err
-			}
-			caseIDs, err := storetest.NextIDs(ctx, tx, "cases_id_seq", n)
-			if err != nil {
-				return err
-			}
-			now := time.Now().UTC()
-			var contacts, cases, msgs [][]any
-			for i, it := range items {
-				contacts = append(contacts, []any{contactIDs[i], accountID, "", it.Email, "", "", now, now})
-				status, outcome, start := "new", any(nil), it.DateTime
-				if channel == "chat" {
-					status, outcome, start = "closed", "succeeded", it.Start
-				}
-				at, err := time.Parse(time.DateTime, start)
-				if err != nil {
-					return err
-				}
-				cases = append(cases, []any{caseIDs[i], accountID, contactIDs[i], channel, status, outcome, "visitor", "", true,
-					at, siteID, "", true, now, now})
-				if channel == "offline" {
-					msgs = append(msgs, []any{accountID, caseIDs[i], "contact", nil, "message", it.Message, "", "", "", "", "", "", "", "", "", "",
-						false, false, "", "", at, now})
-				}
-				for _, m := range it.Messages {
-					sender, agent := "contact", any(nil)
-					if m.Source == "operator" {
-						sender, agent = "agent", agentID
-					}
-					mat, err := time.Parse(time.DateTime, m.DateTime)
-					if err != nil {
-						return err
-					}
-					msgs = append(msgs, []any{accountID, caseIDs[i], sender, agent, "message", m.Message, "", "", "", "", "", "", "", "", "", "",
-						false, false, "", "", mat, now})
-				}
-			}
-			return storetest.CopyUpload(ctx, tx, contacts, cases, msgs)
+			return storetest.CopyUpload(ctx, tx, accountID, siteID, channel, cases)
 		})
 		if err != nil {
 			fail(w, http.StatusInternalServerError, err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -108,10 +109,13 @@ func TestBench(t *testing.T) {
 	began := time.Now()
 	loadBefore, cpuBefore := loadavg(), cpuTimes()
 	ctx := context.Background()
-	bin := mustBuild(t)
+	bin, err := binarytest.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	dbURL := storetest.MustURL(t, store.Postgres)
 	srv := mustStart(t, bin, dbURL, "--ip-rate-limit", "0")
-	email, password, token := srv.creds(t)
+	email, password, token := binarytest.MustCredentials(t, &srv.stdout)
 	if *logFlag != "" {
 		t.Cleanup(func() {
 			if b, err := os.ReadFile(srv.logPath); err == nil {

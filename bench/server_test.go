@@ -9,36 +9,23 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// mustBuild compiles the real binary into a temporary folder.
-func mustBuild(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "switchboard")
-	out, err := exec.Command("go", "build", "-o", bin, "switchboard/cmd/switchboard").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+	"switchboard/cmd/switchboard/binarytest"
+)
 
 // server is the real binary running serve.
 type server struct {
 	cmd     *exec.Cmd
 	addr    string
 	logPath string
-	stdout  syncBuffer
+	stdout  binarytest.Buffer
 	done    chan error
 }
-
-var credentials = regexp.MustCompile(`email:\s+(\S+)\n\s+password:\s+(\S+)\n\s+api key:\s+(\S+)`)
 
 // mustStart starts serve on a free port with the given extra flags and waits
 // for its "listening" line. Its logs go to a file (no pipe for this process to
@@ -113,42 +100,6 @@ func (s *server) logs(t *testing.T) string {
 		b = b[len(b)-8000:]
 	}
 	return string(b)
-}
-
-// creds waits for the first start's credentials: the superadmin's email and
-// password and a full-access API key.
-func (s *server) creds(t *testing.T) (email, password, token string) {
-	t.Helper()
-	// Stdout is written by exec's copier goroutine; the credentials precede
-	// the listening line but may land a moment later.
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := credentials.FindStringSubmatch(s.stdoutString()); m != nil {
-			return m[1], m[2], m[3]
-		}
-	}
-	t.Fatalf("first start printed no credentials:\n%s", s.stdoutString())
-	return "", "", ""
-}
-
-func (s *server) stdoutString() string { return s.stdout.String() }
-
-// syncBuffer is the serve process's stdout, written by exec's copier
-// goroutine and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // memory returns the serve process's current and peak resident set sizes in

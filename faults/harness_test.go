@@ -18,7 +18,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +26,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"switchboard/cmd/switchboard/binarytest"
 )
 
 // TestMain removes the binary the tests built.
@@ -47,11 +48,7 @@ func mustBuild(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "switchboard")
-		out, err := exec.Command("go", "build", "-o", binPath, "switchboard/cmd/switchboard").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		binPath, buildErr = binarytest.Build(dir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -65,30 +62,12 @@ var (
 	buildErr  error
 )
 
-// syncBuffer is a strings.Builder safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // server is the real binary running serve.
 type server struct {
 	cmd    *exec.Cmd
 	addr   string
-	stdout *syncBuffer
-	logs   *syncBuffer
+	stdout *binarytest.Buffer
+	logs   *binarytest.Buffer
 	done   chan error
 	client *http.Client
 }
@@ -100,7 +79,7 @@ func mustStart(t *testing.T, bin, dbURL string, env ...string) *server {
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+dbURL, "SWITCHBOARD_LOG_LEVEL=info")
 	cmd.Env = append(cmd.Env, env...)
-	s := &server{cmd: cmd, stdout: &syncBuffer{}, logs: &syncBuffer{}, done: make(chan error, 1),
+	s := &server{cmd: cmd, stdout: &binarytest.Buffer{}, logs: &binarytest.Buffer{}, done: make(chan error, 1),
 		// A bound well past the 5 s the suite allows, so that a hang shows
 		// as a slow answer rather than a stuck test.
 		client: &http.Client{Timeout: 15 * time.Second}}
@@ -186,22 +165,6 @@ func (s *server) mustNoPanic(t *testing.T) {
 			return
 		}
 	}
-}
-
-var credentials = regexp.MustCompile(`email:\s+(\S+)\n\s+password:\s+(\S+)\n\s+api key:\s+(\S+)`)
-
-// mustCredentials returns the superadmin's email, password and API key that
-// the first start printed.
-func mustCredentials(t *testing.T, s *server) (email, password, token string) {
-	t.Helper()
-	var m []string
-	for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		m = credentials.FindStringSubmatch(s.stdout.String())
-	}
-	if m == nil {
-		t.Fatalf("first start printed no credentials:\n%s", s.stdout.String())
-	}
-	return m[1], m[2], m[3]
 }
 
 // request is one HTTP request: a bearer token or Basic credentials, extra

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/models"
 	"switchboard/store/storetest"
 )
@@ -44,7 +45,7 @@ func TestFaults_PostgresStoppedUnderLoad(t *testing.T) {
 	bin := mustBuild(t)
 	pg := mustCluster(t)
 	s := mustStart(t, bin, pg.url(), noLimits)
-	email, password, token := mustCredentials(t, s)
+	email, password, token := binarytest.MustCredentials(t, s.stdout)
 	mustUnlimited(t, bin, pg.url())
 	chat := s.mustChat(t, token, "visitor@example.com")
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -34,7 +35,7 @@ func TestFaults_SIGKILLUnderWriteLoad(t *testing.T) {
 	bin := mustBuild(t)
 	dbURL := mustPostgresURL(t)
 	s := mustStart(t, bin, dbURL, noLimits)
-	_, _, token := mustCredentials(t, s)
+	_, _, token := binarytest.MustCredentials(t, s.stdout)
 	mustUnlimited(t, bin, dbURL)
 	chat := s.mustChat(t, token, "visitor@example.com")
 
@@ -113,7 +114,7 @@ func TestFaults_SlowClientsAndConnectionFlood(t *testing.T) {
 	bin := mustBuild(t)
 	dbURL := mustPostgresURL(t)
 	s := mustStart(t, bin, dbURL, noLimits)
-	email, password, token := mustCredentials(t, s)
+	email, password, token := binarytest.MustCredentials(t, s.stdout)
 	mustUnlimited(t, bin, dbURL)
 	chat := s.mustChat(t, token, "visitor@example.com")
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/models"
 	"switchboard/ratelimit/redistest"
 	"switchboard/store/storetest"
@@ -36,7 +37,7 @@ func TestFaults_TwoReplicas(t *testing.T) {
 		"SWITCHBOARD_LOG_LEVEL=debug", // "delivery sent" is a debug line
 	}
 	a := mustStart(t, bin, dbURL, env...)
-	_, _, token := mustCredentials(t, a)
+	_, _, token := binarytest.MustCredentials(t, a.stdout)
 	// A second account with a low limit and a key of its own, set before
 	// either replica has seen the key.
 	acct := mustRunBinary(t, bin, dbURL, "account", "create", "--name", "Limited", "--rate-limit", "5")

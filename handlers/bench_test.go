@@ -322,42 +322,24 @@ func (env *uploadEnv) rpc(b *testing.B, method string, params map[string]any) {
 	}
 }
 
-// copyRows writes the items as pgx CopyFrom would: ids taken from the
-// sequences, then contacts, cases and messages, each table in one COPY, in
-// one transaction. It is the floor an upload is measured against.
+// copyRows writes the items with storetest.CopyUpload in one transaction:
+// the floor an upload is measured against.
 func (env *uploadEnv) copyRows(b *testing.B, items []uploadItem, channel string) {
+	cases := make([]storetest.UploadCase, len(items))
+	for i, it := range items {
+		c := storetest.UploadCase{Email: it.email, At: it.at}
+		for j, text := range it.texts {
+			m := storetest.UploadMessage{Text: text, At: it.at.Add(time.Duration(j) * time.Second)}
+			if j%2 == 1 {
+				m.AgentID = env.agent
+			}
+			c.Messages = append(c.Messages, m)
+		}
+		cases[i] = c
+	}
 	ctx := context.Background()
 	err := pgx.BeginFunc(ctx, env.pool, func(tx pgx.Tx) error {
-		n := len(items)
-		contactIDs, err := storetest.NextIDs(ctx, tx, "contacts_id_seq", n)
-		if err != nil {
-			return err
-		}
-		caseIDs, err := storetest.NextIDs(ctx, tx, "cases_id_seq", n)
-		if err != nil {
-			return err
-		}
-		now := time.Now().UTC()
-		var contacts, cases, msgs [][]any
-		for i, it := range items {
-			contacts = append(contacts, []any{contactIDs[i], env.account, "", it.email, "", "", now, now})
-			status, outcome := "new", any(nil)
-			if channel == "chat" {
-				status, outcome = "closed", "succeeded"
-			}
-			cases = append(cases, []any{caseIDs[i], env.account, contactIDs[i], channel, status, outcome, "visitor", "", true,
-				it.at, env.site, "", true, now, now})
-			for j, text := range it.texts {
-				sender, agent := "contact", any(nil)
-				if j%2 == 1 {
-					sender, agent = "agent", env.agent
-				}
-				at := it.at.Add(time.Duration(j) * time.Second)
-				msgs = append(msgs, []any{env.account, caseIDs[i], sender, agent, "message", text, "", "", "", "", "", "", "", "", "", "",
-					false, false, "", "", at, now})
-			}
-		}
-		return storetest.CopyUpload(ctx, tx, contacts, cases, msgs)
+		return storetest.CopyUpload(ctx, tx, env.account, env.site, channel, cases)
 	})
 	if err != nil {
 		b.Fatal(err)

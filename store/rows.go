@@ -76,14 +76,16 @@ func takeRow[T any](q *gorm.DB, scan func(rowScanner) (T, error)) (T, error) {
 	return v, err
 }
 
-// scanAll reads every row q selects with scan and closes the rows.
+// scanAll reads every row q selects with scan and closes the rows. It
+// returns an empty slice, not nil, when there are none, so that a list
+// answers [] rather than null.
 func scanAll[T any](q *gorm.DB, scan func(rowScanner) (T, error)) ([]T, error) {
 	rows, err := q.Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
+	out := []T{}
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {

@@ -786,7 +786,8 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 		if c.ContactID < 0 {
 			c.ContactID = u.contacts[-1-c.ContactID].ID
 		}
-		if old, ok := u.existing[i]; ok {
+		old, resent := u.existing[i]
+		if resent {
 			c.ID = old.id
 		} else {
 			c.ID, caseIDs = caseIDs[0], caseIDs[1:]
@@ -799,7 +800,7 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 		setLastMessage(c, u.messages[i])
 		ids[i] = c.ID
 		msgs = append(msgs, u.messages[i]...)
-		if _, ok := u.existing[i]; !ok {
+		if !resent {
 			fresh = append(fresh, *c)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/store/storetest"
 )
 
@@ -64,14 +65,7 @@ func TestE2E_OneConversation(t *testing.T) {
 		t.Run(string(b), func(t *testing.T) {
 			dbURL := storetest.MustURL(t, b)
 			s := mustStart(t, bin, dbURL)
-			var m []string
-			for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-				m = credentials.FindStringSubmatch(s.stdout.String())
-			}
-			if m == nil {
-				t.Fatalf("first start printed no credentials:\n%s", s.stdout.String())
-			}
-			email, password, token := m[1], m[2], m[3]
+			email, password, token := binarytest.MustCredentials(t, s.stdout)
 
 			// The visitor's offline message arrives through CallGear's upload.
 			st := storetest.MustOpenURL(t, dbURL)

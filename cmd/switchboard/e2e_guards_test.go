@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/ratelimit/redistest"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -103,20 +104,6 @@ func mustStartWith(t *testing.T, bin, dbURL string, env map[string]string) *serv
 		t.Setenv(k, v)
 	}
 	return mustStart(t, bin, dbURL)
-}
-
-// mustCredentials returns the superadmin's email, password and API key that
-// the first start printed.
-func mustCredentials(t *testing.T, s *server) (email, password, token string) {
-	t.Helper()
-	var m []string
-	for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		m = credentials.FindStringSubmatch(s.stdout.String())
-	}
-	if m == nil {
-		t.Fatalf("first start printed no credentials:\n%s", s.stdout.String())
-	}
-	return m[1], m[2], m[3]
 }
 
 // mustPostgresURL returns a fresh PostgreSQL database; the test is skipped
@@ -209,7 +196,7 @@ func TestE2E_RateLimitSharedAcrossReplicas(t *testing.T) {
 			}
 			dbURL := mustPostgresURL(t)
 			a := mustStartWith(t, bin, dbURL, env)
-			_, _, token := mustCredentials(t, a)
+			_, _, token := binarytest.MustCredentials(t, a.stdout)
 			mustRunBinary(t, bin, dbURL, "account", "update", "--id", "1", "--rate-limit", "5")
 			b := mustStartWith(t, bin, dbURL, env)
 			replicas := []*server{a, b}
@@ -256,7 +243,7 @@ func TestE2E_IdempotencyAcrossReplicas(t *testing.T) {
 	bin := mustBuild(t)
 	dbURL := mustPostgresURL(t)
 	a := mustStart(t, bin, dbURL)
-	email, _, token := mustCredentials(t, a)
+	email, _, token := binarytest.MustCredentials(t, a.stdout)
 	b := mustStart(t, bin, dbURL)
 	replicas := []*server{a, b}
 
@@ -371,7 +358,7 @@ func TestE2E_RedisDownFailsOpen(t *testing.T) {
 	s := mustStartWith(t, bin, dbURL, map[string]string{
 		"SWITCHBOARD_REDIS_URL": "redis://" + dead + "/0", "SWITCHBOARD_REDIS_PREFIX": "switchboard-test-down",
 	})
-	_, _, token := mustCredentials(t, s)
+	_, _, token := binarytest.MustCredentials(t, s.stdout)
 	for i := range 3 {
 		if r := s.mustSend(t, request{method: http.MethodGet, path: "/v1/chats", token: token}); r.code != http.StatusOK {
 			t.Errorf("request %d with Redis down = %d %s, want 200", i+1, r.code, r.body)
@@ -480,7 +467,7 @@ func TestE2E_REVEPerAgentLimit(t *testing.T) {
 	bin := mustBuild(t)
 	dbURL := storetest.MustURL(t, store.SQLite)
 	s := mustStart(t, bin, dbURL)
-	email, password, _ := mustCredentials(t, s)
+	email, password, _ := binarytest.MustCredentials(t, s.stdout)
 	mustRunBinary(t, bin, dbURL, "account", "update", "--id", "1", "--rate-limit", "3")
 	mustRunBinary(t, bin, dbURL, "agent", "create", "--account", "1", "--email", "second@example.com",
 		"--password", "second-password", "--role", "superadmin")

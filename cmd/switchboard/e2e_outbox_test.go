@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/models"
 	"switchboard/store/storetest"
 )
@@ -129,12 +130,7 @@ func TestE2E_EmailAndSMS(t *testing.T) {
 			t.Setenv("SWITCHBOARD_SMS_ACCOUNT_SID", "AC123")
 			t.Setenv("SWITCHBOARD_SMS_AUTH_TOKEN", "tok")
 			s := mustStart(t, bin, dbURL)
-			var m []string
-			waitFor(t, "the first start's credentials", func() bool {
-				m = credentials.FindStringSubmatch(s.stdout.String())
-				return m != nil
-			})
-			token := m[3]
+			_, _, token := binarytest.MustCredentials(t, s.stdout)
 			c := cli{dbURL: dbURL}
 			c.mustID(t, "inbox", "create", "--account", "1", "--kind", "email", "--address", "help@acme.example")
 			c.mustID(t, "inbox", "create", "--account", "1", "--kind", "sms", "--address", "+15550000100")

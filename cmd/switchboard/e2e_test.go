@@ -9,14 +9,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/handlers/apitest"
 	"switchboard/models"
 	"switchboard/store/storetest"
@@ -31,11 +30,7 @@ func mustBuild(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "switchboard")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		binPath, buildErr = binarytest.Build(dir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -53,29 +48,12 @@ var (
 type server struct {
 	cmd    *exec.Cmd
 	addr   string
-	stdout *syncBuffer
-	logs   *syncBuffer
+	stdout *binarytest.Buffer
+	logs   *binarytest.Buffer
 	done   chan error
 	// client is every request's client: each exchange is checked against
 	// openapi.yaml, and departures fail the test that started the server.
 	client *http.Client
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // mustStart starts serve on a free port and waits for its "listening" line.
@@ -83,14 +61,14 @@ func mustStart(t *testing.T, bin, dbURL string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+dbURL, "SWITCHBOARD_LOG_LEVEL=info")
-	stdout := &syncBuffer{}
+	stdout := &binarytest.Buffer{}
 	cmd.Stdout = stdout
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stdout: stdout, logs: &syncBuffer{}, done: make(chan error, 1),
+	s := &server{cmd: cmd, stdout: stdout, logs: &binarytest.Buffer{}, done: make(chan error, 1),
 		client: &http.Client{Transport: apitest.Transport(t, nil)}}
 	addrCh := make(chan string, 1)
 	go func() {
@@ -151,8 +129,6 @@ func (s *server) get(t *testing.T, path, user, pass string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
-var credentials = regexp.MustCompile(`email:\s+(\S+)\n\s+password:\s+(\S+)\n\s+api key:\s+(\S+)`)
-
 // TestE2E_FirstStart runs the real binary the way the README tells a new user
 // to: first start prints the superadmin's credentials once, and with them
 // REVE's offline-messages list answers, first [] and then what was written.
@@ -162,15 +138,7 @@ func TestE2E_FirstStart(t *testing.T) {
 		t.Run(string(b), func(t *testing.T) {
 			dbURL := storetest.MustURL(t, b)
 			s := mustStart(t, bin, dbURL)
-			// stdout is copied by its own goroutine: give it a moment to catch up.
-			var m []string
-			for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-				m = credentials.FindStringSubmatch(s.stdout.String())
-			}
-			if m == nil {
-				t.Fatalf("first start printed no credentials:\n%s", s.stdout.String())
-			}
-			email, password, token := m[1], m[2], m[3]
+			email, password, token := binarytest.MustCredentials(t, s.stdout)
 			if c, err := MustKeys(t, dbURL, "").Authenticate(t.Context(), token); err != nil || c.Email != email || len(c.Scopes) != 5 {
 				t.Errorf("first start's API key authenticates as %+v, %v; want the superadmin with every scope", c, err)
 			}

@@ -1,0 +1,63 @@
+// Package binarytest builds and reads the real switchboard binary for the
+// tests that run it: end-to-end (cmd/switchboard), faults and bench.
+package binarytest
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Build compiles cmd/switchboard into dir and returns the binary's path, or
+// an error with go build's output.
+func Build(dir string) (string, error) {
+	bin := filepath.Join(dir, "switchboard")
+	out, err := exec.Command("go", "build", "-o", bin, "switchboard/cmd/switchboard").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Buffer is a process's stdout or stderr: written by exec's copier
+// goroutine while the test reads it.
+type Buffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// Write appends p; it never fails.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+var credentials = regexp.MustCompile(`email:\s+(\S+)\n\s+password:\s+(\S+)\n\s+api key:\s+(\S+)`)
+
+// MustCredentials returns the superadmin's email and password and the
+// full-access API key that serve's first start printed to stdout. It waits
+// up to 5 s for them, since stdout is copied by its own goroutine and may
+// land after the "listening" log line, and fails tb when they do not come.
+func MustCredentials(tb testing.TB, stdout *Buffer) (email, password, token string) {
+	tb.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := credentials.FindStringSubmatch(stdout.String()); m != nil {
+			return m[1], m[2], m[3]
+		}
+	}
+	tb.Fatalf("first start printed no credentials:\n%s", stdout.String())
+	return "", "", ""
+}
