@@ -31,6 +31,9 @@ type Caller struct {
 	Scopes []Scope
 	// KeyID is the API key the caller used, empty for a password login.
 	KeyID string
+	// Session says the key is a session token a password login issued
+	// (models.KeySession); its scopes are its agent's role's.
+	Session bool
 }
 
 type callerKey struct{}

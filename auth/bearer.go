@@ -37,6 +37,25 @@ func (*expiredError) Is(target error) bool { return target == ErrInvalidToken }
 // tokenIssuer is the "iss" of every token; tokens of other issuers are refused.
 const tokenIssuer = "switchboard"
 
+// ErrSessionToken means a session token (models.KeySession) was offered
+// where only API keys are taken. It matches ErrInvalidToken, so every REST
+// dialect answers it with its 401.
+var ErrSessionToken error = &sessionError{}
+
+type sessionError struct{}
+
+func (*sessionError) Error() string {
+	return "a session token is valid only on the CallGear Data API; use an API key"
+}
+
+// Is makes ErrSessionToken match ErrInvalidToken.
+func (*sessionError) Is(target error) bool { return target == ErrInvalidToken }
+
+// clockSkew is how far ahead of this server's clock a token's "iat" or "nbf"
+// may be: another replica's clock may run a little fast, but a token from
+// further in the future was not issued by a server of ours.
+const clockSkew = time.Minute
+
 // MinSecretLen is the shortest signing secret NewKeys takes: HS256 wants at
 // least as many key bytes as its hash has.
 const MinSecretLen = 32
@@ -141,9 +160,11 @@ func NewKeys(secret []byte, ks KeyStore, opts KeysOptions) (*Keys, error) {
 	}
 	// The explicit method list refuses "none" and any other algorithm a
 	// forged header names; strict decoding refuses non-canonical base64, so a
-	// token has one spelling.
+	// token has one spelling. The leeway lets "iat" and "nbf" be clockSkew
+	// ahead; "exp" gets none (Authenticate checks it itself).
 	k.parser = jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(tokenIssuer), jwt.WithTimeFunc(k.now), jwt.WithStrictDecoding())
+		jwt.WithIssuer(tokenIssuer), jwt.WithTimeFunc(k.now), jwt.WithStrictDecoding(),
+		jwt.WithIssuedAt(), jwt.WithLeeway(clockSkew))
 	return k, nil
 }
 
@@ -156,6 +177,10 @@ type KeySpec struct {
 	// enabled superadmin.
 	AgentID *int64
 	Name    string
+	// Kind is what the key stands for; empty means models.KeyAPI. A session
+	// (models.KeySession) works only where AuthenticateAny is called, and
+	// never with more scopes than its agent's role has (RoleScopes).
+	Kind models.KeyKind
 	// Scopes are what the key may do; nil or empty means every scope.
 	Scopes []Scope
 	// ExpiresAt is when the key stops working; nil means never. It is kept
@@ -168,7 +193,7 @@ type KeySpec struct {
 // store.FieldErrors for an unknown scope or an expiry not in the future, and
 // the store's errors (ErrNotFound for an unknown account or agent).
 func (k *Keys) Issue(ctx context.Context, accountID int64, spec KeySpec) (models.APIKey, string, error) {
-	in := store.NewAPIKey{ID: NewKeyID(), AgentID: spec.AgentID, Name: spec.Name}
+	in := store.NewAPIKey{ID: NewKeyID(), AgentID: spec.AgentID, Name: spec.Name, Kind: spec.Kind}
 	var fe store.FieldErrors
 	if len(spec.Scopes) > 0 {
 		scopes, err := ParseScopes(FormatScopes(spec.Scopes))
@@ -176,6 +201,10 @@ func (k *Keys) Issue(ctx context.Context, accountID int64, spec KeySpec) (models
 			fe.Add("scopes", "%v", err)
 		}
 		in.Scopes = FormatScopes(scopes)
+	}
+	if spec.Kind == models.KeySession && len(spec.Scopes) == 0 {
+		// Empty scopes mean every scope, which a session never has.
+		fe.Add("scopes", "a session takes its agent's role's scopes (RoleScopes); none given")
 	}
 	if spec.ExpiresAt != nil {
 		at := spec.ExpiresAt.UTC().Truncate(time.Second)
@@ -220,11 +249,24 @@ func (k *Keys) Sign(key models.APIKey) (string, error) {
 	return token, nil
 }
 
-// Authenticate returns the caller a bearer token stands for. It returns
-// ErrExpiredToken for an expired key, ErrInvalidToken (wrapped, with the
+// Authenticate returns the caller an API key stands for. It returns
+// ErrExpiredToken for an expired key, ErrSessionToken (matching
+// ErrInvalidToken) for a session token, ErrInvalidToken (wrapped, with the
 // reason) for any other token that does not work, and a wrapped store error
 // (such as store.ErrUnavailable) when the key cannot be read.
 func (k *Keys) Authenticate(ctx context.Context, token string) (Caller, error) {
+	c, err := k.AuthenticateAny(ctx, token)
+	if err == nil && c.Session {
+		return Caller{}, ErrSessionToken
+	}
+	return c, err
+}
+
+// AuthenticateAny is Authenticate that takes session tokens too: only the
+// endpoint that issues sessions (CallGear's) calls it. A session's caller
+// has the scopes of its agent's role as it is now, never more than the key
+// was issued with. Its errors are Authenticate's, but for ErrSessionToken.
+func (k *Keys) AuthenticateAny(ctx context.Context, token string) (Caller, error) {
 	var claims keyClaims
 	if _, err := k.parser.ParseWithClaims(token, &claims, k.keyFunc); err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
@@ -232,11 +274,16 @@ func (k *Keys) Authenticate(ctx context.Context, token string) (Caller, error) {
 		}
 		return Caller{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	now := k.now()
+	if claims.ExpiresAt != nil && !now.Before(claims.ExpiresAt.Time) {
+		// The parser's leeway is for clocks that run fast, not for tokens
+		// that have run out.
+		return Caller{}, ErrExpiredToken
+	}
 	agentID, err := strconv.ParseInt(claims.Subject, 10, 64)
 	if err != nil || claims.ID == "" {
 		return Caller{}, fmt.Errorf("%w: no key id or agent", ErrInvalidToken)
 	}
-	now := k.now()
 	entry, err := k.load(ctx, claims.ID, now)
 	if errors.Is(err, store.ErrNotFound) {
 		return Caller{}, fmt.Errorf("%w: unknown key", ErrInvalidToken)
@@ -256,12 +303,20 @@ func (k *Keys) Authenticate(ctx context.Context, token string) (Caller, error) {
 		return Caller{}, fmt.Errorf("%w: agent disabled", ErrInvalidToken)
 	case entry.scopes == nil:
 		return Caller{}, fmt.Errorf("%w: key has unknown scopes %q", ErrInvalidToken, key.Scopes)
+	case !key.Kind.Valid():
+		return Caller{}, fmt.Errorf("%w: key has unknown kind %q", ErrInvalidToken, key.Kind)
 	}
 	k.touch(ctx, key.ID, now)
-	return Caller{
+	c := Caller{
 		AccountID: key.AccountID, AgentID: agent.ID, Email: agent.Email, Role: agent.Role,
-		Scopes: slices.Clone(entry.scopes), KeyID: key.ID,
-	}, nil
+		Scopes: slices.Clone(entry.scopes), KeyID: key.ID, Session: key.Kind == models.KeySession,
+	}
+	if c.Session {
+		// A session acts as its agent: a role changed since the login
+		// takes its scopes away at once.
+		c.Scopes = intersect(c.Scopes, RoleScopes(agent.Role))
+	}
+	return c, nil
 }
 
 // Forget drops the key's cached row, so that this process reads it again on

@@ -249,6 +249,12 @@ func TestKeys_Authenticate(t *testing.T) {
 		{"subject not a number", signed(t, jwt.SigningMethodHS256, claims(func(c *keyClaims) { c.Subject = "boss" }), testSecret), ErrInvalidToken},
 		{"no key id", signed(t, jwt.SigningMethodHS256, claims(func(c *keyClaims) { c.ID = "" }), testSecret), ErrInvalidToken},
 		{"expired claim", signed(t, jwt.SigningMethodHS256, claims(func(c *keyClaims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Second)) }), testSecret), ErrExpiredToken},
+		{"expired claim, within the clock skew", signed(t, jwt.SigningMethodHS256, claims(func(c *keyClaims) { c.ExpiresAt = jwt.NewNumericDate(now) }), testSecret), ErrExpiredToken},
+		{"issued in a minute", signed(t, jwt.SigningMethodHS256, claims(func(c *keyClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Minute)) }), testSecret), nil},
+		{"issued in a minute and a second", signed(t, jwt.SigningMethodHS256, claims(func(c *keyClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Minute + time.Second)) }), testSecret), ErrInvalidToken},
+		{"issued next year", signed(t, jwt.SigningMethodHS256, claims(func(c *keyClaims) { c.IssuedAt = jwt.NewNumericDate(now.AddDate(1, 0, 0)) }), testSecret), ErrInvalidToken},
+		{"not before in 30 s", signed(t, jwt.SigningMethodHS256, claims(func(c *keyClaims) { c.NotBefore = jwt.NewNumericDate(now.Add(30 * time.Second)) }), testSecret), nil},
+		{"not before in 2 minutes", signed(t, jwt.SigningMethodHS256, claims(func(c *keyClaims) { c.NotBefore = jwt.NewNumericDate(now.Add(2 * time.Minute)) }), testSecret), ErrInvalidToken},
 		{"revoked", revokedToken, ErrInvalidToken},
 		{"disabled agent", offToken, ErrInvalidToken},
 		{"unknown key", unknownToken, ErrInvalidToken},
@@ -509,5 +515,90 @@ func BenchmarkKeys_Authenticate(b *testing.B) {
 	})
 	if n := f.cs.reads.Load(); n != 1 {
 		b.Errorf("%d reads of the key, want 1 (the cached path)", n)
+	}
+}
+
+// TestKeys_Session checks that a session token works only where sessions
+// are taken (AuthenticateAny), that Authenticate refuses it as a token of the
+// wrong kind, and that it never has more scopes than its agent's role now.
+func TestKeys_Session(t *testing.T) {
+	f := mustKeys(t, KeysOptions{CacheTTL: time.Nanosecond})
+	ctx := t.Context()
+	agent := storetest.MustAgent(t, f.s, f.acct.ID, "agent@example.com", models.RoleAgent, "hash")
+	exp := f.clk.Now().Add(time.Hour)
+	_, session := f.mustIssue(t, KeySpec{AgentID: &agent.ID, Name: "login", Kind: models.KeySession,
+		Scopes: RoleScopes(models.RoleAgent), ExpiresAt: &exp})
+	_, key := f.mustIssue(t, KeySpec{AgentID: &agent.ID, Name: "ci"})
+
+	t.Run("refused where only API keys are taken", func(t *testing.T) {
+		_, err := f.keys.Authenticate(ctx, session)
+		if !errors.Is(err, ErrSessionToken) || !errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrExpiredToken) {
+			t.Errorf("err = %v, want ErrSessionToken matching ErrInvalidToken", err)
+		}
+	})
+	t.Run("taken where sessions are", func(t *testing.T) {
+		c, err := f.keys.AuthenticateAny(ctx, session)
+		if err != nil || !c.Session || c.AgentID != agent.ID || !slices.Equal(c.Scopes, RoleScopes(models.RoleAgent)) {
+			t.Errorf("caller = %+v, %v; want agent's session with its role's scopes", c, err)
+		}
+	})
+	t.Run("an API key is taken by both", func(t *testing.T) {
+		for name, authn := range map[string]func(context.Context, string) (Caller, error){
+			"Authenticate": f.keys.Authenticate, "AuthenticateAny": f.keys.AuthenticateAny} {
+			c, err := authn(ctx, key)
+			if err != nil || c.Session || !slices.Equal(c.Scopes, AllScopes()) {
+				t.Errorf("%s: caller = %+v, %v; want the key with every scope", name, c, err)
+			}
+		}
+	})
+	t.Run("a role taken away takes its scopes", func(t *testing.T) {
+		role := models.RoleAdmin
+		if _, err := f.s.UpdateAgent(ctx, f.acct.ID, agent.ID, store.AgentUpdate{Role: &role}); err != nil {
+			t.Fatal(err)
+		}
+		// Promoted: still the agent's scopes, which the session was issued with.
+		c, err := f.keys.AuthenticateAny(ctx, session)
+		if err != nil || !slices.Equal(c.Scopes, RoleScopes(models.RoleAgent)) {
+			t.Errorf("promoted: caller = %+v, %v; want no more than issued", c, err)
+		}
+		boss := models.RoleSuperadmin
+		_, admin := f.mustIssue(t, KeySpec{AgentID: &f.admin.ID, Kind: models.KeySession,
+			Scopes: RoleScopes(models.RoleSuperadmin), ExpiresAt: &exp})
+		role = models.RoleAgent
+		if _, err := f.s.UpdateAgent(ctx, f.acct.ID, f.admin.ID, store.AgentUpdate{Role: &role}); err != nil {
+			t.Fatal(err)
+		}
+		defer f.s.UpdateAgent(ctx, f.acct.ID, f.admin.ID, store.AgentUpdate{Role: &boss})
+		c, err = f.keys.AuthenticateAny(ctx, admin)
+		if err != nil || !slices.Equal(c.Scopes, RoleScopes(models.RoleAgent)) || c.Require(ScopeUpload) == nil {
+			t.Errorf("demoted: caller = %+v, %v; want the agent role's scopes", c, err)
+		}
+	})
+	t.Run("a session needs scopes", func(t *testing.T) {
+		_, _, err := f.keys.Issue(ctx, f.acct.ID, KeySpec{AgentID: &agent.ID, Kind: models.KeySession, ExpiresAt: &exp})
+		var fe store.FieldErrors
+		if !errors.As(err, &fe) {
+			t.Errorf("err = %v, want a field error: empty scopes would mean every scope", err)
+		}
+	})
+}
+
+// TestRoleScopes checks every cell of the role and scope table.
+func TestRoleScopes(t *testing.T) {
+	want := map[models.Role]map[Scope]bool{
+		models.RoleSuperadmin: {ScopeRead: true, ScopeChat: true, ScopeEmail: true, ScopeSMS: true, ScopeUpload: true},
+		models.RoleAdmin:      {ScopeRead: true, ScopeChat: true, ScopeEmail: true, ScopeSMS: true, ScopeUpload: true},
+		models.RoleAgent:      {ScopeRead: true, ScopeChat: true, ScopeEmail: true, ScopeSMS: true, ScopeUpload: false},
+		models.Role("owner"):  {},
+	}
+	for role, cells := range want {
+		for _, scope := range AllScopes() {
+			t.Run(string(role)+"/"+string(scope), func(t *testing.T) {
+				c := Caller{Role: role, Scopes: RoleScopes(role)}
+				if got := c.Require(scope) == nil; got != cells[scope] {
+					t.Errorf("%s may %s: %v, want %v", role, scope, got, cells[scope])
+				}
+			})
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"switchboard/models"
 )
 
 // Scope is one thing an API key may do.
@@ -22,6 +24,38 @@ const (
 // AllScopes returns every scope, in a fixed order.
 func AllScopes() []Scope {
 	return []Scope{ScopeRead, ScopeChat, ScopeEmail, ScopeSMS, ScopeUpload}
+}
+
+// RoleScopes returns what an agent of the role may do: the scopes a session
+// of that agent carries (a CallGear login.user token, a console sign-in).
+// It is the one table of roles and scopes:
+//
+//	role        read  chat  email  sms  upload
+//	superadmin   ✓     ✓     ✓     ✓     ✓
+//	admin        ✓     ✓     ✓     ✓     ✓
+//	agent        ✓     ✓     ✓     ✓     -
+//
+// Agents answer customers by chat, email and SMS; bulk uploads and their
+// deletes are for admins. An unknown role has no scopes.
+func RoleScopes(r models.Role) []Scope {
+	switch r {
+	case models.RoleSuperadmin, models.RoleAdmin:
+		return AllScopes()
+	case models.RoleAgent:
+		return []Scope{ScopeRead, ScopeChat, ScopeEmail, ScopeSMS}
+	}
+	return nil
+}
+
+// intersect returns the scopes of a that b has too, in a's order.
+func intersect(a, b []Scope) []Scope {
+	out := []Scope{}
+	for _, s := range a {
+		if slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ParseScopes reads a comma-separated scope list as the CLI and the api_keys

@@ -16,11 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchboard/api"
+	"switchboard/auth"
 	"switchboard/handlers/acquire"
 	"switchboard/handlers/callgear"
 	"switchboard/handlers/guard"
 	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/reve"
+	"switchboard/models"
 	"switchboard/store"
 )
 
@@ -47,13 +49,22 @@ type Deps struct {
 	Basic reve.Authenticator
 	// Keys checks the API keys of HelpCrunch, Acquire and CallGear and
 	// issues CallGear's session tokens; *auth.Keys is the real one.
-	Keys callgear.Keys
+	Keys Keys
 	// Limits and Idempotency guard every dialect; nil turns them off.
 	Limits      *guard.Limits
 	Idempotency *guard.Idempotency
 	// Metrics is served at /metrics; nil serves an empty registry.
 	Metrics prometheus.Gatherer
 	Log     *slog.Logger
+}
+
+// Keys checks bearer tokens: API keys on every dialect (Authenticate), and
+// session tokens too where they were issued (AuthenticateAny, CallGear's
+// endpoint alone); it issues the sessions of CallGear's login.user.
+type Keys interface {
+	Authenticate(ctx context.Context, token string) (auth.Caller, error)
+	AuthenticateAny(ctx context.Context, token string) (auth.Caller, error)
+	Issue(ctx context.Context, accountID int64, spec auth.KeySpec) (models.APIKey, string, error)
 }
 
 // New returns the router with every route of every dialect registered.

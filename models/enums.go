@@ -19,6 +19,23 @@ func (r Role) Valid() bool {
 	return false
 }
 
+// KeyKind says what an API key row stands for.
+type KeyKind string
+
+// The kinds of key.
+const (
+	// KeyAPI is a key an operator made with `key create` (or the first start):
+	// a bearer credential on every dialect, with the scopes it was made with.
+	KeyAPI KeyKind = "api"
+	// KeySession is a short-lived token a password login issued (CallGear's
+	// login.user): valid only on the endpoint that issued it, with the scopes
+	// of its agent's role.
+	KeySession KeyKind = "session"
+)
+
+// Valid reports whether k is one of the known kinds.
+func (k KeyKind) Valid() bool { return k == KeyAPI || k == KeySession }
+
 // Channel is the medium of a case.
 type Channel string
 

@@ -52,6 +52,7 @@ type APIKey struct {
 	AccountID  int64      `gorm:"not null;index:idx_api_keys_account"`
 	AgentID    int64      `gorm:"not null;index:idx_api_keys_agent"`
 	Name       string     `gorm:"not null"`
+	Kind       KeyKind    `gorm:"not null"`
 	Scopes     string     `gorm:"not null"`
 	ExpiresAt  *time.Time ``
 	RevokedAt  *time.Time ``

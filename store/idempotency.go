@@ -161,10 +161,10 @@ type Purged struct {
 }
 
 // PurgeExpired deletes the idempotency keys whose time is up (kept responses
-// and lapsed leases alike) and the API keys named keyName that expired
-// before before; it returns how many of each went. Keys of other names stay
-// for `key list` to show.
-func (s *Store) PurgeExpired(ctx context.Context, keyName string, before time.Time) (Purged, error) {
+// and lapsed leases alike) and the session keys (models.KeySession) that
+// expired before before; it returns how many of each went. API keys stay,
+// expired or not, for `key list` to show.
+func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (Purged, error) {
 	var out Purged
 	db := s.db.WithContext(ctx)
 	res := db.Where("expires_at <= ?", s.now()).Delete(&models.IdempotencyKey{})
@@ -172,7 +172,7 @@ func (s *Store) PurgeExpired(ctx context.Context, keyName string, before time.Ti
 		return out, wrap("purge idempotency keys", res.Error)
 	}
 	out.IdempotencyKeys = res.RowsAffected
-	res = db.Where("name = ? AND expires_at IS NOT NULL AND expires_at < ?", keyName, before.UTC()).Delete(&models.APIKey{})
+	res = db.Where("kind = ? AND expires_at IS NOT NULL AND expires_at < ?", models.KeySession, before.UTC()).Delete(&models.APIKey{})
 	if res.Error != nil {
 		return out, wrap("purge api keys", res.Error)
 	}

@@ -366,30 +366,33 @@ func TestStore_PurgeExpired(t *testing.T) {
 		mustComplete(t, s, keptLive, store.StoredResponse{Status: 201, Body: []byte("live")}, longKeep)
 		mustClaim(t, s, a.ID, "running", "h", longLease)
 
-		// API keys, purged when named sessionKeyName and expired before before.
+		// API keys, purged when they are sessions expired before before.
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		before := now.Add(-time.Hour)
 		at := func(d time.Duration) *time.Time { x := before.Add(d); return &x }
+		session := models.KeySession
 		keys := []struct {
 			account int64
 			id      string
 			name    string
+			kind    models.KeyKind
 			expires *time.Time
 			purged  bool
 		}{
-			{a.ID, "session-old", sessionKeyName, at(-time.Hour), true},
-			{a.ID, "session-just-before", sessionKeyName, at(-time.Microsecond), true},
-			{b.ID, "session-old-b", sessionKeyName, at(-time.Minute), true},
-			{a.ID, "session-at-before", sessionKeyName, at(0), false},
-			{a.ID, "session-expired-after-before", sessionKeyName, at(30 * time.Minute), false},
-			{a.ID, "session-live", sessionKeyName, at(2 * time.Hour), false},
-			{a.ID, "session-forever", sessionKeyName, nil, false},
-			{a.ID, "ci-old", "ci", at(-time.Hour), false},
-			{a.ID, "unnamed-old", "", at(-time.Hour), false},
-			{a.ID, "session-like-old", sessionKeyName + " 2", at(-time.Hour), false},
+			{a.ID, "session-old", sessionKeyName, session, at(-time.Hour), true},
+			{a.ID, "session-just-before", sessionKeyName, session, at(-time.Microsecond), true},
+			{b.ID, "session-old-b", sessionKeyName, session, at(-time.Minute), true},
+			{a.ID, "session-unnamed-old", "", session, at(-time.Minute), true},
+			{a.ID, "session-at-before", sessionKeyName, session, at(0), false},
+			{a.ID, "session-expired-after-before", sessionKeyName, session, at(30 * time.Minute), false},
+			{a.ID, "session-live", sessionKeyName, session, at(2 * time.Hour), false},
+			{a.ID, "session-forever", sessionKeyName, session, nil, false},
+			{a.ID, "ci-old", "ci", "", at(-time.Hour), false},
+			{a.ID, "unnamed-old", "", "", at(-time.Hour), false},
+			{a.ID, "api-key-named-like-a-session", sessionKeyName, models.KeyAPI, at(-time.Hour), false},
 		}
 		for _, k := range keys {
-			if _, err := s.CreateAPIKey(ctx, k.account, store.NewAPIKey{ID: k.id, Name: k.name, ExpiresAt: k.expires}); err != nil {
+			if _, err := s.CreateAPIKey(ctx, k.account, store.NewAPIKey{ID: k.id, Name: k.name, Kind: k.kind, ExpiresAt: k.expires}); err != nil {
 				t.Fatalf("create api key %s: %v", k.id, err)
 			}
 		}
@@ -399,11 +402,11 @@ func TestStore_PurgeExpired(t *testing.T) {
 		lapse()
 
 		// before in another zone names the same instant.
-		got, err := s.PurgeExpired(ctx, sessionKeyName, before.In(time.FixedZone("UTC-5", -5*3600)))
+		got, err := s.PurgeExpired(ctx, before.In(time.FixedZone("UTC-5", -5*3600)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (store.Purged{IdempotencyKeys: 3, APIKeys: 3}); got != want {
+		if want := (store.Purged{IdempotencyKeys: 3, APIKeys: 4}); got != want {
 			t.Errorf("purged %+v, want %+v", got, want)
 		}
 		if got, want := idempotencyRows(t, s, a.ID), []string{"kept", "running"}; !slices.Equal(got, want) {
@@ -425,7 +428,7 @@ func TestStore_PurgeExpired(t *testing.T) {
 			}
 		}
 
-		again, err := s.PurgeExpired(ctx, sessionKeyName, before)
+		again, err := s.PurgeExpired(ctx, before)
 		if err != nil || again != (store.Purged{}) {
 			t.Errorf("second purge = %+v, %v; want nothing purged", again, err)
 		}

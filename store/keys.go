@@ -21,6 +21,8 @@ type NewAPIKey struct {
 	// enabled superadmin.
 	AgentID *int64
 	Name    string
+	// Kind is what the key stands for; empty means models.KeyAPI.
+	Kind models.KeyKind
 	// Scopes is a comma list as auth.FormatScopes writes it; empty means every scope.
 	Scopes string
 	// ExpiresAt is when the key stops working; nil means never.
@@ -35,6 +37,12 @@ func (in *NewAPIKey) validate() error {
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	in.Scopes = strings.TrimSpace(in.Scopes)
+	if in.Kind == "" {
+		in.Kind = models.KeyAPI
+	}
+	if !in.Kind.Valid() {
+		fe.Add("kind", "must be %q or %q", models.KeyAPI, models.KeySession)
+	}
 	if in.ExpiresAt != nil {
 		at := in.ExpiresAt.UTC().Truncate(time.Microsecond)
 		in.ExpiresAt = &at
@@ -43,7 +51,7 @@ func (in *NewAPIKey) validate() error {
 }
 
 // CreateAPIKey stores a key of the account in one transaction and returns it.
-// It returns FieldErrors for an empty id, ErrNotFound (naming what) for an
+// It returns FieldErrors for an empty id or an unknown kind, ErrNotFound (naming what) for an
 // unknown account, an agent that is not of the account, or an account without
 // an enabled superadmin when no agent is given, and ErrConflict for an id
 // already in use.
@@ -85,7 +93,7 @@ func createAPIKey(tx *gorm.DB, now time.Time, accountID int64, in NewAPIKey) (mo
 		}
 	}
 	key := models.APIKey{
-		ID: in.ID, AccountID: accountID, AgentID: agent.ID, Name: in.Name, Scopes: in.Scopes,
+		ID: in.ID, AccountID: accountID, AgentID: agent.ID, Name: in.Name, Kind: in.Kind, Scopes: in.Scopes,
 		ExpiresAt: in.ExpiresAt, CreatedAt: now,
 	}
 	if err := tx.Create(&key).Error; err != nil {

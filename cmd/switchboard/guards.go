@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"switchboard/handlers/callgear"
 	"switchboard/handlers/guard"
 	"switchboard/ratelimit"
 	"switchboard/store"
@@ -132,7 +131,7 @@ func purge(ctx context.Context, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(purgeEvery)
 	defer t.Stop()
 	for {
-		n, err := st.PurgeExpired(ctx, callgear.SessionKeyName, time.Now().Add(-sessionKeep))
+		n, err := st.PurgeExpired(ctx, time.Now().Add(-sessionKeep))
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("purge expired keys", "err", err)

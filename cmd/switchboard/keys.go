@@ -149,10 +149,10 @@ func keyCmd(ctx context.Context, args []string, env func(string) string, stdout,
 			return json.NewEncoder(stdout).Encode(out)
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tNAME\tAGENT\tSCOPES\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
+		fmt.Fprintln(w, "ID\tKIND\tNAME\tAGENT\tSCOPES\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
 		for _, k := range list {
 			v := keyJSON(k)
-			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", k.ID, orDash(k.Name), k.AgentID, strings.Join(v.Scopes, ","),
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", k.ID, v.Kind, orDash(k.Name), k.AgentID, strings.Join(v.Scopes, ","),
 				timeText(&k.CreatedAt), timeText(k.LastUsedAt), timeText(k.ExpiresAt), timeText(k.RevokedAt))
 		}
 		return w.Flush()
@@ -172,11 +172,13 @@ func keyCmd(ctx context.Context, args []string, env func(string) string, stdout,
 // keyView is an API key as the key commands print it in JSON. Token is set
 // only by key create.
 type keyView struct {
-	ID         string     `json:"id"`
-	Token      string     `json:"token,omitempty"`
-	AccountID  int64      `json:"account_id"`
-	AgentID    int64      `json:"agent_id"`
-	Name       string     `json:"name"`
+	ID        string `json:"id"`
+	Token     string `json:"token,omitempty"`
+	AccountID int64  `json:"account_id"`
+	AgentID   int64  `json:"agent_id"`
+	Name      string `json:"name"`
+	// Kind is "api" for a key made here, "session" for a CallGear login.user session.
+	Kind       string     `json:"kind"`
 	Scopes     []string   `json:"scopes"`
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
@@ -187,7 +189,7 @@ type keyView struct {
 // keyJSON returns the printable view of a key, its scopes spelled out (an
 // empty list in the row means every scope).
 func keyJSON(k models.APIKey) keyView {
-	v := keyView{ID: k.ID, AccountID: k.AccountID, AgentID: k.AgentID, Name: k.Name, Scopes: []string{},
+	v := keyView{ID: k.ID, AccountID: k.AccountID, AgentID: k.AgentID, Name: k.Name, Kind: string(k.Kind), Scopes: []string{},
 		CreatedAt: k.CreatedAt.UTC(), ExpiresAt: utc(k.ExpiresAt), LastUsedAt: utc(k.LastUsedAt), RevokedAt: utc(k.RevokedAt)}
 	scopes, err := auth.ParseScopes(k.Scopes)
 	if err != nil {

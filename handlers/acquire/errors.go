@@ -143,6 +143,8 @@ func classify(err error) (status int, typ, msg string, retryAfter int) {
 		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "Missing API key: send the header Authorization: Bearer <API key>"
 	case errors.Is(err, auth.ErrExpiredToken):
 		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "The API key has expired"
+	case errors.Is(err, auth.ErrSessionToken):
+		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "A login.user session token is valid only on the CallGear Data API: send an API key"
 	case errors.Is(err, auth.ErrInvalidToken):
 		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "Invalid API key"
 	case errors.As(err, &se):

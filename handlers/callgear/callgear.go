@@ -37,7 +37,9 @@ const Path = "/data-api/v2.0"
 // Keys checks access tokens and issues the session tokens of login.user;
 // *auth.Keys is the real one.
 type Keys interface {
-	Authenticate(ctx context.Context, token string) (auth.Caller, error)
+	// AuthenticateAny takes API keys and session tokens alike: this is the
+	// one endpoint where sessions are valid.
+	AuthenticateAny(ctx context.Context, token string) (auth.Caller, error)
 	Issue(ctx context.Context, accountID int64, spec auth.KeySpec) (models.APIKey, string, error)
 }
 
@@ -81,8 +83,9 @@ type Config struct {
 // DefaultMaxItems is the upload batch limit CallGear documents.
 const DefaultMaxItems = 500
 
-// SessionKeyName is the name of the API keys login.user issues; logout.user
-// revokes only keys with this name.
+// SessionKeyName is the name of the session keys login.user issues, as
+// `key list` shows them; logout.user revokes session keys
+// (models.KeySession) and nothing else.
 const SessionKeyName = "login.user session"
 
 // sessionTTL is how long a login.user session lasts, as CallGear's do.
@@ -202,7 +205,7 @@ func (a *api) authenticate(ctx context.Context, params map[string]any, scope aut
 		p.missing("access_token")
 		return auth.Caller{}, p.err()
 	}
-	cl, err := a.keys.Authenticate(ctx, token)
+	cl, err := a.keys.AuthenticateAny(ctx, token)
 	if err != nil {
 		return auth.Caller{}, err
 	}

@@ -24,7 +24,7 @@ import (
 // database being unreachable.
 type fakeKeys struct{}
 
-func (fakeKeys) Authenticate(_ context.Context, token string) (auth.Caller, error) {
+func (fakeKeys) AuthenticateAny(_ context.Context, token string) (auth.Caller, error) {
 	switch token {
 	case "ok":
 		return auth.Caller{AccountID: 1, AgentID: 7, Scopes: auth.AllScopes(), KeyID: "k"}, nil

@@ -50,6 +50,7 @@ type fixture struct {
 	acct, other  models.Account
 	boss         models.Agent // superadmin: REVE's Basic login and the keys' agent
 	agent        models.Agent // an employee for chat messages
+	admin        models.Agent // an admin
 	foreignAgent models.Agent
 
 	site, site2      models.Site
@@ -86,6 +87,7 @@ func mustFixture(tb testing.TB, st *store.Store) *fixture {
 	f.other = storetest.MustAccount(tb, st, "Two")
 	f.boss = storetest.MustAgent(tb, st, f.acct.ID, "boss@example.com", models.RoleSuperadmin, hash)
 	f.agent = storetest.MustAgent(tb, st, f.acct.ID, "agent@example.com", models.RoleAgent, hash)
+	f.admin = storetest.MustAgent(tb, st, f.acct.ID, "admin@example.com", models.RoleAdmin, hash)
 	f.foreignAgent = storetest.MustAgent(tb, st, f.other.ID, "boss2@example.com", models.RoleSuperadmin, hash)
 
 	f.site = mustSite(tb, st, f.acct.ID, "shop.example.com")
@@ -124,7 +126,8 @@ func mustFixture(tb testing.TB, st *store.Store) *fixture {
 		tb.Fatal(err)
 	}
 	expires := past.Add(time.Hour)
-	f.expiredSession = mustKey(tb, pastKeys, f.acct.ID, auth.KeySpec{AgentID: &f.boss.ID, Name: callgear.SessionKeyName, ExpiresAt: &expires})
+	f.expiredSession = mustKey(tb, pastKeys, f.acct.ID, auth.KeySpec{AgentID: &f.boss.ID, Name: callgear.SessionKeyName,
+		Kind: models.KeySession, Scopes: auth.RoleScopes(models.RoleSuperadmin), ExpiresAt: &expires})
 
 	basic, err := auth.NewBasic(st, auth.BasicOptions{Hasher: h})
 	if err != nil {

@@ -265,7 +265,7 @@ func TestServe_LimitExceeded(t *testing.T) {
 func TestLoginUser_NotLimited(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
 		g := mustGuarded(t, st, 2, 1000)
-		login := obj{"login": g.agent.Email, "password": password}
+		login := obj{"login": g.admin.Email, "password": password}
 		// More logins than the minute allows: none is limited or charged.
 		var s session
 		for range 4 {

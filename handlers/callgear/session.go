@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/models"
 	"switchboard/store"
 )
 
@@ -31,7 +32,8 @@ type emptyData struct{}
 
 // loginUser is login.user {login, password}: it checks the agent's email
 // and password and issues a session access token that acts as that agent
-// with every scope for an hour. Errors: -32602 for missing or mistyped
+// for an hour, on this endpoint only, with the scopes of the agent's role
+// (auth.RoleScopes). Errors: -32602 for missing or mistyped
 // params, -32001 auth_error for a wrong login or password or a disabled
 // agent.
 func (a *api) loginUser(c echo.Context, _ auth.Caller, params map[string]any) (any, error) {
@@ -49,7 +51,8 @@ func (a *api) loginUser(c echo.Context, _ auth.Caller, params map[string]any) (a
 		return nil, err
 	}
 	exp := a.now().Add(sessionTTL).Truncate(time.Second)
-	key, token, err := a.keys.Issue(ctx, cl.AccountID, auth.KeySpec{AgentID: &cl.AgentID, Name: SessionKeyName, ExpiresAt: &exp})
+	key, token, err := a.keys.Issue(ctx, cl.AccountID, auth.KeySpec{AgentID: &cl.AgentID, Name: SessionKeyName,
+		Kind: models.KeySession, Scopes: auth.RoleScopes(cl.Role), ExpiresAt: &exp})
 	var fe store.FieldErrors
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -99,7 +102,7 @@ func (a *api) logoutUser(c echo.Context, cl auth.Caller, params map[string]any) 
 	if err != nil {
 		return nil, fmt.Errorf("read session key: %w", err)
 	}
-	if owner.Key.Name != SessionKeyName {
+	if owner.Key.Kind != models.KeySession {
 		return nil, newError(mInvalidValue, "access_token", nil,
 			"Invalid value of parameter access_token: not a login.user session; revoke API keys with `switchboard key revoke`")
 	}

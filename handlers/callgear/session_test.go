@@ -3,9 +3,15 @@ package callgear_test
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
+	"switchboard/auth"
+	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -30,7 +36,7 @@ func (f *fixture) mustLogin(tb testing.TB, email string) session {
 func TestLoginUser_RoundTrip(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
 		f := mustFixture(t, st)
-		s := f.mustLogin(t, f.agent.Email)
+		s := f.mustLogin(t, f.admin.Email)
 		if s.AccessToken == "" || s.AppID != f.acct.ID {
 			t.Errorf("session = %+v, want a token of account %d", s, f.acct.ID)
 		}
@@ -52,7 +58,7 @@ func TestLoginUser_RoundTrip(t *testing.T) {
 		f.assertUnchanged(t, before)
 
 		// Another login is another session.
-		if s2 := f.mustLogin(t, f.agent.Email); s2.AccessToken == s.AccessToken {
+		if s2 := f.mustLogin(t, f.admin.Email); s2.AccessToken == s.AccessToken {
 			t.Error("a second login gave the same token")
 		}
 	})
@@ -107,5 +113,97 @@ func TestLogoutUser_Errors(t *testing.T) {
 		assertError(t, f.call(t, "logout.user", obj{"access_token": f.expiredSession}), http.StatusOK, -32001, "access_token_expired", "")
 		// The refused logouts left the session working.
 		mustResult(t, f.call(t, "logout.user", obj{"access_token": s.AccessToken}))
+	})
+}
+
+// TestLoginUser_RoleScopes checks that a session carries the scopes of its
+// agent's role (auth.RoleScopes) and no more, on every method that needs a
+// scope: an agent's session may not upload or delete uploads, an admin's and
+// a superadmin's may.
+func TestLoginUser_RoleScopes(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st)
+		for _, ag := range []models.Agent{f.boss, f.admin, f.agent} {
+			s := f.mustLogin(t, ag.Email)
+			may := auth.Caller{Scopes: auth.RoleScopes(ag.Role)}.Require(auth.ScopeUpload) == nil
+			t.Run(string(ag.Role), func(t *testing.T) {
+				calls := []struct {
+					method string
+					params obj
+				}{
+					{"upload.offline_messages", obj{"offline_messages": []any{f.offlineItem()}}},
+					{"upload.chats", obj{"chats": []any{f.chatItem()}}},
+					{"delete.offline_messages", obj{"offline_message_ids": []any{f.notUploaded.ID}}},
+					{"delete.chats", obj{"chat_ids": []any{f.notUploaded.ID}}},
+				}
+				for _, c := range calls {
+					t.Run(c.method, func(t *testing.T) {
+						c.params["access_token"] = s.AccessToken
+						before := f.counts(t)
+						r := f.call(t, c.method, c.params)
+						if !may {
+							assertError(t, r, http.StatusOK, -32003, "forbidden", "")
+							f.assertUnchanged(t, before)
+							return
+						}
+						var rpc rpcResponse
+						decode(t, r, &rpc)
+						if rpc.Error != nil && rpc.Error.Data.Mnemonic == "forbidden" {
+							t.Errorf("%s's session refused: %+v", ag.Role, rpc.Error)
+						}
+					})
+				}
+			})
+		}
+	})
+}
+
+// TestSessionToken_RESTRoutes checks that a login.user session is a CallGear
+// credential only: every route of the REST dialects refuses it with its own
+// 401, while an API key of the same agent passes the same routes' auth.
+func TestSessionToken_RESTRoutes(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st)
+		session := f.mustLogin(t, f.boss.Email).AccessToken
+		param := regexp.MustCompile(`:[a-z_]+`)
+		var n int
+		for _, r := range f.h.(*echo.Echo).Routes() {
+			if !strings.HasPrefix(r.Path, "/v1/") && !strings.HasPrefix(r.Path, "/api/v1/") {
+				continue
+			}
+			n++
+			target := param.ReplaceAllString(r.Path, "1")
+			t.Run(r.Method+" "+r.Path, func(t *testing.T) {
+				before := f.counts(t)
+				got := f.send(t, r.Method, target, map[string]string{"Authorization": "Bearer " + session,
+					"Content-Type": "application/json"}, strings.NewReader("{}"))
+				if got.status != http.StatusUnauthorized {
+					t.Fatalf("session token: %d %s, want 401", got.status, got.body)
+				}
+				switch {
+				case strings.HasPrefix(r.Path, "/api/v1/"):
+					if !strings.Contains(got.body, `"type":"ERROR_UNAUTHORIZED"`) || !strings.Contains(got.body, "CallGear") {
+						t.Errorf("Acquire body %s, want ERROR_UNAUTHORIZED saying where sessions work", got.body)
+					}
+				default:
+					if !strings.Contains(got.body, `{"code":"unauthorized","message":"Unauthorized"}`) {
+						t.Errorf("HelpCrunch body %s, want its unauthorized error", got.body)
+					}
+				}
+				f.assertUnchanged(t, before)
+				withKey := f.send(t, r.Method, target, map[string]string{"Authorization": "Bearer " + f.token,
+					"Content-Type": "application/json"}, strings.NewReader("{}"))
+				if withKey.status == http.StatusUnauthorized {
+					t.Errorf("API key: %d %s, want past the auth check", withKey.status, withKey.body)
+				}
+			})
+		}
+		if n < 10 {
+			t.Errorf("%d REST routes checked, want every HelpCrunch and Acquire route", n)
+		}
+		// REVE takes Basic credentials only: a bearer session is no login.
+		if got := f.send(t, http.MethodGet, "/api/offlinemessages", map[string]string{"Authorization": "Bearer " + session}, nil); got.status != http.StatusUnauthorized {
+			t.Errorf("REVE with a session: %d %s, want 401", got.status, got.body)
+		}
 	})
 }
