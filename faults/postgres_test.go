@@ -20,8 +20,8 @@ import (
 
 // The dialects' answers while the database is down, byte for byte.
 const (
-	hcUnavailable   = `{"errors":[{"code":"invalid_request","message":"Invalid request"},{"code":"service_unavailable","message":"Service is temporarily unavailable, please try again"}]}` + "\n"
-	reveUnavailable = `{"error":[{"code":503,"message":"Service is temporarily unavailable. Please try again later."}]}` + "\n"
+	hcUnavailable   = `{"errors":[{"code":"invalid_request","message":"Invalid request"},{"code":"service_unavailable","message":"Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice"}]}` + "\n"
+	reveUnavailable = `{"error":[{"code":503,"message":"Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice."}]}` + "\n"
 )
 
 // outcome is one request of a load generator.

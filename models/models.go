@@ -251,6 +251,11 @@ type IdempotencyKey struct {
 	Headers   string    `gorm:"not null"`
 	CreatedAt time.Time `gorm:"not null"`
 	ExpiresAt time.Time `gorm:"not null;index:idx_idempotency_expires"`
+	// AppliedAt is when the request's write committed, set in its own
+	// transaction; ReleasedAt is when the request then gave the key up
+	// without a response to keep.
+	AppliedAt  *time.Time
+	ReleasedAt *time.Time
 }
 
 // All lists every model, in an order in which foreign keys can be created.

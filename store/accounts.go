@@ -129,7 +129,7 @@ func (s *Store) Bootstrap(ctx context.Context, in Bootstrap) (Bootstrapped, erro
 		return Bootstrapped{}, err
 	}
 	var out Bootstrapped
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		if s.backend == Postgres {
 			// Two replicas starting on an empty database must not both bootstrap.
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockID).Error; err != nil {
@@ -225,7 +225,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id int64, in AccountUpdate) (
 		return models.Account{}, err
 	}
 	var a models.Account
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		res := tx.Model(&models.Account{}).Where("id = ?", id).Updates(set)
 		if res.Error != nil {
 			return res.Error

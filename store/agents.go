@@ -42,7 +42,7 @@ func (in *NewAgent) validate() error {
 // email is taken (emails are unique across accounts: they are login names).
 func (s *Store) CreateAgent(ctx context.Context, accountID int64, in NewAgent) (models.Agent, error) {
 	var agent models.Agent
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		if err := accountExists(tx, accountID); err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func (s *Store) UpdateAgent(ctx context.Context, accountID, id int64, in AgentUp
 		return models.Agent{}, err
 	}
 	var a models.Agent
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		res := tx.Model(&models.Agent{}).Where("account_id = ? AND id = ?", accountID, id).Updates(set)
 		if res.Error != nil {
 			return res.Error

@@ -43,7 +43,9 @@ type idRequest struct {
 
 // inUploadTx runs fn in one transaction on one connection of the bulk pool,
 // with the backend's rowWriter for that connection, and releases the
-// connection on every path. It returns fn's error, or the error of taking
+// connection on every path. It is a write (see Store.write): it marks the
+// request's idempotency claim applied and runs again on a deadlock or
+// serialization failure. It returns fn's error, or the error of taking
 // the connection, beginning or committing; a context cancelled meanwhile
 // rolls the transaction back.
 //
@@ -51,25 +53,32 @@ type idRequest struct {
 // because COPY is not a database/sql statement: it needs the pgx connection
 // under the transaction, which only (*sql.Conn).Raw hands out.
 func (s *Store) inUploadTx(ctx context.Context, fn func(tx *gorm.DB, w rowWriter) error) error {
-	pool, err := s.bulk.DB()
-	if err != nil {
-		return err
-	}
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	// Close returns the connection to the pool, after the transaction has
-	// ended: the pool drops it if pgx closed it (a cancelled COPY does).
-	defer conn.Close()
-	db := s.bulk.WithContext(ctx)
-	// WithContext cloned the statement: the pool's own handle keeps its pool.
-	db.Statement.ConnPool = conn
-	var w rowWriter = insertWriter{}
-	if s.backend == Postgres {
-		w = copyWriter{conn: conn}
-	}
-	return db.Transaction(func(tx *gorm.DB) error { return fn(tx, w) })
+	return s.retrying(ctx, func() error {
+		pool, err := s.bulk.DB()
+		if err != nil {
+			return err
+		}
+		conn, err := pool.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		// Close returns the connection to the pool, after the transaction has
+		// ended: the pool drops it if pgx closed it (a cancelled COPY does).
+		defer conn.Close()
+		db := s.bulk.WithContext(ctx)
+		// WithContext cloned the statement: the pool's own handle keeps its pool.
+		db.Statement.ConnPool = conn
+		var w rowWriter = insertWriter{}
+		if s.backend == Postgres {
+			w = copyWriter{conn: conn}
+		}
+		return db.Transaction(func(tx *gorm.DB) error {
+			if err := fn(tx, w); err != nil {
+				return err
+			}
+			return s.markApplied(ctx, tx)
+		})
+	})
 }
 
 // insertWriter is SQLite's rowWriter: ids from sqlite_sequence, rows by

@@ -40,7 +40,7 @@ func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOf
 		return models.Case{}, err
 	}
 	var c models.Case
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		if err := owned(tx, &models.Contact{}, "contact", accountID, in.ContactID); err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 		return MessageView{}, err
 	}
 	var v MessageView
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		c, err := lockCase(tx, s.backend, accountID, caseID)
 		if err != nil {
 			return err

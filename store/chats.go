@@ -292,7 +292,7 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 		return CaseView{}, err
 	}
 	var v CaseView
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		if err := owned(tx, &models.Contact{}, "contact", accountID, in.ContactID); err != nil {
 			return err
 		}
@@ -332,7 +332,7 @@ func (s *Store) SetCaseStatus(ctx context.Context, accountID, id int64, status m
 		return CaseView{}, FieldErrors{{Field: "status", Message: fmt.Sprintf("%q is not one of new, open, pending, on_hold, closed", status)}}
 	}
 	var v CaseView
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		c, err := lockCase(tx, s.backend, accountID, id)
 		if err != nil {
 			return err

@@ -43,7 +43,7 @@ func (s *Store) CreateContact(ctx context.Context, accountID int64, in NewContac
 		return models.Contact{}, err
 	}
 	var c models.Contact
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		if err := accountExists(tx, accountID); err != nil {
 			return err
 		}

@@ -22,6 +22,10 @@ var (
 	// ErrIdempotencyMismatch means the key was first used with another
 	// request (another method, path or body).
 	ErrIdempotencyMismatch = errors.New("this idempotency key was used with another request")
+	// ErrIdempotencyApplied means the first request with the key made its
+	// write but its response was lost (the database's answer to the commit
+	// never came, or the client hung up): running it again would write twice.
+	ErrIdempotencyApplied = errors.New("the request with this idempotency key was applied but its response was lost")
 )
 
 // MaxIdempotencyKeyLen is the longest Idempotency-Key the store keeps, in
@@ -101,6 +105,8 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, accountID int64, key, r
 			continue
 		case cur.RequestHash != requestHash:
 			return IdempotencyClaim{}, fmt.Errorf("idempotency key: %w", ErrIdempotencyMismatch)
+		case cur.Status == 0 && cur.ReleasedAt != nil:
+			return IdempotencyClaim{}, fmt.Errorf("idempotency key: %w", ErrIdempotencyApplied)
 		case cur.Status == 0:
 			return IdempotencyClaim{}, fmt.Errorf("idempotency key: %w", ErrIdempotencyInFlight)
 		}
@@ -146,11 +152,20 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, id int64, resp Store
 	return nil
 }
 
-// ReleaseIdempotencyKey gives up a claim without a response, so that the
-// next request with the key runs afresh. Releasing a claim that is gone is
-// not an error.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, id int64) error {
-	err := s.db.WithContext(ctx).Where("id = ? AND status = 0", id).Delete(&models.IdempotencyKey{}).Error
+// ReleaseIdempotencyKey gives up a claim without a response. A claim whose
+// write was not applied is deleted, so that the next request with the key
+// runs afresh. One whose write was applied (see WithIdempotencyClaim) is kept
+// for keep instead, marked released: running the request again would write
+// twice, so the key answers ErrIdempotencyApplied. Releasing a claim that is
+// gone is not an error.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, id int64, keep time.Duration) error {
+	db := s.db.WithContext(ctx)
+	err := db.Where("id = ? AND status = 0 AND applied_at IS NULL", id).Delete(&models.IdempotencyKey{}).Error
+	if err == nil {
+		now := s.now()
+		err = db.Model(&models.IdempotencyKey{}).Where("id = ? AND status = 0 AND applied_at IS NOT NULL", id).
+			Updates(map[string]any{"released_at": now, "expires_at": now.Add(keep)}).Error
+	}
 	return wrap("release idempotency key", err)
 }
 

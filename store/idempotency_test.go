@@ -210,7 +210,7 @@ func TestStore_ClaimIdempotencyKey(t *testing.T) {
 			if err := s.CompleteIdempotencyKey(ctx, old, store.StoredResponse{Status: 200, Body: []byte("old")}, longKeep); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("completing the fenced claim: err = %v, want ErrNotFound", err)
 			}
-			if err := s.ReleaseIdempotencyKey(ctx, old); err != nil {
+			if err := s.ReleaseIdempotencyKey(ctx, old, time.Hour); err != nil {
 				t.Errorf("releasing the fenced claim: %v", err)
 			}
 			assertClaimErr(t, s, a.ID, "lapsed", "h1", store.ErrIdempotencyInFlight)
@@ -227,19 +227,19 @@ func TestStore_ClaimIdempotencyKey(t *testing.T) {
 
 		t.Run("released key is claimed afresh", func(t *testing.T) {
 			first := mustClaim(t, s, a.ID, "released", "h1", longLease)
-			if err := s.ReleaseIdempotencyKey(ctx, first); err != nil {
+			if err := s.ReleaseIdempotencyKey(ctx, first, time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			second := mustClaim(t, s, a.ID, "released", "h1", longLease)
 			if second == first {
 				t.Errorf("claim after release got the released id %d", first)
 			}
-			if err := s.ReleaseIdempotencyKey(ctx, second); err != nil {
+			if err := s.ReleaseIdempotencyKey(ctx, second, time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			// After a release the key is free for another request too.
 			mustClaim(t, s, a.ID, "released", "h2", longLease)
-			if err := s.ReleaseIdempotencyKey(ctx, first); err != nil {
+			if err := s.ReleaseIdempotencyKey(ctx, first, time.Hour); err != nil {
 				t.Errorf("releasing a claim that is gone: %v", err)
 			}
 			assertClaimErr(t, s, a.ID, "released", "h2", store.ErrIdempotencyInFlight)
@@ -248,7 +248,7 @@ func TestStore_ClaimIdempotencyKey(t *testing.T) {
 		t.Run("release keeps a completed response", func(t *testing.T) {
 			id := mustClaim(t, s, a.ID, "release completed", "h1", longLease)
 			mustComplete(t, s, id, store.StoredResponse{Status: 200, Body: []byte("kept")}, longKeep)
-			if err := s.ReleaseIdempotencyKey(ctx, id); err != nil {
+			if err := s.ReleaseIdempotencyKey(ctx, id, time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			assertResponse(t, mustReplay(t, s, a.ID, "release completed", "h1"), store.StoredResponse{Status: 200, Header: map[string]string{}, Body: []byte("kept")})

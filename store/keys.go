@@ -60,7 +60,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, accountID int64, in NewAPIKey)
 		return models.APIKey{}, err
 	}
 	var key models.APIKey
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		if err := accountExists(tx, accountID); err != nil {
 			return err
 		}
@@ -152,7 +152,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, accountID int64) ([]models.APIK
 // its id alone.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) (models.APIKey, error) {
 	var key models.APIKey
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Model(&models.APIKey{}).Where("id = ? AND revoked_at IS NULL", id).
 			Update("revoked_at", s.now()).Error; err != nil {
 			return err
@@ -191,7 +191,7 @@ func (s *Store) Setting(ctx context.Context, name string, generate func() (strin
 		return "", FieldErrors{{Field: "name", Message: "must not be empty"}}
 	}
 	var value string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		var rows []string
 		if err := tx.Model(&models.Setting{}).Where("name = ?", name).Limit(1).Pluck("value", &rows).Error; err != nil {
 			return err

@@ -207,7 +207,7 @@ func nonNil(l []string) []string {
 func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind models.InboxKind, msg models.Message,
 	withCase bool, inboxField string, addrs []string, value any) (SentMessage, error) {
 	var out SentMessage
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		c, err := lockCase(tx, s.backend, accountID, caseID)
 		if err != nil {
 			return err
@@ -345,7 +345,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, kinds []models.InboxKind, n
 	if len(kinds) == 0 || n <= 0 {
 		return out, nil
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
+		out = out[:0] // a transaction run again claims afresh
 		now := s.now()
 		q := tx.Where("kind IN ? AND status IN ? AND next_attempt_at <= ?", kinds,
 			[]models.DeliveryStatus{models.DeliveryQueued, models.DeliverySending}, now).
@@ -474,7 +475,7 @@ func (s *Store) DeliveryFailed(ctx context.Context, id int64, attempt int, reaso
 // recordDelivery sets the columns of a delivery still held by the claim of
 // attempt, and those of its message, in one transaction.
 func (s *Store) recordDelivery(ctx context.Context, id int64, attempt int, delivery, message map[string]any) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		now := s.now()
 		delivery["updated_at"] = now
 		res := tx.Model(&models.Delivery{}).Where("id = ? AND status = ? AND attempts = ?", id, models.DeliverySending, attempt).
@@ -503,7 +504,7 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, claims map[int64]int) err
 	if len(claims) == 0 {
 		return nil
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		now := s.now()
 		for id, attempt := range claims {
 			if err := tx.Model(&models.Delivery{}).Where("id = ? AND status = ? AND attempts = ?", id, models.DeliverySending, attempt).

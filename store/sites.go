@@ -18,7 +18,7 @@ func (s *Store) CreateSite(ctx context.Context, accountID int64, domain string) 
 		return models.Site{}, FieldErrors{{Field: "domain", Message: fmt.Sprintf("%q is not a domain name", domain)}}
 	}
 	var site models.Site
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		if err := accountExists(tx, accountID); err != nil {
 			return err
 		}
@@ -36,7 +36,7 @@ func (s *Store) CreateCampaign(ctx context.Context, accountID, siteID int64, nam
 		return models.Campaign{}, FieldErrors{{Field: "name", Message: "must not be empty"}}
 	}
 	var c models.Campaign
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&models.Site{}).Where("account_id = ? AND id = ?", accountID, siteID).Count(&n).Error; err != nil {
 			return err
@@ -73,7 +73,7 @@ func (s *Store) CreateInbox(ctx context.Context, accountID int64, kind models.In
 		return models.Inbox{}, err
 	}
 	var in models.Inbox
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		if err := accountExists(tx, accountID); err != nil {
 			return err
 		}

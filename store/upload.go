@@ -326,7 +326,7 @@ func (s *Store) DeleteUploaded(ctx context.Context, accountID int64, channel mod
 	if len(out) > MaxInValues {
 		return nil, FieldErrors{{Field: "", Reason: ReasonTooMany, Message: fmt.Sprintf("at most %d ids at once", MaxInValues)}}
 	}
-	err := s.bulk.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.bulk, func(tx *gorm.DB) error {
 		var rows []struct {
 			ID         int64
 			StartedAt  time.Time
@@ -395,7 +395,7 @@ func (s *Store) CreateVisitorSession(ctx context.Context, accountID int64, in Ne
 		return models.VisitorSession{}, err
 	}
 	var v models.VisitorSession
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		var site models.Site
 		if err := tx.Take(&site, "account_id = ? AND id = ?", accountID, in.SiteID).Error; err != nil {
 			return notFoundOr(err, "site", in.SiteID)
@@ -531,6 +531,8 @@ func (b *batch) extID(i int, ext *string) {
 // What it finds wrong it adds to b; it returns an error only when the
 // database fails.
 func (b *batch) resolve(tx *gorm.DB, accountID int64, ch models.Channel, sources []UploadSource, times []time.Time, timeField string, exts []*string) ([]UploadSource, error) {
+	// A transaction run again (see retrying) reads them afresh.
+	clear(b.existing)
 	siteSet, campSet, sessSet := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
 	var extList []string
 	for i, src := range sources {

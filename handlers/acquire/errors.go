@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/guard"
 	"switchboard/store"
 )
@@ -137,6 +138,8 @@ func classify(err error) (status int, typ, msg string, retryAfter int) {
 		status, typ, msg = http.StatusBadRequest, typeInvalidInput, "Idempotency-Key is invalid: "+ke.Reason
 	case errors.Is(err, store.ErrIdempotencyInFlight):
 		status, typ, msg = http.StatusConflict, typeConflict, "A request with this Idempotency-Key is still in progress"
+	case errors.Is(err, store.ErrIdempotencyApplied):
+		status, typ, msg = http.StatusConflict, typeConflict, "The request with this Idempotency-Key was applied, but its response was lost: read the result instead of sending it again"
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		status, typ, msg = http.StatusUnprocessableEntity, typeConflict, "This Idempotency-Key was used with a different request"
 	case errors.Is(err, errMissingKey):
@@ -163,7 +166,7 @@ func classify(err error) (status int, typ, msg string, retryAfter int) {
 		// safety net, in the store's words.
 		status, typ, msg = http.StatusBadRequest, typeInvalidInput, strings.TrimPrefix(fe.Error(), "invalid input: ")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		status, typ, msg = http.StatusServiceUnavailable, typeServiceUnavailable, "Service is temporarily unavailable. Please try again later."
+		status, typ, msg = http.StatusServiceUnavailable, typeServiceUnavailable, "Service is temporarily unavailable. "+errkind.UnavailableRetry+"."
 	case errors.As(err, &he):
 		status, typ, msg = classifyHTTP(he)
 	default:
@@ -196,7 +199,7 @@ func classifyHTTP(he *echo.HTTPError) (int, string, string) {
 	case he.Code == http.StatusNotFound:
 		return he.Code, typeRecordNotFound, msg
 	case he.Code == http.StatusServiceUnavailable:
-		return he.Code, typeServiceUnavailable, "Service is temporarily unavailable. Please try again later."
+		return he.Code, typeServiceUnavailable, "Service is temporarily unavailable. " + errkind.UnavailableRetry + "."
 	case he.Code >= 500:
 		return http.StatusInternalServerError, typeServerError, "Internal server error"
 	}
@@ -225,6 +228,9 @@ func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
 			err := next(c)
 			if err == nil || c.Response().Committed {
 				return err
+			}
+			if errkind.ClientGone(c) {
+				return errkind.AnswerClientGone(c)
 			}
 			status, typ, msg, retryAfter := classify(err)
 			if status >= 500 {

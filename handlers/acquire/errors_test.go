@@ -100,12 +100,12 @@ func TestErrors_Server(t *testing.T) {
 		status       int
 		typ, message string
 	}{
-		{"auth database down", fakeStore{}, "down", get, "/api/v1/crm/objects/case/5", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
-		{"store down on get", fakeStore{err: unavailable}, "ok", get, "/api/v1/crm/objects/case/5", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
-		{"store down on list", fakeStore{err: unavailable}, "ok", get, "/api/v1/crm/objects/case", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
-		{"store down on messages", fakeStore{caseView: active, err: unavailable}, "ok", get, "/api/v1/crm/messenger/chat/messages?contactId=3&threadId=5", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
-		{"store down on add", fakeStore{err: unavailable}, "ok", post, "/api/v1/crm/messenger/chat/add-message", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
-		{"timeout", fakeStore{err: func() error { return fmt.Errorf("list: %w", context.DeadlineExceeded) }}, "ok", get, "/api/v1/crm/objects/case", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
+		{"auth database down", fakeStore{}, "down", get, "/api/v1/crm/objects/case/5", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice."},
+		{"store down on get", fakeStore{err: unavailable}, "ok", get, "/api/v1/crm/objects/case/5", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice."},
+		{"store down on list", fakeStore{err: unavailable}, "ok", get, "/api/v1/crm/objects/case", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice."},
+		{"store down on messages", fakeStore{caseView: active, err: unavailable}, "ok", get, "/api/v1/crm/messenger/chat/messages?contactId=3&threadId=5", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice."},
+		{"store down on add", fakeStore{err: unavailable}, "ok", post, "/api/v1/crm/messenger/chat/add-message", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice."},
+		{"timeout", fakeStore{err: func() error { return fmt.Errorf("list: %w", context.DeadlineExceeded) }}, "ok", get, "/api/v1/crm/objects/case", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice."},
 		{"bug", fakeStore{err: func() error { return errors.New("no such column: c.nope") }}, "ok", get, "/api/v1/crm/objects/case", 500, "ERROR_SERVER_ERROR", "Internal server error"},
 		{"panic", fakeStore{err: func() error { panic("boom") }}, "ok", get, "/api/v1/crm/objects/case/5", 500, "ERROR_SERVER_ERROR", "Internal server error"},
 		{"the key's agent is gone", fakeStore{caseView: active, addMessage: func() (store.MessageView, error) {
@@ -115,7 +115,7 @@ func TestErrors_Server(t *testing.T) {
 		// database lost on that read fails the write.
 		{"store down during the write", fakeStore{caseView: active, addMessage: func() (store.MessageView, error) {
 			return store.MessageView{}, fmt.Errorf("add message: %w", store.ErrUnavailable)
-		}}, "ok", post, "/api/v1/crm/messenger/chat/add-message", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later."},
+		}}, "ok", post, "/api/v1/crm/messenger/chat/add-message", 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,8 +171,8 @@ func TestErrors_Send(t *testing.T) {
 			return store.SentMessage{}, fmt.Errorf("add email: %w", &store.NotFoundError{Entity: "agent", ID: 7})
 		}}, "/api/v1/mail/add-message", mail, 400, "ERROR_RECORD_NOT_FOUND", "User 7 of this API key not found", ""},
 		{"store down on mail", fakeStore{err: func() error { return fmt.Errorf("add: %w", store.ErrUnavailable) }}, "/api/v1/mail/add-message", mail,
-			503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later.", "1"},
-		{"store down on SMS", fakeStore{err: func() error { return fmt.Errorf("add: %w", store.ErrUnavailable) }}, "/api/v1/voip/send-sms", sms, 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Please try again later.", "1"},
+			503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice.", "1"},
+		{"store down on SMS", fakeStore{err: func() error { return fmt.Errorf("add: %w", store.ErrUnavailable) }}, "/api/v1/voip/send-sms", sms, 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice.", "1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

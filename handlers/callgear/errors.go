@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/guard"
 	"switchboard/store"
 )
@@ -43,8 +44,9 @@ const (
 	// Idempotency-Key outcomes: a key whose first request still runs, and
 	// one first sent with another request. CallGear has no such header, so
 	// it documents no mnemonics for them.
-	mKeyInUse  = "idempotency_key_in_use"
-	mKeyReused = "idempotency_key_reused"
+	mKeyInUse   = "idempotency_key_in_use"
+	mKeyApplied = "idempotency_key_applied"
+	mKeyReused  = "idempotency_key_reused"
 )
 
 // codeOf is CallGear's table of error codes: the JSON-RPC code of each
@@ -55,7 +57,7 @@ func codeOf(mnemonic string) int {
 		return -32700
 	case mInvalidRequest, mKeyReused:
 		return -32600
-	case mKeyInUse:
+	case mKeyInUse, mKeyApplied:
 		// The "call order" group: the call came while its twin still ran.
 		return -32004
 	case mMethodNotFound:
@@ -231,7 +233,7 @@ func errorOf(err error) (int, errorObject) {
 	var ke *guard.KeyError
 	switch {
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return http.StatusServiceUnavailable, objectOf(problems{{Mnemonic: mInternalError, Message: "Service temporarily unavailable"}})
+		return http.StatusServiceUnavailable, objectOf(problems{{Mnemonic: mInternalError, Message: "Service temporarily unavailable. " + errkind.UnavailableRetry}})
 	case errors.As(err, &ie):
 		return http.StatusInternalServerError, objectOf(problems{{Mnemonic: mInternalError, Message: "Internal error"}})
 	case errors.As(err, &re):
@@ -242,6 +244,9 @@ func errorOf(err error) (int, errorObject) {
 	case errors.As(err, &ke):
 		return http.StatusBadRequest, objectOf(problems{{Field: guard.HeaderIdempotencyKey, Mnemonic: mInvalidRequest,
 			Message: "Invalid Idempotency-Key header: " + ke.Reason}})
+	case errors.Is(err, store.ErrIdempotencyApplied):
+		return http.StatusConflict, objectOf(problems{{Mnemonic: mKeyApplied,
+			Message: "The request with this Idempotency-Key was applied, but its response was lost: read the result instead of sending it again"}})
 	case errors.Is(err, store.ErrIdempotencyInFlight):
 		return http.StatusConflict, objectOf(problems{{Mnemonic: mKeyInUse,
 			Message: "A request with this Idempotency-Key is still in progress"}})
@@ -302,6 +307,9 @@ func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
 			err := next(c)
 			if err == nil || c.Response().Committed {
 				return err
+			}
+			if errkind.ClientGone(c) {
+				return errkind.AnswerClientGone(c)
 			}
 			status, obj := errorOf(err)
 			if status >= 500 {

@@ -92,14 +92,14 @@ func TestErrors_Server(t *testing.T) {
 		field     string
 		message   string
 	}{
-		{"auth database down", fakeStore{}, nil, upload("down"), 503, -32603, "internal_error", "", "Service temporarily unavailable"},
+		{"auth database down", fakeStore{}, nil, upload("down"), 503, -32603, "internal_error", "", "Service temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice"},
 		{"account read down", fakeStore{account: func() (models.Account, error) { return models.Account{}, unavailable() }}, nil, upload("ok"),
-			503, -32603, "internal_error", "", "Service temporarily unavailable"},
-		{"store down on upload", fakeStore{err: unavailable}, nil, upload("ok"), 503, -32603, "internal_error", "", "Service temporarily unavailable"},
+			503, -32603, "internal_error", "", "Service temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice"},
+		{"store down on upload", fakeStore{err: unavailable}, nil, upload("ok"), 503, -32603, "internal_error", "", "Service temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice"},
 		{"timeout", fakeStore{err: func() error { return fmt.Errorf("upload: %w", context.DeadlineExceeded) }}, nil, upload("ok"),
-			503, -32603, "internal_error", "", "Service temporarily unavailable"},
+			503, -32603, "internal_error", "", "Service temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice"},
 		{"store down on login", fakeStore{}, fakePasswords{}, `{"jsonrpc":"2.0","id":"req-9","method":"login.user","params":{"login":"a@example.com","password":"x"}}`,
-			503, -32603, "internal_error", "", "Service temporarily unavailable"},
+			503, -32603, "internal_error", "", "Service temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice"},
 		{"bug", fakeStore{err: func() error { return errors.New("no such column: c.nope") }}, nil, upload("ok"), 500, -32603, "internal_error", "", "Internal error"},
 		{"panic", fakeStore{err: func() error { panic("boom") }}, nil, upload("ok"), 500, -32603, "internal_error", "", "Internal error"},
 		{"unknown time zone", fakeStore{account: func() (models.Account, error) { return models.Account{Timezone: "Mars/Base"}, nil }}, nil, upload("ok"),

@@ -425,7 +425,7 @@ func TestServe_IdempotencyKeyInUse(t *testing.T) {
 				}
 				g.assertUnchanged(t, before)
 
-				if err := st.ReleaseIdempotencyKey(context.Background(), claim.ID); err != nil {
+				if err := st.ReleaseIdempotencyKey(context.Background(), claim.ID, time.Hour); err != nil {
 					t.Fatal(err)
 				}
 				mustIDs(t, g.postKey(t, tt.body, key))

@@ -52,7 +52,7 @@ func (e *KeyError) Error() string { return "invalid Idempotency-Key header: " + 
 type Store interface {
 	ClaimIdempotencyKey(ctx context.Context, accountID int64, key, requestHash string, lease time.Duration) (store.IdempotencyClaim, error)
 	CompleteIdempotencyKey(ctx context.Context, id int64, resp store.StoredResponse, keep time.Duration) error
-	ReleaseIdempotencyKey(ctx context.Context, id int64) error
+	ReleaseIdempotencyKey(ctx context.Context, id int64, keep time.Duration) error
 }
 
 // IdempotencyConfig tunes NewIdempotency; the zero value takes the defaults.
@@ -113,11 +113,14 @@ func (i *Idempotency) Middleware() echo.MiddlewareFunc {
 // (next returns an error, or answers 5xx), its status, body and content
 // headers are kept; the same key with the same method, path and body then
 // gets that response again, byte for byte, with Idempotent-Replayed: true.
-// A failed first request releases the key, so a corrected retry runs.
+// A failed first request releases the key, so a corrected retry runs,
+// unless it failed after its write committed (a lost commit answer, a client
+// gone before the response): then the key answers store.ErrIdempotencyApplied.
 //
 // It returns a *KeyError for a malformed key, an error wrapping
 // store.ErrIdempotencyMismatch for a key first used with another request,
-// one wrapping store.ErrIdempotencyInFlight while the first still runs, the
+// one wrapping store.ErrIdempotencyInFlight while the first still runs, one
+// wrapping store.ErrIdempotencyApplied when it wrote but its response was lost, the
 // body limit's error for a body over it, and the store's errors.
 func (i *Idempotency) Do(c echo.Context, accountID int64, next echo.HandlerFunc) error {
 	if i == nil {
@@ -137,13 +140,22 @@ func (i *Idempotency) Do(c echo.Context, accountID int64, next echo.HandlerFunc)
 	}
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	hash := RequestHash(req.Method, req.URL.RequestURI(), body)
-	claim, err := i.store.ClaimIdempotencyKey(req.Context(), accountID, key, hash, i.lease)
+	// The claim is made whether or not the client hangs up meanwhile: a
+	// claim that committed but whose answer a cancelled context swallowed
+	// would hold the key, unanswered, until its lease ran out. A claimed
+	// request whose client has gone fails in run, which releases it.
+	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), 5*time.Second)
+	claim, err := i.store.ClaimIdempotencyKey(claimCtx, accountID, key, hash, i.lease)
+	cancel()
 	switch {
 	case errors.Is(err, store.ErrIdempotencyInFlight):
 		i.metrics.idempotency("in_flight")
 		return err
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		i.metrics.idempotency("mismatch")
+		return err
+	case errors.Is(err, store.ErrIdempotencyApplied):
+		i.metrics.idempotency("applied")
 		return err
 	case err != nil:
 		return err
@@ -158,8 +170,10 @@ func (i *Idempotency) Do(c echo.Context, accountID int64, next echo.HandlerFunc)
 func (i *Idempotency) run(c echo.Context, claimID int64, next echo.HandlerFunc) (err error) {
 	req := c.Request()
 	// Past the lease the key may be claimed again, so the work must stop well
-	// before it.
-	ctx, cancel := context.WithTimeout(req.Context(), i.lease/2)
+	// before it. The store marks the claim applied in the transaction of
+	// whatever the request writes, so that a write whose response is lost
+	// is not made again by a retry.
+	ctx, cancel := context.WithTimeout(store.WithIdempotencyClaim(req.Context(), claimID), i.lease/2)
 	defer cancel()
 	c.SetRequest(req.WithContext(ctx))
 	defer c.SetRequest(req)
@@ -205,7 +219,7 @@ func (i *Idempotency) run(c echo.Context, claimID int64, next echo.HandlerFunc) 
 func (i *Idempotency) release(ctx context.Context, claimID int64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := i.store.ReleaseIdempotencyKey(ctx, claimID); err != nil {
+	if err := i.store.ReleaseIdempotencyKey(ctx, claimID, i.keep); err != nil {
 		i.log.ErrorContext(ctx, "idempotency key not released", "claim", claimID, "err", err)
 		return
 	}

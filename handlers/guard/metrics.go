@@ -22,7 +22,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"policy"}),
 		idempotencyTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_idempotency_requests_total",
-			Help: "Requests with an Idempotency-Key, by outcome (stored, replayed, released, in_flight, mismatch).",
+			Help: "Requests with an Idempotency-Key, by outcome (stored, replayed, released, in_flight, mismatch, applied).",
 		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.limitedTotal, m.unavailableTotal, m.idempotencyTotal)

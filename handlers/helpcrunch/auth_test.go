@@ -87,7 +87,7 @@ func TestAuth_DatabaseGone(t *testing.T) {
 	for _, token := range []string{f.token, f.readToken} {
 		r := f.do(t, http.MethodGet, "/v1/chats", token, "")
 		assertError(t, r, http.StatusServiceUnavailable,
-			hcErrors("service_unavailable", "Service is temporarily unavailable, please try again"))
+			hcErrors("service_unavailable", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice"))
 		if r.header.Get("Retry-After") != "1" {
 			t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/guard"
 	"switchboard/store"
 )
@@ -135,7 +136,7 @@ func statusOf(err error) int {
 		return http.StatusTooManyRequests
 	case errors.As(err, new(*guard.KeyError)):
 		return http.StatusBadRequest
-	case errors.Is(err, store.ErrIdempotencyInFlight):
+	case errors.Is(err, store.ErrIdempotencyInFlight), errors.Is(err, store.ErrIdempotencyApplied):
 		return http.StatusConflict
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		return http.StatusUnprocessableEntity
@@ -164,7 +165,7 @@ func itemsOf(err error, status int) []errorItem {
 	var ke *guard.KeyError
 	switch {
 	case status == http.StatusServiceUnavailable:
-		return []errorItem{{Code: "service_unavailable", Message: "Service is temporarily unavailable, please try again"}}
+		return []errorItem{{Code: "service_unavailable", Message: "Service is temporarily unavailable. " + errkind.UnavailableRetry}}
 	case status >= 500:
 		return []errorItem{{Code: "internal_error", Message: "Internal server error"}}
 	case errors.As(err, &ae) && len(ae.Items) > 0:
@@ -175,6 +176,8 @@ func itemsOf(err error, status int) []errorItem {
 		return []errorItem{{Code: "idempotency_key", Message: "Idempotency-Key is invalid: " + ke.Reason}}
 	case errors.Is(err, store.ErrIdempotencyInFlight):
 		return []errorItem{{Code: "idempotency_key_in_use", Message: "A request with this Idempotency-Key is still in progress"}}
+	case errors.Is(err, store.ErrIdempotencyApplied):
+		return []errorItem{{Code: "idempotency_key_applied", Message: "The request with this Idempotency-Key was applied, but its response was lost: read the result instead of sending it again"}}
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		return []errorItem{{Code: "idempotency_key_reused", Message: "This Idempotency-Key was used with a different request"}}
 	case errors.As(err, &se):
@@ -238,6 +241,9 @@ func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
 			err := next(c)
 			if err == nil || c.Response().Committed {
 				return err
+			}
+			if errkind.ClientGone(c) {
+				return errkind.AnswerClientGone(c)
 			}
 			status := statusOf(err)
 			if status >= 500 {

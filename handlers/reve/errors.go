@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/guard"
 	"switchboard/store"
 )
@@ -94,7 +95,7 @@ func statusOf(err error) int {
 		return http.StatusTooManyRequests
 	case errors.As(err, new(*guard.KeyError)):
 		return http.StatusBadRequest
-	case errors.Is(err, store.ErrIdempotencyInFlight):
+	case errors.Is(err, store.ErrIdempotencyInFlight), errors.Is(err, store.ErrIdempotencyApplied):
 		return http.StatusConflict
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		return http.StatusUnprocessableEntity
@@ -130,12 +131,14 @@ func messageOf(err error, status int) string {
 		return "Invalid Idempotency-Key: " + ke.Reason + "."
 	case errors.Is(err, store.ErrIdempotencyInFlight):
 		return "A request with this Idempotency-Key is still in progress."
+	case errors.Is(err, store.ErrIdempotencyApplied):
+		return "The request with this Idempotency-Key was applied, but its response was lost: read the result instead of sending it again."
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		return "This Idempotency-Key was used with a different request."
 	case errors.As(err, &fe):
 		return fe.Error()
 	case status == http.StatusServiceUnavailable:
-		return "Service is temporarily unavailable. Please try again later."
+		return "Service is temporarily unavailable. " + errkind.UnavailableRetry + "."
 	case status >= 500:
 		return "Internal Server Error"
 	case errors.As(err, &he):
@@ -163,6 +166,9 @@ func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
 			err := next(c)
 			if err == nil || c.Response().Committed {
 				return err
+			}
+			if errkind.ClientGone(c) {
+				return errkind.AnswerClientGone(c)
 			}
 			status := statusOf(err)
 			if status >= 500 {

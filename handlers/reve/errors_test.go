@@ -55,7 +55,7 @@ func (s failingStore) Account(context.Context, int64) (models.Account, error) {
 // TestRoutes_StoreFailure checks that a store failure is REVE's 503 or 500
 // on every route, never a "No Record found" 404 or its message.
 func TestRoutes_StoreFailure(t *testing.T) {
-	const unavailable = "Service is temporarily unavailable. Please try again later."
+	const unavailable = "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice."
 	for _, tc := range []struct {
 		name   string
 		err    error

@@ -291,7 +291,7 @@ func TestOfflineMessages_Limits(t *testing.T) {
 		if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
 			t.Fatalf("status = %d, Retry-After %q, body %s", r.status, r.header.Get("Retry-After"), r.body)
 		}
-		assertJSON(t, r.body, reveError(503, "Service is temporarily unavailable. Please try again later."))
+		assertJSON(t, r.body, reveError(503, "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice."))
 		r = f.get(t, "/readyz", "", "")
 		if r.status != http.StatusServiceUnavailable {
 			t.Errorf("/readyz = %d with the database closed", r.status)
