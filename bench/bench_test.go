@@ -164,7 +164,7 @@ func TestBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const inboxEmail, inboxSMS, contactPhone = "help@bench.example", "+15550000000", "+15551230000"
+	const inboxEmail, inboxSMS, contactPhone = "help@bench.example", "+14155550160", "+14155550161"
 	if _, err := st.CreateInbox(ctx, acct, models.InboxEmail, inboxEmail); err != nil {
 		t.Fatal(err)
 	}

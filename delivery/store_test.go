@@ -22,7 +22,7 @@ import (
 
 const (
 	inboxEmail = "support@acme.com"
-	inboxSMS   = "+15550001111"
+	inboxSMS   = "+14155550111"
 )
 
 // fixture is an account with an agent, a contact, an email inbox, an SMS
@@ -42,7 +42,7 @@ func mustFixture(tb testing.TB, s *store.Store) fixture {
 	f := fixture{s: s}
 	f.acct = storetest.MustAccount(tb, s, storetest.Name("acme "))
 	f.agent = storetest.MustAgent(tb, s, f.acct.ID, storetest.Name("agent")+"@acme.com", models.RoleAgent, "hash")
-	f.contact = storetest.MustContact(tb, s, f.acct.ID, "Zoë", "zoe@example.com", "+15550002222")
+	f.contact = storetest.MustContact(tb, s, f.acct.ID, "Zoë", "zoe@example.com", "+14155550122")
 	for _, in := range []struct {
 		kind models.InboxKind
 		addr string
@@ -287,10 +287,10 @@ func TestWorker_Run_faults(t *testing.T) {
 					sent := f.mustEmail(t, f.email("Bounced"))
 					return delivery.New(f.s, ms.sender, nil, testConfig(), testLogger(t)), sent.Message.ID
 				}},
-			{"provider 400 fails at once with its message", 1, "The 'To' number +15550002222 is not a valid phone number. (code 21211)",
+			{"provider 400 fails at once with its message", 1, "The 'To' number +14155550122 is not a valid phone number. (code 21211)",
 				func(t *testing.T, f fixture) (*delivery.Worker, int64) {
 					fp := mustProvider(t, func(int, smsRequest) (int, any) {
-						return 400, twilioError(400, 21211, "The 'To' number +15550002222 is not a valid phone number.")
+						return 400, twilioError(400, 21211, "The 'To' number +14155550122 is not a valid phone number.")
 					})
 					sent := f.mustSMS(t, "hello")
 					return delivery.New(f.s, nil, mustTwilio(t, fp.URL), testConfig(), testLogger(t)), sent.Message.ID

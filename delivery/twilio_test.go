@@ -20,7 +20,7 @@ const (
 func sampleSMS() store.Outgoing {
 	return store.Outgoing{
 		Delivery: models.Delivery{ID: 9, MessageID: 21, Kind: models.InboxSMS, Attempts: 1, Reference: "sb-sms-21-abcdef"},
-		Message:  models.Message{ID: 21, SMSFrom: "+15550001111", SMSTo: "+15550002222", Text: "Bonjour Zoë & co: 50% off = today"},
+		Message:  models.Message{ID: 21, SMSFrom: "+14155550111", SMSTo: "+14155550122", Text: "Bonjour Zoë & co: 50% off = today"},
 	}
 }
 
@@ -72,8 +72,8 @@ func TestTwilio_Send(t *testing.T) {
 		{"201 Created gives the sid", http.StatusCreated, nil, "SM00000000000000000000000000000001", false, false, ""},
 		{"200 without a sid is still sent", http.StatusOK, `{"status":"queued"}`, "", false, false, ""},
 		{"400 is permanent with the provider's message", http.StatusBadRequest,
-			twilioError(400, 21211, "The 'To' number +15550002222 is not a valid phone number."), "", true, true,
-			"The 'To' number +15550002222 is not a valid phone number. (code 21211)"},
+			twilioError(400, 21211, "The 'To' number +14155550122 is not a valid phone number."), "", true, true,
+			"The 'To' number +14155550122 is not a valid phone number. (code 21211)"},
 		{"401 is permanent", http.StatusUnauthorized, twilioError(401, 20003, "Authentication Error - invalid username"), "", true, true,
 			"Authentication Error"},
 		{"404 with a text body is permanent", http.StatusNotFound, "no such route", "", true, true, "no such route"},

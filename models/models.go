@@ -16,6 +16,9 @@ type Account struct {
 	// on the paid channels.
 	EmailsPerHour int `gorm:"not null"`
 	SMSPerHour    int `gorm:"column:sms_per_hour;not null"`
+	// SMSAllowPremium lets the account's agents text numbers that may cost
+	// more than an ordinary SMS (Phone.CostlyToText), refused otherwise.
+	SMSAllowPremium bool `gorm:"column:sms_allow_premium;not null"`
 	// RateLimit is how many requests each of the account's keys (and each
 	// agent signing in with a password) may make a minute; DailyRateLimit a
 	// day.
@@ -64,7 +67,8 @@ type APIKey struct {
 // only by accident of its initialism list).
 func (APIKey) TableName() string { return "api_keys" }
 
-// Contact is a visitor or customer. Phone is E.164 or empty.
+// Contact is a visitor or customer. Phone is E.164 (as ParsePhone returns
+// it) or empty.
 type Contact struct {
 	ID        int64  `gorm:"primaryKey"`
 	AccountID int64  `gorm:"not null;index:idx_contacts_email,priority:1;index:idx_contacts_phone,priority:1"`

@@ -6,20 +6,6 @@ import (
 	"time"
 )
 
-// ValidE164 reports whether s is a phone number in E.164 form: a plus sign
-// and 2 to 15 digits, the first not zero.
-func ValidE164(s string) bool {
-	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
-		return false
-	}
-	for _, r := range s[1:] {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // ValidEmail reports whether s is a bare email address (no display name),
 // with a dot-free local part allowed and a domain that has at least one dot.
 func ValidEmail(s string) bool {

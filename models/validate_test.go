@@ -2,32 +2,6 @@ package models
 
 import "testing"
 
-func TestValidE164(t *testing.T) {
-	tests := []struct {
-		in   string
-		want bool
-	}{
-		{"+15550001111", true},
-		{"+37120000000", true},
-		{"+12", true},
-		{"+123456789012345", true},
-		{"+1234567890123456", false}, // 16 digits
-		{"15550001111", false},
-		{"+05550001111", false},
-		{"+1 555 000", false},
-		{"+1-555", false},
-		{"+", false},
-		{"", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if got := ValidE164(tt.in); got != tt.want {
-				t.Errorf("ValidE164(%q) = %v, want %v", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestValidEmail(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -39,6 +39,9 @@ type NewAccount struct {
 	// keys may make a minute and a day; 0 means the defaults.
 	RateLimit      int
 	DailyRateLimit int
+	// SMSAllowPremium lets the account's agents text premium-rate,
+	// shared-cost, UAN and unknown-type numbers (models.Phone.CostlyToText).
+	SMSAllowPremium bool
 }
 
 func (in *NewAccount) validate() error {
@@ -72,7 +75,7 @@ func checkQuota(fe *FieldErrors, field string, n *int, def int) {
 // model returns the account row of a validated NewAccount.
 func (in NewAccount) model(now time.Time) models.Account {
 	return models.Account{Name: in.Name, Timezone: in.Timezone, EmailsPerHour: in.EmailsPerHour, SMSPerHour: in.SMSPerHour,
-		RateLimit: in.RateLimit, DailyRateLimit: in.DailyRateLimit, CreatedAt: now, UpdatedAt: now}
+		RateLimit: in.RateLimit, DailyRateLimit: in.DailyRateLimit, SMSAllowPremium: in.SMSAllowPremium, CreatedAt: now, UpdatedAt: now}
 }
 
 // CreateAccount creates a tenant. It returns FieldErrors for an empty name or
@@ -183,10 +186,12 @@ type AccountUpdate struct {
 	SMSPerHour     *int
 	RateLimit      *int
 	DailyRateLimit *int
+	// SMSAllowPremium turns texting costly numbers on or off (NewAccount).
+	SMSAllowPremium *bool
 }
 
-// UpdateAccount changes an account's name, time zone, quotas or request
-// limits and returns it. It returns ErrNotFound for an unknown account and
+// UpdateAccount changes an account's name, time zone, quotas, request limits
+// or SMS settings and returns it. It returns ErrNotFound for an unknown account and
 // FieldErrors for an empty name, an unknown time zone or a negative quota or
 // limit (0 sets the default).
 func (s *Store) UpdateAccount(ctx context.Context, id int64, in AccountUpdate) (models.Account, error) {
@@ -220,6 +225,9 @@ func (s *Store) UpdateAccount(ctx context.Context, id int64, in AccountUpdate) (
 	if in.DailyRateLimit != nil {
 		checkQuota(&fe, "daily_rate_limit", in.DailyRateLimit, DefaultDailyRateLimit)
 		set["daily_rate_limit"] = *in.DailyRateLimit
+	}
+	if in.SMSAllowPremium != nil {
+		set["sms_allow_premium"] = *in.SMSAllowPremium
 	}
 	if err := fe.Err(); err != nil {
 		return models.Account{}, err

@@ -31,7 +31,7 @@ func mustChatFixture(t *testing.T, s *store.Store) chatFixture {
 	f.other = storetest.MustAccount(t, s, "B")
 	f.agent = storetest.MustAgent(t, s, f.acct.ID, "agent@example.com", models.RoleAgent, hash)
 	f.stranger = storetest.MustAgent(t, s, f.other.ID, "stranger@example.com", models.RoleAgent, hash)
-	f.ann = storetest.MustContact(t, s, f.acct.ID, "Ann Lee", "ann@example.com", "+15550000001")
+	f.ann = storetest.MustContact(t, s, f.acct.ID, "Ann Lee", "ann@example.com", "+14155550101")
 	f.bob = storetest.MustContact(t, s, f.acct.ID, "Bob Roe", "bob@example.org", "")
 	f.t0 = time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	off := storetest.MustOfflineCase(t, s, f.acct.ID, f.ann.ID, "Offline", "hello", f.t0)

@@ -14,6 +14,8 @@ import (
 type NewContact struct {
 	Name  string
 	Email string
+	// Phone is a number in international form (see models.ParsePhone),
+	// stored in E.164.
 	Phone string
 	// UserID is the contact's id in the client's own system.
 	UserID string
@@ -30,14 +32,17 @@ func (in *NewContact) validate(prefix string) FieldErrors {
 	if in.Email != "" && !models.ValidEmail(in.Email) {
 		fe.Add(prefix+"email", "%q is not a valid email address", in.Email)
 	}
-	if in.Phone != "" && !models.ValidE164(in.Phone) {
-		fe.Add(prefix+"phone", "%q is not an E.164 phone number", in.Phone)
+	if in.Phone != "" {
+		if p := checkPhone(&fe, prefix+"phone", in.Phone); p.E164 != "" {
+			in.Phone = p.E164
+		}
 	}
 	return fe
 }
 
-// CreateContact creates a contact in the account. It returns FieldErrors for a
-// malformed email or phone and ErrNotFound for an unknown account.
+// CreateContact creates a contact in the account, its phone in E.164. It
+// returns FieldErrors for a malformed email or a phone that is not a valid
+// number in international form, and ErrNotFound for an unknown account.
 func (s *Store) CreateContact(ctx context.Context, accountID int64, in NewContact) (models.Contact, error) {
 	if err := in.validate("").Err(); err != nil {
 		return models.Contact{}, err

@@ -76,7 +76,7 @@ type NewSMS struct {
 	// account).
 	Sender  models.Sender
 	AgentID *int64
-	// From and To are E.164 numbers.
+	// From and To are numbers in international form (models.ParsePhone).
 	From, To string
 	Body     string
 	// WithCase asks for the case as the write left it (SentMessage.Case).
@@ -148,23 +148,25 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 	// An agent's email leaves from one of the account's inboxes; a contact's
 	// arrived at one.
 	if in.Sender == models.SenderContact {
-		return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, in.WithCase, "to", in.To, msg.EmailTo)
+		return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, in.WithCase, "to", in.To, msg.EmailTo, nil)
 	}
-	return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, in.WithCase, "from", []string{in.From}, in.From)
+	return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, in.WithCase, "from", []string{in.From}, in.From, nil)
 }
 
 // AddSMS adds an SMS message to an active case and, for an agent's reply,
-// queues its delivery, in one transaction. Errors are those of AddEmail, for
-// SMS: From (an agent's) or To (a contact's) must be a number of the account.
+// queues its delivery, in one transaction; From and To are stored in E.164.
+// Errors are those of AddEmail, for SMS: From and To must be valid numbers in
+// international form (models.ParsePhone), and From (an agent's) or To (a
+// contact's) a number of the account. An agent's reply to a number that is
+// costly to text (models.Phone.CostlyToText: premium-rate, shared-cost, UAN,
+// unknown type) is a field error on "to" unless the account allows it
+// (Account.SMSAllowPremium); a contact's SMS is only recorded, never sent,
+// so its To is not held to that.
 func (s *Store) AddSMS(ctx context.Context, accountID, caseID int64, in NewSMS) (SentMessage, error) {
 	var fe FieldErrors
 	checkSender(&fe, in.Sender, in.AgentID)
-	in.From, in.To = strings.TrimSpace(in.From), strings.TrimSpace(in.To)
-	for _, f := range []struct{ name, v string }{{"from", in.From}, {"to", in.To}} {
-		if !models.ValidE164(f.v) {
-			fe.AddReason(ReasonInvalid, f.name, f.v, "%q is not an E.164 phone number", f.v)
-		}
-	}
+	from, to := checkPhone(&fe, "from", in.From), checkPhone(&fe, "to", in.To)
+	in.From, in.To = from.E164, to.E164
 	if strings.TrimSpace(in.Body) == "" {
 		fe.AddReason(ReasonRequired, "body", nil, "must not be empty")
 	}
@@ -179,7 +181,16 @@ func (s *Store) AddSMS(ctx context.Context, accountID, caseID int64, in NewSMS) 
 	if in.Sender == models.SenderContact {
 		number, field = in.To, "to"
 	}
-	return s.addSent(ctx, accountID, caseID, models.InboxSMS, msg, in.WithCase, field, []string{number}, number)
+	var allow func(models.Account) error
+	if in.Sender == models.SenderAgent && to.CostlyToText() {
+		allow = func(a models.Account) error {
+			if a.SMSAllowPremium {
+				return nil
+			}
+			return FieldErrors{costlyError("to", to)}
+		}
+	}
+	return s.addSent(ctx, accountID, caseID, models.InboxSMS, msg, in.WithCase, field, []string{number}, number, allow)
 }
 
 func checkSender(fe *FieldErrors, sender models.Sender, agentID *int64) {
@@ -204,8 +215,9 @@ func nonNil(l []string) []string {
 // agent and the inbox (the account's first inbox of kind at one of addrs;
 // none is a field error on inboxField showing value), spends the quota of an agent's message, and writes the
 // message, its delivery and the case's last-message columns; withCase reads the case back in the transaction.
+// allow, when set, judges an agent's message by the account's settings before the quota is spent.
 func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind models.InboxKind, msg models.Message,
-	withCase bool, inboxField string, addrs []string, value any) (SentMessage, error) {
+	withCase bool, inboxField string, addrs []string, value any, allow func(models.Account) error) (SentMessage, error) {
 	var out SentMessage
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		c, err := lockCase(tx, s.backend, accountID, caseID)
@@ -235,7 +247,7 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 		now := s.now()
 		queue := msg.Sender == models.SenderAgent
 		if queue {
-			if err := s.spendQuota(tx, accountID, kind, now); err != nil {
+			if err := s.spendQuota(tx, accountID, kind, now, allow); err != nil {
 				return err
 			}
 			msg.DeliveryStatus = string(models.DeliveryQueued)
@@ -274,10 +286,11 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 	return out, nil
 }
 
-// spendQuota returns a *QuotaError when the account has queued its hourly
-// allowance of kind already. On PostgreSQL it holds the account's row, so
-// that concurrent sends of one account count one after another.
-func (s *Store) spendQuota(tx *gorm.DB, accountID int64, kind models.InboxKind, now time.Time) error {
+// spendQuota returns allow's error (when allow is set) for the account, and
+// a *QuotaError when the account has queued its hourly allowance of kind
+// already. On PostgreSQL it holds the account's row, so that concurrent sends
+// of one account count one after another.
+func (s *Store) spendQuota(tx *gorm.DB, accountID int64, kind models.InboxKind, now time.Time, allow func(models.Account) error) error {
 	q := tx
 	if s.backend == Postgres {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
@@ -285,6 +298,11 @@ func (s *Store) spendQuota(tx *gorm.DB, accountID int64, kind models.InboxKind, 
 	var a models.Account
 	if err := q.Take(&a, "id = ?", accountID).Error; err != nil {
 		return notFoundOr(err, "account", accountID)
+	}
+	if allow != nil {
+		if err := allow(a); err != nil {
+			return err
+		}
 	}
 	limit := a.EmailsPerHour
 	if kind == models.InboxSMS {

@@ -31,13 +31,13 @@ func mustOutboxFixture(t *testing.T, s *store.Store) outboxFixture {
 	for _, in := range []struct {
 		kind models.InboxKind
 		addr string
-	}{{models.InboxEmail, "help@acme.example"}, {models.InboxSMS, "+15550000100"}} {
+	}{{models.InboxEmail, "help@acme.example"}, {models.InboxSMS, "+14155550150"}} {
 		if _, err := s.CreateInbox(ctx, f.acct.ID, in.kind, in.addr); err != nil {
 			t.Fatal(err)
 		}
 	}
 	f.agent = storetest.MustAgent(t, s, f.acct.ID, "agent@acme.example", models.RoleAgent, hash)
-	f.contact = storetest.MustContact(t, s, f.acct.ID, "Ann", "ann@example.com", "+15550000001")
+	f.contact = storetest.MustContact(t, s, f.acct.ID, "Ann", "ann@example.com", "+14155550101")
 	var err error
 	if f.c, err = s.CreateCase(ctx, f.acct.ID, store.NewCase{ContactID: f.contact.ID, Channel: models.ChannelEmail}); err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func (f outboxFixture) email(mod func(*store.NewEmail)) store.NewEmail {
 }
 
 func (f outboxFixture) sms(mod func(*store.NewSMS)) store.NewSMS {
-	in := store.NewSMS{Sender: models.SenderAgent, AgentID: &f.agent.ID, From: "+15550000100", To: "+15550000001", Body: "Hi"}
+	in := store.NewSMS{Sender: models.SenderAgent, AgentID: &f.agent.ID, From: "+14155550150", To: "+14155550101", Body: "Hi"}
 	if mod != nil {
 		mod(&in)
 	}
@@ -162,7 +162,7 @@ func TestStore_AddSMS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Delivery == nil || m.Delivery.Kind != models.InboxSMS || m.SMSFrom != "+15550000100" || m.Text != "Hi" {
+		if m.Delivery == nil || m.Delivery.Kind != models.InboxSMS || m.SMSFrom != "+14155550150" || m.Text != "Hi" {
 			t.Errorf("sms = %+v", m)
 		}
 		tests := []struct {
@@ -170,9 +170,9 @@ func TestStore_AddSMS(t *testing.T) {
 			in      store.NewSMS
 			wantErr []string
 		}{
-			{"from not a number of the account", f.sms(func(in *store.NewSMS) { in.From = "+15559999999" }), []string{"from"}},
+			{"from not a number of the account", f.sms(func(in *store.NewSMS) { in.From = "+14155550198" }), []string{"from"}},
 			{"contact to no number", f.sms(func(in *store.NewSMS) {
-				in.Sender, in.AgentID, in.From, in.To = models.SenderContact, nil, "+15550000001", "+15559999999"
+				in.Sender, in.AgentID, in.From, in.To = models.SenderContact, nil, "+14155550101", "+14155550198"
 			}), []string{"to"}},
 			{"every bad field", f.sms(func(in *store.NewSMS) { in.From, in.To, in.Body = "555", "+1 555", "" }), []string{"from", "to", "body"}},
 		}
@@ -233,7 +233,7 @@ func TestStore_Quota(t *testing.T) {
 			t.Errorf("email after the SMS quota: %v", err)
 		}
 		if _, err := s.AddSMS(ctx, f.acct.ID, f.c.ID, f.sms(func(in *store.NewSMS) {
-			in.Sender, in.AgentID, in.From, in.To = models.SenderContact, nil, "+15550000001", "+15550000100"
+			in.Sender, in.AgentID, in.From, in.To = models.SenderContact, nil, "+14155550101", "+14155550150"
 		})); err != nil {
 			t.Errorf("contact SMS after the quota: %v", err)
 		}

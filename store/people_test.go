@@ -220,7 +220,7 @@ func TestStore_Visitors(t *testing.T) {
 			t.Fatal(err)
 		}
 		ann := storetest.MustContact(t, s, acct.ID, "Ann", "ann@example.com", "")
-		bob := storetest.MustContact(t, s, acct.ID, "Bob", "", "+15550000002")
+		bob := storetest.MustContact(t, s, acct.ID, "Bob", "", "+14155550102")
 		t0 := time.Now().UTC().Add(-10 * time.Hour).Truncate(time.Second)
 		for i, ip := range []string{"10.0.0.1", "10.0.0.2"} {
 			if _, err := s.CreateVisitorSession(ctx, acct.ID, store.NewVisitorSession{ContactID: &ann.ID, SiteID: site.ID, StartedAt: t0.Add(time.Duration(i) * time.Hour), IPAddress: ip}); err != nil {

@@ -50,8 +50,10 @@ func (s *Store) CreateCampaign(ctx context.Context, accountID, siteID int64, nam
 	return c, wrap("create campaign", err)
 }
 
-// CreateInbox connects an email address or SMS number to the account. It
-// returns FieldErrors for an unknown kind or a malformed address, ErrNotFound
+// CreateInbox connects an email address or SMS number to the account; a
+// number is stored in E.164. It returns FieldErrors for an unknown kind, a
+// malformed email address or a number that is not a valid one in
+// international form (models.ParsePhone), ErrNotFound
 // for an unknown account and ErrConflict when the account already has it.
 func (s *Store) CreateInbox(ctx context.Context, accountID int64, kind models.InboxKind, address string) (models.Inbox, error) {
 	address = strings.TrimSpace(address)
@@ -63,8 +65,8 @@ func (s *Store) CreateInbox(ctx context.Context, accountID int64, kind models.In
 			fe.Add("address", "%q is not a valid email address", address)
 		}
 	case models.InboxSMS:
-		if !models.ValidE164(address) {
-			fe.Add("address", "%q is not an E.164 phone number", address)
+		if p := checkPhone(&fe, "address", address); p.E164 != "" {
+			address = p.E164
 		}
 	default:
 		fe.Add("kind", "%q is not one of email, sms", kind)

@@ -226,9 +226,9 @@ func TestStore_SitesCampaignsInboxes(t *testing.T) {
 		}{
 			{"email", models.InboxEmail, "Help@Example.com", nil},
 			{"same email again", models.InboxEmail, "help@example.com", store.ErrConflict},
-			{"sms", models.InboxSMS, "+15550001111", nil},
+			{"sms", models.InboxSMS, "+14155550111", nil},
 			{"sms not E.164", models.InboxSMS, "5550001111", store.FieldErrors{}},
-			{"unknown kind", "fax", "+15550001111", store.FieldErrors{}},
+			{"unknown kind", "fax", "+14155550111", store.FieldErrors{}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -344,7 +344,7 @@ func TestStore_AddMessage_Concurrent(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		acct := storetest.MustAccount(t, s, "A")
 		ag := storetest.MustAgent(t, s, acct.ID, "a@example.com", models.RoleAgent, hash)
-		ct := storetest.MustContact(t, s, acct.ID, "V", "", "+15550001111")
+		ct := storetest.MustContact(t, s, acct.ID, "V", "", "+14155550111")
 		c := storetest.MustOfflineCase(t, s, acct.ID, ct.ID, "S", "hello", time.Now())
 		const n = 20
 		var wg sync.WaitGroup

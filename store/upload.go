@@ -26,7 +26,8 @@ import (
 // message "[i].messages[j].field"; the dialect puts its list's name in front.
 
 // UploadContact is who an uploaded item is from. The contact is found by
-// email, then by phone, among the account's contacts, or created. Phone is
+// email, then by phone, among the account's contacts, or created. Phone is a
+// number in international form (models.ParsePhone), found and stored in
 // E.164. At least one of Email and Phone is required.
 type UploadContact struct {
 	Name  string
@@ -485,8 +486,12 @@ func (b *batch) contact(i int, c *UploadContact) {
 		if c.Email != "" && !models.ValidEmail(c.Email) {
 			b.add(i, ReasonInvalid, "email", c.Email, "%q is not a valid email address", c.Email)
 		}
-		if c.Phone != "" && !models.ValidE164(c.Phone) {
-			b.add(i, ReasonInvalid, "phone", c.Phone, "%q is not an E.164 phone number", c.Phone)
+		if c.Phone != "" {
+			if p, err := models.ParsePhone(c.Phone); err != nil {
+				b.add(i, ReasonInvalid, "phone", c.Phone, "%v", err)
+			} else {
+				c.Phone = p.E164
+			}
 		}
 	}
 	b.text(i, "name", c.Name)

@@ -56,7 +56,7 @@ func mustUploadFixture(t *testing.T, s *store.Store) uploadFixture {
 	}
 	f.agent = storetest.MustAgent(t, s, f.acct.ID, "op@example.com", models.RoleAgent, hash)
 	f.stranger = storetest.MustAgent(t, s, other.ID, "op2@example.com", models.RoleAgent, hash)
-	f.known = storetest.MustContact(t, s, f.acct.ID, "Known", "", "+15550000001")
+	f.known = storetest.MustContact(t, s, f.acct.ID, "Known", "", "+14155550101")
 	return f
 }
 
@@ -81,9 +81,9 @@ func TestStore_UploadOfflineMessages(t *testing.T) {
 		at := f.t0.Add(time.Hour)
 		items := []store.OfflineUpload{
 			{ReceivedAt: at, Contact: store.UploadContact{Name: "Ann", Email: "Ann@Example.com"}, Message: "first", Source: store.UploadSource{SiteID: &f.site.ID}, ExtID: ptr("om-1")},
-			{ReceivedAt: at.Add(time.Minute), Contact: store.UploadContact{Email: "ann@example.com", Phone: "+15550000009"}, Message: "second", Source: store.UploadSource{CampaignID: &f.camp.ID}},
-			{ReceivedAt: at.Add(2 * time.Minute), Contact: store.UploadContact{Phone: "+15550000001"}, Message: "third", Source: store.UploadSource{VisitorSessionID: &f.sess.ID}},
-			{Contact: store.UploadContact{Phone: "+15550000009"}, Source: store.UploadSource{SiteID: &f.site2.ID, NoCampaign: true}},
+			{ReceivedAt: at.Add(time.Minute), Contact: store.UploadContact{Email: "ann@example.com", Phone: "+14155550109"}, Message: "second", Source: store.UploadSource{CampaignID: &f.camp.ID}},
+			{ReceivedAt: at.Add(2 * time.Minute), Contact: store.UploadContact{Phone: "+14155550101"}, Message: "third", Source: store.UploadSource{VisitorSessionID: &f.sess.ID}},
+			{Contact: store.UploadContact{Phone: "+14155550109"}, Source: store.UploadSource{SiteID: &f.site2.ID, NoCampaign: true}},
 		}
 		ids, err := s.UploadOfflineMessages(ctx, f.acct.ID, items)
 		if err != nil {
@@ -262,7 +262,7 @@ func TestStore_UploadChats(t *testing.T) {
 		ctx := t.Context()
 		start := f.t0.Add(time.Hour)
 		chat := func(ext string, texts ...string) store.ChatUpload {
-			c := store.ChatUpload{StartedAt: start, Contact: store.UploadContact{Phone: "+15550000001"}, Outcome: models.OutcomeSucceeded,
+			c := store.ChatUpload{StartedAt: start, Contact: store.UploadContact{Phone: "+14155550101"}, Outcome: models.OutcomeSucceeded,
 				Source: store.UploadSource{SiteID: &f.site.ID}, ExtID: ptr(ext)}
 			for i, text := range texts {
 				m := store.ChatUploadMessage{At: start.Add(time.Duration(i) * time.Minute), Sender: models.SenderContact, Text: text}
@@ -564,8 +564,8 @@ func TestStore_UploadOfflineMessages_Rows(t *testing.T) {
 		at0 := f.t0.Add(time.Hour + 123456789).In(time.FixedZone("UTC+3", 3*3600))
 		at := func(i int) time.Time { return at0.Add(time.Duration(i) * time.Minute).UTC().Truncate(time.Microsecond) }
 		// New contacts have no id here: the upload gives them theirs.
-		ann := models.Contact{AccountID: f.acct.ID, Name: "Ann", Email: "ann@example.com", Phone: "+15550000009"}
-		bo := models.Contact{AccountID: f.acct.ID, Name: "Bo", Phone: "+15550000077"}
+		ann := models.Contact{AccountID: f.acct.ID, Name: "Ann", Email: "ann@example.com", Phone: "+14155550109"}
+		bo := models.Contact{AccountID: f.acct.ID, Name: "Bo", Phone: "+14155550177"}
 		tests := []struct {
 			name                    string
 			in                      store.OfflineUpload
@@ -575,19 +575,19 @@ func TestStore_UploadOfflineMessages_Rows(t *testing.T) {
 			{"new contact by email", store.OfflineUpload{Contact: store.UploadContact{Name: "Ann", Email: "Ann@Example.com"},
 				Subject: "  Hello  ", Message: "first", FormName: "Form", Source: store.UploadSource{SiteID: &f.site.ID}, ExtID: ptr("o-1")},
 				ann, &f.site.ID, nil, nil},
-			{"its email, a phone more", store.OfflineUpload{Contact: store.UploadContact{Email: "ann@example.com", Phone: "+15550000009"},
+			{"its email, a phone more", store.OfflineUpload{Contact: store.UploadContact{Email: "ann@example.com", Phone: "+14155550109"},
 				Message: "second", Source: store.UploadSource{CampaignID: &f.camp.ID}},
 				ann, &f.site.ID, &f.camp.ID, nil},
-			{"that phone", store.OfflineUpload{Contact: store.UploadContact{Phone: "+15550000009"},
+			{"that phone", store.OfflineUpload{Contact: store.UploadContact{Phone: "+14155550109"},
 				Message: "third", Source: store.UploadSource{VisitorSessionID: &f.sess.ID}},
 				ann, &f.site.ID, &f.camp.ID, &f.sess.ID},
-			{"found by email before phone", store.OfflineUpload{Contact: store.UploadContact{Email: "MAIL@example.com", Phone: "+15550000001"},
+			{"found by email before phone", store.OfflineUpload{Contact: store.UploadContact{Email: "MAIL@example.com", Phone: "+14155550101"},
 				Message: "fourth", Source: store.UploadSource{SiteID: &f.site2.ID, NoCampaign: true}, ExtID: ptr("o-4")},
 				mail, &f.site2.ID, nil, nil},
-			{"found by phone", store.OfflineUpload{Contact: store.UploadContact{Phone: "+15550000001"},
+			{"found by phone", store.OfflineUpload{Contact: store.UploadContact{Phone: "+14155550101"},
 				Message: "fifth", Source: store.UploadSource{SiteID: &f.site.ID}},
 				f.known, &f.site.ID, nil, nil},
-			{"no message, new contact by phone", store.OfflineUpload{Contact: store.UploadContact{Name: "Bo", Phone: "+15550000077"},
+			{"no message, new contact by phone", store.OfflineUpload{Contact: store.UploadContact{Name: "Bo", Phone: "+14155550177"},
 				Message: "  ", Source: store.UploadSource{SiteID: &f.site.ID}},
 				bo, &f.site.ID, nil, nil},
 		}
@@ -709,7 +709,7 @@ func TestStore_UploadChats_Rows(t *testing.T) {
 				Outcome: models.OutcomeSucceeded, Source: store.UploadSource{SiteID: &f.site.ID}, ExtID: ptr("c-1"),
 				Messages: []store.ChatUploadMessage{msg(1, models.SenderContact, "hi"), msg(2, models.SenderAgent, "hello"), msg(2, models.SenderSystem, "left")}},
 				chatWant{cat, "visitor", &f.agent.ID, 2, 2, 0, &f.site.ID, nil, nil}},
-			{"the last by time, not by order", store.ChatUpload{Contact: store.UploadContact{Phone: "+15550000001"},
+			{"the last by time, not by order", store.ChatUpload{Contact: store.UploadContact{Phone: "+14155550101"},
 				Outcome: models.OutcomeLost, Source: store.UploadSource{CampaignID: &f.camp.ID},
 				Messages: []store.ChatUploadMessage{msg(5, models.SenderAgent, "late"), msg(1, models.SenderContact, "early")}},
 				chatWant{f.known, "operator", &f.agent.ID, 5, 0, 1, &f.site.ID, &f.camp.ID, nil}},

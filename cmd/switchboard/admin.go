@@ -55,6 +55,8 @@ type createFlags struct {
 	smsPH      int
 	rateLimit  int
 	dailyLimit int
+	// smsPremium is --sms-allow-premium.
+	smsPremium bool
 	id         int64
 }
 
@@ -62,7 +64,7 @@ type createFlags struct {
 func createSynopsis(kind string) string {
 	switch kind {
 	case "account":
-		return "Creates an account (a tenant) and prints its id. Its API keys may send --emails-per-hour emails and\n--sms-per-hour SMS an hour (0: the defaults, 1000 and 200), and each key may make --rate-limit requests\na minute and --daily-rate-limit a day (0: the defaults, 120 and 100000)."
+		return "Creates an account (a tenant) and prints its id. Its API keys may send --emails-per-hour emails and\n--sms-per-hour SMS an hour (0: the defaults, 1000 and 200), and each key may make --rate-limit requests\na minute and --daily-rate-limit a day (0: the defaults, 120 and 100000). Its agents may text premium-rate,\nshared-cost, UAN and unknown-type numbers only with --sms-allow-premium."
 	case "agent":
 		return "Creates an agent of an account and prints its id. --password - reads the password from standard input."
 	case "site":
@@ -90,6 +92,7 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 		fs.IntVar(&f.smsPH, "sms-per-hour", 0, "most SMS the account's keys may send an hour (0: 200)")
 		fs.IntVar(&f.rateLimit, "rate-limit", 0, "requests each of the account's keys may make a minute (0: 120)")
 		fs.IntVar(&f.dailyLimit, "daily-rate-limit", 0, "requests each of the account's keys may make a day (0: 100000)")
+		fs.BoolVar(&f.smsPremium, "sms-allow-premium", false, smsPremiumUsage)
 		required = []string{"name"}
 	case "agent":
 		fs.Int64Var(&f.account, "account", 0, "account id (required)")
@@ -111,7 +114,7 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 	case "inbox":
 		fs.Int64Var(&f.account, "account", 0, "account id (required)")
 		fs.StringVar(&f.kind, "kind", "", "email or sms (required)")
-		fs.StringVar(&f.address, "address", "", "email address, or SMS number in E.164 form (required)")
+		fs.StringVar(&f.address, "address", "", "email address, or SMS number in international form, as +14155550100 (required)")
 		required = []string{"account", "kind", "address"}
 	}
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
@@ -150,7 +153,7 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 	switch kind {
 	case "account":
 		a, err := st.CreateAccount(ctx, store.NewAccount{Name: f.name, Timezone: f.timezone, EmailsPerHour: f.emailsPH, SMSPerHour: f.smsPH,
-			RateLimit: f.rateLimit, DailyRateLimit: f.dailyLimit})
+			RateLimit: f.rateLimit, DailyRateLimit: f.dailyLimit, SMSAllowPremium: f.smsPremium})
 		if err != nil {
 			return err
 		}
@@ -196,14 +199,18 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 func accountJSON(a models.Account) map[string]any {
 	return map[string]any{"id": a.ID, "name": a.Name, "timezone": a.Timezone,
 		"emails_per_hour": a.EmailsPerHour, "sms_per_hour": a.SMSPerHour,
-		"rate_limit": a.RateLimit, "daily_rate_limit": a.DailyRateLimit}
+		"rate_limit": a.RateLimit, "daily_rate_limit": a.DailyRateLimit, "sms_allow_premium": a.SMSAllowPremium}
 }
+
+// smsPremiumUsage is the help of --sms-allow-premium on account create and update.
+const smsPremiumUsage = "let the account's agents text premium-rate, shared-cost, UAN and unknown-type numbers,\n" +
+	"which may cost far more than an ordinary SMS (--sms-allow-premium=false refuses them again)"
 
 // updateAccount runs "switchboard account update": it changes the flags given
 // and prints the account's id, or the whole account with --json.
 func updateAccount(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	var f createFlags
-	fs := newFlagSet("account update --id ID [flags]", "Changes an account's name, time zone, hourly quotas or request limits; flags left out stay as they are.\nA changed request limit holds on every replica within 5 seconds.")
+	fs := newFlagSet("account update --id ID [flags]", "Changes an account's name, time zone, hourly quotas, request limits or SMS settings; flags left out stay\nas they are. A changed request limit holds on every replica within 5 seconds.")
 	f.addCommon(fs)
 	fs.BoolVar(&f.json, "json", false, "print the account as one JSON object")
 	fs.Int64Var(&f.id, "id", 0, "account id (required)")
@@ -213,6 +220,7 @@ func updateAccount(ctx context.Context, args []string, env func(string) string, 
 	fs.IntVar(&f.smsPH, "sms-per-hour", 0, "most SMS the account's keys may send an hour (0: the default, 200)")
 	fs.IntVar(&f.rateLimit, "rate-limit", 0, "requests each of the account's keys may make a minute (0: the default, 120)")
 	fs.IntVar(&f.dailyLimit, "daily-rate-limit", 0, "requests each of the account's keys may make a day (0: the default, 100000)")
+	fs.BoolVar(&f.smsPremium, "sms-allow-premium", false, smsPremiumUsage)
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
 	}
@@ -232,10 +240,12 @@ func updateAccount(ctx context.Context, args []string, env func(string) string, 
 			up.RateLimit, given = &f.rateLimit, true
 		case "daily-rate-limit":
 			up.DailyRateLimit, given = &f.dailyLimit, true
+		case "sms-allow-premium":
+			up.SMSAllowPremium, given = &f.smsPremium, true
 		}
 	})
 	if f.id == 0 || !given {
-		fmt.Fprintln(stderr, "switchboard account update: want --id and at least one of --name, --timezone, --emails-per-hour, --sms-per-hour, --rate-limit, --daily-rate-limit")
+		fmt.Fprintln(stderr, "switchboard account update: want --id and at least one of --name, --timezone, --emails-per-hour, --sms-per-hour, --rate-limit, --daily-rate-limit, --sms-allow-premium")
 		return errUsage
 	}
 	log, err := f.logger(stderr)

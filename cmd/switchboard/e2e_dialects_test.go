@@ -79,7 +79,7 @@ func TestE2E_OneConversation(t *testing.T) {
 			code, body := s.call(t, http.MethodPost, "/data-api/v2.0", "", "", map[string]any{
 				"jsonrpc": "2.0", "id": 1, "method": "upload.offline_messages", "params": map[string]any{
 					"access_token": token, "offline_messages": []map[string]any{{
-						"date_time": sent.Format(time.DateTime), "name": "Visitor", "email": "v@example.com", "phone": "+15550001111",
+						"date_time": sent.Format(time.DateTime), "name": "Visitor", "email": "v@example.com", "phone": "+14155550111",
 						"message": "Is anyone there?", "site_id": site, "ext_id": "form-1",
 					}},
 				},

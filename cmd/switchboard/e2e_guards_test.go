@@ -252,7 +252,7 @@ func TestE2E_IdempotencyAcrossReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ct := storetest.MustContact(t, st, admin.AccountID, "Visitor", "v@example.com", "+15550001111")
+	ct := storetest.MustContact(t, st, admin.AccountID, "Visitor", "v@example.com", "+14155550111")
 	chat := storetest.MustOfflineCase(t, st, admin.AccountID, ct.ID, "Hi", "Is anyone there?", time.Now().Add(-time.Hour))
 
 	body, err := json.Marshal(map[string]any{"chat": chat.ID, "text": "Exactly once", "agent": admin.ID, "type": "message"})

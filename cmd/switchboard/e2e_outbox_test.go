@@ -133,9 +133,9 @@ func TestE2E_EmailAndSMS(t *testing.T) {
 			_, _, token := binarytest.MustCredentials(t, s.stdout)
 			c := cli{dbURL: dbURL}
 			c.mustID(t, "inbox", "create", "--account", "1", "--kind", "email", "--address", "help@acme.example")
-			c.mustID(t, "inbox", "create", "--account", "1", "--kind", "sms", "--address", "+15550000100")
+			c.mustID(t, "inbox", "create", "--account", "1", "--kind", "sms", "--address", "+14155550150")
 
-			code, body := s.call(t, http.MethodPost, "/v1/customers", token, "", map[string]any{"name": "Ann", "email": "ann@example.com", "phone": "+15550000001"})
+			code, body := s.call(t, http.MethodPost, "/v1/customers", token, "", map[string]any{"name": "Ann", "email": "ann@example.com", "phone": "+14155550101"})
 			var cust struct{ ID int64 }
 			mustJSON(t, "customer", body, &cust)
 			code, body = s.call(t, http.MethodPost, "/v1/chats", token, "", map[string]any{"customer": cust.ID})
@@ -178,7 +178,7 @@ func TestE2E_EmailAndSMS(t *testing.T) {
 			}
 
 			code, body = s.call(t, http.MethodPost, "/api/v1/voip/send-sms", token, "", map[string]any{
-				"Body": "Your order ships today", "From": "+15550000100", "To": "+15550000001", "contactId": cust.ID, "threadId": chat.ID, "timelineId": chat.ID,
+				"Body": "Your order ships today", "From": "+14155550150", "To": "+14155550101", "contactId": cust.ID, "threadId": chat.ID, "timelineId": chat.ID,
 			})
 			if code != 200 || !strings.Contains(body, `"status":"queued"`) {
 				t.Fatalf("send-sms = %d %s", code, body)

@@ -162,7 +162,7 @@ func TestE2E_FirstStart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ct := storetest.MustContact(t, st, admin.AccountID, "Visitor", "v@example.com", "+15550001111")
+			ct := storetest.MustContact(t, st, admin.AccountID, "Visitor", "v@example.com", "+14155550111")
 			at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 			c := storetest.MustOfflineCase(t, st, admin.AccountID, ct.ID, "Hi", "Is anyone there?", at)
 			storetest.MustReply(t, st, admin.AccountID, c.ID, admin.ID, "Yes", at.Add(time.Minute))

@@ -38,7 +38,9 @@ Usage:
   switchboard [serve] [flags]    run the HTTP server (the default command)
   switchboard migrate [flags]    apply the database migrations and exit
   switchboard account create --name N [--timezone TZ] [--emails-per-hour N] [--sms-per-hour N] [--rate-limit N] [--daily-rate-limit N]
+                             [--sms-allow-premium]
   switchboard account update --id ID [--name N] [--timezone TZ] [--emails-per-hour N] [--sms-per-hour N] [--rate-limit N] [--daily-rate-limit N]
+                             [--sms-allow-premium[=false]]
   switchboard agent create --account ID --email E --password P --role superadmin|admin|agent
                            [--first-name F] [--last-name L]
   switchboard site create --account ID --domain D

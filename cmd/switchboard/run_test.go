@@ -174,7 +174,7 @@ func TestRun_AdminCommands(t *testing.T) {
 			site := c.mustID(t, "site", "create", "--account", acctFlag, "--domain", "example.com")
 			c.mustID(t, "campaign", "create", "--account", acctFlag, "--site", strconv.FormatInt(site, 10), "--name", "Spring")
 			c.mustID(t, "inbox", "create", "--account", acctFlag, "--kind", "email", "--address", "help@example.com")
-			c.mustID(t, "inbox", "create", "--account", acctFlag, "--kind", "sms", "--address", "+15550001111")
+			c.mustID(t, "inbox", "create", "--account", acctFlag, "--kind", "sms", "--address", "+14155550111")
 
 			st := storetest.MustOpenURL(t, c.dbURL)
 			a, err := st.AgentByEmail(t.Context(), "ann@example.com")
@@ -206,7 +206,9 @@ func TestRun_AdminCommands(t *testing.T) {
 				{"bad time zone", []string{"account", "create", "--name", "X", "--timezone", "Mars/Olympus"}, []string{"timezone"}},
 				{"negative quota", []string{"account", "update", "--id", acctFlag, "--emails-per-hour", "-1"}, []string{"emails_per_hour"}},
 				{"unknown account to update", []string{"account", "update", "--id", "9999", "--name", "X"}, []string{"not found"}},
-				{"bad inbox", []string{"inbox", "create", "--account", acctFlag, "--kind", "sms", "--address", "555"}, []string{"E.164"}},
+				{"bad inbox", []string{"inbox", "create", "--account", acctFlag, "--kind", "sms", "--address", "555"}, []string{"address", "not a valid phone number"}},
+				{"inbox on a 555 number", []string{"inbox", "create", "--account", acctFlag, "--kind", "sms", "--address", "+1 555 000 1111"},
+					[]string{"address", `"+1 555 000 1111" is not a valid phone number: its country assigns no such number`}},
 			}
 			for _, tt := range bad {
 				t.Run(tt.name, func(t *testing.T) {
@@ -220,6 +222,58 @@ func TestRun_AdminCommands(t *testing.T) {
 						}
 					}
 				})
+			}
+		})
+	}
+}
+
+func TestRun_AccountSMSAllowPremium(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(string(b), func(t *testing.T) {
+			c := cli{dbURL: storetest.MustURL(t, b)}
+			// account runs an account command with --json and returns its sms_allow_premium.
+			account := func(args ...string) (int64, bool) {
+				t.Helper()
+				out, errOut, err := c.run(t, "", append(args, "--json")...)
+				var obj struct {
+					ID    int64 `json:"id"`
+					Allow *bool `json:"sms_allow_premium"`
+				}
+				if err != nil || json.Unmarshal([]byte(out), &obj) != nil || obj.Allow == nil {
+					t.Fatalf("%v = %q %v %s; want JSON with sms_allow_premium", args, out, err, errOut)
+				}
+				return obj.ID, *obj.Allow
+			}
+			plain, allow := account("account", "create", "--name", "Plain")
+			st := storetest.MustOpenURL(t, c.dbURL)
+			stored := func(id int64) bool {
+				t.Helper()
+				a, err := st.Account(t.Context(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return a.SMSAllowPremium
+			}
+			if allow || stored(plain) {
+				t.Errorf("a new account allows costly numbers (printed %v)", allow)
+			}
+			id, allow := account("account", "create", "--name", "Premium", "--sms-allow-premium")
+			if !allow || !stored(id) {
+				t.Errorf("account create --sms-allow-premium printed %v, stored %v", allow, stored(id))
+			}
+			idFlag := strconv.FormatInt(id, 10)
+			if _, allow := account("account", "update", "--id", idFlag, "--sms-allow-premium=false"); allow || stored(id) {
+				t.Errorf("--sms-allow-premium=false printed %v, stored %v", allow, stored(id))
+			}
+			if _, allow := account("account", "update", "--id", idFlag, "--name", "Renamed"); allow {
+				t.Error("an update of the name turned the setting on")
+			}
+			if _, allow := account("account", "update", "--id", idFlag, "--sms-allow-premium"); !allow || !stored(id) {
+				t.Errorf("account update --sms-allow-premium printed %v, stored %v", allow, stored(id))
+			}
+			out, errOut, err := c.run(t, "", "inbox", "create", "--account", idFlag, "--kind", "sms", "--address", "+1 (415) 555-0150", "--json")
+			if err != nil || !strings.Contains(out, `"address":"+14155550150"`) {
+				t.Errorf("inbox create with a formatted number = %q %v %s; want it in E.164", out, err, errOut)
 			}
 		})
 	}

@@ -124,8 +124,9 @@ func parseSMS(c echo.Context) (smsInput, error) {
 	return in, fe.err()
 }
 
-// parsePhone reads a required E.164 phone number ("+" and digits). It
-// returns it trimmed, or "" after recording the field as bad.
+// parsePhone reads a required phone number in international form
+// (models.ParsePhone: "+1 415 555 0100" is taken too). It returns it in
+// E.164, or "" after recording the field as bad.
 func parsePhone(fe *fieldErrors, field string, raw json.RawMessage) string {
 	s, present, ok := jsonString(raw)
 	s = strings.TrimSpace(s)
@@ -134,10 +135,13 @@ func parsePhone(fe *fieldErrors, field string, raw json.RawMessage) string {
 		fe.add(field, "is required")
 	case !ok:
 		fe.add(field, "must be a string")
-	case !models.ValidE164(s):
-		fe.add(field, "%q is not an E.164 phone number such as +14155550100", s)
 	default:
-		return s
+		p, err := models.ParsePhone(s)
+		if err != nil {
+			fe.add(field, "%v", err)
+			return ""
+		}
+		return p.E164
 	}
 	return ""
 }

@@ -81,9 +81,11 @@ func TestSMS_Send(t *testing.T) {
 				f.open, true, "+14155550199", "+14155550100", "via message"},
 			{"x-user-type contact: the contact's SMS to the number", f.full, map[string]string{"x-user-type": "contact"}, nil,
 				f.smsBody(map[string]any{"From": "+14155550100", "To": "+14155550199"}), f.open, false, "+14155550100", "+14155550199", "Your order has shipped"},
+			{"formatted numbers, stored in E.164", f.full, nil, nil,
+				f.smsBody(map[string]any{"From": "+1 (415) 555-0199", "To": "+1 415 555 0100"}), f.open, true, "+14155550199", "+14155550100", "Your order has shipped"},
 			{"x-user-type contact in the query, offline case", f.smsOnly, nil, url.Values{"x-user-type": {"contact"}},
-				f.smsBody(map[string]any{"From": "+447700900123", "To": "+14155550199", "threadId": f.off0.ID, "timelineId": f.off0.ID, "contactId": f.anon.ID}),
-				f.off0, false, "+447700900123", "+14155550199", "Your order has shipped"},
+				f.smsBody(map[string]any{"From": "+447911123456", "To": "+14155550199", "threadId": f.off0.ID, "timelineId": f.off0.ID, "contactId": f.anon.ID}),
+				f.off0, false, "+447911123456", "+14155550199", "Your order has shipped"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -184,11 +186,28 @@ func TestSMS_Errors(t *testing.T) {
 			{"contact's SMS to no number", f.full, contact, nil, body(map[string]any{"From": "+14155550100", "To": "+14155550111"}), 400, invalid,
 				`To: "+14155550111" is not an SMS number of this account`},
 			{"From without a plus", f.full, nil, nil, body(map[string]any{"From": "14155550199"}), 400, invalid,
-				`From: "14155550199" is not an E.164 phone number such as +14155550100`},
-			{"To with spaces", f.full, nil, nil, body(map[string]any{"To": "+1 415 555 0100"}), 400, invalid,
-				`To: "+1 415 555 0100" is not an E.164 phone number such as +14155550100`},
+				`From: "14155550199" is not a valid phone number: it must start with + and the country code, as +14155550100`},
+			{"From a 555 number", f.full, nil, nil, body(map[string]any{"From": "+1 555 000 1111"}), 400, invalid,
+				`From: "+1 555 000 1111" is not a valid phone number: its country assigns no such number`},
+			{"To a 555 number", f.full, nil, nil, body(map[string]any{"To": "+15550001111"}), 400, invalid,
+				`To: "+15550001111" is not a valid phone number: its country assigns no such number`},
+			{"To too short", f.full, nil, nil, body(map[string]any{"To": "+1234"}), 400, invalid,
+				`To: "+1234" is not a valid phone number: it is too short for its country`},
+			{"To an unassigned network", f.full, nil, nil, body(map[string]any{"To": "+882123456789"}), 400, invalid,
+				`To: "+882123456789" is not a valid phone number: its country assigns no such number`},
 			{"To too long", f.full, nil, nil, body(map[string]any{"To": "+1234567890123456"}), 400, invalid,
-				`To: "+1234567890123456" is not an E.164 phone number such as +14155550100`},
+				`To: "+1234567890123456" is not a valid phone number: it is too long for its country`},
+			{"To with an extension", f.full, nil, nil, body(map[string]any{"To": "+14155550100 ext. 12"}), 400, invalid,
+				`To: "+14155550100 ext. 12" is not a valid phone number: only digits, spaces, hyphens, dots, slashes and parentheses may follow the +, not 'e'`},
+			{"To a premium-rate number", f.full, nil, nil, body(map[string]any{"To": "+1 900 555 1234"}), 400, invalid,
+				`To: "+19005551234" is a premium-rate number: this account does not send SMS to premium-rate, shared-cost, UAN or unknown-type numbers`},
+			{"To a shared-cost number", f.full, nil, nil, body(map[string]any{"To": "+33810123456"}), 400, invalid,
+				`To: "+33810123456" is a shared-cost number: this account does not send SMS to premium-rate, shared-cost, UAN or unknown-type numbers`},
+			{"To a UAN", f.full, nil, nil, body(map[string]any{"To": "+445512345678"}), 400, invalid,
+				`To: "+445512345678" is a UAN (universal access) number: this account does not send SMS to premium-rate, shared-cost, UAN or unknown-type numbers`},
+			{"both bad", f.full, nil, nil, body(map[string]any{"From": "+1234", "To": "+19005551234x"}), 400, invalid,
+				`From: "+1234" is not a valid phone number: it is too short for its country; ` +
+					`To: "+19005551234x" is not a valid phone number: only digits, spaces, hyphens, dots, slashes and parentheses may follow the +, not 'x'`},
 			{"From a number", f.full, nil, nil, body(map[string]any{"From": 14155550199}), 400, invalid, "From: must be a string"},
 			{"no From or To", f.full, nil, nil, body(map[string]any{"From": del{}, "To": ""}), 400, invalid, "From: is required; To: is required"},
 			{"no Body", f.full, nil, nil, body(map[string]any{"Body": del{}}), 400, invalid, "Body: is required"},
@@ -220,7 +239,7 @@ func TestSMS_Errors(t *testing.T) {
 			{"every bad field at once", f.full, map[string]string{"x-user-type": "robot"}, nil,
 				strings.NewReader(`{"threadId":0,"timelineId":"x","From":"0","To":true,"Body":"","contactId":"1"}`), 400, invalid,
 				`x-user-type: must be user or contact, not "robot"; threadId: must be a positive integer; timelineId: must be a positive integer; ` +
-					`From: "0" is not an E.164 phone number such as +14155550100; To: must be a string; Body: must not be blank; contactId: must be a positive integer`},
+					`From: "0" is not a valid phone number: it must start with + and the country code, as +14155550100; To: must be a string; Body: must not be blank; contactId: must be a positive integer`},
 			{"empty body", f.full, nil, nil, strings.NewReader(" "), 400, invalid, "the request body is empty: send a JSON object"},
 			{"malformed JSON", f.full, nil, nil, strings.NewReader(`{"Body":`), 400, invalid, "the request body is not valid JSON: unexpected end of JSON input"},
 			{"string body", f.full, nil, nil, strings.NewReader(`"hi"`), 400, invalid, "the request body must be a JSON object"},
@@ -240,6 +259,61 @@ func TestSMS_Errors(t *testing.T) {
 					t.Errorf("wrote: messages, cases, deliveries %v -> %v", w0, w1)
 				}
 			})
+		}
+	})
+}
+
+// TestSMS_CostlyNumbers checks that an agent's SMS to a premium-rate,
+// shared-cost or UAN number is refused naming To, writing nothing, until the
+// account allows such numbers, and refused again once it no longer does.
+func TestSMS_CostlyNumbers(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st)
+		setAllow := func(allow bool) {
+			t.Helper()
+			if _, err := st.UpdateAccount(t.Context(), f.open.AccountID, store.AccountUpdate{SMSAllowPremium: &allow}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send := func(to string) response {
+			return f.do(t, request{Method: http.MethodPost, Path: smsPath, Token: f.smsOnly,
+				Body: strings.NewReader(f.smsBody(map[string]any{"To": to}))})
+		}
+		numbers := []struct{ name, to, e164, what string }{
+			{"premium rate", "+1 (900) 555-1234", "+19005551234", "a premium-rate number"},
+			{"UK premium rate", "+448712345678", "+448712345678", "a premium-rate number"},
+			{"shared cost", "+34 901 123 456", "+34901123456", "a shared-cost number"},
+			{"UAN", "+445512345678", "+445512345678", "a UAN (universal access) number"},
+		}
+		for _, tt := range numbers {
+			t.Run("refused: "+tt.name, func(t *testing.T) {
+				w0 := f.writes(t)
+				assertError(t, send(tt.to), http.StatusBadRequest, "ERROR_INVALID_INPUT", fmt.Sprintf(
+					`To: %q is %s: this account does not send SMS to premium-rate, shared-cost, UAN or unknown-type numbers`, tt.e164, tt.what))
+				if w1 := f.writes(t); w1 != w0 {
+					t.Errorf("wrote: messages, cases, deliveries %v -> %v", w0, w1)
+				}
+			})
+		}
+		setAllow(true)
+		for _, tt := range numbers {
+			t.Run("allowed: "+tt.name, func(t *testing.T) {
+				r := send(tt.to)
+				if r.status != http.StatusOK {
+					t.Fatalf("status = %d; body %s", r.status, r.body)
+				}
+				m := f.lastMessage(t, f.open)
+				if d := f.mustDelivery(t, m.ID); m.SMSTo != tt.e164 || d == nil || d.Status != models.DeliveryQueued {
+					t.Errorf("stored to %q, delivery %+v; want a queued SMS to %s", m.SMSTo, d, tt.e164)
+				}
+			})
+		}
+		setAllow(false)
+		w0 := f.writes(t)
+		assertError(t, send("+19005551234"), http.StatusBadRequest, "ERROR_INVALID_INPUT",
+			`To: "+19005551234" is a premium-rate number: this account does not send SMS to premium-rate, shared-cost, UAN or unknown-type numbers`)
+		if w1 := f.writes(t); w1 != w0 {
+			t.Errorf("wrote after the setting was turned off: %v -> %v", w0, w1)
 		}
 	})
 }

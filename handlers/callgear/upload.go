@@ -3,6 +3,7 @@ package callgear
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -228,16 +229,21 @@ func decodeChatMessage(o *object, loc *time.Location) chatMessageIn {
 	return in
 }
 
-// decodeContact reads an item's name, phone (E.164) and email. An empty or
+// decodeContact reads an item's name, phone (in international form, see
+// models.ParsePhone; kept in E.164) and email. An empty or
 // blank phone or email is taken as not given.
 func decodeContact(o *object) contactIn {
 	var in contactIn
 	in.Name = o.optText("name")
 	if s, ok := o.str("phone", false); ok && strings.TrimSpace(s) != "" {
-		if s = strings.TrimSpace(s); models.ValidE164(s) {
-			in.Phone = s
+		if p, err := models.ParsePhone(s); err == nil {
+			in.Phone = p.E164
 		} else {
-			o.p.invalid(o.name("phone"), s, "must be a phone number in E.164 format, as +14155550100")
+			reason := err.Error()
+			if pe := (*models.PhoneError)(nil); errors.As(err, &pe) {
+				reason = pe.Reason
+			}
+			o.p.invalid(o.name("phone"), s, "must be a valid phone number in international form, as +14155550100: %s", reason)
 		}
 	}
 	if s, ok := o.str("email", false); ok && strings.TrimSpace(s) != "" {

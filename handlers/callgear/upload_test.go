@@ -53,6 +53,11 @@ func TestUploadOfflineMessages_Errors(t *testing.T) {
 			{"one-digit hour", one("date_time", "2024-03-05 4:30:00"), "invalid_date_time", "offline_messages[0].date_time"},
 			{"date a number", one("date_time", 1709649000), "data_type_error", "offline_messages[0].date_time"},
 			{"non-E.164 phone", second("phone", "8 (415) 555-01-00"), "invalid_parameter_value", "offline_messages[1].phone"},
+			{"555 is no area code", second("phone", "+1 555 000 1111"), "invalid_parameter_value", "offline_messages[1].phone"},
+			{"phone too short", one("phone", "+1234"), "invalid_parameter_value", "offline_messages[0].phone"},
+			{"unassigned network", second("phone", "+882123456789"), "invalid_parameter_value", "offline_messages[1].phone"},
+			{"00 prefix", one("phone", "0014155550100"), "invalid_parameter_value", "offline_messages[0].phone"},
+			{"phone with an extension", one("phone", "+14155550100 x12"), "invalid_parameter_value", "offline_messages[0].phone"},
 			{"phone a number", one("phone", 14155550100), "data_type_error", "offline_messages[0].phone"},
 			{"invalid email", one("email", "bob at example"), "invalid_parameter_value", "offline_messages[0].email"},
 			{"neither phone nor email", one("phone", nil, "email", nil), "required_parameter_missed", "offline_messages[0].phone"},
@@ -138,6 +143,35 @@ func TestUploadOfflineMessages_AllProblems(t *testing.T) {
 	})
 }
 
+// TestUpload_PhoneError checks that a phone number the library does not know
+// as valid is answered with the item's path, the value and why, in both
+// upload methods.
+func TestUpload_PhoneError(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st)
+		tests := []struct {
+			method, list string
+			item         obj
+		}{
+			{"upload.offline_messages", "offline_messages", f.offlineItem()},
+			{"upload.chats", "chats", f.chatItem()},
+		}
+		for _, tt := range tests {
+			t.Run(tt.method, func(t *testing.T) {
+				before := f.counts(t)
+				params := obj{"access_token": f.token, tt.list: []any{tt.item, with(tt.item, "phone", "+1234")}}
+				field := tt.list + "[1].phone"
+				res := assertError(t, f.call(t, tt.method, params), http.StatusOK, -32602, "invalid_parameter_value", field)
+				want := "Invalid value of parameter " + field + ": must be a valid phone number in international form, as +14155550100: it is too short for its country"
+				if res.Error.Message != want || res.Error.Data.Value != "+1234" {
+					t.Errorf("message %q value %v, want %q and the value", res.Error.Message, res.Error.Data.Value, want)
+				}
+				f.assertUnchanged(t, before)
+			})
+		}
+	})
+}
+
 func TestUploadChats_Errors(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
 		f := mustFixture(t, st)
@@ -160,6 +194,9 @@ func TestUploadChats_Errors(t *testing.T) {
 			{"campaign -1", one("campaign_id", -1), "invalid_parameter_value", "chats[0].campaign_id"},
 			{"neither phone nor email", one("email", nil), "required_parameter_missed", "chats[0].phone"},
 			{"non-E.164 phone", one("phone", "4155550100"), "invalid_parameter_value", "chats[0].phone"},
+			{"555 is no area code", one("phone", "+15550001111"), "invalid_parameter_value", "chats[0].phone"},
+			{"phone too short", one("phone", "+1234"), "invalid_parameter_value", "chats[0].phone"},
+			{"unassigned network", one("phone", "+882123456789"), "invalid_parameter_value", "chats[0].phone"},
 			{"no source", one("site_id", nil), "required_parameter_missed", "chats[0].site_id"},
 			{"campaign of another site", one("campaign_id", f.campaign2.ID), "invalid_parameters_combination", "chats[0].campaign_id"},
 			{"another account's site", one("site_id", f.foreignSite.ID), "entity_not_found", "chats[0].site_id"},
@@ -214,7 +251,7 @@ func TestUploadOfflineMessages_Success(t *testing.T) {
 				"user_fields": []any{obj{"ext_id": "plan", "value": "gold"}, obj{"ext_id": 7, "value": 3}}},
 			obj{"date_time": "2024-03-05 15:00:00", "email": "Eve@Example.com", "message": "second",
 				"visitor_session_id": f.session.ID, "ext_id": 1002},
-			obj{"date_time": nil, "phone": "+14155550199", "message": "third", "campaign_id": -1, "site_id": f.site2.ID},
+			obj{"date_time": nil, "phone": " +1 (415) 555-0199 ", "message": "third", "campaign_id": -1, "site_id": f.site2.ID},
 			obj{"email": "zed@example.com", "message": "fourth", "campaign_id": f.campaign.ID, "site_id": f.site.ID},
 		}
 		params := obj{"access_token": f.token, "user_id": 42, "offline_messages": batch}

@@ -139,10 +139,10 @@ func TestCustomers_Create(t *testing.T) {
 		t.Run("every field", func(t *testing.T) {
 			before := f.counts(t)
 			r := mustOK(t, f.do(t, http.MethodPost, "/v1/customers", f.chatToken,
-				`{"name":" Bob Smith ","email":"Bob@Example.com","phone":"+15551234567","userId":"u-1","tags":["vip"]}`))
+				`{"name":" Bob Smith ","email":"Bob@Example.com","phone":"+14155550123","userId":"u-1","tags":["vip"]}`))
 			assertRecent(t, "firstSeen", r["firstSeen"])
 			assertJSON(t, mustJSON(t, r), fmt.Sprintf(`{"id":%d,"userId":"u-1","name":"Bob Smith","email":"bob@example.com",
-				"phone":"+15551234567","firstSeen":%q,"lastSeen":%q,"createdAt":%q}`, id(t, r["id"]), r["firstSeen"], r["firstSeen"], r["firstSeen"]))
+				"phone":"+14155550123","firstSeen":%q,"lastSeen":%q,"createdAt":%q}`, id(t, r["id"]), r["firstSeen"], r["firstSeen"], r["firstSeen"]))
 			if after := f.counts(t); after.contacts != before.contacts+1 {
 				t.Errorf("contacts went from %d to %d", before.contacts, after.contacts)
 			}
@@ -156,6 +156,15 @@ func TestCustomers_Create(t *testing.T) {
 				t.Errorf("customer = %v", r)
 			}
 		})
+		t.Run("formatted phone stored in E.164", func(t *testing.T) {
+			r := mustOK(t, f.do(t, http.MethodPost, "/v1/customers", f.chatToken, `{"name":"Cy","phone":" +1 (415) 555-0177 "}`))
+			if r["phone"] != "+14155550177" {
+				t.Errorf("phone = %v, want +14155550177", r["phone"])
+			}
+			found := mustOK(t, f.do(t, http.MethodPost, "/v1/customers/search", f.token,
+				`{"filter":[{"field":"customers.phone","operator":"=","value":"+14155550177"}]}`))
+			assertJSON(t, mustJSON(t, found), `{"data":[`+mustJSON(t, r)+`],"total":1}`)
+		})
 		atLeastOne := hcErrors("customer", "At least one of name, email, phone or userId should not be blank.")
 		tests := []struct {
 			name, body string
@@ -165,6 +174,11 @@ func TestCustomers_Create(t *testing.T) {
 			{"all blank", `{"name":" ","email":"","phone":null,"userId":"  "}`, atLeastOne},
 			{"bad email", `{"email":"not-an-email"}`, hcErrors("email", "This value is not a valid email address.")},
 			{"bad phone", `{"name":"x","phone":"0501234567"}`, hcErrors("phone", "This value is not a valid phone number.")},
+			{"555 is no area code", `{"name":"x","phone":"+1 555 000 1111"}`, hcErrors("phone", "This value is not a valid phone number.")},
+			{"too short", `{"name":"x","phone":"+1234"}`, hcErrors("phone", "This value is not a valid phone number.")},
+			{"unassigned network", `{"name":"x","phone":"+882123456789"}`, hcErrors("phone", "This value is not a valid phone number.")},
+			{"00 prefix", `{"name":"x","phone":"00380501234567"}`, hcErrors("phone", "This value is not a valid phone number.")},
+			{"extension", `{"name":"x","phone":"+380501234567 ext 2"}`, hcErrors("phone", "This value is not a valid phone number.")},
 			{"bad email and phone", `{"email":"a@b","phone":"+0"}`, hcErrors("email", "This value is not a valid email address.", "phone", "This value is not a valid phone number.")},
 			{"wrong types", `{"name":1,"email":true,"phone":["+1"],"userId":{"a":1}}`, hcErrors("name", typeStr, "email", typeStr, "phone", typeStr, "userId", typeStr)},
 			{"NUL in the name", `{"name":"a\u0000b"}`, hcErrors("name", "This value should not contain NUL characters.")},

@@ -60,7 +60,7 @@ func FuzzWrite(f *testing.F) {
 			`{"id":1,"status":"empty"}`,
 		},
 		{ // POST /v1/customers
-			`{"name":"Bob","email":"bob@example.com","phone":"+15551234567","userId":"u-1"}`,
+			`{"name":"Bob","email":"bob@example.com","phone":"+14155550123","userId":"u-1"}`,
 			`{"email":"not-an-email","phone":"0"}`, `{"name":" "}`,
 		},
 		{ // POST /v1/customers/search

@@ -82,7 +82,7 @@ func mustPeople(tb testing.TB, st *store.Store, pageSize int) *people {
 		tb.Fatal(err)
 	}
 	admin, agent, boss := p.agents[0].ID, p.agents[1].ID, p.superadmin.ID
-	ann := store.UploadContact{Name: "Ann Lee", Email: "ann@example.com", Phone: "+15550001111"}
+	ann := store.UploadContact{Name: "Ann Lee", Email: "ann@example.com", Phone: "+14155550111"}
 	msg := func(at time.Time, sender models.Sender, agentID *int64, text string) store.ChatUploadMessage {
 		return store.ChatUploadMessage{At: at, Sender: sender, AgentID: agentID, Text: text}
 	}

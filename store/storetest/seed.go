@@ -26,7 +26,7 @@ func SeedOfflineMessages(tb testing.TB, s *store.Store, accountID, agentID int64
 		args []any
 	}{
 		{"contacts", `INSERT INTO contacts (account_id, name, email, phone, created_at, updated_at)
-			SELECT ?, 'visitor ' || g, 'visitor' || g || '@example.com', '+1555' || lpad(g::text, 7, '0'), now(), now()
+			SELECT ?, 'visitor ' || g, 'visitor' || g || '@example.com', '+1415555' || lpad(g::text, 4, '0'), now(), now()
 			FROM generate_series(1, 1000) g`, []any{accountID}},
 		{"cases", `INSERT INTO cases (account_id, contact_id, channel, status, initiator, subject, unread, started_at, form_name, created_at, updated_at)
 			SELECT ?, (SELECT min(id) FROM contacts WHERE account_id = ?) + (g % 1000), 'offline', 'new', 'visitor',
@@ -80,7 +80,7 @@ func SeedChats(tb testing.TB, s *store.Store, accountID, agentID int64, n int, n
 		args []any
 	}{
 		{"contacts", `INSERT INTO contacts (account_id, name, email, phone, user_id, created_at, updated_at)
-			SELECT ?, 'chatter ' || g, 'chatter' || g || '@example.com', '+1556' || lpad(g::text, 7, '0'), '', now(), now()
+			SELECT ?, 'chatter ' || g, 'chatter' || g || '@example.com', '+1415556' || lpad(g::text, 4, '0'), '', now(), now()
 			FROM generate_series(1, 1000) g`, []any{accountID}},
 		{"chats", `INSERT INTO cases (account_id, contact_id, channel, status, outcome, initiator, subject, assignee_id, unread,
 				started_at, closed_at, form_name, uploaded, created_at, updated_at)
