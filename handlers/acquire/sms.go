@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -13,11 +12,6 @@ import (
 	"switchboard/models"
 	"switchboard/store"
 )
-
-// maxSMSLen is the longest SMS body taken, in characters: what
-// Twilio-compatible providers accept in one message (split into segments).
-// A longer body would be queued only to fail at the provider.
-const maxSMSLen = 1600
 
 // smsRequest is the body of POST /api/v1/voip/send-sms, flat as Acquire's
 // example sends it. The example's isClosed, isMultiChannel, markValue (the
@@ -115,9 +109,7 @@ func parseSMS(c echo.Context) (smsInput, error) {
 		fe.add(bodyField, "must not be blank")
 	case strings.ContainsRune(s, 0):
 		fe.add(bodyField, "must not contain NUL characters")
-	case utf8.RuneCountInString(s) > maxSMSLen:
-		fe.add(bodyField, "must be at most %d characters, not %d", maxSMSLen, utf8.RuneCountInString(s))
-	default:
+	case checkLength(&fe, bodyField, s, models.MaxSMSLen):
 		in.Body = s
 	}
 	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), req.ContactID)
