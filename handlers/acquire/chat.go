@@ -254,7 +254,7 @@ func parseUserType(c echo.Context, fe *fieldErrors) string {
 	case userTypeContact:
 		return userTypeContact
 	}
-	fe.add("x-user-type", "must be user or contact, not %q", ut)
+	fe.add("x-user-type", "must be user or contact, not %q", shorten(ut))
 	return userTypeUser
 }
 
@@ -283,7 +283,7 @@ func parseContactRef(fe *fieldErrors, query string, body json.RawMessage) *conta
 	case len(refs) == 0:
 		return nil
 	case len(refs) == 2 && strings.TrimLeft(refs[0].Raw, "0") != strings.TrimLeft(refs[1].Raw, "0"):
-		fe.add("contactId", "the query says %s and the body says %s", refs[0].Raw, refs[1].Raw)
+		fe.add("contactId", "the query says %s and the body says %s", shorten(refs[0].Raw), shorten(refs[1].Raw))
 		return nil
 	}
 	return &refs[0]
@@ -316,7 +316,7 @@ func (a *api) addChatMessage(c echo.Context) error {
 		return err
 	}
 	if in.CaseHuge {
-		return notFound(http.StatusBadRequest, "Case %s not found", in.CaseRaw)
+		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.CaseRaw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.CaseID, in.ContactID); err != nil {
@@ -347,7 +347,7 @@ func (a *api) checkContact(ctx context.Context, accountID, caseID int64, ref *co
 		return caseNotFound(err, caseID)
 	}
 	if ref.Huge || ref.ID != v.ContactID {
-		return invalidInput("contactId: contact %s is not the contact of case %d", ref.Raw, caseID)
+		return invalidInput("contactId: contact %s is not the contact of case %d", shorten(ref.Raw), caseID)
 	}
 	return nil
 }
@@ -389,7 +389,7 @@ func (a *api) listChatMessages(c echo.Context) error {
 	if err := fe.err(); err != nil {
 		return err
 	}
-	missing := notFound(http.StatusBadRequest, "Thread %s of contact %s not found", threadRaw, contactRaw)
+	missing := notFound(http.StatusBadRequest, "Thread %s of contact %s not found", shorten(threadRaw), shorten(contactRaw))
 	if cst == idHuge || tst == idHuge {
 		return missing
 	}

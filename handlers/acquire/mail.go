@@ -288,7 +288,7 @@ func (a *api) addMail(c echo.Context) error {
 		return err
 	}
 	if in.Case.Huge {
-		return notFound(http.StatusBadRequest, "Case %s not found", in.Case.Raw)
+		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.Case.Raw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.ID, in.ContactID); err != nil {

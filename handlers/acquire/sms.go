@@ -75,7 +75,7 @@ func parseSMS(c echo.Context) (smsInput, error) {
 	case tst == idMissing:
 		in.Case = id
 	case ist != idMissing && id.Raw != thread.Raw:
-		fe.add("id", "case %s is not threadId %s: both name the case", id.Raw, thread.Raw)
+		fe.add("id", "case %s is not threadId %s: both name the case", shorten(id.Raw), shorten(thread.Raw))
 	default:
 		in.Case = thread
 	}
@@ -84,7 +84,7 @@ func parseSMS(c echo.Context) (smsInput, error) {
 	case st == idBad:
 		fe.add("timelineId", "must be a positive integer")
 	case in.Case.Raw != "" && tl.Raw != in.Case.Raw:
-		fe.add("timelineId", "%s is not the timeline of case %s: a case's timeline has the case's id", tl.Raw, in.Case.Raw)
+		fe.add("timelineId", "%s is not the timeline of case %s: a case's timeline has the case's id", shorten(tl.Raw), shorten(in.Case.Raw))
 	}
 
 	in.From = parsePhone(&fe, "From", req.From)
@@ -168,7 +168,7 @@ func (a *api) sendSMS(c echo.Context) error {
 		return err
 	}
 	if in.Case.Huge {
-		return notFound(http.StatusBadRequest, "Case %s not found", in.Case.Raw)
+		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.Case.Raw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.ID, in.ContactID); err != nil {
