@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// ValidEmail reports whether s is a bare email address (no display name),
-// with a dot-free local part allowed and a domain that has at least one dot.
+// ValidEmail reports whether s is a bare email address (no display name) of
+// at most MaxEmailBytes and no control characters, with a dot-free local part
+// allowed and a domain that has at least one dot.
 func ValidEmail(s string) bool {
-	if s == "" || len(s) > 254 || strings.ContainsAny(s, " <>\t\r\n") {
+	if s == "" || len(s) > MaxEmailBytes || strings.ContainsAny(s, " <>") || HasControl(s) {
 		return false
 	}
 	a, err := mail.ParseAddress(s)

@@ -50,6 +50,7 @@ func (in *NewAccount) validate() error {
 	if in.Name == "" {
 		fe.Add("name", "must not be empty")
 	}
+	checkLine(&fe, "name", in.Name, models.MaxNameLen)
 	if in.Timezone == "" {
 		in.Timezone = DefaultTimezone
 	} else if !models.ValidTimezone(in.Timezone) {
@@ -202,6 +203,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id int64, in AccountUpdate) (
 		if name == "" {
 			fe.Add("name", "must not be empty")
 		}
+		checkLine(&fe, "name", name, models.MaxNameLen)
 		set["name"] = name
 	}
 	if in.Timezone != nil {

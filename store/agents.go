@@ -24,7 +24,7 @@ type NewAgent struct {
 func (in *NewAgent) validate() error {
 	var fe FieldErrors
 	in.Email = models.NormalizeEmail(in.Email)
-	if !models.ValidEmail(in.Email) {
+	if !tooLongEmail(&fe, "email", in.Email) && !models.ValidEmail(in.Email) {
 		fe.Add("email", "%q is not a valid email address", in.Email)
 	}
 	if in.PasswordHash == "" {
@@ -34,6 +34,8 @@ func (in *NewAgent) validate() error {
 		fe.Add("role", "%q is not one of superadmin, admin, agent", in.Role)
 	}
 	in.FirstName, in.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	checkLine(&fe, "first_name", in.FirstName, models.MaxNameLen)
+	checkLine(&fe, "last_name", in.LastName, models.MaxNameLen)
 	return fe.Err()
 }
 

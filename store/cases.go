@@ -28,14 +28,19 @@ type NewOfflineCase struct {
 
 // CreateOfflineCase creates an offline-message case with the visitor's message
 // in one transaction. It returns ErrNotFound when the contact is not the
-// account's and FieldErrors for an empty message.
+// account's and FieldErrors for an empty or too long message and a subject,
+// form name or ext_id over its limit (see models).
 func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOfflineCase) (models.Case, error) {
 	var fe FieldErrors
 	if strings.TrimSpace(in.Message) == "" {
 		fe.Add("message", "must not be empty")
 	}
-	checkText(&fe, "message", in.Message)
-	checkText(&fe, "subject", in.Subject)
+	checkBlock(&fe, "message", in.Message, models.MaxTextLen)
+	checkSubject(&fe, "subject", in.Subject)
+	checkLine(&fe, "form_name", in.FormName, models.MaxNameLen)
+	if in.ExtID != nil {
+		checkLine(&fe, "ext_id", *in.ExtID, models.MaxExtIDLen)
+	}
 	if err := fe.Err(); err != nil {
 		return models.Case{}, err
 	}
@@ -130,9 +135,9 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 	if in.Sender != models.SenderAgent && in.AgentID != nil {
 		fe.Add("agent", "only an agent's message has an agent")
 	}
-	checkText(&fe, "text", in.Text)
-	checkText(&fe, "markdown", in.Markdown)
-	checkText(&fe, "lang", in.Lang)
+	checkBlock(&fe, "text", in.Text, models.MaxTextLen)
+	checkBlock(&fe, "markdown", in.Markdown, models.MaxTextLen)
+	checkLine(&fe, "lang", in.Lang, models.MaxLangLen)
 	if err := fe.Err(); err != nil {
 		return MessageView{}, err
 	}

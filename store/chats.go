@@ -275,7 +275,8 @@ type NewCase struct {
 
 // CreateCase creates a case with no messages yet, in status new. It returns
 // ErrNotFound when the contact or assignee is not the account's, and
-// FieldErrors for an unknown channel.
+// FieldErrors for an unknown channel or a subject that is not one line of at
+// most models.MaxSubjectBytes.
 func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (CaseView, error) {
 	if in.Channel == "" {
 		in.Channel = models.ChannelChat
@@ -287,7 +288,7 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 	if !in.Channel.Valid() {
 		fe.Add("channel", "%q is not one of chat, email, sms, offline", in.Channel)
 	}
-	checkText(&fe, "subject", in.Subject)
+	checkSubject(&fe, "subject", in.Subject)
 	if err := fe.Err(); err != nil {
 		return CaseView{}, err
 	}

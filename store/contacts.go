@@ -27,9 +27,9 @@ func (in *NewContact) validate(prefix string) FieldErrors {
 	in.Email = models.NormalizeEmail(in.Email)
 	in.Phone = strings.TrimSpace(in.Phone)
 	in.UserID = strings.TrimSpace(in.UserID)
-	checkText(&fe, prefix+"name", in.Name)
-	checkText(&fe, prefix+"user_id", in.UserID)
-	if in.Email != "" && !models.ValidEmail(in.Email) {
+	checkLine(&fe, prefix+"name", in.Name, models.MaxNameLen)
+	checkLine(&fe, prefix+"user_id", in.UserID, models.MaxExtIDLen)
+	if in.Email != "" && !tooLongEmail(&fe, prefix+"email", in.Email) && !models.ValidEmail(in.Email) {
 		fe.Add(prefix+"email", "%q is not a valid email address", in.Email)
 	}
 	if in.Phone != "" {
@@ -41,8 +41,9 @@ func (in *NewContact) validate(prefix string) FieldErrors {
 }
 
 // CreateContact creates a contact in the account, its phone in E.164. It
-// returns FieldErrors for a malformed email or a phone that is not a valid
-// number in international form, and ErrNotFound for an unknown account.
+// returns FieldErrors for a malformed email, a phone that is not a valid
+// number in international form, a name or user id too long or holding
+// control characters, and ErrNotFound for an unknown account.
 func (s *Store) CreateContact(ctx context.Context, accountID int64, in NewContact) (models.Contact, error) {
 	if err := in.validate("").Err(); err != nil {
 		return models.Contact{}, err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"switchboard/models"
 )
 
 // Typed errors of the store. Callers match them with errors.Is; each dialect
@@ -57,6 +59,8 @@ const (
 	ReasonTime Reason = "time"
 	// ReasonTooMany: a list is longer than allowed.
 	ReasonTooMany Reason = "too_many"
+	// ReasonTooLong: a text is longer than its limit (FieldError.Limit).
+	ReasonTooLong Reason = "too_long"
 )
 
 // FieldError is one invalid input field.
@@ -66,6 +70,9 @@ type FieldError struct {
 	Reason  Reason
 	// Value is the offending value, when there is one to show.
 	Value any
+	// Limit is the bound a ReasonTooLong text exceeds, in the unit its
+	// message names (characters, or bytes for a subject).
+	Limit int
 }
 
 // FieldErrors collects every invalid field of one request. A store method
@@ -99,18 +106,80 @@ func (fe FieldErrors) Err() error {
 	return fe
 }
 
-// checkText adds a field error when s holds a NUL character or is not UTF-8:
-// PostgreSQL stores neither, and the request would fail as a server error.
 // storable reports whether s can be stored in and compared with a text
 // column: UTF-8 without NUL (PostgreSQL refuses anything else).
 func storable(s string) bool {
 	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
 }
 
+// checkText adds a field error when s holds a NUL character or is not UTF-8:
+// PostgreSQL stores neither, and the request would fail as a server error.
 func checkText(fe *FieldErrors, field, s string) {
 	if strings.IndexByte(s, 0) >= 0 {
 		fe.Add(field, "must not contain NUL characters")
 	} else if !utf8.ValidString(s) {
 		fe.Add(field, "must be valid UTF-8")
+	}
+}
+
+// checkBlock checks free text that may run over several lines (a message, a
+// body): checkText, and at most max characters.
+func checkBlock(fe *FieldErrors, field, s string, max int) {
+	checkText(fe, field, s)
+	checkLen(fe, field, s, max)
+}
+
+// checkLine checks one-line text (a name, an address, an id): checkText, no
+// other control character (see models.HasControl) and at most max
+// characters.
+func checkLine(fe *FieldErrors, field, s string, max int) {
+	checkText(fe, field, s)
+	checkControl(fe, field, s)
+	checkLen(fe, field, s, max)
+}
+
+// checkSubject checks a subject: checkText, one line, no other control
+// character and at most models.MaxSubjectBytes bytes.
+func checkSubject(fe *FieldErrors, field, s string) {
+	checkText(fe, field, s)
+	if strings.ContainsAny(s, "\r\n") {
+		// A line break in a header would let the client write headers of
+		// its own.
+		fe.AddReason(ReasonInvalid, field, nil, "must be one line")
+	} else {
+		checkControl(fe, field, s)
+	}
+	if len(s) > models.MaxSubjectBytes {
+		*fe = append(*fe, FieldError{Field: field, Reason: ReasonTooLong, Limit: models.MaxSubjectBytes,
+			Message: fmt.Sprintf("must be at most %d bytes, not %d", models.MaxSubjectBytes, len(s))})
+	}
+}
+
+// tooLongEmail adds a ReasonTooLong field error when the address s is
+// longer than models.MaxEmailBytes, and reports whether it did: such an
+// address is not valid either, but the error does not echo it back.
+func tooLongEmail(fe *FieldErrors, field, s string) bool {
+	if len(s) <= models.MaxEmailBytes {
+		return false
+	}
+	*fe = append(*fe, FieldError{Field: field, Reason: ReasonTooLong, Limit: models.MaxEmailBytes,
+		Message: fmt.Sprintf("must be at most %d bytes, not %d", models.MaxEmailBytes, len(s))})
+	return true
+}
+
+// checkControl adds a field error when s holds a control character other
+// than NUL (which checkText reports).
+func checkControl(fe *FieldErrors, field, s string) {
+	if strings.IndexByte(s, 0) < 0 && models.HasControl(s) {
+		fe.AddReason(ReasonInvalid, field, nil, "must not contain control characters")
+	}
+}
+
+// checkLen adds a ReasonTooLong field error when s has more than max
+// characters.
+func checkLen(fe *FieldErrors, field, s string, max int) {
+	if models.TooLong(s, max) {
+		*fe = append(*fe, FieldError{Field: field, Reason: ReasonTooLong, Limit: max,
+			Message: fmt.Sprintf("must be at most %d characters, not %d", max, utf8.RuneCountInString(s))})
 	}
 }

@@ -36,6 +36,7 @@ func (in *NewAPIKey) validate() error {
 		fe.Add("id", "must not be empty")
 	}
 	in.Name = strings.TrimSpace(in.Name)
+	checkLine(&fe, "name", in.Name, models.MaxNameLen)
 	in.Scopes = strings.TrimSpace(in.Scopes)
 	if in.Kind == "" {
 		in.Kind = models.KeyAPI

@@ -96,13 +96,14 @@ type SentMessage struct {
 // (with in.WithCase, also the case as the write left it), ErrNotFound for
 // a case or agent that is not the account's, ErrCaseNotActive for a closed
 // case, FieldErrors (every bad field: addresses, an empty To, a From that is
-// not an inbox of the account with ReasonNotFound) and a *QuotaError when the
-// account's hourly email quota is spent.
+// not an inbox of the account with ReasonNotFound, a subject or body over its
+// limit with ReasonTooLong) and a *QuotaError when the account's hourly email
+// quota is spent.
 func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEmail) (SentMessage, error) {
 	var fe FieldErrors
 	checkSender(&fe, in.Sender, in.AgentID)
 	in.From = models.NormalizeEmail(in.From)
-	if !models.ValidEmail(in.From) {
+	if !tooLongEmail(&fe, "from", in.From) && !models.ValidEmail(in.From) {
 		fe.AddReason(ReasonInvalid, "from", in.From, "%q is not a valid email address", in.From)
 	}
 	if len(in.To) == 0 {
@@ -112,10 +113,6 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 		// The quota counts emails, not recipients.
 		fe.AddReason(ReasonTooMany, "to", n, "at most %d recipients in all, not %d", MaxRecipients, n)
 	}
-	if strings.ContainsAny(in.Subject, "\r\n") {
-		// A line break in a header would let the client write headers of its own.
-		fe.AddReason(ReasonInvalid, "subject", nil, "must be one line")
-	}
 	lists := []struct {
 		name  string
 		addrs *[]string
@@ -124,7 +121,7 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 		for i, a := range *l.addrs {
 			a = models.NormalizeEmail(a)
 			(*l.addrs)[i] = a
-			if !models.ValidEmail(a) {
+			if !tooLongEmail(&fe, fmt.Sprintf("%s[%d]", l.name, i), a) && !models.ValidEmail(a) {
 				fe.AddReason(ReasonInvalid, fmt.Sprintf("%s[%d]", l.name, i), a, "%q is not a valid email address", a)
 			}
 		}
@@ -132,9 +129,9 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 	if strings.TrimSpace(in.TextBody) == "" && strings.TrimSpace(in.HTMLBody) == "" {
 		fe.AddReason(ReasonRequired, "text_body", nil, "an email needs a text or an HTML body")
 	}
-	checkText(&fe, "subject", in.Subject)
-	checkText(&fe, "text_body", in.TextBody)
-	checkText(&fe, "html_body", in.HTMLBody)
+	checkSubject(&fe, "subject", in.Subject)
+	checkBlock(&fe, "text_body", in.TextBody, models.MaxEmailBodyLen)
+	checkBlock(&fe, "html_body", in.HTMLBody, models.MaxEmailBodyLen)
 	if err := fe.Err(); err != nil {
 		return SentMessage{}, err
 	}
@@ -157,9 +154,10 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 // queues its delivery, in one transaction; From and To are stored in E.164.
 // Errors are those of AddEmail, for SMS: From and To must be valid numbers in
 // international form (models.ParsePhone), and From (an agent's) or To (a
-// contact's) a number of the account. An agent's reply to a number that is
-// costly to text (models.Phone.CostlyToText: premium-rate, shared-cost, UAN,
-// unknown type) is a field error on "to" unless the account allows it
+// contact's) a number of the account; the body is at most models.MaxSMSLen
+// characters. An agent's reply to a number that is costly to text
+// (models.Phone.CostlyToText: premium-rate, shared-cost, UAN, unknown type)
+// is a field error on "to" unless the account allows it
 // (Account.SMSAllowPremium); a contact's SMS is only recorded, never sent,
 // so its To is not held to that.
 func (s *Store) AddSMS(ctx context.Context, accountID, caseID int64, in NewSMS) (SentMessage, error) {
@@ -170,7 +168,7 @@ func (s *Store) AddSMS(ctx context.Context, accountID, caseID int64, in NewSMS) 
 	if strings.TrimSpace(in.Body) == "" {
 		fe.AddReason(ReasonRequired, "body", nil, "must not be empty")
 	}
-	checkText(&fe, "body", in.Body)
+	checkBlock(&fe, "body", in.Body, models.MaxSMSLen)
 	if err := fe.Err(); err != nil {
 		return SentMessage{}, err
 	}
@@ -478,9 +476,11 @@ func (s *Store) DeliverySent(ctx context.Context, id int64, attempt int, provide
 
 // DeliveryFailed records a failed attempt of a claimed delivery. With retryAt
 // the row is queued again for then; without, it fails for good and its
-// message shows the failure time and reason. ErrConflict as DeliverySent.
+// message shows the failure time and reason, cut to models.MaxReasonLen
+// characters (a provider's error page is not kept whole). ErrConflict as
+// DeliverySent.
 func (s *Store) DeliveryFailed(ctx context.Context, id int64, attempt int, reason string, retryAt *time.Time) error {
-	reason = strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?")
+	reason = models.Truncate(strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?"), models.MaxReasonLen)
 	if retryAt != nil {
 		return s.recordDelivery(ctx, id, attempt, map[string]any{
 			"status": models.DeliveryQueued, "next_attempt_at": retryAt.UTC().Truncate(time.Microsecond), "last_error": reason,

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"switchboard/models"
 )
 
 // Op is a comparison a list filter makes.
@@ -167,7 +169,8 @@ func scalar(kind valueKind, v any) (any, string) {
 			return nil, "must be text"
 		}
 		var fe FieldErrors
-		if checkText(&fe, "", s); len(fe) > 0 {
+		// No stored text is longer than a search value may be.
+		if checkBlock(&fe, "", s, models.MaxSearchValueLen); len(fe) > 0 {
 			return nil, fe[0].Message
 		}
 		return s, ""

@@ -11,10 +11,15 @@ import (
 )
 
 // CreateSite creates a site of the account. It returns FieldErrors for an
-// empty domain and ErrNotFound for an unknown account.
+// empty or malformed domain or one over models.MaxDomainLen, and ErrNotFound
+// for an unknown account.
 func (s *Store) CreateSite(ctx context.Context, accountID int64, domain string) (models.Site, error) {
 	domain = strings.ToLower(strings.TrimSpace(domain))
-	if domain == "" || strings.ContainsAny(domain, " /") {
+	switch {
+	case len(domain) > models.MaxDomainLen:
+		return models.Site{}, FieldErrors{{Field: "domain", Reason: ReasonTooLong, Limit: models.MaxDomainLen,
+			Message: fmt.Sprintf("must be at most %d bytes, not %d", models.MaxDomainLen, len(domain))}}
+	case domain == "" || strings.ContainsAny(domain, " /") || models.HasControl(domain) || !storable(domain):
 		return models.Site{}, FieldErrors{{Field: "domain", Message: fmt.Sprintf("%q is not a domain name", domain)}}
 	}
 	var site models.Site
@@ -29,11 +34,17 @@ func (s *Store) CreateSite(ctx context.Context, accountID int64, domain string) 
 }
 
 // CreateCampaign creates a campaign of one of the account's sites. It returns
-// FieldErrors for an empty name and ErrNotFound when the site is not the account's.
+// FieldErrors for an empty name or one over models.MaxNameLen or holding
+// control characters, and ErrNotFound when the site is not the account's.
 func (s *Store) CreateCampaign(ctx context.Context, accountID, siteID int64, name string) (models.Campaign, error) {
 	name = strings.TrimSpace(name)
+	var fe FieldErrors
 	if name == "" {
-		return models.Campaign{}, FieldErrors{{Field: "name", Message: "must not be empty"}}
+		fe.Add("name", "must not be empty")
+	}
+	checkLine(&fe, "name", name, models.MaxNameLen)
+	if err := fe.Err(); err != nil {
+		return models.Campaign{}, err
 	}
 	var c models.Campaign
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
@@ -61,7 +72,7 @@ func (s *Store) CreateInbox(ctx context.Context, accountID int64, kind models.In
 	switch kind {
 	case models.InboxEmail:
 		address = models.NormalizeEmail(address)
-		if !models.ValidEmail(address) {
+		if !tooLongEmail(&fe, "address", address) && !models.ValidEmail(address) {
 			fe.Add("address", "%q is not a valid email address", address)
 		}
 	case models.InboxSMS:

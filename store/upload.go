@@ -106,9 +106,11 @@ func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, item
 		if it.ReceivedAt.After(now) {
 			b.add(i, ReasonTime, "date_time", it.ReceivedAt, "must not be in the future")
 		}
-		for _, f := range []struct{ name, v string }{{"message", it.Message}, {"subject", it.Subject}, {"form_name", it.FormName}} {
-			b.text(i, f.name, f.v)
-		}
+		var fe FieldErrors
+		checkBlock(&fe, "message", it.Message, models.MaxTextLen)
+		checkSubject(&fe, "subject", it.Subject)
+		checkLine(&fe, "form_name", it.FormName, models.MaxNameLen)
+		b.addAll(i, fe)
 		b.extID(i, it.ExtID)
 	}
 	if len(items) == 0 {
@@ -220,7 +222,9 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 			if strings.TrimSpace(m.Text) == "" {
 				b.add(i, ReasonRequired, field+"message", nil, "must not be empty")
 			}
-			b.text(i, field+"message", m.Text)
+			var fe FieldErrors
+			checkBlock(&fe, field+"message", m.Text, models.MaxTextLen)
+			b.addAll(i, fe)
 		}
 	}
 	if len(items) == 0 {
@@ -390,8 +394,8 @@ type NewVisitorSession struct {
 // the account's, and FieldErrors when the campaign is of another site.
 func (s *Store) CreateVisitorSession(ctx context.Context, accountID int64, in NewVisitorSession) (models.VisitorSession, error) {
 	var fe FieldErrors
-	checkText(&fe, "ip_address", in.IPAddress)
-	checkText(&fe, "referrer", in.Referrer)
+	checkLine(&fe, "ip_address", in.IPAddress, models.MaxIPLen)
+	checkLine(&fe, "referrer", in.Referrer, models.MaxURLLen)
 	if err := fe.Err(); err != nil {
 		return models.VisitorSession{}, err
 	}
@@ -468,22 +472,26 @@ func (b *batch) err() error {
 	return fe
 }
 
-func (b *batch) text(i int, field, v string) {
-	var fe FieldErrors
-	if checkText(&fe, field, v); len(fe) > 0 {
-		b.add(i, ReasonInvalid, field, nil, "%s", fe[0].Message)
+// addAll records the field errors of item i, each field named within the
+// item (as checkLine and its kin name them).
+func (b *batch) addAll(i int, fe FieldErrors) {
+	for _, f := range fe {
+		f.Field = fmt.Sprintf("[%d].%s", i, f.Field)
+		b.errs[i] = append(b.errs[i], f)
+		b.found = true
 	}
 }
 
 // contact normalises and checks an item's contact.
 func (b *batch) contact(i int, c *UploadContact) {
+	var fe FieldErrors
 	c.Name, c.Phone = strings.TrimSpace(c.Name), strings.TrimSpace(c.Phone)
 	c.Email = models.NormalizeEmail(c.Email)
 	switch {
 	case c.Email == "" && c.Phone == "":
 		b.add(i, ReasonRequired, "phone", nil, "phone or email is required")
 	default:
-		if c.Email != "" && !models.ValidEmail(c.Email) {
+		if c.Email != "" && !tooLongEmail(&fe, "email", c.Email) && !models.ValidEmail(c.Email) {
 			b.add(i, ReasonInvalid, "email", c.Email, "%q is not a valid email address", c.Email)
 		}
 		if c.Phone != "" {
@@ -494,7 +502,8 @@ func (b *batch) contact(i int, c *UploadContact) {
 			}
 		}
 	}
-	b.text(i, "name", c.Name)
+	checkLine(&fe, "name", c.Name, models.MaxNameLen)
+	b.addAll(i, fe)
 }
 
 // source checks that an item names where it came from.
@@ -520,7 +529,9 @@ func (b *batch) extID(i int, ext *string) {
 		b.add(i, ReasonInvalid, "ext_id", *ext, "must not be blank")
 		return
 	}
-	b.text(i, "ext_id", *ext)
+	var fe FieldErrors
+	checkLine(&fe, "ext_id", *ext, models.MaxExtIDLen)
+	b.addAll(i, fe)
 	if j, ok := b.exts[*ext]; ok {
 		b.add(i, ReasonCombination, "ext_id", *ext, "ext_id %q is also item %d of this batch", *ext, j)
 		return

@@ -9,10 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"switchboard/handlers/keyauth"
+	"switchboard/handlers/rawquery"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -129,7 +131,7 @@ func parseWhere(fe *fieldErrors, items []string) []store.Filter {
 	var filters []store.Filter
 	values := 0
 	for _, item := range items {
-		name := fmt.Sprintf("where %q", item)
+		name := fmt.Sprintf("where %q", shorten(item))
 		parts := strings.SplitN(item, "|", 3)
 		if len(parts) != 3 {
 			fe.add(name, "must be column|operator|value")
@@ -159,6 +161,10 @@ func parseWhere(fe *fieldErrors, items []string) []store.Filter {
 			fe.add(name, "the value must be UTF-8 text without NUL characters")
 			continue
 		}
+		if v, long := longValue(op, value); long {
+			fe.add(name, "a value may have at most %d characters, not %d", models.MaxSearchValueLen, utf8.RuneCountInString(v))
+			continue
+		}
 		f, add, msg := whereFilter(col, op, value)
 		if msg != "" {
 			fe.add(name, "%s", msg)
@@ -169,6 +175,82 @@ func parseWhere(fe *fieldErrors, items []string) []store.Filter {
 		}
 	}
 	return filters
+}
+
+// longValue returns the first of an item's values (see splitIn) longer than
+// models.MaxSearchValueLen, and whether there is one.
+func longValue(op store.Op, value string) (string, bool) {
+	for _, v := range splitIn(op, value) {
+		if models.TooLong(v, models.MaxSearchValueLen) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// maxShown bounds the characters of a client's value an error message
+// repeats.
+const maxShown = 64
+
+// shorten returns s cut to maxShown characters, with "…" when it was cut.
+func shorten(s string) string {
+	if !models.TooLong(s, maxShown) {
+		return s
+	}
+	return models.Truncate(s, maxShown) + "…"
+}
+
+// caseColumns are the case attributes Acquire documents (its case object
+// and its where columns), which a client may send as a bare parameter
+// (?status=active) expecting a filter.
+func caseColumns() []string {
+	return []string{"id", "title", "description", "channel", "status", "threadId", "closingState", "dateQueue",
+		"datePending", "dateActive", "dateClosed", "userId", "waitTime", "contact", "contactId", "closedBy", "visitId",
+		"queueId", "meta", "parentId", "dateCreated", "dateUpdated", "tags", "fields"}
+}
+
+// messageColumns are the message attributes Acquire shows, which a client
+// may send as a bare parameter expecting a filter.
+func messageColumns() []string {
+	return []string{"id", "caseId", "channel", "senderType", "senderId", "type", "seen", "message", "dateCreated", "dateUpdated"}
+}
+
+// refuseFilters records every query parameter that the list does not take
+// (known, or where[...] when takesWhere) and that asks for a filter or a sort
+// it would not get: a word APIs filter or sort with, a dotted name, or one
+// of columns (in any letter case). It records too every parameter net/url
+// dropped (see rawquery). Other parameters, such as cache busters, pass.
+func refuseFilters(c echo.Context, fe *fieldErrors, known, columns []string) {
+	for _, p := range rawquery.Check(c.Request().URL.RawQuery) {
+		fe.add(shorten(p.Param), "is malformed: it %s", p.Reason)
+	}
+	var names []string
+	for name := range c.QueryParams() {
+		base, _, _ := strings.Cut(name, "[")
+		if slices.Contains(known, base) {
+			continue
+		}
+		if filterWord(base) || strings.Contains(base, ".") || slices.ContainsFunc(columns, func(col string) bool {
+			return strings.EqualFold(col, base)
+		}) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		fe.add(shorten(name), "is not a parameter of this list: filter with where=column|operator|value")
+	}
+}
+
+// filterWord reports whether name (in any letter case) is a word list APIs
+// filter or sort with.
+func filterWord(name string) bool {
+	switch strings.ToLower(name) {
+	case "filter", "filters", "where", "q", "query", "search", "condition",
+		"sort", "sortby", "sort_by", "order", "orderby", "order_by", "dir", "direction":
+		return true
+	}
+	return false
 }
 
 // whereFilter returns the store filter of one where item, whether it adds a
@@ -313,7 +395,9 @@ func parseCount(c echo.Context, name string, def int64) (n int64, ok bool) {
 
 // listCases serves GET /api/v1/crm/objects/case: a page of the account's
 // cases, newest first, filtered by where items. relations and select are
-// accepted and ignored: every case carries its contact and users.
+// accepted and ignored: every case carries its contact and users. A
+// parameter asking for another filter or a sort (?status=active,
+// ?sort=dateCreated) is refused, as is one net/url drops (?where=a;b).
 func (a *api) listCases(c echo.Context) error {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
@@ -342,6 +426,7 @@ func (a *api) listCases(c echo.Context) error {
 		page = offset / limit
 	}
 	filters := parseWhere(&fe, whereParams(c))
+	refuseFilters(c, &fe, []string{"where", "limit", "page", "offset", "relations", "select", "x-user-type"}, caseColumns())
 	if err := fe.err(); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/jsonbody"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
@@ -22,10 +23,6 @@ const (
 	userTypeUser    = "user"
 	userTypeContact = "contact"
 )
-
-// maxLangKeyLen bounds translateLangKey: the longest language tags in use
-// (such as "zh-Hans-CN") are far shorter.
-const maxLangKeyLen = 35
 
 // addMessageRequest is the body of POST .../chat/add-message. Acquire's
 // example nests type, message and translateLangKey in a message object; its
@@ -69,7 +66,9 @@ type addMessageInput struct {
 
 // readJSONObject reads the request body, which must be one JSON object. It
 // returns the body, the body limit's 413, or an ERROR_INVALID_INPUT for an
-// empty body, malformed JSON or a value that is not an object.
+// empty body, malformed JSON, a value that is not an object, or strings that
+// are not UTF-8 and keys given twice in one object (see jsonbody.Check;
+// encoding/json would take them lossily), each named by its JSON path.
 func readJSONObject(c echo.Context) ([]byte, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -80,15 +79,32 @@ func readJSONObject(c echo.Context) ([]byte, error) {
 		return nil, invalidInput("the request body could not be read")
 	}
 	trimmed := bytes.TrimSpace(body)
-	switch {
-	case len(trimmed) == 0:
+	if len(trimmed) == 0 {
 		return nil, invalidInput("the request body is empty: send a JSON object")
-	case !json.Valid(trimmed):
+	}
+	var je *jsonbody.Error
+	switch err := jsonbody.Check(trimmed); {
+	case errors.As(err, new(*jsonbody.SyntaxError)):
+		// encoding/json says what is wrong, in the words clients know.
 		var v any
 		err := json.Unmarshal(trimmed, &v)
 		return nil, invalidInput("the request body is not valid JSON: %v", err)
 	case trimmed[0] != '{':
 		return nil, invalidInput("the request body must be a JSON object")
+	case errors.As(err, &je):
+		var fe fieldErrors
+		for _, p := range je.Problems {
+			name := p.Path.String()
+			if name == "" {
+				name = "body"
+			}
+			if p.Kind == jsonbody.DuplicateKey {
+				fe.add(name, "is given more than once")
+			} else {
+				fe.add(name, "must be valid UTF-8 text")
+			}
+		}
+		return nil, fe.err()
 	}
 	return trimmed, nil
 }
@@ -97,6 +113,27 @@ func readJSONObject(c echo.Context) ([]byte, error) {
 // UTF-8 without NUL characters (PostgreSQL refuses both).
 func cleanText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// checkLength records field when s has more than max characters; it returns
+// whether s is within the limit.
+func checkLength(fe *fieldErrors, field, s string, max int) bool {
+	if models.TooLong(s, max) {
+		fe.add(field, "must be at most %d characters, not %d", max, utf8.RuneCountInString(s))
+		return false
+	}
+	return true
+}
+
+// checkLine records field when s, one line of text (a name, an address, a
+// subject), holds a control character (tab and line breaks included); it
+// returns whether s has none.
+func checkLine(fe *fieldErrors, field, s string) bool {
+	if models.HasControl(s) {
+		fe.add(field, "must not contain control characters")
+		return false
+	}
+	return true
 }
 
 // parseAddMessage checks an add-message request: the body, the x-user-type
@@ -131,8 +168,9 @@ func parseAddMessage(c echo.Context) (addMessageInput, error) {
 
 	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), req.ContactID)
 
-	// The message: an object with type, message and translateLangKey, or a
-	// string with the other two at the top level.
+	// The message: an object with type, message and translateLangKey, as
+	// Acquire's page documents it ("message*: object"); type and
+	// translateLangKey may be at the top level instead.
 	var textRaw, typeRaw, langRaw json.RawMessage
 	parts := false // whether the message's parts are to be checked
 	textField, typeField, langField := "message", "type", "translateLangKey"
@@ -141,10 +179,10 @@ func parseAddMessage(c echo.Context) (addMessageInput, error) {
 	case len(msg) == 0 || string(msg) == "null":
 		fe.add("message", "is required")
 	case msg[0] == '"':
-		parts, textRaw, typeRaw, langRaw = true, msg, req.Type, req.TranslateLangKey
-		if len(bytes.TrimSpace(typeRaw)) == 0 || string(bytes.TrimSpace(typeRaw)) == "null" {
-			typeRaw = json.RawMessage(`"message"`)
-		}
+		// The parameter table also lists a string "message", but the body
+		// the page shows, and its required field, are the object: a string
+		// is refused rather than guessed at.
+		fe.add("message", `must be a message object such as {"type":"message","message":"Hello"}, not a string`)
 	case msg[0] == '{':
 		var m messageRequest
 		if err := unmarshalFields(msg, &m); err != nil {
@@ -176,7 +214,7 @@ func parseAddMessage(c echo.Context) (addMessageInput, error) {
 			fe.add(textField, "must not be blank")
 		case !cleanText(s):
 			fe.add(textField, "must not contain NUL characters")
-		default:
+		case checkLength(&fe, textField, s, models.MaxTextLen):
 			in.Text = s
 		}
 		switch s, present, ok := jsonString(typeRaw); {
@@ -216,7 +254,7 @@ func parseUserType(c echo.Context, fe *fieldErrors) string {
 	case userTypeContact:
 		return userTypeContact
 	}
-	fe.add("x-user-type", "must be user or contact, not %q", ut)
+	fe.add("x-user-type", "must be user or contact, not %q", shorten(ut))
 	return userTypeUser
 }
 
@@ -245,16 +283,16 @@ func parseContactRef(fe *fieldErrors, query string, body json.RawMessage) *conta
 	case len(refs) == 0:
 		return nil
 	case len(refs) == 2 && strings.TrimLeft(refs[0].Raw, "0") != strings.TrimLeft(refs[1].Raw, "0"):
-		fe.add("contactId", "the query says %s and the body says %s", refs[0].Raw, refs[1].Raw)
+		fe.add("contactId", "the query says %s and the body says %s", shorten(refs[0].Raw), shorten(refs[1].Raw))
 		return nil
 	}
 	return &refs[0]
 }
 
 // validLangKey reports whether s looks like a language code: letters, digits,
-// '-' and '_', up to maxLangKeyLen characters. An empty key means none.
+// '-' and '_', up to models.MaxLangLen characters. An empty key means none.
 func validLangKey(s string) bool {
-	if len(s) > maxLangKeyLen {
+	if len(s) > models.MaxLangLen {
 		return false
 	}
 	for _, r := range s {
@@ -278,7 +316,7 @@ func (a *api) addChatMessage(c echo.Context) error {
 		return err
 	}
 	if in.CaseHuge {
-		return notFound(http.StatusBadRequest, "Case %s not found", in.CaseRaw)
+		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.CaseRaw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.CaseID, in.ContactID); err != nil {
@@ -309,7 +347,7 @@ func (a *api) checkContact(ctx context.Context, accountID, caseID int64, ref *co
 		return caseNotFound(err, caseID)
 	}
 	if ref.Huge || ref.ID != v.ContactID {
-		return invalidInput("contactId: contact %s is not the contact of case %d", ref.Raw, caseID)
+		return invalidInput("contactId: contact %s is not the contact of case %d", shorten(ref.Raw), caseID)
 	}
 	return nil
 }
@@ -325,7 +363,8 @@ func caseNotFound(err error, caseID int64) error {
 
 // listChatMessages serves GET /api/v1/crm/messenger/chat/messages: the thread
 // (case) threadId of contact contactId with its messages, oldest first, at
-// most store.MaxLimit of them.
+// most store.MaxLimit of them. A parameter asking for a filter or a sort is
+// refused.
 func (a *api) listChatMessages(c echo.Context) error {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
@@ -346,10 +385,11 @@ func (a *api) listChatMessages(c echo.Context) error {
 			fe.add(p.name, "must be a positive integer")
 		}
 	}
+	refuseFilters(c, &fe, []string{"contactId", "threadId", "x-user-type"}, messageColumns())
 	if err := fe.err(); err != nil {
 		return err
 	}
-	missing := notFound(http.StatusBadRequest, "Thread %s of contact %s not found", threadRaw, contactRaw)
+	missing := notFound(http.StatusBadRequest, "Thread %s of contact %s not found", shorten(threadRaw), shorten(contactRaw))
 	if cst == idHuge || tst == idHuge {
 		return missing
 	}

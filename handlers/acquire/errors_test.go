@@ -91,7 +91,7 @@ func TestErrors_Server(t *testing.T) {
 		post = http.MethodPost
 		get  = http.MethodGet
 	)
-	body := `{"caseId":5,"message":"hi"}`
+	body := `{"caseId":5,"message":{"type":"message","message":"hi"}}`
 	tests := []struct {
 		name         string
 		st           fakeStore

@@ -2,6 +2,7 @@ package acquire_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/jsonbody"
+	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -50,6 +53,13 @@ func FuzzAddMessage(f *testing.F) {
 		{`{"caseId":{open},"message":{"type":"message","message":"a\u0000b"}}`, "", ""},
 		{"{\"caseId\":{open},\"message\":\"\xff\xfe\"}", "", ""},
 		{`{"caseId":{open},"message":{"type":"message","message":"hi","translateLangKey":"` + strings.Repeat("e", 40) + `"}}`, "", ""},
+		// The limits and the body rules of issue 16.
+		{`{"caseId":{open},"message":{"type":"message","message":"` + strings.Repeat("x", models.MaxTextLen) + `"}}`, "", ""},
+		{`{"caseId":{open},"message":{"type":"message","message":"` + strings.Repeat("x", models.MaxTextLen+1) + `"}}`, "", ""},
+		{`{"caseId":{open},"caseId":{closed},"message":{"type":"message","message":"hi"}}`, "", ""},
+		{`{"caseId":{open},"message":{"type":"message","message":"hi","message":"bye"}}`, "", ""},
+		{"{\"caseId\":{open},\"message\":{\"type\":\"message\",\"message\":\"caf\xe9\"}}", "", ""},
+		{`{"caseId":{open},"message":{"type":"message","message":"\udc00"}}`, "", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.body, s.userType, s.contactID)
@@ -71,8 +81,9 @@ func fuzzIDs(fx *fixture) *strings.Replacer {
 // fuzzPost posts body to path with the full key, the x-user-type header and
 // the contactId query parameter (each unless empty). It fails on any 5xx, on
 // a body that is not Acquire's JSON, on a 200 that did not write one message
-// (and at most one delivery), on a refused request that wrote anything and
-// on any exchange that departs from openapi.yaml (apitest.Wrap).
+// (and at most one delivery), on a refused request that wrote anything, on
+// any exchange that departs from openapi.yaml (apitest.Wrap), and on a 200
+// to a body with a string that is not UTF-8 or a key given twice.
 func fuzzPost(t *testing.T, fx *fixture, path, body, userType, contactID string) {
 	t.Helper()
 	q := url.Values{}
@@ -90,6 +101,12 @@ func fuzzPost(t *testing.T, fx *fixture, path, body, userType, contactID string)
 	apitest.Wrap(t, fx.h).ServeHTTP(rec, req)
 	if rec.Code >= 500 {
 		t.Fatalf("status %d for body %q, x-user-type %q, contactId %q: %s", rec.Code, body, userType, contactID, rec.Body)
+	}
+	// A body with a string that is not UTF-8 or a key given twice is
+	// refused, whatever else it holds.
+	var je *jsonbody.Error
+	if errors.As(jsonbody.Check([]byte(body)), &je) && rec.Code == http.StatusOK {
+		t.Fatalf("accepted a body with %v: %q", je, body)
 	}
 	var got struct {
 		Data  json.RawMessage `json:"data"`
@@ -136,6 +153,10 @@ func FuzzMailAddMessage(f *testing.F) {
 		{`{"caseId":{open}}`, "", ""},
 		{`{"data":{`, "", ""},
 		{``, "", ""},
+		{`{"data":{"caseId":{open},"to":["ann@example.com"],"from":"support@example.com","subject":"` + strings.Repeat("s", models.MaxSubjectBytes+1) + `","textBody":"hi"}}`, "", ""},
+		{`{"data":{"caseId":{open},"to":["ann@example.com"],"from":"support@example.com","subject":"a\tb","textBody":"hi\r\n\tthere"}}`, "", ""},
+		{`{"data":{"caseId":{open},"to":["ann@example.com"],"to":["bob@example.com"],"from":"support@example.com","textBody":"hi"}}`, "", ""},
+		{`{"data":{"caseId":1},"data":{"caseId":2}}`, "", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.body, s.userType, s.contactID)
@@ -166,6 +187,9 @@ func FuzzSendSMS(f *testing.F) {
 		{`[]`, "", ""},
 		{`{"Body":`, "", ""},
 		{``, "", ""},
+		{`{"threadId":{open},"From":"+14155550199","To":"+14155550100","Body":"` + strings.Repeat("b", models.MaxSMSLen+1) + `"}`, "", ""},
+		{`{"threadId":{open},"From":"+14155550199","To":"+14155550100","To":"+14155550101","Body":"hi"}`, "", ""},
+		{"{\"threadId\":{open},\"From\":\"+14155550199\",\"To\":\"+14155550100\",\"Body\":\"\xff\"}", "", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.body, s.userType, s.contactID)

@@ -112,6 +112,7 @@ func parseMail(c echo.Context) (mailInput, error) {
 		fe.add("from", "is required")
 	case !ok:
 		fe.add("from", "must be a string")
+	case !checkAddress(&fe, "from", strings.TrimSpace(s)):
 	case !validAddress(strings.TrimSpace(s)):
 		fe.add("from", "%q is not a valid email address", strings.TrimSpace(s))
 	default:
@@ -131,6 +132,10 @@ func parseMail(c echo.Context) (mailInput, error) {
 	case strings.ContainsAny(s, "\r\n"):
 		// A line break would end the Subject header and start another.
 		fe.add("subject", "must be one line")
+	case !checkLine(&fe, "subject", s):
+	case len(s) > models.MaxSubjectBytes:
+		// RFC 5322's line limit: the subject is sent as one header line.
+		fe.add("subject", "must be at most %d bytes, not %d", models.MaxSubjectBytes, len(s))
 	default:
 		in.Subject = s
 	}
@@ -138,8 +143,8 @@ func parseMail(c echo.Context) (mailInput, error) {
 	if s, present, ok := jsonString(d.Type); present && (!ok || s != string(models.KindMessage)) {
 		fe.add("type", `must be "message"`)
 	}
-	text, textOK := optionalText(&fe, "textBody", d.TextBody)
-	html, htmlOK := optionalText(&fe, "htmlBody", d.HTMLBody)
+	text, textOK := optionalText(&fe, "textBody", d.TextBody, models.MaxEmailBodyLen)
+	html, htmlOK := optionalText(&fe, "htmlBody", d.HTMLBody, models.MaxEmailBodyLen)
 	if textOK && htmlOK && strings.TrimSpace(text) == "" && strings.TrimSpace(html) == "" {
 		fe.addMessage("textBody, htmlBody: at least one must be given and not blank")
 	}
@@ -164,6 +169,18 @@ func parseMail(c echo.Context) (mailInput, error) {
 // validAddress reports whether s is an email address the store takes.
 func validAddress(s string) bool {
 	return !strings.ContainsRune(s, 0) && models.ValidEmail(models.NormalizeEmail(s))
+}
+
+// checkAddress records field when the address s is longer than
+// models.MaxEmailBytes or holds a control character, which validAddress
+// would refuse too, but by echoing the value back; it returns whether s
+// passed.
+func checkAddress(fe *fieldErrors, field, s string) bool {
+	if len(s) > models.MaxEmailBytes {
+		fe.add(field, "must be at most %d bytes, not %d", models.MaxEmailBytes, len(s))
+		return false
+	}
+	return checkLine(fe, field, s)
 }
 
 // parseAddresses reads a recipient list: a JSON array of address strings or
@@ -194,6 +211,7 @@ func parseAddresses(fe *fieldErrors, field string, raw json.RawMessage, required
 		switch {
 		case !ok:
 			fe.add(name, `must be an email address or an object with "Email"`)
+		case !checkAddress(fe, name, addr):
 		case !validAddress(addr):
 			fe.add(name, "%q is not a valid email address", addr)
 		default:
@@ -220,10 +238,10 @@ func addressItem(raw json.RawMessage) (string, bool) {
 	return strings.TrimSpace(s), present && ok
 }
 
-// optionalText reads an optional string field. It returns "" for an absent
-// one, and false (recording the field) for a value that is not a string or
-// holds a NUL character.
-func optionalText(fe *fieldErrors, field string, raw json.RawMessage) (string, bool) {
+// optionalText reads an optional string field of at most max characters.
+// It returns "" for an absent one, and false (recording the field) for a
+// value that is not a string, holds a NUL character or is too long.
+func optionalText(fe *fieldErrors, field string, raw json.RawMessage, max int) (string, bool) {
 	switch s, present, ok := jsonString(raw); {
 	case !present:
 		return "", true
@@ -231,7 +249,7 @@ func optionalText(fe *fieldErrors, field string, raw json.RawMessage) (string, b
 		fe.add(field, "must be a string")
 	case strings.ContainsRune(s, 0):
 		fe.add(field, "must not contain NUL characters")
-	default:
+	case checkLength(fe, field, s, max):
 		return s, true
 	}
 	return "", false
@@ -270,7 +288,7 @@ func (a *api) addMail(c echo.Context) error {
 		return err
 	}
 	if in.Case.Huge {
-		return notFound(http.StatusBadRequest, "Case %s not found", in.Case.Raw)
+		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.Case.Raw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.ID, in.ContactID); err != nil {

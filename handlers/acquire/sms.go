@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -13,11 +12,6 @@ import (
 	"switchboard/models"
 	"switchboard/store"
 )
-
-// maxSMSLen is the longest SMS body taken, in characters: what
-// Twilio-compatible providers accept in one message (split into segments).
-// A longer body would be queued only to fail at the provider.
-const maxSMSLen = 1600
 
 // smsRequest is the body of POST /api/v1/voip/send-sms, flat as Acquire's
 // example sends it. The example's isClosed, isMultiChannel, markValue (the
@@ -81,7 +75,7 @@ func parseSMS(c echo.Context) (smsInput, error) {
 	case tst == idMissing:
 		in.Case = id
 	case ist != idMissing && id.Raw != thread.Raw:
-		fe.add("id", "case %s is not threadId %s: both name the case", id.Raw, thread.Raw)
+		fe.add("id", "case %s is not threadId %s: both name the case", shorten(id.Raw), shorten(thread.Raw))
 	default:
 		in.Case = thread
 	}
@@ -90,7 +84,7 @@ func parseSMS(c echo.Context) (smsInput, error) {
 	case st == idBad:
 		fe.add("timelineId", "must be a positive integer")
 	case in.Case.Raw != "" && tl.Raw != in.Case.Raw:
-		fe.add("timelineId", "%s is not the timeline of case %s: a case's timeline has the case's id", tl.Raw, in.Case.Raw)
+		fe.add("timelineId", "%s is not the timeline of case %s: a case's timeline has the case's id", shorten(tl.Raw), shorten(in.Case.Raw))
 	}
 
 	in.From = parsePhone(&fe, "From", req.From)
@@ -115,9 +109,7 @@ func parseSMS(c echo.Context) (smsInput, error) {
 		fe.add(bodyField, "must not be blank")
 	case strings.ContainsRune(s, 0):
 		fe.add(bodyField, "must not contain NUL characters")
-	case utf8.RuneCountInString(s) > maxSMSLen:
-		fe.add(bodyField, "must be at most %d characters, not %d", maxSMSLen, utf8.RuneCountInString(s))
-	default:
+	case checkLength(&fe, bodyField, s, models.MaxSMSLen):
 		in.Body = s
 	}
 	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), req.ContactID)
@@ -180,7 +172,7 @@ func (a *api) sendSMS(c echo.Context) error {
 		return err
 	}
 	if in.Case.Huge {
-		return notFound(http.StatusBadRequest, "Case %s not found", in.Case.Raw)
+		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.Case.Raw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.ID, in.ContactID); err != nil {

@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"switchboard/models"
 )
 
 // dateTimeLayout is CallGear's "YYYY-MM-DD hh:mm:ss".
@@ -98,11 +101,53 @@ func (o *object) str(key string, required bool) (s string, ok bool) {
 	return s, true
 }
 
-// optText reads an optional string member as text to store: "" when absent,
-// null or invalid (the problem is recorded).
-func (o *object) optText(key string) string {
-	s, _ := o.str(key, false)
+// optText reads an optional string member as text to store, of at most max
+// characters and, when oneLine, without control characters (see
+// object.limit): "" when absent, null or invalid (the problem is recorded).
+func (o *object) optText(key string, max int, oneLine bool) string {
+	s, ok := o.str(key, false)
+	if !ok || !o.limit(key, s, max, oneLine) {
+		return ""
+	}
 	return s
+}
+
+// limit checks the string s of the member key: at most max characters and,
+// when oneLine (a name, an address, an id), no control character (tab and
+// line breaks included). It records invalid_parameter_value and returns
+// false when s fails.
+func (o *object) limit(key, s string, max int, oneLine bool) bool {
+	return limitOf(s, o.name(key), max, oneLine, o.p)
+}
+
+// limitOf is object.limit for the value s of field.
+func limitOf(s, field string, max int, oneLine bool, p *problems) bool {
+	ok := true
+	if oneLine && models.HasControl(s) && !strings.ContainsRune(s, 0) {
+		// NUL has its own problem (object.str).
+		p.invalid(field, s, "must not contain control characters")
+		ok = false
+	}
+	if models.TooLong(s, max) {
+		p.invalid(field, s, "must be at most %d characters, not %d", max, utf8.RuneCountInString(s))
+		ok = false
+	}
+	return ok
+}
+
+// address checks the email address s of the member key: at most
+// models.MaxEmailBytes bytes and no control character. It records
+// invalid_parameter_value and returns false when s fails.
+func (o *object) address(key, s string) bool {
+	switch {
+	case len(s) > models.MaxEmailBytes:
+		o.p.invalid(o.name(key), s, "must be at most %d bytes, not %d", models.MaxEmailBytes, len(s))
+		return false
+	case models.HasControl(s) && !strings.ContainsRune(s, 0):
+		o.p.invalid(o.name(key), s, "must not contain control characters")
+		return false
+	}
+	return true
 }
 
 // id reads an id member: a JSON integer above 0. given says the member is
@@ -224,12 +269,16 @@ func (o *object) extID(key string) *string {
 }
 
 // extIDOf checks that v, the value of the field, is an ext_id (see
-// object.extID) and returns its text.
+// object.extID): one line of at most models.MaxExtIDLen characters, or an
+// integer. It returns its text.
 func extIDOf(v any, field string, p *problems) (string, bool) {
 	switch t := v.(type) {
 	case string:
 		if strings.ContainsRune(t, 0) {
 			p.invalid(field, nil, "must not contain NUL characters")
+			return "", false
+		}
+		if !limitOf(t, field, models.MaxExtIDLen, true, p) {
 			return "", false
 		}
 		return t, true

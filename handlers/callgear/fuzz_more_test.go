@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"switchboard/models"
 	"switchboard/store/storetest"
 )
 
@@ -56,6 +57,12 @@ func FuzzParams(f *testing.F) {
 		{5, `{"access_token":"TOKEN","id":null}`},
 		{5, `{"access_token":"TOKEN","id":{"a":1}}`},
 		{0, `[]`}, {1, `null`}, {2, `"x"`}, {3, `{}`}, {4, `{"access_token":5}`}, {5, `{"access_token":"TOKEN","extra":1}`},
+		// The limits, control characters and duplicate keys of issue 16.
+		{0, `{"access_token":"TOKEN","offline_messages":[{"email":"b@example.com","site_id":SITE,"name":"` + strings.Repeat("n", models.MaxNameLen+1) + `","form_name":"a\tb"}]}`},
+		{0, `{"access_token":"TOKEN","offline_messages":[{"email":"b@example.com","site_id":SITE,"ext_id":"` + strings.Repeat("e", models.MaxExtIDLen) + `","user_fields":[{"ext_id":"f","value":"` + strings.Repeat("v", models.MaxFieldValueLen+1) + `"}]}]}`},
+		{1, `{"access_token":"TOKEN","chats":[{"start_date_time":"2024-03-05 14:30:00","status":"lost","site_id":SITE,"email":"b@example.com","messages":[{"date_time":"2024-03-05 14:30:01","source":"visitor","message":"` + strings.Repeat("m", models.MaxTextLen+1) + `"}]}]}`},
+		{1, `{"access_token":"TOKEN","chats":[{"name":"a","name":"b"}]}`},
+		{2, `{"login":"boss@example.com\r\n","password":"x"}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.params)

@@ -3,6 +3,7 @@ package callgear_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"switchboard/handlers/callgear"
+	"switchboard/handlers/jsonbody"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -46,6 +48,10 @@ func FuzzEndpoint(f *testing.F) {
 		`{"jsonrpc":"2.0","id":1,`,
 		``, `null`, `"x"`, `{}`, `{"jsonrpc":"2.0","id":{},"method":"x"}`,
 		`{"jsonrpc":"2.0","id":"\u0000","method":"upload.chats","params":{"access_token":"TOKEN","chats":[{"name":"a\u0000"}]}}`,
+		// Keys given twice and strings that are not UTF-8 (issue 16).
+		`{"jsonrpc":"2.0","id":1,"id":2,"method":"upload.chats","params":{}}`,
+		rpc("upload.offline_messages", `{"access_token":"TOKEN","access_token":"x","offline_messages":[]}`),
+		rpc("upload.offline_messages", "{\"access_token\":\"TOKEN\",\"offline_messages\":[{\"name\":\"\xff\",\"message\":\"\\ud800\"}]}"),
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -57,8 +63,9 @@ func FuzzEndpoint(f *testing.F) {
 
 // fuzzCall posts body to the endpoint through the spec-checked router, and
 // fails on a panic, a 5xx, an answer that is not a JSON-RPC response with
-// CallGear's error object or a {data, metadata} result, and on an error
-// answer that wrote any row.
+// CallGear's error object or a {data, metadata} result, on an error answer
+// that wrote any row, and on a result for a body with a string that is not
+// UTF-8 or a key given twice.
 func fuzzCall(t *testing.T, fx *fixture, body string) {
 	t.Helper()
 	handler := specChecked(t, fx.h)
@@ -96,6 +103,12 @@ func fuzzCall(t *testing.T, fx *fixture, body string) {
 	}
 	if c := id[0]; c != 'n' && c != '"' && c != '-' && (c < '0' || c > '9') {
 		t.Fatalf("%q: id %s", body, id)
+	}
+	// A body with a string that is not UTF-8 or a key given twice is
+	// refused, whatever else it holds.
+	var je *jsonbody.Error
+	if hasResult && errors.As(jsonbody.Check([]byte(body)), &je) {
+		t.Fatalf("%q: accepted a body with %v", body, je)
 	}
 	if hasResult {
 		var r struct {

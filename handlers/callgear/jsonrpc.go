@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/handlers/guard"
+	"switchboard/handlers/jsonbody"
 )
 
 // version is the JSON-RPC version every request names and every response carries.
@@ -101,7 +102,10 @@ func limitsOf(u guard.Usage) *limits {
 // invalid_request for a value that is not an object, a jsonrpc other than
 // "2.0", an id that is not a string or number, a method that is missing or
 // not a string, params that are not an object, or another member;
-// notifications_not_supported for a request without an id.
+// notifications_not_supported for a request without an id. Strings that
+// are not UTF-8 and keys given twice in one object (see jsonbody.Check) are
+// invalid_parameter_value naming the parameter (its path in params), or
+// invalid_request outside params.
 func readRequest(c echo.Context) (request, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -119,7 +123,10 @@ func readRequest(c echo.Context) (request, error) {
 // parseRequest is readRequest on a body already read.
 func parseRequest(body []byte) (request, error) {
 	var req request
-	if !json.Valid(body) {
+	// One pass checks the syntax (as json.Valid would) and finds what
+	// encoding/json would decode lossily.
+	checked := jsonbody.Check(body)
+	if errors.As(checked, new(*jsonbody.SyntaxError)) {
 		return req, newError(mParseError, "", nil, "Parse error: the request body is not valid JSON")
 	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
@@ -137,6 +144,14 @@ func parseRequest(body []byte) (request, error) {
 	rawID, hasID := top["id"]
 	rawID = bytes.TrimSpace(rawID)
 	idOK := hasID && len(rawID) > 0 && (rawID[0] == '"' || rawID[0] == '-' || (rawID[0] >= '0' && rawID[0] <= '9'))
+	var je *jsonbody.Error
+	if errors.As(checked, &je) {
+		p := bodyProblems(je)
+		if idOK && !slices.ContainsFunc(p, func(pr problem) bool { return pr.Field == "id" }) {
+			req.id = rawID
+		}
+		return req, p.err()
+	}
 	if idOK {
 		req.id = rawID
 	}
@@ -182,6 +197,32 @@ func parseRequest(body []byte) (request, error) {
 		return req, newError(mInvalidRequest, extra[0], nil, "Invalid request: unexpected member %s", extra[0])
 	}
 	return req, nil
+}
+
+// bodyProblems returns the problems jsonbody found: within params,
+// invalid_parameter_value naming the parameter as the methods name it
+// ("chats[0].name"); elsewhere (a member of the request itself, or params
+// given twice), invalid_request naming the member.
+func bodyProblems(je *jsonbody.Error) problems {
+	var p problems
+	for _, pr := range je.Problems {
+		what := "must be valid UTF-8 text"
+		if pr.Kind == jsonbody.DuplicateKey {
+			what = "is given more than once"
+		}
+		if len(pr.Path) >= 2 && !pr.Path[0].InArray && pr.Path[0].Key == "params" {
+			field := pr.Path[1:].String()
+			p.add(field, mInvalidValue, nil, "Invalid value of parameter %s: %s", field, what)
+			continue
+		}
+		field := pr.Path.String()
+		if field == "" {
+			p.add("", mInvalidRequest, nil, "Invalid request: the request %s", what)
+			continue
+		}
+		p.add(field, mInvalidRequest, nil, "Invalid request: member %s %s", field, what)
+	}
+	return p
 }
 
 // writeJSON writes v as the response body with CallGear's Content-Type. It

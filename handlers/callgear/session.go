@@ -74,7 +74,9 @@ func (a *api) loginUser(c echo.Context, _ auth.Caller, params map[string]any) (a
 func decodeLogin(params map[string]any, p *problems) loginIn {
 	var in loginIn
 	o := newObject(params, "", p)
-	in.Login, _ = o.str("login", true)
+	if in.Login, _ = o.str("login", true); !o.address("login", in.Login) {
+		in.Login = ""
+	}
 	in.Password, _ = o.str("password", true)
 	o.unexpected()
 	return in

@@ -146,10 +146,10 @@ func decodeOfflineMessage(o *object, loc *time.Location) offlineMessageIn {
 	var in offlineMessageIn
 	in.DateTime, _ = o.dateTime("date_time", false, loc)
 	in.Contact = decodeContact(o)
-	in.Message = o.optText("message")
+	in.Message = o.optText("message", models.MaxTextLen, false)
 	in.Source = decodeSource(o, true)
 	o.id("source_id", false) // accepted, not stored
-	in.FormName = o.optText("form_name")
+	in.FormName = o.optText("form_name", models.MaxNameLen, true)
 	in.ExtID = o.extID("ext_id")
 	decodeUserFields(o)
 	requireContact(o, in.Contact)
@@ -223,6 +223,7 @@ func decodeChatMessage(o *object, loc *time.Location) chatMessageIn {
 		if strings.TrimSpace(s) == "" {
 			o.p.invalid(o.name("message"), s, "must not be blank")
 		}
+		o.limit("message", s, models.MaxTextLen, false)
 		in.Message = s
 	}
 	o.unexpected()
@@ -234,7 +235,7 @@ func decodeChatMessage(o *object, loc *time.Location) chatMessageIn {
 // blank phone or email is taken as not given.
 func decodeContact(o *object) contactIn {
 	var in contactIn
-	in.Name = o.optText("name")
+	in.Name = o.optText("name", models.MaxNameLen, true)
 	if s, ok := o.str("phone", false); ok && strings.TrimSpace(s) != "" {
 		if p, err := models.ParsePhone(s); err == nil {
 			in.Phone = p.E164
@@ -246,7 +247,7 @@ func decodeContact(o *object) contactIn {
 			o.p.invalid(o.name("phone"), s, "must be a valid phone number in international form, as +14155550100: %s", reason)
 		}
 	}
-	if s, ok := o.str("email", false); ok && strings.TrimSpace(s) != "" {
+	if s, ok := o.str("email", false); ok && strings.TrimSpace(s) != "" && o.address("email", s) {
 		if s = models.NormalizeEmail(s); models.ValidEmail(s) {
 			in.Email = s
 		} else {
@@ -314,7 +315,8 @@ func isMinusOne(v any) bool {
 
 // decodeUserFields checks an offline message's user_fields, which are
 // accepted and not stored: an array of {ext_id, value} with ext_id a string
-// or integer and value a string, number or boolean.
+// or integer and value a string (of at most models.MaxFieldValueLen
+// characters), number or boolean.
 func decodeUserFields(o *object) {
 	list, _ := o.array("user_fields", false)
 	for i, v := range list {
@@ -331,9 +333,11 @@ func decodeUserFields(o *object) {
 			f.p.missing(f.name("ext_id"))
 		}
 		if val, ok := f.get("value"); ok {
-			switch val.(type) {
+			switch t := val.(type) {
 			case map[string]any, []any:
 				f.p.wrongType(f.name("value"), val, "a string, a number or a boolean")
+			case string:
+				f.limit("value", t, models.MaxFieldValueLen, false)
 			}
 		}
 		f.unexpected()

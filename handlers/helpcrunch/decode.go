@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"switchboard/handlers/jsonbody"
+	"switchboard/handlers/rawquery"
+	"switchboard/models"
 )
 
 // Paging bounds of HelpCrunch's lists: 100 rows unless the client asks for
@@ -22,7 +28,10 @@ const (
 // readObject reads the request body as one JSON object, numbers kept as
 // json.Number so that each field's type can be checked on its own. It returns
 // a 400 naming "body" for an empty body, malformed JSON or a value that is
-// not an object, and the body limit's 413 for a body over the limit.
+// not an object; a 400 naming the path of every string that is not UTF-8 and
+// every key repeated in its object (see jsonbody.Check), which
+// encoding/json would take lossily; and the body limit's 413 for a body over
+// the limit.
 func readObject(c echo.Context) (map[string]any, error) {
 	b, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -35,6 +44,12 @@ func readObject(c echo.Context) (map[string]any, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, badRequest("body", "The request body should not be empty.")
 	}
+	var je *jsonbody.Error
+	if err := jsonbody.Check(b); errors.As(err, &je) {
+		return nil, bodyProblems(je)
+	}
+	// Malformed JSON (a *jsonbody.SyntaxError) is told by the decoder, in
+	// its words.
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
@@ -49,6 +64,25 @@ func readObject(c echo.Context) (map[string]any, error) {
 		return nil, badRequest("body", "The request body should be a JSON object.")
 	}
 	return obj, nil
+}
+
+// bodyProblems returns the 400 listing each problem jsonbody found, named by
+// its path ("body" for the top-level value).
+func bodyProblems(je *jsonbody.Error) error {
+	var p problems
+	for _, pr := range je.Problems {
+		code := pr.Path.String()
+		if code == "" {
+			code = "body"
+		}
+		switch pr.Kind {
+		case jsonbody.DuplicateKey:
+			p.add(code, msgDuplicate)
+		default:
+			p.add(code, msgUTF8)
+		}
+	}
+	return p.err()
 }
 
 // jsonProblem says what is wrong with malformed JSON without echoing the
@@ -133,6 +167,122 @@ func readStringAs(obj map[string]any, name, code string, required bool, p *probl
 		return "", false
 	}
 	return s, true
+}
+
+// HelpCrunch's (Symfony's) messages for the problems of free text and of
+// the body's JSON.
+const (
+	msgControl    = "This value should not contain control characters."
+	msgUTF8       = "This value should be valid UTF-8."
+	msgDuplicate  = "This field should appear only once."
+	msgUnexpected = "This field was not expected."
+	msgInvalid    = "This value is not valid."
+)
+
+// msgTooLong returns the message for a value over max characters.
+func msgTooLong(max int) string {
+	return fmt.Sprintf("This value is too long. It should have %d characters or less.", max)
+}
+
+// msgTooLongBytes returns the message for a value over max bytes.
+func msgTooLongBytes(max int) string {
+	return fmt.Sprintf("This value is too long. It should have %d bytes or less.", max)
+}
+
+// checkText records code as too long when s has more than max characters
+// and, for one-line text (a name, an address, an id), as holding a control
+// character when it has one (tab and line breaks included). It returns
+// whether s passed.
+func checkText(p *problems, code, s string, max int, oneLine bool) bool {
+	ok := true
+	if oneLine && models.HasControl(s) && !strings.ContainsRune(s, 0) {
+		// NUL has its own message (readString).
+		p.add(code, msgControl)
+		ok = false
+	}
+	if models.TooLong(s, max) {
+		p.add(code, msgTooLong(max))
+		ok = false
+	}
+	return ok
+}
+
+// checkEmail records an email address over models.MaxEmailBytes or holding
+// a control character; the store judges the rest of its form.
+func checkEmail(p *problems, code, s string) {
+	switch {
+	case len(s) > models.MaxEmailBytes:
+		p.add(code, msgTooLongBytes(models.MaxEmailBytes))
+	case models.HasControl(s) && !strings.ContainsRune(s, 0):
+		p.add(code, msgControl)
+	}
+}
+
+// refuseFilters records each query parameter the list route does not take
+// (known) that looks like a filter or a sort (see looksLikeFilter with
+// isField), as not expected, and each that net/url dropped (rawquery: a
+// semicolon, a malformed escape), as not valid: answering every row for a
+// filter the route ignored would be answering another question. Other
+// parameters (cache busters, tracking tags) pass.
+func refuseFilters(c echo.Context, p *problems, known []string, isField func(string) bool) {
+	for _, pr := range rawquery.Check(c.Request().URL.RawQuery) {
+		p.add(pr.Param, msgInvalid)
+	}
+	names := make([]string, 0, len(c.QueryParams()))
+	for name := range c.QueryParams() {
+		if !slices.Contains(known, name) && looksLikeFilter(name, isField) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		p.add(name, msgUnexpected)
+	}
+}
+
+// looksLikeFilter reports whether a query parameter or search body key
+// asks for filtering or sorting: a word APIs use for that (filterWord,
+// before any "[...]"), a dotted field name (chats.status), or a field of
+// the listed resource (isField, as status for chats).
+func looksLikeFilter(name string, isField func(string) bool) bool {
+	base, _, _ := strings.Cut(name, "[")
+	return filterWord(base) || strings.Contains(base, ".") || isField(base)
+}
+
+// isChatField reports whether name is a field of a chat a client could
+// filter by, as chats/search names it without "chats." (status,
+// customer.email).
+func isChatField(name string) bool {
+	_, ok := chatField("chats." + name)
+	return ok || name == "createdWith" || name == "department"
+}
+
+// isCustomerField reports whether name is a field of a customer a client
+// could filter by (name, email, firstSeen).
+func isCustomerField(name string) bool {
+	_, ok := customerField("customers." + name)
+	return ok
+}
+
+// isMessageField reports whether name is a field of a message a client
+// could filter by.
+func isMessageField(name string) bool {
+	switch name {
+	case "id", "type", "from", "agent", "read", "text", "edited", "createdAt", "updatedAt", "broadcastType":
+		return true
+	}
+	return false
+}
+
+// filterWord reports whether name (in any letter case) is a word list APIs
+// filter or sort with.
+func filterWord(name string) bool {
+	switch strings.ToLower(name) {
+	case "filter", "filters", "where", "q", "query", "search", "comparison", "condition",
+		"sort", "sortby", "sort_by", "order", "orderby", "order_by", "dir", "direction":
+		return true
+	}
+	return false
 }
 
 // parseInteger reads s as a decimal integer: an optional minus sign, then
@@ -237,6 +387,19 @@ func queryValue(c echo.Context, name string) any {
 		return nil
 	}
 	return c.QueryParam(name)
+}
+
+// readMessageOrder checks the sort and order of a chat's messages, which
+// are always newest first: a sort of createdAt (or messages.createdAt) and
+// an order of desc are taken, as is their absence; anything else is not a
+// valid choice, rather than an order silently not kept.
+func readMessageOrder(c echo.Context, p *problems) {
+	if key, ok := readChoice(queryValue(c, "sort"), "sort", p); ok && key != "createdAt" && key != "messages.createdAt" {
+		p.add("sort", msgChoice)
+	}
+	if s, ok := readChoice(queryValue(c, "order"), "order", p); ok && !strings.EqualFold(s, "desc") {
+		p.add("order", msgChoice)
+	}
 }
 
 // readOrder reads "asc" or "desc" (default desc) and returns whether it is asc.

@@ -210,6 +210,17 @@ func itemsOf(err error, status int) []errorItem {
 // HelpCrunch's field name and message where it has one, the store's message
 // otherwise.
 func fieldItem(f store.FieldError) errorItem {
+	if f.Reason == store.ReasonTooLong {
+		// The handlers check the limits first; this is the store's backstop.
+		code := map[string]string{"user_id": "userId", "markdown": "markdownText"}[f.Field]
+		if code == "" {
+			code = f.Field
+		}
+		if f.Field == "email" {
+			return errorItem{Code: code, Message: msgTooLongBytes(f.Limit)}
+		}
+		return errorItem{Code: code, Message: msgTooLong(f.Limit)}
+	}
 	switch f.Field {
 	case "email":
 		return errorItem{Code: "email", Message: msgEmail}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/rawquery"
 	"switchboard/store/storetest"
 )
 
@@ -18,7 +19,8 @@ import (
 // limit) to every GET route, through the spec-checked router on every
 // backend (SQLite, and PostgreSQL when it answers), and fails on a 5xx, on
 // an answer not in HelpCrunch's shape (a JSON object for 200, the errors
-// array led by invalid_request otherwise) and on any row written. {chat},
+// array led by invalid_request otherwise), on any row written and on a list
+// answered 200 though net/url drops part of its query. {chat},
 // {offline} and {foreign} in an id stand for the fixture's cases.
 func FuzzRead(f *testing.F) {
 	var fxs []*fixture
@@ -40,6 +42,10 @@ func FuzzRead(f *testing.F) {
 		{2, "99999999999999999999", ""}, {2, "9223372036854775807", ""}, {2, "00{chat}", ""}, {2, "1.0", ""}, {2, "%00", ""},
 		{3, "{chat}", ""}, {3, "{offline}", "offset=0&limit=1"}, {3, "{foreign}", ""}, {3, "{offline}", "limit=0"},
 		{3, "99999999999999999999", "offset=1"}, {3, "x", "limit=x"},
+		// Parameters that ask for a filter or sort the list lacks, or that
+		// net/url drops (issue 16).
+		{0, "", "sort=id;DROP"}, {0, "", "status=closed&q=x"}, {0, "", "filter[0][field]=chats.status"},
+		{1, "", "email=a@example.com&_=1"}, {3, "{chat}", "order=asc&sort=type"}, {3, "{chat}", "order=desc&sort=createdAt"},
 	}
 	for _, s := range seeds {
 		f.Add(s.route, s.id, s.rawQ)
@@ -72,6 +78,11 @@ func FuzzRead(f *testing.F) {
 			assertHelpCrunchAnswer(t, what, rec)
 			if after := fx.counts(t); after != before {
 				t.Fatalf("%s: a read changed rows: %+v -> %+v", what, before, after)
+			}
+			// A list does not answer as if a parameter net/url dropped was
+			// never sent.
+			if tmpl != "/v1/chats/%s" && rec.Code == http.StatusOK && len(rawquery.Check(rawQuery)) > 0 {
+				t.Fatalf("%s: 200 though net/url drops part of the query", what)
 			}
 		}
 	})

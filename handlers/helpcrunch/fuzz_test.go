@@ -1,6 +1,7 @@
 package helpcrunch_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/jsonbody"
+	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -16,7 +19,8 @@ import (
 // router on SQLite checked by openapi.yaml, and fails on a 5xx, a panic, an
 // answer that is not JSON in HelpCrunch's shape, or an exchange outside the
 // spec (a body the spec forbids yet the server accepted, a status or response
-// body the spec does not document).
+// body the spec does not document), and on a 200 to a body with a string
+// that is not UTF-8 or a key given twice.
 func FuzzWrite(f *testing.F) {
 	st := storetest.MustOpen(f, store.SQLite)
 	fx := mustFixture(f, st)
@@ -42,6 +46,13 @@ func FuzzWrite(f *testing.F) {
 			fmt.Sprintf(`{"chat":%d,"text":"x","type":"message"}`, fx.foreignCase.ID),
 			fmt.Sprintf(`{"chat":%d,"text":"x","type":"message","agent":%d}`, fx.chat.ID, fx.foreignAgent.ID),
 			``, `{"chat":`, `[]`, `null`, `{"text":"a\u0000b"}`,
+			// The limits and the body rules of issue 16: text at and past
+			// 65,535 characters, keys given twice, strings not UTF-8.
+			fmt.Sprintf(`{"chat":%d,"text":"%s","type":"message"}`, fx.chat.ID, strings.Repeat("x", models.MaxTextLen)),
+			fmt.Sprintf(`{"chat":%d,"text":"%s","type":"message"}`, fx.chat.ID, strings.Repeat("x", models.MaxTextLen+1)),
+			fmt.Sprintf(`{"chat":%d,"text":"x","type":"message","chat":%d}`, fx.chat.ID, fx.offline.ID),
+			fmt.Sprintf("{\"chat\":%d,\"text\":\"caf\xe9\",\"type\":\"message\"}", fx.chat.ID),
+			fmt.Sprintf(`{"chat":%d,"text":"\ud800","type":"message"}`, fx.chat.ID),
 		},
 		{ // POST /v1/chats
 			fmt.Sprintf(`{"customer":%d,"assignee":%d,"department":1,"application":1}`, fx.contact.ID, fx.agent.ID),
@@ -62,10 +73,14 @@ func FuzzWrite(f *testing.F) {
 		{ // POST /v1/customers
 			`{"name":"Bob","email":"bob@example.com","phone":"+14155550123","userId":"u-1"}`,
 			`{"email":"not-an-email","phone":"0"}`, `{"name":" "}`,
+			`{"name":"` + strings.Repeat("n", models.MaxNameLen) + `"}`, `{"name":"` + strings.Repeat("n", models.MaxNameLen+1) + `"}`,
+			`{"name":"Ann\tLee","userId":"u\n1"}`, `{"email":"a@example.com","email":"b@example.com"}`,
 		},
 		{ // POST /v1/customers/search
 			`{"filter":[{"field":"customers.email","operator":"~","value":"example"}],"sort":"customers.lastSeen","order":"asc"}`,
 			`{"filter":[{"field":"customers.firstSeen","operator":">=","value":253402300799}]}`,
+			`{"filters":[{"field":"customers.email","operator":"~","value":"x"}],"email":"x"}`,
+			`{"filter":[{"field":"customers.name","operator":"~","value":"` + strings.Repeat("v", models.MaxSearchValueLen+1) + `"}]}`,
 		},
 	}
 	for i, bodies := range seeds {
@@ -86,6 +101,12 @@ func FuzzWrite(f *testing.F) {
 		handler.ServeHTTP(rec, req)
 		what := fmt.Sprintf("%s %s %q", rt.method, rt.path, body)
 		assertHelpCrunchAnswer(t, what, rec)
+		// A body with a string that is not UTF-8 or a key given twice is
+		// refused, whatever else it holds.
+		var je *jsonbody.Error
+		if errors.As(jsonbody.Check([]byte(body)), &je) && rec.Code == http.StatusOK {
+			t.Fatalf("%s: accepted a body with %v", what, je)
+		}
 		// A refused request writes nothing, and neither does a search.
 		if rec.Code != http.StatusOK || strings.HasSuffix(rt.path, "/search") {
 			fx.assertUnchanged(t, before)

@@ -92,8 +92,9 @@ func chatID(c echo.Context) (int64, error) {
 
 // createMessage is POST /v1/messages: it writes the message as the agent, or
 // as the customer when agent is left out, reopening a closed chat, and
-// answers the message. Errors: 400 listing every bad field, 404 for a chat or
-// agent that is not the account's.
+// answers the message. Errors: 400 listing every bad field (text and
+// markdownText up to models.MaxTextLen characters), 404 for a chat or agent
+// that is not the account's.
 func (a *api) createMessage(c echo.Context) error {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
@@ -106,7 +107,9 @@ func (a *api) createMessage(c echo.Context) error {
 	var p problems
 	chat := readID(obj, "chat", true, &p)
 	text, _ := readString(obj, "text", true, &p)
+	checkText(&p, "text", text, models.MaxTextLen, false)
 	markdown, _ := readString(obj, "markdownText", false, &p)
+	checkText(&p, "markdownText", markdown, models.MaxTextLen, false)
 	agent := readID(obj, "agent", false, &p)
 	in := store.NewMessage{Sender: models.SenderContact, Text: text, Markdown: markdown, Reopen: true}
 	if typ, ok := readString(obj, "type", true, &p); ok {
@@ -157,8 +160,10 @@ func missing(err error) string {
 }
 
 // readList reads the sort, order, offset and limit of a GET list, recording
-// every problem in p. sort is def unless the query names a key sortOf knows.
-func readList(c echo.Context, def string, sortOf func(string) (string, bool), p *problems) (sort string, asc bool, offset, limit int) {
+// every problem in p, and refuses the parameters that look like filters of
+// the resource isField names (refuseFilters). sort is def unless the query
+// names a key sortOf knows.
+func readList(c echo.Context, def string, sortOf func(string) (string, bool), isField func(string) bool, p *problems) (sort string, asc bool, offset, limit int) {
 	sort = def
 	if key, ok := readChoice(queryValue(c, "sort"), "sort", p); ok {
 		if sort, ok = sortOf(key); !ok {
@@ -168,11 +173,13 @@ func readList(c echo.Context, def string, sortOf func(string) (string, bool), p 
 	}
 	asc = readOrder(queryValue(c, "order"), p)
 	offset, limit = readPage(queryValue(c, "offset"), queryValue(c, "limit"), p)
+	refuseFilters(c, p, []string{"sort", "order", "offset", "limit"}, isField)
 	return sort, asc, offset, limit
 }
 
 // listChats is GET /v1/chats: a page of every case of the account, of any
-// channel. Errors: 400 naming each bad sort, order, offset or limit.
+// channel. Errors: 400 naming each bad sort, order, offset or limit, and each
+// parameter that asks for a filter the list does not have.
 func (a *api) listChats(c echo.Context) error {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
@@ -180,7 +187,7 @@ func (a *api) listChats(c echo.Context) error {
 	}
 	var p problems
 	q := store.CaseQuery{}
-	q.Sort, q.Asc, q.Offset, q.Limit = readList(c, store.CaseStartedAt, chatSort, &p)
+	q.Sort, q.Asc, q.Offset, q.Limit = readList(c, store.CaseStartedAt, chatSort, isChatField, &p)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -202,7 +209,7 @@ func (a *api) searchChats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sq, err := readSearch(obj, chatField, chatSort)
+	sq, err := readSearch(obj, chatField, chatSort, isChatField)
 	if err != nil {
 		return err
 	}
@@ -315,7 +322,9 @@ func (a *api) setChatStatus(c echo.Context) error {
 }
 
 // listMessages is GET /v1/chats/{id}/messages: newest first, notes included.
-// Errors: 400 invalid_chat_value or a bad offset or limit, 404 chat_not_found.
+// Errors: 400 invalid_chat_value, a bad offset or limit, a sort or order
+// other than the list's own (createdAt, desc) and any parameter that asks for
+// a filter; 404 chat_not_found.
 func (a *api) listMessages(c echo.Context) error {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
@@ -327,6 +336,8 @@ func (a *api) listMessages(c echo.Context) error {
 	}
 	var p problems
 	offset, limit := readPage(queryValue(c, "offset"), queryValue(c, "limit"), &p)
+	readMessageOrder(c, &p)
+	refuseFilters(c, &p, []string{"sort", "order", "offset", "limit"}, isMessageField)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -339,7 +350,8 @@ func (a *api) listMessages(c echo.Context) error {
 }
 
 // listCustomers is GET /v1/customers. Errors: 400 naming each bad sort,
-// order, offset or limit.
+// order, offset or limit, and each parameter that asks for a filter the list
+// does not have.
 func (a *api) listCustomers(c echo.Context) error {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
@@ -347,7 +359,7 @@ func (a *api) listCustomers(c echo.Context) error {
 	}
 	var p problems
 	q := store.ContactQuery{}
-	q.Sort, q.Asc, q.Offset, q.Limit = readList(c, store.ContactCreatedAt, customerSort, &p)
+	q.Sort, q.Asc, q.Offset, q.Limit = readList(c, store.ContactCreatedAt, customerSort, isCustomerField, &p)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -369,7 +381,7 @@ func (a *api) searchCustomers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sq, err := readSearch(obj, customerField, customerSort)
+	sq, err := readSearch(obj, customerField, customerSort, isCustomerField)
 	if err != nil {
 		return err
 	}
@@ -385,7 +397,8 @@ func (a *api) searchCustomers(c echo.Context) error {
 }
 
 // createCustomer is POST /v1/customers. Errors: 400 for a field that is not a
-// string, a bad email or phone, or no field that is not blank.
+// string, a bad email or phone, a name or userId over its limit (models) or
+// holding control characters, or no field that is not blank.
 func (a *api) createCustomer(c echo.Context) error {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
@@ -398,9 +411,12 @@ func (a *api) createCustomer(c echo.Context) error {
 	var p problems
 	var in store.NewContact
 	in.Name, _ = readString(obj, "name", false, &p)
+	checkText(&p, "name", in.Name, models.MaxNameLen, true)
 	in.Email, _ = readString(obj, "email", false, &p)
+	checkEmail(&p, "email", in.Email)
 	in.Phone, _ = readString(obj, "phone", false, &p)
 	in.UserID, _ = readString(obj, "userId", false, &p)
+	checkText(&p, "userId", in.UserID, models.MaxExtIDLen, true)
 	if len(p) == 0 && strings.TrimSpace(in.Name+in.Email+in.Phone+in.UserID) == "" {
 		p.add("customer", "At least one of name, email, phone or userId should not be blank.")
 	}

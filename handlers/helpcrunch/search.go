@@ -3,6 +3,7 @@ package helpcrunch
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -174,13 +175,29 @@ type searchQuery struct {
 	Limit   int
 }
 
+// searchKeys are the members of a search body.
+func searchKeys() []string {
+	return []string{"filter", "comparison", "sort", "order", "offset", "limit"}
+}
+
 // readSearch reads a HelpCrunch search body {filter, comparison, sort, order,
 // offset, limit} whose filters name fields that field knows and whose sort
 // keys sortOf knows. It returns a 400 listing every problem, each filter's
-// named "filter[i].field", "filter[i].operator" or "filter[i].value".
-func readSearch(obj map[string]any, field func(string) (searchField, bool), sortOf func(string) (string, bool)) (searchQuery, error) {
+// named "filter[i].field", "filter[i].operator" or "filter[i].value", and
+// every other member that looks like a filter (a misspelt "filters", a
+// "where", a "status" of the resource isField names), which would otherwise
+// widen the search to every row.
+func readSearch(obj map[string]any, field func(string) (searchField, bool), sortOf func(string) (string, bool),
+	isField func(string) bool) (searchQuery, error) {
 	var p problems
 	var q searchQuery
+	var extra []string
+	for key := range obj {
+		if !slices.Contains(searchKeys(), key) && looksLikeFilter(key, isField) {
+			extra = append(extra, key)
+		}
+	}
+	slices.Sort(extra)
 	switch list := obj["filter"].(type) {
 	case nil:
 	case []any:
@@ -213,6 +230,9 @@ func readSearch(obj map[string]any, field func(string) (searchField, bool), sort
 	}
 	q.Asc = readOrder(obj["order"], &p)
 	q.Offset, q.Limit = readPage(obj["offset"], obj["limit"], &p)
+	for _, key := range extra {
+		p.add(key, msgUnexpected)
+	}
 	return q, p.err()
 }
 
@@ -283,6 +303,8 @@ func filterValue(f searchField, v any, op store.Op) (any, string) {
 		return nil, msgString
 	case strings.ContainsRune(s, 0):
 		return nil, msgNUL
+	case models.TooLong(s, models.MaxSearchValueLen):
+		return nil, msgTooLong(models.MaxSearchValueLen)
 	case f.kind == valueStatus:
 		status, ok := chatStatusNamed(s, true)
 		if !ok {

@@ -7,10 +7,14 @@ import (
 )
 
 // listAgents serves GET /api/agents: the account's agents, page_no at a
-// time, by id.
+// time, by id. A parameter asking for a filter or sort is refused
+// (checkParams).
 func (a *api) listAgents(c echo.Context) error {
 	cl, err := caller(c)
 	if err != nil {
+		return err
+	}
+	if err := checkParams(c, []string{"page_no"}, agentFields()); err != nil {
 		return err
 	}
 	page, past, err := pageNo(c)

@@ -17,10 +17,14 @@ const epochDate = "1970-01-01"
 // listChats serves GET /api/chats: the account's chats newest first, page_no
 // at a time, started between date_from and date_to (yyyy-mm-dd in the
 // account's time zone, both days included; by default from 1970-01-01 to
-// today), of the agent agent_id or agent_email_id when given.
+// today), of the agent agent_id or agent_email_id when given. Any other
+// parameter asking for a filter or sort is refused (checkParams).
 func (a *api) listChats(c echo.Context) error {
 	cl, err := caller(c)
 	if err != nil {
+		return err
+	}
+	if err := checkParams(c, []string{"page_no", "date_from", "date_to", "agent_id", "agent_email_id"}, chatFields()); err != nil {
 		return err
 	}
 	page, past, err := pageNo(c)
@@ -49,6 +53,9 @@ func (a *api) listChats(c echo.Context) error {
 		default:
 			q.AgentID = &id
 		}
+	}
+	if err := agentEmail(c.QueryParam("agent_email_id")); err != nil {
+		return err
 	}
 	// Agent emails are stored normalised (trimmed, lower case).
 	q.AgentEmail = models.NormalizeEmail(c.QueryParam("agent_email_id"))

@@ -182,9 +182,15 @@ func pathID(c echo.Context, invalid, notFound string) (int64, error) {
 	return id, nil
 }
 
+// listOfflineMessages serves GET /api/offlinemessages: the account's offline
+// messages, page_no at a time, newest first. A parameter asking for a filter
+// or sort is refused (checkParams).
 func (a *api) listOfflineMessages(c echo.Context) error {
 	cl, err := caller(c)
 	if err != nil {
+		return err
+	}
+	if err := checkParams(c, []string{"page_no"}, offlineMessageFields()); err != nil {
 		return err
 	}
 	page, past, err := pageNo(c)

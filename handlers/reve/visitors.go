@@ -7,10 +7,14 @@ import (
 )
 
 // listVisitors serves GET /api/visitors: the account's contacts, page_no at
-// a time, newest first.
+// a time, newest first. A parameter asking for a filter or sort is refused
+// (checkParams).
 func (a *api) listVisitors(c echo.Context) error {
 	cl, err := caller(c)
 	if err != nil {
+		return err
+	}
+	if err := checkParams(c, []string{"page_no"}, visitorFields()); err != nil {
 		return err
 	}
 	page, past, err := pageNo(c)
