@@ -42,6 +42,9 @@ type guardOpts struct {
 	trusted []*net.IPNet
 	// counter counts the limits; nil is an in-process one.
 	counter guard.Counter
+	// basic tunes the password checks; its nil Hasher is bcrypt at its
+	// lowest cost.
+	basic auth.BasicOptions
 }
 
 // guardEnv is the real router with both guards over a store holding one
@@ -80,7 +83,11 @@ func mustGuardEnv(tb testing.TB, st *store.Store, o guardOpts) *guardEnv {
 		tb.Fatal(err)
 	}
 	env.chat = chat.ID
-	basic, err := auth.NewBasic(st, auth.BasicOptions{Hasher: hasher})
+	bo := o.basic
+	if bo.Hasher == nil {
+		bo.Hasher = hasher
+	}
+	basic, err := auth.NewBasic(st, bo)
 	if err != nil {
 		tb.Fatal(err)
 	}
