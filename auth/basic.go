@@ -100,8 +100,9 @@ type BasicOptions struct {
 // often (unless the credentials verified on this replica within KnownTTL, so
 // that wrong passwords sent for a login do not lock out its real client), and
 // it waits for one of MaxChecks slots, so that a flood of wrong passwords
-// costs at most that many cores. An unknown email is checked against a dummy
-// hash, throttled and counted like a wrong password.
+// costs at most that many cores, and those at the lowest CPU priority. An
+// unknown email is checked against a dummy hash, throttled and counted like
+// a wrong password.
 type Basic struct {
 	agents   AgentFinder
 	hasher   PasswordHasher
@@ -260,7 +261,7 @@ func (b *Basic) check(ctx context.Context, hash, password, login, addr string, k
 			return false, err
 		}
 	}
-	if b.hasher.Verify(hash, password) {
+	if atLowPriority(func() bool { return b.hasher.Verify(hash, password) }) {
 		return true, nil
 	}
 	b.throttle.Fail(ctx, login, addr)
