@@ -95,14 +95,15 @@ type BasicOptions struct {
 // counts only while the agent's password hash and role are the ones it was
 // verified with: changing either drops it at once, on every replica.
 //
-// A check that is not cached is a possible guess. It is refused before any
-// hashing when the Throttle says its client address or login name failed too
-// often (unless the credentials verified on this replica within KnownTTL, so
-// that wrong passwords sent for a login do not lock out its real client), and
-// it waits for one of MaxChecks slots, so that a flood of wrong passwords
-// costs at most that many cores, and those at the lowest CPU priority. An
-// unknown email is checked against a dummy hash, throttled and counted like
-// a wrong password.
+// A check of credentials this replica has not verified within KnownTTL is a
+// possible guess. It is refused before any hashing when the Throttle says
+// its client address or login name failed too often, and it waits for one of
+// MaxChecks slots, so that a flood of wrong passwords costs at most that many
+// cores, and those at the lowest CPU priority. Credentials verified before
+// are no guess: when their CacheTTL ends they are checked again neither
+// throttled nor waiting, so that wrong passwords sent for a login do not lock
+// out its real client. An unknown email is checked against a dummy hash,
+// throttled, bounded and counted like a wrong password.
 type Basic struct {
 	agents   AgentFinder
 	hasher   PasswordHasher
@@ -242,26 +243,30 @@ func (b *Basic) Authenticate(ctx context.Context, email, password, addr string) 
 }
 
 // check reports whether password matches hash, the check of a login sent
-// from addr, once it has one of the gate's slots. Unless the credentials
-// are known (verified before), the throttle is asked again in the slot, and
-// a mismatch is counted against login and addr. It returns the throttle's
-// *ThrottledError and the gate's errors.
+// from addr. Credentials that are known (verified before, and so no guess)
+// are checked at once: they come at most once a CacheTTL per client, and a
+// flood filling the slots must not refuse the client it floods. Any other
+// check waits for one of the gate's slots and asks the throttle again there,
+// and its mismatch is counted against login and addr. It returns the
+// throttle's *ThrottledError and the gate's errors.
 func (b *Basic) check(ctx context.Context, hash, password, login, addr string, known bool) (bool, error) {
+	verify := func() bool { return b.hasher.Verify(hash, password) }
+	if known {
+		return atLowPriority(verify), nil
+	}
 	release, err := b.gate.enter(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer release()
-	if !known {
-		// Asked again now that this check may run: the checks that held the
-		// slots meanwhile may have spent the window (each counts its failure
-		// before it gives its slot back), so that concurrent guesses overrun
-		// a limit by fewer than MaxChecks, not by every request in flight.
-		if err := b.throttle.Check(ctx, login, addr); err != nil {
-			return false, err
-		}
+	// Asked again now that this check may run: the checks that held the
+	// slots meanwhile may have spent the window (each counts its failure
+	// before it gives its slot back), so that concurrent guesses overrun a
+	// limit by fewer than MaxChecks, not by every request in flight.
+	if err := b.throttle.Check(ctx, login, addr); err != nil {
+		return false, err
 	}
-	if atLowPriority(func() bool { return b.hasher.Verify(hash, password) }) {
+	if atLowPriority(verify) {
 		return true, nil
 	}
 	b.throttle.Fail(ctx, login, addr)

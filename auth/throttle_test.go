@@ -312,32 +312,40 @@ func TestBasic_Throttle(t *testing.T) {
 	}
 }
 
-// blockingHasher's Verify reports its password on entered and then waits
-// for release before it says no: a password check that takes as long as
-// the test wants.
+// blockingHasher's Verify reports itself on entered and then waits until
+// the test releases it before it answers: a password check that takes as
+// long as the test wants.
 type blockingHasher struct {
 	Hasher
-	entered chan string
-	release chan struct{}
+	entered chan running
 }
 
-func (h *blockingHasher) Verify(_, password string) bool {
-	h.entered <- password
-	<-h.release
-	return false
+// running is a password check in progress: closing release lets it answer.
+type running struct {
+	password string
+	release  chan struct{}
+}
+
+func (h *blockingHasher) Verify(hash, password string) bool {
+	r := running{password: password, release: make(chan struct{})}
+	h.entered <- r
+	<-r.release
+	return h.Hasher.Verify(hash, password)
 }
 
 // TestBasic_Bound fills Basic's password checks with checks that block and
 // drives the wait of the next ones with a fake timer: a check waits for a
 // slot, gets ErrBusy when its wait ends first, an error of its context when
-// that ends first, and runs when a slot frees. Unknown logins wait alike.
+// that ends first, and runs when a slot frees. Unknown logins wait alike;
+// credentials verified before do not wait.
 func TestBasic_Bound(t *testing.T) {
 	s := storetest.MustOpen(t, store.SQLite)
-	h := &blockingHasher{Hasher: Hasher{Cost: bcrypt.MinCost}, entered: make(chan string), release: make(chan struct{})}
+	h := &blockingHasher{Hasher: Hasher{Cost: bcrypt.MinCost}, entered: make(chan running)}
 	hash, _ := h.Hash("password-1")
 	acct := storetest.MustAccount(t, s, "A")
 	storetest.MustAgent(t, s, acct.ID, "boss@example.com", models.RoleSuperadmin, hash)
-	b, err := NewBasic(s, BasicOptions{Hasher: h, MaxChecks: 2, MaxWait: time.Second})
+	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b, err := NewBasic(s, BasicOptions{Hasher: h, MaxChecks: 2, MaxWait: time.Second, CacheTTL: time.Minute, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,12 +368,27 @@ func TestBasic_Bound(t *testing.T) {
 		return done
 	}
 
+	// The right password, verified once and then past its cache.
+	right := login(context.Background(), "boss@example.com", "password-1")
+	close((<-h.entered).release)
+	if err := <-right; err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	clk.Advance(2 * time.Minute)
+
 	// Two checks take both slots and stay in bcrypt.
 	first := login(context.Background(), "boss@example.com", "wrong-1")
 	second := login(context.Background(), "who@example.com", "wrong-2")
-	running := map[string]bool{<-h.entered: true, <-h.entered: true}
-	if !running["wrong-1"] || !running["wrong-2"] {
-		t.Fatalf("checks running: %v", running)
+	held := map[string]running{}
+	for range 2 {
+		r := <-h.entered
+		held[r.password] = r
+	}
+	if _, ok := held["wrong-1"]; !ok {
+		t.Fatalf("checks running: %v", held)
+	}
+	if _, ok := held["wrong-2"]; !ok {
+		t.Fatalf("checks running: %v", held)
 	}
 
 	t.Run("the wait ends: busy", func(t *testing.T) {
@@ -393,15 +416,32 @@ func TestBasic_Bound(t *testing.T) {
 			t.Errorf("err = %v, want context.Canceled", err)
 		}
 	})
+	t.Run("credentials verified before do not wait", func(t *testing.T) {
+		again := login(context.Background(), "boss@example.com", "password-1")
+		select {
+		case r := <-h.entered:
+			if r.password != "password-1" {
+				t.Fatalf("check %q ran, want password-1", r.password)
+			}
+			close(r.release)
+		case fire := <-waits:
+			fire <- time.Time{}
+			t.Fatalf("the known password waited for a slot: %v", <-again)
+		}
+		if err := <-again; err != nil {
+			t.Errorf("err = %v, want none", err)
+		}
+	})
 	t.Run("a slot frees during the wait", func(t *testing.T) {
 		third := login(context.Background(), "boss@example.com", "wrong-3")
 		<-waits
-		h.release <- struct{}{} // one of the first two answers
-		if got := <-h.entered; got != "wrong-3" {
-			t.Fatalf("check %q ran, want wrong-3", got)
+		close(held["wrong-1"].release)
+		r := <-h.entered
+		if r.password != "wrong-3" {
+			t.Fatalf("check %q ran, want wrong-3", r.password)
 		}
-		h.release <- struct{}{}
-		h.release <- struct{}{}
+		close(r.release)
+		close(held["wrong-2"].release)
 		for i, done := range []<-chan error{first, second, third} {
 			if err := <-done; !errors.Is(err, ErrBadCredentials) {
 				t.Errorf("login %d: err = %v, want ErrBadCredentials", i+1, err)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,21 +34,37 @@ func (h *countingHasher) Verify(hash, password string) bool {
 	return h.Hasher.Verify(hash, password)
 }
 
-// blockingHasher's Verify signals entered and then waits for release before
-// it says no: a password check that lasts as long as the test wants.
+// blockingHasher's Verify reports itself on entered and then waits until
+// the test releases it before it answers: a password check that lasts as
+// long as the test wants.
 type blockingHasher struct {
 	auth.Hasher
-	entered  chan struct{}
-	release  chan struct{}
+	entered  chan running
 	verifies atomic.Int64
 }
 
-func (h *blockingHasher) Verify(string, string) bool {
-	h.verifies.Add(1)
-	h.entered <- struct{}{}
-	<-h.release
-	return false
+// running is a password check in progress: closing release lets it answer.
+type running struct {
+	password string
+	release  chan struct{}
 }
+
+func (h *blockingHasher) Verify(hash, password string) bool {
+	h.verifies.Add(1)
+	r := running{password: password, release: make(chan struct{})}
+	h.entered <- r
+	<-r.release
+	return h.Hasher.Verify(hash, password)
+}
+
+// fakeClock is a clock that moves only when the test says.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // outcome is what a password login was answered, in any dialect.
 type outcome int
@@ -256,19 +273,34 @@ func seqAt(format string) func(int) string {
 // TestRouter_PasswordChecksBusy holds the one password check a router may
 // run with a check that blocks: the next login, with nowhere to wait, is
 // answered with the dialect's busy error (REVE 503, CallGear -32029) and
-// Retry-After: 1 without running bcrypt, and the held one ends normally.
+// Retry-After: 1 without running bcrypt, credentials verified before are
+// checked again without waiting, and the held check ends normally.
 func TestRouter_PasswordChecksBusy(t *testing.T) {
 	for _, d := range loginDialects() {
 		t.Run(d.name, func(t *testing.T) {
-			h := &blockingHasher{Hasher: auth.Hasher{Cost: bcrypt.MinCost}, entered: make(chan struct{}), release: make(chan struct{})}
+			h := &blockingHasher{Hasher: auth.Hasher{Cost: bcrypt.MinCost}, entered: make(chan running)}
+			clk := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 			// A wait of a nanosecond: the check that blocks holds the only
 			// slot until the test releases it, so the next one is refused
 			// whatever the scheduler does.
 			env := mustGuardEnv(t, storetest.MustOpen(t, store.SQLite), guardOpts{basic: auth.BasicOptions{Hasher: h,
-				MaxChecks: 1, MaxWait: time.Nanosecond}})
-			held := make(chan *httptest.ResponseRecorder, 1)
-			go func() { held <- env.serve(d.req(env.boss.Email, "wrong-password-1", "192.0.2.1:1234")) }()
-			<-h.entered
+				MaxChecks: 1, MaxWait: time.Nanosecond, CacheTTL: time.Minute, Now: clk.Now}})
+			serve := func(password, remote string) <-chan *httptest.ResponseRecorder {
+				done := make(chan *httptest.ResponseRecorder, 1)
+				go func() { done <- env.serve(d.req(env.boss.Email, password, remote)) }()
+				return done
+			}
+			// The dashboard's credentials, verified once, then past the cache.
+			dashboard := serve(guardPassword, "198.51.100.1:1234")
+			close((<-h.entered).release)
+			if got, _ := d.read(t, <-dashboard); got != loggedIn {
+				t.Fatalf("first login: %s", got)
+			}
+			clk.Advance(2 * time.Minute)
+
+			held := serve("wrong-password-1", "192.0.2.1:1234")
+			slot := <-h.entered
+			h.verifies.Store(1)
 
 			rec := env.serve(d.req(env.boss.Email, "wrong-password-2", "192.0.2.2:1234"))
 			got, msg := d.read(t, rec)
@@ -286,7 +318,14 @@ func TestRouter_PasswordChecksBusy(t *testing.T) {
 				t.Errorf("%d password checks ran, want only the held one", n)
 			}
 
-			h.release <- struct{}{}
+			// Not a guess: checked again beside the held check, not refused.
+			dashboard = serve(guardPassword, "198.51.100.1:1234")
+			close((<-h.entered).release)
+			if got, _ := d.read(t, <-dashboard); got != loggedIn {
+				t.Errorf("the dashboard's known credentials: %s, want logged in", got)
+			}
+
+			close(slot.release)
 			if got, _ := d.read(t, <-held); got != badCredentials {
 				t.Errorf("held login: %s, want bad credentials", got)
 			}
