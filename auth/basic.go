@@ -73,7 +73,7 @@ type BasicOptions struct {
 	// not a guess.
 	KnownTTL time.Duration
 	// MaxChecks bounds the password checks that run at once (default
-	// DefaultMaxChecks()); a check waits up to MaxWait (default
+	// DefaultMaxChecks(), one per CPU); a check waits up to MaxWait (default
 	// DefaultMaxWait) for a free one and then fails with ErrBusy.
 	MaxChecks int
 	MaxWait   time.Duration

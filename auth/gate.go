@@ -18,11 +18,13 @@ var ErrBusy = errors.New("too many password checks at once")
 const BusyRetryAfter = time.Second
 
 // DefaultMaxChecks returns the default bound on password checks at once:
-// half the CPUs Go uses (GOMAXPROCS), at least one. Measured on 2 cores
-// (bench/results.md), one check per CPU left bearer-key requests a p99 of
-// 200 ms under a flood of wrong passwords; half of them kept it under 100.
+// one per CPU Go uses (GOMAXPROCS). Each runs at the lowest CPU priority, so
+// a flood of wrong passwords gets only the CPU requests leave; a server
+// should give the Go scheduler one more P per check (serve does), or the
+// checks hold Ps that requests need (bench/results.md: on 2 cores, bearer-key
+// p99 under a flood 134 ms without the extra Ps, 20 ms with them).
 func DefaultMaxChecks() int {
-	return max(runtime.GOMAXPROCS(0)/2, 1)
+	return runtime.GOMAXPROCS(0)
 }
 
 // DefaultMaxWait is how long a password check waits for a free slot before

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 
 	"switchboard/cmd/switchboard/binarytest"
@@ -84,12 +86,25 @@ func mustREVEThrottled(t *testing.T, r reply) {
 // default failed-login limits: the sixth from one address is refused with
 // 429 and Retry-After in REVE and with -32029 and Retry-After in CallGear's
 // login.user, while another superadmin from another address still logs in
-// through both.
+// through both. The server gives the Go scheduler a P per password check
+// beyond its own.
 func TestE2E_LoginThrottle(t *testing.T) {
 	bin := mustBuild(t)
 	dbURL := storetest.MustURL(t, store.SQLite)
-	s := mustStartWith(t, bin, dbURL, map[string]string{"SWITCHBOARD_TRUSTED_PROXIES": "127.0.0.1"})
+	s := mustStartWith(t, bin, dbURL, map[string]string{"SWITCHBOARD_TRUSTED_PROXIES": "127.0.0.1", "SWITCHBOARD_PASSWORD_CHECKS": "3"})
 	email, _, _ := binarytest.MustCredentials(t, s.stdout)
+	var checks struct {
+		AtOnce     int `json:"at_once"`
+		GOMAXPROCS int `json:"gomaxprocs"`
+	}
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"password checks"`) {
+			mustJSON(t, "password checks log", line, &checks)
+		}
+	}
+	if want := runtime.GOMAXPROCS(0) + 3; checks.AtOnce != 3 || checks.GOMAXPROCS != want {
+		t.Errorf("password checks logged %+v, want 3 at once and GOMAXPROCS %d", checks, want)
+	}
 	mustRunBinary(t, bin, dbURL, "agent", "create", "--account", "1", "--email", "second@example.com",
 		"--password", "second-password", "--role", "superadmin")
 

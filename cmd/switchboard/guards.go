@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ func (c *guardConfig) addGuards(fs *flag.FlagSet) {
 	fs.DurationVar(&c.loginFailuresIPWindow, "login-failures-ip-window", auth.DefaultAddressWindow, "the window of --login-failures-per-ip (env SWITCHBOARD_LOGIN_FAILURES_IP_WINDOW)")
 	fs.IntVar(&c.loginFailuresPerLogin, "login-failures-per-login", auth.DefaultFailuresPerLogin, "failed password logins one login name may have, from any address, per --login-failures-login-window; 0: no limit (env SWITCHBOARD_LOGIN_FAILURES_PER_LOGIN)")
 	fs.DurationVar(&c.loginFailuresLoginWindow, "login-failures-login-window", auth.DefaultLoginWindow, "the window of --login-failures-per-login (env SWITCHBOARD_LOGIN_FAILURES_LOGIN_WINDOW)")
-	fs.IntVar(&c.passwordChecks, "password-checks", 0, "password checks (bcrypt, a quarter of a second of one core each) that may run at once; 0: half the CPUs (GOMAXPROCS/2), at least 1 (env SWITCHBOARD_PASSWORD_CHECKS)")
+	fs.IntVar(&c.passwordChecks, "password-checks", 0, "password checks (bcrypt, a quarter of a second of one core each, at the lowest CPU priority) that may run at once; 0: one per CPU (GOMAXPROCS) (env SWITCHBOARD_PASSWORD_CHECKS)")
 	fs.DurationVar(&c.passwordCheckWait, "password-check-wait", auth.DefaultMaxWait, "how long a login waits for a free password check before it is refused with 503 (REVE) or -32029 (CallGear) (env SWITCHBOARD_PASSWORD_CHECK_WAIT)")
 }
 
@@ -156,9 +157,22 @@ func (c *guardConfig) build(ctx context.Context, st *store.Store, log *slog.Logg
 
 // basic returns the Basic password checker of REVE and CallGear's
 // login.user, throttled by g's counters and bounded as configured.
+//
+// It gives the Go scheduler one more P (GOMAXPROCS) per password check:
+// a check holds its P for the quarter second bcrypt runs, on a thread the
+// kernel runs only when nothing else wants the CPU, and without more Ps
+// requests would have fewer than one per CPU while a flood keeps the checks
+// busy.
 func (c *guardConfig) basic(st *store.Store, hasher auth.Hasher, g guards, log *slog.Logger) (*auth.Basic, error) {
+	checks := c.passwordChecks
+	if checks == 0 {
+		checks = auth.DefaultMaxChecks()
+	}
+	procs := runtime.GOMAXPROCS(0)
+	runtime.GOMAXPROCS(procs + checks)
+	log.Info("password checks", "at_once", checks, "gomaxprocs", procs+checks)
 	return auth.NewBasic(st, auth.BasicOptions{Hasher: hasher, Log: log, Throttle: g.throttle,
-		MaxChecks: c.passwordChecks, MaxWait: c.passwordCheckWait})
+		MaxChecks: checks, MaxWait: c.passwordCheckWait})
 }
 
 // purgeEvery is how often serve deletes expired idempotency keys and
