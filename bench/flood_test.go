@@ -246,6 +246,10 @@ func (r *floodReport) markdown() string {
 		"bearer requests with no flood. Target: bearer-key p99 < %s.\n\n",
 		r.scale, floodConns, floodRate, r.duration, floodWarmup, strings.Join(r.flags, " "), ms(floodTarget))
 	p("```sh\n%s\n```\n\n", r.command)
+	if *binFlag != "" {
+		p("The binary is `%s` (`-bin`), not this tree's; a commit's is built with "+
+			"`git archive COMMIT | tar -x -C DIR && cd DIR && go build -o BIN ./cmd/switchboard`.\n\n", *binFlag)
+	}
 	p("| run | flood requests (answers) | bearer req/s | p50 | p99 | errors | target | result |\n|---|---|---|---|---|---|---|---|\n")
 	q := r.quiet
 	p("| no flood | — | %.1f | %s | %s | %d / %d | | |\n", q.Throughput, ms(q.P50), ms(q.P99), q.Errors, q.Requests)
