@@ -36,7 +36,8 @@ lint: vet
 ## bench: seeds PostgreSQL (1,000,000 offline messages and 1,000,000 messages; BENCH_SCALE=small: a small
 ## seed, under two minutes), starts the real binary, drives every scenario at a constant rate with vegeta
 ## against a plain pgx baseline in the same run, and writes the table to bench/results.md.
-## BENCH_ARGS='-only Acquire -duration 20s' runs the matching scenarios alone (no table) with a longer run each.
+## BENCH_ARGS='-only Acquire -duration 20s' runs the matching scenarios alone (no table) with a longer run each;
+## BENCH_ARGS='-only flood' runs the password floods alone and rewrites only their section of bench/results.md.
 BENCH_SCALE ?= full
 BENCH_ARGS ?=
 bench:

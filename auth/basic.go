@@ -56,13 +56,33 @@ type AgentFinder interface {
 	RecordLogin(ctx context.Context, id int64, at time.Time) error
 }
 
+// PasswordHasher hashes and checks passwords; Hasher (bcrypt) is the real
+// one.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(hash, password string) bool
+}
+
 // BasicOptions tune NewBasic. The zero value is fine.
 type BasicOptions struct {
-	Hasher Hasher
+	// Hasher checks passwords; nil is Hasher{} (bcrypt at DefaultCost).
+	Hasher PasswordHasher
 	// CacheTTL is how long a verified password is trusted without hashing it
 	// again (default 60 s); CacheSize bounds the entries (default 10,000).
 	CacheTTL  time.Duration
 	CacheSize int
+	// KnownTTL is how long a password verified once stays exempt from the
+	// throttle after its CacheTTL ends (default 24 h): checked again, it is
+	// not a guess.
+	KnownTTL time.Duration
+	// MaxChecks bounds the password checks that run at once (default
+	// DefaultMaxChecks(), one per CPU); a check waits up to MaxWait (default
+	// DefaultMaxWait) for a free one and then fails with ErrBusy.
+	MaxChecks int
+	MaxWait   time.Duration
+	// Throttle refuses logins whose client address or login name failed too
+	// often; nil throttles nothing.
+	Throttle *Throttle
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives failed login records; nil logs nothing.
@@ -77,14 +97,27 @@ type BasicOptions struct {
 // never holds a password. Each request still reads the agent, and an entry
 // counts only while the agent's password hash and role are the ones it was
 // verified with: changing either drops it at once, on every replica.
+//
+// A check of credentials this replica has not verified within KnownTTL is a
+// possible guess. It is refused before any hashing when the Throttle says
+// its client address or login name failed too often, and it waits for one of
+// MaxChecks slots, so that a flood of wrong passwords costs at most that many
+// cores, and those at the lowest CPU priority. Credentials verified before
+// are no guess: when their CacheTTL ends they are checked again neither
+// throttled nor waiting, so that wrong passwords sent for a login do not lock
+// out its real client. An unknown email is checked against a dummy hash,
+// throttled, bounded and counted like a wrong password.
 type Basic struct {
-	agents AgentFinder
-	hasher Hasher
-	ttl    time.Duration
-	size   int
-	now    func() time.Time
-	log    *slog.Logger
-	mac    []byte
+	agents   AgentFinder
+	hasher   PasswordHasher
+	ttl      time.Duration
+	knownTTL time.Duration
+	size     int
+	now      func() time.Time
+	log      *slog.Logger
+	mac      []byte
+	gate     *gate
+	throttle *Throttle
 	// dummy is a hash to check against when the email is unknown, so that an
 	// unknown email costs as much as a wrong password.
 	dummy string
@@ -98,15 +131,24 @@ type verified struct {
 	agentID      int64
 	passwordHash string
 	role         models.Role
-	expires      time.Time
+	// expires ends the entry's use as a cache; known its exemption from the
+	// throttle (and the entry).
+	expires, known time.Time
 }
 
-// NewBasic returns a Basic checker that finds agents with agents.
+// NewBasic returns a Basic checker that finds agents with agents. It
+// returns an error when it cannot make its cache key or dummy hash.
 func NewBasic(agents AgentFinder, opts BasicOptions) (*Basic, error) {
-	b := &Basic{agents: agents, hasher: opts.Hasher, ttl: opts.CacheTTL, size: opts.CacheSize, now: opts.Now, log: opts.Log,
-		entries: map[[sha256.Size]byte]verified{}}
+	b := &Basic{agents: agents, hasher: opts.Hasher, ttl: opts.CacheTTL, knownTTL: opts.KnownTTL, size: opts.CacheSize,
+		now: opts.Now, log: opts.Log, throttle: opts.Throttle, entries: map[[sha256.Size]byte]verified{}}
+	if b.hasher == nil {
+		b.hasher = Hasher{}
+	}
 	if b.ttl <= 0 {
 		b.ttl = time.Minute
+	}
+	if b.knownTTL <= 0 {
+		b.knownTTL = 24 * time.Hour
 	}
 	if b.size <= 0 {
 		b.size = 10_000
@@ -114,6 +156,14 @@ func NewBasic(agents AgentFinder, opts BasicOptions) (*Basic, error) {
 	if b.now == nil {
 		b.now = time.Now
 	}
+	checks, wait := opts.MaxChecks, opts.MaxWait
+	if checks <= 0 {
+		checks = DefaultMaxChecks()
+	}
+	if wait <= 0 {
+		wait = DefaultMaxWait
+	}
+	b.gate = newGate(checks, wait)
 	b.mac = make([]byte, 32)
 	if _, err := rand.Read(b.mac); err != nil {
 		return nil, fmt.Errorf("basic auth cache key: %w", err)
@@ -125,29 +175,52 @@ func NewBasic(agents AgentFinder, opts BasicOptions) (*Basic, error) {
 	return b, nil
 }
 
-// Authenticate returns the caller whose email and password these are. It
-// returns ErrBadCredentials for an unknown email, a wrong password or a
-// disabled agent, and a wrapped store error when the agent cannot be read.
-func (b *Basic) Authenticate(ctx context.Context, email, password string) (Caller, error) {
+// Authenticate returns the caller whose email and password these are, sent
+// from the client address addr (the one the router trusts, as echo's
+// RealIP). It returns ErrBadCredentials for an unknown email, a wrong
+// password or a disabled agent; a *ThrottledError, before any hashing, when
+// addr or the email failed too often lately; ErrBusy when no password check
+// freed up in time; an error wrapping the context's when it ended while
+// waiting for one; and a wrapped store error when the agent cannot be read.
+func (b *Basic) Authenticate(ctx context.Context, email, password, addr string) (Caller, error) {
+	// Agents are found by their email as stored, which is this form, so
+	// that the key is the same before the agent is read and after.
+	key := b.key(models.NormalizeEmail(email), password)
+	if !b.remembered(key) {
+		// Never verified here, so possibly a guess: when its address or
+		// login failed too often it is refused before the agent is even
+		// read, and a throttled flood costs no database reads either.
+		if err := b.throttle.Check(ctx, email, addr); err != nil {
+			return Caller{}, err
+		}
+	}
 	agent, err := b.agents.AgentByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		b.hasher.Verify(b.dummy, password)
+		// Throttled, waited for and counted as a wrong password is, and
+		// shared by concurrent requests alike.
+		_, err, _ := b.flight.Do("unknown\x00"+string(key[:]), func() (any, error) {
+			_, err := b.check(ctx, b.dummy, password, email, addr, false)
+			return nil, err
+		})
+		if err != nil {
+			return Caller{}, err
+		}
 		return Caller{}, ErrBadCredentials
 	}
 	if err != nil {
 		return Caller{}, fmt.Errorf("authenticate: %w", err)
 	}
-	key := b.key(agent.Email, password)
-	if !b.cached(key, agent) {
+	if fresh, known := b.lookup(key, agent); !fresh {
 		// When a remembered check expires under load, every request in flight
 		// with those credentials would run bcrypt at once and starve the
 		// server; one checks and the others wait for its answer.
-		ok, _, _ := b.flight.Do(string(key[:])+"\x00"+agent.PasswordHash, func() (any, error) {
-			if b.cached(key, agent) {
+		ok, err, _ := b.flight.Do(string(key[:])+"\x00"+agent.PasswordHash, func() (any, error) {
+			if fresh, _ := b.lookup(key, agent); fresh {
 				return true, nil
 			}
-			if !b.hasher.Verify(agent.PasswordHash, password) {
-				return false, nil
+			ok, err := b.check(ctx, agent.PasswordHash, password, email, addr, known)
+			if err != nil || !ok {
+				return false, err
 			}
 			b.remember(key, agent)
 			if agent.Enabled {
@@ -159,6 +232,9 @@ func (b *Basic) Authenticate(ctx context.Context, email, password string) (Calle
 			}
 			return true, nil
 		})
+		if err != nil {
+			return Caller{}, err
+		}
 		if !ok.(bool) {
 			return Caller{}, ErrBadCredentials
 		}
@@ -167,6 +243,37 @@ func (b *Basic) Authenticate(ctx context.Context, email, password string) (Calle
 		return Caller{}, ErrBadCredentials
 	}
 	return Caller{AccountID: agent.AccountID, AgentID: agent.ID, Email: agent.Email, Role: agent.Role, Scopes: AllScopes()}, nil
+}
+
+// check reports whether password matches hash, the check of a login sent
+// from addr. Credentials that are known (verified before, and so no guess)
+// are checked at once: they come at most once a CacheTTL per client, and a
+// flood filling the slots must not refuse the client it floods. Any other
+// check waits for one of the gate's slots and asks the throttle again there,
+// and its mismatch is counted against login and addr. It returns the
+// throttle's *ThrottledError and the gate's errors.
+func (b *Basic) check(ctx context.Context, hash, password, login, addr string, known bool) (bool, error) {
+	verify := func() bool { return b.hasher.Verify(hash, password) }
+	if known {
+		return atLowPriority(verify), nil
+	}
+	release, err := b.gate.enter(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	// Asked again now that this check may run: the checks that held the
+	// slots meanwhile may have spent the window (each counts its failure
+	// before it gives its slot back), so that concurrent guesses overrun a
+	// limit by fewer than MaxChecks, not by every request in flight.
+	if err := b.throttle.Check(ctx, login, addr); err != nil {
+		return false, err
+	}
+	if atLowPriority(verify) {
+		return true, nil
+	}
+	b.throttle.Fail(ctx, login, addr)
+	return false, nil
 }
 
 func (b *Basic) key(email, password string) [sha256.Size]byte {
@@ -179,20 +286,32 @@ func (b *Basic) key(email, password string) [sha256.Size]byte {
 	return k
 }
 
-// cached reports whether the credentials were verified recently against the
-// agent as it is now; a stale or changed entry is dropped.
-func (b *Basic) cached(key [sha256.Size]byte, agent models.Agent) bool {
+// remembered reports whether the cache has an entry for the credentials,
+// whatever it is worth (lookup judges it against the agent).
+func (b *Basic) remembered(key [sha256.Size]byte) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.entries[key]
+	return ok
+}
+
+// lookup reports whether the credentials were verified against the agent
+// as it is now within the cache's TTL (fresh) or the longer KnownTTL
+// (known); an entry for another password hash or role, or past KnownTTL, is
+// dropped.
+func (b *Basic) lookup(key [sha256.Size]byte, agent models.Agent) (fresh, known bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e, ok := b.entries[key]
 	if !ok {
-		return false
+		return false, false
 	}
-	if e.agentID != agent.ID || e.passwordHash != agent.PasswordHash || e.role != agent.Role || !b.now().Before(e.expires) {
+	now := b.now()
+	if e.agentID != agent.ID || e.passwordHash != agent.PasswordHash || e.role != agent.Role || !now.Before(e.known) {
 		delete(b.entries, key)
-		return false
+		return false, false
 	}
-	return true
+	return now.Before(e.expires), true
 }
 
 func (b *Basic) remember(key [sha256.Size]byte, agent models.Agent) {
@@ -201,7 +320,7 @@ func (b *Basic) remember(key [sha256.Size]byte, agent models.Agent) {
 	now := b.now()
 	if len(b.entries) >= b.size {
 		for k, e := range b.entries {
-			if !now.Before(e.expires) {
+			if !now.Before(e.known) {
 				delete(b.entries, k)
 			}
 		}
@@ -213,7 +332,8 @@ func (b *Basic) remember(key [sha256.Size]byte, agent models.Agent) {
 			delete(b.entries, k)
 		}
 	}
-	b.entries[key] = verified{agentID: agent.ID, passwordHash: agent.PasswordHash, role: agent.Role, expires: now.Add(b.ttl)}
+	b.entries[key] = verified{agentID: agent.ID, passwordHash: agent.PasswordHash, role: agent.Role,
+		expires: now.Add(b.ttl), known: now.Add(max(b.knownTTL, b.ttl))}
 }
 
 // cacheLen returns the number of remembered verifications (for tests).

@@ -43,11 +43,12 @@ type scale struct {
 	duration time.Duration // per scenario and side
 	rounds   int           // switchboard and baseline alternate this many times within duration
 	rss      time.Duration // length of the 256-connection run
+	flood    time.Duration // the password flood's measurement, per run
 }
 
 var scales = map[string]scale{
-	"full":  {"full", 1_000_000, 666_667, 25 * time.Second, 10, 10 * time.Second},
-	"small": {"small", 20_000, 13_334, 3 * time.Second, 4, 2 * time.Second},
+	"full":  {"full", 1_000_000, 666_667, 25 * time.Second, 10, 10 * time.Second, 60 * time.Second},
+	"small": {"small", 20_000, 13_334, 3 * time.Second, 4, 2 * time.Second, 20 * time.Second},
 }
 
 const (
@@ -101,7 +102,7 @@ func TestBench(t *testing.T) {
 		t.Fatalf("-scale=%q: want full or small", *scaleFlag)
 	}
 	if *durFlag > 0 {
-		sc.duration = *durFlag
+		sc.duration, sc.flood = *durFlag, *durFlag
 	}
 	if u, ok := storetest.PostgresURL(); !ok {
 		t.Fatalf("the benchmark runs on PostgreSQL, which does not answer at %s (set %s)", u, storetest.EnvURL)
@@ -109,9 +110,12 @@ func TestBench(t *testing.T) {
 	began := time.Now()
 	loadBefore, cpuBefore := loadavg(), cpuTimes()
 	ctx := context.Background()
-	bin, err := binarytest.Build(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+	bin := *binFlag
+	if bin == "" {
+		var err error
+		if bin, err = binarytest.Build(t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	dbURL := storetest.MustURL(t, store.Postgres)
 	srv := mustStart(t, bin, dbURL, "--ip-rate-limit", "0")
@@ -257,11 +261,13 @@ func TestBench(t *testing.T) {
 		{name: "Acquire mail/add-message (email)", write: true, rate: 100, sb: mail("/api/v1/mail/add-message"), pgx: mail("/email/"), header: bearer},
 		{name: "Acquire voip/send-sms (SMS)", write: true, rate: 100, sb: sms("/api/v1/voip/send-sms"), pgx: sms("/sms/"), header: bearer},
 	}
+	var only *regexp.Regexp
 	if *onlyFlag != "" {
-		re, err := regexp.Compile(*onlyFlag)
-		if err != nil {
+		var err error
+		if only, err = regexp.Compile(*onlyFlag); err != nil {
 			t.Fatalf("-only: %v", err)
 		}
+		re := only
 		scenarios = slices.DeleteFunc(scenarios, func(s *scenario) bool { return !re.MatchString(s.name) })
 		t.Logf("server pid %d", srv.cmd.Process.Pid)
 	}
@@ -285,8 +291,26 @@ func TestBench(t *testing.T) {
 			t.Errorf("%s: the baseline had %d errors, first %s", s.name, s.base.Errors, s.base.FirstError)
 		}
 	}
+	var flood *floodReport
+	if wantFlood(only) {
+		flood = runFlood(t, bin, dbURL, email, token, cases[0], sc.flood, only)
+		flood.scale = sc.name
+		flood.command = "make bench BENCH_SCALE=" + sc.name
+		if a := benchArgs(); a != "" {
+			flood.command += " BENCH_ARGS='" + a + "'"
+		}
+	}
 	if *onlyFlag != "" {
-		return // a partial run makes no table
+		// A partial run makes no table; a flood run updates its own section.
+		if flood != nil {
+			for _, f := range flood.failures() {
+				t.Logf("TARGET MISSED: %s", f)
+			}
+			if err := writeFloodSection(*outFlag, flood); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
 	}
 	ceilSide := &side{base: base.URL, req: get("/ceiling/"), ok: ok2xx}
 	ceilSide.attack(scenarios[0].rate, time.Second, sc.duration)
@@ -306,7 +330,8 @@ func TestBench(t *testing.T) {
 
 	r := report{
 		scale: sc, scenarios: scenarios, ceiling: ceil, rss: rss, rssRequests: reqs, rssErrors: rssErrs, peak: peak,
-		seeded: seeded, elapsed: time.Since(began), machine: machine(t, pool),
+		seeded: seeded, elapsed: time.Since(began), machine: machine(t, pool), flood: flood,
+		kept: keptSections(*outFlag, flood.sectionName()),
 	}
 	r.machine["load"] = fmt.Sprintf("%s before, %s after", loadBefore, loadavg())
 	r.machine["steal"] = steal(cpuBefore, cpuTimes())

@@ -21,6 +21,10 @@ type report struct {
 	seeded      time.Duration
 	elapsed     time.Duration
 	machine     map[string]string
+	flood       *floodReport
+	// kept are the flood sections of results.md from runs of other
+	// binaries or settings, written again after this run's.
+	kept []string
 }
 
 func passFail(ok bool) string {
@@ -58,6 +62,9 @@ func (r report) failures() []string {
 	}
 	if r.rssErrors > 0 {
 		out = append(out, fmt.Sprintf("%d errors at %d connections", r.rssErrors, rssConns))
+	}
+	if r.flood != nil {
+		out = append(out, r.flood.failures()...)
 	}
 	return out
 }
@@ -116,5 +123,11 @@ func (r report) markdown() string {
 	p("The load generator (vegeta v12.12.0), the baselines and PostgreSQL share the machine with the server. "+
 		"Load average (1 min) %s; CPU steal over the run %s. A load well above the server's own, or a steal of more than a few "+
 		"percent (the hypervisor running other machines on these cores), means the run is noisy.\n", r.machine["load"], r.machine["steal"])
+	if r.flood != nil {
+		p("\n%s", section(r.flood.sectionName(), r.flood.markdown()))
+	}
+	for _, s := range r.kept {
+		p("\n%s", s)
+	}
 	return b.String()
 }

@@ -71,6 +71,20 @@ func mustStart(t *testing.T, bin, dbURL string, flags ...string) *server {
 	return nil
 }
 
+// stop sends SIGTERM and waits for the server to exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
 // listening returns the address of the "listening" log line, or "".
 func listening(t *testing.T, path string) string {
 	t.Helper()

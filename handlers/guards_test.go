@@ -44,6 +44,9 @@ type guardOpts struct {
 	counter guard.Counter
 	// log receives the router's logs; nil discards them.
 	log *slog.Logger
+	// basic tunes the password checks; its nil Hasher is bcrypt at its
+	// lowest cost.
+	basic auth.BasicOptions
 }
 
 // guardEnv is the real router with both guards over a store holding one
@@ -82,7 +85,11 @@ func mustGuardEnv(tb testing.TB, st *store.Store, o guardOpts) *guardEnv {
 		tb.Fatal(err)
 	}
 	env.chat = chat.ID
-	basic, err := auth.NewBasic(st, auth.BasicOptions{Hasher: hasher})
+	bo := o.basic
+	if bo.Hasher == nil {
+		bo.Hasher = hasher
+	}
+	basic, err := auth.NewBasic(st, bo)
 	if err != nil {
 		tb.Fatal(err)
 	}

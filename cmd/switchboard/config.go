@@ -43,7 +43,9 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 func envFlags() []string {
 	return []string{"addr", "database-url", "log-level", "body-limit", "callgear-body-limit", "upload-max-items", "reve-page-size", "admin-email", "signing-secret",
 		"smtp-url", "sms-url", "sms-account-sid", "sms-auth-token", "delivery-workers", "delivery-attempts",
-		"redis-url", "redis-prefix", "ip-rate-limit", "trusted-proxies"}
+		"redis-url", "redis-prefix", "ip-rate-limit", "trusted-proxies",
+		"login-failures-per-ip", "login-failures-ip-window", "login-failures-per-login", "login-failures-login-window",
+		"password-checks", "password-check-wait"}
 }
 
 // secretFlags are the flags whose value help must never show, even when it

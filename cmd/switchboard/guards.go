@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"switchboard/auth"
 	"switchboard/handlers/guard"
 	"switchboard/ratelimit"
 	"switchboard/store"
@@ -23,6 +25,13 @@ type guardConfig struct {
 	redisPrefix    string
 	ipRateLimit    int
 	trustedProxies string
+	// The failed-login throttle and the bound on password checks.
+	loginFailuresPerIP       int
+	loginFailuresIPWindow    time.Duration
+	loginFailuresPerLogin    int
+	loginFailuresLoginWindow time.Duration
+	passwordChecks           int
+	passwordCheckWait        time.Duration
 }
 
 // addGuards defines the rate limit flags on fs.
@@ -31,6 +40,12 @@ func (c *guardConfig) addGuards(fs *flag.FlagSet) {
 	fs.StringVar(&c.redisPrefix, "redis-prefix", "switchboard", "prefix of the rate limit keys in Redis (env SWITCHBOARD_REDIS_PREFIX)")
 	fs.IntVar(&c.ipRateLimit, "ip-rate-limit", 1200, "requests a minute one client address may make on the dialect routes, before authentication; 0: no limit (env SWITCHBOARD_IP_RATE_LIMIT)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR networks of proxies whose X-Forwarded-For names the client; empty: the peer is the client (env SWITCHBOARD_TRUSTED_PROXIES)")
+	fs.IntVar(&c.loginFailuresPerIP, "login-failures-per-ip", auth.DefaultFailuresPerAddress, "failed password logins (REVE Basic, CallGear login.user) one client address may make per --login-failures-ip-window; more are refused with 429 before any password check; 0: no limit (env SWITCHBOARD_LOGIN_FAILURES_PER_IP)")
+	fs.DurationVar(&c.loginFailuresIPWindow, "login-failures-ip-window", auth.DefaultAddressWindow, "the window of --login-failures-per-ip (env SWITCHBOARD_LOGIN_FAILURES_IP_WINDOW)")
+	fs.IntVar(&c.loginFailuresPerLogin, "login-failures-per-login", auth.DefaultFailuresPerLogin, "failed password logins one login name may have, from any address, per --login-failures-login-window; 0: no limit (env SWITCHBOARD_LOGIN_FAILURES_PER_LOGIN)")
+	fs.DurationVar(&c.loginFailuresLoginWindow, "login-failures-login-window", auth.DefaultLoginWindow, "the window of --login-failures-per-login (env SWITCHBOARD_LOGIN_FAILURES_LOGIN_WINDOW)")
+	fs.IntVar(&c.passwordChecks, "password-checks", 0, "password checks (bcrypt, a quarter of a second of one core each, at the lowest CPU priority) that may run at once; 0: one per CPU (GOMAXPROCS) (env SWITCHBOARD_PASSWORD_CHECKS)")
+	fs.DurationVar(&c.passwordCheckWait, "password-check-wait", auth.DefaultMaxWait, "how long a login waits for a free password check before it is refused with 503 (REVE) or -32029 (CallGear) (env SWITCHBOARD_PASSWORD_CHECK_WAIT)")
 }
 
 // validate returns every problem with the guard settings, never showing a
@@ -47,6 +62,24 @@ func (c *guardConfig) validate() []error {
 	}
 	if _, err := c.proxies(); err != nil {
 		errs = append(errs, err)
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"--login-failures-per-ip", c.loginFailuresPerIP}, {"--login-failures-per-login", c.loginFailuresPerLogin},
+		{"--password-checks", c.passwordChecks}} {
+		if n.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %d: want 0 or more", n.name, n.v))
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--login-failures-ip-window", c.loginFailuresIPWindow}, {"--login-failures-login-window", c.loginFailuresLoginWindow},
+		{"--password-check-wait", c.passwordCheckWait}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s: want a positive duration such as 5m or 500ms", d.name, d.v))
+		}
 	}
 	return errs
 }
@@ -87,6 +120,8 @@ type guards struct {
 	idem    *guard.Idempotency
 	counter *ratelimit.Counter
 	metrics *prometheus.Registry
+	// throttle counts failed logins in counter.
+	throttle *auth.Throttle
 }
 
 // build returns the guards, counting in Redis when it is configured. A Redis
@@ -113,7 +148,30 @@ func (c *guardConfig) build(ctx context.Context, st *store.Store, log *slog.Logg
 		idem:    guard.NewIdempotency(st, guard.IdempotencyConfig{}, m, log),
 		counter: counter,
 		metrics: reg,
+		throttle: auth.NewThrottle(counter, auth.ThrottleConfig{
+			PerAddress: c.loginFailuresPerIP, AddressWindow: c.loginFailuresIPWindow,
+			PerLogin: c.loginFailuresPerLogin, LoginWindow: c.loginFailuresLoginWindow}, log),
 	}, nil
+}
+
+// basic returns the Basic password checker of REVE and CallGear's
+// login.user, throttled by g's counters and bounded as configured.
+//
+// It gives the Go scheduler one more P (GOMAXPROCS) per password check:
+// a check holds its P for the quarter second bcrypt runs, on a thread the
+// kernel runs only when nothing else wants the CPU, and without more Ps
+// requests would have fewer than one per CPU while a flood keeps the checks
+// busy.
+func (c *guardConfig) basic(st *store.Store, hasher auth.Hasher, g guards, log *slog.Logger) (*auth.Basic, error) {
+	checks := c.passwordChecks
+	if checks == 0 {
+		checks = auth.DefaultMaxChecks()
+	}
+	procs := runtime.GOMAXPROCS(0)
+	runtime.GOMAXPROCS(procs + checks)
+	log.Info("password checks", "at_once", checks, "gomaxprocs", procs+checks)
+	return auth.NewBasic(st, auth.BasicOptions{Hasher: hasher, Log: log, Throttle: g.throttle,
+		MaxChecks: checks, MaxWait: c.passwordCheckWait})
 }
 
 // purgeEvery is how often serve deletes expired idempotency keys and

@@ -98,15 +98,15 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	if err := bootstrap(ctx, st, hasher, keys, cfg.adminEmail, stdout, log); err != nil {
 		return err
 	}
-	basic, err := auth.NewBasic(st, auth.BasicOptions{Hasher: hasher, Log: log})
-	if err != nil {
-		return err
-	}
 	g, err := cfg.guards.build(ctx, st, log)
 	if err != nil {
 		return err
 	}
 	defer g.counter.Close()
+	basic, err := cfg.guards.basic(st, hasher, g, log)
+	if err != nil {
+		return err
+	}
 	proxies, _ := cfg.guards.proxies() // validated above
 	router := handlers.New(handlers.Config{BodyLimit: cfg.bodyLimit, CallGearBodyLimit: cfg.rpcLimit,
 		UploadMaxItems: cfg.maxItems, REVEPageSize: cfg.revePageSize, TrustedProxies: proxies},

@@ -43,10 +43,10 @@ type Keys interface {
 	Issue(ctx context.Context, accountID int64, spec auth.KeySpec) (models.APIKey, string, error)
 }
 
-// Passwords checks an agent's login and password (login.user); *auth.Basic
-// is the real one.
+// Passwords checks an agent's login and password sent from a client address
+// (login.user); *auth.Basic is the real one.
 type Passwords interface {
-	Authenticate(ctx context.Context, email, password string) (auth.Caller, error)
+	Authenticate(ctx context.Context, email, password, addr string) (auth.Caller, error)
 }
 
 // Store is what this dialect reads and writes.

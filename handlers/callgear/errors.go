@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -231,6 +233,7 @@ func errorOf(err error) (int, errorObject) {
 	var ie *internalError
 	var le *guard.LimitError
 	var ke *guard.KeyError
+	var te *auth.ThrottledError
 	switch {
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, objectOf(problems{{Mnemonic: mInternalError, Message: "Service temporarily unavailable. " + errkind.UnavailableRetry}})
@@ -241,6 +244,13 @@ func errorOf(err error) (int, errorObject) {
 	case errors.As(err, &le):
 		return http.StatusOK, objectOf(problems{{Mnemonic: mLimitExceeded, Message: fmt.Sprintf(
 			"Limit per %s has been exceeded. Value of current limit per %s is %d", le.Per(), le.Per(), le.Limit)}})
+	case errors.As(err, &te):
+		// A login refused before its password was checked, as a limit is.
+		return http.StatusOK, objectOf(problems{{Mnemonic: mLimitExceeded, Message: fmt.Sprintf(
+			"Limit of failed logins per %s has been exceeded. Value of current limit per %s is %d", te.By, te.Per(), te.Limit)}})
+	case errors.Is(err, auth.ErrBusy):
+		return http.StatusOK, objectOf(problems{{Mnemonic: mLimitExceeded, Message: fmt.Sprintf(
+			"Limit of password checks at once has been exceeded. Retry in %d second", int(auth.BusyRetryAfter/time.Second))}})
 	case errors.As(err, &ke):
 		return http.StatusBadRequest, objectOf(problems{{Field: guard.HeaderIdempotencyKey, Mnemonic: mInvalidRequest,
 			Message: "Invalid Idempotency-Key header: " + ke.Reason}})
@@ -281,6 +291,20 @@ func errorOf(err error) (int, errorObject) {
 	return http.StatusInternalServerError, objectOf(problems{{Mnemonic: mInternalError, Message: "Internal error"}})
 }
 
+// retryAfter returns the seconds a refused login should wait (Retry-After)
+// for a throttled login or a busy password check, and 0 for any other
+// error. The guard's limits set their Retry-After themselves.
+func retryAfter(err error) int {
+	var te *auth.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		return te.RetrySeconds()
+	case errors.Is(err, auth.ErrBusy):
+		return int(auth.BusyRetryAfter / time.Second)
+	}
+	return 0
+}
+
 // objectOf returns the error object describing the first problem and, when
 // there are several, listing them all in data.params.
 func objectOf(p problems) errorObject {
@@ -318,6 +342,9 @@ func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
 			}
 			if status == http.StatusServiceUnavailable {
 				c.Response().Header().Set("Retry-After", "1")
+			}
+			if s := retryAfter(err); s > 0 {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(s))
 			}
 			id, _ := c.Get(ctxID).(json.RawMessage)
 			if werr := writeJSON(c, status, response{JSONRPC: version, ID: id, Error: &obj}); werr != nil {

@@ -148,6 +148,6 @@ func TestErrors_Server(t *testing.T) {
 // fakePasswords accepts any login, as agent 7 of account 1.
 type fakePasswords struct{}
 
-func (fakePasswords) Authenticate(context.Context, string, string) (auth.Caller, error) {
+func (fakePasswords) Authenticate(context.Context, string, string, string) (auth.Caller, error) {
 	return auth.Caller{AccountID: 1, AgentID: 7, Scopes: auth.AllScopes()}, nil
 }

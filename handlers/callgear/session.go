@@ -46,7 +46,7 @@ func (a *api) loginUser(c echo.Context, _ auth.Caller, params map[string]any) (a
 	if a.passwords == nil {
 		return nil, &internalError{errNoPasswords}
 	}
-	cl, err := a.passwords.Authenticate(ctx, in.Login, in.Password)
+	cl, err := a.passwords.Authenticate(ctx, in.Login, in.Password, c.RealIP())
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ import (
 // fixedCaller skips the credential check: every request is the one superadmin.
 type fixedCaller struct{ caller auth.Caller }
 
-func (f fixedCaller) Authenticate(context.Context, string, string) (auth.Caller, error) {
+func (f fixedCaller) Authenticate(context.Context, string, string, string) (auth.Caller, error) {
 	return f.caller, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -91,8 +93,10 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &ae) && ae.Status != 0:
 		return ae.Status
-	case errors.As(err, new(*guard.LimitError)):
+	case errors.As(err, new(*guard.LimitError)), errors.As(err, new(*auth.ThrottledError)):
 		return http.StatusTooManyRequests
+	case errors.Is(err, auth.ErrBusy):
+		return http.StatusServiceUnavailable
 	case errors.As(err, new(*guard.KeyError)):
 		return http.StatusBadRequest
 	case errors.Is(err, store.ErrIdempotencyInFlight), errors.Is(err, store.ErrIdempotencyApplied):
@@ -122,11 +126,16 @@ func messageOf(err error, status int) string {
 	var fe store.FieldErrors
 	var le *guard.LimitError
 	var ke *guard.KeyError
+	var te *auth.ThrottledError
 	switch {
 	case errors.As(err, &ae):
 		return ae.Message
 	case errors.As(err, &le):
 		return fmt.Sprintf("Too many requests: the limit is %d requests per %s. Please wait %d seconds and try again.", le.Limit, le.Per(), le.RetrySeconds())
+	case errors.As(err, &te):
+		return fmt.Sprintf("Too many failed logins for this %s: the limit is %d per %s. Please wait %d seconds and try again.", te.By, te.Limit, te.Per(), te.RetrySeconds())
+	case errors.Is(err, auth.ErrBusy):
+		return fmt.Sprintf("Too many logins are being checked at once. Please wait %d second and try again.", int(auth.BusyRetryAfter/time.Second))
 	case errors.As(err, &ke):
 		return "Invalid Idempotency-Key: " + ke.Reason + "."
 	case errors.Is(err, store.ErrIdempotencyInFlight):
@@ -188,6 +197,11 @@ func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
 				return werr
 			case http.StatusServiceUnavailable:
 				c.Response().Header().Set("Retry-After", "1")
+			case http.StatusTooManyRequests:
+				// The guard's limits set it themselves; the throttle's is here.
+				if te := (*auth.ThrottledError)(nil); errors.As(err, &te) {
+					c.Response().Header().Set("Retry-After", strconv.Itoa(te.RetrySeconds()))
+				}
 			}
 			return c.JSON(status, errorBody{Error: []errorItem{{Code: status, Message: messageOf(err, status)}}})
 		}

@@ -37,9 +37,10 @@ type Store interface {
 	Account(ctx context.Context, id int64) (models.Account, error)
 }
 
-// Authenticator checks an agent's Basic credentials.
+// Authenticator checks an agent's Basic credentials sent from a client
+// address; *auth.Basic is the real one.
 type Authenticator interface {
-	Authenticate(ctx context.Context, email, password string) (auth.Caller, error)
+	Authenticate(ctx context.Context, email, password, addr string) (auth.Caller, error)
 }
 
 // Deps are the parts the REVE routes use.
@@ -96,7 +97,8 @@ func Register(e *echo.Echo, deps Deps, cfg Config, mw ...echo.MiddlewareFunc) {
 	}
 }
 
-// requireSuperadmin checks Basic credentials and lets only superadmins through.
+// requireSuperadmin checks Basic credentials, sent from the client address
+// the router trusts, and lets only superadmins through.
 func requireSuperadmin(authn Authenticator) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -104,7 +106,7 @@ func requireSuperadmin(authn Authenticator) echo.MiddlewareFunc {
 			if !ok {
 				return auth.ErrBadCredentials
 			}
-			caller, err := authn.Authenticate(c.Request().Context(), email, password)
+			caller, err := authn.Authenticate(c.Request().Context(), email, password, c.RealIP())
 			if err != nil {
 				return err
 			}
