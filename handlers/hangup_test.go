@@ -43,6 +43,13 @@ func (h *hangup) Done() <-chan struct{} {
 	return h.done
 }
 
+// hasFired reports whether the client has hung up yet.
+func (h *hangup) hasFired() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.fired
+}
+
 func (h *hangup) Err() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -136,7 +143,7 @@ func TestRouter_ClientHangsUp(t *testing.T) {
 					if c := count(text); c != 1 {
 						t.Fatalf("cancelled at %d, sent again: %d messages written, want 1", n, c)
 					}
-					if !h.fired {
+					if !h.hasFired() {
 						break // the request ran to its end before n
 					}
 					if n > 2000 {
@@ -152,7 +159,7 @@ func TestRouter_ClientHangsUp(t *testing.T) {
 				if rec.Code >= 500 && rec.Code != 499 {
 					t.Fatalf("cancelled at %d: %d %s", n, rec.Code, rec.Body)
 				}
-				if !h.fired || n > 2000 {
+				if !h.hasFired() || n > 2000 {
 					break
 				}
 			}
