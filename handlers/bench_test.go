@@ -21,6 +21,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers"
+	"switchboard/handlers/dialect"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -67,8 +68,8 @@ func BenchmarkPostMessages(b *testing.B) {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sb := httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
-		handlers.Deps{Store: st, Basic: nil, Keys: keys, Log: log}))
+	sb := httptest.NewServer(handlers.New(handlers.Config{},
+		handlers.Deps{Deps: dialect.Deps{Store: st, Keys: keys, Log: log}}))
 	defer sb.Close()
 
 	pool, err := pgxpool.New(ctx, dbURL+"&pool_max_conns=20")
@@ -271,8 +272,8 @@ func mustUploadEnv(b *testing.B) *uploadEnv {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	env.srv = httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
-		handlers.Deps{Store: env.st, Keys: keys, Log: log}))
+	env.srv = httptest.NewServer(handlers.New(handlers.Config{},
+		handlers.Deps{Deps: dialect.Deps{Store: env.st, Keys: keys, Log: log}}))
 	b.Cleanup(env.srv.Close)
 	if env.pool, err = pgxpool.New(ctx, dbURL); err != nil {
 		b.Fatal(err)
@@ -452,7 +453,7 @@ func BenchmarkAcquireAddMessage(b *testing.B) {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Keys: keys, Log: log}))
+	srv := httptest.NewServer(handlers.New(handlers.Config{}, handlers.Deps{Deps: dialect.Deps{Store: st, Keys: keys, Log: log}}))
 	defer srv.Close()
 	post := func(path string, body []byte) time.Duration {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))

@@ -12,6 +12,7 @@ import (
 	"switchboard/api"
 	"switchboard/handlers"
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/dialect"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -21,8 +22,8 @@ import (
 // each as the spec says.
 func TestRouter_Docs(t *testing.T) {
 	st := storetest.MustOpen(t, store.SQLite)
-	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
-		handlers.Deps{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	e := handlers.New(handlers.Config{},
+		handlers.Deps{Deps: dialect.Deps{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}})
 	srv := httptest.NewServer(apitest.Wrap(t, e))
 	t.Cleanup(srv.Close)
 

@@ -14,6 +14,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers"
+	"switchboard/handlers/dialect"
 	"switchboard/handlers/guard"
 	"switchboard/models"
 	"switchboard/ratelimit"
@@ -74,8 +75,8 @@ func BenchmarkGuards(b *testing.B) {
 		return guard.NewLimits(c, st, guard.LimitsConfig{PerIP: unlimited}, nil, log)
 	}
 	server := func(limits *guard.Limits, idem *guard.Idempotency) *httptest.Server {
-		return httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
-			handlers.Deps{Store: st, Keys: keys, Limits: limits, Idempotency: idem, Log: log}))
+		return httptest.NewServer(handlers.New(handlers.Config{},
+			handlers.Deps{Deps: dialect.Deps{Store: st, Keys: keys, Limits: limits, Idempotency: idem, Log: log}}))
 	}
 	body := func(i int64) []byte {
 		return fmt.Appendf(nil, `{"chat":%d,"text":"reply %d","agent":%d,"type":"message"}`, chats[i%benchCases], i, agent.ID)

@@ -23,6 +23,7 @@ import (
 	"switchboard/auth"
 	"switchboard/handlers"
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/dialect"
 	"switchboard/handlers/guard"
 	"switchboard/models"
 	"switchboard/ratelimit"
@@ -109,11 +110,11 @@ func mustGuardEnv(tb testing.TB, st *store.Store, o guardOpts) *guardEnv {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	env.e = handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20, TrustedProxies: o.trusted}, handlers.Deps{
-		Store: st, Basic: basic, Keys: env.keys, Log: log, Metrics: reg,
+	env.e = handlers.New(handlers.Config{TrustedProxies: o.trusted}, handlers.Deps{Deps: dialect.Deps{
+		Store: st, Passwords: basic, Keys: env.keys, Log: log,
 		Limits:      guard.NewLimits(counter, st, guard.LimitsConfig{PerIP: o.perIP}, m, log),
 		Idempotency: guard.NewIdempotency(st, guard.IdempotencyConfig{}, m, log),
-	})
+	}, Metrics: reg})
 	env.h = apitest.Wrap(tb, env.e)
 	return env
 }

@@ -16,63 +16,63 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchboard/api"
-	"switchboard/auth"
 	"switchboard/handlers/acquire"
 	"switchboard/handlers/callgear"
-	"switchboard/handlers/guard"
+	"switchboard/handlers/dialect"
 	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/reve"
-	"switchboard/models"
-	"switchboard/store"
 )
 
-// Config is what the router needs to know beyond its dependencies.
+// Config is what the router needs to know beyond its dependencies: each
+// dialect's settings, which cmd builds from its flags (the zero value of
+// each is that dialect's defaults), and the proxies it trusts.
 type Config struct {
-	// BodyLimit caps request bodies on the REST routes, as "2M" or "512K".
-	BodyLimit string
-	// CallGearBodyLimit caps request bodies on the CallGear endpoint (default 16M).
-	CallGearBodyLimit string
-	// UploadMaxItems is the most items one CallGear upload takes (default 500).
-	UploadMaxItems int
-	// REVEPageSize is the number of offline messages per REVE page.
-	REVEPageSize int
+	REVE       reve.Config
+	HelpCrunch helpcrunch.Config
+	Acquire    acquire.Config
+	CallGear   callgear.Config
 	// TrustedProxies are the networks whose X-Forwarded-For the router
 	// believes when it reads a client's address (for the per-address rate
 	// limit and the logs). Empty means none: the peer address is the client.
 	TrustedProxies []*net.IPNet
 }
 
-// Deps are the parts the router wires together.
+// Deps are the parts the router wires together: those every dialect shares,
+// and the metrics it serves.
 type Deps struct {
-	Store *store.Store
-	// Basic checks REVE's Basic credentials; *auth.Basic is the real one.
-	Basic reve.Authenticator
-	// Keys checks the API keys of HelpCrunch, Acquire and CallGear and
-	// issues CallGear's session tokens; *auth.Keys is the real one.
-	Keys Keys
-	// Limits and Idempotency guard every dialect; nil turns them off.
-	Limits      *guard.Limits
-	Idempotency *guard.Idempotency
+	dialect.Deps
 	// Metrics is served at /metrics; nil serves an empty registry.
 	Metrics prometheus.Gatherer
-	Log     *slog.Logger
 }
 
-// Keys checks bearer tokens: API keys on every dialect (Authenticate), and
-// session tokens too where they were issued (AuthenticateAny, CallGear's
-// endpoint alone); it issues the sessions of CallGear's login.user.
-type Keys interface {
-	Authenticate(ctx context.Context, token string) (auth.Caller, error)
-	AuthenticateAny(ctx context.Context, token string) (auth.Caller, error)
-	Issue(ctx context.Context, accountID int64, spec auth.KeySpec) (models.APIKey, string, error)
+// dialects returns every dialect's registration with its settings.
+//
+// Adding a dialect: write its package, handlers/<name>, with a Config and a
+// Register(e *echo.Echo, deps dialect.Deps, cfg Config) as package dialect
+// describes; add its Config to Config and one line here; describe its routes
+// in api/openapi.yaml; and fill its Config from the flags in
+// cmd/switchboard/serve.go (a REST dialect's BodyLimit from --body-limit).
+func dialects(cfg Config) []dialect.Registration {
+	return []dialect.Registration{
+		dialect.With(reve.Register, cfg.REVE),
+		dialect.With(helpcrunch.Register, cfg.HelpCrunch),
+		dialect.With(acquire.Register, cfg.Acquire),
+		dialect.With(callgear.Register, cfg.CallGear),
+	}
 }
 
 // New returns the router with every route of every dialect registered.
 func New(cfg Config, deps Deps) *echo.Echo {
+	return newRouter(cfg.TrustedProxies, deps, dialects(cfg))
+}
+
+// newRouter returns the router: the middleware and routes every request
+// shares, and the routes of each dialect registered.
+func newRouter(trusted []*net.IPNet, deps Deps, registrations []dialect.Registration) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
-	log := deps.Log
+	e.IPExtractor = ipExtractor(trusted)
+	log := deps.Logger()
 
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
@@ -95,12 +95,7 @@ func New(cfg Config, deps Deps) *echo.Echo {
 			return nil
 		},
 	}))
-	logPanic := func(c echo.Context, err error, stack []byte) error {
-		log.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack),
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-		return err
-	}
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: logPanic}))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: deps.LogPanic}))
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -139,26 +134,12 @@ func New(cfg Config, deps Deps) *echo.Echo {
 		return c.Blob(http.StatusOK, "text/html; charset=utf-8", docs)
 	})
 
-	// Each dialect renders errors in its own format, so its routes recover
-	// panics themselves and hand the error back to that renderer; the limit
-	// on client addresses runs inside it, before authentication, so that it
-	// also bounds password guessing.
-	recovery := middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic})
-	rest := []echo.MiddlewareFunc{recovery, middleware.BodyLimit(cfg.BodyLimit), deps.Limits.ByIP()}
-	// Once the caller is known: its own rate limits, then Idempotency-Key.
-	afterAuth := []echo.MiddlewareFunc{deps.Limits.ByCaller(), deps.Idempotency.Middleware()}
-	reve.Register(e, reve.Deps{Store: deps.Store, Auth: deps.Basic, Log: log, AfterAuth: afterAuth},
-		reve.Config{PageSize: cfg.REVEPageSize}, rest...)
-	helpcrunch.Register(e, helpcrunch.Deps{Store: deps.Store, Auth: deps.Keys, Log: log, AfterAuth: afterAuth}, rest...)
-	acquire.Register(e, acquire.Deps{Store: deps.Store, Auth: deps.Keys, Log: log, AfterAuth: afterAuth}, rest...)
-	rpcLimit := cfg.CallGearBodyLimit
-	if rpcLimit == "" {
-		rpcLimit = "16M"
+	// Each dialect renders errors in its own format, so it runs the shared
+	// middleware (recovery, body limit, the per-address limit) inside its
+	// own rendering: dialect.Deps.Before.
+	for _, register := range registrations {
+		register(e, deps.Deps)
 	}
-	callgear.Register(e, callgear.Deps{Store: deps.Store, Keys: deps.Keys, Passwords: deps.Basic, Log: log,
-		Limits: deps.Limits, Idempotency: deps.Idempotency},
-		callgear.Config{MaxItems: cfg.UploadMaxItems},
-		recovery, middleware.BodyLimit(rpcLimit), deps.Limits.ByIP())
 	return e
 }
 

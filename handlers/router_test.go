@@ -16,6 +16,7 @@ import (
 	"switchboard/auth"
 	"switchboard/handlers"
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/dialect"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -26,8 +27,8 @@ func TestRouter_Health(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
-			handlers.Deps{Store: st, Basic: basic, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		e := handlers.New(handlers.Config{},
+			handlers.Deps{Deps: dialect.Deps{Store: st, Passwords: basic, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}})
 		// The routes of openapi.yaml are checked against it; /nope is no
 		// route of it, so it goes to the router unchecked.
 		checked := apitest.Wrap(t, e)
@@ -60,8 +61,8 @@ func TestRouter_Health(t *testing.T) {
 // REVE-shaped 500 rather than a dropped connection.
 func TestRouter_PanicInDialect(t *testing.T) {
 	st := storetest.MustOpen(t, store.SQLite)
-	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
-		handlers.Deps{Store: st, Basic: nil, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	e := handlers.New(handlers.Config{},
+		handlers.Deps{Deps: dialect.Deps{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}})
 	// A nil authenticator panics on the first authenticated request.
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "/api/offlinemessages", nil)
@@ -91,8 +92,8 @@ func TestRouter_MatchesSpec(t *testing.T) {
 		}
 	}
 	st := storetest.MustOpen(t, store.SQLite)
-	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
-		handlers.Deps{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	e := handlers.New(handlers.Config{},
+		handlers.Deps{Deps: dialect.Deps{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}})
 	routed := map[string]bool{}
 	param := regexp.MustCompile(`:([A-Za-z_]+)`)
 	for _, r := range e.Routes() {

@@ -15,6 +15,11 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers"
+	"switchboard/handlers/acquire"
+	"switchboard/handlers/callgear"
+	"switchboard/handlers/dialect"
+	"switchboard/handlers/helpcrunch"
+	"switchboard/handlers/reve"
 	"switchboard/store"
 )
 
@@ -59,6 +64,19 @@ func (c *serveConfig) validate() error {
 	errs = append(errs, c.outbox.validate()...)
 	errs = append(errs, c.guards.validate()...)
 	return errors.Join(errs...)
+}
+
+// router returns the router's settings: each dialect's, from its flags, and
+// the trusted proxies. It is called after validate.
+func (c *serveConfig) router() handlers.Config {
+	proxies, _ := c.guards.proxies() // validated
+	return handlers.Config{
+		REVE:           reve.Config{BodyLimit: c.bodyLimit, PageSize: c.revePageSize},
+		HelpCrunch:     helpcrunch.Config{BodyLimit: c.bodyLimit},
+		Acquire:        acquire.Config{BodyLimit: c.bodyLimit},
+		CallGear:       callgear.Config{BodyLimit: c.rpcLimit, MaxItems: c.maxItems},
+		TrustedProxies: proxies,
+	}
 }
 
 func serve(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
@@ -107,10 +125,9 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	if err != nil {
 		return err
 	}
-	proxies, _ := cfg.guards.proxies() // validated above
-	router := handlers.New(handlers.Config{BodyLimit: cfg.bodyLimit, CallGearBodyLimit: cfg.rpcLimit,
-		UploadMaxItems: cfg.maxItems, REVEPageSize: cfg.revePageSize, TrustedProxies: proxies},
-		handlers.Deps{Store: st, Basic: basic, Keys: keys, Limits: g.limits, Idempotency: g.idem, Metrics: g.metrics, Log: log})
+	router := handlers.New(cfg.router(),
+		handlers.Deps{Deps: dialect.Deps{Store: st, Passwords: basic, Keys: keys, Limits: g.limits, Idempotency: g.idem, Log: log},
+			Metrics: g.metrics})
 	worker, err := cfg.outbox.worker(st, log)
 	if err != nil {
 		return err

@@ -13,7 +13,6 @@ package acquire
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -22,14 +21,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/dialect"
 	"switchboard/handlers/keyauth"
 	"switchboard/store"
 )
-
-// Authenticator checks a bearer API key and returns its caller.
-type Authenticator interface {
-	Authenticate(ctx context.Context, token string) (auth.Caller, error)
-}
 
 // Store is what this dialect reads and writes; *store.Store is the real one.
 type Store interface {
@@ -41,14 +36,11 @@ type Store interface {
 	ListMessages(ctx context.Context, accountID, caseID int64, q store.MessageQuery) ([]store.MessageView, int64, error)
 }
 
-// Deps are the parts this dialect's routes use.
-type Deps struct {
-	Store Store
-	Auth  Authenticator
-	Log   *slog.Logger
-	// AfterAuth runs on every route once the caller is known (the per-caller
-	// rate limits and Idempotency-Key); nil runs nothing.
-	AfterAuth []echo.MiddlewareFunc
+// Config tunes the dialect; its zero value is the defaults.
+type Config struct {
+	// BodyLimit caps request bodies, as "2M" or "512K"; empty means
+	// dialect.DefaultBodyLimit.
+	BodyLimit string
 }
 
 // The paths Acquire serves, as its documentation spells them.
@@ -84,19 +76,22 @@ func routes() []route {
 	}
 }
 
-// Register adds the dialect's routes to e. Each route runs inside Acquire's
-// error rendering, then mw (recovery, body limit), then the bearer key check
-// and the route's scope check.
-func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {
-	a := &api{store: deps.Store}
-	log := deps.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+// Register adds the dialect's routes to e. Each route runs, inside
+// Acquire's error rendering, the shared middleware before authentication
+// (deps.Before), the bearer key check (deps.Keys) and the route's scope
+// check, then the shared middleware after authentication (deps.After).
+func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
+	register(e, deps.Store, deps, cfg)
+}
+
+// register is Register over st, which the tests replace.
+func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
+	a := &api{store: st}
+	before, after := deps.Before(cfg.BodyLimit), deps.After()
 	for _, r := range routes() {
-		chain := append([]echo.MiddlewareFunc{renderErrors(log)}, mw...)
-		chain = append(chain, keyauth.Require(deps.Auth, errMissingKey), keyauth.RequireScope(r.scope))
-		chain = append(chain, deps.AfterAuth...)
+		chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, before...)
+		chain = append(chain, keyauth.Require(deps.Keys, errMissingKey), keyauth.RequireScope(r.scope))
+		chain = append(chain, after...)
 		h := r.handler
 		e.Add(r.method, r.path, func(c echo.Context) error { return h(a, c) }, chain...)
 	}

@@ -13,18 +13,20 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"switchboard/auth"
 	"switchboard/handlers/acquire"
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/dialect"
 	"switchboard/models"
 	"switchboard/store"
 )
 
 // fakeAuth accepts the token "ok" with every scope and fails "down" as the
 // database being unreachable.
-type fakeAuth struct{}
+type fakeAuth struct {
+	dialect.Keys // nil: any other method panics
+}
 
 func (fakeAuth) Authenticate(_ context.Context, token string) (auth.Caller, error) {
 	switch token {
@@ -120,9 +122,8 @@ func TestErrors_Server(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := echo.New()
-			acquire.Register(e, acquire.Deps{Store: tt.st, Auth: fakeAuth{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
-				middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true}),
-				middleware.BodyLimit("2M"))
+			acquire.RegisterStore(e, tt.st, dialect.Deps{Keys: fakeAuth{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+				acquire.Config{BodyLimit: "2M"})
 			var rb io.Reader
 			if tt.method == post {
 				rb = strings.NewReader(body)
@@ -177,8 +178,8 @@ func TestErrors_Send(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := echo.New()
-			acquire.Register(e, acquire.Deps{Store: tt.st, Auth: fakeAuth{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
-				middleware.BodyLimit("2M"))
+			acquire.RegisterStore(e, tt.st, dialect.Deps{Keys: fakeAuth{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+				acquire.Config{BodyLimit: "2M"})
 			req := httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader(tt.body))
 			req.Header.Set("Authorization", "Bearer ok")
 			req.Header.Set("Content-Type", "application/json")

@@ -16,6 +16,7 @@ import (
 	"switchboard/auth"
 	"switchboard/handlers"
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/dialect"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -110,7 +111,7 @@ func mustFixture(tb testing.TB, st *store.Store) *fixture {
 	_, f.otherKey = issue(keys, a2.ID, auth.KeySpec{})
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.h = handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Keys: keys, Log: log})
+	f.h = handlers.New(handlers.Config{}, handlers.Deps{Deps: dialect.Deps{Store: st, Keys: keys, Log: log}})
 	if t, ok := tb.(*testing.T); ok {
 		f.srv = httptest.NewServer(apitest.Wrap(t, f.h))
 		t.Cleanup(f.srv.Close)

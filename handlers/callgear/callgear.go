@@ -20,12 +20,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/dialect"
 	"switchboard/handlers/guard"
 	"switchboard/models"
 	"switchboard/store"
@@ -33,21 +33,6 @@ import (
 
 // Path is the endpoint's path: CallGear's "/v2.0" under /data-api.
 const Path = "/data-api/v2.0"
-
-// Keys checks access tokens and issues the session tokens of login.user;
-// *auth.Keys is the real one.
-type Keys interface {
-	// AuthenticateAny takes API keys and session tokens alike: this is the
-	// one endpoint where sessions are valid.
-	AuthenticateAny(ctx context.Context, token string) (auth.Caller, error)
-	Issue(ctx context.Context, accountID int64, spec auth.KeySpec) (models.APIKey, string, error)
-}
-
-// Passwords checks an agent's login and password sent from a client address
-// (login.user); *auth.Basic is the real one.
-type Passwords interface {
-	Authenticate(ctx context.Context, email, password, addr string) (auth.Caller, error)
-}
 
 // Store is what this dialect reads and writes.
 type Store interface {
@@ -61,24 +46,19 @@ type Store interface {
 	DeleteUploaded(ctx context.Context, accountID int64, channel models.Channel, ids []int64) ([]int64, error)
 }
 
-// Deps are the parts this dialect's routes use.
-type Deps struct {
-	Store     Store
-	Keys      Keys
-	Passwords Passwords
-	// Limits and Idempotency guard the methods that take an access token;
-	// nil turns them off.
-	Limits      *guard.Limits
-	Idempotency *guard.Idempotency
-	Log         *slog.Logger
-}
-
-// Config tunes the dialect.
+// Config tunes the dialect; its zero value is the defaults.
 type Config struct {
 	// MaxItems is the most offline messages or chats one upload takes
 	// (default DefaultMaxItems).
 	MaxItems int
+	// BodyLimit caps request bodies, as "16M" or "512K" (default
+	// DefaultBodyLimit).
+	BodyLimit string
 }
+
+// DefaultBodyLimit caps request bodies when Config leaves BodyLimit empty;
+// uploads are larger than the bodies of the REST dialects.
+const DefaultBodyLimit = "16M"
 
 // DefaultMaxItems is the upload batch limit CallGear documents.
 const DefaultMaxItems = 500
@@ -93,8 +73,8 @@ const sessionTTL = time.Hour
 
 type api struct {
 	store     Store
-	keys      Keys
-	passwords Passwords
+	keys      dialect.Keys
+	passwords dialect.Passwords
 	limits    *guard.Limits
 	idem      *guard.Idempotency
 	maxItems  int
@@ -131,19 +111,26 @@ func methodOf(name string) (method, bool) {
 	return method{}, false
 }
 
-// Register adds the JSON-RPC endpoint to e; mw (recovery, body limit) runs
-// inside the dialect's error rendering.
-func Register(e *echo.Echo, deps Deps, cfg Config, mw ...echo.MiddlewareFunc) {
-	a := &api{store: deps.Store, keys: deps.Keys, passwords: deps.Passwords, limits: deps.Limits, idem: deps.Idempotency,
+// Register adds the JSON-RPC endpoint to e. It runs, inside the dialect's
+// error rendering, the shared middleware before authentication
+// (deps.Before); the access token is in the body, so serve checks it and
+// runs the guards (deps.Limits, deps.Idempotency) itself.
+func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
+	register(e, deps.Store, deps, cfg)
+}
+
+// register is Register over st, which the tests replace.
+func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
+	a := &api{store: st, keys: deps.Keys, passwords: deps.Passwords, limits: deps.Limits, idem: deps.Idempotency,
 		maxItems: cfg.MaxItems, now: time.Now}
 	if a.maxItems <= 0 {
 		a.maxItems = DefaultMaxItems
 	}
-	log := deps.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	limit := cfg.BodyLimit
+	if limit == "" {
+		limit = DefaultBodyLimit
 	}
-	chain := append([]echo.MiddlewareFunc{renderErrors(log)}, mw...)
+	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(limit)...)
 	e.POST(Path, a.serve, chain...)
 }
 

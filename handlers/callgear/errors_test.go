@@ -12,17 +12,19 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"switchboard/auth"
 	"switchboard/handlers/callgear"
+	"switchboard/handlers/dialect"
 	"switchboard/models"
 	"switchboard/store"
 )
 
 // fakeKeys accepts the token "ok" with every scope and fails "down" as the
 // database being unreachable.
-type fakeKeys struct{}
+type fakeKeys struct {
+	dialect.Keys // nil: any other method panics
+}
 
 func (fakeKeys) AuthenticateAny(_ context.Context, token string) (auth.Caller, error) {
 	switch token {
@@ -84,7 +86,7 @@ func TestErrors_Server(t *testing.T) {
 	tests := []struct {
 		name      string
 		st        fakeStore
-		passwords callgear.Passwords
+		passwords dialect.Passwords
 		body      string
 		status    int
 		code      int
@@ -123,10 +125,8 @@ func TestErrors_Server(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := echo.New()
-			callgear.Register(e, callgear.Deps{Store: tt.st, Keys: fakeKeys{}, Passwords: tt.passwords, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
-				callgear.Config{},
-				middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true}),
-				middleware.BodyLimit("1M"))
+			callgear.RegisterStore(e, tt.st, dialect.Deps{Keys: fakeKeys{}, Passwords: tt.passwords, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+				callgear.Config{BodyLimit: "1M"})
 			req := httptest.NewRequest(http.MethodPost, callgear.Path, strings.NewReader(tt.body))
 			rec := httptest.NewRecorder()
 			specChecked(t, e).ServeHTTP(rec, req)

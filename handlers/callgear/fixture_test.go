@@ -19,6 +19,7 @@ import (
 	"switchboard/auth"
 	"switchboard/handlers"
 	"switchboard/handlers/callgear"
+	"switchboard/handlers/dialect"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -134,8 +135,8 @@ func mustFixture(tb testing.TB, st *store.Store) *fixture {
 		tb.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20, CallGearBodyLimit: bodyLimit},
-		handlers.Deps{Store: st, Basic: basic, Keys: f.keys, Log: log})
+	e := handlers.New(handlers.Config{CallGear: callgear.Config{BodyLimit: bodyLimit}},
+		handlers.Deps{Deps: dialect.Deps{Store: st, Passwords: basic, Keys: f.keys, Log: log}})
 	f.h = e
 	f.srv = httptest.NewServer(specChecked(tb, e))
 	tb.Cleanup(f.srv.Close)

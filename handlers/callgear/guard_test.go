@@ -22,6 +22,7 @@ import (
 	"switchboard/auth"
 	"switchboard/handlers"
 	"switchboard/handlers/callgear"
+	"switchboard/handlers/dialect"
 	"switchboard/handlers/guard"
 	"switchboard/ratelimit"
 	"switchboard/store"
@@ -51,10 +52,10 @@ func mustGuarded(tb testing.TB, st *store.Store, minute, day int) *guarded {
 	}
 	counter := ratelimit.NewMemory()
 	tb.Cleanup(func() { counter.Close() })
-	e := handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20, CallGearBodyLimit: bodyLimit},
-		handlers.Deps{Store: st, Basic: basic, Keys: f.keys, Log: slog.New(slog.DiscardHandler),
+	e := handlers.New(handlers.Config{CallGear: callgear.Config{BodyLimit: bodyLimit}},
+		handlers.Deps{Deps: dialect.Deps{Store: st, Passwords: basic, Keys: f.keys, Log: slog.New(slog.DiscardHandler),
 			Limits:      guard.NewLimits(counter, st, guard.LimitsConfig{}, nil, nil),
-			Idempotency: guard.NewIdempotency(st, guard.IdempotencyConfig{}, nil, nil)})
+			Idempotency: guard.NewIdempotency(st, guard.IdempotencyConfig{}, nil, nil)}})
 	f.h = e
 	f.srv = httptest.NewServer(specChecked(tb, e))
 	tb.Cleanup(f.srv.Close)

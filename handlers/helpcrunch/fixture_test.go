@@ -16,6 +16,7 @@ import (
 	"switchboard/auth"
 	"switchboard/handlers"
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/dialect"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -105,7 +106,7 @@ func mustFixture(t testing.TB, st *store.Store) *fixture {
 	f.expiredToken = mustKey(t, pastKeys, f.acct.ID, auth.KeySpec{Name: "expired", ExpiresAt: &expires})
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.router = handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20}, handlers.Deps{Store: st, Keys: f.keys, Log: log})
+	f.router = handlers.New(handlers.Config{}, handlers.Deps{Deps: dialect.Deps{Store: st, Keys: f.keys, Log: log}})
 	f.srv = httptest.NewServer(apitest.Wrap(t, f.router))
 	t.Cleanup(f.srv.Close)
 	return f

@@ -5,22 +5,17 @@ package helpcrunch
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/dialect"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
 )
-
-// Authenticator checks a bearer API key and returns its caller.
-type Authenticator interface {
-	Authenticate(ctx context.Context, token string) (auth.Caller, error)
-}
 
 // Store is what this dialect reads and writes.
 type Store interface {
@@ -34,33 +29,29 @@ type Store interface {
 	ListContacts(ctx context.Context, accountID int64, q store.ContactQuery) ([]models.Contact, int64, error)
 }
 
-// Deps are the parts this dialect's routes use.
-type Deps struct {
-	Store Store
-	Auth  Authenticator
-	Log   *slog.Logger
-	// AfterAuth runs on every route once the caller is known (the per-caller
-	// rate limits and Idempotency-Key); nil runs nothing.
-	AfterAuth []echo.MiddlewareFunc
+// Config tunes the dialect; its zero value is the defaults.
+type Config struct {
+	// BodyLimit caps request bodies, as "2M" or "512K"; empty means
+	// dialect.DefaultBodyLimit.
+	BodyLimit string
 }
 
 type api struct {
 	store Store
 }
 
-// Register adds the dialect's routes to e; each runs mw (recovery, body
-// limit) inside the dialect's error rendering, then the bearer key check,
-// then the check of the scope the route needs.
-func Register(e *echo.Echo, deps Deps, mw ...echo.MiddlewareFunc) {
+// Register adds the dialect's routes to e. Each route runs, inside the
+// dialect's error rendering, the shared middleware before authentication
+// (deps.Before), the bearer key check (deps.Keys), the check of the scope
+// the route needs, then the shared middleware after authentication
+// (deps.After).
+func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 	a := &api{store: deps.Store}
-	log := deps.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	chain := append([]echo.MiddlewareFunc{renderErrors(log)}, mw...)
-	chain = append(chain, keyauth.Require(deps.Auth, errUnauthorized))
+	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
+	chain = append(chain, keyauth.Require(deps.Keys, errUnauthorized))
+	after := deps.After()
 	with := func(s auth.Scope) []echo.MiddlewareFunc {
-		return append(append(chain[:len(chain):len(chain)], keyauth.RequireScope(s)), deps.AfterAuth...)
+		return append(append(chain[:len(chain):len(chain)], keyauth.RequireScope(s)), after...)
 	}
 	read, chat := with(auth.ScopeRead), with(auth.ScopeChat)
 

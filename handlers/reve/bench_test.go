@@ -16,7 +16,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers"
-	"switchboard/handlers/reve"
+	"switchboard/handlers/dialect"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -85,11 +85,11 @@ func newBenchEnv(b *testing.B, what string,
 
 // server returns the real router over the seeded store with authn checking
 // Basic credentials.
-func (env *benchEnv) server(b *testing.B, authn reve.Authenticator) *httptest.Server {
+func (env *benchEnv) server(b *testing.B, authn dialect.Passwords) *httptest.Server {
 	b.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return httptest.NewServer(handlers.New(handlers.Config{BodyLimit: "2M", REVEPageSize: 20},
-		handlers.Deps{Store: env.st, Basic: authn, Log: log}))
+	return httptest.NewServer(handlers.New(handlers.Config{},
+		handlers.Deps{Deps: dialect.Deps{Store: env.st, Passwords: authn, Log: log}}))
 }
 
 // runLoad sends GETs of path with 32 concurrent clients for b.N requests and
@@ -156,7 +156,7 @@ func BenchmarkOfflineMessages(b *testing.B) {
 	deep := fmt.Sprintf("/api/offlinemessages?page_no=%d", lastPage-1)
 	cases := []struct {
 		name  string
-		authn reve.Authenticator
+		authn dialect.Passwords
 		path  string
 	}{
 		{"page1/basic-cached", basic, "/api/offlinemessages"},

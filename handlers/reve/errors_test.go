@@ -13,6 +13,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/dialect"
 	"switchboard/handlers/reve"
 	"switchboard/models"
 	"switchboard/store"
@@ -68,10 +69,9 @@ func TestRoutes_StoreFailure(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := echo.New()
-			reve.Register(e, reve.Deps{
-				Store: failingStore{err: tc.err},
-				Auth:  fixedCaller{auth.Caller{AccountID: 1, AgentID: 1, Role: models.RoleSuperadmin}},
-				Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+			reve.RegisterStore(e, failingStore{err: tc.err}, dialect.Deps{
+				Passwords: fixedCaller{auth.Caller{AccountID: 1, AgentID: 1, Role: models.RoleSuperadmin}},
+				Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 			}, reve.Config{})
 			h := apitest.Wrap(t, e)
 			for _, path := range []string{

@@ -17,7 +17,9 @@ import (
 	"switchboard/auth"
 	"switchboard/handlers"
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/dialect"
 	"switchboard/handlers/rawquery"
+	"switchboard/handlers/reve"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -44,7 +46,7 @@ func mustFuzzTargets(f *testing.F) []fuzzTarget {
 			f.Fatal(err)
 		}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		h := handlers.New(handlers.Config{BodyLimit: "1K", REVEPageSize: 2}, handlers.Deps{Store: st, Basic: basic, Log: log})
+		h := handlers.New(handlers.Config{REVE: reve.Config{BodyLimit: "1K", PageSize: 2}}, handlers.Deps{Deps: dialect.Deps{Store: st, Passwords: basic, Log: log}})
 		out = append(out, fuzzTarget{fx: fx, h: h})
 	}
 	return out

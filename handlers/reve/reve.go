@@ -6,7 +6,6 @@ package reve
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/dialect"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -37,26 +37,13 @@ type Store interface {
 	Account(ctx context.Context, id int64) (models.Account, error)
 }
 
-// Authenticator checks an agent's Basic credentials sent from a client
-// address; *auth.Basic is the real one.
-type Authenticator interface {
-	Authenticate(ctx context.Context, email, password, addr string) (auth.Caller, error)
-}
-
-// Deps are the parts the REVE routes use.
-type Deps struct {
-	Store Store
-	Auth  Authenticator
-	Log   *slog.Logger
-	// AfterAuth runs on every route once the caller is known (the per-caller
-	// rate limits and Idempotency-Key); nil runs nothing.
-	AfterAuth []echo.MiddlewareFunc
-}
-
-// Config tunes the REVE routes.
+// Config tunes the REVE routes; its zero value is the defaults.
 type Config struct {
 	// PageSize is the rows per page; 0 means DefaultPageSize.
 	PageSize int
+	// BodyLimit caps request bodies, as "2M" or "512K"; empty means
+	// dialect.DefaultBodyLimit.
+	BodyLimit string
 }
 
 type api struct {
@@ -66,16 +53,23 @@ type api struct {
 	now func() time.Time
 }
 
-// Register adds the REVE routes to e. Each route runs mw (body limit,
-// recovery) inside REVE's error rendering and before the Basic auth check.
-func Register(e *echo.Echo, deps Deps, cfg Config, mw ...echo.MiddlewareFunc) {
-	a := &api{store: deps.Store, pageSize: cfg.PageSize, now: time.Now}
+// Register adds the REVE routes to e. Each route runs, inside REVE's error
+// rendering, the shared middleware before authentication (deps.Before), the
+// Basic auth check of a superadmin (deps.Passwords), then the shared
+// middleware after it (deps.After).
+func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
+	register(e, deps.Store, deps, cfg)
+}
+
+// register is Register over st, which the tests replace.
+func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
+	a := &api{store: st, pageSize: cfg.PageSize, now: time.Now}
 	if a.pageSize <= 0 {
 		a.pageSize = DefaultPageSize
 	}
-	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Log)}, mw...)
-	chain = append(chain, requireSuperadmin(deps.Auth))
-	chain = append(chain, deps.AfterAuth...)
+	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
+	chain = append(chain, requireSuperadmin(deps.Passwords))
+	chain = append(chain, deps.After()...)
 	// REVE's own examples call the lists with and without the trailing
 	// slash; every route takes both.
 	routes := []struct {
@@ -99,7 +93,7 @@ func Register(e *echo.Echo, deps Deps, cfg Config, mw ...echo.MiddlewareFunc) {
 
 // requireSuperadmin checks Basic credentials, sent from the client address
 // the router trusts, and lets only superadmins through.
-func requireSuperadmin(authn Authenticator) echo.MiddlewareFunc {
+func requireSuperadmin(authn dialect.Passwords) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			email, password, ok := c.Request().BasicAuth()

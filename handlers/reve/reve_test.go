@@ -16,6 +16,8 @@ import (
 	"switchboard/auth"
 	"switchboard/handlers"
 	"switchboard/handlers/apitest"
+	"switchboard/handlers/dialect"
+	"switchboard/handlers/reve"
 	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
@@ -76,7 +78,7 @@ func mustFixture(tb testing.TB, st *store.Store, pageSize int) *fixture {
 		tb.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := handlers.New(handlers.Config{BodyLimit: "1K", REVEPageSize: pageSize}, handlers.Deps{Store: st, Basic: basic, Log: log})
+	e := handlers.New(handlers.Config{REVE: reve.Config{BodyLimit: "1K", PageSize: pageSize}}, handlers.Deps{Deps: dialect.Deps{Store: st, Passwords: basic, Log: log}})
 	// Every exchange of the REVE tests is checked against openapi.yaml.
 	f.srv = httptest.NewServer(apitest.Wrap(tb, e))
 	tb.Cleanup(f.srv.Close)
