@@ -26,12 +26,12 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## lint: vet, a gofmt check, and api/openapi.yaml linted by Redocly CLI with the rules of redocly.yaml
+## lint: vet, a gofmt check, and openapi.yaml linted by Redocly CLI with the rules of redocly.yaml
 ## (npx installs the pinned version from the npm registry when it is not in npm's cache; needs node and npm)
 REDOCLY ?= npx --yes @redocly/cli@2.77.0
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config redocly.yaml --format=stylish api/openapi.yaml
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config redocly.yaml --format=stylish openapi.yaml
 
 ## bench: seeds PostgreSQL (1,000,000 offline messages and 1,000,000 messages; BENCH_SCALE=small: a small
 ## seed, under two minutes), starts the real binary, drives every scenario at a constant rate with vegeta

@@ -1,13 +1,9 @@
-// Package api holds switchboard's OpenAPI description, embedded in the
-// binary so that the server can serve it and tests can check every route
-// and response against it.
+// Package api serves switchboard's OpenAPI description (openapi.yaml at the
+// repository's top level) and renders the reference page from it.
 package api
 
-import _ "embed"
-
-//go:embed openapi.yaml
-var spec []byte
+import "switchboard"
 
 // Spec returns the OpenAPI document (YAML) that describes every route.
 // Callers must not modify it.
-func Spec() []byte { return spec }
+func Spec() []byte { return switchboard.OpenAPI() }

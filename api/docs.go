@@ -22,7 +22,7 @@ var docsTemplate string
 // loaded from elsewhere). Each call renders it anew (tens of milliseconds):
 // the server renders it once, at start. It returns an error only for a spec
 // the page cannot show (a broken $ref), which the tests rule out.
-func Docs() ([]byte, error) { return renderDocs(spec) }
+func Docs() ([]byte, error) { return renderDocs(Spec()) }
 
 // renderDocs renders the reference page of an OpenAPI 3.0 document.
 func renderDocs(src []byte) ([]byte, error) {

@@ -50,7 +50,7 @@ type Deps struct {
 // Adding a dialect: write its package, handlers/<name>, with a Config and a
 // Register(e *echo.Echo, deps dialect.Deps, cfg Config) as package dialect
 // describes; add its Config to Config and one line here; describe its routes
-// in api/openapi.yaml; and fill its Config from the flags in
+// in openapi.yaml; and fill its Config from the flags in
 // cmd/switchboard/serve.go (a REST dialect's BodyLimit from --body-limit).
 func dialects(cfg Config) []dialect.Registration {
 	return []dialect.Registration{

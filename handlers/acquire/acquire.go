@@ -1,7 +1,7 @@
 // Package acquire serves the Acquire REST API v1 dialect: bearer API keys,
 // x-user-type, ISO-8601 millisecond times and {"error":{"type":"ERROR_..."}} bodies.
 //
-// Routes (under /api/v1): POST crm/messenger/chat/add-message (scope chat),
+// Routes (under /api/v1, and the same without that prefix): POST crm/messenger/chat/add-message (scope chat),
 // POST mail/add-message (scope email), POST voip/send-sms (scope sms);
 // GET crm/messenger/chat/messages, crm/objects/case and crm/objects/case/{id}
 // (scope read). Each handler only returns errors; renderErrors turns them
@@ -43,8 +43,12 @@ type Config struct {
 	BodyLimit string
 }
 
-// The paths Acquire serves, as its documentation spells them.
+// The paths Acquire serves, as its documentation spells them. Each is
+// served without apiPrefix as well (/voip/send-sms), the short form the
+// brief and some of Acquire's pages use.
 const (
+	apiPrefix = "/api/v1"
+
 	pathChatAddMessage = "/api/v1/crm/messenger/chat/add-message"
 	pathChatMessages   = "/api/v1/crm/messenger/chat/messages"
 	pathMailAddMessage = "/api/v1/mail/add-message"
@@ -93,7 +97,9 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 		chain = append(chain, keyauth.Require(deps.Keys, errMissingKey), keyauth.RequireScope(r.scope))
 		chain = append(chain, after...)
 		h := r.handler
-		e.Add(r.method, r.path, func(c echo.Context) error { return h(a, c) }, chain...)
+		handle := func(c echo.Context) error { return h(a, c) }
+		e.Add(r.method, r.path, handle, chain...)
+		e.Add(r.method, strings.TrimPrefix(r.path, apiPrefix), handle, chain...)
 	}
 }
 

@@ -1,4 +1,4 @@
-// Package apitest checks requests and responses against api/openapi.yaml
+// Package apitest checks requests and responses against openapi.yaml
 // with kin-openapi, for the handler and end-to-end tests: a route the spec
 // does not have, a status it does not document, a response field missing or
 // of the wrong type, and a request outside the spec that the server accepted
