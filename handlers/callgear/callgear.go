@@ -34,6 +34,11 @@ import (
 // Path is the endpoint's path: CallGear's "/v2.0" under /data-api.
 const Path = "/data-api/v2.0"
 
+// VendorPath serves the endpoint at the path of CallGear's own base URL
+// (https://dataapi.callgear.com/v2.0), so that a client configured with
+// that URL works once its host is ours.
+const VendorPath = "/v2.0"
+
 // Store is what this dialect reads and writes.
 type Store interface {
 	// Account gives the account's time zone, in which CallGear's times are.
@@ -132,6 +137,7 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 	}
 	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(limit)...)
 	e.POST(Path, a.serve, chain...)
+	e.POST(VendorPath, a.serve, chain...)
 }
 
 // serve is POST /data-api/v2.0: it reads one JSON-RPC request, checks its

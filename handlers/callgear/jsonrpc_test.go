@@ -144,3 +144,28 @@ func TestEndpoint_OnlyPost(t *testing.T) {
 		t.Errorf("GET = %d %s, want 405", rec.Code, rec.Body)
 	}
 }
+
+// TestEndpoint_VendorPath checks that the endpoint answers at CallGear's own
+// path (/v2.0) as it does at /data-api/v2.0: an upload there is written and
+// answered with its ids, an error in the same JSON-RPC shape.
+func TestEndpoint_VendorPath(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st)
+		body := mustJSON(t, obj{"jsonrpc": "2.0", "id": 7, "method": "upload.offline_messages",
+			"params": obj{"access_token": f.token, "offline_messages": items(1, f.offlineItem())}})
+		before := f.counts(t)
+		var res rpcResponse
+		decode(t, f.send(t, http.MethodPost, callgear.VendorPath, nil, strings.NewReader(body)), &res)
+		if res.Error != nil || string(res.ID) != "7" || len(res.Result) == 0 {
+			t.Fatalf("answer at %s = id %s result %s error %+v", callgear.VendorPath, res.ID, res.Result, res.Error)
+		}
+		if after := f.counts(t); after.messages != before.messages+1 {
+			t.Errorf("messages %d -> %d, want one more", before.messages, after.messages)
+		}
+		bad := f.send(t, http.MethodPost, callgear.VendorPath, nil, strings.NewReader(`{"jsonrpc":"2.0","id":8,"method":"upload.nothing","params":{}}`))
+		want := f.post(t, `{"jsonrpc":"2.0","id":8,"method":"upload.nothing","params":{}}`)
+		if bad.status != want.status || bad.body != want.body {
+			t.Errorf("unknown method at %s = %d %s\nat %s = %d %s", callgear.VendorPath, bad.status, bad.body, callgear.Path, want.status, want.body)
+		}
+	})
+}
