@@ -3,6 +3,7 @@ package reve_test
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ func (p *people) chatJSON(i int, missedKey string) map[string]any {
 		"chat_id": c.ID, "chat_request_time": ms(c.StartedAt), missedKey: want.missed,
 		"chat_started_by": want.startedBy, "is_chat_transferred": 0,
 		"conversation_start_time": msOrNil(&p.answered[i]), "conversation_end_time": nil, "chat_ended_by": want.endedBy,
-		"visitor_id": ct.ID, "visitor_email": ct.Email, "visitor_name": ct.Name, "visitor_phone": ct.Phone,
+		"visitor_id": ct.ID, "visitor_email": ct.Email, "visitor_name": ct.Name, "visitor_phone": strings.TrimPrefix(ct.Phone, "+"),
 		"agent_id": nil, "first_name": "", "last_name": "", "email": "", "rating": want.rating,
 	}
 	if want.endedBy != nil {

@@ -1,6 +1,7 @@
 package reve
 
 import (
+	"strings"
 	"time"
 
 	"switchboard/models"
@@ -53,10 +54,17 @@ func flag(b bool) int {
 	return 0
 }
 
+// revePhone is a stored phone number (E.164, "+2348031234567") as REVE's
+// pages show it: the digits with the country code and no "+"
+// ("2348031234567"). Empty stays empty.
+func revePhone(e164 string) string {
+	return strings.TrimPrefix(e164, "+")
+}
+
 func toOfflineFields(m store.OfflineMessage) offlineFields {
 	return offlineFields{
 		OfflineMessageID: m.ID, VisitorID: m.ContactID, VisitorName: m.ContactName,
-		VisitorEmail: m.ContactEmail, VisitorPhone: m.ContactPhone, Subject: m.Subject,
+		VisitorEmail: m.ContactEmail, VisitorPhone: revePhone(m.ContactPhone), Subject: m.Subject,
 		Message: m.Message, ReceivedTime: epochMillis(m.ReceivedAt), Unread: flag(m.Unread),
 	}
 }
@@ -204,7 +212,7 @@ func toChatParts(r store.ChatRow) (chatHead, chatTail) {
 	t := chatTail{
 		ChatStartedBy: startedBy(r.Initiator), ConversationStartTime: millisOrNil(r.FirstAgentMessageAt),
 		VisitorID: r.ContactID, VisitorEmail: r.Contact.Email, VisitorName: r.Contact.Name,
-		VisitorPhone: r.Contact.Phone, AgentID: r.AssigneeID, Rating: r.Rating,
+		VisitorPhone: revePhone(r.Contact.Phone), AgentID: r.AssigneeID, Rating: r.Rating,
 	}
 	if chatClosed(r) {
 		t.ConversationEndTime = millisOrNil(r.ClosedAt)
@@ -268,7 +276,7 @@ type visitorDetail struct {
 
 func toVisitor(v store.Visitor) visitor {
 	out := visitor{
-		VisitorID: v.ID, Name: v.Name, Email: v.Email, Phone: v.Phone,
+		VisitorID: v.ID, Name: v.Name, Email: v.Email, Phone: revePhone(v.Phone),
 		FirstVisitTime: epochMillis(v.FirstVisitAt),
 	}
 	if s := v.Last; s != nil {

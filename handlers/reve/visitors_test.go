@@ -2,6 +2,7 @@ package reve_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // visitorJSON is what the visitor list shows for c.
 func (p *people) visitorJSON(c models.Contact) map[string]any {
 	out := map[string]any{
-		"visitor_id": c.ID, "name": c.Name, "email": c.Email, "phone": c.Phone, "first_visit_time": ms(c.CreatedAt),
+		"visitor_id": c.ID, "name": c.Name, "email": c.Email, "phone": strings.TrimPrefix(c.Phone, "+"), "first_visit_time": ms(c.CreatedAt),
 		"ip_address": "", "platform": "", "browser": "", "browser_version": "", "country": "", "region": "",
 		"latitude": "", "longitude": "", "isp": "", "city": "", "referrer_link": "",
 	}
