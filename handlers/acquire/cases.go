@@ -270,13 +270,26 @@ func whereFilter(col whereColumn, op store.Op, value string) (store.Filter, bool
 		if op != store.OpEq && op != store.OpNe && op != store.OpIn {
 			return f, false, "channel works only with eq, ne and in"
 		}
-		vals := splitIn(op, value)
-		for _, v := range vals {
-			if !models.Channel(v).Valid() {
-				return f, false, fmt.Sprintf("%q is not a channel: use chat, email, sms or offline", v)
+		// Acquire knows chat, email and sms; an offline message is a chat
+		// to it (caseChannel), so each value becomes the store channels it
+		// covers, and ne the channels it does not.
+		covered := map[models.Channel]bool{}
+		for _, v := range splitIn(op, value) {
+			chans, ok := storeChannels(v)
+			if !ok {
+				return f, false, fmt.Sprintf("%q is not a channel: use chat, email or sms", v)
+			}
+			for _, ch := range chans {
+				covered[ch] = true
 			}
 		}
-		f.Value = inOrOne(op, vals)
+		var vals []string
+		for _, ch := range []models.Channel{models.ChannelChat, models.ChannelOffline, models.ChannelEmail, models.ChannelSMS} {
+			if covered[ch] != (op == store.OpNe) {
+				vals = append(vals, string(ch))
+			}
+		}
+		f.Op, f.Value = store.OpIn, vals
 		return f, true, ""
 	case colText:
 		switch op {
@@ -369,6 +382,20 @@ func splitIn(op store.Op, value string) []string {
 		parts[i] = strings.TrimSpace(p)
 	}
 	return parts
+}
+
+// storeChannels returns the store channels an Acquire channel covers, and
+// false for a value that is not one of Acquire's channels.
+func storeChannels(v string) ([]models.Channel, bool) {
+	switch v {
+	case "chat":
+		return []models.Channel{models.ChannelChat, models.ChannelOffline}, true
+	case "email":
+		return []models.Channel{models.ChannelEmail}, true
+	case "sms":
+		return []models.Channel{models.ChannelSMS}, true
+	}
+	return nil, false
 }
 
 // inOrOne returns the list for in, the one value otherwise.

@@ -244,7 +244,7 @@ func toCase(v store.CaseView) caseObject {
 	})
 	return caseObject{
 		DateCreated: started, DateUpdated: isoTime(c.UpdatedAt), ID: c.ID, ContactID: c.ContactID,
-		ClosedBy: c.ClosedBy, VisitID: c.VisitorSessionID, Title: c.Subject, Channel: string(c.Channel),
+		ClosedBy: c.ClosedBy, VisitID: c.VisitorSessionID, Title: c.Subject, Channel: caseChannel(c.Channel),
 		Status: status, ClosingState: closingState, DateQueue: started, DatePending: started, DateActive: started,
 		DateClosed: isoTimePtr(c.ClosedAt), UserID: c.AssigneeID, Contact: toContact(v.Contact),
 		Users: users, ThreadID: c.ID,
@@ -258,6 +258,15 @@ func toCases(views []store.CaseView) []caseObject {
 		out[i] = toCase(v)
 	}
 	return out
+}
+
+// caseChannel is a case's channel as Acquire's pages name it: chat, email or
+// sms. An offline message (a REVE or CallGear offline message) is a chat.
+func caseChannel(ch models.Channel) string {
+	if ch == models.ChannelOffline {
+		return string(models.ChannelChat)
+	}
+	return string(ch)
 }
 
 // messageChannel is the channel a message went over: email and SMS messages

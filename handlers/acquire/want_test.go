@@ -65,7 +65,7 @@ func wantCaseFields(v store.CaseView) string {
 		"dateActive":%q,"dateClosed":%s,"queueId":null,"queueOrder":null,"meta":{},"parentId":null,"userId":%s,
 		"waitTime":0,"contact":%s,"users":[%s],"threadId":%d`,
 		started, iso(c.UpdatedAt), c.ID, c.ContactID, intOrNull(c.ClosedBy), intOrNull(c.VisitorSessionID),
-		jsonString(c.Subject), c.Channel, status, closingState, started, started, started, isoOrNull(c.ClosedAt),
+		jsonString(c.Subject), wantChannel(c.Channel), status, closingState, started, started, started, isoOrNull(c.ClosedAt),
 		intOrNull(c.AssigneeID), wantContact(v.Contact), strings.Join(users, ","), c.ID)
 }
 
@@ -229,4 +229,13 @@ func assertKeys(tb testing.TB, what string, obj any, keys []string) {
 	if !slices.Equal(got, want) {
 		tb.Errorf("%s keys\n got: %v\nwant: %v", what, got, want)
 	}
+}
+
+// wantChannel is the channel Acquire shows for a case: an offline message is
+// a chat.
+func wantChannel(ch models.Channel) string {
+	if ch == models.ChannelOffline {
+		return "chat"
+	}
+	return string(ch)
 }

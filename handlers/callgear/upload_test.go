@@ -263,9 +263,10 @@ func TestUploadOfflineMessages_Success(t *testing.T) {
 			message, email, phone string
 			at                    time.Time // zero: now
 		}{
-			{"first", "", "+14155550100", time.Date(2024, 3, 5, 14, 30, 0, 0, f.loc)},
+			// REVE shows a phone as digits with the country code, no "+".
+			{"first", "", "14155550100", time.Date(2024, 3, 5, 14, 30, 0, 0, f.loc)},
 			{"second", "eve@example.com", "", time.Date(2024, 3, 5, 15, 0, 0, 0, f.loc)},
-			{"third", "", "+14155550199", time.Time{}},
+			{"third", "", "14155550199", time.Time{}},
 			{"fourth", "zed@example.com", "", time.Time{}},
 		}
 		for i, id := range ids {
