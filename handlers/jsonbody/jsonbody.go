@@ -48,6 +48,9 @@ func (k Kind) String() string {
 	case DuplicateKey:
 		return "duplicate key"
 	}
+	if name, ok := fieldKindNames[k]; ok {
+		return name
+	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
@@ -72,7 +75,13 @@ type Path []Step
 // String returns the path as the dialects name fields: members joined by
 // dots, elements as [i] ("chats[2].messages[0].message"). A key longer than
 // 64 bytes is cut, with "…" after it.
-func (p Path) String() string {
+func (p Path) String() string { return p.format(true) }
+
+// Full is String with every key in full, as a dialect names a member it
+// refuses.
+func (p Path) Full() string { return p.format(false) }
+
+func (p Path) format(cut bool) string {
 	var b strings.Builder
 	for i, s := range p {
 		if s.InArray {
@@ -84,7 +93,11 @@ func (p Path) String() string {
 		if i > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(shortKey(s.Key))
+		if cut {
+			b.WriteString(shortKey(s.Key))
+		} else {
+			b.WriteString(s.Key)
+		}
 	}
 	return b.String()
 }
