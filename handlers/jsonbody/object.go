@@ -193,6 +193,17 @@ func (o *Object) Value(key string) (v any, ok bool) {
 	return o.Peek(key)
 }
 
+// Keys returns the object's member names in order, null ones too, read
+// or not.
+func (o *Object) Keys() []string {
+	keys := make([]string, 0, len(o.m))
+	for k := range o.m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // Skip marks members read without reading them (a token checked before).
 func (o *Object) Skip(keys ...string) {
 	for _, k := range keys {
