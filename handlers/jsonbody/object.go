@@ -358,10 +358,10 @@ func (o *Object) idOf(path Path, v any) (ID, bool) {
 // Time reads a time member written in layout, a layout of digits and
 // separators only ("2006-01-02 15:04:05") in loc, required or not. ok is
 // false when it is absent or null (Missing when required), not a string
-// (WrongType) or not such a time (BadTime, Want the layout). The time is
-// returned in UTC.
+// (WrongType), holds a NUL character (HasNUL) or is not such a time
+// (BadTime, Want the layout). The time is returned in UTC.
 func (o *Object) Time(key, layout string, loc *time.Location, required bool) (time.Time, bool) {
-	s, ok := o.str(key, required, false)
+	s, ok := o.str(key, required, true)
 	if !ok {
 		return time.Time{}, false
 	}
@@ -395,9 +395,10 @@ func ParseTime(s, layout string, loc *time.Location) (time.Time, bool) {
 
 // Choice reads a string member that must be one of allowed, required or
 // not: ok is false when it is absent or null (Missing when required), not a
-// string (WrongType) or another value (NotAllowed).
+// string (WrongType), holds a NUL character (HasNUL) or is another value
+// (NotAllowed).
 func (o *Object) Choice(key string, required bool, allowed ...string) (string, bool) {
-	s, ok := o.str(key, required, false)
+	s, ok := o.str(key, required, true)
 	if !ok {
 		return "", false
 	}
