@@ -2,7 +2,6 @@ package callgear
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -64,9 +63,6 @@ func typeName(t string) string {
 	}
 	return "a " + t
 }
-
-// index returns the name of the element i of the array named path.
-func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // name returns the full name of the member key.
 func (o *object) name(key string) string { return o.r.Name(key) }
