@@ -6,6 +6,13 @@
 // with the JSON path of the value it is in (as "messages[0].text"); each
 // dialect words the problems in its vendor's error format. It is also a full
 // JSON syntax check, as strict as json.Valid, so a dialect need not run both.
+//
+// Parse then reads a checked body as an Object, the one field reader of every
+// dialect: typed getters (String, Text, ID, Int64, Bool, Time, Choice, Array,
+// StringArray, Object, Objects), each problem a FieldError with the member's
+// path, collected rather than stopping at the first, and handed to the
+// dialect's Report so that it comes out in the vendor's words; RefuseUnread
+// is the strict mode of a dialect that refuses members it does not take.
 package jsonbody
 
 import (
