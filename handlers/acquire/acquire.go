@@ -12,9 +12,7 @@ package acquire
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -134,53 +132,4 @@ func parseID(s string) (int64, idState) {
 		return 0, idHuge
 	}
 	return n, idOK
-}
-
-// jsonID reads an id from a JSON value: a positive integer literal. A string,
-// a fraction, an exponent, zero or a negative number is idBad; null or an
-// absent value is idMissing.
-func jsonID(raw []byte) (int64, idState) {
-	s := strings.TrimSpace(string(raw))
-	if s == "" || s == "null" {
-		return 0, idMissing
-	}
-	return parseID(s)
-}
-
-// jsonString reads a JSON string. present is false for null or an absent
-// value; ok is false for a value that is not a string.
-func jsonString(raw []byte) (s string, present, ok bool) {
-	t := strings.TrimSpace(string(raw))
-	if t == "" || t == "null" {
-		return "", false, true
-	}
-	if t[0] != '"' {
-		return "", true, false
-	}
-	if err := json.Unmarshal([]byte(t), &s); err != nil {
-		return "", true, false
-	}
-	return s, true, true
-}
-
-// unmarshalFields decodes the JSON object data into dst, a pointer to a
-// struct of json.RawMessage fields, matching each key to a field's JSON name
-// exactly. Acquire's keys are case-sensitive ("from" is not "From"), as
-// openapi.yaml spells them; encoding/json alone would match them in any
-// case and take fields the contract does not have. A repeated key keeps its
-// last value, as encoding/json does.
-func unmarshalFields(data []byte, dst any) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return err
-	}
-	v := reflect.ValueOf(dst).Elem()
-	t := v.Type()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if raw, ok := m[name]; ok {
-			v.Field(i).Set(reflect.ValueOf(raw))
-		}
-	}
-	return nil
 }

@@ -24,52 +24,26 @@ const (
 	userTypeContact = "contact"
 )
 
-// addMessageRequest is the body of POST .../chat/add-message. Acquire's
-// example nests type, message and translateLangKey in a message object; its
-// parameter table also lists them at the top level with message as a string,
-// so both are read. Each field is kept raw so that every bad one is named.
-type addMessageRequest struct {
-	Channel          json.RawMessage `json:"channel"`
-	CaseID           json.RawMessage `json:"caseId"`
-	ContactID        json.RawMessage `json:"contactId"`
-	Message          json.RawMessage `json:"message"`
-	Type             json.RawMessage `json:"type"`
-	TranslateLangKey json.RawMessage `json:"translateLangKey"`
-}
-
-// messageRequest is the message object of addMessageRequest.
-type messageRequest struct {
-	Type             json.RawMessage `json:"type"`
-	Message          json.RawMessage `json:"message"`
-	TranslateLangKey json.RawMessage `json:"translateLangKey"`
-}
-
-// contactRef is a contactId the client sent: Raw as sent, ID when it fits an
-// int64.
-type contactRef struct {
-	Raw  string
-	ID   int64
-	Huge bool
-}
-
 // addMessageInput is a checked add-message request.
 type addMessageInput struct {
 	CaseID    int64
 	CaseRaw   string
 	CaseHuge  bool
-	ContactID *contactRef
+	ContactID *jsonbody.ID
 	UserType  string
 	Kind      models.Kind
 	Text      string
 	Lang      string
 }
 
-// readJSONObject reads the request body, which must be one JSON object. It
-// returns the body, the body limit's 413, or an ERROR_INVALID_INPUT for an
-// empty body, malformed JSON, a value that is not an object, or strings that
-// are not UTF-8 and keys given twice in one object (see jsonbody.Check;
-// encoding/json would take them lossily), each named by its JSON path.
-func readJSONObject(c echo.Context) ([]byte, error) {
+// readJSONObject reads the request body, which must be one JSON object,
+// and returns its reader, whose getters record their problems in fe in
+// Acquire's words (fieldErrors.report). It returns the body limit's 413, or
+// an ERROR_INVALID_INPUT for an empty body, malformed JSON, a value that is
+// not an object, or strings that are not UTF-8 and keys given twice in one
+// object (see jsonbody.Check; encoding/json would take them lossily), each
+// named by its JSON path.
+func readJSONObject(c echo.Context, fe *fieldErrors) (*jsonbody.Object, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		var he *echo.HTTPError
@@ -78,35 +52,61 @@ func readJSONObject(c echo.Context) ([]byte, error) {
 		}
 		return nil, invalidInput("the request body could not be read")
 	}
+	obj, err := jsonbody.Parse(body, fe.report)
 	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, invalidInput("the request body is empty: send a JSON object")
-	}
 	var je *jsonbody.Error
-	switch err := jsonbody.Check(trimmed); {
+	switch {
+	case errors.Is(err, jsonbody.ErrEmpty):
+		return nil, invalidInput("the request body is empty: send a JSON object")
 	case errors.As(err, new(*jsonbody.SyntaxError)):
 		// encoding/json says what is wrong, in the words clients know.
 		var v any
 		err := json.Unmarshal(trimmed, &v)
 		return nil, invalidInput("the request body is not valid JSON: %v", err)
-	case trimmed[0] != '{':
+	case err != nil && trimmed[0] != '{':
 		return nil, invalidInput("the request body must be a JSON object")
 	case errors.As(err, &je):
-		var fe fieldErrors
+		var bad fieldErrors
 		for _, p := range je.Problems {
 			name := p.Path.String()
 			if name == "" {
 				name = "body"
 			}
 			if p.Kind == jsonbody.DuplicateKey {
-				fe.add(name, "is given more than once")
+				bad.add(name, "is given more than once")
 			} else {
-				fe.add(name, "must be valid UTF-8 text")
+				bad.add(name, "must be valid UTF-8 text")
 			}
 		}
-		return nil, fe.err()
+		return nil, bad.err()
 	}
-	return trimmed, nil
+	return obj, err
+}
+
+// report words a problem the body's reader found as Acquire does, named by
+// its path ("message.message", "to[2]").
+func (fe *fieldErrors) report(f jsonbody.FieldError) {
+	name := f.Path.Full()
+	switch f.Kind {
+	case jsonbody.Missing:
+		fe.add(name, "is required")
+	case jsonbody.WrongType:
+		switch f.Want {
+		case "number":
+			// Only ids are read as numbers.
+			fe.add(name, "must be a positive integer")
+		case "array", "object":
+			fe.add(name, "must be an %s", f.Want)
+		default:
+			fe.add(name, "must be a %s", f.Want)
+		}
+	case jsonbody.NotInteger, jsonbody.NotPositive:
+		fe.add(name, "must be a positive integer")
+	case jsonbody.HasNUL:
+		fe.add(name, "must not contain NUL characters")
+	default:
+		fe.add(name, "is not valid")
+	}
 }
 
 // cleanText reports whether s can be stored as text on every backend: valid
@@ -140,104 +140,84 @@ func checkLine(fe *fieldErrors, field, s string) bool {
 // header or query parameter and the contactId query parameter. It returns
 // one ERROR_INVALID_INPUT naming every bad field.
 func parseAddMessage(c echo.Context) (addMessageInput, error) {
-	body, err := readJSONObject(c)
+	var fe fieldErrors
+	obj, err := readJSONObject(c, &fe)
 	if err != nil {
 		return addMessageInput{}, err
 	}
-	var req addMessageRequest
-	if err := unmarshalFields(body, &req); err != nil {
-		return addMessageInput{}, invalidInput("the request body is not valid JSON: %v", err)
-	}
-	var fe fieldErrors
 	in := addMessageInput{UserType: parseUserType(c, &fe)}
 
-	if s, present, ok := jsonString(req.Channel); present && (!ok || s != "chat") {
+	if v, ok := obj.Value("channel"); ok && v != "chat" {
 		fe.add("channel", `must be "chat" on this route`)
 	}
-
-	switch id, st := jsonID(req.CaseID); st {
-	case idMissing:
-		fe.add("caseId", "is required")
-	case idBad:
-		fe.add("caseId", "must be a positive integer")
-	case idHuge:
-		in.CaseHuge, in.CaseRaw = true, strings.TrimSpace(string(req.CaseID))
-	default:
-		in.CaseID, in.CaseRaw = id, strings.TrimSpace(string(req.CaseID))
+	if id, ok := obj.ID("caseId"); ok {
+		in.CaseRaw, in.CaseHuge = id.Raw, id.Huge
+		if !id.Huge {
+			in.CaseID = id.N
+		}
 	}
-
-	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), req.ContactID)
+	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), obj)
 
 	// The message: an object with type, message and translateLangKey, as
 	// Acquire's page documents it ("message*: object"); type and
 	// translateLangKey may be at the top level instead.
-	var textRaw, typeRaw, langRaw json.RawMessage
-	parts := false // whether the message's parts are to be checked
-	textField, typeField, langField := "message", "type", "translateLangKey"
-	msg := bytes.TrimSpace(req.Message)
-	switch {
-	case len(msg) == 0 || string(msg) == "null":
+	switch v, _ := obj.Value("message"); v.(type) {
+	case nil:
 		fe.add("message", "is required")
-	case msg[0] == '"':
+	case string:
 		// The parameter table also lists a string "message", but the body
 		// the page shows, and its required field, are the object: a string
 		// is refused rather than guessed at.
 		fe.add("message", `must be a message object such as {"type":"message","message":"Hello"}, not a string`)
-	case msg[0] == '{':
-		var m messageRequest
-		if err := unmarshalFields(msg, &m); err != nil {
-			fe.add("message", "must be a message object or a string")
-			break
-		}
-		parts, textRaw, textField = true, m.Message, "message.message"
-		typeRaw, typeField = m.Type, "message.type"
-		if _, present, _ := jsonString(typeRaw); !present {
-			typeRaw, typeField = req.Type, "type"
-			if _, present, _ := jsonString(typeRaw); !present {
-				typeField = "message.type"
-			}
-		}
-		langRaw, langField = m.TranslateLangKey, "message.translateLangKey"
-		if _, present, _ := jsonString(langRaw); !present {
-			langRaw, langField = req.TranslateLangKey, "translateLangKey"
-		}
+	case map[string]any:
+		msg, _ := obj.Object("message", true)
+		readMessageParts(&fe, &in, obj, msg)
 	default:
 		fe.add("message", "must be a message object or a string")
 	}
-	if parts {
-		switch s, present, ok := jsonString(textRaw); {
-		case !present:
-			fe.add(textField, "is required")
-		case !ok:
-			fe.add(textField, "must be a string")
+	return in, fe.err()
+}
+
+// readMessageParts reads the text, type and translateLangKey of the message
+// object msg of the add-message body obj, taking type and translateLangKey
+// from obj when msg lacks them.
+func readMessageParts(fe *fieldErrors, in *addMessageInput, obj, msg *jsonbody.Object) {
+	if s, ok := msg.Text("message"); ok {
+		switch {
 		case strings.TrimSpace(s) == "":
-			fe.add(textField, "must not be blank")
-		case !cleanText(s):
-			fe.add(textField, "must not contain NUL characters")
-		case checkLength(&fe, textField, s, models.MaxTextLen):
+			fe.add(msg.Name("message"), "must not be blank")
+		case checkLength(fe, msg.Name("message"), s, models.MaxTextLen):
 			in.Text = s
 		}
-		switch s, present, ok := jsonString(typeRaw); {
-		case !present:
-			fe.add(typeField, "is required")
-		case !ok || !models.Kind(s).Valid():
-			fe.add(typeField, "must be one of message, note, event")
-		case in.UserType == userTypeContact && models.Kind(s) != models.KindMessage:
-			fe.add(typeField, "a contact can send only type message, not %q", s)
-		default:
-			in.Kind = models.Kind(s)
-		}
-		switch s, present, ok := jsonString(langRaw); {
-		case !present:
-		case !ok:
-			fe.add(langField, "must be a string")
-		case !validLangKey(s):
-			fe.add(langField, "must be a language code such as en or pt-BR")
-		default:
+	}
+	typeObj := msg
+	if !msg.Has("type") && obj.Has("type") {
+		typeObj = obj
+	}
+	typeField := typeObj.Name("type")
+	v, present := typeObj.Value("type")
+	s, isString := v.(string)
+	switch {
+	case !present:
+		fe.add(typeField, "is required")
+	case !isString || !models.Kind(s).Valid():
+		fe.add(typeField, "must be one of message, note, event")
+	case in.UserType == userTypeContact && models.Kind(s) != models.KindMessage:
+		fe.add(typeField, "a contact can send only type message, not %q", s)
+	default:
+		in.Kind = models.Kind(s)
+	}
+	langObj := msg
+	if !msg.Has("translateLangKey") {
+		langObj = obj
+	}
+	if s, ok := langObj.OptionalString("translateLangKey"); ok {
+		if validLangKey(s) {
 			in.Lang = s
+		} else {
+			fe.add(langObj.Name("translateLangKey"), "must be a language code such as en or pt-BR")
 		}
 	}
-	return in, fe.err()
 }
 
 // parseUserType reads x-user-type from the header, else the query string, in
@@ -258,26 +238,25 @@ func parseUserType(c echo.Context, fe *fieldErrors) string {
 	return userTypeUser
 }
 
-// parseContactRef reads the optional contactId from the query or the body;
-// when both are given they must agree. It returns nil when neither is given.
-func parseContactRef(fe *fieldErrors, query string, body json.RawMessage) *contactRef {
-	var refs []contactRef
+// parseContactRef reads the optional contactId from the query or the body
+// obj; when both are given they must agree. It returns nil when neither is
+// given, or after recording a bad one.
+func parseContactRef(fe *fieldErrors, query string, obj *jsonbody.Object) *jsonbody.ID {
+	var refs []jsonbody.ID
 	if query != "" {
-		switch id, st := parseID(query); st {
-		case idBad:
+		id, st := parseID(query)
+		if st == idBad {
 			fe.add("contactId", "must be a positive integer")
 			return nil
-		default:
-			refs = append(refs, contactRef{Raw: query, ID: id, Huge: st == idHuge})
 		}
+		refs = append(refs, jsonbody.ID{N: id, Raw: query, Huge: st == idHuge})
 	}
-	switch id, st := jsonID(body); st {
-	case idMissing:
-	case idBad:
-		fe.add("contactId", "must be a positive integer")
-		return nil
-	default:
-		refs = append(refs, contactRef{Raw: strings.TrimSpace(string(body)), ID: id, Huge: st == idHuge})
+	if obj.Has("contactId") {
+		id, ok := obj.OptionalID("contactId")
+		if !ok {
+			return nil
+		}
+		refs = append(refs, id)
 	}
 	switch {
 	case len(refs) == 0:
@@ -338,7 +317,7 @@ func (a *api) addChatMessage(c echo.Context) error {
 // against the case. It returns nil when the contact is the case's, Acquire's
 // 400 "Case N not found" for an unknown case, an ERROR_INVALID_INPUT naming
 // contactId for another contact, and the store's other errors.
-func (a *api) checkContact(ctx context.Context, accountID, caseID int64, ref *contactRef) error {
+func (a *api) checkContact(ctx context.Context, accountID, caseID int64, ref *jsonbody.ID) error {
 	if ref == nil {
 		return nil
 	}
@@ -346,7 +325,7 @@ func (a *api) checkContact(ctx context.Context, accountID, caseID int64, ref *co
 	if err != nil {
 		return caseNotFound(err, caseID)
 	}
-	if ref.Huge || ref.ID != v.ContactID {
+	if ref.Huge || ref.N != v.ContactID {
 		return invalidInput("contactId: contact %s is not the contact of case %d", shorten(ref.Raw), caseID)
 	}
 	return nil

@@ -1,14 +1,13 @@
 package acquire
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/jsonbody"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
@@ -21,49 +20,11 @@ import (
 // take per message.
 const maxRecipients = 50
 
-// mailRequest is the body of POST /api/v1/mail/add-message: Acquire wraps the
-// email in a data object.
-type mailRequest struct {
-	Data json.RawMessage `json:"data"`
-}
-
-// mailData is the data object of mailRequest, as Acquire's example and
-// parameter table spell it. Each field is kept raw so that every bad one is
-// named.
-type mailData struct {
-	CaseID      json.RawMessage `json:"caseId"`
-	To          json.RawMessage `json:"to"`
-	From        json.RawMessage `json:"from"`
-	Cc          json.RawMessage `json:"cc"`
-	Bcc         json.RawMessage `json:"bcc"`
-	Subject     json.RawMessage `json:"subject"`
-	ContactID   json.RawMessage `json:"contactId"`
-	Type        json.RawMessage `json:"type"`
-	TextBody    json.RawMessage `json:"textBody"`
-	HTMLBody    json.RawMessage `json:"htmlBody"`
-	Attachments json.RawMessage `json:"attachments"`
-}
-
-// caseRef is a case id the client sent: Raw as sent, ID when it fits an
-// int64 (Huge when it does not: no case has it).
-type caseRef struct {
-	Raw  string
-	ID   int64
-	Huge bool
-}
-
-// toCaseRef reads a case id from a JSON value and says what it turned out to
-// be (see jsonID).
-func toCaseRef(raw json.RawMessage) (caseRef, idState) {
-	id, st := jsonID(raw)
-	return caseRef{Raw: strings.TrimSpace(string(raw)), ID: id, Huge: st == idHuge}, st
-}
-
 // mailInput is a checked mail add-message request. The addresses are as
 // sent, trimmed; the store normalizes them.
 type mailInput struct {
-	Case        caseRef
-	ContactID   *contactRef
+	Case        jsonbody.ID
+	ContactID   *jsonbody.ID
 	UserType    string
 	From        string
 	To, Cc, Bcc []string
@@ -77,91 +38,74 @@ type mailInput struct {
 // the body's errors (413, an empty or malformed body) or one
 // ERROR_INVALID_INPUT naming every bad field.
 func parseMail(c echo.Context) (mailInput, error) {
-	body, err := readJSONObject(c)
+	var fe fieldErrors
+	obj, err := readJSONObject(c, &fe)
 	if err != nil {
 		return mailInput{}, err
 	}
-	var req mailRequest
-	if err := unmarshalFields(body, &req); err != nil {
-		return mailInput{}, invalidInput("the request body is not valid JSON: %v", err)
-	}
-	var fe fieldErrors
 	in := mailInput{UserType: parseUserType(c, &fe)}
-	var d mailData
-	data := bytes.TrimSpace(req.Data)
+	// Acquire wraps the email in a data object, whose members are named
+	// without "data.".
+	v, _ := obj.Value("data")
+	m, isObject := v.(map[string]any)
 	switch {
-	case len(data) == 0 || string(data) == "null":
+	case v == nil:
 		fe.add("data", "is required: send the email as {\"data\":{\"caseId\":...,\"to\":[...],...}}")
 		return in, fe.err()
-	case data[0] != '{' || unmarshalFields(data, &d) != nil:
+	case !isObject:
 		fe.add("data", "must be an object")
 		return in, fe.err()
 	}
+	d := jsonbody.NewObject(m, nil, fe.report)
 
-	switch ref, st := toCaseRef(d.CaseID); st {
-	case idMissing:
-		fe.add("caseId", "is required")
-	case idBad:
-		fe.add("caseId", "must be a positive integer")
-	default:
-		in.Case = ref
+	if id, ok := d.ID("caseId"); ok {
+		in.Case = id
 	}
-	in.To = parseAddresses(&fe, "to", d.To, true)
-	switch s, present, ok := jsonString(d.From); {
-	case !present || ok && strings.TrimSpace(s) == "":
-		fe.add("from", "is required")
-	case !ok:
-		fe.add("from", "must be a string")
-	case !checkAddress(&fe, "from", strings.TrimSpace(s)):
-	case !validAddress(strings.TrimSpace(s)):
-		fe.add("from", "%q is not a valid email address", strings.TrimSpace(s))
-	default:
-		in.From = strings.TrimSpace(s)
+	in.To = parseAddresses(&fe, d, "to", true)
+	if s, ok := d.String("from"); ok {
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "":
+			fe.add("from", "is required")
+		case !checkAddress(&fe, "from", s):
+		case !validAddress(s):
+			fe.add("from", "%q is not a valid email address", s)
+		default:
+			in.From = s
+		}
 	}
-	in.Cc = parseAddresses(&fe, "cc", d.Cc, false)
-	in.Bcc = parseAddresses(&fe, "bcc", d.Bcc, false)
+	in.Cc = parseAddresses(&fe, d, "cc", false)
+	in.Bcc = parseAddresses(&fe, d, "bcc", false)
 	if n := len(in.To) + len(in.Cc) + len(in.Bcc); n > maxRecipients {
 		fe.add("to", "an email may have at most %d recipients in to, cc and bcc together, not %d", maxRecipients, n)
 	}
-	switch s, present, ok := jsonString(d.Subject); {
-	case !present:
-	case !ok:
-		fe.add("subject", "must be a string")
-	case strings.ContainsRune(s, 0):
-		fe.add("subject", "must not contain NUL characters")
-	case strings.ContainsAny(s, "\r\n"):
-		// A line break would end the Subject header and start another.
-		fe.add("subject", "must be one line")
-	case !checkLine(&fe, "subject", s):
-	case len(s) > models.MaxSubjectBytes:
-		// RFC 5322's line limit: the subject is sent as one header line.
-		fe.add("subject", "must be at most %d bytes, not %d", models.MaxSubjectBytes, len(s))
-	default:
-		in.Subject = s
+	if s, ok := d.OptionalText("subject"); ok {
+		switch {
+		case strings.ContainsAny(s, "\r\n"):
+			// A line break would end the Subject header and start another.
+			fe.add("subject", "must be one line")
+		case !checkLine(&fe, "subject", s):
+		case len(s) > models.MaxSubjectBytes:
+			// RFC 5322's line limit: the subject is sent as one header line.
+			fe.add("subject", "must be at most %d bytes, not %d", models.MaxSubjectBytes, len(s))
+		default:
+			in.Subject = s
+		}
 	}
-	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), d.ContactID)
-	if s, present, ok := jsonString(d.Type); present && (!ok || s != string(models.KindMessage)) {
+	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), d)
+	if v, ok := d.Value("type"); ok && v != string(models.KindMessage) {
 		fe.add("type", `must be "message"`)
 	}
-	text, textOK := optionalText(&fe, "textBody", d.TextBody, models.MaxEmailBodyLen)
-	html, htmlOK := optionalText(&fe, "htmlBody", d.HTMLBody, models.MaxEmailBodyLen)
+	text, textOK := optionalText(&fe, d, "textBody", models.MaxEmailBodyLen)
+	html, htmlOK := optionalText(&fe, d, "htmlBody", models.MaxEmailBodyLen)
 	if textOK && htmlOK && strings.TrimSpace(text) == "" && strings.TrimSpace(html) == "" {
 		fe.addMessage("textBody, htmlBody: at least one must be given and not blank")
 	}
 	in.TextBody, in.HTMLBody = text, html
-	switch t := bytes.TrimSpace(d.Attachments); {
-	case len(t) == 0 || string(t) == "null":
-	case t[0] != '[':
-		fe.add("attachments", "must be an array")
-	default:
-		var items []json.RawMessage
-		if err := json.Unmarshal(t, &items); err != nil {
-			fe.add("attachments", "must be an array")
-		} else if len(items) > 0 {
-			// Said out loud: an email that silently lost its files would
-			// look sent to the client.
-			fe.addMessage("attachments are not supported")
-		}
+	if items, ok := d.Array("attachments", false); ok && len(items) > 0 {
+		// Said out loud: an email that silently lost its files would look
+		// sent to the client.
+		fe.addMessage("attachments are not supported")
 	}
 	return in, fe.err()
 }
@@ -183,20 +127,21 @@ func checkAddress(fe *fieldErrors, field, s string) bool {
 	return checkLine(fe, field, s)
 }
 
-// parseAddresses reads a recipient list: a JSON array of address strings or
-// of {"Name","Email"} objects (the name is not kept: switchboard stores bare
-// addresses). It returns the trimmed addresses, nil for an absent list, and
-// records each bad item as field[i]. A required list must have an item.
-func parseAddresses(fe *fieldErrors, field string, raw json.RawMessage, required bool) []string {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || string(t) == "null" {
+// parseAddresses reads the recipient list field of d: a JSON array of
+// address strings or of {"Name","Email"} objects (the name is not kept:
+// switchboard stores bare addresses). It returns the trimmed addresses, nil
+// for an absent list, and records each bad item as field[i]. A required
+// list must have an item.
+func parseAddresses(fe *fieldErrors, d *jsonbody.Object, field string, required bool) []string {
+	v, present := d.Value(field)
+	if !present {
 		if required {
 			fe.add(field, "is required")
 		}
 		return nil
 	}
-	var items []json.RawMessage
-	if t[0] != '[' || json.Unmarshal(t, &items) != nil {
+	items, ok := v.([]any)
+	if !ok {
 		fe.add(field, "must be an array of email addresses")
 		return nil
 	}
@@ -206,7 +151,7 @@ func parseAddresses(fe *fieldErrors, field string, raw json.RawMessage, required
 	}
 	out := make([]string, 0, len(items))
 	for i, item := range items {
-		name := fmt.Sprintf("%s[%d]", field, i)
+		name := d.At(field).Element(i).Full()
 		addr, ok := addressItem(item)
 		switch {
 		case !ok:
@@ -223,32 +168,23 @@ func parseAddresses(fe *fieldErrors, field string, raw json.RawMessage, required
 
 // addressItem reads one recipient: a string, or an object whose Email is a
 // string. It returns the address trimmed, and false for anything else.
-func addressItem(raw json.RawMessage) (string, bool) {
-	t := bytes.TrimSpace(raw)
-	if len(t) > 0 && t[0] == '{' {
-		var o struct {
-			Email json.RawMessage `json:"Email"`
-		}
-		if err := unmarshalFields(t, &o); err != nil {
-			return "", false
-		}
-		t = o.Email
+func addressItem(v any) (string, bool) {
+	if m, ok := v.(map[string]any); ok {
+		v = m["Email"]
 	}
-	s, present, ok := jsonString(t)
-	return strings.TrimSpace(s), present && ok
+	s, ok := v.(string)
+	return strings.TrimSpace(s), ok
 }
 
-// optionalText reads an optional string field of at most max characters.
-// It returns "" for an absent one, and false (recording the field) for a
-// value that is not a string, holds a NUL character or is too long.
-func optionalText(fe *fieldErrors, field string, raw json.RawMessage, max int) (string, bool) {
-	switch s, present, ok := jsonString(raw); {
-	case !present:
-		return "", true
+// optionalText reads the optional string field of d, of at most max
+// characters. It returns "" for an absent one, and false (recording the
+// field) for a value that is not a string, holds a NUL character or is too
+// long.
+func optionalText(fe *fieldErrors, d *jsonbody.Object, field string, max int) (string, bool) {
+	s, ok := d.OptionalText(field)
+	switch {
 	case !ok:
-		fe.add(field, "must be a string")
-	case strings.ContainsRune(s, 0):
-		fe.add(field, "must not contain NUL characters")
+		return "", !d.Has(field)
 	case checkLength(fe, field, s, max):
 		return s, true
 	}
@@ -291,7 +227,7 @@ func (a *api) addMail(c echo.Context) error {
 		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.Case.Raw))
 	}
 	ctx := c.Request().Context()
-	if err := a.checkContact(ctx, cl.AccountID, in.Case.ID, in.ContactID); err != nil {
+	if err := a.checkContact(ctx, cl.AccountID, in.Case.N, in.ContactID); err != nil {
 		return err
 	}
 	ne := store.NewEmail{
@@ -302,9 +238,9 @@ func (a *api) addMail(c echo.Context) error {
 		agentID := cl.AgentID
 		ne.Sender, ne.AgentID = models.SenderAgent, &agentID
 	}
-	sm, err := a.store.AddEmail(ctx, cl.AccountID, in.Case.ID, ne)
+	sm, err := a.store.AddEmail(ctx, cl.AccountID, in.Case.N, ne)
 	if err != nil {
-		return writeError(err, in.Case.ID, cl.AgentID, in.describe)
+		return writeError(err, in.Case.N, cl.AgentID, in.describe)
 	}
 	return c.JSON(http.StatusOK, dataBody[mailObject]{Data: toMail(sm, *sm.Case)})
 }

@@ -1,43 +1,22 @@
 package acquire
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/jsonbody"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
 )
 
-// smsRequest is the body of POST /api/v1/voip/send-sms, flat as Acquire's
-// example sends it. The example's isClosed, isMultiChannel, markValue (the
-// HTML form of the text), msgType and title are accepted and ignored, so
-// they are not read at all. Each read field is kept raw so that every bad
-// one is named.
-type smsRequest struct {
-	Body json.RawMessage `json:"Body"`
-	// SMS and Message carry the text too in Acquire's example; they are read
-	// only when Body is absent.
-	SMS       json.RawMessage `json:"sms"`
-	Message   json.RawMessage `json:"message"`
-	From      json.RawMessage `json:"From"`
-	To        json.RawMessage `json:"To"`
-	ContactID json.RawMessage `json:"contactId"`
-	// ThreadID is the case; the example also sends the case as ID.
-	ThreadID json.RawMessage `json:"threadId"`
-	ID       json.RawMessage `json:"id"`
-	// TimelineID is the case's timeline, whose id is the case's.
-	TimelineID json.RawMessage `json:"timelineId"`
-}
-
 // smsInput is a checked send-sms request.
 type smsInput struct {
-	Case      caseRef
-	ContactID *contactRef
+	Case      jsonbody.ID
+	ContactID *jsonbody.ID
 	UserType  string
 	From, To  string
 	Body      string
@@ -46,96 +25,83 @@ type smsInput struct {
 // parseSMS checks a send-sms request: the body, the x-user-type header or
 // query parameter and the contactId query parameter. It returns the body's
 // errors (413, an empty or malformed body) or one ERROR_INVALID_INPUT naming
-// every bad field.
+// every bad field. The body is flat, as Acquire's example sends it; the
+// example's isClosed, isMultiChannel, markValue (the HTML form of the text),
+// msgType and title are accepted and ignored, so they are not read at all.
 func parseSMS(c echo.Context) (smsInput, error) {
-	body, err := readJSONObject(c)
+	var fe fieldErrors
+	obj, err := readJSONObject(c, &fe)
 	if err != nil {
 		return smsInput{}, err
 	}
-	var req smsRequest
-	if err := unmarshalFields(body, &req); err != nil {
-		return smsInput{}, invalidInput("the request body is not valid JSON: %v", err)
-	}
-	var fe fieldErrors
 	in := smsInput{UserType: parseUserType(c, &fe)}
 
-	// The case: threadId, else id; both must agree when both are given.
-	thread, tst := toCaseRef(req.ThreadID)
-	id, ist := toCaseRef(req.ID)
-	if tst == idBad {
-		fe.add("threadId", "must be a positive integer")
-	}
-	if ist == idBad {
-		fe.add("id", "must be a positive integer")
-	}
+	// The case: threadId, else id (the example sends the case as both);
+	// both must agree when both are given.
+	thread, threadOK := obj.OptionalID("threadId")
+	id, idOK := obj.OptionalID("id")
+	threadGiven, idGiven := obj.Has("threadId"), obj.Has("id")
 	switch {
-	case tst == idBad || ist == idBad:
-	case tst == idMissing && ist == idMissing:
+	case threadGiven && !threadOK || idGiven && !idOK:
+	case !threadGiven && !idGiven:
 		fe.add("threadId", "is required")
-	case tst == idMissing:
+	case !threadGiven:
 		in.Case = id
-	case ist != idMissing && id.Raw != thread.Raw:
+	case idGiven && id.Raw != thread.Raw:
 		fe.add("id", "case %s is not threadId %s: both name the case", shorten(id.Raw), shorten(thread.Raw))
 	default:
 		in.Case = thread
 	}
-	switch tl, st := toCaseRef(req.TimelineID); {
-	case st == idMissing:
-	case st == idBad:
-		fe.add("timelineId", "must be a positive integer")
-	case in.Case.Raw != "" && tl.Raw != in.Case.Raw:
+	// timelineId is the case's timeline, whose id is the case's.
+	if tl, ok := obj.OptionalID("timelineId"); ok && in.Case.Raw != "" && tl.Raw != in.Case.Raw {
 		fe.add("timelineId", "%s is not the timeline of case %s: a case's timeline has the case's id", shorten(tl.Raw), shorten(in.Case.Raw))
 	}
 
-	in.From = parsePhone(&fe, "From", req.From)
-	in.To = parsePhone(&fe, "To", req.To)
+	in.From = parsePhone(&fe, obj, "From")
+	in.To = parsePhone(&fe, obj, "To")
 
-	bodyField, bodyRaw := "Body", req.Body
-	for _, alt := range []struct {
-		field string
-		raw   json.RawMessage
-	}{{"sms", req.SMS}, {"message", req.Message}} {
-		if _, present, _ := jsonString(bodyRaw); present {
+	// sms and message carry the text too in Acquire's example; they are
+	// read only when Body is absent.
+	bodyField := "Body"
+	for _, alt := range []string{"sms", "message"} {
+		if obj.Has(bodyField) {
 			break
 		}
-		bodyField, bodyRaw = alt.field, alt.raw
+		bodyField = alt
 	}
-	switch s, present, ok := jsonString(bodyRaw); {
-	case !present:
+	if !obj.Has(bodyField) {
 		fe.add("Body", "is required")
-	case !ok:
-		fe.add(bodyField, "must be a string")
-	case strings.TrimSpace(s) == "":
-		fe.add(bodyField, "must not be blank")
-	case strings.ContainsRune(s, 0):
-		fe.add(bodyField, "must not contain NUL characters")
-	case checkLength(&fe, bodyField, s, models.MaxSMSLen):
-		in.Body = s
+	} else if s, ok := obj.Text(bodyField); ok {
+		switch {
+		case strings.TrimSpace(s) == "":
+			fe.add(bodyField, "must not be blank")
+		case checkLength(&fe, bodyField, s, models.MaxSMSLen):
+			in.Body = s
+		}
 	}
-	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), req.ContactID)
+	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), obj)
 	return in, fe.err()
 }
 
-// parsePhone reads a required phone number in international form
-// (models.ParsePhone: "+1 415 555 0100" is taken too). It returns it in
+// parsePhone reads the required phone number field of obj in international
+// form (models.ParsePhone: "+1 415 555 0100" is taken too). It returns it in
 // E.164, or "" after recording the field as bad.
-func parsePhone(fe *fieldErrors, field string, raw json.RawMessage) string {
-	s, present, ok := jsonString(raw)
-	s = strings.TrimSpace(s)
-	switch {
-	case !present || ok && s == "":
-		fe.add(field, "is required")
-	case !ok:
-		fe.add(field, "must be a string")
-	default:
-		p, err := models.ParsePhone(s)
-		if err != nil {
-			fe.add(field, "%v", err)
-			return ""
-		}
-		return p.E164
+func parsePhone(fe *fieldErrors, obj *jsonbody.Object, field string) string {
+	s, ok := obj.String(field)
+	if !ok {
+		return ""
 	}
-	return ""
+	s = strings.TrimSpace(s)
+	if s == "" {
+		fe.add(field, "is required")
+		return ""
+	}
+	p, err := models.ParsePhone(s)
+	if err != nil {
+		fe.add(field, "%v", err)
+		return ""
+	}
+	return p.E164
 }
 
 // describe words a field error of store.AddSMS in the request's names: the
@@ -175,7 +141,7 @@ func (a *api) sendSMS(c echo.Context) error {
 		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.Case.Raw))
 	}
 	ctx := c.Request().Context()
-	if err := a.checkContact(ctx, cl.AccountID, in.Case.ID, in.ContactID); err != nil {
+	if err := a.checkContact(ctx, cl.AccountID, in.Case.N, in.ContactID); err != nil {
 		return err
 	}
 	ns := store.NewSMS{Sender: models.SenderContact, From: in.From, To: in.To, Body: in.Body, WithCase: true}
@@ -183,9 +149,9 @@ func (a *api) sendSMS(c echo.Context) error {
 		agentID := cl.AgentID
 		ns.Sender, ns.AgentID = models.SenderAgent, &agentID
 	}
-	sm, err := a.store.AddSMS(ctx, cl.AccountID, in.Case.ID, ns)
+	sm, err := a.store.AddSMS(ctx, cl.AccountID, in.Case.N, ns)
 	if err != nil {
-		return writeError(err, in.Case.ID, cl.AgentID, in.describe)
+		return writeError(err, in.Case.N, cl.AgentID, in.describe)
 	}
 	return c.JSON(http.StatusOK, dataBody[smsSent]{Data: toSMSSent(sm, *sm.Case)})
 }

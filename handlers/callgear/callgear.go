@@ -189,7 +189,7 @@ func (a *api) serve(c echo.Context) error {
 // *auth.ScopeError.
 func (a *api) authenticate(ctx context.Context, params map[string]any, scope auth.Scope) (auth.Caller, error) {
 	var p problems
-	o := newObject(params, "", &p)
+	o := newObject(params, &p)
 	token, ok := o.str("access_token", true)
 	if !ok {
 		return auth.Caller{}, p.err()

@@ -2,103 +2,91 @@ package callgear
 
 import (
 	"encoding/json"
-	"math"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"switchboard/handlers/jsonbody"
 	"switchboard/models"
 )
 
 // dateTimeLayout is CallGear's "YYYY-MM-DD hh:mm:ss".
 const dateTimeLayout = "2006-01-02 15:04:05"
 
-// object reads the members of one JSON object of a request's params. Each
-// accessor takes one member, checks its JSON type and value, and records
-// problems under the member's full name (as "chats[2].messages[0].source");
-// unexpected then reports every member no accessor took, since CallGear
-// refuses parameters a method does not take.
+// object reads the members of one JSON object of a request's params
+// (jsonbody.Object) and words its problems as CallGear does (report), under
+// each member's full name (as "chats[2].messages[0].source"); unexpected
+// then reports every member no accessor took, since CallGear refuses
+// parameters a method does not take.
 type object struct {
-	m    map[string]any
-	path string
-	p    *problems
-	used map[string]bool
+	r *jsonbody.Object
+	p *problems
 }
 
-// newObject returns a reader of m, whose members are named path.member (or
-// member when path is empty), recording problems in p.
-func newObject(m map[string]any, path string, p *problems) *object {
-	return &object{m: m, path: path, p: p, used: make(map[string]bool, len(m))}
+// newObject returns a reader of m, the top-level params, recording
+// problems in p.
+func newObject(m map[string]any, p *problems) *object {
+	return &object{r: jsonbody.NewObject(m, nil, p.report), p: p}
 }
 
-// join returns the name of the member key of the object named path.
-func join(path, key string) string {
-	if path == "" {
-		return key
+// report words a problem the reader found as CallGear's problem.
+func (p *problems) report(f jsonbody.FieldError) {
+	name := f.Path.Full()
+	switch f.Kind {
+	case jsonbody.Missing:
+		p.missing(name)
+	case jsonbody.WrongType:
+		p.wrongType(name, f.Value, typeName(f.Want))
+	case jsonbody.NotInteger, jsonbody.NotPositive:
+		p.invalid(name, f.Value, "must be a positive integer")
+	case jsonbody.HasNUL:
+		p.invalid(name, nil, "must not contain NUL characters")
+	case jsonbody.BadTime:
+		p.add(name, mInvalidDateTime, f.Value, "Invalid date and time in parameter %s: want YYYY-MM-DD hh:mm:ss", name)
+	case jsonbody.NotAllowed:
+		p.invalid(name, f.Value, "must be one of %s", f.Want)
+	case jsonbody.TooFew:
+		p.invalid(name, nil, "must not be empty")
+	case jsonbody.TooMany:
+		p.add(name, mDataLimitExceeded, f.Value, "Data limit exceeded: %s has %d items, at most %s are allowed", name, f.Value, f.Want)
+	case jsonbody.Unexpected:
+		p.add(name, mUnexpected, nil, "Unexpected parameter %s", name)
+	default:
+		p.invalid(name, f.Value, "%s", f.Kind)
 	}
-	return path + "." + key
 }
 
-// index returns the name of the element i of the array named path.
-func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+// typeName returns a JSON type as CallGear's messages name it: "a string".
+func typeName(t string) string {
+	if t == "array" || t == "object" {
+		return "an " + t
+	}
+	return "a " + t
+}
 
 // name returns the full name of the member key.
-func (o *object) name(key string) string { return join(o.path, key) }
+func (o *object) name(key string) string { return o.r.Name(key) }
 
 // get returns the member's value, marking it taken. ok is false when the
 // member is absent or null: CallGear treats null as not given.
-func (o *object) get(key string) (v any, ok bool) {
-	o.used[key] = true
-	v, ok = o.m[key]
-	return v, ok && v != nil
-}
+func (o *object) get(key string) (v any, ok bool) { return o.r.Value(key) }
 
 // skip marks members as taken without reading them (the access token, which
 // the method checked first).
-func (o *object) skip(keys ...string) {
-	for _, k := range keys {
-		o.used[k] = true
-	}
-}
+func (o *object) skip(keys ...string) { o.r.Skip(keys...) }
 
 // unexpected records unexpected_parameters for every member no accessor
 // took, in name order.
-func (o *object) unexpected() {
-	var extra []string
-	for k := range o.m {
-		if !o.used[k] {
-			extra = append(extra, k)
-		}
-	}
-	slices.Sort(extra)
-	for _, k := range extra {
-		o.p.add(o.name(k), mUnexpected, nil, "Unexpected parameter %s", o.name(k))
-	}
-}
+func (o *object) unexpected() { o.r.RefuseUnread() }
 
 // str reads a string member. ok is false when it is absent or null (a
 // problem when required), of another type, or holds a NUL character, which
 // PostgreSQL cannot store.
 func (o *object) str(key string, required bool) (s string, ok bool) {
-	v, present := o.get(key)
-	if !present {
-		if required {
-			o.p.missing(o.name(key))
-		}
-		return "", false
+	if required {
+		return o.r.Text(key)
 	}
-	s, isString := v.(string)
-	switch {
-	case !isString:
-		o.p.wrongType(o.name(key), v, "a string")
-		return "", false
-	case strings.ContainsRune(s, 0):
-		o.p.invalid(o.name(key), nil, "must not contain NUL characters")
-		return "", false
-	}
-	return s, true
+	return o.r.OptionalText(key)
 }
 
 // optText reads an optional string member as text to store, of at most max
@@ -156,35 +144,31 @@ func (o *object) address(key, s string) bool {
 // invalid_parameter_value, and an integer too large for 64 bits, which no
 // row has, entity_not_found.
 func (o *object) id(key string, required bool) (n int64, given, ok bool) {
-	v, present := o.get(key)
-	if !present {
-		if required {
-			o.p.missing(o.name(key))
-		}
-		return 0, false, false
+	given = o.r.Has(key)
+	var id jsonbody.ID
+	if required {
+		id, ok = o.r.ID(key)
+	} else {
+		id, ok = o.r.OptionalID(key)
 	}
-	n, ok = idOf(v, o.name(key), o.p)
-	return n, true, ok
+	return id.N, given, ok && o.notHuge(o.name(key), id)
 }
 
-// idOf checks that v, the value of the field, is an id (see object.id) and
+// idAt checks that v, the value at path, is an id (see object.id) and
 // returns it; ok is false after recording a problem.
-func idOf(v any, field string, p *problems) (int64, bool) {
-	num, isNum := v.(json.Number)
-	if !isNum {
-		p.wrongType(field, v, "a number")
-		return 0, false
+func (o *object) idAt(path jsonbody.Path, v any) (int64, bool) {
+	id, ok := o.r.IDOf(path, v)
+	return id.N, ok && o.notHuge(path.Full(), id)
+}
+
+// notHuge records entity_not_found for an id too large for 64 bits and
+// returns false; it returns true for any other id.
+func (o *object) notHuge(field string, id jsonbody.ID) bool {
+	if id.Huge {
+		o.p.add(field, mEntityNotFound, json.Number(id.Raw), "Entity not found: no %s %s", field, id.Raw)
+		return false
 	}
-	n, huge, isInt := parseInteger(string(num))
-	switch {
-	case !isInt || n <= 0:
-		p.invalid(field, num, "must be a positive integer")
-		return 0, false
-	case huge:
-		p.add(field, mEntityNotFound, num, "Entity not found: no %s %s", field, num)
-		return 0, false
-	}
-	return n, true
+	return true
 }
 
 // idPtr returns the id read by object.id as a pointer: nil unless ok.
@@ -206,51 +190,20 @@ func (o *object) optID(key string) *int64 {
 // false when it is absent or null (a problem when required), not a string
 // (data_type_error), or not such a date and time (invalid_date_time).
 func (o *object) dateTime(key string, required bool, loc *time.Location) (t time.Time, ok bool) {
-	s, ok := o.str(key, required)
-	if !ok {
-		return time.Time{}, false
-	}
-	t, ok = parseDateTime(s, loc)
-	if !ok {
-		o.p.add(o.name(key), mInvalidDateTime, s, "Invalid date and time in parameter %s: want YYYY-MM-DD hh:mm:ss", o.name(key))
-	}
-	return t, ok
+	return o.r.Time(key, dateTimeLayout, loc, required)
 }
 
 // parseDateTime reads s as "YYYY-MM-DD hh:mm:ss" in loc, with every digit
-// written (Go's parser alone would take a one-digit hour), and returns the
-// time in UTC. ok is false for any other text or a date that does not exist.
+// written, and returns the time in UTC (see jsonbody.ParseTime).
 func parseDateTime(s string, loc *time.Location) (time.Time, bool) {
-	if len(s) != len(dateTimeLayout) {
-		return time.Time{}, false
-	}
-	for i := 0; i < len(s); i++ {
-		want := dateTimeLayout[i]
-		isDigit := s[i] >= '0' && s[i] <= '9'
-		if (want >= '0' && want <= '9') != isDigit || (!isDigit && s[i] != want) {
-			return time.Time{}, false
-		}
-	}
-	t, err := time.ParseInLocation(dateTimeLayout, s, loc)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return t.UTC(), true
+	return jsonbody.ParseTime(s, dateTimeLayout, loc)
 }
 
 // choice reads a string member that must be one of allowed. ok is false when
 // it is absent or null (a problem when required), not a string, or another
 // value (invalid_parameter_value).
 func (o *object) choice(key string, required bool, allowed ...string) (string, bool) {
-	s, ok := o.str(key, required)
-	if !ok {
-		return "", false
-	}
-	if !slices.Contains(allowed, s) {
-		o.p.invalid(o.name(key), s, "must be one of %s", strings.Join(allowed, ", "))
-		return "", false
-	}
-	return s, true
+	return o.r.Choice(key, required, allowed...)
 }
 
 // extID reads an ext_id member: a string, or an integer number, which is
@@ -283,7 +236,7 @@ func extIDOf(v any, field string, p *problems) (string, bool) {
 		}
 		return t, true
 	case json.Number:
-		if _, _, isInt := parseInteger(string(t)); !isInt {
+		if _, _, isInt := jsonbody.ParseInteger(string(t)); !isInt {
 			p.invalid(field, t, "must be a string or an integer")
 			return "", false
 		}
@@ -296,19 +249,17 @@ func extIDOf(v any, field string, p *problems) (string, bool) {
 // array reads an array member. ok is false when it is absent or null (a
 // problem when required) or of another type.
 func (o *object) array(key string, required bool) ([]any, bool) {
-	v, present := o.get(key)
-	if !present {
-		if required {
-			o.p.missing(o.name(key))
-		}
-		return nil, false
+	return o.r.Array(key, required)
+}
+
+// elem returns the reader of v, the element i of the array member key, or
+// nil after recording data_type_error when it is not an object.
+func (o *object) elem(key string, i int, v any) *object {
+	e, ok := o.r.Element(key, i, v)
+	if !ok {
+		return nil
 	}
-	a, isArray := v.([]any)
-	if !isArray {
-		o.p.wrongType(o.name(key), v, "an array")
-		return nil, false
-	}
-	return a, true
+	return &object{r: e, p: o.p}
 }
 
 // list reads a required array member of objects with between 1 and max
@@ -317,53 +268,15 @@ func (o *object) array(key string, required bool) ([]any, bool) {
 // than max (data_limit_exceeded, and then the elements are not read at all).
 // An element that is not an object is a data_type_error and has no reader.
 func (o *object) list(key string, max int) (items []*object, ok bool) {
-	a, ok := o.array(key, true)
-	if !ok {
-		return nil, false
+	objs, ok := o.r.Objects(key, true, 1, max)
+	if objs == nil {
+		return nil, ok
 	}
-	name := o.name(key)
-	switch {
-	case len(a) == 0:
-		o.p.invalid(name, nil, "must not be empty")
-		return nil, false
-	case len(a) > max:
-		o.p.add(name, mDataLimitExceeded, len(a), "Data limit exceeded: %s has %d items, at most %d are allowed", name, len(a), max)
-		return nil, false
-	}
-	items = make([]*object, len(a))
-	ok = true
-	for i, v := range a {
-		m, isObj := v.(map[string]any)
-		if !isObj {
-			o.p.wrongType(index(name, i), v, "an object")
-			ok = false
-			continue
+	items = make([]*object, len(objs))
+	for i, e := range objs {
+		if e != nil {
+			items[i] = &object{r: e, p: o.p}
 		}
-		items[i] = newObject(m, index(name, i), o.p)
 	}
 	return items, ok
-}
-
-// parseInteger reads s as a decimal integer: an optional minus sign, then
-// digits only. huge says it does not fit int64; n is then MaxInt64 or
-// MinInt64. It returns ok=false for anything else (fractions, exponents,
-// other signs, spaces).
-func parseInteger(s string) (n int64, huge, ok bool) {
-	digits := strings.TrimPrefix(s, "-")
-	if digits == "" {
-		return 0, false, false
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return 0, false, false
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		if strings.HasPrefix(s, "-") {
-			return math.MinInt64, true, true
-		}
-		return math.MaxInt64, true, true
-	}
-	return n, false, true
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/jsonbody"
 	"switchboard/models"
 )
 
@@ -56,7 +57,7 @@ func (a *api) deleteUploaded(c echo.Context, cl auth.Caller, params map[string]a
 // recording every problem in p.
 func decodeDelete(params map[string]any, maxItems int, p *problems) deleteIn {
 	var in deleteIn
-	o := newObject(params, "", p)
+	o := newObject(params, p)
 	o.skip("access_token")
 	v, _ := o.get("id")
 	switch t := v.(type) {
@@ -64,7 +65,7 @@ func decodeDelete(params map[string]any, maxItems int, p *problems) deleteIn {
 		p.missing("id")
 	case json.Number:
 		in.Single = true
-		if n, ok := idOf(t, "id", p); ok {
+		if n, ok := o.idAt(jsonbody.Path{jsonbody.Member("id")}, t); ok {
 			in.IDs = []int64{n}
 		}
 	case []any:
@@ -75,7 +76,7 @@ func decodeDelete(params map[string]any, maxItems int, p *problems) deleteIn {
 			p.add("id", mDataLimitExceeded, len(t), "Data limit exceeded: id has %d items, at most %d are allowed", len(t), maxItems)
 		default:
 			for i, e := range t {
-				if n, ok := idOf(e, index("id", i), p); ok {
+				if n, ok := o.idAt(jsonbody.Path{jsonbody.Member("id"), jsonbody.Element(i)}, e); ok {
 					in.IDs = append(in.IDs, n)
 				}
 			}

@@ -73,7 +73,7 @@ func (a *api) loginUser(c echo.Context, _ auth.Caller, params map[string]any) (a
 // decodeLogin reads login.user's params, recording every problem in p.
 func decodeLogin(params map[string]any, p *problems) loginIn {
 	var in loginIn
-	o := newObject(params, "", p)
+	o := newObject(params, p)
 	if in.Login, _ = o.str("login", true); !o.address("login", in.Login) {
 		in.Login = ""
 	}
@@ -90,7 +90,7 @@ func decodeLogin(params map[string]any, p *problems) loginIn {
 func (a *api) logoutUser(c echo.Context, cl auth.Caller, params map[string]any) (any, error) {
 	ctx := c.Request().Context()
 	var p problems
-	o := newObject(params, "", &p)
+	o := newObject(params, &p)
 	o.skip("access_token")
 	o.unexpected()
 	if err := p.err(); err != nil {

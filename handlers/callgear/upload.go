@@ -127,7 +127,7 @@ func upload[T any](a *api, c echo.Context, cl auth.Caller, params map[string]any
 // decodeOfflineParams reads upload.offline_messages' params (the access
 // token already checked), recording every problem in p. Times are in loc.
 func decodeOfflineParams(params map[string]any, loc *time.Location, maxItems int, p *problems) []offlineMessageIn {
-	o := newObject(params, "", p)
+	o := newObject(params, p)
 	o.skip("access_token")
 	o.id("user_id", false)
 	list, _ := o.list("offline_messages", maxItems)
@@ -161,7 +161,7 @@ func decodeOfflineMessage(o *object, loc *time.Location) offlineMessageIn {
 // decodeChatParams reads upload.chats' params (the access token already
 // checked), recording every problem in p. Times are in loc.
 func decodeChatParams(params map[string]any, loc *time.Location, maxItems int, p *problems) []chatIn {
-	o := newObject(params, "", p)
+	o := newObject(params, p)
 	o.skip("access_token")
 	o.id("user_id", false)
 	list, _ := o.list("chats", maxItems)
@@ -190,13 +190,9 @@ func decodeChat(o *object, loc *time.Location) chatIn {
 		o.p.invalid(o.name("messages"), nil, "a chat needs at least one message")
 	}
 	for j, v := range msgs {
-		name := index(o.name("messages"), j)
-		m, ok := v.(map[string]any)
-		if !ok {
-			o.p.wrongType(name, v, "an object")
-			continue
+		if m := o.elem("messages", j, v); m != nil {
+			in.Messages = append(in.Messages, decodeChatMessage(m, loc))
 		}
-		in.Messages = append(in.Messages, decodeChatMessage(newObject(m, name, o.p), loc))
 	}
 	requireContact(o, in.Contact)
 	requireSource(o, in.Source)
@@ -216,7 +212,8 @@ func decodeChatMessage(o *object, loc *time.Location) chatMessageIn {
 	case in.Source == "operator" && !given:
 		o.p.add(o.name("employee_id"), mRequiredMissed, nil, "Required parameter %s is missed: an operator's message needs its employee", o.name("employee_id"))
 	case in.Source != "" && in.Source != "operator" && given:
-		o.p.add(o.name("employee_id"), mCombination, o.m["employee_id"],
+		employee, _ := o.r.Peek("employee_id")
+		o.p.add(o.name("employee_id"), mCombination, employee,
 			"Invalid parameters combination: %s is only for a message whose source is operator", o.name("employee_id"))
 	}
 	if s, ok := o.str("message", true); ok {
@@ -300,11 +297,11 @@ func requireSource(o *object, in sourceIn) {
 // given reports whether the member is present and not null (nor a blank
 // string), whatever its value.
 func (o *object) given(key string) bool {
-	v, ok := o.m[key]
+	v, ok := o.r.Peek(key)
 	if s, isString := v.(string); isString {
 		return strings.TrimSpace(s) != ""
 	}
-	return ok && v != nil
+	return ok
 }
 
 // isMinusOne reports whether v is the JSON number -1.
@@ -320,13 +317,10 @@ func isMinusOne(v any) bool {
 func decodeUserFields(o *object) {
 	list, _ := o.array("user_fields", false)
 	for i, v := range list {
-		name := index(o.name("user_fields"), i)
-		m, ok := v.(map[string]any)
-		if !ok {
-			o.p.wrongType(name, v, "an object")
+		f := o.elem("user_fields", i, v)
+		if f == nil {
 			continue
 		}
-		f := newObject(m, name, o.p)
 		if ext, ok := f.get("ext_id"); ok {
 			extIDOf(ext, f.name("ext_id"), f.p)
 		} else {

@@ -25,14 +25,14 @@ const (
 	maxLimit     = 100
 )
 
-// readObject reads the request body as one JSON object, numbers kept as
-// json.Number so that each field's type can be checked on its own. It returns
-// a 400 naming "body" for an empty body, malformed JSON or a value that is
-// not an object; a 400 naming the path of every string that is not UTF-8 and
-// every key repeated in its object (see jsonbody.Check), which
+// readObject reads the request body as one JSON object, whose getters
+// record their problems in p in HelpCrunch's words (problems.report). It
+// returns a 400 naming "body" for an empty body, malformed JSON or a value
+// that is not an object; a 400 naming the path of every string that is not
+// UTF-8 and every key repeated in its object (see jsonbody.Check), which
 // encoding/json would take lossily; and the body limit's 413 for a body over
 // the limit.
-func readObject(c echo.Context) (map[string]any, error) {
+func readObject(c echo.Context, p *problems) (*jsonbody.Object, error) {
 	b, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		var he *echo.HTTPError
@@ -41,29 +41,48 @@ func readObject(c echo.Context) (map[string]any, error) {
 		}
 		return nil, badRequest("body", "The request body could not be read.")
 	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, badRequest("body", "The request body should not be empty.")
-	}
+	obj, err := jsonbody.Parse(b, p.report)
 	var je *jsonbody.Error
-	if err := jsonbody.Check(b); errors.As(err, &je) {
+	switch {
+	case errors.Is(err, jsonbody.ErrEmpty):
+		return nil, badRequest("body", "The request body should not be empty.")
+	case errors.As(err, &je):
 		return nil, bodyProblems(je)
-	}
-	// Malformed JSON (a *jsonbody.SyntaxError) is told by the decoder, in
-	// its words.
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, badRequest("body", "The request body is not valid JSON: "+jsonProblem(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, badRequest("body", "The request body is not valid JSON: unexpected data after the top-level value.")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
+	case errors.As(err, new(*jsonbody.SyntaxError)):
+		return nil, badRequest("body", "The request body is not valid JSON: "+syntaxProblem(b))
+	case err != nil:
 		return nil, badRequest("body", "The request body should be a JSON object.")
 	}
 	return obj, nil
+}
+
+// report words a problem the body's reader found as HelpCrunch's entry,
+// named by its path. A JSON object is "of type array", as PHP has it.
+func (p *problems) report(f jsonbody.FieldError) {
+	code := f.Path.Full()
+	switch f.Kind {
+	case jsonbody.Missing:
+		p.add(code, msgBlank)
+	case jsonbody.WrongType:
+		switch f.Want {
+		case "string":
+			p.add(code, msgString)
+		case "array", "object":
+			p.add(code, msgArray)
+		default:
+			p.add(code, msgNumeric)
+		}
+	case jsonbody.NotInteger:
+		p.add(code, msgNumeric)
+	case jsonbody.NotPositive:
+		p.add(code, msgPositive)
+	case jsonbody.HasNUL:
+		p.add(code, msgNUL)
+	case jsonbody.NotAllowed:
+		p.add(code, msgChoice)
+	default:
+		p.add(code, msgInvalid)
+	}
 }
 
 // bodyProblems returns the 400 listing each problem jsonbody found, named by
@@ -83,6 +102,18 @@ func bodyProblems(je *jsonbody.Error) error {
 		}
 	}
 	return p.err()
+}
+
+// syntaxProblem says what is wrong with malformed JSON as encoding/json's
+// decoder finds it, without echoing the decoder's internals.
+func syntaxProblem(b []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return jsonProblem(err)
+	}
+	return "unexpected data after the top-level value."
 }
 
 // jsonProblem says what is wrong with malformed JSON without echoing the
@@ -107,66 +138,35 @@ type idValue struct {
 	Huge bool
 }
 
-// readID reads obj[name] as HelpCrunch's numeric id: a JSON integer above 0.
-// A missing or null field is not Set, and a problem when required. A string,
-// a fraction, a boolean, an object or an array is "of type numeric"; zero or
-// a negative number is not "positive".
-func readID(obj map[string]any, name string, required bool, p *problems) idValue {
-	v, present := obj[name]
-	if !present || v == nil {
-		if required {
-			p.add(name, msgBlank)
-		}
-		return idValue{}
+// readID reads the member name as HelpCrunch's numeric id: a JSON integer
+// above 0. A missing or null field is not Set, and a problem when required.
+// A string, a fraction, a boolean, an object or an array is "of type
+// numeric"; zero or a negative number is not "positive".
+func readID(obj *jsonbody.Object, name string, required bool) idValue {
+	var id jsonbody.ID
+	var ok bool
+	if required {
+		id, ok = obj.ID(name)
+	} else {
+		id, ok = obj.OptionalID(name)
 	}
-	num, ok := v.(json.Number)
-	if !ok {
-		p.add(name, msgNumeric)
-		return idValue{}
-	}
-	n, huge, ok := parseInteger(string(num))
-	switch {
-	case !ok:
-		p.add(name, msgNumeric)
-		return idValue{}
-	case n <= 0:
-		p.add(name, msgPositive)
-		return idValue{}
-	}
-	return idValue{N: n, Set: true, Huge: huge}
+	return idValue{N: id.N, Set: ok, Huge: id.Huge}
 }
 
-// readString reads obj[name] as a string. A missing or null field gives
-// ok=false, and a problem when required; so does a required string that is
-// blank. A value of another type is a problem, and so is a NUL character,
-// which PostgreSQL cannot store.
-func readString(obj map[string]any, name string, required bool, p *problems) (s string, ok bool) {
-	return readStringAs(obj, name, name, required, p)
-}
-
-// readStringAs is readString naming the problems code rather than name (as
-// "filter[0].field" for the field "field" of the first filter).
-func readStringAs(obj map[string]any, name, code string, required bool, p *problems) (s string, ok bool) {
-	v, present := obj[name]
-	if !present || v == nil {
-		if required {
-			p.add(code, msgBlank)
-		}
+// readString reads the member name as a string. A missing or null field
+// gives ok=false, and a problem when required; so does a required string
+// that is blank. A value of another type is a problem, and so is a NUL
+// character, which PostgreSQL cannot store.
+func readString(obj *jsonbody.Object, name string, required bool) (s string, ok bool) {
+	if !required {
+		return obj.OptionalText(name)
+	}
+	s, ok = obj.Text(name)
+	if ok && strings.TrimSpace(s) == "" {
+		obj.Fail(name, jsonbody.Missing, "", s)
 		return "", false
 	}
-	s, isString := v.(string)
-	switch {
-	case !isString:
-		p.add(code, msgString)
-		return "", false
-	case strings.ContainsRune(s, 0):
-		p.add(code, msgNUL)
-		return "", false
-	case required && strings.TrimSpace(s) == "":
-		p.add(code, msgBlank)
-		return "", false
-	}
-	return s, true
+	return s, ok
 }
 
 // HelpCrunch's (Symfony's) messages for the problems of free text and of
@@ -285,30 +285,6 @@ func filterWord(name string) bool {
 	return false
 }
 
-// parseInteger reads s as a decimal integer: an optional minus sign, then
-// digits only. huge says it does not fit int64; n is then MaxInt64 or
-// MinInt64. It returns ok=false for anything else (fractions, exponents,
-// signs other than one leading minus, spaces).
-func parseInteger(s string) (n int64, huge, ok bool) {
-	digits := strings.TrimPrefix(s, "-")
-	if digits == "" {
-		return 0, false, false
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return 0, false, false
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		if strings.HasPrefix(s, "-") {
-			return math.MinInt64, true, true
-		}
-		return math.MaxInt64, true, true
-	}
-	return n, false, true
-}
-
 // integerOf reads a paging or id value as a query string, a JSON string or a
 // JSON number gives it. present is false for a missing, null or empty value;
 // ok is false when the value is not an integer.
@@ -327,7 +303,7 @@ func integerOf(v any) (n int64, huge, present, ok bool) {
 	if s == "" {
 		return 0, false, false, true
 	}
-	n, huge, ok = parseInteger(s)
+	n, huge, ok = jsonbody.ParseInteger(s)
 	return n, huge, true, ok
 }
 

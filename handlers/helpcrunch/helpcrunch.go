@@ -12,6 +12,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers/dialect"
+	"switchboard/handlers/jsonbody"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
@@ -71,7 +72,7 @@ func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 // returns 400 invalid_chat_value for anything else, and 404 for a number too
 // large for any row.
 func chatID(c echo.Context) (int64, error) {
-	n, huge, ok := parseInteger(c.Param("id"))
+	n, huge, ok := jsonbody.ParseInteger(c.Param("id"))
 	switch {
 	case !ok || n <= 0:
 		return 0, badRequest("invalid_chat_value", "Invalid chat ID")
@@ -91,26 +92,26 @@ func (a *api) createMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(c)
+	var p problems
+	obj, err := readObject(c, &p)
 	if err != nil {
 		return err
 	}
-	var p problems
-	chat := readID(obj, "chat", true, &p)
-	text, _ := readString(obj, "text", true, &p)
+	chat := readID(obj, "chat", true)
+	text, _ := readString(obj, "text", true)
 	checkText(&p, "text", text, models.MaxTextLen, false)
-	markdown, _ := readString(obj, "markdownText", false, &p)
+	markdown, _ := readString(obj, "markdownText", false)
 	checkText(&p, "markdownText", markdown, models.MaxTextLen, false)
-	agent := readID(obj, "agent", false, &p)
+	agent := readID(obj, "agent", false)
 	in := store.NewMessage{Sender: models.SenderContact, Text: text, Markdown: markdown, Reopen: true}
-	if typ, ok := readString(obj, "type", true, &p); ok {
+	if typ, ok := readString(obj, "type", true); ok {
 		switch typ {
 		case "message":
 			in.Kind = models.KindMessage
 		case "private":
 			in.Kind = models.KindNote
 			// A note is an agent's: a customer's message cannot be private.
-			if obj["agent"] == nil {
+			if !obj.Has("agent") {
 				p.add("type", msgChoice)
 			}
 		default:
@@ -196,11 +197,12 @@ func (a *api) searchChats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(c)
+	var p problems
+	obj, err := readObject(c, &p)
 	if err != nil {
 		return err
 	}
-	sq, err := readSearch(obj, chatField, chatSort, isChatField)
+	sq, err := readSearch(obj, &p, chatField, chatSort, isChatField)
 	if err != nil {
 		return err
 	}
@@ -238,13 +240,13 @@ func (a *api) createChat(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(c)
+	var p problems
+	obj, err := readObject(c, &p)
 	if err != nil {
 		return err
 	}
-	var p problems
-	customer := readID(obj, "customer", true, &p)
-	assignee := readID(obj, "assignee", false, &p)
+	customer := readID(obj, "customer", true)
+	assignee := readID(obj, "assignee", false)
 	// department and application name HelpCrunch objects switchboard does
 	// not have; clients send them, so they are accepted and ignored.
 	if err := p.err(); err != nil {
@@ -278,14 +280,14 @@ func (a *api) setChatStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(c)
+	var p problems
+	obj, err := readObject(c, &p)
 	if err != nil {
 		return err
 	}
-	var p problems
-	id := readID(obj, "id", true, &p)
+	id := readID(obj, "id", true)
 	var status models.CaseStatus
-	if name, ok := readString(obj, "status", true, &p); ok {
+	if name, ok := readString(obj, "status", true); ok {
 		if status, ok = chatStatusNamed(name, false); !ok {
 			p.add("status", msgChoice)
 		}
@@ -368,11 +370,12 @@ func (a *api) searchCustomers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(c)
+	var p problems
+	obj, err := readObject(c, &p)
 	if err != nil {
 		return err
 	}
-	sq, err := readSearch(obj, customerField, customerSort, isCustomerField)
+	sq, err := readSearch(obj, &p, customerField, customerSort, isCustomerField)
 	if err != nil {
 		return err
 	}
@@ -395,18 +398,18 @@ func (a *api) createCustomer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	obj, err := readObject(c)
+	var p problems
+	obj, err := readObject(c, &p)
 	if err != nil {
 		return err
 	}
-	var p problems
 	var in store.NewContact
-	in.Name, _ = readString(obj, "name", false, &p)
+	in.Name, _ = readString(obj, "name", false)
 	checkText(&p, "name", in.Name, models.MaxNameLen, true)
-	in.Email, _ = readString(obj, "email", false, &p)
+	in.Email, _ = readString(obj, "email", false)
 	checkEmail(&p, "email", in.Email)
-	in.Phone, _ = readString(obj, "phone", false, &p)
-	in.UserID, _ = readString(obj, "userId", false, &p)
+	in.Phone, _ = readString(obj, "phone", false)
+	in.UserID, _ = readString(obj, "userId", false)
 	checkText(&p, "userId", in.UserID, models.MaxExtIDLen, true)
 	if len(p) == 0 && strings.TrimSpace(in.Name+in.Email+in.Phone+in.UserID) == "" {
 		p.add("customer", "At least one of name, email, phone or userId should not be blank.")

@@ -2,12 +2,12 @@ package helpcrunch
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"switchboard/handlers/jsonbody"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -187,34 +187,28 @@ func searchKeys() []string {
 // every other member that looks like a filter (a misspelt "filters", a
 // "where", a "status" of the resource isField names), which would otherwise
 // widen the search to every row.
-func readSearch(obj map[string]any, field func(string) (searchField, bool), sortOf func(string) (string, bool),
+func readSearch(obj *jsonbody.Object, p *problems, field func(string) (searchField, bool), sortOf func(string) (string, bool),
 	isField func(string) bool) (searchQuery, error) {
-	var p problems
 	var q searchQuery
 	var extra []string
-	for key := range obj {
+	for _, key := range obj.Keys() {
 		if !slices.Contains(searchKeys(), key) && looksLikeFilter(key, isField) {
 			extra = append(extra, key)
 		}
 	}
-	slices.Sort(extra)
-	switch list := obj["filter"].(type) {
-	case nil:
-	case []any:
+	if list, ok := obj.Array("filter", false); ok {
 		if len(list) > store.MaxFilters {
 			// The store takes no more; checking here spares reading them all.
 			p.add("filter", msgMaxFilters())
-			break
-		}
-		for i, item := range list {
-			if f, ok := readFilter(item, fmt.Sprintf("filter[%d]", i), field, &p); ok {
-				q.Filters = append(q.Filters, f)
+		} else {
+			for i, item := range list {
+				if f, ok := readFilter(obj, i, item, field, p); ok {
+					q.Filters = append(q.Filters, f)
+				}
 			}
 		}
-	default:
-		p.add("filter", msgArray)
 	}
-	if s, ok := readChoice(obj["comparison"], "comparison", &p); ok {
+	if s, ok := readChoice(member(obj, "comparison"), "comparison", p); ok {
 		switch strings.ToUpper(s) {
 		case "AND":
 		case "OR":
@@ -223,49 +217,55 @@ func readSearch(obj map[string]any, field func(string) (searchField, bool), sort
 			p.add("comparison", msgChoice)
 		}
 	}
-	if key, ok := readChoice(obj["sort"], "sort", &p); ok {
+	if key, ok := readChoice(member(obj, "sort"), "sort", p); ok {
 		if q.Sort, ok = sortOf(key); !ok {
 			p.add("sort", msgChoice)
 		}
 	}
-	q.Asc = readOrder(obj["order"], &p)
-	q.Offset, q.Limit = readPage(obj["offset"], obj["limit"], &p)
+	q.Asc = readOrder(member(obj, "order"), p)
+	q.Offset, q.Limit = readPage(member(obj, "offset"), member(obj, "limit"), p)
 	for _, key := range extra {
 		p.add(key, msgUnexpected)
 	}
 	return q, p.err()
 }
 
-// readFilter reads one {field, operator, value} item of a search, adding a
-// problem named after code for each bad part.
-func readFilter(item any, code string, field func(string) (searchField, bool), p *problems) (store.Filter, bool) {
-	obj, ok := item.(map[string]any)
+// member returns the member key of obj as decoded, nil when it is absent.
+func member(obj *jsonbody.Object, key string) any {
+	v, _ := obj.Value(key)
+	return v
+}
+
+// readFilter reads item, the {field, operator, value} element i of a
+// search's filter, adding a problem named after its path ("filter[i].field")
+// for each bad part.
+func readFilter(obj *jsonbody.Object, i int, item any, field func(string) (searchField, bool), p *problems) (store.Filter, bool) {
+	fo, ok := obj.Element("filter", i, item)
 	if !ok {
-		p.add(code, msgArray)
 		return store.Filter{}, false
 	}
 	var f searchField
-	name, fieldOK := readStringAs(obj, "field", code+".field", true, p)
+	name, fieldOK := readString(fo, "field", true)
 	if fieldOK {
 		if f, fieldOK = field(name); !fieldOK {
-			p.add(code+".field", msgChoice)
+			p.add(fo.Name("field"), msgChoice)
 		}
 	}
-	opName, opOK := readStringAs(obj, "operator", code+".operator", true, p)
+	opName, opOK := readString(fo, "operator", true)
 	var op store.Op
 	if opOK {
 		op, opOK = operatorOf(opName)
 		if !opOK || (fieldOK && !f.allows(op)) {
-			p.add(code+".operator", msgChoice)
+			p.add(fo.Name("operator"), msgChoice)
 			opOK = false
 		}
 	}
 	if !fieldOK {
 		return store.Filter{}, false
 	}
-	value, msg := filterValue(f, obj["value"], op)
+	value, msg := filterValue(f, member(fo, "value"), op)
 	if msg != "" {
-		p.add(code+".value", msg)
+		p.add(fo.Name("value"), msg)
 		return store.Filter{}, false
 	}
 	return store.Filter{Field: f.column, Op: op, Value: value}, opOK

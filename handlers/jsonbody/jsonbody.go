@@ -6,6 +6,13 @@
 // with the JSON path of the value it is in (as "messages[0].text"); each
 // dialect words the problems in its vendor's error format. It is also a full
 // JSON syntax check, as strict as json.Valid, so a dialect need not run both.
+//
+// Parse then reads a checked body as an Object, the one field reader of every
+// dialect: typed getters (String, Text, ID, Int64, Bool, Time, Choice, Array,
+// StringArray, Object, Objects), each problem a FieldError with the member's
+// path, collected rather than stopping at the first, and handed to the
+// dialect's Report so that it comes out in the vendor's words; RefuseUnread
+// is the strict mode of a dialect that refuses members it does not take.
 package jsonbody
 
 import (
@@ -48,6 +55,9 @@ func (k Kind) String() string {
 	case DuplicateKey:
 		return "duplicate key"
 	}
+	if name, ok := fieldKindNames[k]; ok {
+		return name
+	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
@@ -72,7 +82,13 @@ type Path []Step
 // String returns the path as the dialects name fields: members joined by
 // dots, elements as [i] ("chats[2].messages[0].message"). A key longer than
 // 64 bytes is cut, with "…" after it.
-func (p Path) String() string {
+func (p Path) String() string { return p.format(true) }
+
+// Full is String with every key in full, as a dialect names a member it
+// refuses.
+func (p Path) Full() string { return p.format(false) }
+
+func (p Path) format(cut bool) string {
 	var b strings.Builder
 	for i, s := range p {
 		if s.InArray {
@@ -84,7 +100,11 @@ func (p Path) String() string {
 		if i > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(shortKey(s.Key))
+		if cut {
+			b.WriteString(shortKey(s.Key))
+		} else {
+			b.WriteString(s.Key)
+		}
 	}
 	return b.String()
 }
