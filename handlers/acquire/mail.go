@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
@@ -288,7 +290,7 @@ func (a *api) addMail(c echo.Context) error {
 		return err
 	}
 	if in.Case.Huge {
-		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.Case.Raw))
+		return errkind.Lookup(store.ErrNotFound, "case", shorten(in.Case.Raw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.ID, in.ContactID); err != nil {
@@ -304,7 +306,7 @@ func (a *api) addMail(c echo.Context) error {
 	}
 	sm, err := a.store.AddEmail(ctx, cl.AccountID, in.Case.ID, ne)
 	if err != nil {
-		return writeError(err, in.Case.ID, cl.AgentID, in.describe)
+		return errkind.Lookup(errkind.Named(err, described(in.describe)), "case", strconv.FormatInt(in.Case.ID, 10))
 	}
 	return c.JSON(http.StatusOK, dataBody[mailObject]{Data: toMail(sm, *sm.Case)})
 }

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
@@ -172,7 +174,7 @@ func (a *api) sendSMS(c echo.Context) error {
 		return err
 	}
 	if in.Case.Huge {
-		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.Case.Raw))
+		return errkind.Lookup(store.ErrNotFound, "case", shorten(in.Case.Raw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.ID, in.ContactID); err != nil {
@@ -185,7 +187,7 @@ func (a *api) sendSMS(c echo.Context) error {
 	}
 	sm, err := a.store.AddSMS(ctx, cl.AccountID, in.Case.ID, ns)
 	if err != nil {
-		return writeError(err, in.Case.ID, cl.AgentID, in.describe)
+		return errkind.Lookup(errkind.Named(err, described(in.describe)), "case", strconv.FormatInt(in.Case.ID, 10))
 	}
 	return c.JSON(http.StatusOK, dataBody[smsSent]{Data: toSMSSent(sm, *sm.Case)})
 }

@@ -96,7 +96,8 @@ const (
 )
 
 // Ref is how the request named a record it refers to: set by a handler
-// with Lookup or LookupPath, for the tables that echo the client's words.
+// with Lookup or LookupPath, for the tables that echo the client's words
+// (NotFound, and Conflict for a closed case).
 type Ref struct {
 	// Entity is what the handler looked up, in its own dialect's words
 	// ("chat", "customer", "offline_message").
@@ -178,9 +179,10 @@ func (e *refError) Error() string { return e.ref.Entity + " " + e.ref.Value + ":
 func (e *refError) Unwrap() error { return e.err }
 
 // Lookup returns err with what the handler looked up, entity named as
-// value in the body or query, when err is a not-found error (see Ref); any
-// other error, and nil, are returned unchanged: a database failure while
-// looking a record up stays Unavailable.
+// value in the body or query, when err is about that record (see Ref): it
+// is not found, or it is a case that is not active. Any other error, and
+// nil, are returned unchanged: a database failure while looking a record up
+// stays Unavailable.
 func Lookup(err error, entity, value string) error {
 	return lookup(err, Ref{Entity: entity, Value: value})
 }
@@ -191,7 +193,7 @@ func LookupPath(err error, entity, value string) error {
 }
 
 func lookup(err error, ref Ref) error {
-	if !errors.Is(err, store.ErrNotFound) {
+	if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrCaseNotActive) {
 		return err
 	}
 	return &refError{ref: ref, err: err}
@@ -303,6 +305,9 @@ func Of(err error) Class {
 		}
 	case errors.Is(err, store.ErrCaseNotActive):
 		cl.Kind, cl.Reason = Conflict, Closed
+		if errors.As(err, &re) {
+			cl.Ref = re.ref
+		}
 	case errors.Is(err, store.ErrConflict):
 		cl.Kind, cl.Reason = Conflict, Duplicate
 	case errors.As(err, new(*jsonbody.Error)), errors.As(err, new(*jsonbody.SyntaxError)):
