@@ -26,6 +26,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers/dialect"
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/guard"
 	"switchboard/models"
 	"switchboard/store"
@@ -135,14 +136,15 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 	if limit == "" {
 		limit = DefaultBodyLimit
 	}
-	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(limit)...)
+	chain := append([]echo.MiddlewareFunc{errkind.Render(deps.Logger(),
+		errkind.Dialect{Name: "callgear", Table: answer, Write: writeAnswer(deps.Logger())})}, deps.Before(limit)...)
 	e.POST(Path, a.serve, chain...)
 	e.POST(VendorPath, a.serve, chain...)
 }
 
 // serve is POST /data-api/v2.0: it reads one JSON-RPC request, checks its
 // access token and the caller's rate limits, runs its method (once per
-// Idempotency-Key) and answers its result. Errors go to renderErrors.
+// Idempotency-Key) and answers its result. Errors go to errkind.Render.
 func (a *api) serve(c echo.Context) error {
 	req, err := readRequest(c)
 	if req.id != nil {
@@ -220,7 +222,7 @@ func (a *api) location(ctx context.Context, accountID int64) (*time.Location, er
 	}
 	loc, err := time.LoadLocation(acct.Timezone)
 	if err != nil {
-		return nil, &internalError{fmt.Errorf("time zone of account %d: %w", accountID, err)}
+		return nil, errkind.AsInternal(fmt.Errorf("time zone of account %d: %w", accountID, err))
 	}
 	return loc, nil
 }
