@@ -4,7 +4,7 @@
 // Routes (under /api/v1, and the same without that prefix): POST crm/messenger/chat/add-message (scope chat),
 // POST mail/add-message (scope email), POST voip/send-sms (scope sms);
 // GET crm/messenger/chat/messages, crm/objects/case and crm/objects/case/{id}
-// (scope read). Each handler only returns errors; errkind.Render turns them
+// (scope read). Each handler only returns errors; renderErrors turns them
 // into Acquire's bodies through one table (errors.go). Request structs and
 // their checks live beside each handler, response structs and their
 // converters in convert.go.
@@ -22,7 +22,6 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers/dialect"
-	"switchboard/handlers/errkind"
 	"switchboard/handlers/keyauth"
 	"switchboard/store"
 )
@@ -94,7 +93,7 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 	a := &api{store: st}
 	before, after := deps.Before(cfg.BodyLimit), deps.After()
 	for _, r := range routes() {
-		chain := append([]echo.MiddlewareFunc{errkind.Render(deps.Logger(), errkind.Dialect{Name: "acquire", Table: answer})}, before...)
+		chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, before...)
 		chain = append(chain, keyauth.Require(deps.Keys, errMissingKey), keyauth.RequireScope(r.scope))
 		chain = append(chain, after...)
 		h := r.handler

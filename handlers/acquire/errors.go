@@ -3,8 +3,11 @@ package acquire
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/labstack/echo/v4"
 
 	"switchboard/handlers/errkind"
 )
@@ -147,4 +150,11 @@ type errorBody struct {
 type errorDetail struct {
 	Type    string `json:"type"`
 	Message string `json:"message"`
+}
+
+// renderErrors is the middleware that answers any error a Acquire handler
+// returns from the error table (answer), so that handlers just return
+// errors; log gets the server errors.
+func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
+	return errkind.Render(log, errkind.Dialect{Name: "acquire", Table: answer})
 }

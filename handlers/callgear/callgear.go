@@ -136,15 +136,14 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 	if limit == "" {
 		limit = DefaultBodyLimit
 	}
-	chain := append([]echo.MiddlewareFunc{errkind.Render(deps.Logger(),
-		errkind.Dialect{Name: "callgear", Table: answer, Write: writeAnswer(deps.Logger())})}, deps.Before(limit)...)
+	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(limit)...)
 	e.POST(Path, a.serve, chain...)
 	e.POST(VendorPath, a.serve, chain...)
 }
 
 // serve is POST /data-api/v2.0: it reads one JSON-RPC request, checks its
 // access token and the caller's rate limits, runs its method (once per
-// Idempotency-Key) and answers its result. Errors go to errkind.Render.
+// Idempotency-Key) and answers its result. Errors go to renderErrors.
 func (a *api) serve(c echo.Context) error {
 	req, err := readRequest(c)
 	if req.id != nil {

@@ -231,3 +231,10 @@ func writeAnswer(log *slog.Logger) errkind.Writer {
 		return nil
 	}
 }
+
+// renderErrors is the middleware that answers any error a CallGear handler
+// returns from the error table (answer), so that handlers just return
+// errors; log gets the server errors.
+func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
+	return errkind.Render(log, errkind.Dialect{Name: "callgear", Table: answer, Write: writeAnswer(log)})
+}

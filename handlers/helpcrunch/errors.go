@@ -3,8 +3,11 @@ package helpcrunch
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/labstack/echo/v4"
 
 	"switchboard/handlers/errkind"
 	"switchboard/store"
@@ -163,4 +166,11 @@ func fieldItem(f store.FieldError) errorItem {
 		return errorItem{Code: "userId", Message: f.Message}
 	}
 	return errorItem{Code: f.Field, Message: f.Message}
+}
+
+// renderErrors is the middleware that answers any error a HelpCrunch handler
+// returns from the error table (answer), so that handlers just return
+// errors; log gets the server errors.
+func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
+	return errkind.Render(log, errkind.Dialect{Name: "helpcrunch", Table: answer})
 }

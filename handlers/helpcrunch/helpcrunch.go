@@ -47,7 +47,7 @@ type api struct {
 // (deps.After).
 func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 	a := &api{store: deps.Store}
-	chain := append([]echo.MiddlewareFunc{errkind.Render(deps.Logger(), errkind.Dialect{Name: "helpcrunch", Table: answer})}, deps.Before(cfg.BodyLimit)...)
+	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
 	chain = append(chain, keyauth.Require(deps.Keys, errUnauthorized))
 	after := deps.After()
 	with := func(s auth.Scope) []echo.MiddlewareFunc {

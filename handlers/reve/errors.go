@@ -3,7 +3,10 @@ package reve
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+
+	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
 	"switchboard/handlers/errkind"
@@ -91,4 +94,11 @@ type errorItem struct {
 
 type errorBody struct {
 	Error []errorItem `json:"error"`
+}
+
+// renderErrors is the middleware that answers any error a REVE handler
+// returns from the error table (answer), so that handlers just return
+// errors; log gets the server errors.
+func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
+	return errkind.Render(log, errkind.Dialect{Name: "reve", Table: answer})
 }

@@ -68,7 +68,7 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 	if a.pageSize <= 0 {
 		a.pageSize = DefaultPageSize
 	}
-	chain := append([]echo.MiddlewareFunc{errkind.Render(deps.Logger(), errkind.Dialect{Name: "reve", Table: answer})}, deps.Before(cfg.BodyLimit)...)
+	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
 	chain = append(chain, requireSuperadmin(deps.Passwords))
 	chain = append(chain, deps.After()...)
 	// REVE's own examples call the lists with and without the trailing
