@@ -152,7 +152,7 @@ type errorDetail struct {
 	Message string `json:"message"`
 }
 
-// renderErrors is the middleware that answers any error a Acquire handler
+// renderErrors is the middleware that answers any error an Acquire handler
 // returns from the error table (answer), so that handlers just return
 // errors; log gets the server errors.
 func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
