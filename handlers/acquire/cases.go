@@ -1,7 +1,6 @@
 package acquire
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/keyauth"
 	"switchboard/handlers/rawquery"
 	"switchboard/models"
@@ -480,14 +480,11 @@ func (a *api) getCase(c echo.Context) error {
 	case idMissing, idBad:
 		return invalidInput("id: must be a positive integer, not %q", raw)
 	case idHuge:
-		return notFound(http.StatusNotFound, "Case %s not found", raw)
+		return errkind.LookupPath(store.ErrNotFound, "case", raw)
 	}
 	v, err := a.store.Case(c.Request().Context(), cl.AccountID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound(http.StatusNotFound, "Case %d not found", id)
-	}
 	if err != nil {
-		return err
+		return errkind.LookupPath(err, "case", strconv.FormatInt(id, 10))
 	}
 	return c.JSON(http.StatusOK, dataBody[caseObject]{Data: toCase(v)})
 }

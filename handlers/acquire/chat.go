@@ -7,11 +7,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/jsonbody"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
@@ -295,7 +297,7 @@ func (a *api) addChatMessage(c echo.Context) error {
 		return err
 	}
 	if in.CaseHuge {
-		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.CaseRaw))
+		return errkind.Lookup(store.ErrNotFound, "case", shorten(in.CaseRaw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.CaseID, in.ContactID); err != nil {
@@ -308,7 +310,7 @@ func (a *api) addChatMessage(c echo.Context) error {
 	}
 	m, err := a.store.AddMessage(ctx, cl.AccountID, in.CaseID, nm)
 	if err != nil {
-		return writeError(err, in.CaseID, cl.AgentID, nil)
+		return errkind.Lookup(err, "case", strconv.FormatInt(in.CaseID, 10))
 	}
 	return c.JSON(http.StatusOK, dataBody[messageObject]{Data: toAddedMessage(m, *m.Case)})
 }
@@ -323,21 +325,12 @@ func (a *api) checkContact(ctx context.Context, accountID, caseID int64, ref *js
 	}
 	v, err := a.store.Case(ctx, accountID, caseID)
 	if err != nil {
-		return caseNotFound(err, caseID)
+		return errkind.Lookup(err, "case", strconv.FormatInt(caseID, 10))
 	}
 	if ref.Huge || ref.N != v.ContactID {
 		return invalidInput("contactId: contact %s is not the contact of case %d", shorten(ref.Raw), caseID)
 	}
 	return nil
-}
-
-// caseNotFound gives a store error about a case Acquire's 400 "Case N not
-// found" when the case does not exist; other errors pass through.
-func caseNotFound(err error, caseID int64) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound(http.StatusBadRequest, "Case %d not found", caseID)
-	}
-	return err
 }
 
 // listChatMessages serves GET /api/v1/crm/messenger/chat/messages: the thread
@@ -368,24 +361,22 @@ func (a *api) listChatMessages(c echo.Context) error {
 	if err := fe.err(); err != nil {
 		return err
 	}
-	missing := notFound(http.StatusBadRequest, "Thread %s of contact %s not found", shorten(threadRaw), shorten(contactRaw))
+	thread := shorten(threadRaw) + " of contact " + shorten(contactRaw)
 	if cst == idHuge || tst == idHuge {
-		return missing
+		return errkind.Lookup(store.ErrNotFound, "thread", thread)
 	}
 	ctx := c.Request().Context()
 	v, err := a.store.Case(ctx, cl.AccountID, threadID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && v.ContactID != contactID {
-		return missing
+	if err == nil && v.ContactID != contactID {
+		// Another contact's thread is not found either.
+		err = store.ErrNotFound
 	}
 	if err != nil {
-		return err
+		return errkind.Lookup(err, "thread", thread)
 	}
 	msgs, _, err := a.store.ListMessages(ctx, cl.AccountID, threadID, store.MessageQuery{Limit: store.MaxLimit, Oldest: true})
-	if errors.Is(err, store.ErrNotFound) {
-		return missing
-	}
 	if err != nil {
-		return err
+		return errkind.Lookup(err, "thread", thread)
 	}
 	return c.JSON(http.StatusOK, dataBody[[]caseWithMessages]{Data: []caseWithMessages{toThread(v, msgs)}})
 }

@@ -1,21 +1,15 @@
 package acquire
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"switchboard/auth"
 	"switchboard/handlers/errkind"
-	"switchboard/handlers/guard"
-	"switchboard/store"
 )
 
 // The error types Acquire documents, plus ERROR_SERVICE_UNAVAILABLE for its
@@ -35,178 +29,117 @@ const (
 )
 
 // errMissingKey means the request carries no bearer API key.
-var errMissingKey = errors.New("no bearer API key")
+var errMissingKey = fmt.Errorf("no bearer API key: %w", errkind.ErrNoCredentials)
 
-// apiError is an error with the status, type and message Acquire shows for
-// it, whatever the error table (classify) would say for Err.
-type apiError struct {
-	Status  int
-	Type    string
-	Message string
-	Err     error
+// notFoundMessages are Acquire's messages for a record the request names,
+// by the entity its handler looked up (errkind.Lookup), each with the
+// reference as the client sent it.
+var notFoundMessages = map[string]string{
+	"case":   "Case %s not found",
+	"thread": "Thread %s not found",
 }
 
-func (e *apiError) Error() string {
-	if e.Err != nil {
-		return e.Message + ": " + e.Err.Error()
-	}
-	return e.Message
-}
-
-func (e *apiError) Unwrap() error { return e.Err }
-
-// invalidInput returns a 400 ERROR_INVALID_INPUT with the message.
-func invalidInput(format string, args ...any) error {
-	return &apiError{Status: http.StatusBadRequest, Type: typeInvalidInput, Message: fmt.Sprintf(format, args...)}
-}
-
-// notFound returns an ERROR_RECORD_NOT_FOUND with the message: status 400 for
-// a record the body or query refers to, as Acquire documents, and 404 for the
-// object a route's path names.
-func notFound(status int, format string, args ...any) error {
-	return &apiError{Status: status, Type: typeRecordNotFound, Message: fmt.Sprintf(format, args...), Err: store.ErrNotFound}
-}
-
-// fieldErrors collects the invalid fields of one request so that the client
-// hears of all of them at once.
-type fieldErrors []string
-
-// add records that field is invalid.
-func (fe *fieldErrors) add(field, format string, args ...any) {
-	*fe = append(*fe, field+": "+fmt.Sprintf(format, args...))
-}
-
-// addMessage records a problem whose message names its fields itself, such
-// as "attachments are not supported".
-func (fe *fieldErrors) addMessage(msg string) {
-	*fe = append(*fe, msg)
-}
-
-// err returns the collected fields as one ERROR_INVALID_INPUT, or nil.
-func (fe fieldErrors) err() error {
-	if len(fe) == 0 {
-		return nil
-	}
-	return invalidInput("%s", strings.Join(fe, "; "))
-}
-
-// writeError turns an error of the store's AddMessage, AddEmail or AddSMS
-// into Acquire's: a closed case is ERROR_INVALID_INPUT, an unknown case or
-// key agent ERROR_RECORD_NOT_FOUND (400), and the store's field errors one
-// ERROR_INVALID_INPUT with each field as describe words it in the request's
-// names (with describe nil they reach the error table in the store's words).
-// A *store.QuotaError and other errors pass through to the error table.
-func writeError(err error, caseID, agentID int64, describe func(store.FieldError) string) error {
-	var nf *store.NotFoundError
-	var fe store.FieldErrors
-	switch {
-	case errors.Is(err, store.ErrCaseNotActive):
-		return invalidInput("Only active cases may receive messages via the API: case %d is closed", caseID)
-	case errors.As(err, &nf) && nf.Entity == "agent":
-		return notFound(http.StatusBadRequest, "User %d of this API key not found", agentID)
-	case errors.Is(err, store.ErrNotFound):
-		return notFound(http.StatusBadRequest, "Case %d not found", caseID)
-	case errors.As(err, &fe) && describe != nil:
-		parts := make([]string, len(fe))
-		for i, f := range fe {
-			parts[i] = describe(f)
-		}
-		return &apiError{Status: http.StatusBadRequest, Type: typeInvalidInput, Message: strings.Join(parts, "; "), Err: err}
-	}
-	return err
-}
-
-// classify is Acquire's error table: the status, type and message for each
-// store, auth and HTTP error, and for a 429 or 503 the seconds the client is
-// to wait (Retry-After; 0 for other statuses).
-func classify(err error) (status int, typ, msg string, retryAfter int) {
+// answer is Acquire's error table: the status, type and message of each
+// class of error, and for a 429 or 503 the seconds the client is to wait.
+// A record a request's body or query names is an ERROR_RECORD_NOT_FOUND
+// with status 400, as Acquire documents, the one a route's path names 404.
+func answer(cl errkind.Class) errkind.Answer {
 	var ae *apiError
-	var he *echo.HTTPError
-	var se *auth.ScopeError
-	var fe store.FieldErrors
-	var qe *store.QuotaError
-	var le *guard.LimitError
-	var ke *guard.KeyError
-	switch {
-	case errors.As(err, &ae):
-		return ae.Status, ae.Type, ae.Message, 0
-	case errors.As(err, &le):
+	status, typ, msg := http.StatusInternalServerError, typeServerError, "Internal server error"
+	switch k := cl.Kind; {
+	case errors.As(cl.Cause, &ae):
+		return errkind.Answer{Status: http.StatusBadRequest, Body: errorBody{Error: errorDetail{Type: typeInvalidInput, Message: ae.Message}}}
+	case cl.Status != 0:
+		status, typ, msg = answerHTTP(cl.Status, cl.Detail)
+	case k == errkind.Limited && cl.Reason == errkind.Requests:
 		status, typ = http.StatusTooManyRequests, typeTooManyRequests
-		msg = fmt.Sprintf("Too many requests: the limit is %d requests per %s. Try again in %d seconds.", le.Limit, le.Per(), le.RetrySeconds())
-		retryAfter = le.RetrySeconds()
-	case errors.As(err, &ke):
-		status, typ, msg = http.StatusBadRequest, typeInvalidInput, "Idempotency-Key is invalid: "+ke.Reason
-	case errors.Is(err, store.ErrIdempotencyInFlight):
-		status, typ, msg = http.StatusConflict, typeConflict, "A request with this Idempotency-Key is still in progress"
-	case errors.Is(err, store.ErrIdempotencyApplied):
+		msg = fmt.Sprintf("Too many requests: the limit is %d requests per %s. Try again in %d seconds.", cl.Limit, cl.Per, cl.RetryAfter)
+	case k == errkind.Limited && cl.Reason == errkind.Quota:
+		status, typ, msg = http.StatusTooManyRequests, typeTooManyRequests, cl.Detail
+	case k == errkind.Invalid && cl.Reason == errkind.BadKey:
+		status, typ, msg = http.StatusBadRequest, typeInvalidInput, "Idempotency-Key is invalid: "+cl.Detail
+	case k == errkind.InFlight && cl.Reason == errkind.Applied:
 		status, typ, msg = http.StatusConflict, typeConflict, "The request with this Idempotency-Key was applied, but its response was lost: read the result instead of sending it again"
-	case errors.Is(err, store.ErrIdempotencyMismatch):
+	case k == errkind.InFlight:
+		status, typ, msg = http.StatusConflict, typeConflict, "A request with this Idempotency-Key is still in progress"
+	case k == errkind.Mismatch:
 		status, typ, msg = http.StatusUnprocessableEntity, typeConflict, "This Idempotency-Key was used with a different request"
-	case errors.Is(err, errMissingKey):
-		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "Missing API key: send the header Authorization: Bearer <API key>"
-	case errors.Is(err, auth.ErrExpiredToken):
-		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "The API key has expired"
-	case errors.Is(err, auth.ErrSessionToken):
-		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "A login.user session token is valid only on the CallGear Data API: send an API key"
-	case errors.Is(err, auth.ErrInvalidToken):
-		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, "Invalid API key"
-	case errors.As(err, &se):
-		status, typ, msg = http.StatusForbidden, typeUnauthorizedAccess, fmt.Sprintf("This API key lacks the %q scope", se.Scope)
-	case errors.Is(err, auth.ErrForbidden):
+	case k == errkind.Unauthenticated && cl.Reason != errkind.BadPassword:
+		status, typ, msg = http.StatusUnauthorized, typeUnauthorized, map[errkind.Reason]string{
+			errkind.NoCredentials: "Missing API key: send the header Authorization: Bearer <API key>",
+			errkind.Expired:       "The API key has expired",
+			errkind.Session:       "A login.user session token is valid only on the CallGear Data API: send an API key",
+			errkind.BadToken:      "Invalid API key",
+		}[cl.Reason]
+	case k == errkind.Forbidden && cl.Scope != "":
+		status, typ, msg = http.StatusForbidden, typeUnauthorizedAccess, fmt.Sprintf("This API key lacks the %q scope", cl.Scope)
+	case k == errkind.Forbidden:
 		status, typ, msg = http.StatusForbidden, typeUnauthorizedAccess, "This API key may not do this"
-	case errors.As(err, &qe):
-		status, typ, msg = http.StatusTooManyRequests, typeTooManyRequests, qe.Error()
-		retryAfter = retrySeconds(qe.RetryAfter)
-	case errors.Is(err, store.ErrNotFound):
+	case k == errkind.NotFound:
 		status, typ, msg = http.StatusBadRequest, typeRecordNotFound, "Record not found"
-	case errors.Is(err, store.ErrCaseNotActive):
+		if format, ok := notFoundMessages[cl.Ref.Entity]; ok {
+			msg = fmt.Sprintf(format, cl.Ref.Value)
+		}
+		if cl.Ref.Entity == "case" && cl.Entity == "agent" {
+			// The key's own agent, which the write names as its author.
+			msg = fmt.Sprintf("User %d of this API key not found", cl.ID)
+		}
+		if cl.Ref.InPath {
+			status = http.StatusNotFound
+		}
+	case k == errkind.Conflict && cl.Reason == errkind.Closed:
 		status, typ, msg = http.StatusBadRequest, typeInvalidInput, "Only active cases may receive messages via the API"
-	case errors.As(err, &fe):
-		// Handlers check their input before the store does; this is the
-		// safety net, in the store's words.
-		status, typ, msg = http.StatusBadRequest, typeInvalidInput, strings.TrimPrefix(fe.Error(), "invalid input: ")
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		if cl.Ref.Entity == "case" {
+			msg += ": case " + cl.Ref.Value + " is closed"
+		}
+	case k == errkind.Invalid && cl.Fields != nil:
+		// Handlers check their input before the store does; unless a
+		// handler words them (described), this is the safety net, in the
+		// store's words.
+		parts := make([]string, len(cl.Fields))
+		for i, f := range cl.Fields {
+			parts[i] = f.Message
+			if f.Field != "" {
+				parts[i] = f.Field + ": " + f.Message
+			}
+		}
+		status, typ, msg = http.StatusBadRequest, typeInvalidInput, strings.Join(parts, "; ")
+	case k == errkind.Unavailable:
 		status, typ, msg = http.StatusServiceUnavailable, typeServiceUnavailable, "Service is temporarily unavailable. "+errkind.UnavailableRetry+"."
-	case errors.As(err, &he):
-		status, typ, msg = classifyHTTP(he)
-	default:
-		status, typ, msg = http.StatusInternalServerError, typeServerError, "Internal server error"
 	}
-	if status == http.StatusServiceUnavailable {
-		// An unreachable database is usually back within a second.
-		retryAfter = 1
+	a := errkind.Answer{Status: status, Body: errorBody{Error: errorDetail{Type: typ, Message: msg}}}
+	switch status {
+	case http.StatusUnauthorized:
+		// RFC 7235: a 401 names the scheme it wants.
+		a.WWWAuthenticate = "Bearer"
+	case http.StatusServiceUnavailable:
+		a.RetryAfter = 1
+	case http.StatusTooManyRequests:
+		a.RetryAfter = cl.RetryAfter
 	}
-	return status, typ, msg, retryAfter
+	return a
 }
 
-// retrySeconds returns d in whole seconds, rounded up so that a client that
-// waits that long finds the quota free, and at least 1.
-func retrySeconds(d time.Duration) int {
-	return max(int((d+time.Second-1)/time.Second), 1)
-}
-
-// classifyHTTP maps Echo's own errors (body limit, unknown route, bad method)
-// to Acquire's types.
-func classifyHTTP(he *echo.HTTPError) (int, string, string) {
-	msg, _ := he.Message.(string)
+// answerHTTP maps Echo's own errors (the body limit) to Acquire's types.
+func answerHTTP(status int, msg string) (int, string, string) {
 	switch {
-	case he.Code == http.StatusRequestEntityTooLarge:
-		return he.Code, typeInvalidInput, "request body too large"
-	case he.Code == http.StatusUnauthorized:
-		return he.Code, typeUnauthorized, msg
-	case he.Code == http.StatusForbidden:
-		return he.Code, typeUnauthorizedAccess, msg
-	case he.Code == http.StatusNotFound:
-		return he.Code, typeRecordNotFound, msg
-	case he.Code == http.StatusServiceUnavailable:
-		return he.Code, typeServiceUnavailable, "Service is temporarily unavailable. " + errkind.UnavailableRetry + "."
-	case he.Code >= 500:
+	case status == http.StatusRequestEntityTooLarge:
+		return status, typeInvalidInput, "request body too large"
+	case status == http.StatusUnauthorized:
+		return status, typeUnauthorized, msg
+	case status == http.StatusForbidden:
+		return status, typeUnauthorizedAccess, msg
+	case status == http.StatusNotFound:
+		return status, typeRecordNotFound, msg
+	case status == http.StatusServiceUnavailable:
+		return status, typeServiceUnavailable, "Service is temporarily unavailable. " + errkind.UnavailableRetry + "."
+	case status >= 500:
 		return http.StatusInternalServerError, typeServerError, "Internal server error"
 	}
 	if msg == "" {
-		msg = http.StatusText(he.Code)
+		msg = http.StatusText(status)
 	}
-	return he.Code, typeInvalidInput, msg
+	return status, typeInvalidInput, msg
 }
 
 // errorBody is Acquire's error response.
@@ -219,32 +152,9 @@ type errorDetail struct {
 	Message string `json:"message"`
 }
 
-// renderErrors is the middleware that writes any error an Acquire handler
-// returns as {"error":{"type":"ERROR_...","message":"..."}} with its status,
-// so that handlers just return errors.
+// renderErrors is the middleware that answers any error an Acquire handler
+// returns from the error table (answer), so that handlers just return
+// errors; log gets the server errors.
 func renderErrors(log *slog.Logger) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			err := next(c)
-			if err == nil || c.Response().Committed {
-				return err
-			}
-			if errkind.ClientGone(c) {
-				return errkind.AnswerClientGone(c)
-			}
-			status, typ, msg, retryAfter := classify(err)
-			if status >= 500 {
-				log.ErrorContext(c.Request().Context(), "acquire request failed", "err", err, "status", status,
-					"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-			}
-			if status == http.StatusUnauthorized {
-				// RFC 7235: a 401 names the scheme it wants.
-				c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")
-			}
-			if retryAfter > 0 {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter))
-			}
-			return c.JSON(status, errorBody{Error: errorDetail{Type: typ, Message: msg}})
-		}
-	}
+	return errkind.Render(log, errkind.Dialect{Name: "acquire", Table: answer})
 }

@@ -3,10 +3,12 @@ package acquire
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/jsonbody"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
@@ -224,7 +226,7 @@ func (a *api) addMail(c echo.Context) error {
 		return err
 	}
 	if in.Case.Huge {
-		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.Case.Raw))
+		return errkind.Lookup(store.ErrNotFound, "case", shorten(in.Case.Raw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.N, in.ContactID); err != nil {
@@ -240,7 +242,7 @@ func (a *api) addMail(c echo.Context) error {
 	}
 	sm, err := a.store.AddEmail(ctx, cl.AccountID, in.Case.N, ne)
 	if err != nil {
-		return writeError(err, in.Case.N, cl.AgentID, in.describe)
+		return errkind.Lookup(errkind.Named(err, described(in.describe)), "case", strconv.FormatInt(in.Case.N, 10))
 	}
 	return c.JSON(http.StatusOK, dataBody[mailObject]{Data: toMail(sm, *sm.Case)})
 }

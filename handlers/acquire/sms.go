@@ -3,10 +3,12 @@ package acquire
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/jsonbody"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
@@ -138,7 +140,7 @@ func (a *api) sendSMS(c echo.Context) error {
 		return err
 	}
 	if in.Case.Huge {
-		return notFound(http.StatusBadRequest, "Case %s not found", shorten(in.Case.Raw))
+		return errkind.Lookup(store.ErrNotFound, "case", shorten(in.Case.Raw))
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.N, in.ContactID); err != nil {
@@ -151,7 +153,7 @@ func (a *api) sendSMS(c echo.Context) error {
 	}
 	sm, err := a.store.AddSMS(ctx, cl.AccountID, in.Case.N, ns)
 	if err != nil {
-		return writeError(err, in.Case.N, cl.AgentID, in.describe)
+		return errkind.Lookup(errkind.Named(err, described(in.describe)), "case", strconv.FormatInt(in.Case.N, 10))
 	}
 	return c.JSON(http.StatusOK, dataBody[smsSent]{Data: toSMSSent(sm, *sm.Case)})
 }

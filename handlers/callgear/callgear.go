@@ -26,6 +26,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers/dialect"
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/guard"
 	"switchboard/models"
 	"switchboard/store"
@@ -220,7 +221,7 @@ func (a *api) location(ctx context.Context, accountID int64) (*time.Location, er
 	}
 	loc, err := time.LoadLocation(acct.Timezone)
 	if err != nil {
-		return nil, &internalError{fmt.Errorf("time zone of account %d: %w", accountID, err)}
+		return nil, errkind.AsInternal(fmt.Errorf("time zone of account %d: %w", accountID, err))
 	}
 	return loc, nil
 }

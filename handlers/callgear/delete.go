@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/jsonbody"
 	"switchboard/models"
 )
@@ -48,7 +49,7 @@ func (a *api) deleteUploaded(c echo.Context, cl auth.Caller, params map[string]a
 		if in.Single {
 			rename = func(string) string { return "id" }
 		}
-		return nil, storeError(err, rename)
+		return nil, errkind.Named(err, fieldNames(rename))
 	}
 	return idsData(deleted), nil
 }

@@ -23,7 +23,7 @@ const version = "2.0"
 const contentType = "application/json; charset=UTF-8"
 
 // ctxID is where the endpoint keeps the request's id (a json.RawMessage) in
-// the echo context once it is read, so that renderErrors can echo it.
+// the echo context once it is read, so that writeAnswer can echo it.
 const ctxID = "callgear.id"
 
 // request is a JSON-RPC request as the endpoint reads it.

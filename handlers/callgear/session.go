@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/errkind"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -44,7 +45,7 @@ func (a *api) loginUser(c echo.Context, _ auth.Caller, params map[string]any) (a
 		return nil, err
 	}
 	if a.passwords == nil {
-		return nil, &internalError{errNoPasswords}
+		return nil, errkind.AsInternal(errNoPasswords)
 	}
 	cl, err := a.passwords.Authenticate(ctx, in.Login, in.Password, c.RealIP())
 	if err != nil {
@@ -53,16 +54,14 @@ func (a *api) loginUser(c echo.Context, _ auth.Caller, params map[string]any) (a
 	exp := a.now().Add(sessionTTL).Truncate(time.Second)
 	key, token, err := a.keys.Issue(ctx, cl.AccountID, auth.KeySpec{AgentID: &cl.AgentID, Name: SessionKeyName,
 		Kind: models.KeySession, Scopes: auth.RoleScopes(cl.Role), ExpiresAt: &exp})
-	var fe store.FieldErrors
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// The agent was removed between the password check and the key.
-		return nil, &rpcError{problems: problems{{Mnemonic: mAuthError, Message: "Wrong login or password"}}, err: err}
-	case errors.As(err, &fe):
-		// The spec is the handler's, not the client's: a field error is a bug.
-		return nil, &internalError{fmt.Errorf("issue session key: %w", err)}
+		return nil, fmt.Errorf("issue session key: %w: %w", auth.ErrBadCredentials, err)
 	case err != nil:
-		return nil, fmt.Errorf("issue session key: %w", err)
+		// The spec is the handler's, not the client's: a field error is a
+		// bug (an unavailable database stays one).
+		return nil, errkind.AsInternal(fmt.Errorf("issue session key: %w", err))
 	}
 	if key.ExpiresAt != nil {
 		exp = *key.ExpiresAt

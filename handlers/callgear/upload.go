@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/auth"
+	"switchboard/handlers/errkind"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -119,7 +120,7 @@ func upload[T any](a *api, c echo.Context, cl auth.Caller, params map[string]any
 	}
 	ids, err := write(ctx, cl.AccountID, items)
 	if err != nil {
-		return nil, storeError(err, listField(list))
+		return nil, errkind.Named(err, fieldNames(listField(list)))
 	}
 	return idsData(ids), nil
 }

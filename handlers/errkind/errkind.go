@@ -1,6 +1,17 @@
-// Package errkind holds what every dialect's error table answers alike,
-// whatever the vendor's format: a client that hung up, and the wording of a
-// database that is unavailable.
+// Package errkind is the one error classifier the dialects share. Of maps
+// any error a handler returns (the store's, auth's, the guard's, jsonbody's,
+// Echo's, or a dialect's own Worded error) to a Class: a small set of kinds
+// (NotFound, Invalid, Conflict, InFlight, Mismatch, Limited, Unavailable,
+// Unauthenticated, Forbidden, TooLarge, else Internal) with the details a
+// vendor's wording needs. Each dialect's errors.go is then only a Table, kind
+// → status and body, and Render is the one middleware that answers with it:
+// handlers just return errors. Handlers that know more than the store says
+// name it with Lookup (which record, as the client wrote it), Named (the
+// request's names of the store's fields) or AsInternal (a bug, whatever it
+// wraps).
+//
+// errkind sits between the dialects and auth, store and the guard: it
+// imports them and no dialect.
 package errkind
 
 import (

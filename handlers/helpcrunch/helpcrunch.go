@@ -4,7 +4,6 @@ package helpcrunch
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers/dialect"
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/jsonbody"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
@@ -77,7 +77,7 @@ func chatID(c echo.Context) (int64, error) {
 	case !ok || n <= 0:
 		return 0, badRequest("invalid_chat_value", "Invalid chat ID")
 	case huge:
-		return 0, chatNotFound(store.ErrNotFound)
+		return 0, errkind.Lookup(store.ErrNotFound, "chat", "")
 	}
 	return n, nil
 }
@@ -122,10 +122,10 @@ func (a *api) createMessage(c echo.Context) error {
 		return err
 	}
 	if chat.Huge {
-		return chatNotFound(store.ErrNotFound)
+		return errkind.Lookup(store.ErrNotFound, "chat", "")
 	}
 	if agent.Huge {
-		return agentNotFound(store.ErrNotFound)
+		return errkind.Lookup(store.ErrNotFound, "agent", "")
 	}
 	if agent.Set {
 		id := agent.N
@@ -133,22 +133,9 @@ func (a *api) createMessage(c echo.Context) error {
 	}
 	m, err := a.store.AddMessage(c.Request().Context(), cl.AccountID, chat.N, in)
 	if err != nil {
-		if missing(err) == "agent" {
-			return agentNotFound(err)
-		}
-		return chatNotFound(err)
+		return errkind.Lookup(err, "chat", "")
 	}
 	return c.JSON(http.StatusOK, toMessage(m))
-}
-
-// missing returns the kind of record ("case", "contact", "agent") a store
-// error says was not found, or "" when it says none was.
-func missing(err error) string {
-	var nf *store.NotFoundError
-	if errors.As(err, &nf) {
-		return nf.Entity
-	}
-	return ""
 }
 
 // readList reads the sort, order, offset and limit of a GET list, recording
@@ -227,7 +214,7 @@ func (a *api) getChat(c echo.Context) error {
 	}
 	v, err := a.store.Case(c.Request().Context(), cl.AccountID, id)
 	if err != nil {
-		return chatNotFound(err)
+		return errkind.Lookup(err, "chat", "")
 	}
 	return c.JSON(http.StatusOK, toChat(v))
 }
@@ -253,10 +240,10 @@ func (a *api) createChat(c echo.Context) error {
 		return err
 	}
 	if customer.Huge {
-		return customerNotFound(store.ErrNotFound)
+		return errkind.Lookup(store.ErrNotFound, "customer", "")
 	}
 	if assignee.Huge {
-		return agentNotFound(store.ErrNotFound)
+		return errkind.Lookup(store.ErrNotFound, "agent", "")
 	}
 	in := store.NewCase{ContactID: customer.N, Channel: models.ChannelChat}
 	if assignee.Set {
@@ -265,10 +252,7 @@ func (a *api) createChat(c echo.Context) error {
 	}
 	v, err := a.store.CreateCase(c.Request().Context(), cl.AccountID, in)
 	if err != nil {
-		if missing(err) == "agent" {
-			return agentNotFound(err)
-		}
-		return customerNotFound(err)
+		return errkind.Lookup(err, "customer", "")
 	}
 	return c.JSON(http.StatusOK, toChat(v))
 }
@@ -296,7 +280,7 @@ func (a *api) setChatStatus(c echo.Context) error {
 		return err
 	}
 	if id.Huge {
-		return chatNotFound(store.ErrNotFound)
+		return errkind.Lookup(store.ErrNotFound, "chat", "")
 	}
 	var by *int64
 	if status == models.StatusClosed && cl.AgentID != 0 {
@@ -305,11 +289,8 @@ func (a *api) setChatStatus(c echo.Context) error {
 	}
 	v, err := a.store.SetCaseStatus(c.Request().Context(), cl.AccountID, id.N, status, by)
 	if err != nil {
-		if missing(err) == "agent" {
-			// The key's own agent is gone.
-			return agentNotFound(err)
-		}
-		return chatNotFound(err)
+		// A missing agent is the key's own, gone since.
+		return errkind.Lookup(err, "chat", "")
 	}
 	return c.JSON(http.StatusOK, toChat(v))
 }
@@ -337,7 +318,7 @@ func (a *api) listMessages(c echo.Context) error {
 	msgs, total, err := a.store.ListMessages(c.Request().Context(), cl.AccountID, id,
 		store.MessageQuery{Offset: offset, Limit: limit})
 	if err != nil {
-		return chatNotFound(err)
+		return errkind.Lookup(err, "chat", "")
 	}
 	return c.JSON(http.StatusOK, toMessages(msgs, total))
 }

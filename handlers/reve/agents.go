@@ -3,6 +3,8 @@ package reve
 import (
 	"net/http"
 
+	"switchboard/handlers/errkind"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -34,13 +36,13 @@ func (a *api) getAgent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, msgInvalidAgentID, msgAgentNotFound)
+	id, err := pathID(c, msgInvalidAgentID, "agent")
 	if err != nil {
 		return err
 	}
 	ag, err := a.store.Agent(c.Request().Context(), cl.AccountID, id)
 	if err != nil {
-		return notFoundAs(err, msgAgentNotFound, c.Param("id"))
+		return errkind.LookupPath(err, "agent", c.Param("id"))
 	}
 	return c.JSON(http.StatusOK, toAgent(ag))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/handlers/errkind"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -107,13 +108,13 @@ func (a *api) getChat(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, msgInvalidChatID, msgChatNotFound)
+	id, err := pathID(c, msgInvalidChatID, "chat")
 	if err != nil {
 		return err
 	}
 	r, err := a.store.Chat(c.Request().Context(), cl.AccountID, id)
 	if err != nil {
-		return notFoundAs(err, msgChatNotFound, c.Param("id"))
+		return errkind.LookupPath(err, "chat", c.Param("id"))
 	}
 	return c.JSON(http.StatusOK, toChatDetail(r))
 }

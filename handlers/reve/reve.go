@@ -15,6 +15,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers/dialect"
+	"switchboard/handlers/errkind"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -164,16 +165,16 @@ func pageNo(c echo.Context) (page int64, past bool, err error) {
 }
 
 // pathID reads the id in the path: REVE's 400 (invalid, a format with the
-// raw value) for anything but a positive number and its 404 (notFound) for
-// a number too large for int64, which no row has.
-func pathID(c echo.Context, invalid, notFound string) (int64, error) {
+// raw value) for anything but a positive number and a not-found error of
+// the entity for a number too large for int64, which no row has.
+func pathID(c echo.Context, invalid, entity string) (int64, error) {
 	raw := c.Param("id")
 	id, huge, ok := parsePositive(raw)
 	if !ok {
 		return 0, badRequest(invalid, raw)
 	}
 	if huge {
-		return 0, withMessage(store.ErrNotFound, notFound, raw)
+		return 0, errkind.LookupPath(store.ErrNotFound, entity, raw)
 	}
 	return id, nil
 }
@@ -205,13 +206,13 @@ func (a *api) getOfflineMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, msgInvalidOfflineMessageID, msgOfflineMessageNotFound)
+	id, err := pathID(c, msgInvalidOfflineMessageID, "offline_message")
 	if err != nil {
 		return err
 	}
 	d, err := a.store.OfflineMessage(c.Request().Context(), cl.AccountID, id)
 	if err != nil {
-		return notFoundAs(err, msgOfflineMessageNotFound, c.Param("id"))
+		return errkind.LookupPath(err, "offline_message", c.Param("id"))
 	}
 	return c.JSON(http.StatusOK, toOfflineMessageDetail(d))
 }

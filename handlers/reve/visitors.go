@@ -3,6 +3,8 @@ package reve
 import (
 	"net/http"
 
+	"switchboard/handlers/errkind"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -34,13 +36,13 @@ func (a *api) getVisitor(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, msgInvalidVisitorID, msgVisitorNotFound)
+	id, err := pathID(c, msgInvalidVisitorID, "visitor")
 	if err != nil {
 		return err
 	}
 	v, err := a.store.VisitorByID(c.Request().Context(), cl.AccountID, id)
 	if err != nil {
-		return notFoundAs(err, msgVisitorNotFound, c.Param("id"))
+		return errkind.LookupPath(err, "visitor", c.Param("id"))
 	}
 	return c.JSON(http.StatusOK, toVisitorDetail(v))
 }
