@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -60,16 +60,6 @@ func scanOfflineMessage(r rowScanner) (OfflineMessage, error) {
 		&m.ReceivedAt, &m.Unread, &m.Message, &m.ReplyCount)
 	m.ReceivedAt = m.ReceivedAt.UTC()
 	return m, err
-}
-
-// readTx runs fn in a read-only transaction that sees one snapshot of the
-// database, so that a page and the counts that located it agree.
-func (s *Store) readTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	var opts *sql.TxOptions
-	if s.backend == Postgres {
-		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-	}
-	return s.db.WithContext(ctx).Transaction(fn, opts)
 }
 
 // ListOfflineMessages returns page (1-based) of the account's offline
@@ -143,4 +133,76 @@ func (s *Store) OfflineMessage(ctx context.Context, accountID, id int64) (Offlin
 		out.Replies[i].At = out.Replies[i].At.UTC()
 	}
 	return out, nil
+}
+
+// NewOfflineCase is the input of CreateOfflineCase: a visitor's offline
+// message, which becomes a case on the offline channel holding that message.
+type NewOfflineCase struct {
+	ContactID int64
+	Subject   string
+	Message   string
+	// ReceivedAt is when the visitor sent it; zero means now.
+	ReceivedAt       time.Time
+	SiteID           *int64
+	CampaignID       *int64
+	VisitorSessionID *int64
+	ExtID            *string
+	FormName         string
+}
+
+// CreateOfflineCase creates an offline-message case with the visitor's message
+// in one transaction. It returns ErrNotFound when the contact is not the
+// account's and FieldErrors for an empty or too long message and a subject,
+// form name or ext_id over its limit (see models).
+func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOfflineCase) (models.Case, error) {
+	var fe FieldErrors
+	if strings.TrimSpace(in.Message) == "" {
+		fe.Add("message", "must not be empty")
+	}
+	checkBlock(&fe, "message", in.Message, models.MaxTextLen)
+	checkSubject(&fe, "subject", in.Subject)
+	checkLine(&fe, "form_name", in.FormName, models.MaxNameLen)
+	if in.ExtID != nil {
+		checkLine(&fe, "ext_id", *in.ExtID, models.MaxExtIDLen)
+	}
+	if err := fe.Err(); err != nil {
+		return models.Case{}, err
+	}
+	var c models.Case
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
+		if err := owned(tx, &models.Contact{}, "contact", accountID, in.ContactID); err != nil {
+			return err
+		}
+		now := s.now()
+		at := in.ReceivedAt.UTC().Truncate(time.Microsecond)
+		if in.ReceivedAt.IsZero() {
+			at = now
+		}
+		c = models.Case{
+			AccountID: accountID, ContactID: in.ContactID, Channel: models.ChannelOffline,
+			Status: models.StatusNew, Initiator: "visitor", Subject: in.Subject, Unread: true,
+			StartedAt: at, ExtID: in.ExtID, SiteID: in.SiteID, CampaignID: in.CampaignID,
+			VisitorSessionID: in.VisitorSessionID, FormName: in.FormName, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+		m := models.Message{
+			AccountID: accountID, CaseID: c.ID, Sender: models.SenderContact, Kind: models.KindMessage,
+			Text: in.Message, CreatedAt: at, UpdatedAt: now,
+		}
+		if err := tx.Create(&m).Error; err != nil {
+			return err
+		}
+		c.LastMessageID, c.LastMessageAt, c.LastCustomerMessageAt = &m.ID, &m.CreatedAt, &m.CreatedAt
+		if err := tx.Model(&models.Case{}).Where("id = ?", c.ID).Updates(map[string]any{
+			"last_message_id": m.ID, "last_message_at": m.CreatedAt, "last_customer_message_at": m.CreatedAt,
+		}).Error; err != nil {
+			return err
+		}
+		counts := dayDeltas{}
+		counts.add(accountID, c.Channel, c.StartedAt, 1)
+		return counts.save(tx)
+	})
+	return c, wrap("create offline case", err)
 }
