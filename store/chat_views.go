@@ -24,9 +24,9 @@ type ChatQuery struct {
 	Size int
 }
 
-// ChatRow is a chat as REVE shows it: the case, its contact, its assignee and
-// when an agent first answered.
-type ChatRow struct {
+// ChatView is a chat (a case on the chat channel) with its contact, its
+// assignee and when agents first and last answered.
+type ChatView struct {
 	models.Case
 	Contact models.Contact
 	Agent   *models.Agent
@@ -42,16 +42,16 @@ type ChatRow struct {
 // pages cost about as much as the first: the per-day counts of the account's
 // chats, or of the agent's, locate the page. It returns FieldErrors for a page or
 // size below 1 or a To before From.
-func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]ChatRow, error) {
+func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]ChatView, error) {
 	offset, ok, err := pageOffset(q.Page, q.Size)
 	if err == nil && !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
 		err = FieldErrors{{Field: "to", Message: "must not be before from"}}
 	}
 	if err != nil || !ok {
-		return []ChatRow{}, err
+		return []ChatView{}, err
 	}
 	from, to := q.From.UTC(), q.To.UTC()
-	var rows []ChatRow
+	var rows []ChatView
 	err = s.readTx(ctx, func(tx *gorm.DB) error {
 		agentID := q.AgentID
 		if q.AgentEmail != "" {
@@ -86,7 +86,7 @@ func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]
 		if err := d.Order("started_at DESC, id DESC").Offset(int(skip)).Limit(q.Size).Find(&cases).Error; err != nil {
 			return err
 		}
-		rows, err = chatRows(tx, accountID, cases)
+		rows, err = chatViews(tx, accountID, cases)
 		return err
 	})
 	if err != nil {
@@ -153,8 +153,8 @@ func chatPageStart(tx *gorm.DB, accountID int64, agentID *int64, from, to time.T
 
 // Chat returns one chat of the account, or ErrNotFound (also for a case on
 // another channel).
-func (s *Store) Chat(ctx context.Context, accountID, id int64) (ChatRow, error) {
-	var row ChatRow
+func (s *Store) Chat(ctx context.Context, accountID, id int64) (ChatView, error) {
+	var row ChatView
 	err := s.readTx(ctx, func(tx *gorm.DB) error {
 		var cases []models.Case
 		if err := tx.Where("account_id = ? AND id = ? AND channel = ?", accountID, id, models.ChannelChat).
@@ -164,7 +164,7 @@ func (s *Store) Chat(ctx context.Context, accountID, id int64) (ChatRow, error) 
 		if len(cases) == 0 {
 			return notFound("chat", id)
 		}
-		rows, err := chatRows(tx, accountID, cases)
+		rows, err := chatViews(tx, accountID, cases)
 		if err != nil {
 			return err
 		}
@@ -174,10 +174,10 @@ func (s *Store) Chat(ctx context.Context, accountID, id int64) (ChatRow, error) 
 	return row, wrap(fmt.Sprintf("chat %d", id), err)
 }
 
-// chatRows adds to cases their contacts, assignees and agent message times,
+// chatViews adds to cases their contacts, assignees and agent message times,
 // with one query each.
-func chatRows(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatRow, error) {
-	rows := make([]ChatRow, len(cases))
+func chatViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatView, error) {
+	rows := make([]ChatView, len(cases))
 	if len(cases) == 0 {
 		return rows, nil
 	}
@@ -226,7 +226,7 @@ func chatRows(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatRow, err
 	}
 	for i, c := range cases {
 		c.StartedAt = c.StartedAt.UTC()
-		r := ChatRow{Case: c, Contact: byContact[c.ContactID]}
+		r := ChatView{Case: c, Contact: byContact[c.ContactID]}
 		if c.AssigneeID != nil {
 			if a, ok := byAgent[*c.AssigneeID]; ok {
 				r.Agent = &a

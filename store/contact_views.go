@@ -10,55 +10,55 @@ import (
 	"switchboard/models"
 )
 
-// Visitor is a contact as REVE's visitors show it: with the time of its first
+// ContactView is a contact with the time of its first
 // visit (its first visitor session, else when it was created) and its latest
 // visitor session, if any.
-type Visitor struct {
+type ContactView struct {
 	models.Contact
 	FirstVisitAt time.Time
 	Last         *models.VisitorSession
 }
 
-// VisitorDetail is one visitor with its totals.
-type VisitorDetail struct {
-	Visitor
+// ContactViewDetail is one contact with its totals of visits, page views and chats.
+type ContactViewDetail struct {
+	ContactView
 	TotalVisits int64
 	TotalViews  int64
 	TotalChats  int64
-	// TotalChatDuration sums, over the visitor's closed chats, closing time
+	// TotalChatDuration sums, over the contact's closed chats, closing time
 	// minus start time.
 	TotalChatDuration time.Duration
 	LastChatStartedAt *time.Time
 }
 
-// ListVisitors returns page (1-based) of the account's visitors, size per
+// ListContactViews returns page (1-based) of the account's contacts, size per
 // page, newest first by id. A page past the end is empty. It returns
 // FieldErrors for a page or size below 1.
-func (s *Store) ListVisitors(ctx context.Context, accountID, page int64, size int) ([]Visitor, error) {
+func (s *Store) ListContactViews(ctx context.Context, accountID, page int64, size int) ([]ContactView, error) {
 	offset, ok, err := pageOffset(page, size)
 	if err != nil || !ok {
-		return []Visitor{}, err
+		return []ContactView{}, err
 	}
-	var out []Visitor
+	var out []ContactView
 	err = s.readTx(ctx, func(tx *gorm.DB) error {
 		var contacts []models.Contact
 		if err := tx.Where("account_id = ?", accountID).Order("id DESC").Offset(int(offset)).Limit(size).Find(&contacts).Error; err != nil {
 			return err
 		}
 		var err error
-		out, err = visitors(tx, accountID, contacts)
+		out, err = contactViews(tx, accountID, contacts)
 		return err
 	})
 	if err != nil {
-		return nil, wrap("list visitors", err)
+		return nil, wrap("list contact views", err)
 	}
 	return out, nil
 }
 
-// visitors adds to contacts their first visit and latest session, reading
+// contactViews adds to contacts their first visit and latest session, reading
 // the sessions of all of them at once.
-func visitors(tx *gorm.DB, accountID int64, contacts []models.Contact) ([]Visitor, error) {
-	out := make([]Visitor, len(contacts))
+func contactViews(tx *gorm.DB, accountID int64, contacts []models.Contact) ([]ContactView, error) {
+	out := make([]ContactView, len(contacts))
 	if len(contacts) == 0 {
 		return out, nil
 	}
@@ -80,7 +80,7 @@ func visitors(tx *gorm.DB, accountID int64, contacts []models.Contact) ([]Visito
 	}
 	for i, c := range contacts {
 		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-		v := Visitor{Contact: c, FirstVisitAt: c.CreatedAt}
+		v := ContactView{Contact: c, FirstVisitAt: c.CreatedAt}
 		if t, ok := firstAt[c.ID]; ok && t.Before(v.FirstVisitAt) {
 			v.FirstVisitAt = t
 		}
@@ -93,23 +93,23 @@ func visitors(tx *gorm.DB, accountID int64, contacts []models.Contact) ([]Visito
 	return out, nil
 }
 
-// VisitorByID returns one visitor of the account with its totals, or
+// ContactView returns one contact of the account with its totals, or
 // ErrNotFound.
-func (s *Store) VisitorByID(ctx context.Context, accountID, id int64) (VisitorDetail, error) {
-	var d VisitorDetail
+func (s *Store) ContactView(ctx context.Context, accountID, id int64) (ContactViewDetail, error) {
+	var d ContactViewDetail
 	err := s.readTx(ctx, func(tx *gorm.DB) error {
 		var contacts []models.Contact
 		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Limit(1).Find(&contacts).Error; err != nil {
 			return err
 		}
 		if len(contacts) == 0 {
-			return notFound("visitor", id)
+			return notFound("contact", id)
 		}
-		vs, err := visitors(tx, accountID, contacts)
+		vs, err := contactViews(tx, accountID, contacts)
 		if err != nil {
 			return err
 		}
-		d.Visitor = vs[0]
+		d.ContactView = vs[0]
 		var totals struct {
 			Visits int64
 			Views  int64
@@ -136,5 +136,5 @@ func (s *Store) VisitorByID(ctx context.Context, accountID, id int64) (VisitorDe
 		}
 		return nil
 	})
-	return d, wrap(fmt.Sprintf("visitor %d", id), err)
+	return d, wrap(fmt.Sprintf("contact %d", id), err)
 }

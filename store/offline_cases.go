@@ -11,9 +11,9 @@ import (
 	"switchboard/models"
 )
 
-// OfflineMessage is an offline-message case as a list shows it: the case, its
+// OfflineCase is an offline-message case as a list shows it: the case, its
 // contact, the visitor's first message and the number of agent replies.
-type OfflineMessage struct {
+type OfflineCase struct {
 	ID           int64
 	ContactID    int64
 	ContactName  string
@@ -36,42 +36,42 @@ type Reply struct {
 	Email     string
 }
 
-// OfflineMessageDetail is one offline message with its agent replies, newest first.
-type OfflineMessageDetail struct {
-	OfflineMessage
+// OfflineCaseDetail is one offline case with its agent replies, newest first.
+type OfflineCaseDetail struct {
+	OfflineCase
 	Replies []Reply
 }
 
-// offlineColumns selects an offline message from cases c joined to contacts ct.
+// offlineColumns selects an offline case from cases c joined to contacts ct.
 // A reply is an agent's message (notes and events are not replies); the
-// message is the visitor's first one. scanOfflineMessage reads them in this order.
+// message is the visitor's first one. scanOfflineCase reads them in this order.
 const offlineColumns = `c.id, c.contact_id, ct.name AS contact_name, ct.email AS contact_email,
 	ct.phone AS contact_phone, c.subject, c.started_at AS received_at, c.unread,
 	COALESCE((SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
 		ORDER BY m.created_at, m.id LIMIT 1), '') AS message,
 	(SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.sender = 'agent' AND m.kind = 'message') AS reply_count`
 
-// scanOfflineMessage reads one row of a query selecting offlineColumns.
+// scanOfflineCase reads one row of a query selecting offlineColumns.
 // Scanning by position, not through GORM's reflection, is measurably
-// cheaper on the busiest page of REVE (make bench).
-func scanOfflineMessage(r rowScanner) (OfflineMessage, error) {
-	var m OfflineMessage
+// cheaper on the busiest list page (make bench).
+func scanOfflineCase(r rowScanner) (OfflineCase, error) {
+	var m OfflineCase
 	err := r.Scan(&m.ID, &m.ContactID, &m.ContactName, &m.ContactEmail, &m.ContactPhone, &m.Subject,
 		&m.ReceivedAt, &m.Unread, &m.Message, &m.ReplyCount)
 	m.ReceivedAt = m.ReceivedAt.UTC()
 	return m, err
 }
 
-// ListOfflineMessages returns page (1-based) of the account's offline
+// ListOfflineCases returns page (1-based) of the account's offline
 // messages, size per page, newest first by received time and then id. A page
 // past the end is empty, not an error. It returns FieldErrors for a page
 // below 1 or a size outside 1..MaxLimit.
-func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, size int) ([]OfflineMessage, error) {
+func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, size int) ([]OfflineCase, error) {
 	offset, ok, err := pageOffset(page, size)
 	if err != nil || !ok {
-		return []OfflineMessage{}, err
+		return []OfflineCase{}, err
 	}
-	rows := []OfflineMessage{}
+	rows := []OfflineCase{}
 	query := func(tx *gorm.DB) error {
 		before, skip, ok, err := pageStart(tx, accountID, models.ChannelOffline, offset)
 		if err != nil || !ok {
@@ -87,7 +87,7 @@ func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, 
 				ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?) p
 			JOIN cases c ON c.id = p.id
 			JOIN contacts ct ON ct.id = c.contact_id
-			ORDER BY c.started_at DESC, c.id DESC`, args...), scanOfflineMessage)
+			ORDER BY c.started_at DESC, c.id DESC`, args...), scanOfflineCase)
 		return err
 	}
 	if offset == 0 {
@@ -98,28 +98,28 @@ func (s *Store) ListOfflineMessages(ctx context.Context, accountID, page int64, 
 		err = s.readTx(ctx, query)
 	}
 	if err != nil {
-		return nil, wrap("list offline messages", err)
+		return nil, wrap("list offline cases", err)
 	}
 	return rows, nil
 }
 
-// OfflineMessage returns one offline message of the account with its agent
+// OfflineCase returns one offline case of the account with its agent
 // replies, newest first. It returns ErrNotFound when the id is not an offline
 // message of the account.
-func (s *Store) OfflineMessage(ctx context.Context, accountID, id int64) (OfflineMessageDetail, error) {
-	var out OfflineMessageDetail
+func (s *Store) OfflineCase(ctx context.Context, accountID, id int64) (OfflineCaseDetail, error) {
+	var out OfflineCaseDetail
 	err := s.readTx(ctx, func(tx *gorm.DB) error {
 		rows, err := scanAll(tx.Raw(`SELECT `+offlineColumns+`
 			FROM cases c JOIN contacts ct ON ct.id = c.contact_id
 			WHERE c.account_id = ? AND c.id = ? AND c.channel = ?`,
-			accountID, id, string(models.ChannelOffline)), scanOfflineMessage)
+			accountID, id, string(models.ChannelOffline)), scanOfflineCase)
 		if err != nil {
 			return err
 		}
 		if len(rows) == 0 {
-			return fmt.Errorf("offline message %d: %w", id, ErrNotFound)
+			return fmt.Errorf("offline case %d: %w", id, ErrNotFound)
 		}
-		out.OfflineMessage = rows[0]
+		out.OfflineCase = rows[0]
 		out.Replies = []Reply{}
 		return tx.Raw(`SELECT m.text, m.created_at AS at, a.id AS agent_id, a.first_name, a.last_name, a.email
 			FROM messages m JOIN agents a ON a.id = m.agent_id
@@ -127,7 +127,7 @@ func (s *Store) OfflineMessage(ctx context.Context, accountID, id int64) (Offlin
 			ORDER BY m.created_at DESC, m.id DESC`, id, accountID).Scan(&out.Replies).Error
 	})
 	if err != nil {
-		return OfflineMessageDetail{}, wrap(fmt.Sprintf("offline message %d", id), err)
+		return OfflineCaseDetail{}, wrap(fmt.Sprintf("offline case %d", id), err)
 	}
 	for i := range out.Replies {
 		out.Replies[i].At = out.Replies[i].At.UTC()

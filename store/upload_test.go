@@ -123,7 +123,7 @@ func TestStore_UploadOfflineMessages(t *testing.T) {
 			}
 		})
 		t.Run("offline messages as REVE reads them", func(t *testing.T) {
-			d, err := s.OfflineMessage(ctx, f.acct.ID, ids[0])
+			d, err := s.OfflineCase(ctx, f.acct.ID, ids[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ func TestStore_UploadOfflineMessages(t *testing.T) {
 			if got[3].LastMessageID != nil {
 				t.Errorf("an empty message added a message: %+v", got[3].Case)
 			}
-			page, err := s.ListOfflineMessages(ctx, f.acct.ID, 1, 10)
+			page, err := s.ListOfflineCases(ctx, f.acct.ID, 1, 10)
 			if err != nil || len(page) != 4 {
 				t.Fatalf("list = %d, %v", len(page), err)
 			}
@@ -154,7 +154,7 @@ func TestStore_UploadOfflineMessages(t *testing.T) {
 			if after := counts(t, s, f.acct.ID); after != before {
 				t.Errorf("counts %v → %v, want unchanged", before, after)
 			}
-			d, err := s.OfflineMessage(ctx, f.acct.ID, ids[0])
+			d, err := s.OfflineCase(ctx, f.acct.ID, ids[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,7 +162,7 @@ func TestStore_UploadOfflineMessages(t *testing.T) {
 				t.Errorf("after resend = %+v", d)
 			}
 			// The day counts moved with the date: every page still adds up.
-			page, err := s.ListOfflineMessages(ctx, f.acct.ID, 4, 1)
+			page, err := s.ListOfflineCases(ctx, f.acct.ID, 4, 1)
 			if err != nil || len(page) != 1 || page[0].ID != ids[0] {
 				t.Errorf("last page = %+v, %v; want the moved message last", page, err)
 			}
@@ -390,7 +390,7 @@ func TestStore_DeleteUploaded(t *testing.T) {
 		if _, err := s.Case(ctx, f.acct.ID, ids[1]); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("deleted case still reads: %v", err)
 		}
-		page, err := s.ListOfflineMessages(ctx, f.acct.ID, 1, 10)
+		page, err := s.ListOfflineCases(ctx, f.acct.ID, 1, 10)
 		if err != nil || len(page) != 2 {
 			t.Errorf("list after delete = %d, %v; want 2", len(page), err)
 		}
@@ -881,7 +881,7 @@ func TestStore_UploadOfflineMessages_Rollback(t *testing.T) {
 				if after := counts(t, s, f.acct.ID); after != before {
 					t.Errorf("a failed upload wrote: counts %v → %v", before, after)
 				}
-				d, err := s.OfflineMessage(ctx, f.acct.ID, kept[0])
+				d, err := s.OfflineCase(ctx, f.acct.ID, kept[0])
 				if err != nil || d.Message != "kept" {
 					t.Errorf("resent case = %+v, %v; want its message kept", d, err)
 				}
