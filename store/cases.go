@@ -268,24 +268,27 @@ type NewCase struct {
 	// AssigneeID, when set, must be an agent of the account.
 	AssigneeID *int64
 	Subject    string
-	// Initiator says who started it (default "agent").
-	Initiator string
+	// Initiator says who started it (default models.InitiatorAgent).
+	Initiator models.Initiator
 }
 
 // CreateCase creates a case with no messages yet, in status new. It returns
 // ErrNotFound when the contact or assignee is not the account's, and
-// FieldErrors for an unknown channel or a subject that is not one line of at
+// FieldErrors for an unknown channel or initiator or a subject that is not one line of at
 // most models.MaxSubjectBytes.
 func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (CaseView, error) {
 	if in.Channel == "" {
 		in.Channel = models.ChannelChat
 	}
 	if in.Initiator == "" {
-		in.Initiator = "agent"
+		in.Initiator = models.InitiatorAgent
 	}
 	var fe FieldErrors
 	if !in.Channel.Valid() {
 		fe.Add("channel", "%q is not one of chat, email, sms, offline", in.Channel)
+	}
+	if !in.Initiator.Valid() {
+		fe.Add("initiator", "%q is not one of contact, agent, system, invite", in.Initiator)
 	}
 	checkSubject(&fe, "subject", in.Subject)
 	if err := fe.Err(); err != nil {

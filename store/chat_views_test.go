@@ -211,7 +211,7 @@ func TestStore_ListAgents(t *testing.T) {
 	})
 }
 
-func TestStore_Visitors(t *testing.T) {
+func TestStore_ContactViews(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		acct := storetest.MustAccount(t, s, "A")

@@ -140,10 +140,10 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 		fe.Add("text", "must not be empty")
 	}
 	if in.Sender == models.SenderAgent && in.AgentID == nil {
-		fe.Add("agent", "an agent's message needs its agent")
+		fe.Add("agent", MsgAgentNeeded)
 	}
 	if in.Sender != models.SenderAgent && in.AgentID != nil {
-		fe.Add("agent", "only an agent's message has an agent")
+		fe.Add("agent", MsgAgentOnly)
 	}
 	checkBlock(&fe, "text", in.Text, models.MaxTextLen)
 	checkBlock(&fe, "markdown", in.Markdown, models.MaxTextLen)

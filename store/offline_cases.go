@@ -180,7 +180,7 @@ func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOf
 		}
 		c = models.Case{
 			AccountID: accountID, ContactID: in.ContactID, Channel: models.ChannelOffline,
-			Status: models.StatusNew, Initiator: "visitor", Subject: in.Subject, Unread: true,
+			Status: models.StatusNew, Initiator: models.InitiatorContact, Subject: in.Subject, Unread: true,
 			StartedAt: at, ExtID: in.ExtID, SiteID: in.SiteID, CampaignID: in.CampaignID,
 			VisitorSessionID: in.VisitorSessionID, FormName: in.FormName, CreatedAt: now, UpdatedAt: now,
 		}

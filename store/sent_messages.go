@@ -196,9 +196,9 @@ func checkSender(fe *FieldErrors, sender models.Sender, agentID *int64) {
 	case sender != models.SenderAgent && sender != models.SenderContact:
 		fe.Add("sender", "%q is not one of agent, contact", sender)
 	case sender == models.SenderAgent && agentID == nil:
-		fe.Add("agent", "an agent's message needs its agent")
+		fe.Add("agent", MsgAgentNeeded)
 	case sender == models.SenderContact && agentID != nil:
-		fe.Add("agent", "only an agent's message has an agent")
+		fe.Add("agent", MsgAgentOnly)
 	}
 }
 

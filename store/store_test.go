@@ -373,7 +373,7 @@ func TestStore_AddMessage_Concurrent(t *testing.T) {
 	})
 }
 
-func TestStore_OfflineMessage(t *testing.T) {
+func TestStore_OfflineCase(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		a1 := storetest.MustAccount(t, s, "A")
@@ -415,10 +415,10 @@ func TestStore_OfflineMessage(t *testing.T) {
 	})
 }
 
-// TestStore_ListOfflineMessages checks every page of a list spread over many
+// TestStore_ListOfflineCases checks every page of a list spread over many
 // days against the order the REVE API promises (received time, then id, newest
 // first), including ties, other accounts' rows and pages past the end.
-func TestStore_ListOfflineMessages(t *testing.T) {
+func TestStore_ListOfflineCases(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		a1 := storetest.MustAccount(t, s, "A")

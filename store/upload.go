@@ -20,8 +20,10 @@ import (
 // uploaded on the same channel updates that case (keeping its id) instead of
 // adding another, so a client may resend a whole batch after a timeout.
 //
-// Field errors of an item are named "[i].field" (i from 0) and of a chat's
-// message "[i].messages[j].field"; the dialect puts its list's name in front.
+// Field errors of an item are named "[i].field" (i from 0), of its contact
+// "[i].contact.field" and of a chat's message "[i].messages[j].field", each
+// field in the model's words (started_at, agent_id, text); the dialect puts
+// its list's name in front and maps the names to its own.
 
 // UploadContact is who an uploaded item is from. The contact is found by
 // email, then by phone, among the account's contacts, or created. Phone is a
@@ -35,8 +37,9 @@ type UploadContact struct {
 
 // UploadSource says where an uploaded item came from. At least one is
 // required; when several are given they must agree: a visitor session's site
-// and campaign, a campaign's site. NoCampaign (CallGear's campaign_id -1) says
-// there was no campaign and requires SiteID.
+// and campaign, a campaign's site. NoCampaign says there was no campaign (a
+// session's campaign is not taken) and requires SiteID; field errors about it
+// name the field "no_campaign".
 type UploadSource struct {
 	SiteID           *int64
 	CampaignID       *int64
@@ -74,9 +77,9 @@ type ChatUpload struct {
 	StartedAt time.Time
 	Contact   UploadContact
 	Outcome   models.Outcome
-	// Initiator is operator, visitor or autoinvite; empty means the source
-	// of the first message (visitor, operator or system).
-	Initiator string
+	// Initiator says who started the chat; empty means the sender of the
+	// first message (contact, agent or system).
+	Initiator models.Initiator
 	Source    UploadSource
 	ExtID     *string
 	Messages  []ChatUploadMessage
@@ -102,7 +105,7 @@ func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, item
 		}
 		it.ReceivedAt = it.ReceivedAt.UTC().Truncate(time.Microsecond)
 		if it.ReceivedAt.After(now) {
-			b.add(i, ReasonTime, "date_time", it.ReceivedAt, "must not be in the future")
+			b.add(i, ReasonTime, "received_at", it.ReceivedAt, "must not be in the future")
 		}
 		var fe FieldErrors
 		checkBlock(&fe, "message", it.Message, models.MaxTextLen)
@@ -124,7 +127,7 @@ func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, item
 		for i, it := range items {
 			times[i], sources[i], exts[i] = it.ReceivedAt, it.Source, it.ExtID
 		}
-		refs, err := b.resolve(tx, accountID, models.ChannelOffline, sources, times, "date_time", exts)
+		refs, err := b.resolve(tx, accountID, models.ChannelOffline, sources, times, "received_at", exts)
 		if err != nil {
 			return err
 		}
@@ -144,7 +147,7 @@ func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, item
 		for i, it := range items {
 			up.cases[i] = models.Case{
 				AccountID: accountID, ContactID: contactIDs[i], Channel: models.ChannelOffline, Status: models.StatusNew,
-				Initiator: "visitor", Subject: strings.TrimSpace(it.Subject), Unread: true, StartedAt: it.ReceivedAt,
+				Initiator: models.InitiatorContact, Subject: strings.TrimSpace(it.Subject), Unread: true, StartedAt: it.ReceivedAt,
 				ExtID: it.ExtID, SiteID: refs[i].SiteID, CampaignID: refs[i].CampaignID,
 				VisitorSessionID: refs[i].VisitorSessionID, FormName: it.FormName, Uploaded: true,
 				CreatedAt: now, UpdatedAt: now,
@@ -181,17 +184,15 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 		it.StartedAt = it.StartedAt.UTC().Truncate(time.Microsecond)
 		switch {
 		case it.StartedAt.IsZero():
-			b.add(i, ReasonRequired, "start_date_time", nil, "is required")
+			b.add(i, ReasonRequired, "started_at", nil, "is required")
 		case it.StartedAt.After(now):
-			b.add(i, ReasonTime, "start_date_time", it.StartedAt, "must not be in the future")
+			b.add(i, ReasonTime, "started_at", it.StartedAt, "must not be in the future")
 		}
 		if !it.Outcome.Valid() {
-			b.add(i, ReasonInvalid, "status", string(it.Outcome), "%q is not one of lost, succeeded, refused", it.Outcome)
+			b.add(i, ReasonInvalid, "outcome", string(it.Outcome), "%q is not one of lost, succeeded, refused", it.Outcome)
 		}
-		switch it.Initiator {
-		case "", "operator", "visitor", "autoinvite":
-		default:
-			b.add(i, ReasonInvalid, "initiator", it.Initiator, "%q is not one of operator, visitor, autoinvite", it.Initiator)
+		if it.Initiator != "" && !it.Initiator.Valid() {
+			b.add(i, ReasonInvalid, "initiator", string(it.Initiator), "%q is not one of contact, agent, system, invite", it.Initiator)
 		}
 		if len(it.Messages) == 0 {
 			b.add(i, ReasonRequired, "messages", nil, "a chat needs at least one message")
@@ -203,25 +204,25 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 			m.At = m.At.UTC().Truncate(time.Microsecond)
 			switch {
 			case m.At.IsZero():
-				b.add(i, ReasonRequired, field+"date_time", nil, "is required")
+				b.add(i, ReasonRequired, field+"created_at", nil, "is required")
 			case m.At.After(now):
-				b.add(i, ReasonTime, field+"date_time", m.At, "must not be in the future")
+				b.add(i, ReasonTime, field+"created_at", m.At, "must not be in the future")
 			case !it.StartedAt.IsZero() && m.At.Before(it.StartedAt):
-				b.add(i, ReasonTime, field+"date_time", m.At, "must not be before the chat's start_date_time")
+				b.add(i, ReasonTime, field+"created_at", m.At, MsgBeforeChatStart)
 			}
 			switch {
 			case !m.Sender.Valid():
-				b.add(i, ReasonInvalid, field+"source", string(m.Sender), "%q is not one of agent, contact, system", m.Sender)
+				b.add(i, ReasonInvalid, field+"sender", string(m.Sender), "%q is not one of agent, contact, system", m.Sender)
 			case m.Sender == models.SenderAgent && m.AgentID == nil:
-				b.add(i, ReasonRequired, field+"employee_id", nil, "an operator's message needs its employee")
+				b.add(i, ReasonRequired, field+"agent_id", nil, MsgAgentNeeded)
 			case m.Sender != models.SenderAgent && m.AgentID != nil:
-				b.add(i, ReasonCombination, field+"employee_id", *m.AgentID, "only an operator's message has an employee")
+				b.add(i, ReasonCombination, field+"agent_id", *m.AgentID, MsgAgentOnly)
 			}
 			if strings.TrimSpace(m.Text) == "" {
-				b.add(i, ReasonRequired, field+"message", nil, "must not be empty")
+				b.add(i, ReasonRequired, field+"text", nil, "must not be empty")
 			}
 			var fe FieldErrors
-			checkBlock(&fe, field+"message", m.Text, models.MaxTextLen)
+			checkBlock(&fe, field+"text", m.Text, models.MaxTextLen)
 			b.addAll(i, fe)
 		}
 	}
@@ -244,7 +245,7 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 				}
 			}
 		}
-		refs, err := b.resolve(tx, accountID, models.ChannelChat, sources, times, "start_date_time", exts)
+		refs, err := b.resolve(tx, accountID, models.ChannelChat, sources, times, "started_at", exts)
 		if err != nil {
 			return err
 		}
@@ -255,7 +256,7 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 		for i, it := range items {
 			for j, m := range it.Messages {
 				if m.AgentID != nil && !known[*m.AgentID] {
-					b.add(i, ReasonNotFound, fmt.Sprintf("messages[%d].employee_id", j), *m.AgentID, "no employee %d in this account", *m.AgentID)
+					b.add(i, ReasonNotFound, fmt.Sprintf("messages[%d].agent_id", j), *m.AgentID, "no agent %d in this account", *m.AgentID)
 				}
 			}
 		}
@@ -286,7 +287,8 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 			}
 			initiator := it.Initiator
 			if initiator == "" {
-				initiator = map[models.Sender]string{models.SenderAgent: "operator", models.SenderContact: "visitor", models.SenderSystem: "system"}[it.Messages[0].Sender]
+				initiator = map[models.Sender]models.Initiator{models.SenderAgent: models.InitiatorAgent,
+					models.SenderContact: models.InitiatorContact, models.SenderSystem: models.InitiatorSystem}[it.Messages[0].Sender]
 			}
 			up.cases[i] = models.Case{
 				AccountID: accountID, ContactID: contactIDs[i], Channel: models.ChannelChat, Status: models.StatusClosed,

@@ -118,7 +118,7 @@ func (b *batch) resolve(tx *gorm.DB, accountID int64, ch models.Channel, sources
 					b.add(i, ReasonCombination, "visitor_session_id", *src.VisitorSessionID, "visitor session %d is not of campaign %d", v.ID, *camp)
 				}
 				if src.NoCampaign && v.CampaignID != nil {
-					b.add(i, ReasonCombination, "campaign_id", int64(-1), "visitor session %d is of campaign %d", v.ID, *v.CampaignID)
+					b.add(i, ReasonCombination, "no_campaign", true, "visitor session %d is of campaign %d", v.ID, *v.CampaignID)
 				}
 				if !times[i].IsZero() && times[i].Before(v.StartedAt) {
 					b.add(i, ReasonTime, timeField, times[i], "must not be before visitor session %d started", v.ID)

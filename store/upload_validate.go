@@ -8,6 +8,24 @@ import (
 	"switchboard/models"
 )
 
+// The messages of field errors a dialect may put in its own words: it
+// matches on them.
+const (
+	// MsgAgentNeeded is the message of an agent's message without its agent.
+	MsgAgentNeeded = "an agent's message needs its agent"
+	// MsgAgentOnly is the message of an agent given for another sender's message.
+	MsgAgentOnly = "only an agent's message has an agent"
+	// MsgBeforeChatStart is the message of an uploaded chat's message older
+	// than the chat.
+	MsgBeforeChatStart = "must not be before the chat started"
+	// MsgNoCampaignNeedsSite is the message of a source with NoCampaign and
+	// no SiteID (field "site_id").
+	MsgNoCampaignNeedsSite = "a source with no campaign needs its site_id"
+	// MsgChatNoCampaign is the message of a chat's source with NoCampaign
+	// (field "no_campaign"): only an offline message may say it had none.
+	MsgChatNoCampaign = "a chat's source may not say it had no campaign"
+)
+
 // batch collects the field errors of an upload by item, so that they come
 // out in the order of the request, and remembers what resolve found.
 type batch struct {
@@ -63,20 +81,20 @@ func (b *batch) contact(i int, c *UploadContact) {
 	c.Email = models.NormalizeEmail(c.Email)
 	switch {
 	case c.Email == "" && c.Phone == "":
-		b.add(i, ReasonRequired, "phone", nil, "phone or email is required")
+		b.add(i, ReasonRequired, "contact.phone", nil, "phone or email is required")
 	default:
-		if c.Email != "" && !tooLongEmail(&fe, "email", c.Email) && !models.ValidEmail(c.Email) {
-			b.add(i, ReasonInvalid, "email", c.Email, "%q is not a valid email address", c.Email)
+		if c.Email != "" && !tooLongEmail(&fe, "contact.email", c.Email) && !models.ValidEmail(c.Email) {
+			b.add(i, ReasonInvalid, "contact.email", c.Email, "%q is not a valid email address", c.Email)
 		}
 		if c.Phone != "" {
 			if p, err := models.ParsePhone(c.Phone); err != nil {
-				b.add(i, ReasonInvalid, "phone", c.Phone, "%v", err)
+				b.add(i, ReasonInvalid, "contact.phone", c.Phone, "%v", err)
 			} else {
 				c.Phone = p.E164
 			}
 		}
 	}
-	checkLine(&fe, "name", c.Name, models.MaxNameLen)
+	checkLine(&fe, "contact.name", c.Name, models.MaxNameLen)
 	b.addAll(i, fe)
 }
 
@@ -84,9 +102,9 @@ func (b *batch) contact(i int, c *UploadContact) {
 func (b *batch) source(i int, src UploadSource, chat bool) {
 	switch {
 	case src.NoCampaign && chat:
-		b.add(i, ReasonInvalid, "campaign_id", int64(-1), "a chat's campaign_id may not be -1")
+		b.add(i, ReasonInvalid, "no_campaign", true, MsgChatNoCampaign)
 	case src.NoCampaign && src.SiteID == nil:
-		b.add(i, ReasonRequired, "site_id", nil, "campaign_id -1 needs site_id")
+		b.add(i, ReasonRequired, "site_id", nil, MsgNoCampaignNeedsSite)
 	case src.NoCampaign && src.CampaignID != nil:
 		b.add(i, ReasonCombination, "campaign_id", *src.CampaignID, "no campaign and a campaign at once")
 	case src.SiteID == nil && src.CampaignID == nil && src.VisitorSessionID == nil && !src.NoCampaign:

@@ -119,7 +119,7 @@ func upload[T any](a *api, c echo.Context, cl auth.Caller, params map[string]any
 	}
 	ids, err := write(ctx, cl.AccountID, items)
 	if err != nil {
-		return nil, storeError(err, listField(list))
+		return nil, storeError(wireErrors(err), listField(list))
 	}
 	return idsData(ids), nil
 }
@@ -379,7 +379,7 @@ func toChatUpload(in chatIn) store.ChatUpload {
 	}
 	return store.ChatUpload{
 		StartedAt: in.StartDateTime, Contact: toUploadContact(in.Contact), Outcome: outcomeOf(in.Status),
-		Initiator: in.Initiator, Source: toUploadSource(in.Source), ExtID: in.ExtID, Messages: msgs,
+		Initiator: initiatorOf(in.Initiator), Source: toUploadSource(in.Source), ExtID: in.ExtID, Messages: msgs,
 	}
 }
 

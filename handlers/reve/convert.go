@@ -198,14 +198,17 @@ func chatMissed(r store.ChatView) bool {
 	return chatClosed(r) && r.FirstAgentMessageAt == nil
 }
 
-// startedBy is REVE's chat_started_by: "visitor" or "agent" (an operator or
-// agent initiator); any other initiator (autoinvite, system) as it is.
-func startedBy(initiator string) string {
+// startedBy is REVE's chat_started_by of a case's initiator: "visitor",
+// "agent", "autoinvite" (a contact who accepted an automatic invitation) or
+// "system".
+func startedBy(initiator models.Initiator) string {
 	switch initiator {
-	case "operator", "agent":
-		return "agent"
+	case models.InitiatorContact:
+		return "visitor"
+	case models.InitiatorInvite:
+		return "autoinvite"
 	}
-	return initiator
+	return string(initiator)
 }
 
 func toChatParts(r store.ChatView) (chatHead, chatTail) {
