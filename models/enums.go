@@ -96,6 +96,28 @@ func (o Outcome) Valid() bool {
 	return false
 }
 
+// Initiator says who started a case.
+type Initiator string
+
+// The initiators of a case.
+const (
+	InitiatorContact Initiator = "contact"
+	InitiatorAgent   Initiator = "agent"
+	InitiatorSystem  Initiator = "system"
+	// InitiatorInvite is a chat the contact began by accepting an automatic
+	// invitation (a proactive chat).
+	InitiatorInvite Initiator = "invite"
+)
+
+// Valid reports whether i is one of the known initiators.
+func (i Initiator) Valid() bool {
+	switch i {
+	case InitiatorContact, InitiatorAgent, InitiatorSystem, InitiatorInvite:
+		return true
+	}
+	return false
+}
+
 // Sender says who wrote a message.
 type Sender string
 

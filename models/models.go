@@ -129,7 +129,7 @@ type Case struct {
 	Channel    Channel    `gorm:"not null;index:idx_cases_list,priority:2;uniqueIndex:idx_cases_ext,priority:2"`
 	Status     CaseStatus `gorm:"not null"`
 	Outcome    *Outcome   ``
-	Initiator  string     `gorm:"not null"`
+	Initiator  Initiator  `gorm:"not null"`
 	Subject    string     `gorm:"not null"`
 	AssigneeID *int64     `gorm:"index:idx_cases_assignee,priority:2"`
 	Unread     bool       `gorm:"not null"`

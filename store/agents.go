@@ -158,3 +158,20 @@ func (s *Store) RecordLogin(ctx context.Context, id int64, at time.Time) error {
 		Update("last_login_at", at).Error
 	return wrap(fmt.Sprintf("record login of agent %d", id), err)
 }
+
+// ListAgents returns page (1-based) of the account's agents, size per page,
+// by id. A page past the end is empty. It returns FieldErrors for a page or
+// size below 1.
+func (s *Store) ListAgents(ctx context.Context, accountID, page int64, size int) ([]models.Agent, error) {
+	offset, ok, err := pageOffset(page, size)
+	if err != nil || !ok {
+		return []models.Agent{}, err
+	}
+	agents := []models.Agent{}
+	err = s.db.WithContext(ctx).Where("account_id = ?", accountID).Order("id").
+		Offset(int(offset)).Limit(size).Find(&agents).Error
+	if err != nil {
+		return nil, wrap("list agents", err)
+	}
+	return agents, nil
+}

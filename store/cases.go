@@ -3,189 +3,363 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 
 	"switchboard/models"
 )
 
-// NewOfflineCase is the input of CreateOfflineCase: a visitor's offline
-// message, which becomes a case on the offline channel holding that message.
-type NewOfflineCase struct {
-	ContactID int64
-	Subject   string
-	Message   string
-	// ReceivedAt is when the visitor sent it; zero means now.
-	ReceivedAt       time.Time
-	SiteID           *int64
-	CampaignID       *int64
-	VisitorSessionID *int64
-	ExtID            *string
-	FormName         string
+// CaseView is a case with what every dialect shows beside it: its contact,
+// its assignee, who closed it, the agents taking part, and the text of its
+// last message.
+type CaseView struct {
+	models.Case
+	Contact  models.Contact
+	Assignee *models.Agent
+	Closer   *models.Agent
+	// Agents are the case's assignee and every agent who wrote in it, by id.
+	Agents          []models.Agent
+	LastMessageText string
 }
 
-// CreateOfflineCase creates an offline-message case with the visitor's message
-// in one transaction. It returns ErrNotFound when the contact is not the
-// account's and FieldErrors for an empty or too long message and a subject,
-// form name or ext_id over its limit (see models).
-func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOfflineCase) (models.Case, error) {
+// The fields a case list filters and sorts on (CaseQuery).
+const (
+	CaseID                    = "id"
+	CaseContactID             = "contact_id"
+	CaseAssigneeID            = "assignee_id"
+	CaseClosedBy              = "closed_by"
+	CaseStatus                = "status"
+	CaseChannel               = "channel"
+	CaseRating                = "rating"
+	CaseSubject               = "subject"
+	CaseExtID                 = "ext_id"
+	CaseVisitorSessionID      = "visitor_session_id"
+	CaseStartedAt             = "started_at"
+	CaseUpdatedAt             = "updated_at"
+	CaseClosedAt              = "closed_at"
+	CaseLastMessageAt         = "last_message_at"
+	CaseLastCustomerMessageAt = "last_customer_message_at"
+	CaseContactName           = "contact_name"
+	CaseContactEmail          = "contact_email"
+	CaseContactPhone          = "contact_phone"
+)
+
+// caseColumns maps the case fields to SQL over cases c joined to contacts ct.
+var caseColumns = map[string]column{
+	CaseID:                    {"c.id", kindInt, false},
+	CaseContactID:             {"c.contact_id", kindInt, false},
+	CaseAssigneeID:            {"c.assignee_id", kindInt, true},
+	CaseClosedBy:              {"c.closed_by", kindInt, true},
+	CaseStatus:                {"c.status", kindText, false},
+	CaseChannel:               {"c.channel", kindText, false},
+	CaseRating:                {"c.rating", kindText, true},
+	CaseSubject:               {"c.subject", kindText, false},
+	CaseExtID:                 {"c.ext_id", kindText, true},
+	CaseVisitorSessionID:      {"c.visitor_session_id", kindInt, true},
+	CaseStartedAt:             {"c.started_at", kindTime, false},
+	CaseUpdatedAt:             {"c.updated_at", kindTime, false},
+	CaseClosedAt:              {"c.closed_at", kindTime, true},
+	CaseLastMessageAt:         {"c.last_message_at", kindTime, true},
+	CaseLastCustomerMessageAt: {"c.last_customer_message_at", kindTime, true},
+	CaseContactName:           {"ct.name", kindText, false},
+	CaseContactEmail:          {"ct.email", kindText, false},
+	CaseContactPhone:          {"ct.phone", kindText, false},
+}
+
+// CaseQuery selects and orders a page of an account's cases.
+type CaseQuery struct {
+	Filters []Filter
+	// Any joins the filters with OR instead of AND.
+	Any bool
+	// Sort is the field to order by (default CaseStartedAt), newest or
+	// largest first unless Asc; ties go by id in the same direction.
+	Sort   string
+	Asc    bool
+	Offset int
+	// Limit is 1 to MaxLimit rows.
+	Limit int
+}
+
+// ListCases returns the page of the account's cases (of every channel) that q
+// selects, and how many cases match in all. It returns FieldErrors for an
+// unknown field, a value of the wrong type or a bad offset or limit.
+func (s *Store) ListCases(ctx context.Context, accountID int64, q CaseQuery) ([]CaseView, int64, error) {
+	if q.Sort == "" {
+		q.Sort = CaseStartedAt
+	}
+	sortCol, cond, args, err := listSpec(caseColumns, q.Sort, q.Filters, q.Any, q.Offset, q.Limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	var views []CaseView
+	var total int64
+	err = s.readTx(ctx, func(tx *gorm.DB) error {
+		base := func() *gorm.DB {
+			d := tx.Table("cases c").Joins("JOIN contacts ct ON ct.id = c.contact_id").Where("c.account_id = ?", accountID)
+			if cond != "" {
+				d = d.Where(cond, args...)
+			}
+			return d
+		}
+		var cases []models.Case
+		if err := base().Select("c.*").Order(orderBy(sortCol, "c.id", q.Asc)).
+			Offset(q.Offset).Limit(q.Limit).Find(&cases).Error; err != nil {
+			return err
+		}
+		if cond == "" {
+			// Every case counts: the per-day counts already hold the total.
+			if err := tx.Raw(`SELECT COALESCE(SUM(n), 0) FROM case_day_counts WHERE account_id = ?`, accountID).
+				Scan(&total).Error; err != nil {
+				return err
+			}
+		} else if err := base().Count(&total).Error; err != nil {
+			return err
+		}
+		var err error
+		views, err = s.caseViews(tx, accountID, cases)
+		return err
+	})
+	if err != nil {
+		return nil, 0, wrap("list cases", err)
+	}
+	return views, total, nil
+}
+
+// Case returns one case of the account with its contact and agents, or
+// ErrNotFound.
+func (s *Store) Case(ctx context.Context, accountID, id int64) (CaseView, error) {
+	var v CaseView
+	err := s.readTx(ctx, func(tx *gorm.DB) error {
+		var err error
+		v, err = s.caseView(tx, accountID, id)
+		return err
+	})
+	return v, wrap(fmt.Sprintf("case %d", id), err)
+}
+
+func (s *Store) caseView(tx *gorm.DB, accountID, id int64) (CaseView, error) {
+	c, err := takeRow(tx.Raw(`SELECT `+caseFields+` FROM cases WHERE account_id = ? AND id = ?`, accountID, id), scanCase)
+	if err != nil {
+		return CaseView{}, notFoundOr(err, "case", id)
+	}
+	views, err := s.caseViews(tx, accountID, []models.Case{c})
+	if err != nil {
+		return CaseView{}, err
+	}
+	return views[0], nil
+}
+
+// caseViews loads the contacts, agents and last messages of cases with one
+// query each, however many cases there are.
+func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]CaseView, error) {
+	views := make([]CaseView, len(cases))
+	if len(cases) == 0 {
+		return views, nil
+	}
+	var caseIDs, contactIDs, lastIDs []int64
+	agentIDs := map[int64]bool{}
+	for _, c := range cases {
+		caseIDs = append(caseIDs, c.ID)
+		contactIDs = append(contactIDs, c.ContactID)
+		if c.LastMessageID != nil {
+			lastIDs = append(lastIDs, *c.LastMessageID)
+		}
+		for _, id := range []*int64{c.AssigneeID, c.ClosedBy} {
+			if id != nil {
+				agentIDs[*id] = true
+			}
+		}
+	}
+	contacts, err := scanAll(tx.Raw(`SELECT `+contactFields+` FROM contacts WHERE account_id = ? AND id IN ?`, accountID, contactIDs), scanContact)
+	if err != nil {
+		return nil, err
+	}
+	// The cases are the account's already, so their messages are: without an
+	// account_id test the read comes from idx_messages_case_agent alone.
+	type writer struct{ CaseID, AgentID int64 }
+	writers, err := scanAll(tx.Raw(`SELECT DISTINCT case_id, agent_id FROM messages
+		WHERE case_id IN ? AND agent_id IS NOT NULL`, caseIDs), func(r rowScanner) (writer, error) {
+		var w writer
+		return w, r.Scan(&w.CaseID, &w.AgentID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range writers {
+		agentIDs[w.AgentID] = true
+	}
+	agents := map[int64]models.Agent{}
+	if len(agentIDs) > 0 {
+		ids := make([]int64, 0, len(agentIDs))
+		for id := range agentIDs {
+			ids = append(ids, id)
+		}
+		rows, err := scanAll(tx.Raw(`SELECT `+agentFields+` FROM agents WHERE account_id = ? AND id IN ?`, accountID, ids), scanAgent)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range rows {
+			agents[a.ID] = a
+		}
+	}
+	lastText := map[int64]string{}
+	if len(lastIDs) > 0 {
+		type last struct {
+			ID   int64
+			Text string
+		}
+		rows, err := scanAll(tx.Raw(`SELECT id, text FROM messages WHERE account_id = ? AND id IN ?`, accountID, lastIDs),
+			func(r rowScanner) (last, error) {
+				var l last
+				return l, r.Scan(&l.ID, &l.Text)
+			})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			lastText[r.ID] = r.Text
+		}
+	}
+	byContact := map[int64]models.Contact{}
+	for _, ct := range contacts {
+		byContact[ct.ID] = ct
+	}
+	writersOf := map[int64][]int64{}
+	for _, w := range writers {
+		writersOf[w.CaseID] = append(writersOf[w.CaseID], w.AgentID)
+	}
+	agentPtr := func(id *int64) *models.Agent {
+		if id == nil {
+			return nil
+		}
+		if a, ok := agents[*id]; ok {
+			return &a
+		}
+		return nil
+	}
+	for i, c := range cases {
+		c.StartedAt = c.StartedAt.UTC()
+		v := CaseView{Case: c, Contact: byContact[c.ContactID], Assignee: agentPtr(c.AssigneeID), Closer: agentPtr(c.ClosedBy)}
+		ids := writersOf[c.ID]
+		if c.AssigneeID != nil {
+			ids = append(ids, *c.AssigneeID)
+		}
+		slices.Sort(ids)
+		for _, id := range slices.Compact(ids) {
+			if a, ok := agents[id]; ok {
+				v.Agents = append(v.Agents, a)
+			}
+		}
+		if c.LastMessageID != nil {
+			v.LastMessageText = lastText[*c.LastMessageID]
+		}
+		views[i] = v
+	}
+	return views, nil
+}
+
+// NewCase is the input of CreateCase: a conversation opened by an API client.
+type NewCase struct {
+	ContactID int64
+	// Channel defaults to chat.
+	Channel models.Channel
+	// AssigneeID, when set, must be an agent of the account.
+	AssigneeID *int64
+	Subject    string
+	// Initiator says who started it (default models.InitiatorAgent).
+	Initiator models.Initiator
+}
+
+// CreateCase creates a case with no messages yet, in status new. It returns
+// ErrNotFound when the contact or assignee is not the account's, and
+// FieldErrors for an unknown channel or initiator or a subject that is not one line of at
+// most models.MaxSubjectBytes.
+func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (CaseView, error) {
+	if in.Channel == "" {
+		in.Channel = models.ChannelChat
+	}
+	if in.Initiator == "" {
+		in.Initiator = models.InitiatorAgent
+	}
 	var fe FieldErrors
-	if strings.TrimSpace(in.Message) == "" {
-		fe.Add("message", "must not be empty")
+	if !in.Channel.Valid() {
+		fe.Add("channel", "%q is not one of chat, email, sms, offline", in.Channel)
 	}
-	checkBlock(&fe, "message", in.Message, models.MaxTextLen)
+	if !in.Initiator.Valid() {
+		fe.Add("initiator", "%q is not one of contact, agent, system, invite", in.Initiator)
+	}
 	checkSubject(&fe, "subject", in.Subject)
-	checkLine(&fe, "form_name", in.FormName, models.MaxNameLen)
-	if in.ExtID != nil {
-		checkLine(&fe, "ext_id", *in.ExtID, models.MaxExtIDLen)
-	}
 	if err := fe.Err(); err != nil {
-		return models.Case{}, err
+		return CaseView{}, err
 	}
-	var c models.Case
+	var v CaseView
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		if err := owned(tx, &models.Contact{}, "contact", accountID, in.ContactID); err != nil {
 			return err
 		}
-		now := s.now()
-		at := in.ReceivedAt.UTC().Truncate(time.Microsecond)
-		if in.ReceivedAt.IsZero() {
-			at = now
+		if in.AssigneeID != nil {
+			if err := owned(tx, &models.Agent{}, "agent", accountID, *in.AssigneeID); err != nil {
+				return err
+			}
 		}
-		c = models.Case{
-			AccountID: accountID, ContactID: in.ContactID, Channel: models.ChannelOffline,
-			Status: models.StatusNew, Initiator: "visitor", Subject: in.Subject, Unread: true,
-			StartedAt: at, ExtID: in.ExtID, SiteID: in.SiteID, CampaignID: in.CampaignID,
-			VisitorSessionID: in.VisitorSessionID, FormName: in.FormName, CreatedAt: now, UpdatedAt: now,
+		now := s.now()
+		c := models.Case{
+			AccountID: accountID, ContactID: in.ContactID, Channel: in.Channel, Status: models.StatusNew,
+			Initiator: in.Initiator, Subject: strings.TrimSpace(in.Subject), AssigneeID: in.AssigneeID,
+			StartedAt: now, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := tx.Create(&c).Error; err != nil {
 			return err
 		}
-		m := models.Message{
-			AccountID: accountID, CaseID: c.ID, Sender: models.SenderContact, Kind: models.KindMessage,
-			Text: in.Message, CreatedAt: at, UpdatedAt: now,
-		}
-		if err := tx.Create(&m).Error; err != nil {
-			return err
-		}
-		c.LastMessageID, c.LastMessageAt, c.LastCustomerMessageAt = &m.ID, &m.CreatedAt, &m.CreatedAt
-		if err := tx.Model(&models.Case{}).Where("id = ?", c.ID).Updates(map[string]any{
-			"last_message_id": m.ID, "last_message_at": m.CreatedAt, "last_customer_message_at": m.CreatedAt,
-		}).Error; err != nil {
-			return err
-		}
 		counts := dayDeltas{}
 		counts.add(accountID, c.Channel, c.StartedAt, 1)
-		return counts.save(tx)
+		counts.addAssignee(accountID, c.Channel, c.AssigneeID, c.StartedAt, 1)
+		if err := counts.save(tx); err != nil {
+			return err
+		}
+		var err error
+		v, err = s.caseView(tx, accountID, c.ID)
+		return err
 	})
-	return c, wrap("create offline case", err)
+	return v, wrap("create case", err)
 }
 
-// NewMessage is the input of AddMessage.
-type NewMessage struct {
-	Sender models.Sender
-	// AgentID is the author when Sender is SenderAgent; it must be the account's.
-	AgentID *int64
-	Kind    models.Kind
-	Text    string
-	// Markdown is the text with its mark-up, when the client sent one.
-	Markdown string
-	// Lang is the language to translate the message to, if any.
-	Lang string
-	// At is when it was written; zero means now.
-	At time.Time
-	// Reopen lets a message into a closed case and reopens it, as HelpCrunch
-	// does; without it a closed case refuses the message, as Acquire does.
-	Reopen bool
-	// WithCase asks for the case as the write left it (MessageView.Case).
-	WithCase bool
-}
-
-// MessageView is a message with its author when an agent wrote it.
-type MessageView struct {
-	models.Message
-	Agent *models.Agent
-	// Case is the case after the write, read in the write's transaction, when
-	// the input asked for it (WithCase); nil otherwise.
-	Case *CaseView
-}
-
-// AddMessage adds a message to a case in one transaction, holding the case
-// row so that concurrent writers see one another. An agent's message opens a
-// new case. It returns the message with its author (and with in.WithCase the
-// case as the write left it), ErrNotFound for a case (or
-// agent) that is not the account's, ErrCaseNotActive for a closed case (unless
-// in.Reopen) and FieldErrors for bad input.
-func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewMessage) (MessageView, error) {
-	var fe FieldErrors
-	if !in.Sender.Valid() {
-		fe.Add("sender", "%q is not one of agent, contact, system", in.Sender)
+// SetCaseStatus moves a case to status. Closing records the time and, when by
+// is set, the agent who closed it; any other status reopens a closed case. It
+// returns ErrNotFound for a case (or agent) that is not the account's and
+// FieldErrors for an unknown status.
+func (s *Store) SetCaseStatus(ctx context.Context, accountID, id int64, status models.CaseStatus, by *int64) (CaseView, error) {
+	if !status.Valid() {
+		return CaseView{}, FieldErrors{{Field: "status", Message: fmt.Sprintf("%q is not one of new, open, pending, on_hold, closed", status)}}
 	}
-	if !in.Kind.Valid() {
-		fe.Add("kind", "%q is not one of message, note, event", in.Kind)
-	}
-	if strings.TrimSpace(in.Text) == "" {
-		fe.Add("text", "must not be empty")
-	}
-	if in.Sender == models.SenderAgent && in.AgentID == nil {
-		fe.Add("agent", "an agent's message needs its agent")
-	}
-	if in.Sender != models.SenderAgent && in.AgentID != nil {
-		fe.Add("agent", "only an agent's message has an agent")
-	}
-	checkBlock(&fe, "text", in.Text, models.MaxTextLen)
-	checkBlock(&fe, "markdown", in.Markdown, models.MaxTextLen)
-	checkLine(&fe, "lang", in.Lang, models.MaxLangLen)
-	if err := fe.Err(); err != nil {
-		return MessageView{}, err
-	}
-	var v MessageView
+	var v CaseView
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
-		c, err := lockCase(tx, s.backend, accountID, caseID)
+		c, err := lockCase(tx, s.backend, accountID, id)
 		if err != nil {
 			return err
 		}
-		if c.Status == models.StatusClosed && !in.Reopen {
-			return fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
-		}
-		if in.Sender == models.SenderAgent {
-			a, err := agentByID(tx, accountID, *in.AgentID)
-			if err != nil {
-				return notFoundOr(err, "agent", *in.AgentID)
-			}
-			v.Agent = &a
-		}
 		now := s.now()
-		at := in.At.UTC().Truncate(time.Microsecond)
-		if in.At.IsZero() {
-			at = now
-		}
-		v.Message = models.Message{
-			AccountID: accountID, CaseID: caseID, Sender: in.Sender, AgentID: in.AgentID, Kind: in.Kind,
-			Text: in.Text, Markdown: in.Markdown, Lang: in.Lang, CreatedAt: at, UpdatedAt: now,
-		}
-		if err := insertMessage(tx, &v.Message); err != nil {
-			return err
-		}
-		set := map[string]any{"updated_at": now}
+		set := map[string]any{"status": status, "updated_at": now}
 		switch {
-		case c.Status == models.StatusClosed:
-			set["status"], set["closed_at"], set["closed_by"] = models.StatusOpen, nil, nil
-		case in.Sender == models.SenderAgent && in.Kind == models.KindMessage && c.Status == models.StatusNew:
-			set["status"] = models.StatusOpen
+		case status == models.StatusClosed && c.Status != models.StatusClosed:
+			if by != nil {
+				if err := owned(tx, &models.Agent{}, "agent", accountID, *by); err != nil {
+					return err
+				}
+			}
+			set["closed_at"], set["closed_by"] = now, by
+		case status != models.StatusClosed:
+			set["closed_at"], set["closed_by"] = nil, nil
 		}
-		lastMessageUpdate(c, v.Message, set)
-		if err := tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error; err != nil {
+		if err := tx.Model(&models.Case{}).Where("id = ?", id).Updates(set).Error; err != nil {
 			return err
 		}
-		if in.WithCase {
-			v.Case, err = s.caseAfterWrite(tx, accountID, caseID)
-		}
+		v, err = s.caseView(tx, accountID, id)
 		return err
 	})
-	return v, wrap(fmt.Sprintf("add message to case %d", caseID), err)
+	return v, wrap(fmt.Sprintf("set status of case %d", id), err)
 }
 
 // caseAfterWrite reads the case a write transaction just changed, with its

@@ -172,10 +172,10 @@ func TestStore_TextLimits(t *testing.T) {
 				_, err := s.CreateCase(ctx, f.acct.ID, store.NewCase{ContactID: f.contact.ID, Subject: strings.Repeat("s", len(v))})
 				return err
 			}},
-			{"uploaded visitor name", "[0].name", models.MaxNameLen, false, func(v string) error {
+			{"uploaded visitor name", "[0].contact.name", models.MaxNameLen, false, func(v string) error {
 				return uploadOffline(func(in *store.OfflineUpload) { in.Contact.Name = v })
 			}},
-			{"uploaded visitor email", "[0].email", models.MaxEmailBytes, true, func(v string) error {
+			{"uploaded visitor email", "[0].contact.email", models.MaxEmailBytes, true, func(v string) error {
 				return uploadOffline(func(in *store.OfflineUpload) { in.Contact.Email = emailOf(len(v)) })
 			}},
 			{"uploaded offline message", "[0].message", models.MaxTextLen, false, func(v string) error {
@@ -187,7 +187,7 @@ func TestStore_TextLimits(t *testing.T) {
 			{"uploaded ext id", "[0].ext_id", models.MaxExtIDLen, false, func(v string) error {
 				return uploadOffline(func(in *store.OfflineUpload) { in.ExtID = ext(v) })
 			}},
-			{"uploaded chat message", "[0].messages[1].message", models.MaxTextLen, false, func(v string) error {
+			{"uploaded chat message", "[0].messages[1].text", models.MaxTextLen, false, func(v string) error {
 				_, err := s.UploadChats(ctx, f.acct.ID, []store.ChatUpload{{StartedAt: at, Contact: store.UploadContact{Email: "bob@example.com"},
 					Outcome: models.OutcomeSucceeded, Source: store.UploadSource{SiteID: &f.site.ID}, Messages: []store.ChatUploadMessage{
 						{At: at, Sender: models.SenderContact, Text: "hi"}, {At: at, Sender: models.SenderContact, Text: v}}}})

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -89,4 +91,126 @@ func withAuthors(tx *gorm.DB, accountID int64, msgs []models.Message) ([]Message
 		}
 	}
 	return out, nil
+}
+
+// NewMessage is the input of AddMessage.
+type NewMessage struct {
+	Sender models.Sender
+	// AgentID is the author when Sender is SenderAgent; it must be the account's.
+	AgentID *int64
+	Kind    models.Kind
+	Text    string
+	// Markdown is the text with its mark-up, when the client sent one.
+	Markdown string
+	// Lang is the language to translate the message to, if any.
+	Lang string
+	// At is when it was written; zero means now.
+	At time.Time
+	// Reopen lets a message into a closed case and reopens it, as HelpCrunch
+	// does; without it a closed case refuses the message, as Acquire does.
+	Reopen bool
+	// WithCase asks for the case as the write left it (MessageView.Case).
+	WithCase bool
+}
+
+// MessageView is a message with its author when an agent wrote it.
+type MessageView struct {
+	models.Message
+	Agent *models.Agent
+	// Case is the case after the write, read in the write's transaction, when
+	// the input asked for it (WithCase); nil otherwise.
+	Case *CaseView
+}
+
+// AddMessage adds a message to a case in one transaction, holding the case
+// row so that concurrent writers see one another. An agent's message opens a
+// new case. It returns the message with its author (and with in.WithCase the
+// case as the write left it), ErrNotFound for a case (or
+// agent) that is not the account's, ErrCaseNotActive for a closed case (unless
+// in.Reopen) and FieldErrors for bad input.
+func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewMessage) (MessageView, error) {
+	var fe FieldErrors
+	if !in.Sender.Valid() {
+		fe.Add("sender", "%q is not one of agent, contact, system", in.Sender)
+	}
+	if !in.Kind.Valid() {
+		fe.Add("kind", "%q is not one of message, note, event", in.Kind)
+	}
+	if strings.TrimSpace(in.Text) == "" {
+		fe.Add("text", "must not be empty")
+	}
+	if in.Sender == models.SenderAgent && in.AgentID == nil {
+		fe.Add("agent", MsgAgentNeeded)
+	}
+	if in.Sender != models.SenderAgent && in.AgentID != nil {
+		fe.Add("agent", MsgAgentOnly)
+	}
+	checkBlock(&fe, "text", in.Text, models.MaxTextLen)
+	checkBlock(&fe, "markdown", in.Markdown, models.MaxTextLen)
+	checkLine(&fe, "lang", in.Lang, models.MaxLangLen)
+	if err := fe.Err(); err != nil {
+		return MessageView{}, err
+	}
+	var v MessageView
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
+		c, err := lockCase(tx, s.backend, accountID, caseID)
+		if err != nil {
+			return err
+		}
+		if c.Status == models.StatusClosed && !in.Reopen {
+			return fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
+		}
+		if in.Sender == models.SenderAgent {
+			a, err := agentByID(tx, accountID, *in.AgentID)
+			if err != nil {
+				return notFoundOr(err, "agent", *in.AgentID)
+			}
+			v.Agent = &a
+		}
+		now := s.now()
+		at := in.At.UTC().Truncate(time.Microsecond)
+		if in.At.IsZero() {
+			at = now
+		}
+		v.Message = models.Message{
+			AccountID: accountID, CaseID: caseID, Sender: in.Sender, AgentID: in.AgentID, Kind: in.Kind,
+			Text: in.Text, Markdown: in.Markdown, Lang: in.Lang, CreatedAt: at, UpdatedAt: now,
+		}
+		if err := insertMessage(tx, &v.Message); err != nil {
+			return err
+		}
+		set := map[string]any{"updated_at": now}
+		switch {
+		case c.Status == models.StatusClosed:
+			set["status"], set["closed_at"], set["closed_by"] = models.StatusOpen, nil, nil
+		case in.Sender == models.SenderAgent && in.Kind == models.KindMessage && c.Status == models.StatusNew:
+			set["status"] = models.StatusOpen
+		}
+		lastMessageUpdate(c, v.Message, set)
+		if err := tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error; err != nil {
+			return err
+		}
+		if in.WithCase {
+			v.Case, err = s.caseAfterWrite(tx, accountID, caseID)
+		}
+		return err
+	})
+	return v, wrap(fmt.Sprintf("add message to case %d", caseID), err)
+}
+
+// lastMessageUpdate returns the case columns to set after adding m to c: the
+// last message and, for a contact's message, the last customer message, each
+// only when m is newer than what the case holds (uploads may add old
+// messages). Notes are private and never a chat's last message.
+func lastMessageUpdate(c models.Case, m models.Message, set map[string]any) {
+	if m.Kind == models.KindNote {
+		return
+	}
+	newer := func(t *time.Time) bool { return t == nil || !m.CreatedAt.Before(*t) }
+	if newer(c.LastMessageAt) {
+		set["last_message_id"], set["last_message_at"] = m.ID, m.CreatedAt
+	}
+	if m.Sender == models.SenderContact && newer(c.LastCustomerMessageAt) {
+		set["last_customer_message_at"] = m.CreatedAt
+	}
 }

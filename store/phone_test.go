@@ -229,14 +229,14 @@ func TestStore_Upload_Phone(t *testing.T) {
 			t.Run("refused: "+tt.name, func(t *testing.T) {
 				before := counts(t, s, f.acct.ID)
 				_, err := s.UploadOfflineMessages(ctx, f.acct.ID, []store.OfflineUpload{item("+14155550103"), item(tt.phone)})
-				assertFields(t, err, []string{"[1].phone"})
-				if msg := fieldMessage(err, "[1].phone"); !strings.Contains(msg, tt.why) {
+				assertFields(t, err, []string{"[1].contact.phone"})
+				if msg := fieldMessage(err, "[1].contact.phone"); !strings.Contains(msg, tt.why) {
 					t.Errorf("message %q does not say %q", msg, tt.why)
 				}
 				_, err = s.UploadChats(ctx, f.acct.ID, []store.ChatUpload{{StartedAt: f.t0, Contact: store.UploadContact{Phone: tt.phone},
 					Outcome: models.OutcomeLost, Source: store.UploadSource{SiteID: &f.site.ID},
 					Messages: []store.ChatUploadMessage{{At: f.t0, Sender: models.SenderContact, Text: "hi"}}}})
-				assertFields(t, err, []string{"[0].phone"})
+				assertFields(t, err, []string{"[0].contact.phone"})
 				if after := counts(t, s, f.acct.ID); after != before {
 					t.Errorf("a refused upload wrote: %v → %v", before, after)
 				}

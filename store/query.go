@@ -240,3 +240,22 @@ func checkPage(fe *FieldErrors, offset, limit int) {
 		fe.Add("limit", "must be 1 to %d", MaxLimit)
 	}
 }
+
+// pageOffset returns the offset of page (1-based) of size rows, ok=false for
+// a page no database can reach, and FieldErrors for a page or size below 1.
+func pageOffset(page int64, size int) (int64, bool, error) {
+	var fe FieldErrors
+	if page < 1 {
+		fe.Add("page", "must be 1 or more")
+	}
+	if size < 1 || size > MaxLimit {
+		fe.Add("size", "must be 1 to %d", MaxLimit)
+	}
+	if err := fe.Err(); err != nil {
+		return 0, false, err
+	}
+	if page-1 > (1<<62)/int64(size) {
+		return 0, false, nil
+	}
+	return (page - 1) * int64(size), true, nil
+}

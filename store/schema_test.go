@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm/schema"
 
@@ -186,4 +187,46 @@ func indexColumns(t *testing.T, s *store.Store, table string) map[string][]strin
 		out[r.Index] = append(out[r.Index], r.Col)
 	}
 	return out
+}
+
+// TestMigrate_InitiatorWords checks that migration 12 rewrites the vendor
+// words a case's initiator was stored in before to the model's, and leaves
+// the model's words alone.
+func TestMigrate_InitiatorWords(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		a := storetest.MustAccount(t, s, "initiators")
+		ct := storetest.MustContact(t, s, a.ID, "Ann", "ann@example.com", "")
+		old := map[string]models.Initiator{
+			"visitor": models.InitiatorContact, "operator": models.InitiatorAgent, "autoinvite": models.InitiatorInvite,
+			"agent": models.InitiatorAgent, "system": models.InitiatorSystem, "contact": models.InitiatorContact,
+		}
+		ids := map[int64]models.Initiator{}
+		for word, want := range old {
+			c := storetest.MustOfflineCase(t, s, a.ID, ct.ID, "s", "m", time.Now().Add(-time.Hour))
+			if err := s.GORM().Exec("UPDATE cases SET initiator = ? WHERE id = ?", word, c.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			ids[c.ID] = want
+		}
+		if err := s.GORM().Exec("DELETE FROM schema_migrations WHERE version = 12").Error; err != nil {
+			t.Fatal(err)
+		}
+		applied, err := s.Migrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(applied) != 1 || applied[0] != 12 {
+			t.Fatalf("migrate applied %v, want [12]", applied)
+		}
+		for id, want := range ids {
+			var got models.Initiator
+			if err := s.GORM().Raw("SELECT initiator FROM cases WHERE id = ?", id).Scan(&got).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("case %d: initiator %q, want %q", id, got, want)
+			}
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -61,37 +62,58 @@ func (s *Store) CreateCampaign(ctx context.Context, accountID, siteID int64, nam
 	return c, wrap("create campaign", err)
 }
 
-// CreateInbox connects an email address or SMS number to the account; a
-// number is stored in E.164. It returns FieldErrors for an unknown kind, a
-// malformed email address or a number that is not a valid one in
-// international form (models.ParsePhone), ErrNotFound
-// for an unknown account and ErrConflict when the account already has it.
-func (s *Store) CreateInbox(ctx context.Context, accountID int64, kind models.InboxKind, address string) (models.Inbox, error) {
-	address = strings.TrimSpace(address)
+// NewVisitorSession is the input of CreateVisitorSession.
+type NewVisitorSession struct {
+	ContactID  *int64
+	SiteID     int64
+	CampaignID *int64
+	// StartedAt zero means now.
+	StartedAt time.Time
+	IPAddress string
+	Referrer  string
+}
+
+// CreateVisitorSession records a visit of the account's site. It returns
+// ErrNotFound (a NotFoundError) when the site, campaign or contact is not
+// the account's, and FieldErrors when the campaign is of another site.
+func (s *Store) CreateVisitorSession(ctx context.Context, accountID int64, in NewVisitorSession) (models.VisitorSession, error) {
 	var fe FieldErrors
-	switch kind {
-	case models.InboxEmail:
-		address = models.NormalizeEmail(address)
-		if !tooLongEmail(&fe, "address", address) && !models.ValidEmail(address) {
-			fe.Add("address", "%q is not a valid email address", address)
-		}
-	case models.InboxSMS:
-		if p := checkPhone(&fe, "address", address); p.E164 != "" {
-			address = p.E164
-		}
-	default:
-		fe.Add("kind", "%q is not one of email, sms", kind)
-	}
+	checkLine(&fe, "ip_address", in.IPAddress, models.MaxIPLen)
+	checkLine(&fe, "referrer", in.Referrer, models.MaxURLLen)
 	if err := fe.Err(); err != nil {
-		return models.Inbox{}, err
+		return models.VisitorSession{}, err
 	}
-	var in models.Inbox
+	var v models.VisitorSession
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
-		if err := accountExists(tx, accountID); err != nil {
-			return err
+		var site models.Site
+		if err := tx.Take(&site, "account_id = ? AND id = ?", accountID, in.SiteID).Error; err != nil {
+			return notFoundOr(err, "site", in.SiteID)
 		}
-		in = models.Inbox{AccountID: accountID, Kind: kind, Address: address, CreatedAt: s.now()}
-		return tx.Create(&in).Error
+		if in.CampaignID != nil {
+			var c models.Campaign
+			if err := tx.Take(&c, "account_id = ? AND id = ?", accountID, *in.CampaignID).Error; err != nil {
+				return notFoundOr(err, "campaign", *in.CampaignID)
+			}
+			if c.SiteID != in.SiteID {
+				return FieldErrors{{Field: "campaign_id", Reason: ReasonCombination, Value: *in.CampaignID,
+					Message: fmt.Sprintf("campaign %d is of site %d, not %d", c.ID, c.SiteID, in.SiteID)}}
+			}
+		}
+		if in.ContactID != nil {
+			if err := owned(tx, &models.Contact{}, "contact", accountID, *in.ContactID); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		at := in.StartedAt.UTC().Truncate(time.Microsecond)
+		if in.StartedAt.IsZero() {
+			at = now
+		}
+		v = models.VisitorSession{
+			AccountID: accountID, ContactID: in.ContactID, SiteID: in.SiteID, CampaignID: in.CampaignID,
+			StartedAt: at, IPAddress: in.IPAddress, ReferrerURL: in.Referrer, CreatedAt: now,
+		}
+		return tx.Create(&v).Error
 	})
-	return in, wrap("create inbox", err)
+	return v, wrap("create visitor session", err)
 }

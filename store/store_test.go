@@ -323,7 +323,7 @@ func TestStore_AddMessage(t *testing.T) {
 				}
 			})
 		}
-		d, err := s.OfflineMessage(ctx, a1.ID, c.ID)
+		d, err := s.OfflineCase(ctx, a1.ID, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -366,14 +366,14 @@ func TestStore_AddMessage_Concurrent(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		page, err := s.ListOfflineMessages(t.Context(), acct.ID, 1, 20)
+		page, err := s.ListOfflineCases(t.Context(), acct.ID, 1, 20)
 		if err != nil || len(page) != 1 || page[0].ReplyCount != n {
 			t.Errorf("list = %+v, %v; want one message with %d replies", page, err, n)
 		}
 	})
 }
 
-func TestStore_OfflineMessage(t *testing.T) {
+func TestStore_OfflineCase(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		a1 := storetest.MustAccount(t, s, "A")
@@ -388,14 +388,14 @@ func TestStore_OfflineMessage(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		d, err := s.OfflineMessage(ctx, a1.ID, c.ID)
+		d, err := s.OfflineCase(ctx, a1.ID, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d.ID != c.ID || d.ContactID != ct.ID || d.ContactName != "Visitor" || d.ContactEmail != "v@example.com" ||
 			d.ContactPhone != "+37120000000" || d.Subject != "Subject" || d.Message != "Body" || !d.ReceivedAt.Equal(received) ||
 			!d.Unread || d.ReplyCount != 2 {
-			t.Errorf("detail = %+v", d.OfflineMessage)
+			t.Errorf("detail = %+v", d.OfflineCase)
 		}
 		if len(d.Replies) != 2 || d.Replies[0].Text != "newer" || d.Replies[1].Text != "older" ||
 			d.Replies[0].Email != "ag@example.com" || !d.Replies[1].At.Equal(received.Add(time.Minute)) {
@@ -407,7 +407,7 @@ func TestStore_OfflineMessage(t *testing.T) {
 			id      int64
 		}{{"another account", a2.ID, c.ID}, {"unknown id", a1.ID, c.ID + 1000}} {
 			t.Run(tt.name, func(t *testing.T) {
-				if _, err := s.OfflineMessage(ctx, tt.account, tt.id); !errors.Is(err, store.ErrNotFound) {
+				if _, err := s.OfflineCase(ctx, tt.account, tt.id); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("err = %v, want ErrNotFound", err)
 				}
 			})
@@ -415,10 +415,10 @@ func TestStore_OfflineMessage(t *testing.T) {
 	})
 }
 
-// TestStore_ListOfflineMessages checks every page of a list spread over many
+// TestStore_ListOfflineCases checks every page of a list spread over many
 // days against the order the REVE API promises (received time, then id, newest
 // first), including ties, other accounts' rows and pages past the end.
-func TestStore_ListOfflineMessages(t *testing.T) {
+func TestStore_ListOfflineCases(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		a1 := storetest.MustAccount(t, s, "A")
@@ -451,7 +451,7 @@ func TestStore_ListOfflineMessages(t *testing.T) {
 			t.Run(fmt.Sprintf("size %d", size), func(t *testing.T) {
 				var got []int64
 				for page := int64(1); ; page++ {
-					rows, err := s.ListOfflineMessages(ctx, a1.ID, page, size)
+					rows, err := s.ListOfflineCases(ctx, a1.ID, page, size)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -476,16 +476,16 @@ func TestStore_ListOfflineMessages(t *testing.T) {
 			})
 		}
 		for _, page := range []int64{6, 1000, 1 << 40, 1<<62 - 1} {
-			rows, err := s.ListOfflineMessages(ctx, a1.ID, page, 20)
+			rows, err := s.ListOfflineCases(ctx, a1.ID, page, 20)
 			if err != nil || len(rows) != 0 {
 				t.Errorf("page %d = %d rows, %v; want an empty page", page, len(rows), err)
 			}
 		}
-		if _, err := s.ListOfflineMessages(ctx, a1.ID, 0, 20); err == nil {
+		if _, err := s.ListOfflineCases(ctx, a1.ID, 0, 20); err == nil {
 			t.Error("page 0 accepted")
 		}
 		empty := storetest.MustAccount(t, s, "C")
-		if rows, err := s.ListOfflineMessages(ctx, empty.ID, 1, 20); err != nil || rows == nil || len(rows) != 0 {
+		if rows, err := s.ListOfflineCases(ctx, empty.ID, 1, 20); err != nil || rows == nil || len(rows) != 0 {
 			t.Errorf("empty account page 1 = %#v, %v; want an empty, non-nil slice", rows, err)
 		}
 	})

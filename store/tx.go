@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -93,4 +94,14 @@ func (s *Store) retrying(ctx context.Context, txn func() error) error {
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// readTx runs fn in a read-only transaction that sees one snapshot of the
+// database, so that a page and the counts that located it agree.
+func (s *Store) readTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var opts *sql.TxOptions
+	if s.backend == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	return s.db.WithContext(ctx).Transaction(fn, opts)
 }

@@ -123,7 +123,7 @@ func TestStore_UploadOfflineMessages(t *testing.T) {
 			}
 		})
 		t.Run("offline messages as REVE reads them", func(t *testing.T) {
-			d, err := s.OfflineMessage(ctx, f.acct.ID, ids[0])
+			d, err := s.OfflineCase(ctx, f.acct.ID, ids[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ func TestStore_UploadOfflineMessages(t *testing.T) {
 			if got[3].LastMessageID != nil {
 				t.Errorf("an empty message added a message: %+v", got[3].Case)
 			}
-			page, err := s.ListOfflineMessages(ctx, f.acct.ID, 1, 10)
+			page, err := s.ListOfflineCases(ctx, f.acct.ID, 1, 10)
 			if err != nil || len(page) != 4 {
 				t.Fatalf("list = %d, %v", len(page), err)
 			}
@@ -154,7 +154,7 @@ func TestStore_UploadOfflineMessages(t *testing.T) {
 			if after := counts(t, s, f.acct.ID); after != before {
 				t.Errorf("counts %v → %v, want unchanged", before, after)
 			}
-			d, err := s.OfflineMessage(ctx, f.acct.ID, ids[0])
+			d, err := s.OfflineCase(ctx, f.acct.ID, ids[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,7 +162,7 @@ func TestStore_UploadOfflineMessages(t *testing.T) {
 				t.Errorf("after resend = %+v", d)
 			}
 			// The day counts moved with the date: every page still adds up.
-			page, err := s.ListOfflineMessages(ctx, f.acct.ID, 4, 1)
+			page, err := s.ListOfflineCases(ctx, f.acct.ID, 4, 1)
 			if err != nil || len(page) != 1 || page[0].ID != ids[0] {
 				t.Errorf("last page = %+v, %v; want the moved message last", page, err)
 			}
@@ -185,15 +185,15 @@ func TestStore_UploadOfflineMessages_Invalid(t *testing.T) {
 			want  []store.FieldError
 		}{
 			{"no contact", []store.OfflineUpload{ok(func(it *store.OfflineUpload) { it.Contact = store.UploadContact{Name: "x"} })},
-				[]store.FieldError{{Field: "[0].phone", Reason: store.ReasonRequired}}},
+				[]store.FieldError{{Field: "[0].contact.phone", Reason: store.ReasonRequired}}},
 			{"bad phone and email", []store.OfflineUpload{ok(func(it *store.OfflineUpload) { it.Contact = store.UploadContact{Email: "nope", Phone: "555"} })},
-				[]store.FieldError{{Field: "[0].email"}, {Field: "[0].phone"}}},
+				[]store.FieldError{{Field: "[0].contact.email"}, {Field: "[0].contact.phone"}}},
 			{"no source", []store.OfflineUpload{ok(func(it *store.OfflineUpload) { it.Source = store.UploadSource{} })},
 				[]store.FieldError{{Field: "[0].site_id", Reason: store.ReasonRequired}}},
 			{"no campaign without a site", []store.OfflineUpload{ok(func(it *store.OfflineUpload) { it.Source = store.UploadSource{NoCampaign: true} })},
 				[]store.FieldError{{Field: "[0].site_id", Reason: store.ReasonRequired}}},
 			{"future", []store.OfflineUpload{none2(ok(none)), ok(func(it *store.OfflineUpload) { it.ReceivedAt = time.Now().Add(time.Hour) })},
-				[]store.FieldError{{Field: "[1].date_time", Reason: store.ReasonTime}}},
+				[]store.FieldError{{Field: "[1].received_at", Reason: store.ReasonTime}}},
 			{"another account's site", []store.OfflineUpload{ok(func(it *store.OfflineUpload) { it.Source.SiteID = &f.otherSite.ID })},
 				[]store.FieldError{{Field: "[0].site_id", Reason: store.ReasonNotFound}}},
 			{"campaign of another site", []store.OfflineUpload{ok(func(it *store.OfflineUpload) {
@@ -207,7 +207,7 @@ func TestStore_UploadOfflineMessages_Invalid(t *testing.T) {
 			{"before the session", []store.OfflineUpload{ok(func(it *store.OfflineUpload) {
 				it.Source = store.UploadSource{VisitorSessionID: &f.sess.ID}
 				it.ReceivedAt = f.t0.Add(-time.Hour)
-			})}, []store.FieldError{{Field: "[0].date_time", Reason: store.ReasonTime}}},
+			})}, []store.FieldError{{Field: "[0].received_at", Reason: store.ReasonTime}}},
 			{"unknown session", []store.OfflineUpload{ok(func(it *store.OfflineUpload) { it.Source = store.UploadSource{VisitorSessionID: ptr(int64(1 << 40))} })},
 				[]store.FieldError{{Field: "[0].visitor_session_id", Reason: store.ReasonNotFound}}},
 			{"ext_id twice", []store.OfflineUpload{ok(func(it *store.OfflineUpload) { it.ExtID = ptr("x") }), ok(func(it *store.OfflineUpload) { it.ExtID = ptr("x") })},
@@ -218,7 +218,7 @@ func TestStore_UploadOfflineMessages_Invalid(t *testing.T) {
 				ok(none),
 				ok(func(it *store.OfflineUpload) { it.Source.SiteID = &f.otherSite.ID }),
 				ok(func(it *store.OfflineUpload) { it.Contact = store.UploadContact{} }),
-			}, []store.FieldError{{Field: "[1].site_id", Reason: store.ReasonNotFound}, {Field: "[2].phone", Reason: store.ReasonRequired}}},
+			}, []store.FieldError{{Field: "[1].site_id", Reason: store.ReasonNotFound}, {Field: "[2].contact.phone", Reason: store.ReasonRequired}}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -285,7 +285,7 @@ func TestStore_UploadChats(t *testing.T) {
 			t.Fatal(err)
 		}
 		if v.Channel != models.ChannelChat || v.Status != models.StatusClosed || v.Outcome == nil || *v.Outcome != models.OutcomeSucceeded ||
-			v.Assignee == nil || v.Assignee.ID != f.agent.ID || v.Initiator != "visitor" || v.ContactID != f.known.ID ||
+			v.Assignee == nil || v.Assignee.ID != f.agent.ID || v.Initiator != models.InitiatorContact || v.ContactID != f.known.ID ||
 			v.LastMessageText != "bye" || v.ClosedAt == nil || !v.ClosedAt.Equal(start.Add(2*time.Minute)) {
 			t.Errorf("chat = %+v", v)
 		}
@@ -323,20 +323,20 @@ func TestStore_UploadChats(t *testing.T) {
 			want []store.FieldError
 		}{
 			{"another account's employee", bad(func(c *store.ChatUpload) { c.Messages[1].AgentID = &f.stranger.ID }),
-				[]store.FieldError{{Field: "[0].messages[1].employee_id", Reason: store.ReasonNotFound}}},
+				[]store.FieldError{{Field: "[0].messages[1].agent_id", Reason: store.ReasonNotFound}}},
 			{"operator without employee", bad(func(c *store.ChatUpload) { c.Messages[1].AgentID = nil }),
-				[]store.FieldError{{Field: "[0].messages[1].employee_id", Reason: store.ReasonRequired}}},
+				[]store.FieldError{{Field: "[0].messages[1].agent_id", Reason: store.ReasonRequired}}},
 			{"visitor with employee", bad(func(c *store.ChatUpload) { c.Messages[0].AgentID = &f.agent.ID }),
-				[]store.FieldError{{Field: "[0].messages[0].employee_id", Reason: store.ReasonCombination}}},
+				[]store.FieldError{{Field: "[0].messages[0].agent_id", Reason: store.ReasonCombination}}},
 			{"message before the start", bad(func(c *store.ChatUpload) { c.Messages[0].At = start.Add(-time.Second) }),
-				[]store.FieldError{{Field: "[0].messages[0].date_time", Reason: store.ReasonTime}}},
+				[]store.FieldError{{Field: "[0].messages[0].created_at", Reason: store.ReasonTime}}},
 			{"no messages, no start, no status", bad(func(c *store.ChatUpload) {
 				c.Messages, c.StartedAt, c.Outcome = nil, time.Time{}, "succeed"
-			}), []store.FieldError{{Field: "[0].start_date_time", Reason: store.ReasonRequired}, {Field: "[0].status"}, {Field: "[0].messages", Reason: store.ReasonRequired}}},
+			}), []store.FieldError{{Field: "[0].started_at", Reason: store.ReasonRequired}, {Field: "[0].outcome"}, {Field: "[0].messages", Reason: store.ReasonRequired}}},
 			{"no campaign for a chat", bad(func(c *store.ChatUpload) { c.Source.NoCampaign = true }),
-				[]store.FieldError{{Field: "[0].campaign_id"}}},
+				[]store.FieldError{{Field: "[0].no_campaign"}}},
 			{"unknown initiator and empty message", bad(func(c *store.ChatUpload) { c.Initiator, c.Messages[0].Text = "bot", " " }),
-				[]store.FieldError{{Field: "[0].initiator"}, {Field: "[0].messages[0].message", Reason: store.ReasonRequired}}},
+				[]store.FieldError{{Field: "[0].initiator"}, {Field: "[0].messages[0].text", Reason: store.ReasonRequired}}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -390,7 +390,7 @@ func TestStore_DeleteUploaded(t *testing.T) {
 		if _, err := s.Case(ctx, f.acct.ID, ids[1]); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("deleted case still reads: %v", err)
 		}
-		page, err := s.ListOfflineMessages(ctx, f.acct.ID, 1, 10)
+		page, err := s.ListOfflineCases(ctx, f.acct.ID, 1, 10)
 		if err != nil || len(page) != 2 {
 			t.Errorf("list after delete = %d, %v; want 2", len(page), err)
 		}
@@ -636,7 +636,7 @@ func TestStore_UploadOfflineMessages_Rows(t *testing.T) {
 					t.Errorf("messages =\n%+v, want\n%+v", msgs, wantMsgs)
 				}
 				want := models.Case{ID: ids[i], AccountID: f.acct.ID, ContactID: ct.ID, Channel: models.ChannelOffline,
-					Status: models.StatusNew, Initiator: "visitor", Subject: strings.TrimSpace(tt.in.Subject), Unread: true,
+					Status: models.StatusNew, Initiator: models.InitiatorContact, Subject: strings.TrimSpace(tt.in.Subject), Unread: true,
 					StartedAt: at(i), LastMessageID: last, LastMessageAt: lastAt, LastCustomerMessageAt: lastAt, ExtID: tt.in.ExtID,
 					SiteID: tt.site, CampaignID: tt.campaign, VisitorSessionID: tt.session, FormName: tt.in.FormName,
 					Uploaded: true, CreatedAt: now, UpdatedAt: now}
@@ -691,7 +691,7 @@ func TestStore_UploadChats_Rows(t *testing.T) {
 		// chatWant is how a chat's case reads back.
 		type chatWant struct {
 			contact   models.Contact // without id when the upload creates it
-			initiator string
+			initiator models.Initiator
 			assignee  *int64
 			// closed is the minute of the chat's last message; last and
 			// customer index its last message and its last from the contact
@@ -708,15 +708,15 @@ func TestStore_UploadChats_Rows(t *testing.T) {
 			{"a tie goes to the later message", store.ChatUpload{Contact: store.UploadContact{Name: "Cat", Email: "cat@example.com"},
 				Outcome: models.OutcomeSucceeded, Source: store.UploadSource{SiteID: &f.site.ID}, ExtID: ptr("c-1"),
 				Messages: []store.ChatUploadMessage{msg(1, models.SenderContact, "hi"), msg(2, models.SenderAgent, "hello"), msg(2, models.SenderSystem, "left")}},
-				chatWant{cat, "visitor", &f.agent.ID, 2, 2, 0, &f.site.ID, nil, nil}},
+				chatWant{cat, models.InitiatorContact, &f.agent.ID, 2, 2, 0, &f.site.ID, nil, nil}},
 			{"the last by time, not by order", store.ChatUpload{Contact: store.UploadContact{Phone: "+14155550101"},
 				Outcome: models.OutcomeLost, Source: store.UploadSource{CampaignID: &f.camp.ID},
 				Messages: []store.ChatUploadMessage{msg(5, models.SenderAgent, "late"), msg(1, models.SenderContact, "early")}},
-				chatWant{f.known, "operator", &f.agent.ID, 5, 0, 1, &f.site.ID, &f.camp.ID, nil}},
+				chatWant{f.known, models.InitiatorAgent, &f.agent.ID, 5, 0, 1, &f.site.ID, &f.camp.ID, nil}},
 			{"no message from the contact", store.ChatUpload{Contact: store.UploadContact{Email: "cat@example.com"},
-				Outcome: models.OutcomeRefused, Initiator: "autoinvite", Source: store.UploadSource{VisitorSessionID: &f.sess.ID},
+				Outcome: models.OutcomeRefused, Initiator: models.InitiatorInvite, Source: store.UploadSource{VisitorSessionID: &f.sess.ID},
 				Messages: []store.ChatUploadMessage{msg(0, models.SenderSystem, "bot")}},
-				chatWant{cat, "autoinvite", nil, 0, 0, -1, &f.site.ID, &f.camp.ID, &f.sess.ID}},
+				chatWant{cat, models.InitiatorInvite, nil, 0, 0, -1, &f.site.ID, &f.camp.ID, &f.sess.ID}},
 		}
 		items := make([]store.ChatUpload, len(tests))
 		for i, tt := range tests {
@@ -800,7 +800,7 @@ func TestStore_UploadChats_Rows(t *testing.T) {
 			if _, err := s.UploadChats(ctx, f.acct.ID, []store.ChatUpload{again}); err != nil {
 				t.Fatal(err)
 			}
-			check(t, 0, again, chatWant{cat, "visitor", nil, 3, 0, 0, &f.site.ID, nil, nil})
+			check(t, 0, again, chatWant{cat, models.InitiatorContact, nil, 3, 0, 0, &f.site.ID, nil, nil})
 		})
 	})
 }
@@ -881,7 +881,7 @@ func TestStore_UploadOfflineMessages_Rollback(t *testing.T) {
 				if after := counts(t, s, f.acct.ID); after != before {
 					t.Errorf("a failed upload wrote: counts %v → %v", before, after)
 				}
-				d, err := s.OfflineMessage(ctx, f.acct.ID, kept[0])
+				d, err := s.OfflineCase(ctx, f.acct.ID, kept[0])
 				if err != nil || d.Message != "kept" {
 					t.Errorf("resent case = %+v, %v; want its message kept", d, err)
 				}

@@ -120,7 +120,7 @@ func upload[T any](a *api, c echo.Context, cl auth.Caller, params map[string]any
 	}
 	ids, err := write(ctx, cl.AccountID, items)
 	if err != nil {
-		return nil, errkind.Named(err, fieldNames(listField(list)))
+		return nil, errkind.Named(wireErrors(err), fieldNames(listField(list)))
 	}
 	return idsData(ids), nil
 }
@@ -374,7 +374,7 @@ func toChatUpload(in chatIn) store.ChatUpload {
 	}
 	return store.ChatUpload{
 		StartedAt: in.StartDateTime, Contact: toUploadContact(in.Contact), Outcome: outcomeOf(in.Status),
-		Initiator: in.Initiator, Source: toUploadSource(in.Source), ExtID: in.ExtID, Messages: msgs,
+		Initiator: initiatorOf(in.Initiator), Source: toUploadSource(in.Source), ExtID: in.ExtID, Messages: msgs,
 	}
 }
 

@@ -187,7 +187,7 @@ func BenchmarkListOfflineMessages(b *testing.B) {
 	}{{"page1", 1}, {"middle", last / 2}, {"near-end", last - 1}} {
 		b.Run(page.name, func(b *testing.B) {
 			for b.Loop() {
-				rows, err := env.st.ListOfflineMessages(ctx, env.admin.AccountID, page.no, 20)
+				rows, err := env.st.ListOfflineCases(ctx, env.admin.AccountID, page.no, 20)
 				if err != nil || len(rows) != 20 {
 					b.Fatalf("page %d: %d rows, %v", page.no, len(rows), err)
 				}

@@ -61,7 +61,7 @@ func revePhone(e164 string) string {
 	return strings.TrimPrefix(e164, "+")
 }
 
-func toOfflineFields(m store.OfflineMessage) offlineFields {
+func toOfflineFields(m store.OfflineCase) offlineFields {
 	return offlineFields{
 		OfflineMessageID: m.ID, VisitorID: m.ContactID, VisitorName: m.ContactName,
 		VisitorEmail: m.ContactEmail, VisitorPhone: revePhone(m.ContactPhone), Subject: m.Subject,
@@ -69,7 +69,7 @@ func toOfflineFields(m store.OfflineMessage) offlineFields {
 	}
 }
 
-func toOfflineMessages(rows []store.OfflineMessage) []offlineMessage {
+func toOfflineMessages(rows []store.OfflineCase) []offlineMessage {
 	out := make([]offlineMessage, len(rows))
 	for i, r := range rows {
 		out[i] = offlineMessage{offlineFields: toOfflineFields(r), ReplyMessageCount: r.ReplyCount}
@@ -77,7 +77,7 @@ func toOfflineMessages(rows []store.OfflineMessage) []offlineMessage {
 	return out
 }
 
-func toOfflineMessageDetail(d store.OfflineMessageDetail) offlineMessageDetail {
+func toOfflineMessageDetail(d store.OfflineCaseDetail) offlineMessageDetail {
 	replies := make([]replyMessage, len(d.Replies))
 	for i, r := range d.Replies {
 		replies[i] = replyMessage{
@@ -85,7 +85,7 @@ func toOfflineMessageDetail(d store.OfflineMessageDetail) offlineMessageDetail {
 			FirstName: r.FirstName, LastName: r.LastName, Email: r.Email,
 		}
 	}
-	return offlineMessageDetail{offlineFields: toOfflineFields(d.OfflineMessage), ReplyMessages: replies}
+	return offlineMessageDetail{offlineFields: toOfflineFields(d.OfflineCase), ReplyMessages: replies}
 }
 
 // millisOrNil is REVE's epoch milliseconds of an optional time: null when unset.
@@ -185,30 +185,33 @@ type chatDetail struct {
 }
 
 // chatClosed reports whether the chat has ended.
-func chatClosed(r store.ChatRow) bool {
+func chatClosed(r store.ChatView) bool {
 	return r.Status == models.StatusClosed && r.ClosedAt != nil
 }
 
 // chatMissed is REVE's missed chat: lost (an uploaded chat's outcome), or
 // ended with no agent having written.
-func chatMissed(r store.ChatRow) bool {
+func chatMissed(r store.ChatView) bool {
 	if r.Outcome != nil && *r.Outcome == models.OutcomeLost {
 		return true
 	}
 	return chatClosed(r) && r.FirstAgentMessageAt == nil
 }
 
-// startedBy is REVE's chat_started_by: "visitor" or "agent" (an operator or
-// agent initiator); any other initiator (autoinvite, system) as it is.
-func startedBy(initiator string) string {
+// startedBy is REVE's chat_started_by of a case's initiator: "visitor",
+// "agent", "autoinvite" (a contact who accepted an automatic invitation) or
+// "system".
+func startedBy(initiator models.Initiator) string {
 	switch initiator {
-	case "operator", "agent":
-		return "agent"
+	case models.InitiatorContact:
+		return "visitor"
+	case models.InitiatorInvite:
+		return "autoinvite"
 	}
-	return initiator
+	return string(initiator)
 }
 
-func toChatParts(r store.ChatRow) (chatHead, chatTail) {
+func toChatParts(r store.ChatView) (chatHead, chatTail) {
 	t := chatTail{
 		ChatStartedBy: startedBy(r.Initiator), ConversationStartTime: millisOrNil(r.FirstAgentMessageAt),
 		VisitorID: r.ContactID, VisitorEmail: r.Contact.Email, VisitorName: r.Contact.Name,
@@ -228,7 +231,7 @@ func toChatParts(r store.ChatRow) (chatHead, chatTail) {
 	return chatHead{ChatID: r.ID, ChatRequestTime: epochMillis(r.StartedAt)}, t
 }
 
-func toChats(rows []store.ChatRow) []chat {
+func toChats(rows []store.ChatView) []chat {
 	out := make([]chat, len(rows))
 	for i, r := range rows {
 		h, t := toChatParts(r)
@@ -237,7 +240,7 @@ func toChats(rows []store.ChatRow) []chat {
 	return out
 }
 
-func toChatDetail(r store.ChatRow) chatDetail {
+func toChatDetail(r store.ChatView) chatDetail {
 	h, t := toChatParts(r)
 	return chatDetail{chatHead: h, IsMissedChat: flag(chatMissed(r)), chatTail: t}
 }
@@ -274,7 +277,7 @@ type visitorDetail struct {
 	LastChatStartTime *int64     `json:"last_chat_start_time"`
 }
 
-func toVisitor(v store.Visitor) visitor {
+func toVisitor(v store.ContactView) visitor {
 	out := visitor{
 		VisitorID: v.ID, Name: v.Name, Email: v.Email, Phone: revePhone(v.Phone),
 		FirstVisitTime: epochMillis(v.FirstVisitAt),
@@ -287,7 +290,7 @@ func toVisitor(v store.Visitor) visitor {
 	return out
 }
 
-func toVisitors(rows []store.Visitor) []visitor {
+func toVisitors(rows []store.ContactView) []visitor {
 	out := make([]visitor, len(rows))
 	for i, r := range rows {
 		out[i] = toVisitor(r)
@@ -295,9 +298,9 @@ func toVisitors(rows []store.Visitor) []visitor {
 	return out
 }
 
-func toVisitorDetail(d store.VisitorDetail) visitorDetail {
+func toVisitorDetail(d store.ContactViewDetail) visitorDetail {
 	return visitorDetail{
-		visitor: toVisitor(d.Visitor), VisitorRecords: []struct{}{}, TotalViews: d.TotalViews,
+		visitor: toVisitor(d.ContactView), VisitorRecords: []struct{}{}, TotalViews: d.TotalViews,
 		TotalVisits: d.TotalVisits, TotalChats: d.TotalChats,
 		TotalChatDuration: d.TotalChatDuration.Milliseconds(), LastChatStartTime: millisOrNil(d.LastChatStartedAt),
 	}

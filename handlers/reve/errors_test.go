@@ -25,11 +25,11 @@ type failingStore struct {
 	err        error
 }
 
-func (s failingStore) ListOfflineMessages(context.Context, int64, int64, int) ([]store.OfflineMessage, error) {
+func (s failingStore) ListOfflineCases(context.Context, int64, int64, int) ([]store.OfflineCase, error) {
 	return nil, s.err
 }
-func (s failingStore) OfflineMessage(context.Context, int64, int64) (store.OfflineMessageDetail, error) {
-	return store.OfflineMessageDetail{}, s.err
+func (s failingStore) OfflineCase(context.Context, int64, int64) (store.OfflineCaseDetail, error) {
+	return store.OfflineCaseDetail{}, s.err
 }
 func (s failingStore) ListAgents(context.Context, int64, int64, int) ([]models.Agent, error) {
 	return nil, s.err
@@ -37,17 +37,17 @@ func (s failingStore) ListAgents(context.Context, int64, int64, int) ([]models.A
 func (s failingStore) Agent(context.Context, int64, int64) (models.Agent, error) {
 	return models.Agent{}, s.err
 }
-func (s failingStore) ListChats(context.Context, int64, store.ChatQuery) ([]store.ChatRow, error) {
+func (s failingStore) ListChats(context.Context, int64, store.ChatQuery) ([]store.ChatView, error) {
 	return nil, s.err
 }
-func (s failingStore) Chat(context.Context, int64, int64) (store.ChatRow, error) {
-	return store.ChatRow{}, s.err
+func (s failingStore) Chat(context.Context, int64, int64) (store.ChatView, error) {
+	return store.ChatView{}, s.err
 }
-func (s failingStore) ListVisitors(context.Context, int64, int64, int) ([]store.Visitor, error) {
+func (s failingStore) ListContactViews(context.Context, int64, int64, int) ([]store.ContactView, error) {
 	return nil, s.err
 }
-func (s failingStore) VisitorByID(context.Context, int64, int64) (store.VisitorDetail, error) {
-	return store.VisitorDetail{}, s.err
+func (s failingStore) ContactView(context.Context, int64, int64) (store.ContactViewDetail, error) {
+	return store.ContactViewDetail{}, s.err
 }
 func (s failingStore) Account(context.Context, int64) (models.Account, error) {
 	return models.Account{}, s.err

@@ -99,12 +99,12 @@ func mustPeople(tb testing.TB, st *store.Store, pageSize int) *people {
 				msg(c1Start, models.SenderContact, nil, "anyone?"),
 				msg(c1Start.Add(3*time.Minute), models.SenderAgent, &agent, "too late"),
 			}},
-		{StartedAt: c2Start, Contact: ann, Outcome: models.OutcomeSucceeded, Initiator: "operator", Source: src,
+		{StartedAt: c2Start, Contact: ann, Outcome: models.OutcomeSucceeded, Initiator: models.InitiatorAgent, Source: src,
 			Messages: []store.ChatUploadMessage{
 				msg(c2Start, models.SenderAgent, &agent, "can I help?"),
 				msg(c2Start.Add(30*time.Second), models.SenderContact, nil, "yes"),
 			}},
-		{StartedAt: c3Start, Contact: ann, Outcome: models.OutcomeRefused, Initiator: "autoinvite", Source: src,
+		{StartedAt: c3Start, Contact: ann, Outcome: models.OutcomeRefused, Initiator: models.InitiatorInvite, Source: src,
 			Messages: []store.ChatUploadMessage{
 				msg(c3Start, models.SenderSystem, nil, "Need help?"),
 				msg(c3Start.Add(time.Minute), models.SenderContact, nil, "no"),
@@ -120,7 +120,7 @@ func mustPeople(tb testing.TB, st *store.Store, pageSize int) *people {
 	}
 	p.answered = []time.Time{c0Start.Add(time.Minute), c1Start.Add(3 * time.Minute), c2Start, {}}
 
-	c4, err := st.CreateCase(ctx, acct, store.NewCase{ContactID: p.contact.ID, AssigneeID: &boss, Initiator: "visitor"})
+	c4, err := st.CreateCase(ctx, acct, store.NewCase{ContactID: p.contact.ID, AssigneeID: &boss, Initiator: models.InitiatorContact})
 	if err != nil {
 		tb.Fatal(err)
 	}

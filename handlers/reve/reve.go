@@ -26,14 +26,14 @@ const DefaultPageSize = 20
 
 // Store is what the REVE dialect reads.
 type Store interface {
-	ListOfflineMessages(ctx context.Context, accountID, page int64, size int) ([]store.OfflineMessage, error)
-	OfflineMessage(ctx context.Context, accountID, id int64) (store.OfflineMessageDetail, error)
+	ListOfflineCases(ctx context.Context, accountID, page int64, size int) ([]store.OfflineCase, error)
+	OfflineCase(ctx context.Context, accountID, id int64) (store.OfflineCaseDetail, error)
 	ListAgents(ctx context.Context, accountID, page int64, size int) ([]models.Agent, error)
 	Agent(ctx context.Context, accountID, id int64) (models.Agent, error)
-	ListChats(ctx context.Context, accountID int64, q store.ChatQuery) ([]store.ChatRow, error)
-	Chat(ctx context.Context, accountID, id int64) (store.ChatRow, error)
-	ListVisitors(ctx context.Context, accountID, page int64, size int) ([]store.Visitor, error)
-	VisitorByID(ctx context.Context, accountID, id int64) (store.VisitorDetail, error)
+	ListChats(ctx context.Context, accountID int64, q store.ChatQuery) ([]store.ChatView, error)
+	Chat(ctx context.Context, accountID, id int64) (store.ChatView, error)
+	ListContactViews(ctx context.Context, accountID, page int64, size int) ([]store.ContactView, error)
+	ContactView(ctx context.Context, accountID, id int64) (store.ContactViewDetail, error)
 	// Account gives the time zone that REVE's dates (date_from, date_to) are in.
 	Account(ctx context.Context, id int64) (models.Account, error)
 }
@@ -194,7 +194,7 @@ func (a *api) listOfflineMessages(c echo.Context) error {
 	if err != nil || past {
 		return emptyOr(c, err)
 	}
-	rows, err := a.store.ListOfflineMessages(c.Request().Context(), cl.AccountID, page, a.pageSize)
+	rows, err := a.store.ListOfflineCases(c.Request().Context(), cl.AccountID, page, a.pageSize)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (a *api) getOfflineMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := a.store.OfflineMessage(c.Request().Context(), cl.AccountID, id)
+	d, err := a.store.OfflineCase(c.Request().Context(), cl.AccountID, id)
 	if err != nil {
 		return errkind.LookupPath(err, "offline_message", c.Param("id"))
 	}

@@ -23,7 +23,7 @@ func (a *api) listVisitors(c echo.Context) error {
 	if err != nil || past {
 		return emptyOr(c, err)
 	}
-	rows, err := a.store.ListVisitors(c.Request().Context(), cl.AccountID, page, a.pageSize)
+	rows, err := a.store.ListContactViews(c.Request().Context(), cl.AccountID, page, a.pageSize)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (a *api) getVisitor(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.store.VisitorByID(c.Request().Context(), cl.AccountID, id)
+	v, err := a.store.ContactView(c.Request().Context(), cl.AccountID, id)
 	if err != nil {
 		return errkind.LookupPath(err, "visitor", c.Param("id"))
 	}

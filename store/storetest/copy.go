@@ -56,7 +56,7 @@ func CopyUpload(ctx context.Context, tx pgx.Tx, accountID, siteID int64, channel
 	var contacts, cases, msgs [][]any
 	for i, it := range items {
 		contacts = append(contacts, []any{contactIDs[i], accountID, "", it.Email, "", "", now, now})
-		cases = append(cases, []any{caseIDs[i], accountID, contactIDs[i], channel, status, outcome, "visitor", "", true,
+		cases = append(cases, []any{caseIDs[i], accountID, contactIDs[i], channel, status, outcome, "contact", "", true,
 			it.At, siteID, "", true, now, now})
 		for _, m := range it.Messages {
 			sender, agent := "contact", any(nil)

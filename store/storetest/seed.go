@@ -29,7 +29,7 @@ func SeedOfflineMessages(tb testing.TB, s *store.Store, accountID, agentID int64
 			SELECT ?, 'visitor ' || g, 'visitor' || g || '@example.com', '+1415555' || lpad(g::text, 4, '0'), now(), now()
 			FROM generate_series(1, 1000) g`, []any{accountID}},
 		{"cases", `INSERT INTO cases (account_id, contact_id, channel, status, initiator, subject, unread, started_at, form_name, created_at, updated_at)
-			SELECT ?, (SELECT min(id) FROM contacts WHERE account_id = ?) + (g % 1000), 'offline', 'new', 'visitor',
+			SELECT ?, (SELECT min(id) FROM contacts WHERE account_id = ?) + (g % 1000), 'offline', 'new', 'contact',
 				'subject ' || g, g % 3 = 0, ?::timestamptz - (g * ?::bigint) * interval '1 microsecond', '', now(), now()
 			FROM generate_series(1, ?) g`, []any{accountID, accountID, newest, spacing.Microseconds(), n}},
 		{"visitor messages", `INSERT INTO messages (account_id, case_id, sender, kind, text, markdown, email_from, email_to, email_cc,
@@ -85,7 +85,7 @@ func SeedChats(tb testing.TB, s *store.Store, accountID, agentID int64, n int, n
 		{"chats", `INSERT INTO cases (account_id, contact_id, channel, status, outcome, initiator, subject, assignee_id, unread,
 				started_at, closed_at, form_name, uploaded, created_at, updated_at)
 			SELECT ?, (SELECT min(id) FROM contacts WHERE account_id = ? AND email LIKE 'chatter%') + (g % 1000), 'chat', 'closed',
-				CASE WHEN g % 2 = 0 THEN 'succeeded' ELSE 'lost' END, 'visitor', '', CASE WHEN g % 2 = 0 THEN ?::bigint END, false,
+				CASE WHEN g % 2 = 0 THEN 'succeeded' ELSE 'lost' END, 'contact', '', CASE WHEN g % 2 = 0 THEN ?::bigint END, false,
 				?::timestamptz - (g * ?::bigint) * interval '1 microsecond',
 				?::timestamptz - (g * ?::bigint) * interval '1 microsecond' + interval '5 minutes', '', true, now(), now()
 			FROM generate_series(1, ?) g`, []any{accountID, accountID, agentID, newest, spacing.Microseconds(), newest, spacing.Microseconds(), n}},

@@ -211,7 +211,7 @@ func TestStore_ListAgents(t *testing.T) {
 	})
 }
 
-func TestStore_Visitors(t *testing.T) {
+func TestStore_ContactViews(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		acct := storetest.MustAccount(t, s, "A")
@@ -238,15 +238,15 @@ func TestStore_Visitors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		page, err := s.ListVisitors(ctx, acct.ID, 1, 2)
+		page, err := s.ListContactViews(ctx, acct.ID, 1, 2)
 		if err != nil || len(page) != 2 || page[1].ID != bob.ID {
 			t.Fatalf("page 1 = %+v, %v; want newest first", page, err)
 		}
-		page2, err := s.ListVisitors(ctx, acct.ID, 2, 2)
+		page2, err := s.ListContactViews(ctx, acct.ID, 2, 2)
 		if err != nil || len(page2) != 1 || page2[0].ID != ann.ID || !page2[0].FirstVisitAt.Equal(t0) || page2[0].Last == nil || page2[0].Last.IPAddress != "10.0.0.2" {
 			t.Errorf("page 2 = %+v, %v", page2, err)
 		}
-		d, err := s.VisitorByID(ctx, acct.ID, ann.ID)
+		d, err := s.ContactView(ctx, acct.ID, ann.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,10 +254,10 @@ func TestStore_Visitors(t *testing.T) {
 			d.LastChatStartedAt == nil || !d.LastChatStartedAt.Equal(t0.Add(2*time.Hour)) {
 			t.Errorf("detail = %+v", d)
 		}
-		if d, err := s.VisitorByID(ctx, acct.ID, bob.ID); err != nil || d.TotalVisits != 0 || d.Last != nil || d.LastChatStartedAt != nil {
+		if d, err := s.ContactView(ctx, acct.ID, bob.ID); err != nil || d.TotalVisits != 0 || d.Last != nil || d.LastChatStartedAt != nil {
 			t.Errorf("bob = %+v, %v", d, err)
 		}
-		if _, err := s.VisitorByID(ctx, acct.ID, 1<<40); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.ContactView(ctx, acct.ID, 1<<40); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("unknown visitor: %v", err)
 		}
 	})

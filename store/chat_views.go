@@ -10,42 +10,6 @@ import (
 	"switchboard/models"
 )
 
-// ListAgents returns page (1-based) of the account's agents, size per page,
-// by id. A page past the end is empty. It returns FieldErrors for a page or
-// size below 1.
-func (s *Store) ListAgents(ctx context.Context, accountID, page int64, size int) ([]models.Agent, error) {
-	offset, ok, err := pageOffset(page, size)
-	if err != nil || !ok {
-		return []models.Agent{}, err
-	}
-	agents := []models.Agent{}
-	err = s.db.WithContext(ctx).Where("account_id = ?", accountID).Order("id").
-		Offset(int(offset)).Limit(size).Find(&agents).Error
-	if err != nil {
-		return nil, wrap("list agents", err)
-	}
-	return agents, nil
-}
-
-// pageOffset returns the offset of page (1-based) of size rows, ok=false for
-// a page no database can reach, and FieldErrors for a page or size below 1.
-func pageOffset(page int64, size int) (int64, bool, error) {
-	var fe FieldErrors
-	if page < 1 {
-		fe.Add("page", "must be 1 or more")
-	}
-	if size < 1 || size > MaxLimit {
-		fe.Add("size", "must be 1 to %d", MaxLimit)
-	}
-	if err := fe.Err(); err != nil {
-		return 0, false, err
-	}
-	if page-1 > (1<<62)/int64(size) {
-		return 0, false, nil
-	}
-	return (page - 1) * int64(size), true, nil
-}
-
 // ChatQuery selects a page of an account's chats (cases on the chat
 // channel), newest first by start time and then id.
 type ChatQuery struct {
@@ -60,9 +24,9 @@ type ChatQuery struct {
 	Size int
 }
 
-// ChatRow is a chat as REVE shows it: the case, its contact, its assignee and
-// when an agent first answered.
-type ChatRow struct {
+// ChatView is a chat (a case on the chat channel) with its contact, its
+// assignee and when agents first and last answered.
+type ChatView struct {
 	models.Case
 	Contact models.Contact
 	Agent   *models.Agent
@@ -78,16 +42,16 @@ type ChatRow struct {
 // pages cost about as much as the first: the per-day counts of the account's
 // chats, or of the agent's, locate the page. It returns FieldErrors for a page or
 // size below 1 or a To before From.
-func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]ChatRow, error) {
+func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]ChatView, error) {
 	offset, ok, err := pageOffset(q.Page, q.Size)
 	if err == nil && !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
 		err = FieldErrors{{Field: "to", Message: "must not be before from"}}
 	}
 	if err != nil || !ok {
-		return []ChatRow{}, err
+		return []ChatView{}, err
 	}
 	from, to := q.From.UTC(), q.To.UTC()
-	var rows []ChatRow
+	var rows []ChatView
 	err = s.readTx(ctx, func(tx *gorm.DB) error {
 		agentID := q.AgentID
 		if q.AgentEmail != "" {
@@ -122,7 +86,7 @@ func (s *Store) ListChats(ctx context.Context, accountID int64, q ChatQuery) ([]
 		if err := d.Order("started_at DESC, id DESC").Offset(int(skip)).Limit(q.Size).Find(&cases).Error; err != nil {
 			return err
 		}
-		rows, err = chatRows(tx, accountID, cases)
+		rows, err = chatViews(tx, accountID, cases)
 		return err
 	})
 	if err != nil {
@@ -189,8 +153,8 @@ func chatPageStart(tx *gorm.DB, accountID int64, agentID *int64, from, to time.T
 
 // Chat returns one chat of the account, or ErrNotFound (also for a case on
 // another channel).
-func (s *Store) Chat(ctx context.Context, accountID, id int64) (ChatRow, error) {
-	var row ChatRow
+func (s *Store) Chat(ctx context.Context, accountID, id int64) (ChatView, error) {
+	var row ChatView
 	err := s.readTx(ctx, func(tx *gorm.DB) error {
 		var cases []models.Case
 		if err := tx.Where("account_id = ? AND id = ? AND channel = ?", accountID, id, models.ChannelChat).
@@ -200,7 +164,7 @@ func (s *Store) Chat(ctx context.Context, accountID, id int64) (ChatRow, error) 
 		if len(cases) == 0 {
 			return notFound("chat", id)
 		}
-		rows, err := chatRows(tx, accountID, cases)
+		rows, err := chatViews(tx, accountID, cases)
 		if err != nil {
 			return err
 		}
@@ -210,10 +174,10 @@ func (s *Store) Chat(ctx context.Context, accountID, id int64) (ChatRow, error) 
 	return row, wrap(fmt.Sprintf("chat %d", id), err)
 }
 
-// chatRows adds to cases their contacts, assignees and agent message times,
+// chatViews adds to cases their contacts, assignees and agent message times,
 // with one query each.
-func chatRows(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatRow, error) {
-	rows := make([]ChatRow, len(cases))
+func chatViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatView, error) {
+	rows := make([]ChatView, len(cases))
 	if len(cases) == 0 {
 		return rows, nil
 	}
@@ -262,7 +226,7 @@ func chatRows(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatRow, err
 	}
 	for i, c := range cases {
 		c.StartedAt = c.StartedAt.UTC()
-		r := ChatRow{Case: c, Contact: byContact[c.ContactID]}
+		r := ChatView{Case: c, Contact: byContact[c.ContactID]}
 		if c.AssigneeID != nil {
 			if a, ok := byAgent[*c.AssigneeID]; ok {
 				r.Agent = &a
@@ -276,133 +240,4 @@ func chatRows(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatRow, err
 		rows[i] = r
 	}
 	return rows, nil
-}
-
-// Visitor is a contact as REVE's visitors show it: with the time of its first
-// visit (its first visitor session, else when it was created) and its latest
-// visitor session, if any.
-type Visitor struct {
-	models.Contact
-	FirstVisitAt time.Time
-	Last         *models.VisitorSession
-}
-
-// VisitorDetail is one visitor with its totals.
-type VisitorDetail struct {
-	Visitor
-	TotalVisits int64
-	TotalViews  int64
-	TotalChats  int64
-	// TotalChatDuration sums, over the visitor's closed chats, closing time
-	// minus start time.
-	TotalChatDuration time.Duration
-	LastChatStartedAt *time.Time
-}
-
-// ListVisitors returns page (1-based) of the account's visitors, size per
-// page, newest first by id. A page past the end is empty. It returns
-// FieldErrors for a page or size below 1.
-func (s *Store) ListVisitors(ctx context.Context, accountID, page int64, size int) ([]Visitor, error) {
-	offset, ok, err := pageOffset(page, size)
-	if err != nil || !ok {
-		return []Visitor{}, err
-	}
-	var out []Visitor
-	err = s.readTx(ctx, func(tx *gorm.DB) error {
-		var contacts []models.Contact
-		if err := tx.Where("account_id = ?", accountID).Order("id DESC").Offset(int(offset)).Limit(size).Find(&contacts).Error; err != nil {
-			return err
-		}
-		var err error
-		out, err = visitors(tx, accountID, contacts)
-		return err
-	})
-	if err != nil {
-		return nil, wrap("list visitors", err)
-	}
-	return out, nil
-}
-
-// visitors adds to contacts their first visit and latest session, reading
-// the sessions of all of them at once.
-func visitors(tx *gorm.DB, accountID int64, contacts []models.Contact) ([]Visitor, error) {
-	out := make([]Visitor, len(contacts))
-	if len(contacts) == 0 {
-		return out, nil
-	}
-	ids := make([]int64, len(contacts))
-	for i, c := range contacts {
-		ids[i] = c.ID
-	}
-	var sessions []models.VisitorSession
-	if err := tx.Where("account_id = ? AND contact_id IN ?", accountID, ids).Order("started_at, id").Find(&sessions).Error; err != nil {
-		return nil, err
-	}
-	firstAt := map[int64]time.Time{}
-	latest := map[int64]models.VisitorSession{}
-	for _, v := range sessions {
-		if _, ok := firstAt[*v.ContactID]; !ok {
-			firstAt[*v.ContactID] = v.StartedAt.UTC()
-		}
-		latest[*v.ContactID] = v
-	}
-	for i, c := range contacts {
-		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-		v := Visitor{Contact: c, FirstVisitAt: c.CreatedAt}
-		if t, ok := firstAt[c.ID]; ok && t.Before(v.FirstVisitAt) {
-			v.FirstVisitAt = t
-		}
-		if l, ok := latest[c.ID]; ok {
-			l.StartedAt = l.StartedAt.UTC()
-			v.Last = &l
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-// VisitorByID returns one visitor of the account with its totals, or
-// ErrNotFound.
-func (s *Store) VisitorByID(ctx context.Context, accountID, id int64) (VisitorDetail, error) {
-	var d VisitorDetail
-	err := s.readTx(ctx, func(tx *gorm.DB) error {
-		var contacts []models.Contact
-		if err := tx.Where("account_id = ? AND id = ?", accountID, id).Limit(1).Find(&contacts).Error; err != nil {
-			return err
-		}
-		if len(contacts) == 0 {
-			return notFound("visitor", id)
-		}
-		vs, err := visitors(tx, accountID, contacts)
-		if err != nil {
-			return err
-		}
-		d.Visitor = vs[0]
-		var totals struct {
-			Visits int64
-			Views  int64
-		}
-		if err := tx.Model(&models.VisitorSession{}).Select("COUNT(*) AS visits, COALESCE(SUM(page_views), 0) AS views").
-			Where("account_id = ? AND contact_id = ?", accountID, id).Scan(&totals).Error; err != nil {
-			return err
-		}
-		d.TotalVisits, d.TotalViews = totals.Visits, totals.Views
-		var chats []models.Case
-		if err := tx.Select("started_at, closed_at").Where("account_id = ? AND contact_id = ? AND channel = ?", accountID, id, models.ChannelChat).
-			Find(&chats).Error; err != nil {
-			return err
-		}
-		d.TotalChats = int64(len(chats))
-		for _, c := range chats {
-			started := c.StartedAt.UTC()
-			if d.LastChatStartedAt == nil || started.After(*d.LastChatStartedAt) {
-				d.LastChatStartedAt = &started
-			}
-			if c.ClosedAt != nil && c.ClosedAt.After(c.StartedAt) {
-				d.TotalChatDuration += c.ClosedAt.Sub(c.StartedAt)
-			}
-		}
-		return nil
-	})
-	return d, wrap(fmt.Sprintf("visitor %d", id), err)
 }
