@@ -97,6 +97,9 @@ func TestRouter_MatchesSpec(t *testing.T) {
 	routed := map[string]bool{}
 	param := regexp.MustCompile(`:([A-Za-z_]+)`)
 	for _, r := range e.Routes() {
+		if r.Name == dialect.FallbackRoute {
+			continue // a dialect's 404 and 405, no operation
+		}
 		routed[r.Method+" "+param.ReplaceAllString(r.Path, "{$1}")] = true
 	}
 	for k := range routed {

@@ -13,6 +13,7 @@ package acquire
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -89,17 +90,23 @@ func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 // register is Register over st, which the tests replace.
 func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 	a := &api{store: st}
-	before, after := deps.Before(cfg.BodyLimit), deps.After()
+	before := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
+	after := deps.After()
+	var routed []*echo.Route
 	for _, r := range routes() {
-		chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, before...)
-		chain = append(chain, keyauth.Require(deps.Keys, errMissingKey), keyauth.RequireScope(r.scope))
+		chain := append(slices.Clone(before), keyauth.Require(deps.Keys, errMissingKey), keyauth.RequireScope(r.scope))
 		chain = append(chain, after...)
 		h := r.handler
 		handle := func(c echo.Context) error { return h(a, c) }
-		e.Add(r.method, r.path, handle, chain...)
-		e.Add(r.method, strings.TrimPrefix(r.path, apiPrefix), handle, chain...)
+		routed = append(routed, e.Add(r.method, r.path, handle, chain...),
+			e.Add(r.method, strings.TrimPrefix(r.path, apiPrefix), handle, chain...))
 	}
+	dialect.Fallback(e, routed, Prefixes, before...)
 }
+
+// Prefixes are the paths Acquire's routes are under: /api/v1, and the
+// first segments of the same routes without it.
+var Prefixes = []string{apiPrefix, "/crm", "/mail", "/voip"}
 
 // idState says what a client's id turned out to be.
 type idState int

@@ -137,8 +137,8 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 		limit = DefaultBodyLimit
 	}
 	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(limit)...)
-	e.POST(Path, a.serve, chain...)
-	e.POST(VendorPath, a.serve, chain...)
+	routed := []*echo.Route{e.POST(Path, a.serve, chain...), e.POST(VendorPath, a.serve, chain...)}
+	dialect.Fallback(e, routed, []string{"/data-api", VendorPath}, chain...)
 }
 
 // serve is POST /data-api/v2.0: it reads one JSON-RPC request, checks its

@@ -5,6 +5,7 @@ package helpcrunch
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -41,6 +42,9 @@ type api struct {
 	store Store
 }
 
+// Prefix is the path every HelpCrunch route is under.
+const Prefix = "/v1"
+
 // Register adds the dialect's routes to e. Each route runs, inside the
 // dialect's error rendering, the shared middleware before authentication
 // (deps.Before), the bearer key check (deps.Keys), the check of the scope
@@ -48,24 +52,27 @@ type api struct {
 // (deps.After).
 func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 	a := &api{store: deps.Store}
-	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
-	chain = append(chain, keyauth.Require(deps.Keys, errUnauthorized))
+	before := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
+	chain := append(slices.Clone(before), keyauth.Require(deps.Keys, errUnauthorized))
 	after := deps.After()
 	with := func(s auth.Scope) []echo.MiddlewareFunc {
 		return append(append(chain[:len(chain):len(chain)], keyauth.RequireScope(s)), after...)
 	}
 	read, chat := with(auth.ScopeRead), with(auth.ScopeChat)
 
-	e.POST("/v1/messages", a.createMessage, chat...)
-	e.GET("/v1/chats", a.listChats, read...)
-	e.POST("/v1/chats", a.createChat, chat...)
-	e.POST("/v1/chats/search", a.searchChats, read...)
-	e.PUT("/v1/chats/status", a.setChatStatus, chat...)
-	e.GET("/v1/chats/:id", a.getChat, read...)
-	e.GET("/v1/chats/:id/messages", a.listMessages, read...)
-	e.GET("/v1/customers", a.listCustomers, read...)
-	e.POST("/v1/customers", a.createCustomer, chat...)
-	e.POST("/v1/customers/search", a.searchCustomers, read...)
+	routed := []*echo.Route{
+		e.POST("/v1/messages", a.createMessage, chat...),
+		e.GET("/v1/chats", a.listChats, read...),
+		e.POST("/v1/chats", a.createChat, chat...),
+		e.POST("/v1/chats/search", a.searchChats, read...),
+		e.PUT("/v1/chats/status", a.setChatStatus, chat...),
+		e.GET("/v1/chats/:id", a.getChat, read...),
+		e.GET("/v1/chats/:id/messages", a.listMessages, read...),
+		e.GET("/v1/customers", a.listCustomers, read...),
+		e.POST("/v1/customers", a.createCustomer, chat...),
+		e.POST("/v1/customers/search", a.searchCustomers, read...),
+	}
+	dialect.Fallback(e, routed, []string{Prefix}, before...)
 }
 
 // chatID reads the {id} of a chat route: a positive decimal number. It

@@ -18,10 +18,29 @@ import (
 const (
 	badCredentials = "Bad credentials"
 	superadminOnly = "Access is denied! Only user with Super Admin role can access the REST API"
+	// basicChallenge is the WWW-Authenticate of REVE's 401, 403 and 400.
+	basicChallenge = `Basic realm="revechat"`
 )
 
 // errForbidden means the caller is an agent but not a superadmin.
 var errForbidden = fmt.Errorf("superadmin role required: %w", auth.ErrForbidden)
+
+// detailForbidden is errForbidden on the offline message detail, which
+// REVE's page answers in JSON naming the id asked for.
+type detailForbidden struct{ id string }
+
+func (e *detailForbidden) Error() string {
+	return "superadmin role required for offline message " + e.id
+}
+
+func (e *detailForbidden) Unwrap() error { return errForbidden }
+
+// forbiddenBody is REVE's JSON 403 of the offline message detail: a bare
+// code and message, not its usual error list.
+type forbiddenBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
 
 // notFoundMessages are REVE's messages for a record a route's path names,
 // by the entity its handler looked up (errkind.LookupPath).
@@ -37,18 +56,22 @@ var notFoundMessages = map[string]string{
 // which are plain text.
 func answer(cl errkind.Class) errkind.Answer {
 	var ae *apiError
+	var df *detailForbidden
 	var fe store.FieldErrors
 	status, msg := http.StatusInternalServerError, "Internal Server Error"
 	switch k := cl.Kind; {
 	case errors.As(cl.Cause, &ae):
 		status, msg = http.StatusBadRequest, ae.Message
+	case errors.As(cl.Cause, &df):
+		return errkind.Answer{Status: http.StatusForbidden,
+			Body: forbiddenBody{Code: http.StatusForbidden, Message: "You don't have permission to see offline message details with Id " + df.id}}
 	case k == errkind.Unauthenticated, k == errkind.Forbidden:
 		status, msg = http.StatusUnauthorized, badCredentials
 		if k == errkind.Forbidden {
 			status, msg = http.StatusForbidden, superadminOnly
 		}
 		return errkind.Answer{Status: status, Text: msg, ContentType: "application/json;charset=UTF-8",
-			WWWAuthenticate: `Basic realm="revechat"`}
+			WWWAuthenticate: basicChallenge}
 	case k == errkind.Limited && cl.Status == 0 && cl.Reason == errkind.Requests:
 		status, msg = http.StatusTooManyRequests, fmt.Sprintf("Too many requests: the limit is %d requests per %s. Please wait %d seconds and try again.", cl.Limit, cl.Per, cl.RetryAfter)
 	case k == errkind.Limited && cl.Reason == errkind.Logins:
@@ -81,8 +104,12 @@ func answer(cl errkind.Class) errkind.Answer {
 		}
 	}
 	a := errkind.Answer{Status: status, Body: errorBody{Error: []errorItem{{Code: status, Message: msg}}}}
-	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+	switch status {
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		a.RetryAfter = cl.RetryAfter
+	case http.StatusBadRequest:
+		// REVE's pages show its 400s with the Basic challenge too.
+		a.WWWAuthenticate = basicChallenge
 	}
 	return a
 }

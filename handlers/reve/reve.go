@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,33 +69,52 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 	if a.pageSize <= 0 {
 		a.pageSize = DefaultPageSize
 	}
-	chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
-	chain = append(chain, requireSuperadmin(deps.Passwords))
-	chain = append(chain, deps.After()...)
+	before := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
+	// The routes of one kind of record: the lists and the other details
+	// refuse a caller who is not a superadmin in plain text, the offline
+	// message detail in the JSON its page shows, naming the id asked for.
+	chain := append(append(slices.Clone(before), requireSuperadmin(deps.Passwords, refuseAll)), deps.After()...)
+	detail := append(append(slices.Clone(before), requireSuperadmin(deps.Passwords, refuseOfflineMessage)), deps.After()...)
 	// REVE's own examples call the lists with and without the trailing
 	// slash; every route takes both.
 	routes := []struct {
-		path string
-		h    echo.HandlerFunc
+		path  string
+		h     echo.HandlerFunc
+		chain []echo.MiddlewareFunc
 	}{
-		{"/api/offlinemessages", a.listOfflineMessages},
-		{"/api/offlinemessages/:id", a.getOfflineMessage},
-		{"/api/agents", a.listAgents},
-		{"/api/agents/:id", a.getAgent},
-		{"/api/chats", a.listChats},
-		{"/api/chats/:id", a.getChat},
-		{"/api/visitors", a.listVisitors},
-		{"/api/visitors/:id", a.getVisitor},
+		{"/api/offlinemessages", a.listOfflineMessages, chain},
+		{"/api/offlinemessages/:id", a.getOfflineMessage, detail},
+		{"/api/agents", a.listAgents, chain},
+		{"/api/agents/:id", a.getAgent, chain},
+		{"/api/chats", a.listChats, chain},
+		{"/api/chats/:id", a.getChat, chain},
+		{"/api/visitors", a.listVisitors, chain},
+		{"/api/visitors/:id", a.getVisitor, chain},
 	}
+	var registered []*echo.Route
 	for _, r := range routes {
-		e.GET(r.path, r.h, chain...)
-		e.GET(r.path+"/", r.h, chain...)
+		registered = append(registered, e.GET(r.path, r.h, r.chain...), e.GET(r.path+"/", r.h, r.chain...))
 	}
+	dialect.Fallback(e, registered, []string{Prefix}, before...)
+}
+
+// Prefix is the path every REVE route is under.
+const Prefix = "/api"
+
+// refuseAll is the error for a caller who is not a superadmin.
+func refuseAll(echo.Context) error { return errForbidden }
+
+// refuseOfflineMessage is the error for a caller who is not a superadmin
+// asking for one offline message: REVE's page answers that one in JSON,
+// with the id asked for.
+func refuseOfflineMessage(c echo.Context) error {
+	return &detailForbidden{id: c.Param("id")}
 }
 
 // requireSuperadmin checks Basic credentials, sent from the client address
-// the router trusts, and lets only superadmins through.
-func requireSuperadmin(authn dialect.Passwords) echo.MiddlewareFunc {
+// the router trusts, and lets only superadmins through: any other agent
+// gets refuse's error.
+func requireSuperadmin(authn dialect.Passwords, refuse func(echo.Context) error) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			email, password, ok := c.Request().BasicAuth()
@@ -106,7 +126,7 @@ func requireSuperadmin(authn dialect.Passwords) echo.MiddlewareFunc {
 				return err
 			}
 			if caller.Role != models.RoleSuperadmin {
-				return errForbidden
+				return refuse(c)
 			}
 			c.SetRequest(c.Request().WithContext(auth.WithCaller(c.Request().Context(), caller)))
 			return next(c)
