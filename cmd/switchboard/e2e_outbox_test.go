@@ -136,6 +136,9 @@ func TestE2E_EmailAndSMS(t *testing.T) {
 			c.mustID(t, "inbox", "create", "--account", "1", "--kind", "sms", "--address", "+14155550150")
 
 			code, body := s.call(t, http.MethodPost, "/v1/customers", token, "", map[string]any{"name": "Ann", "email": "ann@example.com", "phone": "+14155550101"})
+			if code != 200 {
+				t.Fatalf("POST /v1/customers = %d %s", code, body)
+			}
 			var cust struct{ ID int64 }
 			mustJSON(t, "customer", body, &cust)
 			code, body = s.call(t, http.MethodPost, "/v1/chats", token, "", map[string]any{"customer": cust.ID})
