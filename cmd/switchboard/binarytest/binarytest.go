@@ -63,11 +63,11 @@ var credentials = regexp.MustCompile(`email:\s+(\S+)\n\s+password:\s+(\S+)\n\s+a
 
 // MustCredentials returns the superadmin's email and password and the
 // full-access API key that serve's first start printed to stdout. It waits
-// up to 5 s for them, since stdout is copied by its own goroutine and may
+// up to 30 s for them (a busy machine is slow), since stdout is copied by its own goroutine and may
 // land after the "listening" log line, and fails tb when they do not come.
 func MustCredentials(tb testing.TB, stdout *Buffer) (email, password, token string) {
 	tb.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := credentials.FindStringSubmatch(stdout.String()); m != nil {
 			return m[1], m[2], m[3]
 		}
