@@ -150,7 +150,10 @@ func MustOpenURL(tb testing.TB, u string) *store.Store {
 	return s
 }
 
-// schemaURL returns base with its search_path set to schema.
+// schemaURL returns base with its search_path set to schema and, unless
+// base sets it, synchronous_commit off: a commit then does not wait for its
+// WAL to reach the disk, which only a crash of the PostgreSQL server could
+// tell, and the tests' thousands of small transactions stop waiting on fsync.
 func schemaURL(tb testing.TB, base, schema string) string {
 	tb.Helper()
 	u, err := url.Parse(base)
@@ -159,6 +162,9 @@ func schemaURL(tb testing.TB, base, schema string) string {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	if q.Get("synchronous_commit") == "" {
+		q.Set("synchronous_commit", "off")
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }
