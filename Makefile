@@ -4,7 +4,7 @@ BIN     := bin/switchboard
 BENCH   ?= .
 ARGS    ?=
 
-.PHONY: all build run test vet fmt lint bench bench-micro faults fuzz clean
+.PHONY: all build run test test-short test-crowded vet fmt lint staticcheck bench bench-micro faults fuzz clean
 
 all: build
 
@@ -17,19 +17,48 @@ run: build
 
 ## test: the whole suite with the race detector. PostgreSQL tests run when
 ## SWITCHBOARD_TEST_DATABASE_URL or a local server on 127.0.0.1:5432 answers.
+## The binary the end-to-end tests start is built once here and named by
+## SWITCHBOARD_TEST_BINARY (without it each such package builds its own).
+TEST_BIN := $(CURDIR)/bin/switchboard-test
 test:
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) build -o $(TEST_BIN) ./cmd/switchboard
+	SWITCHBOARD_TEST_BINARY=$(TEST_BIN) $(GO) test -race -count=1 -timeout 20m ./...
+
+## test-short: the inner loop: every package without the race detector, and
+## without the end-to-end tests (-short skips them)
+test-short:
+	$(GO) test -short -count=1 ./...
+
+## test-crowded: make test while another process holds HOLD of PostgreSQL's
+## connections (scripts/holdconns): the suite must fit in the default 100 with 60 taken
+HOLD ?= 60
+test-crowded:
+	$(GO) build -o bin/holdconns ./scripts/holdconns
+	@rm -f bin/holdconns.ready
+	@./bin/holdconns -n $(HOLD) -ready bin/holdconns.ready & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; rm -f bin/holdconns.ready' EXIT; \
+	for _ in $$(seq 1 60); do [ -e bin/holdconns.ready ] && break; kill -0 $$pid 2>/dev/null || exit 1; sleep 1; done; \
+	[ -e bin/holdconns.ready ] || { echo "holdconns did not open $(HOLD) connections"; exit 1; }; \
+	$(MAKE) test
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags faults ./faults
+	$(GO) vet -tags bench ./bench
+
+## staticcheck: every package, the fault suite and the load benchmark included
+staticcheck:
+	$(GO) tool staticcheck ./...
+	$(GO) tool staticcheck -tags faults,bench ./faults ./bench
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## lint: vet, a gofmt check, and openapi.yaml linted by Redocly CLI with the rules of redocly.yaml
+## lint: vet, a gofmt check, staticcheck (a Go tool of go.mod, so its version is pinned there), and
+## openapi.yaml linted by Redocly CLI with the rules of redocly.yaml
 ## (npx installs the pinned version from the npm registry when it is not in npm's cache; needs node and npm)
 REDOCLY ?= npx --yes @redocly/cli@2.77.0
-lint: vet
+lint: vet staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config redocly.yaml --format=stylish openapi.yaml
 

@@ -104,8 +104,8 @@ func TestBench(t *testing.T) {
 	if *durFlag > 0 {
 		sc.duration, sc.flood = *durFlag, *durFlag
 	}
-	if u, ok := storetest.PostgresURL(); !ok {
-		t.Fatalf("the benchmark runs on PostgreSQL, which does not answer at %s (set %s)", u, storetest.EnvURL)
+	if u, err := storetest.Postgres(); err != nil {
+		t.Fatalf("the benchmark runs on PostgreSQL, which does not answer at %s (set %s): %v", u, storetest.EnvURL, err)
 	}
 	began := time.Now()
 	loadBefore, cpuBefore := loadavg(), cpuTimes()

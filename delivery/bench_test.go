@@ -18,8 +18,8 @@ import (
 //
 //	go test ./delivery -run '^$' -bench BenchmarkWorker -benchtime 2000x
 func BenchmarkWorker(b *testing.B) {
-	if _, ok := storetest.PostgresURL(); !ok {
-		b.Skip("PostgreSQL does not answer")
+	if _, err := storetest.Postgres(); err != nil {
+		b.Skipf("PostgreSQL does not answer: %v", err)
 	}
 	for _, kind := range []models.InboxKind{models.InboxEmail, models.InboxSMS} {
 		for _, workers := range []int{1, 4} {

@@ -28,27 +28,33 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"switchboard/cmd/switchboard/binarytest"
+	"switchboard/store/storetest"
 )
 
-// TestMain removes the binary the tests built.
+// TestMain runs the tests with storetest's per-package databases and
+// removes the binary the tests built.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
+	code := storetest.Run(m)
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
 }
 
-// mustBuild compiles the real binary once per test binary run.
+// mustBuild returns the real binary: the one make built
+// (binarytest.EnvBinary), or else one compiled once per test binary run. It
+// skips the test under -short: every fault test starts here.
 func mustBuild(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("fault test: skipped with -short")
+	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "switchboard-faults")
-		if err != nil {
-			buildErr = err
+		buildDir, buildErr = os.MkdirTemp("", "switchboard-faults")
+		if buildErr != nil {
 			return
 		}
-		binPath, buildErr = binarytest.Build(dir)
+		binPath, buildErr = binarytest.Build(buildDir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -58,6 +64,7 @@ func mustBuild(t *testing.T) string {
 
 var (
 	buildOnce sync.Once
+	buildDir  string
 	binPath   string
 	buildErr  error
 )

@@ -42,8 +42,8 @@ const benchCases = 64
 //
 //	go test -run '^$' -bench PostMessages -benchtime 20000x ./handlers
 func BenchmarkPostMessages(b *testing.B) {
-	if _, ok := storetest.PostgresURL(); !ok {
-		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server", storetest.EnvURL)
+	if _, err := storetest.Postgres(); err != nil {
+		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server: %v", storetest.EnvURL, err)
 	}
 	ctx := context.Background()
 	dbURL := storetest.MustURL(b, store.Postgres)
@@ -250,8 +250,8 @@ type uploadEnv struct {
 
 func mustUploadEnv(b *testing.B) *uploadEnv {
 	b.Helper()
-	if _, ok := storetest.PostgresURL(); !ok {
-		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server", storetest.EnvURL)
+	if _, err := storetest.Postgres(); err != nil {
+		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server: %v", storetest.EnvURL, err)
 	}
 	ctx := context.Background()
 	dbURL := storetest.MustURL(b, store.Postgres)
@@ -421,8 +421,8 @@ func BenchmarkUpload(b *testing.B) {
 //
 //	go test -run '^$' -bench AcquireAddMessage -benchtime 3000x ./handlers
 func BenchmarkAcquireAddMessage(b *testing.B) {
-	if _, ok := storetest.PostgresURL(); !ok {
-		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server", storetest.EnvURL)
+	if _, err := storetest.Postgres(); err != nil {
+		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server: %v", storetest.EnvURL, err)
 	}
 	ctx := context.Background()
 	st := storetest.MustOpen(b, store.Postgres)

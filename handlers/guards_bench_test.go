@@ -36,8 +36,8 @@ import (
 //
 //	go test -run '^$' -bench Guards -benchtime 20000x ./handlers
 func BenchmarkGuards(b *testing.B) {
-	if _, ok := storetest.PostgresURL(); !ok {
-		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server", storetest.EnvURL)
+	if _, err := storetest.Postgres(); err != nil {
+		b.Fatalf("this benchmark runs on PostgreSQL: set %s or start a local server: %v", storetest.EnvURL, err)
 	}
 	ctx := context.Background()
 	st := storetest.MustOpenURL(b, storetest.MustURL(b, store.Postgres))

@@ -380,7 +380,7 @@ func (s *hangUp) mark(tb testing.TB) int {
 	}
 	defer conn.Close()
 	me := conn.LocalAddr().String()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		s.mu.Lock()
 		for i := s.next; i < len(s.seen); i++ {

@@ -237,6 +237,9 @@ func TestE2E_OneConversation(t *testing.T) {
 				t.Errorf("REVE reads the uploaded chat = %d %s", code, body)
 			}
 			code, body = s.call(t, http.MethodPost, "/v1/chats", token, "", map[string]any{"customer": offline.ContactID, "assignee": admin.ID})
+			if code != 200 {
+				t.Fatalf("POST /v1/chats = %d %s", code, body)
+			}
 			var opened struct{ ID int64 }
 			mustJSON(t, "POST /v1/chats", body, &opened)
 			if code, body = s.call(t, http.MethodPost, "/api/v1/crm/messenger/chat/add-message", token, "", map[string]any{

@@ -85,11 +85,11 @@ func (s *mailSession) Data(r io.Reader) error {
 func (s *mailSession) Reset()        { s.from, s.to = "", nil }
 func (s *mailSession) Logout() error { return nil }
 
-// waitFor polls cond until it holds, failing after 20 s: a guard against a
+// waitFor polls cond until it holds, failing after 30 s: a guard against a
 // hung test, not a timing assertion.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
@@ -136,6 +136,9 @@ func TestE2E_EmailAndSMS(t *testing.T) {
 			c.mustID(t, "inbox", "create", "--account", "1", "--kind", "sms", "--address", "+14155550150")
 
 			code, body := s.call(t, http.MethodPost, "/v1/customers", token, "", map[string]any{"name": "Ann", "email": "ann@example.com", "phone": "+14155550101"})
+			if code != 200 {
+				t.Fatalf("POST /v1/customers = %d %s", code, body)
+			}
 			var cust struct{ ID int64 }
 			mustJSON(t, "customer", body, &cust)
 			code, body = s.call(t, http.MethodPost, "/v1/chats", token, "", map[string]any{"customer": cust.ID})

@@ -21,16 +21,30 @@ import (
 	"switchboard/store/storetest"
 )
 
-// mustBuild compiles the real binary once per test binary run.
+// TestMain runs the tests with storetest's per-package databases and
+// removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := storetest.Run(m)
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// mustBuild returns the real binary: the one make test built
+// (binarytest.EnvBinary), or else one compiled once per test binary run. It
+// skips the test under -short: every end-to-end test starts here.
 func mustBuild(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: skipped with -short")
+	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "switchboard-e2e")
-		if err != nil {
-			buildErr = err
+		buildDir, buildErr = os.MkdirTemp("", "switchboard-e2e")
+		if buildErr != nil {
 			return
 		}
-		binPath, buildErr = binarytest.Build(dir)
+		binPath, buildErr = binarytest.Build(buildDir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -40,6 +54,7 @@ func mustBuild(t *testing.T) string {
 
 var (
 	buildOnce sync.Once
+	buildDir  string
 	binPath   string
 	buildErr  error
 )
@@ -60,7 +75,11 @@ type server struct {
 func mustStart(t *testing.T, bin, dbURL string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+dbURL, "SWITCHBOARD_LOG_LEVEL=info")
+	// A small pool, so that the suite's servers stay within PostgreSQL's
+	// connections beside everything else; the test's environment may
+	// override it.
+	cmd.Env = append([]string{"SWITCHBOARD_DATABASE_MAX_CONNS=4"}, os.Environ()...)
+	cmd.Env = append(cmd.Env, "SWITCHBOARD_DATABASE_URL="+dbURL, "SWITCHBOARD_LOG_LEVEL=info")
 	stdout := &binarytest.Buffer{}
 	cmd.Stdout = stdout
 	pr, pw := io.Pipe()
@@ -108,8 +127,8 @@ func (s *server) stop(t *testing.T) error {
 	select {
 	case err := <-s.done:
 		return err
-	case <-time.After(20 * time.Second):
-		t.Fatalf("server did not stop within 20s after SIGTERM\n%s", s.logs.String())
+	case <-time.After(90 * time.Second): // past serve's own bounds (15 s, then 50 s): only when it hangs
+		t.Fatalf("server did not stop within 90s after SIGTERM\n%s", s.logs.String())
 		return nil
 	}
 }

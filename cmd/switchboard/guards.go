@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"switchboard/auth"
 	"switchboard/handlers/guard"
@@ -54,7 +55,7 @@ func (c *guardConfig) validate() []error {
 	var errs []error
 	if c.redisURL != "" {
 		if err := ratelimit.CheckRedisURL(c.redisURL); err != nil {
-			errs = append(errs, errors.New("--redis-url: want redis://[USER:PASSWORD@]HOST:PORT[/DB] or rediss://..."))
+			errs = append(errs, errors.New("--redis-url: want redis://[USER:PASSWORD@]HOST:PORT[/DB] or rediss:// for TLS"))
 		}
 	}
 	if c.ipRateLimit < 0 {
@@ -132,7 +133,7 @@ func (c *guardConfig) build(ctx context.Context, st *store.Store, log *slog.Logg
 	if c.redisURL != "" {
 		var err error
 		if counter, err = ratelimit.NewRedis(c.redisURL, c.redisPrefix, log); err != nil {
-			return guards{}, errors.New("--redis-url: want redis://[USER:PASSWORD@]HOST:PORT[/DB] or rediss://...")
+			return guards{}, errors.New("--redis-url: want redis://[USER:PASSWORD@]HOST:PORT[/DB] or rediss:// for TLS")
 		}
 		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
@@ -141,7 +142,7 @@ func (c *guardConfig) build(ctx context.Context, st *store.Store, log *slog.Logg
 		}
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := guard.NewMetrics(reg)
 	return guards{
 		limits:  guard.NewLimits(counter, st, guard.LimitsConfig{PerIP: c.ipRateLimit}, m, log),

@@ -58,6 +58,9 @@ func (c *serveConfig) validate() error {
 	if _, _, err := store.ParseURL(c.databaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("--database-url: %w", err))
 	}
+	if c.maxConns < 1 || c.maxConns > 1000 {
+		errs = append(errs, fmt.Errorf("--database-max-conns %d: want 1 to 1000", c.maxConns))
+	}
 	if err := c.signing.validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -85,6 +88,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	cfg.addCommon(fs)
 	cfg.addSigning(fs)
 	fs.StringVar(&cfg.addr, "addr", ":8080", "listen address (env SWITCHBOARD_ADDR)")
+	fs.IntVar(&cfg.maxConns, "database-max-conns", 20, "most PostgreSQL connections for requests, 1 to 1000; batch uploads use up to 4 more, never more than this (env SWITCHBOARD_DATABASE_MAX_CONNS)")
 	fs.StringVar(&cfg.bodyLimit, "body-limit", "2M", "largest request body on REST routes (env SWITCHBOARD_BODY_LIMIT)")
 	fs.StringVar(&cfg.rpcLimit, "callgear-body-limit", "16M", "largest request body on the CallGear endpoint (env SWITCHBOARD_CALLGEAR_BODY_LIMIT)")
 	fs.IntVar(&cfg.maxItems, "upload-max-items", 500, "most offline messages or chats one CallGear upload takes (env SWITCHBOARD_UPLOAD_MAX_ITEMS)")
@@ -198,7 +202,12 @@ const workerStopTimeout = 50 * time.Second
 // openStore opens and migrates the database the config names, and returns
 // the store with the migration versions it applied.
 func openStore(ctx context.Context, c common, log *slog.Logger) (*store.Store, []int, error) {
-	st, err := store.Open(ctx, c.databaseURL, store.Options{Logger: log})
+	opts := store.Options{Logger: log, MaxOpenConns: c.maxConns}
+	if c.maxConns > 0 && c.maxConns < 4 {
+		// Uploads' pool (4 by default) stays within the bound too.
+		opts.BulkConns = c.maxConns
+	}
+	st, err := store.Open(ctx, c.databaseURL, opts)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -398,14 +398,6 @@ func storeChannels(v string) ([]models.Channel, bool) {
 	return nil, false
 }
 
-// inOrOne returns the list for in, the one value otherwise.
-func inOrOne(op store.Op, vals []string) any {
-	if op == store.OpIn {
-		return vals
-	}
-	return vals[0]
-}
-
 // parseCount reads a non-negative integer query parameter: def when absent,
 // ok false when it is not a non-negative integer.
 func parseCount(c echo.Context, name string, def int64) (n int64, ok bool) {

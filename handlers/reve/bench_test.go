@@ -58,8 +58,8 @@ func mustChatBenchEnv(b *testing.B) *benchEnv {
 func newBenchEnv(b *testing.B, what string,
 	seed func(tb testing.TB, s *store.Store, accountID, agentID int64, n int, newest time.Time, spacing time.Duration)) *benchEnv {
 	b.Helper()
-	if _, ok := storetest.PostgresURL(); !ok {
-		b.Fatalf("these benchmarks run on PostgreSQL: set %s or start a local server", storetest.EnvURL)
+	if _, err := storetest.Postgres(); err != nil {
+		b.Fatalf("these benchmarks run on PostgreSQL: set %s or start a local server: %v", storetest.EnvURL, err)
 	}
 	rows := 1_000_000
 	if v := os.Getenv("SWITCHBOARD_BENCH_ROWS"); v != "" {

@@ -39,7 +39,7 @@ func MustURL(tb testing.TB) string {
 	}
 	c := redis.NewClient(opts)
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		if os.Getenv(EnvRequire) == "1" {

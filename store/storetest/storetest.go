@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for the schema set-up
-
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -32,35 +30,52 @@ const (
 
 const localURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
-// PostgresURL returns the server URL the suite uses and whether it answers.
-func PostgresURL() (string, bool) {
-	u := os.Getenv(EnvURL)
-	if u == "" {
-		u = localURL
-	}
-	db, err := sql.Open("pgx", u)
-	if err != nil {
-		return u, false
-	}
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	return u, db.PingContext(ctx) == nil
+// Connection bounds of the stores the helpers open: small, so that a test
+// process stays well inside PostgreSQL's default 100 connections even with
+// two packages running at once and another client holding most of them.
+const (
+	maxOpenConns = 3
+	bulkConns    = 2
+	adminConns   = 2
+)
+
+// Postgres returns the URL of the PostgreSQL server the suite tests against
+// (EnvURL, else the local server) and nil when it answers, or the error of
+// opening or pinging it. The server is probed once per process.
+func Postgres() (string, error) {
+	p := suite.probe()
+	return p.url, p.err
 }
 
 // Backends returns the backends to run on: SQLite always, PostgreSQL when it
 // answers. When PostgreSQL is required (EnvRequire=1) and does not answer, the
-// test fails.
+// test fails with the probe's error.
 func Backends(tb testing.TB) []store.Backend {
 	tb.Helper()
-	if _, ok := PostgresURL(); ok {
+	u, err := Postgres()
+	if err == nil {
 		return []store.Backend{store.SQLite, store.Postgres}
 	}
 	if os.Getenv(EnvRequire) == "1" {
-		tb.Fatalf("PostgreSQL is required (%s=1) but does not answer at %s", EnvRequire, os.Getenv(EnvURL))
+		tb.Fatalf("PostgreSQL is required (%s=1) but does not answer at %s: %v", EnvRequire, redact(u), err)
 	}
-	tb.Logf("PostgreSQL does not answer: running on SQLite only")
+	tb.Logf("PostgreSQL does not answer at %s (%v): running on SQLite only", redact(u), err)
 	return []store.Backend{store.SQLite}
+}
+
+// mustPostgres returns the admin pool of the PostgreSQL server and its URL.
+// When the server does not answer it fails the test if PostgreSQL is
+// required (EnvRequire=1) and skips it otherwise, with the probe's error.
+func mustPostgres(tb testing.TB) (*sql.DB, string) {
+	tb.Helper()
+	p := suite.probe()
+	if p.err != nil {
+		if os.Getenv(EnvRequire) == "1" {
+			tb.Fatalf("PostgreSQL is required (%s=1) but does not answer at %s: %v", EnvRequire, redact(p.url), p.err)
+		}
+		tb.Skipf("PostgreSQL does not answer at %s: %v", redact(p.url), p.err)
+	}
+	return p.admin, p.url
 }
 
 // ForEachBackend runs fn as a subtest per backend, each with a fresh store.
@@ -73,68 +88,58 @@ func ForEachBackend(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	}
 }
 
-// MustURL returns the URL of a fresh, empty database on the backend (a file
-// in a temporary folder for SQLite, a new schema for PostgreSQL), removed when
-// the test ends.
+// MustURL returns the URL of a fresh database on the backend with no tables
+// at all (a file in a temporary folder for SQLite, a new schema for
+// PostgreSQL), removed when the test ends. Tests that need a migrated store
+// take MustOpen, which is cheaper.
 func MustURL(tb testing.TB, b store.Backend) string {
 	tb.Helper()
 	switch b {
 	case store.SQLite:
 		return "sqlite:" + filepath.Join(tb.TempDir(), "test.db")
 	case store.Postgres:
-		base, ok := PostgresURL()
-		if !ok {
-			tb.Fatalf("PostgreSQL does not answer at %s", base)
-		}
-		var buf [8]byte
-		if _, err := rand.Read(buf[:]); err != nil {
-			tb.Fatal(err)
-		}
-		schema := "sbtest_" + hex.EncodeToString(buf[:])
-		db, err := sql.Open("pgx", base)
+		admin, base := mustPostgres(tb)
+		schema, err := createSchema(admin)
 		if err != nil {
 			tb.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-			tb.Fatalf("create schema: %v", err)
 		}
 		tb.Cleanup(func() {
-			db, err := sql.Open("pgx", base)
-			if err != nil {
-				tb.Errorf("drop schema: %v", err)
-				return
-			}
-			defer db.Close()
-			if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-				tb.Errorf("drop schema %s: %v", schema, err)
+			if err := dropSchema(admin, schema); err != nil {
+				tb.Error(err)
 			}
 		})
-		u, err := url.Parse(base)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
+		return schemaURL(tb, base, schema)
 	}
 	tb.Fatalf("unknown backend %q", b)
 	return ""
 }
 
-// MustOpen returns a migrated store on a fresh database of the backend,
-// closed when the test ends.
+// MustOpen returns a migrated store with no rows on the backend, closed when
+// the test ends; no other test sees its rows. Under Main it comes from a
+// migrated SQLite file copied per test, or a PostgreSQL schema of the
+// package's that the previous test emptied with TRUNCATE; without Main, from
+// a database migrated for the test.
 func MustOpen(tb testing.TB, b store.Backend) *store.Store {
 	tb.Helper()
-	return MustOpenURL(tb, MustURL(tb, b))
+	if !suite.underMain() {
+		return MustOpenURL(tb, MustURL(tb, b))
+	}
+	switch b {
+	case store.SQLite:
+		return MustOpenURL(tb, mustSQLiteCopy(tb))
+	case store.Postgres:
+		return mustPooledStore(tb)
+	}
+	tb.Fatalf("unknown backend %q", b)
+	return nil
 }
 
-// MustOpenURL opens and migrates the store at the URL, closed when the test ends.
+// MustOpenURL opens and migrates the store at the URL with a small pool,
+// closed when the test ends.
 func MustOpenURL(tb testing.TB, u string) *store.Store {
 	tb.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, u, store.Options{})
+	s, err := store.Open(ctx, u, store.Options{MaxOpenConns: maxOpenConns, BulkConns: bulkConns})
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
@@ -143,6 +148,37 @@ func MustOpenURL(tb testing.TB, u string) *store.Store {
 		tb.Fatalf("migrate: %v", err)
 	}
 	return s
+}
+
+// schemaURL returns base with its search_path set to schema and, unless
+// base sets it, synchronous_commit off: a commit then does not wait for its
+// WAL to reach the disk, which only a crash of the PostgreSQL server could
+// tell, and the tests' thousands of small transactions stop waiting on fsync.
+func schemaURL(tb testing.TB, base, schema string) string {
+	tb.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	if q.Get("synchronous_commit") == "" {
+		q.Set("synchronous_commit", "off")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// redact returns the URL without its password, for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 // MustAccount creates an account named name in UTC.

@@ -4,6 +4,7 @@ package binarytest
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -13,9 +14,22 @@ import (
 	"time"
 )
 
-// Build compiles cmd/switchboard into dir and returns the binary's path, or
-// an error with go build's output.
+// EnvBinary names a switchboard binary built beforehand (make test builds
+// one and sets it), so that every test package of a run starts the same one
+// instead of compiling its own.
+const EnvBinary = "SWITCHBOARD_TEST_BINARY"
+
+// Build returns the binary named by EnvBinary when it is set, or else
+// compiles cmd/switchboard into dir and returns the binary's path. It
+// returns an error when the named binary is missing or with go build's
+// output.
 func Build(dir string) (string, error) {
+	if bin := os.Getenv(EnvBinary); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Errorf("%s: %w", EnvBinary, err)
+		}
+		return bin, nil
+	}
 	bin := filepath.Join(dir, "switchboard")
 	out, err := exec.Command("go", "build", "-o", bin, "switchboard/cmd/switchboard").CombinedOutput()
 	if err != nil {
@@ -49,11 +63,11 @@ var credentials = regexp.MustCompile(`email:\s+(\S+)\n\s+password:\s+(\S+)\n\s+a
 
 // MustCredentials returns the superadmin's email and password and the
 // full-access API key that serve's first start printed to stdout. It waits
-// up to 5 s for them, since stdout is copied by its own goroutine and may
+// up to 30 s for them (a busy machine is slow), since stdout is copied by its own goroutine and may
 // land after the "listening" log line, and fails tb when they do not come.
 func MustCredentials(tb testing.TB, stdout *Buffer) (email, password, token string) {
 	tb.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := credentials.FindStringSubmatch(stdout.String()); m != nil {
 			return m[1], m[2], m[3]
 		}
