@@ -12,13 +12,16 @@ package acquire
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/gommon/bytes"
 
 	"switchboard/auth"
+	"switchboard/delivery"
 	"switchboard/handlers/dialect"
 	"switchboard/handlers/keyauth"
 	"switchboard/store"
@@ -37,8 +40,16 @@ type Store interface {
 // Config tunes the dialect; its zero value is the defaults.
 type Config struct {
 	// BodyLimit caps request bodies, as "2M" or "512K"; empty means
-	// dialect.DefaultBodyLimit.
+	// dialect.DefaultBodyLimit. The mail route takes that much more than
+	// its attachments in base64.
 	BodyLimit string
+	// AttachmentLimit is the most bytes an email's attachments may hold
+	// together; 0 means DefaultAttachmentLimit.
+	AttachmentLimit int64
+	// Fetcher downloads attachments given by URL; nil means a
+	// delivery.Fetcher with its defaults, which connects to public
+	// addresses only.
+	Fetcher Fetcher
 }
 
 // The paths Acquire serves, as its documentation spells them. Each is
@@ -56,7 +67,9 @@ const (
 )
 
 type api struct {
-	store Store
+	store           Store
+	fetcher         Fetcher
+	attachmentLimit int64
 }
 
 // route is one Acquire route and the key scope it needs.
@@ -88,10 +101,20 @@ func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 
 // register is Register over st, which the tests replace.
 func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
-	a := &api{store: st}
+	a := &api{store: st, fetcher: cfg.Fetcher, attachmentLimit: cfg.AttachmentLimit}
+	if a.fetcher == nil {
+		a.fetcher = delivery.NewFetcher(delivery.FetchOptions{})
+	}
+	if a.attachmentLimit <= 0 {
+		a.attachmentLimit = DefaultAttachmentLimit
+	}
 	before, after := deps.Before(cfg.BodyLimit), deps.After()
+	mailBefore := deps.Before(mailBodyLimit(cfg.BodyLimit, a.attachmentLimit))
 	for _, r := range routes() {
 		chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, before...)
+		if r.path == pathMailAddMessage {
+			chain = append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, mailBefore...)
+		}
 		chain = append(chain, keyauth.Require(deps.Keys, errMissingKey), keyauth.RequireScope(r.scope))
 		chain = append(chain, after...)
 		h := r.handler
@@ -99,6 +122,22 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 		e.Add(r.method, r.path, handle, chain...)
 		e.Add(r.method, strings.TrimPrefix(r.path, apiPrefix), handle, chain...)
 	}
+}
+
+// mailBodyLimit returns the body limit of the mail route: bodyLimit (the
+// other routes', "" for dialect.DefaultBodyLimit) plus attachmentLimit
+// bytes in base64, which is 4/3 larger, so that an email with attachments
+// at the limit is read and the limit is told by its own 413.
+func mailBodyLimit(bodyLimit string, attachmentLimit int64) string {
+	if bodyLimit == "" {
+		bodyLimit = dialect.DefaultBodyLimit
+	}
+	n, err := bytes.Parse(bodyLimit)
+	if err != nil {
+		// Left to the body limit middleware, which reports it.
+		return bodyLimit
+	}
+	return strconv.FormatInt(n+int64(base64.StdEncoding.EncodedLen(int(attachmentLimit))), 10)
 }
 
 // idState says what a client's id turned out to be.
