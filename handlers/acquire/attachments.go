@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ func attachmentsTooLarge(limit int64, what string) error {
 
 // megabytes words n bytes as decimal megabytes ("10 MB", "2.5 MB").
 func megabytes(n int64) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.1f", float64(n)/1e6), "0"), ".") + " MB"
+	return strconv.FormatFloat(float64(n)/1e6, 'f', -1, 64) + " MB"
 }
 
 // parseAttachments reads the required attachments array of d: each item
