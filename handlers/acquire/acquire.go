@@ -94,7 +94,8 @@ func routes() []route {
 // Register adds the dialect's routes to e. Each route runs, inside
 // Acquire's error rendering, the shared middleware before authentication
 // (deps.Before), the bearer key check (deps.Keys) and the route's scope
-// check, then the shared middleware after authentication (deps.After).
+// check, then the shared middleware after authentication (deps.After). The
+// mail route's body limit has room for cfg.AttachmentLimit in base64.
 func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 	register(e, deps.Store, deps, cfg)
 }
@@ -111,10 +112,11 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 	before, after := deps.Before(cfg.BodyLimit), deps.After()
 	mailBefore := deps.Before(mailBodyLimit(cfg.BodyLimit, a.attachmentLimit))
 	for _, r := range routes() {
-		chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, before...)
+		pre := before
 		if r.path == pathMailAddMessage {
-			chain = append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, mailBefore...)
+			pre = mailBefore
 		}
+		chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, pre...)
 		chain = append(chain, keyauth.Require(deps.Keys, errMissingKey), keyauth.RequireScope(r.scope))
 		chain = append(chain, after...)
 		h := r.handler
