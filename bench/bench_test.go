@@ -229,8 +229,8 @@ func TestBench(t *testing.T) {
 	}
 	mail := func(path string) request {
 		return func(i int64) (string, string, []byte) {
-			return http.MethodPost, path, fmt.Appendf(nil, `{"data":{"caseId":%d,"to":["writer@example.com"],"from":%q,"cc":[],"bcc":[],"subject":"Re: %d","type":"message","textBody":"reply %d","htmlBody":"<p>reply %d</p>","attachments":[]}}`,
-				caseOf(i), inboxEmail, i, i, i)
+			return http.MethodPost, path, fmt.Appendf(nil, `{"data":{"caseId":%d,"contactId":%d,"to":["writer@example.com"],"from":%q,"cc":[],"bcc":[],"subject":"Re: %d","type":"message","textBody":"reply %d","htmlBody":"<p>reply %d</p>","attachments":[]}}`,
+				caseOf(i), contact.ID, inboxEmail, i, i, i)
 		}
 	}
 	sms := func(path string) request {

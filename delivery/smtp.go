@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -214,8 +215,10 @@ func classifySMTP(err error) error {
 // buildEmail returns the MIME message of o: From, To and Cc headers (Bcc
 // only in the envelope), the UTF-8 subject, Message-ID set to the delivery's
 // reference, In-Reply-To and References from the thread, the Date the agent
-// wrote it, and a text/plain body with a text/html alternative when the
-// message has one. It returns an error for a bad address or reference.
+// wrote it, a text/plain body with a text/html alternative when the
+// message has one, and each attachment as a base64 part with its file name
+// and content type (multipart/mixed around the body). It returns an error
+// for a bad address or reference.
 func buildEmail(o store.Outgoing) (*mail.Msg, error) {
 	ref := o.Delivery.Reference
 	if !validMessageID(ref) {
@@ -272,6 +275,11 @@ func buildEmail(o store.Outgoing) (*mail.Msg, error) {
 		m.SetBodyString(mail.TypeTextHTML, o.Message.HTMLBody)
 	default:
 		m.SetBodyString(mail.TypeTextPlain, o.Message.Text)
+	}
+	for _, a := range o.Attachments {
+		// A ReadSeeker is read again from the start on each write of the
+		// message, and the content is not copied.
+		m.AttachReadSeeker(a.Name, bytes.NewReader(a.Content), mail.WithFileContentType(mail.ContentType(a.ContentType)))
 	}
 	return m, nil
 }

@@ -128,6 +128,13 @@ func TestFaults_TwoReplicas(t *testing.T) {
 
 	t.Run("every email sent exactly once", func(t *testing.T) {
 		const emails = 60
+		// The page marks contactId required: the chat's contact.
+		var contact int64
+		cst := storetest.MustOpenURL(t, dbURL)
+		if err := cst.GORM().Raw("SELECT contact_id FROM cases WHERE id = ?", chat).Scan(&contact).Error; err != nil {
+			t.Fatal(err)
+		}
+		cst.Close()
 		var mu sync.Mutex
 		ids := map[string]bool{}
 		var wg sync.WaitGroup
@@ -135,7 +142,7 @@ func TestFaults_TwoReplicas(t *testing.T) {
 			wg.Go(func() {
 				for i := w; i < emails; i += 4 {
 					body := mustMarshalNoFail(map[string]any{"data": map[string]any{
-						"caseId": chat, "to": []string{"ann@example.com"}, "from": "help@acme.example", "cc": []string{}, "bcc": []string{},
+						"caseId": chat, "contactId": contact, "to": []string{"ann@example.com"}, "from": "help@acme.example", "cc": []string{}, "bcc": []string{},
 						"subject": fmt.Sprint("Order ", i), "type": "message", "textBody": fmt.Sprint("text ", i), "htmlBody": "", "attachments": []string{},
 					}})
 					r, err := replicas[i%2].send(request{method: http.MethodPost, path: "/api/v1/mail/add-message", token: token, body: body})

@@ -477,7 +477,7 @@ func BenchmarkAcquireAddMessage(b *testing.B) {
 		chat = append(chat, post("/api/v1/crm/messenger/chat/add-message",
 			fmt.Appendf(nil, `{"channel":"chat","message":{"type":"message","message":"reply %d"},"caseId":%d}`, i, c)))
 		mail = append(mail, post("/api/v1/mail/add-message",
-			fmt.Appendf(nil, `{"data":{"caseId":%d,"to":["visitor@example.com"],"from":"help@bench.example","cc":[],"bcc":[],"subject":"Re: %d","type":"message","textBody":"reply %d","htmlBody":"<p>reply %d</p>","attachments":[]}}`, c, i, i, i)))
+			fmt.Appendf(nil, `{"data":{"caseId":%d,"contactId":%d,"to":["visitor@example.com"],"from":"help@bench.example","cc":[],"bcc":[],"subject":"Re: %d","type":"message","textBody":"reply %d","htmlBody":"<p>reply %d</p>","attachments":[]}}`, c, contact.ID, i, i, i)))
 	}
 	b.StopTimer()
 	p50 := func(d []time.Duration) float64 {

@@ -113,3 +113,11 @@ func Truncate(s string, max int) string {
 	}
 	return s
 }
+
+// The bounds of an email's attachments: how many one email carries, and the
+// most bytes of an attachment's file name (a MIME parameter, kept to one
+// line and the length file systems take).
+const (
+	MaxAttachments         = 20
+	MaxAttachmentNameBytes = 255
+)

@@ -232,6 +232,21 @@ type Delivery struct {
 	UpdatedAt time.Time `gorm:"not null"`
 }
 
+// Attachment is a file sent with an email message, kept whole: every
+// delivery attempt sends the same bytes. SourceURL is the address it was
+// fetched from, "" for content the client sent.
+type Attachment struct {
+	ID          int64     `gorm:"primaryKey"`
+	AccountID   int64     `gorm:"not null"`
+	MessageID   int64     `gorm:"not null;index:idx_attachments_message"`
+	Name        string    `gorm:"not null"`
+	ContentType string    `gorm:"not null"`
+	Size        int64     `gorm:"not null"`
+	Content     []byte    `gorm:"not null"`
+	SourceURL   string    `gorm:"column:source_url;not null"`
+	CreatedAt   time.Time `gorm:"not null"`
+}
+
 // Setting is one server-wide value kept in the database, such as the secret
 // that signs API keys when none is configured.
 type Setting struct {
@@ -267,5 +282,6 @@ func All() []any {
 	return []any{
 		&Account{}, &Agent{}, &APIKey{}, &Contact{}, &Site{}, &Campaign{}, &VisitorSession{},
 		&Case{}, &CaseDayCount{}, &AssigneeDayCount{}, &Message{}, &Inbox{}, &Delivery{}, &IdempotencyKey{}, &Setting{},
+		&Attachment{},
 	}
 }

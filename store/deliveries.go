@@ -22,6 +22,8 @@ type Outgoing struct {
 	// Thread holds the Message-IDs of the case's earlier emails, oldest
 	// first: the last is In-Reply-To, all are References.
 	Thread []string
+	// Attachments are the email's files with their content, in order.
+	Attachments []models.Attachment
 }
 
 // ClaimDeliveries leases up to n due deliveries of the kinds (queued and
@@ -78,6 +80,10 @@ func (s *Store) ClaimDeliveries(ctx context.Context, kinds []models.InboxKind, n
 		if err != nil {
 			return err
 		}
+		files, err := attachmentsOf(tx, msgIDs, true)
+		if err != nil {
+			return err
+		}
 		for _, d := range ds {
 			d.Status, d.Attempts, d.NextAttemptAt, d.UpdatedAt = models.DeliverySending, d.Attempts+1, until, now
 			m := byID[d.MessageID]
@@ -93,6 +99,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, kinds []models.InboxKind, n
 						}
 					}
 				}
+				o.Attachments = files[m.ID]
 				for _, t := range threads[m.CaseID] {
 					if t.at.Before(m.CreatedAt) || t.at.Equal(m.CreatedAt) && t.id < m.ID {
 						o.Thread = append(o.Thread, t.ref)

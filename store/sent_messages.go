@@ -64,6 +64,9 @@ type NewEmail struct {
 	TextBody    string
 	// HTMLBody is stored as given and sent as the HTML part.
 	HTMLBody string
+	// Attachments are sent as MIME parts, in this order (see
+	// NewAttachment); at most models.MaxAttachments.
+	Attachments []NewAttachment
 	// WithCase asks for the case as the write left it (SentMessage.Case).
 	WithCase bool
 }
@@ -89,6 +92,9 @@ type SentMessage struct {
 	MessageView
 	Inbox    models.Inbox
 	Delivery *models.Delivery
+	// Attachments are an email's files, oldest first, without their
+	// Content.
+	Attachments []models.Attachment
 }
 
 // AddEmail adds an email message to an active case and, for an agent's
@@ -132,6 +138,7 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 	checkSubject(&fe, "subject", in.Subject)
 	checkBlock(&fe, "text_body", in.TextBody, models.MaxEmailBodyLen)
 	checkBlock(&fe, "html_body", in.HTMLBody, models.MaxEmailBodyLen)
+	in.Attachments = checkAttachments(&fe, in.Attachments)
 	if err := fe.Err(); err != nil {
 		return SentMessage{}, err
 	}
@@ -145,9 +152,9 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 	// An agent's email leaves from one of the account's inboxes; a contact's
 	// arrived at one.
 	if in.Sender == models.SenderContact {
-		return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, in.WithCase, "to", in.To, msg.EmailTo, nil)
+		return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, in.Attachments, in.WithCase, "to", in.To, msg.EmailTo, nil)
 	}
-	return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, in.WithCase, "from", []string{in.From}, in.From, nil)
+	return s.addSent(ctx, accountID, caseID, models.InboxEmail, msg, in.Attachments, in.WithCase, "from", []string{in.From}, in.From, nil)
 }
 
 // AddSMS adds an SMS message to an active case and, for an agent's reply,
@@ -188,7 +195,7 @@ func (s *Store) AddSMS(ctx context.Context, accountID, caseID int64, in NewSMS) 
 			return FieldErrors{costlyError("to", to)}
 		}
 	}
-	return s.addSent(ctx, accountID, caseID, models.InboxSMS, msg, in.WithCase, field, []string{number}, number, allow)
+	return s.addSent(ctx, accountID, caseID, models.InboxSMS, msg, nil, in.WithCase, field, []string{number}, number, allow)
 }
 
 func checkSender(fe *FieldErrors, sender models.Sender, agentID *int64) {
@@ -212,10 +219,10 @@ func nonNil(l []string) []string {
 // addSent is the transaction of AddEmail and AddSMS: it checks the case, the
 // agent and the inbox (the account's first inbox of kind at one of addrs;
 // none is a field error on inboxField showing value), spends the quota of an agent's message, and writes the
-// message, its delivery and the case's last-message columns; withCase reads the case back in the transaction.
+// message, its attachments, its delivery and the case's last-message columns; withCase reads the case back in the transaction.
 // allow, when set, judges an agent's message by the account's settings before the quota is spent.
 func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind models.InboxKind, msg models.Message,
-	withCase bool, inboxField string, addrs []string, value any, allow func(models.Account) error) (SentMessage, error) {
+	attachments []NewAttachment, withCase bool, inboxField string, addrs []string, value any, allow func(models.Account) error) (SentMessage, error) {
 	var out SentMessage
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		c, err := lockCase(tx, s.backend, accountID, caseID)
@@ -255,6 +262,11 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 			return err
 		}
 		out.Message = msg
+		rows, err := insertAttachments(tx, msg, attachments, now)
+		if err != nil {
+			return err
+		}
+		out.Attachments = rows
 		if queue {
 			d := models.Delivery{
 				AccountID: accountID, MessageID: msg.ID, Kind: kind, Status: models.DeliveryQueued,
@@ -280,6 +292,9 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 	})
 	if err != nil {
 		return SentMessage{}, wrap(fmt.Sprintf("add %s to case %d", kind, caseID), err)
+	}
+	for i := range out.Attachments {
+		out.Attachments[i].Content = nil
 	}
 	return out, nil
 }

@@ -44,7 +44,7 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 // envFlags returns the flags that take a default from SWITCHBOARD_<NAME>:
 // the server's settings, not the fields of an admin command.
 func envFlags() []string {
-	return []string{"addr", "database-url", "database-max-conns", "log-level", "body-limit", "callgear-body-limit", "upload-max-items", "reve-page-size", "admin-email", "signing-secret",
+	return []string{"addr", "database-url", "database-max-conns", "log-level", "body-limit", "attachment-limit", "callgear-body-limit", "upload-max-items", "reve-page-size", "admin-email", "signing-secret",
 		"smtp-url", "sms-url", "sms-account-sid", "sms-auth-token", "delivery-workers", "delivery-attempts",
 		"redis-url", "redis-prefix", "ip-rate-limit", "trusted-proxies",
 		"login-failures-per-ip", "login-failures-ip-window", "login-failures-per-login", "login-failures-login-window",

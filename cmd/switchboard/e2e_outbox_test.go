@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log"
@@ -149,10 +150,14 @@ func TestE2E_EmailAndSMS(t *testing.T) {
 			}
 
 			var ids []string
+			// The second email carries a file, which arrives as a MIME part.
+			invoice := base64.StdEncoding.EncodeToString([]byte("%PDF-1.4 invoice 42"))
+			attachments := [][]map[string]any{{}, {{"name": "invoice.pdf", "contentType": "application/pdf", "content": invoice}}}
 			for i, subject := range []string{"Your order", "Re: Your order"} {
 				code, body = s.call(t, http.MethodPost, "/api/v1/mail/add-message", token, "", map[string]any{"data": map[string]any{
 					"caseId": chat.ID, "to": []string{"ann@example.com"}, "from": "help@acme.example", "cc": []string{}, "bcc": []string{"audit@acme.example"},
-					"subject": subject, "contactId": cust.ID, "type": "message", "textBody": fmt.Sprint("text ", i), "htmlBody": fmt.Sprint("<p>html ", i, "</p>"), "attachments": []string{},
+					"subject": subject, "contactId": cust.ID, "type": "message", "textBody": fmt.Sprint("text ", i), "htmlBody": fmt.Sprint("<p>html ", i, "</p>"),
+					"attachments": attachments[i],
 				}})
 				var sent struct {
 					Data struct {
@@ -175,6 +180,9 @@ func TestE2E_EmailAndSMS(t *testing.T) {
 				if !strings.Contains(r.body, fmt.Sprint("text ", i)) || !strings.Contains(r.body, fmt.Sprint("html ", i)) {
 					t.Errorf("mail %d lacks a part:\n%s", i, r.body)
 				}
+			}
+			if !strings.Contains(got[1].body, `filename="invoice.pdf"`) || !strings.Contains(got[1].body, invoice) || strings.Contains(got[0].body, "invoice") {
+				t.Errorf("the attachment is not in the second mail alone:\n%s", got[1].body)
 			}
 			if got[1].msg.Header.Get("In-Reply-To") != ids[0] {
 				t.Errorf("second mail In-Reply-To = %q, want %q", got[1].msg.Header.Get("In-Reply-To"), ids[0])

@@ -60,6 +60,7 @@ Environment (a flag given on the command line wins):
   SWITCHBOARD_DATABASE_URL         --database-url         sqlite:PATH or postgres://... (default sqlite:switchboard.db)
   SWITCHBOARD_LOG_LEVEL            --log-level            debug, info, warn or error (default info)
   SWITCHBOARD_BODY_LIMIT           --body-limit           largest request body on REST routes (default 2M)
+  SWITCHBOARD_ATTACHMENT_LIMIT     --attachment-limit     most bytes of one email's attachments (default 10M)
   SWITCHBOARD_CALLGEAR_BODY_LIMIT  --callgear-body-limit  largest body on the CallGear endpoint (default 16M)
   SWITCHBOARD_UPLOAD_MAX_ITEMS     --upload-max-items     most items of one CallGear upload (default 500)
   SWITCHBOARD_REVE_PAGE_SIZE       --reve-page-size       rows per REVE page (default 20)

@@ -124,12 +124,12 @@ func TestRun_UsageErrors(t *testing.T) {
 
 func TestRun_ServeConfigErrors(t *testing.T) {
 	c := cli{env: map[string]string{"SWITCHBOARD_BODY_LIMIT": "lots", "SWITCHBOARD_SIGNING_SECRET": "too-short-secret",
-		"SWITCHBOARD_CALLGEAR_BODY_LIMIT": "-1"}}
+		"SWITCHBOARD_CALLGEAR_BODY_LIMIT": "-1", "SWITCHBOARD_ATTACHMENT_LIMIT": "0"}}
 	_, _, err := c.run(t, "", "serve", "--addr", "nowhere", "--reve-page-size", "0", "--database-url", "mysql://x", "--upload-max-items", "0")
 	if err == nil {
 		t.Fatal("serve started with a bad configuration")
 	}
-	for _, want := range []string{"--addr", "--body-limit", "--callgear-body-limit", "--upload-max-items", "--reve-page-size", "--database-url", "--signing-secret is 16 bytes"} {
+	for _, want := range []string{"--addr", "--body-limit", "--attachment-limit", "--callgear-body-limit", "--upload-max-items", "--reve-page-size", "--database-url", "--signing-secret is 16 bytes"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}

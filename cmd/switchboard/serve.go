@@ -31,6 +31,7 @@ type serveConfig struct {
 	guards       guardConfig
 	addr         string
 	bodyLimit    string
+	attachLimit  string
 	rpcLimit     string
 	maxItems     int
 	revePageSize int
@@ -45,6 +46,9 @@ func (c *serveConfig) validate() error {
 	}
 	if n, err := bytes.Parse(c.bodyLimit); err != nil || n <= 0 {
 		errs = append(errs, fmt.Errorf("--body-limit %q: want a size such as 2M or 512K", c.bodyLimit))
+	}
+	if n, err := bytes.Parse(c.attachLimit); err != nil || n <= 0 {
+		errs = append(errs, fmt.Errorf("--attachment-limit %q: want a size such as 10M", c.attachLimit))
 	}
 	if n, err := bytes.Parse(c.rpcLimit); err != nil || n <= 0 {
 		errs = append(errs, fmt.Errorf("--callgear-body-limit %q: want a size such as 16M", c.rpcLimit))
@@ -72,11 +76,12 @@ func (c *serveConfig) validate() error {
 // router returns the router's settings: each dialect's, from its flags, and
 // the trusted proxies. It is called after validate.
 func (c *serveConfig) router() handlers.Config {
-	proxies, _ := c.guards.proxies() // validated
+	proxies, _ := c.guards.proxies()             // validated
+	attachLimit, _ := bytes.Parse(c.attachLimit) // validated
 	return handlers.Config{
 		REVE:           reve.Config{BodyLimit: c.bodyLimit, PageSize: c.revePageSize},
 		HelpCrunch:     helpcrunch.Config{BodyLimit: c.bodyLimit},
-		Acquire:        acquire.Config{BodyLimit: c.bodyLimit},
+		Acquire:        acquire.Config{BodyLimit: c.bodyLimit, AttachmentLimit: attachLimit},
 		CallGear:       callgear.Config{BodyLimit: c.rpcLimit, MaxItems: c.maxItems},
 		TrustedProxies: proxies,
 	}
@@ -90,6 +95,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	fs.StringVar(&cfg.addr, "addr", ":8080", "listen address (env SWITCHBOARD_ADDR)")
 	fs.IntVar(&cfg.maxConns, "database-max-conns", 20, "most PostgreSQL connections for requests, 1 to 1000; batch uploads use up to 4 more, never more than this (env SWITCHBOARD_DATABASE_MAX_CONNS)")
 	fs.StringVar(&cfg.bodyLimit, "body-limit", "2M", "largest request body on REST routes (env SWITCHBOARD_BODY_LIMIT)")
+	fs.StringVar(&cfg.attachLimit, "attachment-limit", "10M", "most bytes an email's attachments hold together; the Acquire mail route takes that much more body, in base64 (env SWITCHBOARD_ATTACHMENT_LIMIT)")
 	fs.StringVar(&cfg.rpcLimit, "callgear-body-limit", "16M", "largest request body on the CallGear endpoint (env SWITCHBOARD_CALLGEAR_BODY_LIMIT)")
 	fs.IntVar(&cfg.maxItems, "upload-max-items", 500, "most offline messages or chats one CallGear upload takes (env SWITCHBOARD_UPLOAD_MAX_ITEMS)")
 	fs.IntVar(&cfg.revePageSize, "reve-page-size", 20, "rows per page of REVE lists (env SWITCHBOARD_REVE_PAGE_SIZE)")

@@ -12,14 +12,17 @@ package acquire
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/gommon/bytes"
 
 	"switchboard/auth"
+	"switchboard/delivery"
 	"switchboard/handlers/dialect"
 	"switchboard/handlers/keyauth"
 	"switchboard/store"
@@ -38,8 +41,16 @@ type Store interface {
 // Config tunes the dialect; its zero value is the defaults.
 type Config struct {
 	// BodyLimit caps request bodies, as "2M" or "512K"; empty means
-	// dialect.DefaultBodyLimit.
+	// dialect.DefaultBodyLimit. The mail route takes that much more than
+	// its attachments in base64.
 	BodyLimit string
+	// AttachmentLimit is the most bytes an email's attachments may hold
+	// together; 0 means DefaultAttachmentLimit.
+	AttachmentLimit int64
+	// Fetcher downloads attachments given by URL; nil means a
+	// delivery.Fetcher with its defaults, which connects to public
+	// addresses only.
+	Fetcher Fetcher
 }
 
 // The paths Acquire serves, as its documentation spells them. Each is
@@ -57,7 +68,9 @@ const (
 )
 
 type api struct {
-	store Store
+	store           Store
+	fetcher         Fetcher
+	attachmentLimit int64
 }
 
 // route is one Acquire route and the key scope it needs.
@@ -82,31 +95,59 @@ func routes() []route {
 // Register adds the dialect's routes to e. Each route runs, inside
 // Acquire's error rendering, the shared middleware before authentication
 // (deps.Before), the bearer key check (deps.Keys) and the route's scope
-// check, then the shared middleware after authentication (deps.After).
+// check, then the shared middleware after authentication (deps.After). The
+// mail route's body limit has room for cfg.AttachmentLimit in base64.
 func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 	register(e, deps.Store, deps, cfg)
 }
 
 // register is Register over st, which the tests replace.
 func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
-	a := &api{store: st}
+	a := &api{store: st, fetcher: cfg.Fetcher, attachmentLimit: cfg.AttachmentLimit}
+	if a.fetcher == nil {
+		a.fetcher = delivery.NewFetcher(delivery.FetchOptions{})
+	}
+	if a.attachmentLimit <= 0 {
+		a.attachmentLimit = DefaultAttachmentLimit
+	}
 	before := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
+	mailBefore := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(mailBodyLimit(cfg.BodyLimit, a.attachmentLimit))...)
 	after := deps.After()
 	var routed []*echo.Route
 	for _, r := range routes() {
-		chain := append(slices.Clone(before), keyauth.Require(deps.Keys, errMissingKey), keyauth.RequireScope(r.scope))
+		pre := before
+		if r.path == pathMailAddMessage {
+			pre = mailBefore
+		}
+		chain := append(slices.Clone(pre), keyauth.Require(deps.Keys, errMissingKey), keyauth.RequireScope(r.scope))
 		chain = append(chain, after...)
 		h := r.handler
 		handle := func(c echo.Context) error { return h(a, c) }
 		routed = append(routed, e.Add(r.method, r.path, handle, chain...),
 			e.Add(r.method, strings.TrimPrefix(r.path, apiPrefix), handle, chain...))
 	}
-	dialect.Fallback(e, routed, Prefixes, before...)
+	dialect.Fallback(e, routed, prefixes(), before...)
 }
 
-// Prefixes are the paths Acquire's routes are under: /api/v1, and the
+// prefixes returns the paths Acquire's routes are under: /api/v1, and the
 // first segments of the same routes without it.
-var Prefixes = []string{apiPrefix, "/crm", "/mail", "/voip"}
+func prefixes() []string { return []string{apiPrefix, "/crm", "/mail", "/voip"} }
+
+// mailBodyLimit returns the body limit of the mail route: bodyLimit (the
+// other routes', "" for dialect.DefaultBodyLimit) plus attachmentLimit
+// bytes in base64, which is 4/3 larger, so that an email with attachments
+// at the limit is read and the limit is told by its own 413.
+func mailBodyLimit(bodyLimit string, attachmentLimit int64) string {
+	if bodyLimit == "" {
+		bodyLimit = dialect.DefaultBodyLimit
+	}
+	n, err := bytes.Parse(bodyLimit)
+	if err != nil {
+		// Left to the body limit middleware, which reports it.
+		return bodyLimit
+	}
+	return strconv.FormatInt(n+int64(base64.StdEncoding.EncodedLen(int(attachmentLimit))), 10)
+}
 
 // idState says what a client's id turned out to be.
 type idState int

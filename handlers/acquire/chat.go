@@ -159,6 +159,11 @@ func parseAddMessage(c echo.Context) (addMessageInput, error) {
 		}
 	}
 	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), obj)
+	if in.UserType == userTypeContact && c.QueryParam("contactId") == "" && !obj.Has("contactId") {
+		// The page marks contactId required; an agent's message names its
+		// case alone, but a contact's must say which contact writes.
+		fe.add("contactId", "is required for x-user-type contact")
+	}
 
 	// The message: an object with type, message and translateLangKey, as
 	// Acquire's page documents it ("message*: object"); type and

@@ -67,7 +67,7 @@ func TestAddMessage_Errors(t *testing.T) {
 		}{
 			{"closed case", f.full, nil, nil, strings.NewReader(body(closed, msg)), 400, invalid,
 				fmt.Sprintf("Only active cases may receive messages via the API: case %d is closed", closed)},
-			{"closed case as contact", f.full, map[string]string{"x-user-type": "contact"}, nil, strings.NewReader(body(closed, msg)), 400, invalid,
+			{"closed case as contact", f.full, map[string]string{"x-user-type": "contact"}, url.Values{"contactId": {fmt.Sprint(f.anon.ID)}}, strings.NewReader(body(closed, msg)), 400, invalid,
 				fmt.Sprintf("Only active cases may receive messages via the API: case %d is closed", closed)},
 			{"unknown x-user-type header", f.full, map[string]string{"x-user-type": "bot"}, nil, strings.NewReader(body(open, msg)), 400, invalid,
 				`x-user-type: must be user or contact, not "bot"`},
@@ -85,7 +85,7 @@ func TestAddMessage_Errors(t *testing.T) {
 			{"5 MB body without a key", "", nil, nil, strings.NewReader(huge), 413, invalid, "request body too large"},
 			{"caseId of another account", f.full, nil, nil, strings.NewReader(body(foreign, msg)), 400, notFound, fmt.Sprintf("Case %d not found", foreign)},
 			{"caseId unknown", f.full, nil, nil, strings.NewReader(body(744000, msg)), 400, notFound, "Case 744000 not found"},
-			{"caseId unknown as contact", f.full, map[string]string{"x-user-type": "contact"}, nil, strings.NewReader(body(744000, msg)), 400, notFound, "Case 744000 not found"},
+			{"caseId unknown as contact", f.full, map[string]string{"x-user-type": "contact"}, url.Values{"contactId": {fmt.Sprint(f.contact.ID)}}, strings.NewReader(body(744000, msg)), 400, notFound, "Case 744000 not found"},
 			{"caseId huge", f.full, nil, nil, strings.NewReader(body("99999999999999999999", msg)), 400, notFound, "Case 99999999999999999999 not found"},
 			{"caseId string", f.full, nil, nil, strings.NewReader(body(fmt.Sprintf("%q", fmt.Sprint(open)), msg)), 400, invalid, "caseId: must be a positive integer"},
 			{"caseId float", f.full, nil, nil, strings.NewReader(body("1.5", msg)), 400, invalid, "caseId: must be a positive integer"},
@@ -117,8 +117,13 @@ func TestAddMessage_Errors(t *testing.T) {
 			{"unknown top-level type", f.full, nil, nil, strings.NewReader(fmt.Sprintf(`{"caseId":%d,"message":{"message":"hi"},"type":"private"}`, open)), 400, invalid, "type: must be one of message, note, event"},
 			{"translateLangKey not a string", f.full, nil, nil, strings.NewReader(body(open, `{"type":"message","message":"hi","translateLangKey":1}`)), 400, invalid, "message.translateLangKey: must be a string"},
 			{"translateLangKey not a code", f.full, nil, nil, strings.NewReader(body(open, `{"type":"message","message":"hi","translateLangKey":"en; drop"}`)), 400, invalid, "message.translateLangKey: must be a language code such as en or pt-BR"},
-			{"contact writes a note", f.full, map[string]string{"x-user-type": "contact"}, nil, strings.NewReader(body(open, `{"type":"note","message":"hi"}`)), 400, invalid, `message.type: a contact can send only type message, not "note"`},
-			{"contact writes an event", f.full, nil, url.Values{"x-user-type": {"contact"}}, strings.NewReader(body(open, `{"type":"event","message":"hi"}`)), 400, invalid, `message.type: a contact can send only type message, not "event"`},
+			{"contact without contactId", f.full, map[string]string{"x-user-type": "contact"}, nil, strings.NewReader(body(open, msg)), 400, invalid,
+				"contactId: is required for x-user-type contact"},
+			{"contact without contactId, every bad field at once", f.full, nil, url.Values{"x-user-type": {"contact"}},
+				strings.NewReader(fmt.Sprintf(`{"caseId":%d,"message":{"type":"note","message":" "}}`, open)), 400, invalid,
+				`contactId: is required for x-user-type contact; message.message: must not be blank; message.type: a contact can send only type message, not "note"`},
+			{"contact writes a note", f.full, map[string]string{"x-user-type": "contact"}, url.Values{"contactId": {fmt.Sprint(f.contact.ID)}}, strings.NewReader(body(open, `{"type":"note","message":"hi"}`)), 400, invalid, `message.type: a contact can send only type message, not "note"`},
+			{"contact writes an event", f.full, nil, url.Values{"x-user-type": {"contact"}, "contactId": {fmt.Sprint(f.contact.ID)}}, strings.NewReader(body(open, `{"type":"event","message":"hi"}`)), 400, invalid, `message.type: a contact can send only type message, not "event"`},
 			{"channel email", f.full, nil, nil, strings.NewReader(fmt.Sprintf(`{"channel":"email","message":%s,"caseId":%d}`, msg, open)), 400, invalid, `channel: must be "chat" on this route`},
 			{"channel number", f.full, nil, nil, strings.NewReader(fmt.Sprintf(`{"channel":1,"message":%s,"caseId":%d}`, msg, open)), 400, invalid, `channel: must be "chat" on this route`},
 			{"contactId not the case's, query", f.full, nil, url.Values{"contactId": {fmt.Sprint(f.anon.ID)}}, strings.NewReader(body(open, msg)), 400, invalid,
@@ -179,9 +184,9 @@ func TestAddMessage_Sends(t *testing.T) {
 		}{
 			{"vendor example", nil, nil, vendorBody(f.open.ID), models.SenderAgent, models.KindMessage, "Hey added from the api", "en"},
 			{"x-user-type user header", map[string]string{"x-user-type": "user"}, nil, vendorBody(f.open.ID), models.SenderAgent, models.KindMessage, "Hey added from the api", "en"},
-			{"x-user-type contact header", map[string]string{"x-user-type": "contact"}, nil, vendorBody(f.open.ID), models.SenderContact, models.KindMessage, "Hey added from the api", "en"},
-			{"x-user-type contact query", nil, url.Values{"x-user-type": {"contact"}}, vendorBody(f.open.ID), models.SenderContact, models.KindMessage, "Hey added from the api", "en"},
-			{"x-user-type header wins over query", map[string]string{"x-user-type": "Contact"}, url.Values{"x-user-type": {"user"}}, vendorBody(f.open.ID), models.SenderContact, models.KindMessage, "Hey added from the api", "en"},
+			{"x-user-type contact header", map[string]string{"x-user-type": "contact"}, url.Values{"contactId": {fmt.Sprint(f.contact.ID)}}, vendorBody(f.open.ID), models.SenderContact, models.KindMessage, "Hey added from the api", "en"},
+			{"x-user-type contact query", nil, url.Values{"x-user-type": {"contact"}, "contactId": {fmt.Sprint(f.contact.ID)}}, vendorBody(f.open.ID), models.SenderContact, models.KindMessage, "Hey added from the api", "en"},
+			{"x-user-type header wins over query", map[string]string{"x-user-type": "Contact"}, url.Values{"x-user-type": {"user"}, "contactId": {fmt.Sprint(f.contact.ID)}}, vendorBody(f.open.ID), models.SenderContact, models.KindMessage, "Hey added from the api", "en"},
 			{"contactId in query", nil, url.Values{"contactId": {fmt.Sprint(f.contact.ID)}}, vendorBody(f.open.ID), models.SenderAgent, models.KindMessage, "Hey added from the api", "en"},
 			{"contactId in both", nil, url.Values{"contactId": {fmt.Sprint(f.contact.ID)}},
 				fmt.Sprintf(`{"caseId":%d,"contactId":%d,"message":{"type":"note","message":"internal"}}`, f.open.ID, f.contact.ID),
@@ -190,7 +195,8 @@ func TestAddMessage_Sends(t *testing.T) {
 			{"event with type at the top level", nil, nil, fmt.Sprintf(`{"caseId":%d,"type":"event","message":{"message":"joined"}}`, f.open.ID), models.SenderAgent, models.KindEvent, "joined", ""},
 			{"type at the top level", nil, nil, fmt.Sprintf(`{"caseId":%d,"type":"note","message":{"message":"n"}}`, f.open.ID), models.SenderAgent, models.KindNote, "n", ""},
 			{"unknown fields ignored", nil, nil, fmt.Sprintf(`{"caseId":%d,"extra":[1,2],"message":{"type":"message","message":"x","foo":{}}}`, f.assigned.ID), models.SenderAgent, models.KindMessage, "x", ""},
-			{"offline case, contact", map[string]string{"x-user-type": "contact"}, nil, vendorBody(f.off0.ID), models.SenderContact, models.KindMessage, "Hey added from the api", "en"},
+			{"offline case, contact", map[string]string{"x-user-type": "contact"}, nil,
+				fmt.Sprintf(`{"channel":"chat","message":{"type":"message","message":"Hey added from the api","translateLangKey":"en"},"caseId":%d,"contactId":%d}`, f.off0.ID, f.anon.ID), models.SenderContact, models.KindMessage, "Hey added from the api", "en"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -277,7 +283,8 @@ func TestChatMessages_List(t *testing.T) {
 		const path = "/api/v1/crm/messenger/chat/messages"
 		// One message each way through Acquire, then read them back.
 		for _, h := range []map[string]string{nil, {"x-user-type": "contact"}} {
-			r := f.do(t, request{Method: http.MethodPost, Path: addPath, Token: f.full, Header: h, Body: strings.NewReader(vendorBody(f.open.ID))})
+			r := f.do(t, request{Method: http.MethodPost, Path: addPath, Token: f.full, Header: h, Query: url.Values{"contactId": {fmt.Sprint(f.contact.ID)}},
+				Body: strings.NewReader(vendorBody(f.open.ID))})
 			if r.status != 200 {
 				t.Fatalf("add: %d %s", r.status, r.body)
 			}

@@ -44,11 +44,16 @@ var notFoundMessages = map[string]string{
 // A record a request's body or query names is an ERROR_RECORD_NOT_FOUND
 // with status 400, as Acquire documents, the one a route's path names 404.
 func answer(cl errkind.Class) errkind.Answer {
-	var ae *apiError
+	var (
+		ae *apiError
+		tl *tooLargeError
+	)
 	status, typ, msg := http.StatusInternalServerError, typeServerError, "Internal server error"
 	switch k := cl.Kind; {
 	case errors.As(cl.Cause, &ae):
 		return errkind.Answer{Status: http.StatusBadRequest, Body: errorBody{Error: errorDetail{Type: typeInvalidInput, Message: ae.Message}}}
+	case errors.As(cl.Cause, &tl):
+		return errkind.Answer{Status: http.StatusRequestEntityTooLarge, Body: errorBody{Error: errorDetail{Type: typeInvalidInput, Message: tl.Message}}}
 	case cl.Status != 0:
 		status, typ, msg = answerHTTP(cl.Status, cl.Detail)
 	case k == errkind.Limited && cl.Reason == errkind.Requests:

@@ -152,7 +152,10 @@ func TestErrors_Send(t *testing.T) {
 			return store.SentMessage{}, fmt.Errorf("add %s to case 5: %w", kind, &store.QuotaError{Kind: kind, Limit: limit, RetryAfter: wait})
 		}
 	}
-	mail := `{"data":{"caseId":5,"to":["ann@example.com"],"from":"support@example.com","textBody":"hi"}}`
+	mail := `{"data":{"caseId":5,"to":["ann@example.com"],"from":"support@example.com","cc":[],"bcc":[],"subject":"","contactId":9,` +
+		`"type":"message","textBody":"hi","htmlBody":"","attachments":[]}}`
+	// The case of the mail requests, whose contact is the one they name.
+	case5 := func() (store.CaseView, error) { return store.CaseView{Case: models.Case{ID: 5, ContactID: 9}}, nil }
 	sms := `{"threadId":5,"From":"+14155550199","To":"+14155550100","Body":"hi"}`
 	tests := []struct {
 		name         string
@@ -162,7 +165,7 @@ func TestErrors_Send(t *testing.T) {
 		typ, message string
 		retryAfter   string
 	}{
-		{"email quota", fakeStore{addSent: quota(models.InboxEmail, 1000, 90*time.Second+200*time.Millisecond)}, "/api/v1/mail/add-message", mail,
+		{"email quota", fakeStore{addSent: quota(models.InboxEmail, 1000, 90*time.Second+200*time.Millisecond), caseView: case5}, "/api/v1/mail/add-message", mail,
 			429, "ERROR_TOO_MANY_REQUESTS", "the account may send 1000 emails an hour; try again in 1m30s", "91"},
 		{"SMS quota", fakeStore{addSent: quota(models.InboxSMS, 200, time.Second)}, "/api/v1/voip/send-sms", sms,
 			429, "ERROR_TOO_MANY_REQUESTS", "the account may send 200 SMS messages an hour; try again in 1s", "1"},
@@ -170,7 +173,7 @@ func TestErrors_Send(t *testing.T) {
 			429, "ERROR_TOO_MANY_REQUESTS", "the account may send 200 SMS messages an hour; try again in 0s", "1"},
 		{"the key's agent is gone", fakeStore{addSent: func() (store.SentMessage, error) {
 			return store.SentMessage{}, fmt.Errorf("add email: %w", &store.NotFoundError{Entity: "agent", ID: 7})
-		}}, "/api/v1/mail/add-message", mail, 400, "ERROR_RECORD_NOT_FOUND", "User 7 of this API key not found", ""},
+		}, caseView: case5}, "/api/v1/mail/add-message", mail, 400, "ERROR_RECORD_NOT_FOUND", "User 7 of this API key not found", ""},
 		{"store down on mail", fakeStore{err: func() error { return fmt.Errorf("add: %w", store.ErrUnavailable) }}, "/api/v1/mail/add-message", mail,
 			503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice.", "1"},
 		{"store down on SMS", fakeStore{err: func() error { return fmt.Errorf("add: %w", store.ErrUnavailable) }}, "/api/v1/voip/send-sms", sms, 503, "ERROR_SERVICE_UNAVAILABLE", "Service is temporarily unavailable. Retry after the number of seconds in Retry-After; send a write again with the same Idempotency-Key header so that it is not made twice.", "1"},

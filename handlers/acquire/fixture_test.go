@@ -42,6 +42,8 @@ type fixture struct {
 	mailbox, number, otherMailbox, otherNumber models.Inbox
 
 	full, chatOnly, readOnly, emailOnly, smsOnly, revoked, expired, otherKey string
+
+	keys *auth.Keys // the keys' checker, for a router with other settings
 }
 
 // The times the offline cases were received.
@@ -109,6 +111,7 @@ func mustFixture(tb testing.TB, st *store.Store) *fixture {
 	exp := time.Now().Add(-time.Hour)
 	_, f.expired = issue(past, a1.ID, auth.KeySpec{AgentID: &f.agent.ID, ExpiresAt: &exp})
 	_, f.otherKey = issue(keys, a2.ID, auth.KeySpec{})
+	f.keys = keys
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.h = handlers.New(handlers.Config{}, handlers.Deps{Deps: dialect.Deps{Store: st, Keys: keys, Log: log}})

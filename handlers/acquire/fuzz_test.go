@@ -157,6 +157,15 @@ func FuzzMailAddMessage(f *testing.F) {
 		{`{"data":{"caseId":{open},"to":["ann@example.com"],"from":"support@example.com","subject":"a\tb","textBody":"hi\r\n\tthere"}}`, "", ""},
 		{`{"data":{"caseId":{open},"to":["ann@example.com"],"to":["bob@example.com"],"from":"support@example.com","textBody":"hi"}}`, "", ""},
 		{`{"data":{"caseId":1},"data":{"caseId":2}}`, "", ""},
+		// Attachments (issue 18): base64, padded or not, bad, by URL (the
+		// fetcher refuses loopback), both, neither.
+		{`{"data":{"caseId":{open},"contactId":{contact},"to":["ann@example.com"],"from":"support@example.com","cc":[],"bcc":[],"subject":"","type":"message","textBody":"hi","htmlBody":"",` +
+			`"attachments":[{"name":"a.pdf","contentType":"application/pdf","content":"JVBERi0xLjQK"},{"name":"b.txt","content":"aGk"}]}}`, "", ""},
+		{`{"data":{"caseId":{open},"contactId":{contact},"to":["ann@example.com"],"from":"support@example.com","cc":[],"bcc":[],"subject":"","type":"message","textBody":"hi","htmlBody":"",` +
+			`"attachments":[{"name":"a.pdf","content":"%%%"},{"name":"../b","url":"http://127.0.0.1:1/x"},{"name":"c","url":"gopher://x","content":"AA"},{},null,"x"]}}`, "", ""},
+		{`{"data":{"caseId":{open},"contactId":{contact},"to":["ann@example.com"],"from":"support@example.com","cc":[],"bcc":[],"subject":"","type":"message","textBody":"hi","htmlBody":"",` +
+			`"attachments":[{"name":"a\u0000b","contentType":"text/plain
+Bcc: x@example.com","content":"AA=="}]}}`, "contact", "{contact}"},
 	}
 	for _, s := range seeds {
 		f.Add(s.body, s.userType, s.contactID)

@@ -33,11 +33,17 @@ type mailInput struct {
 	Subject     string
 	TextBody    string
 	HTMLBody    string
+	Attachments []attachmentInput
+	// AttachmentBytes is the decoded size of the base64 attachments.
+	AttachmentBytes int64
 }
 
 // parseMail checks a mail add-message request: the body, the x-user-type
-// header or query parameter and the contactId query parameter. It returns
-// the body's errors (413, an empty or malformed body) or one
+// header or query parameter and the contactId query parameter. Every
+// member the page marks required (caseId, to, from, cc, bcc, subject,
+// contactId, type, textBody, htmlBody, attachments) must be given, arrays
+// possibly empty; contactId may come in the query instead. It returns the
+// body's errors (413, an empty or malformed body) or one
 // ERROR_INVALID_INPUT naming every bad field.
 func parseMail(c echo.Context) (mailInput, error) {
 	var fe fieldErrors
@@ -78,10 +84,15 @@ func parseMail(c echo.Context) (mailInput, error) {
 	}
 	in.Cc = parseAddresses(&fe, d, "cc", false)
 	in.Bcc = parseAddresses(&fe, d, "bcc", false)
+	for _, list := range []string{"cc", "bcc"} {
+		if !d.Has(list) {
+			fe.add(list, "is required: send [] for none")
+		}
+	}
 	if n := len(in.To) + len(in.Cc) + len(in.Bcc); n > maxRecipients {
 		fe.add("to", "an email may have at most %d recipients in to, cc and bcc together, not %d", maxRecipients, n)
 	}
-	if s, ok := d.OptionalText("subject"); ok {
+	if s, ok := d.Text("subject"); ok {
 		switch {
 		case strings.ContainsAny(s, "\r\n"):
 			// A line break would end the Subject header and start another.
@@ -95,20 +106,21 @@ func parseMail(c echo.Context) (mailInput, error) {
 		}
 	}
 	in.ContactID = parseContactRef(&fe, c.QueryParam("contactId"), d)
-	if v, ok := d.Value("type"); ok && v != string(models.KindMessage) {
+	if c.QueryParam("contactId") == "" && !d.Has("contactId") {
+		fe.add("contactId", "is required")
+	}
+	if v, ok := d.Value("type"); !ok {
+		fe.add("type", `is required: send "message"`)
+	} else if v != string(models.KindMessage) {
 		fe.add("type", `must be "message"`)
 	}
-	text, textOK := optionalText(&fe, d, "textBody", models.MaxEmailBodyLen)
-	html, htmlOK := optionalText(&fe, d, "htmlBody", models.MaxEmailBodyLen)
+	text, textOK := requiredText(&fe, d, "textBody", models.MaxEmailBodyLen)
+	html, htmlOK := requiredText(&fe, d, "htmlBody", models.MaxEmailBodyLen)
 	if textOK && htmlOK && strings.TrimSpace(text) == "" && strings.TrimSpace(html) == "" {
-		fe.addMessage("textBody, htmlBody: at least one must be given and not blank")
+		fe.addMessage("textBody, htmlBody: at least one must not be blank")
 	}
 	in.TextBody, in.HTMLBody = text, html
-	if items, ok := d.Array("attachments", false); ok && len(items) > 0 {
-		// Said out loud: an email that silently lost its files would look
-		// sent to the client.
-		fe.addMessage("attachments are not supported")
-	}
+	in.Attachments, in.AttachmentBytes = parseAttachments(&fe, d)
 	return in, fe.err()
 }
 
@@ -178,16 +190,13 @@ func addressItem(v any) (string, bool) {
 	return strings.TrimSpace(s), ok
 }
 
-// optionalText reads the optional string field of d, of at most max
-// characters. It returns "" for an absent one, and false (recording the
-// field) for a value that is not a string, holds a NUL character or is too
-// long.
-func optionalText(fe *fieldErrors, d *jsonbody.Object, field string, max int) (string, bool) {
-	s, ok := d.OptionalText(field)
-	switch {
-	case !ok:
-		return "", !d.Has(field)
-	case checkLength(fe, field, s, max):
+// requiredText reads the required string field of d, of at most max
+// characters (it may be empty). It returns false, recording the field, for
+// an absent value or one that is not a string, holds a NUL character or is
+// too long.
+func requiredText(fe *fieldErrors, d *jsonbody.Object, field string, max int) (string, bool) {
+	s, ok := d.Text(field)
+	if ok && checkLength(fe, field, s, max) {
 		return s, true
 	}
 	return "", false
@@ -208,6 +217,7 @@ func (in mailInput) describe(f store.FieldError) string {
 	case "html_body":
 		field = "htmlBody"
 	}
+	field = strings.NewReplacer(".content_type", ".contentType", ".source_url", ".url").Replace(field)
 	return field + ": " + f.Message
 }
 
@@ -215,7 +225,11 @@ func (in mailInput) describe(f store.FieldError) string {
 // active case as the key's agent's reply (x-user-type user; from must be an
 // email inbox of the account, and the email is queued for delivery) or as an
 // email the case's contact sent (contact; recorded only), and answers with
-// the email. A spent hourly email quota is a 429 (store.QuotaError).
+// the email and its attachments. Attachments given by URL are fetched here,
+// before anything is written: a file that cannot be fetched is refused in
+// the answer rather than failing the delivery later, and every delivery
+// attempt sends the same bytes. Attachments over the limit are a 413; a
+// spent hourly email quota is a 429 (store.QuotaError).
 func (a *api) addMail(c echo.Context) error {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
@@ -232,9 +246,13 @@ func (a *api) addMail(c echo.Context) error {
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.N, in.ContactID); err != nil {
 		return err
 	}
+	files, err := fetchAttachments(ctx, a.fetcher, in.Attachments, in.AttachmentBytes, a.attachmentLimit)
+	if err != nil {
+		return err
+	}
 	ne := store.NewEmail{
 		Sender: models.SenderContact, From: in.From, To: in.To, Cc: in.Cc, Bcc: in.Bcc,
-		Subject: in.Subject, TextBody: in.TextBody, HTMLBody: in.HTMLBody, WithCase: true,
+		Subject: in.Subject, TextBody: in.TextBody, HTMLBody: in.HTMLBody, Attachments: files, WithCase: true,
 	}
 	if in.UserType == userTypeUser {
 		agentID := cl.AgentID
@@ -244,5 +262,5 @@ func (a *api) addMail(c echo.Context) error {
 	if err != nil {
 		return errkind.Lookup(errkind.Named(err, described(in.describe)), "case", strconv.FormatInt(in.Case.N, 10))
 	}
-	return c.JSON(http.StatusOK, dataBody[mailObject]{Data: toMail(sm, *sm.Case)})
+	return c.JSON(http.StatusOK, dataBody[mailResponse]{Data: toMailResponse(sm, *sm.Case)})
 }

@@ -115,10 +115,10 @@ func TestMail_AddMessage(t *testing.T) {
 					"bcc": []any{map[string]string{"Email": " audit@example.com "}},
 				}), f.open, true,
 				[]string{"ann@example.com"}, []string{"boss@example.com"}, []string{"audit@example.com"}, "support@example.com", "Re: billing", "Hello Ann", "<p>Hello Ann</p>"},
-			{"HTML only, optional fields absent, addresses normalized", f.full, nil, nil,
+			{"HTML only, empty fields, addresses normalized", f.full, nil, nil,
 				f.mailBody(map[string]any{
-					"to": []string{"Ann@Example.com"}, "from": "Support@Example.COM", "textBody": del{}, "cc": del{}, "bcc": nil,
-					"type": del{}, "contactId": del{}, "attachments": del{}, "subject": del{}, "caseId": f.assigned.ID, "extra": 1,
+					"to": []string{"Ann@Example.com"}, "from": "Support@Example.COM", "textBody": "", "cc": []string{}, "bcc": []string{},
+					"subject": "", "caseId": f.assigned.ID, "extra": 1,
 				}), f.assigned, true,
 				[]string{"ann@example.com"}, nil, nil, "support@example.com", "", "", "<p>Hello Ann</p>"},
 			{"x-user-type contact: the contact's email to the inbox", f.full, map[string]string{"x-user-type": "contact"}, nil,
@@ -211,7 +211,8 @@ func TestMail_Errors(t *testing.T) {
 		for i := range many {
 			many[i] = fmt.Sprintf("r%d@example.com", i)
 		}
-		huge := strings.Repeat("x", 5<<20)
+		// Over the mail route's limit: 2M and 10 MB of attachments in base64.
+		huge := strings.Repeat("x", 16<<20)
 		const (
 			invalid  = "ERROR_INVALID_INPUT"
 			notFound = "ERROR_RECORD_NOT_FOUND"
@@ -257,24 +258,36 @@ func TestMail_Errors(t *testing.T) {
 			{"blank from", f.full, nil, nil, body(map[string]any{"from": " "}), 400, invalid, "from: is required"},
 			{"from a number", f.full, nil, nil, body(map[string]any{"from": 1}), 400, invalid, "from: must be a string"},
 			{"from not an address", f.full, nil, nil, body(map[string]any{"from": "support"}), 400, invalid, `from: "support" is not a valid email address`},
-			{"no body at all", f.full, nil, nil, body(map[string]any{"textBody": del{}, "htmlBody": " "}), 400, invalid,
-				"textBody, htmlBody: at least one must be given and not blank"},
+			{"no body at all", f.full, nil, nil, body(map[string]any{"textBody": "", "htmlBody": " "}), 400, invalid,
+				"textBody, htmlBody: at least one must not be blank"},
+			{"no textBody", f.full, nil, nil, body(map[string]any{"textBody": del{}}), 400, invalid, "textBody: is required"},
+			{"htmlBody null", f.full, nil, nil, body(map[string]any{"htmlBody": nil}), 400, invalid, "htmlBody: is required"},
+			{"no subject", f.full, nil, nil, body(map[string]any{"subject": del{}}), 400, invalid, "subject: is required"},
+			{"no type", f.full, nil, nil, body(map[string]any{"type": del{}}), 400, invalid, `type: is required: send "message"`},
+			{"no cc", f.full, nil, nil, body(map[string]any{"cc": del{}}), 400, invalid, "cc: is required: send [] for none"},
+			{"bcc null", f.full, nil, nil, body(map[string]any{"bcc": nil}), 400, invalid, "bcc: is required: send [] for none"},
+			{"no contactId", f.full, nil, nil, body(map[string]any{"contactId": del{}}), 400, invalid, "contactId: is required"},
+			{"no attachments", f.full, nil, nil, body(map[string]any{"attachments": del{}}), 400, invalid, "attachments: is required"},
+			{"every required field missing", f.full, nil, nil, strings.NewReader(`{"data":{}}`), 400, invalid,
+				"caseId: is required; to: is required; from: is required; cc: is required: send [] for none; bcc: is required: send [] for none; " +
+					`subject: is required; contactId: is required; type: is required: send "message"; textBody: is required; htmlBody: is required; attachments: is required`},
 			{"textBody a number", f.full, nil, nil, body(map[string]any{"textBody": 1}), 400, invalid, "textBody: must be a string"},
 			{"htmlBody with NUL", f.full, nil, nil, body(map[string]any{"htmlBody": "a\x00b"}), 400, invalid, "htmlBody: must not contain NUL characters"},
 			{"subject a list", f.full, nil, nil, body(map[string]any{"subject": []string{"a"}}), 400, invalid, "subject: must be a string"},
 			{"subject with a line break", f.full, nil, nil, body(map[string]any{"subject": "hi\r\nBcc: all@example.com"}), 400, invalid, "subject: must be one line"},
 			{"type note", f.full, nil, nil, body(map[string]any{"type": "note"}), 400, invalid, `type: must be "message"`},
-			{"non-empty attachments", f.full, nil, nil, body(map[string]any{"attachments": []any{map[string]string{"name": "a.pdf"}}}), 400, invalid, "attachments are not supported"},
+			{"attachment without content or url", f.full, nil, nil, body(map[string]any{"attachments": []any{map[string]string{"name": "a.pdf"}}}), 400, invalid,
+				`attachments[0]: needs "content" (the file in base64) or "url" (where to fetch it)`},
 			{"attachments a string", f.full, nil, nil, body(map[string]any{"attachments": "a.pdf"}), 400, invalid, "attachments: must be an array"},
 			{"unknown x-user-type", f.full, map[string]string{"x-user-type": "bot"}, nil, body(nil), 400, invalid, `x-user-type: must be user or contact, not "bot"`},
 			{"contactId not the case's", f.full, nil, nil, body(map[string]any{"contactId": f.anon.ID}), 400, invalid,
 				fmt.Sprintf("contactId: contact %d is not the contact of case %d", f.anon.ID, open)},
 			{"contactId a string", f.full, nil, nil, body(map[string]any{"contactId": fmt.Sprint(f.contact.ID)}), 400, invalid, "contactId: must be a positive integer"},
-			{"closed case", f.full, nil, nil, body(map[string]any{"caseId": closed, "contactId": del{}}), 400, invalid,
+			{"closed case", f.full, nil, nil, body(map[string]any{"caseId": closed, "contactId": f.anon.ID}), 400, invalid,
 				fmt.Sprintf("Only active cases may receive messages via the API: case %d is closed", closed)},
-			{"closed case, contact", f.full, contact, nil, body(map[string]any{"caseId": closed, "contactId": del{}, "from": "ann@example.com", "to": []string{"support@example.com"}}), 400, invalid,
+			{"closed case, contact", f.full, contact, nil, body(map[string]any{"caseId": closed, "contactId": f.anon.ID, "from": "ann@example.com", "to": []string{"support@example.com"}}), 400, invalid,
 				fmt.Sprintf("Only active cases may receive messages via the API: case %d is closed", closed)},
-			{"case of another account", f.full, nil, nil, body(map[string]any{"caseId": foreign, "contactId": del{}}), 400, notFound, fmt.Sprintf("Case %d not found", foreign)},
+			{"case of another account", f.full, nil, nil, body(map[string]any{"caseId": foreign}), 400, notFound, fmt.Sprintf("Case %d not found", foreign)},
 			{"unknown case", f.full, nil, nil, body(map[string]any{"caseId": 744000}), 400, notFound, "Case 744000 not found"},
 			{"huge case", f.full, nil, nil, body(map[string]any{"caseId": raw("99999999999999999999")}), 400, notFound, "Case 99999999999999999999 not found"},
 			{"caseId a string", f.full, nil, nil, body(map[string]any{"caseId": fmt.Sprint(open)}), 400, invalid, "caseId: must be a positive integer"},
@@ -286,13 +299,13 @@ func TestMail_Errors(t *testing.T) {
 			{"every bad field at once", f.full, map[string]string{"x-user-type": "robot"}, nil,
 				strings.NewReader(`{"data":{"caseId":"9","to":["a@b"],"from":2,"cc":"x","subject":"a\nb","contactId":-1,"type":"mail","attachments":[1]}}`), 400, invalid,
 				`x-user-type: must be user or contact, not "robot"; caseId: must be a positive integer; to[0]: "a@b" is not a valid email address; ` +
-					`from: must be a string; cc: must be an array of email addresses; subject: must be one line; contactId: must be a positive integer; ` +
-					`type: must be "message"; textBody, htmlBody: at least one must be given and not blank; attachments are not supported`},
+					`from: must be a string; cc: must be an array of email addresses; bcc: is required: send [] for none; subject: must be one line; ` +
+					`contactId: must be a positive integer; type: must be "message"; textBody: is required; htmlBody: is required; attachments[0]: must be an object`},
 			{"empty body", f.full, nil, nil, strings.NewReader(""), 400, invalid, "the request body is empty: send a JSON object"},
 			{"malformed JSON", f.full, nil, nil, strings.NewReader(`{"data":{`), 400, invalid, "the request body is not valid JSON: unexpected end of JSON input"},
 			{"array body", f.full, nil, nil, strings.NewReader(`[]`), 400, invalid, "the request body must be a JSON object"},
-			{"5 MB body", f.full, nil, nil, strings.NewReader(huge), 413, invalid, "request body too large"},
-			{"5 MB body without a length", f.full, nil, nil, io.MultiReader(strings.NewReader(huge)), 413, invalid, "request body too large"},
+			{"16 MB body", f.full, nil, nil, strings.NewReader(huge), 413, invalid, "request body too large"},
+			{"16 MB body without a length", f.full, nil, nil, io.MultiReader(strings.NewReader(huge)), 413, invalid, "request body too large"},
 			{"no key", "", nil, nil, body(nil), 401, unauth, "Missing API key: send the header Authorization: Bearer <API key>"},
 			{"revoked key", f.revoked, nil, nil, body(nil), 401, unauth, "Invalid API key"},
 			{"key without email", f.chatOnly, nil, nil, body(nil), 403, access, `This API key lacks the "email" scope`},
