@@ -12,10 +12,12 @@ import (
 // errors: they are no operation of the API.
 const FallbackRoute = "dialect-fallback"
 
-// fallbackMethods are the methods Fallback answers 405 to on a path that
-// does not take them.
-var fallbackMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
-	http.MethodPatch, http.MethodDelete, http.MethodOptions}
+// fallbackMethods returns the methods Fallback answers 405 to on a path
+// that does not take them.
+func fallbackMethods() []string {
+	return []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions}
+}
 
 // Fallback makes e answer, in a dialect's own error format, the requests
 // under the dialect's paths that none of its routes take, where Echo would
@@ -47,7 +49,7 @@ func Fallback(e *echo.Echo, routes []*echo.Route, prefixes []string, mw ...echo.
 		// Echo would look past a path that has routes for other methods
 		// to a prefix's catch-all below and answer 404, so each method
 		// the path does not take gets a route of its own.
-		for _, m := range fallbackMethods {
+		for _, m := range fallbackMethods() {
 			if !slices.Contains(methods, m) {
 				e.Add(m, path, refuse, mw...).Name = FallbackRoute
 			}
