@@ -100,8 +100,14 @@ type Campaign struct {
 
 // VisitorSession is one visit of a contact to a site.
 type VisitorSession struct {
-	ID             int64     `gorm:"primaryKey"`
-	AccountID      int64     `gorm:"not null;index:idx_visitor_sessions_contact,priority:1"`
+	ID        int64 `gorm:"primaryKey"`
+	AccountID int64 `gorm:"not null;index:idx_visitor_sessions_contact,priority:1;uniqueIndex:idx_visitor_sessions_ext,priority:1"`
+	// ExtID is the number the account's own systems know the session by,
+	// unique in the account: a session an upload names and records keeps the
+	// uploader's number (CallGear's visitor_session_id), one created here
+	// takes its ID unless the account already uses that number. Numbers of
+	// different accounts never meet: an account names only its own.
+	ExtID          *int64    `gorm:"uniqueIndex:idx_visitor_sessions_ext,priority:2"`
 	ContactID      *int64    `gorm:"index:idx_visitor_sessions_contact,priority:2"`
 	SiteID         int64     `gorm:"not null"`
 	CampaignID     *int64    ``

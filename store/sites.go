@@ -73,8 +73,9 @@ type NewVisitorSession struct {
 	Referrer  string
 }
 
-// CreateVisitorSession records a visit of the account's site. It returns
-// ErrNotFound (a NotFoundError) when the site, campaign or contact is not
+// CreateVisitorSession records a visit of the account's site, known by its
+// id as its ExtID unless the account has a session of that number already.
+// It returns ErrNotFound (a NotFoundError) when the site, campaign or contact is not
 // the account's, and FieldErrors when the campaign is of another site.
 func (s *Store) CreateVisitorSession(ctx context.Context, accountID int64, in NewVisitorSession) (models.VisitorSession, error) {
 	var fe FieldErrors
@@ -113,7 +114,22 @@ func (s *Store) CreateVisitorSession(ctx context.Context, accountID int64, in Ne
 			AccountID: accountID, ContactID: in.ContactID, SiteID: in.SiteID, CampaignID: in.CampaignID,
 			StartedAt: at, IPAddress: in.IPAddress, ReferrerURL: in.Referrer, CreatedAt: now,
 		}
-		return tx.Create(&v).Error
+		if err := tx.Create(&v).Error; err != nil {
+			return err
+		}
+		// The session is known by its id, unless an upload recorded a session
+		// of the account under that number already: then it has none, and
+		// creating it still works.
+		var taken int64
+		if err := tx.Model(&models.VisitorSession{}).Where("account_id = ? AND ext_id = ?", accountID, v.ID).Count(&taken).Error; err != nil {
+			return err
+		}
+		if taken > 0 {
+			return nil
+		}
+		id := v.ID
+		v.ExtID = &id
+		return tx.Model(&models.VisitorSession{}).Where("id = ?", v.ID).Update("ext_id", v.ID).Error
 	})
 	return v, wrap("create visitor session", err)
 }

@@ -41,8 +41,13 @@ type UploadContact struct {
 // session's campaign is not taken) and requires SiteID; field errors about it
 // name the field "no_campaign".
 type UploadSource struct {
-	SiteID           *int64
-	CampaignID       *int64
+	SiteID     *int64
+	CampaignID *int64
+	// VisitorSessionID is the number the account knows the session by
+	// (models.VisitorSession.ExtID; a session created here has its id). A
+	// number the account has no session of is recorded as a new session of
+	// the account, on the item's site and campaign, which the item (or
+	// another naming the same number) must then give.
 	VisitorSessionID *int64
 	NoCampaign       bool
 }
@@ -143,7 +148,7 @@ func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, item
 			return err
 		}
 		up := upload{accountID: accountID, channel: models.ChannelOffline, contacts: fresh, existing: b.existing,
-			cases: make([]models.Case, len(items)), messages: make([][]models.Message, len(items)), keepReplies: true}
+			sessions: b.newSessions(contactIDs, now), cases: make([]models.Case, len(items)), messages: make([][]models.Message, len(items)), keepReplies: true}
 		for i, it := range items {
 			up.cases[i] = models.Case{
 				AccountID: accountID, ContactID: contactIDs[i], Channel: models.ChannelOffline, Status: models.StatusNew,
@@ -272,7 +277,7 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 			return err
 		}
 		up := upload{accountID: accountID, channel: models.ChannelChat, contacts: fresh, existing: b.existing,
-			cases: make([]models.Case, len(items)), messages: make([][]models.Message, len(items))}
+			sessions: b.newSessions(contactIDs, now), cases: make([]models.Case, len(items)), messages: make([][]models.Message, len(items))}
 		for i, it := range items {
 			outcome := it.Outcome
 			closedAt := it.StartedAt

@@ -12,13 +12,21 @@ import (
 // resolve reads the sites, campaigns and visitor sessions the items name and
 // the cases their ext_ids already name, checks that they are the account's
 // and agree, and returns each item's source with what the others imply
-// filled in (a session's site and campaign, a campaign's site). times are the
-// items' times, which may not be before their session; timeField names them.
-// What it finds wrong it adds to b; it returns an error only when the
-// database fails.
+// filled in (a session's site and campaign, a campaign's site) and the
+// session named by its id. times are the items' times, which may not be
+// before their session; timeField names them. What it finds wrong it adds
+// to b; it returns an error only when the database fails.
+//
+// An item names a visitor session by the number the account's systems know
+// it by (its ExtID). A number the account has no session of is recorded as a
+// new session (b.sessions) on the site and campaign of the first item naming
+// it that gives a site_id or campaign_id, starting at the earliest time of
+// the items naming it; those items' sources name it -1-k for b.sessions[k]
+// until write takes its id. A number with no such item is not found.
 func (b *batch) resolve(tx *gorm.DB, accountID int64, ch models.Channel, sources []UploadSource, times []time.Time, timeField string, exts []*string) ([]UploadSource, error) {
 	// A transaction run again (see retrying) reads them afresh.
 	clear(b.existing)
+	b.sessions = b.sessions[:0]
 	siteSet, campSet, sessSet := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
 	var extList []string
 	for i, src := range sources {
@@ -52,19 +60,24 @@ func (b *batch) resolve(tx *gorm.DB, accountID int64, ch models.Channel, sources
 	}
 	type session struct {
 		ID         int64
+		ExtID      int64
 		SiteID     int64
 		CampaignID *int64
 		StartedAt  time.Time
+		// planned is b.sessions[planned-1], a session this upload records;
+		// 0 for one the account has.
+		planned int
 	}
-	sessions := map[int64]session{}
+	// sessions are by number (ExtID).
+	sessions := map[int64]*session{}
 	for _, chunk := range chunks(keys(sessSet)) {
 		var rows []session
-		if err := tx.Raw(`SELECT id, site_id, campaign_id, started_at FROM visitor_sessions WHERE account_id = ? AND id IN ?`,
+		if err := tx.Raw(`SELECT id, ext_id, site_id, campaign_id, started_at FROM visitor_sessions WHERE account_id = ? AND ext_id IN ?`,
 			accountID, chunk).Scan(&rows).Error; err != nil {
 			return nil, err
 		}
-		for _, r := range rows {
-			sessions[r.ID] = r
+		for k := range rows {
+			sessions[rows[k].ExtID] = &rows[k]
 		}
 	}
 	byExt := map[string]existingCase{}
@@ -83,14 +96,15 @@ func (b *batch) resolve(tx *gorm.DB, accountID int64, ch models.Channel, sources
 			byExt[r.ExtID] = existingCase{id: r.ID, startedAt: r.StartedAt.UTC(), assigneeID: r.AssigneeID}
 		}
 	}
-	out := make([]UploadSource, len(sources))
+	// Each item's site and campaign from its site_id and campaign_id.
+	sitesOf, campsOf := make([]*int64, len(sources)), make([]*int64, len(sources))
 	for i, src := range sources {
 		if exts[i] != nil {
 			if c, ok := byExt[*exts[i]]; ok {
 				b.existing[i] = c
 			}
 		}
-		site, camp := src.SiteID, src.CampaignID
+		site := src.SiteID
 		if src.SiteID != nil && !sites[*src.SiteID] {
 			b.add(i, ReasonNotFound, "site_id", *src.SiteID, "no site %d in this account", *src.SiteID)
 		}
@@ -105,33 +119,87 @@ func (b *batch) resolve(tx *gorm.DB, accountID int64, ch models.Channel, sources
 				site = &c.SiteID
 			}
 		}
+		sitesOf[i], campsOf[i] = site, src.CampaignID
+	}
+	// The sessions the account does not have, on the first site given with
+	// them, from the earliest of their items' times.
+	for i, src := range sources {
+		if src.VisitorSessionID == nil {
+			continue
+		}
+		n := *src.VisitorSessionID
+		v := sessions[n]
+		if v == nil && sitesOf[i] != nil {
+			b.sessions = append(b.sessions, plannedSession{item: i, session: models.VisitorSession{
+				AccountID: accountID, ExtID: &n, SiteID: *sitesOf[i], CampaignID: campsOf[i]}})
+			v = &session{ExtID: n, SiteID: *sitesOf[i], CampaignID: campsOf[i], planned: len(b.sessions)}
+			sessions[n] = v
+		}
+		if v != nil && v.planned > 0 && !times[i].IsZero() {
+			ps := &b.sessions[v.planned-1].session
+			if ps.StartedAt.IsZero() || times[i].Before(ps.StartedAt) {
+				ps.StartedAt = times[i]
+			}
+		}
+	}
+	out := make([]UploadSource, len(sources))
+	for i, src := range sources {
+		site, camp := sitesOf[i], campsOf[i]
+		var sessionID *int64
 		if src.VisitorSessionID != nil {
-			v, ok := sessions[*src.VisitorSessionID]
+			n := *src.VisitorSessionID
+			v, ok := sessions[n]
 			switch {
 			case !ok:
-				b.add(i, ReasonNotFound, "visitor_session_id", *src.VisitorSessionID, "no visitor session %d in this account", *src.VisitorSessionID)
+				b.add(i, ReasonNotFound, "visitor_session_id", n,
+					"no visitor session %d in this account: give site_id or campaign_id to record it", n)
 			default:
 				if site != nil && v.SiteID != *site {
-					b.add(i, ReasonCombination, "visitor_session_id", *src.VisitorSessionID, "visitor session %d is on site %d, not on site %d", v.ID, v.SiteID, *site)
+					b.add(i, ReasonCombination, "visitor_session_id", n, "visitor session %d is on site %d, not on site %d", n, v.SiteID, *site)
 				}
 				if camp != nil && (v.CampaignID == nil || *v.CampaignID != *camp) {
-					b.add(i, ReasonCombination, "visitor_session_id", *src.VisitorSessionID, "visitor session %d is not of campaign %d", v.ID, *camp)
+					b.add(i, ReasonCombination, "visitor_session_id", n, "visitor session %d is not of campaign %d", n, *camp)
 				}
 				if src.NoCampaign && v.CampaignID != nil {
-					b.add(i, ReasonCombination, "no_campaign", true, "visitor session %d is of campaign %d", v.ID, *v.CampaignID)
+					b.add(i, ReasonCombination, "no_campaign", true, "visitor session %d is of campaign %d", n, *v.CampaignID)
 				}
-				if !times[i].IsZero() && times[i].Before(v.StartedAt) {
-					b.add(i, ReasonTime, timeField, times[i], "must not be before visitor session %d started", v.ID)
+				if v.planned == 0 && !times[i].IsZero() && times[i].Before(v.StartedAt) {
+					b.add(i, ReasonTime, timeField, times[i], "must not be before visitor session %d started", n)
 				}
 				site = &v.SiteID
 				if camp == nil && !src.NoCampaign {
 					camp = v.CampaignID
 				}
+				id := v.ID
+				if v.planned > 0 {
+					id = int64(-v.planned)
+				}
+				sessionID = &id
 			}
 		}
-		out[i] = UploadSource{SiteID: site, CampaignID: camp, VisitorSessionID: src.VisitorSessionID}
+		out[i] = UploadSource{SiteID: site, CampaignID: camp, VisitorSessionID: sessionID}
 	}
 	return out, nil
+}
+
+// plannedSession is a visitor session an upload records: the first item
+// naming it gives its contact.
+type plannedSession struct {
+	item    int
+	session models.VisitorSession
+}
+
+// newSessions returns the visitor sessions resolve planned, each with the
+// contact of its first item (contactIDs by item, as matchContacts returns
+// them) and created at now.
+func (b *batch) newSessions(contactIDs []int64, now time.Time) []models.VisitorSession {
+	out := make([]models.VisitorSession, len(b.sessions))
+	for k, ps := range b.sessions {
+		out[k] = ps.session
+		contact := contactIDs[ps.item]
+		out[k].ContactID, out[k].CreatedAt = &contact, now
+	}
+	return out
 }
 
 // matchContacts returns the contact id of each item: the account's oldest

@@ -905,3 +905,94 @@ func TestStore_UploadOfflineMessages_Rollback(t *testing.T) {
 		})
 	})
 }
+
+// TestStore_UploadNewVisitorSession checks that a session number the account
+// has no session of is recorded as the account's session, once per number,
+// on the site and campaign of the first item that gives them and from the
+// earliest item's time; that another account's number is not seen; and that
+// CreateVisitorSession still works after, its id left to the sequence.
+func TestStore_UploadNewVisitorSession(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		f := mustUploadFixture(t, s)
+		ctx := t.Context()
+		otherSess, err := s.CreateVisitorSession(ctx, f.otherSite.AccountID, store.NewVisitorSession{SiteID: f.otherSite.ID, StartedAt: f.t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.sess.ExtID == nil || *f.sess.ExtID != f.sess.ID {
+			t.Errorf("a created session's number = %v, want its id %d", f.sess.ExtID, f.sess.ID)
+		}
+		// Another account's number is unknown here, as any other number.
+		_, err = s.UploadOfflineMessages(ctx, f.acct.ID, []store.OfflineUpload{{
+			Contact: store.UploadContact{Email: "x@example.com"}, Source: store.UploadSource{VisitorSessionID: &otherSess.ID}}})
+		assertReasons(t, err, []store.FieldError{{Field: "[0].visitor_session_id", Reason: store.ReasonNotFound}})
+
+		number := f.sess.ID + 5
+		at := f.t0.Add(time.Hour)
+		ids, err := s.UploadOfflineMessages(ctx, f.acct.ID, []store.OfflineUpload{
+			{ReceivedAt: at.Add(time.Minute), Contact: store.UploadContact{Email: "ann@example.com"}, Message: "no site",
+				Source: store.UploadSource{VisitorSessionID: &number}},
+			{ReceivedAt: at, Contact: store.UploadContact{Email: "bob@example.com"}, Message: "site and campaign",
+				Source: store.UploadSource{VisitorSessionID: &number, CampaignID: &f.camp.ID}},
+			{ReceivedAt: at, Contact: store.UploadContact{Email: "eve@example.com"}, Message: "the other account's number",
+				Source: store.UploadSource{VisitorSessionID: &otherSess.ID, SiteID: &f.site2.ID}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mine []models.VisitorSession
+		if err := s.GORM().Where("account_id = ? AND id <> ?", f.acct.ID, f.sess.ID).Order("ext_id").Find(&mine).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(mine) != 2 {
+			t.Fatalf("sessions recorded = %+v, want 2", mine)
+		}
+		byNumber := map[int64]models.VisitorSession{*mine[0].ExtID: mine[0], *mine[1].ExtID: mine[1]}
+		v, w := byNumber[number], byNumber[otherSess.ID]
+		if v.SiteID != f.site.ID || v.CampaignID == nil || *v.CampaignID != f.camp.ID || !v.StartedAt.Equal(at) {
+			t.Errorf("session %d = %+v, want site %d, campaign %d, from %s", number, v, f.site.ID, f.camp.ID, at)
+		}
+		if w.SiteID != f.site2.ID || w.CampaignID != nil || w.ID == otherSess.ID {
+			t.Errorf("session %d = %+v, want the account's own on site %d", otherSess.ID, w, f.site2.ID)
+		}
+		for i, want := range []int64{v.ID, v.ID, w.ID} {
+			c, err := s.Case(ctx, f.acct.ID, ids[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.VisitorSessionID == nil || *c.VisitorSessionID != want {
+				t.Errorf("case %d session = %v, want %d", i, c.VisitorSessionID, want)
+			}
+		}
+		if v.ContactID == nil || *v.ContactID == 0 {
+			t.Errorf("session %d has no contact", number)
+		}
+		var theirs models.VisitorSession
+		if err := s.GORM().Take(&theirs, otherSess.ID).Error; err != nil || theirs.AccountID != f.otherSite.AccountID || theirs.SiteID != f.otherSite.ID {
+			t.Errorf("the other account's session = %+v (%v), want it unchanged", theirs, err)
+		}
+
+		// The id sequence never saw the numbers: sessions created after go
+		// on from it, and the one whose id is an uploaded number has none.
+		hit := false
+		for range 10 {
+			n, err := s.CreateVisitorSession(ctx, f.acct.ID, store.NewVisitorSession{SiteID: f.site.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.ID == number {
+				hit = true
+				if n.ExtID != nil {
+					t.Errorf("session %d took the uploaded number %d", n.ID, *n.ExtID)
+				}
+				break
+			}
+			if n.ExtID == nil || *n.ExtID != n.ID {
+				t.Errorf("session %d's number = %v, want its id", n.ID, n.ExtID)
+			}
+		}
+		if !hit {
+			t.Errorf("no session created with id %d", number)
+		}
+	})
+}

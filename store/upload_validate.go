@@ -34,6 +34,8 @@ type batch struct {
 	found bool
 	// existing maps an item to the id of the case its ext_id already names.
 	existing map[int]existingCase
+	// sessions are the visitor sessions the upload records (see resolve).
+	sessions []plannedSession
 }
 
 type existingCase struct {

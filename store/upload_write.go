@@ -15,6 +15,10 @@ type upload struct {
 	// contacts are the contacts the upload creates. A case names contacts[k]
 	// by ContactID -1-k.
 	contacts []models.Contact
+	// sessions are the visitor sessions the upload records. A case names
+	// sessions[k] by VisitorSessionID -1-k; a session names its contact as a
+	// case does.
+	sessions []models.VisitorSession
 	// cases and messages are by item: each item's case and its messages.
 	cases    []models.Case
 	messages [][]models.Message
@@ -46,6 +50,7 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 	}
 	reserved, err := w.reserveIDs(tx, []idRequest{
 		{"contacts", len(u.contacts)}, {"cases", len(u.cases) - len(u.existing)}, {"messages", nMsgs},
+		{"visitor_sessions", len(u.sessions)},
 	})
 	if err != nil {
 		return nil, err
@@ -54,6 +59,14 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 	for k := range u.contacts {
 		u.contacts[k].ID = contactIDs[k]
 	}
+	for k := range u.sessions {
+		v := &u.sessions[k]
+		v.ID = reserved[3][k]
+		if v.ContactID != nil && *v.ContactID < 0 {
+			id := u.contacts[-1-*v.ContactID].ID
+			v.ContactID = &id
+		}
+	}
 	ids := make([]int64, len(u.cases))
 	fresh := make([]models.Case, 0, len(u.cases)-len(u.existing))
 	msgs := make([]models.Message, 0, nMsgs)
@@ -61,6 +74,10 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 		c := &u.cases[i]
 		if c.ContactID < 0 {
 			c.ContactID = u.contacts[-1-c.ContactID].ID
+		}
+		if c.VisitorSessionID != nil && *c.VisitorSessionID < 0 {
+			id := u.sessions[-1-*c.VisitorSessionID].ID
+			c.VisitorSessionID = &id
 		}
 		old, resent := u.existing[i]
 		if resent {
@@ -80,9 +97,13 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 			fresh = append(fresh, *c)
 		}
 	}
-	// Contacts before the cases that name them, cases before their
-	// messages: the foreign keys are checked statement by statement.
+	// Contacts before the sessions and cases that name them, sessions before
+	// their cases, cases before their messages: the foreign keys are checked
+	// statement by statement.
 	if err := w.insert(tx, u.contacts); err != nil {
+		return nil, err
+	}
+	if err := w.insert(tx, u.sessions); err != nil {
 		return nil, err
 	}
 	if err := updateResentCases(tx, u.accountID, u.channel, u.cases, u.existing, !u.keepReplies); err != nil {

@@ -44,6 +44,8 @@ const VendorPath = "/v2.0"
 type Store interface {
 	// Account gives the account's time zone, in which CallGear's times are.
 	Account(ctx context.Context, id int64) (models.Account, error)
+	// Agent checks an upload's user_id: ErrNotFound unless it is the account's.
+	Agent(ctx context.Context, accountID, id int64) (models.Agent, error)
 	// APIKey and RevokeAPIKey let logout.user end a session key, and only that.
 	APIKey(ctx context.Context, id string) (store.KeyOwner, error)
 	RevokeAPIKey(ctx context.Context, id string) (models.APIKey, error)

@@ -20,7 +20,8 @@ import (
 	"switchboard/store"
 )
 
-// fakeKeys accepts the token "ok" with every scope and fails "down" as the
+// fakeKeys accepts the token "ok" with every scope and "agent-session" as a
+// non-admin agent's session with every scope, and fails "down" as the
 // database being unreachable.
 type fakeKeys struct {
 	dialect.Keys // nil: any other method panics
@@ -30,6 +31,10 @@ func (fakeKeys) AuthenticateAny(_ context.Context, token string) (auth.Caller, e
 	switch token {
 	case "ok":
 		return auth.Caller{AccountID: 1, AgentID: 7, Scopes: auth.AllScopes(), KeyID: "k"}, nil
+	case "agent-session":
+		// A login.user session of an agent who is no admin, with the upload
+		// scope that real ones lack, to reach the rules behind the scope.
+		return auth.Caller{AccountID: 1, AgentID: 7, Role: models.RoleAgent, Scopes: auth.AllScopes(), KeyID: "s", Session: true}, nil
 	case "down":
 		return auth.Caller{}, fmt.Errorf("authenticate key: %w", store.ErrUnavailable)
 	}
@@ -52,6 +57,10 @@ func (s fakeStore) Account(context.Context, int64) (models.Account, error) {
 		return s.account()
 	}
 	return models.Account{ID: 1, Timezone: "UTC"}, nil
+}
+
+func (s fakeStore) Agent(context.Context, int64, int64) (models.Agent, error) {
+	return models.Agent{}, s.err()
 }
 
 func (s fakeStore) APIKey(context.Context, string) (store.KeyOwner, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -103,8 +104,9 @@ func (a *api) uploadChats(c echo.Context, cl auth.Caller, params map[string]any)
 		})
 }
 
-// upload is both upload methods: it decodes the list (named list in errors) in the account's time zone, writes
-// it, and answers the new ids.
+// upload is both upload methods: it decodes user_id and the list (named
+// list in errors) in the account's time zone, checks user_id (see
+// checkUser), writes the list, and answers the new ids.
 func upload[T any](a *api, c echo.Context, cl auth.Caller, params map[string]any, list string,
 	decode func(map[string]any, *time.Location, int, *problems) []T,
 	write func(ctx context.Context, accountID int64, items []T) ([]int64, error)) (any, error) {
@@ -114,8 +116,12 @@ func upload[T any](a *api, c echo.Context, cl auth.Caller, params map[string]any
 		return nil, err
 	}
 	var p problems
+	userID := newObject(params, &p).optID("user_id")
 	items := decode(params, loc, a.maxItems, &p)
 	if err := p.err(); err != nil {
+		return nil, err
+	}
+	if err := a.checkUser(ctx, cl, userID); err != nil {
 		return nil, err
 	}
 	ids, err := write(ctx, cl.AccountID, items)
@@ -125,12 +131,34 @@ func upload[T any](a *api, c echo.Context, cl auth.Caller, params map[string]any
 	return idsData(ids), nil
 }
 
+// checkUser checks an upload's user_id, the user who makes the request: it
+// must name an agent of the caller's account, and a login.user session of
+// an agent who is no admin must give it, as CallGear's agents must. It
+// returns required_parameter_missed or entity_not_found naming user_id, and
+// the store's other errors. The user is not stored: the caller's key says
+// who wrote.
+func (a *api) checkUser(ctx context.Context, cl auth.Caller, userID *int64) error {
+	if userID == nil {
+		if cl.Session && cl.Role != models.RoleAdmin && cl.Role != models.RoleSuperadmin {
+			return newError(mRequiredMissed, "user_id", nil, "Required parameter user_id is missed: an agent's session must give the id of its user")
+		}
+		return nil
+	}
+	_, err := a.store.Agent(ctx, cl.AccountID, *userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return newError(mEntityNotFound, "user_id", *userID, "Entity not found: no user %d in this account", *userID)
+	}
+	if err != nil {
+		return fmt.Errorf("user of the upload: %w", err)
+	}
+	return nil
+}
+
 // decodeOfflineParams reads upload.offline_messages' params (the access
-// token already checked), recording every problem in p. Times are in loc.
+// token already checked, user_id read by upload), recording every problem in p. Times are in loc.
 func decodeOfflineParams(params map[string]any, loc *time.Location, maxItems int, p *problems) []offlineMessageIn {
 	o := newObject(params, p)
-	o.skip("access_token")
-	o.id("user_id", false)
+	o.skip("access_token", "user_id")
 	list, _ := o.list("offline_messages", maxItems)
 	o.unexpected()
 	items := make([]offlineMessageIn, 0, len(list))
@@ -160,11 +188,10 @@ func decodeOfflineMessage(o *object, loc *time.Location) offlineMessageIn {
 }
 
 // decodeChatParams reads upload.chats' params (the access token already
-// checked), recording every problem in p. Times are in loc.
+// checked, user_id read by upload), recording every problem in p. Times are in loc.
 func decodeChatParams(params map[string]any, loc *time.Location, maxItems int, p *problems) []chatIn {
 	o := newObject(params, p)
-	o.skip("access_token")
-	o.id("user_id", false)
+	o.skip("access_token", "user_id")
 	list, _ := o.list("chats", maxItems)
 	o.unexpected()
 	items := make([]chatIn, 0, len(list))
@@ -202,20 +229,24 @@ func decodeChat(o *object, loc *time.Location) chatIn {
 }
 
 // decodeChatMessage reads one message of a chat. An operator's message
-// needs employee_id, and only an operator's message may have one.
+// needs employee_id; a visitor's or system message's employee_id, of which
+// CallGear's page says nothing, is ignored when it is a number.
 func decodeChatMessage(o *object, loc *time.Location) chatMessageIn {
 	var in chatMessageIn
 	in.DateTime, _ = o.dateTime("date_time", true, loc)
 	in.Source, _ = o.choice("source", true, "operator", "visitor", "system")
-	n, given, ok := o.id("employee_id", false)
-	in.EmployeeID = idPtr(n, ok)
-	switch {
-	case in.Source == "operator" && !given:
-		o.p.add(o.name("employee_id"), mRequiredMissed, nil, "Required parameter %s is missed: an operator's message needs its employee", o.name("employee_id"))
-	case in.Source != "" && in.Source != "operator" && given:
-		employee, _ := o.r.Peek("employee_id")
-		o.p.add(o.name("employee_id"), mCombination, employee,
-			"Invalid parameters combination: %s is only for a message whose source is operator", o.name("employee_id"))
+	if in.Source == "visitor" || in.Source == "system" {
+		if v, ok := o.get("employee_id"); ok {
+			if _, isNumber := v.(json.Number); !isNumber {
+				o.p.wrongType(o.name("employee_id"), v, "a number")
+			}
+		}
+	} else {
+		n, given, ok := o.id("employee_id", false)
+		in.EmployeeID = idPtr(n, ok)
+		if in.Source == "operator" && !given {
+			o.p.add(o.name("employee_id"), mRequiredMissed, nil, "Required parameter %s is missed: an operator's message needs its employee", o.name("employee_id"))
+		}
 	}
 	if s, ok := o.str("message", true); ok {
 		if strings.TrimSpace(s) == "" {

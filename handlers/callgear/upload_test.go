@@ -1,11 +1,20 @@
 package callgear_test
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
+	"switchboard/handlers/callgear"
+	"switchboard/handlers/dialect"
+	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -70,6 +79,12 @@ func TestUploadOfflineMessages_Errors(t *testing.T) {
 			{"another account's site", one("site_id", f.foreignSite.ID), "entity_not_found", "offline_messages[0].site_id"},
 			{"another account's campaign", one("site_id", nil, "campaign_id", f.foreignCampaign.ID), "entity_not_found", "offline_messages[0].campaign_id"},
 			{"another account's session", one("site_id", nil, "visitor_session_id", f.foreignSession.ID), "entity_not_found", "offline_messages[0].visitor_session_id"},
+			{"unknown session without site or campaign", one("site_id", nil, "visitor_session_id", 987654), "entity_not_found", "offline_messages[0].visitor_session_id"},
+			{"unknown session on two sites", obj{"offline_messages": []any{with(item, "visitor_session_id", 987654),
+				with(item, "visitor_session_id", 987654, "site_id", f.site2.ID)}}, "invalid_parameters_combination", "offline_messages[1].visitor_session_id"},
+			{"user_id of no agent", obj{"user_id": 987654, "offline_messages": []any{item}}, "entity_not_found", "user_id"},
+			{"user_id of another account's agent", obj{"user_id": f.foreignAgent.ID, "offline_messages": []any{item}}, "entity_not_found", "user_id"},
+			{"user_id zero", obj{"user_id": 0, "offline_messages": []any{item}}, "invalid_parameter_value", "user_id"},
 			{"site id too large for any row", one("site_id", raw("99999999999999999999")), "entity_not_found", "offline_messages[0].site_id"},
 			{"site id a string", one("site_id", "1"), "data_type_error", "offline_messages[0].site_id"},
 			{"site id zero", one("site_id", 0), "invalid_parameter_value", "offline_messages[0].site_id"},
@@ -205,7 +220,7 @@ func TestUploadChats_Errors(t *testing.T) {
 			{"messages an object", one("messages", visitor), "data_type_error", "chats[0].messages"},
 			{"message a string", one("messages", []any{visitor, "hi"}), "data_type_error", "chats[0].messages[1]"},
 			{"operator message without employee_id", msg(with(operator, "employee_id", nil)), "required_parameter_missed", "chats[0].messages[1].employee_id"},
-			{"visitor message with employee_id", msg(with(visitor, "employee_id", f.agent.ID)), "invalid_parameters_combination", "chats[0].messages[1].employee_id"},
+			{"visitor message with employee_id a string", msg(with(visitor, "employee_id", "5")), "data_type_error", "chats[0].messages[1].employee_id"},
 			{"another account's employee", msg(with(operator, "employee_id", f.foreignAgent.ID)), "entity_not_found", "chats[0].messages[1].employee_id"},
 			{"employee_id a string", msg(with(operator, "employee_id", "5")), "data_type_error", "chats[0].messages[1].employee_id"},
 			{"unknown source", msg(with(operator, "source", "bot")), "invalid_parameter_value", "chats[0].messages[1].source"},
@@ -254,7 +269,7 @@ func TestUploadOfflineMessages_Success(t *testing.T) {
 			obj{"date_time": nil, "phone": " +1 (415) 555-0199 ", "message": "third", "campaign_id": -1, "site_id": f.site2.ID},
 			obj{"email": "zed@example.com", "message": "fourth", "campaign_id": f.campaign.ID, "site_id": f.site.ID},
 		}
-		params := obj{"access_token": f.token, "user_id": 42, "offline_messages": batch}
+		params := obj{"access_token": f.token, "user_id": f.admin.ID, "offline_messages": batch}
 		ids := mustIDs(t, f.call(t, "upload.offline_messages", params))
 		if len(ids) != len(batch) {
 			t.Fatalf("ids = %v, want %d", ids, len(batch))
@@ -359,4 +374,173 @@ func TestUploadChats_Success(t *testing.T) {
 		}
 		f.assertUnchanged(t, before)
 	})
+}
+
+// TestUpload_UserID checks user_id, the user who makes an upload: an agent
+// of the caller's account when given, and optional for an API key and an
+// admin's session.
+func TestUpload_UserID(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st)
+		admin := f.mustLogin(t, f.admin.Email).AccessToken
+		agent := f.mustLogin(t, f.agent.Email).AccessToken
+		tests := []struct {
+			name     string
+			token    string
+			userID   any // nil: not given
+			mnemonic string
+		}{
+			{"API key without user_id", f.token, nil, ""},
+			{"API key with an agent", f.token, f.agent.ID, ""},
+			{"admin session without user_id", admin, nil, ""},
+			{"admin session with itself", admin, f.admin.ID, ""},
+			{"API key with no agent", f.token, 987654, "entity_not_found"},
+			{"admin session with another account's agent", admin, f.foreignAgent.ID, "entity_not_found"},
+			{"user_id a string", f.token, "7", "data_type_error"},
+			// An agent's session has no upload scope: it is refused before
+			// its user_id matters.
+			{"agent session with itself", agent, f.agent.ID, "forbidden"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				params := obj{"access_token": tt.token, "offline_messages": []any{f.offlineItem()}}
+				if tt.userID != nil {
+					params["user_id"] = tt.userID
+				}
+				before := f.counts(t)
+				r := f.call(t, "upload.offline_messages", params)
+				switch tt.mnemonic {
+				case "":
+					if ids := mustIDs(t, r); len(ids) != 1 {
+						t.Errorf("ids = %v, want 1", ids)
+					}
+				case "forbidden":
+					assertError(t, r, http.StatusOK, -32003, tt.mnemonic, "")
+					f.assertUnchanged(t, before)
+				default:
+					assertError(t, r, http.StatusOK, -32602, tt.mnemonic, "user_id")
+					f.assertUnchanged(t, before)
+				}
+			})
+		}
+	})
+}
+
+// TestUpload_NewVisitorSession checks that a visitor_session_id the account
+// has no session of is recorded as the account's session, on the item's site
+// and campaign and from its earliest item, and is then known: a later upload
+// is checked against it, and another account's number of the same value is
+// its own.
+func TestUpload_NewVisitorSession(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st)
+		const number = 5550001
+		item := with(f.offlineItem(), "site_id", nil, "campaign_id", f.campaign.ID, "visitor_session_id", number)
+		ids := mustIDs(t, f.call(t, "upload.offline_messages", obj{"access_token": f.token, "offline_messages": []any{
+			with(item, "date_time", "2024-03-05 15:00:00"),
+			// Without site_id or campaign_id: the session's, as for any session.
+			with(item, "campaign_id", nil, "date_time", "2024-03-05 14:00:00"),
+		}}))
+		var sessions []models.VisitorSession
+		if err := st.GORM().Where("account_id = ? AND ext_id = ?", f.acct.ID, number).Find(&sessions).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(sessions) != 1 {
+			t.Fatalf("sessions numbered %d: %+v, want 1", number, sessions)
+		}
+		v := sessions[0]
+		wantStart := time.Date(2024, 3, 5, 14, 0, 0, 0, f.loc)
+		if v.SiteID != f.site.ID || v.CampaignID == nil || *v.CampaignID != f.campaign.ID || !v.StartedAt.Equal(wantStart) || v.ContactID == nil {
+			t.Errorf("session = %+v, want site %d, campaign %d, started %s, with a contact", v, f.site.ID, f.campaign.ID, wantStart)
+		}
+		for _, id := range ids {
+			c, err := st.Case(t.Context(), f.acct.ID, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.VisitorSessionID == nil || *c.VisitorSessionID != v.ID || c.SiteID == nil || *c.SiteID != f.site.ID ||
+				c.CampaignID == nil || *c.CampaignID != f.campaign.ID || *v.ContactID != c.ContactID {
+				t.Errorf("case %d = %+v, want session %d on site %d, campaign %d, contact %d", id, c, v.ID, f.site.ID, f.campaign.ID, *v.ContactID)
+			}
+		}
+
+		// Known now: another campaign is inconsistent, a chat on it is fine.
+		assertError(t, f.call(t, "upload.chats", obj{"access_token": f.token, "chats": []any{
+			with(f.chatItem(), "site_id", nil, "campaign_id", f.campaign2.ID, "visitor_session_id", number),
+		}}), http.StatusOK, -32602, "invalid_parameters_combination", "chats[0].visitor_session_id")
+		mustIDs(t, f.call(t, "upload.chats", obj{"access_token": f.token, "chats": []any{
+			with(f.chatItem(), "site_id", nil, "visitor_session_id", number),
+		}}))
+
+		// The other account's number is its own session: nothing of the
+		// first account's shows, and ordinary sessions are still created.
+		other := with(f.offlineItem(), "site_id", f.foreignSite.ID, "visitor_session_id", number)
+		mustIDs(t, f.call(t, "upload.offline_messages", obj{"access_token": f.foreignToken, "offline_messages": []any{other}}))
+		var n int64
+		if err := st.GORM().Model(&models.VisitorSession{}).Where("ext_id = ?", number).Count(&n).Error; err != nil || n != 2 {
+			t.Errorf("sessions numbered %d = %d (%v), want one per account", number, n, err)
+		}
+		mustSession(t, st, f.acct.ID, store.NewVisitorSession{SiteID: f.site.ID})
+	})
+}
+
+// TestUploadChats_EmployeeIDIgnored checks that a visitor's or system
+// message's employee_id, which CallGear's page does not forbid, is ignored:
+// the message has no agent, and the chat goes to the operator.
+func TestUploadChats_EmployeeIDIgnored(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st)
+		chat := with(f.chatItem(), "messages", []any{
+			obj{"date_time": "2024-03-05 14:30:05", "source": "system", "employee_id": 987654, "message": "Chat started"},
+			obj{"date_time": "2024-03-05 14:30:10", "source": "visitor", "employee_id": f.boss.ID, "message": "Hello?"},
+			obj{"date_time": "2024-03-05 14:31:00", "source": "operator", "employee_id": f.agent.ID, "message": "Hi"},
+		})
+		ids := mustIDs(t, f.call(t, "upload.chats", obj{"access_token": f.token, "chats": []any{chat}}))
+		c, err := st.Case(t.Context(), f.acct.ID, ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AssigneeID == nil || *c.AssigneeID != f.agent.ID {
+			t.Errorf("assignee = %v, want the operator %d", c.AssigneeID, f.agent.ID)
+		}
+		var msgs []models.Message
+		if err := st.GORM().Where("case_id = ?", ids[0]).Order("created_at").Find(&msgs).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 3 || msgs[0].AgentID != nil || msgs[1].AgentID != nil || msgs[2].AgentID == nil || *msgs[2].AgentID != f.agent.ID {
+			t.Errorf("messages = %+v, want agents none, none, %d", msgs, f.agent.ID)
+		}
+	})
+}
+
+// TestUpload_AgentSessionNeedsUserID checks that a non-admin agent's session
+// must give user_id, as CallGear's agents must, and that the user is then
+// checked in the store.
+func TestUpload_AgentSessionNeedsUserID(t *testing.T) {
+	body := func(userID string) string {
+		return `{"jsonrpc":"2.0","id":1,"method":"upload.chats","params":{"access_token":"agent-session",` + userID +
+			`"chats":[{"start_date_time":"2024-03-05 14:30:00","email":"a@example.com","status":"lost","site_id":1,` +
+			`"messages":[{"date_time":"2024-03-05 14:30:01","source":"visitor","message":"Hi"}]}]}}`
+	}
+	noAgent := func() error { return fmt.Errorf("agent 7: %w", store.ErrNotFound) }
+	tests := []struct {
+		name     string
+		body     string
+		st       fakeStore
+		mnemonic string
+	}{
+		{"no user_id", body(""), fakeStore{}, "required_parameter_missed"},
+		{"null user_id", body(`"user_id":null,`), fakeStore{}, "required_parameter_missed"},
+		{"user_id of no agent", body(`"user_id":7,`), fakeStore{err: noAgent}, "entity_not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := echo.New()
+			callgear.RegisterStore(e, tt.st, dialect.Deps{Keys: fakeKeys{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+				callgear.Config{BodyLimit: "1M"})
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, callgear.Path, strings.NewReader(tt.body)))
+			assertError(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.String()}, http.StatusOK, -32602, tt.mnemonic, "user_id")
+		})
+	}
 }
