@@ -46,11 +46,12 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 	}
 	reserved, err := w.reserveIDs(tx, []idRequest{
 		{"contacts", len(u.contacts)}, {"cases", len(u.cases) - len(u.existing)}, {"messages", nMsgs},
+		{timelines, len(u.cases) - len(u.existing)},
 	})
 	if err != nil {
 		return nil, err
 	}
-	contactIDs, caseIDs, msgIDs := reserved[0], reserved[1], reserved[2]
+	contactIDs, caseIDs, msgIDs, timelineIDs := reserved[0], reserved[1], reserved[2], reserved[3]
 	for k := range u.contacts {
 		u.contacts[k].ID = contactIDs[k]
 	}
@@ -67,6 +68,7 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 			c.ID = old.id
 		} else {
 			c.ID, caseIDs = caseIDs[0], caseIDs[1:]
+			c.TimelineID, timelineIDs = timelineIDs[0], timelineIDs[1:]
 		}
 		for j := range u.messages[i] {
 			m := &u.messages[i][j]
