@@ -62,7 +62,7 @@ func TestVendorExamples(t *testing.T) {
 				// free-form object, not a key Acquire sends: meta is {}.
 				[]string{"data.meta.additionalProp1"}},
 			// The mail add-message example goes here (mail-add-message.*.json).
-			{"send-sms", smsPath, f.full, map[string]string{"x-user-type": "user"},
+			{"send-sms", smsPath, f.full, nil,
 				mustVendorRequest(t, "send-sms.request.json", map[string]any{
 					"From": f.number.Address, "To": f.contact.Phone, "contactId": f.contact.ID,
 					"id": f.open.ID, "threadId": f.open.ID, "timelineId": f.open.TimelineID}),
