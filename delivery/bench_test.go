@@ -73,10 +73,15 @@ func mustQueue(tb testing.TB, f fixture, kind models.InboxKind, n int) {
 		size := min(chunk, n-done)
 		caseIDs := make([]int64, size)
 		if kind == models.InboxEmail {
+			// Each case needs a timeline id of its own (migration 0013).
+			var timelines []int64
+			if err := db.Raw(`SELECT nextval('timelines_id_seq') FROM generate_series(1, ?)`, size).Scan(&timelines).Error; err != nil {
+				tb.Fatalf("queue cases: %v", err)
+			}
 			cases := make([]models.Case, size)
 			for i := range cases {
 				cases[i] = models.Case{AccountID: f.acct.ID, ContactID: f.contact.ID, Channel: models.ChannelEmail, Status: models.StatusOpen,
-					Initiator: "agent", Subject: "bench", StartedAt: now, CreatedAt: now, UpdatedAt: now}
+					Initiator: "agent", Subject: "bench", TimelineID: timelines[i], StartedAt: now, CreatedAt: now, UpdatedAt: now}
 			}
 			if err := db.Create(&cases).Error; err != nil {
 				tb.Fatalf("queue cases: %v", err)

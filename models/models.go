@@ -156,9 +156,12 @@ type Case struct {
 	FormName              string     `gorm:"not null"`
 	// Uploaded marks a case written by a bulk upload (CallGear's Data API),
 	// the only kind CallGear may delete.
-	Uploaded  bool      `gorm:"not null"`
-	CreatedAt time.Time `gorm:"not null"`
-	UpdatedAt time.Time `gorm:"not null"`
+	Uploaded bool `gorm:"not null"`
+	// TimelineID is the case's second handle, unique and apart from its id:
+	// the store numbers it from its own sequence when it writes the case.
+	TimelineID int64     `gorm:"not null;uniqueIndex:idx_cases_timeline"`
+	CreatedAt  time.Time `gorm:"not null"`
+	UpdatedAt  time.Time `gorm:"not null"`
 }
 
 // CaseDayCount counts an account's cases of one channel by the UTC day they

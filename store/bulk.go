@@ -35,7 +35,8 @@ type rowWriter interface {
 }
 
 // idRequest asks reserveIDs for n ids of a table whose id is its own
-// sequence (BIGSERIAL on PostgreSQL, AUTOINCREMENT on SQLite).
+// sequence (BIGSERIAL on PostgreSQL, AUTOINCREMENT on SQLite), or of the
+// cases' timeline ids (table timelines, see newTimelineID).
 type idRequest struct {
 	table string
 	n     int

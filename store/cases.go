@@ -304,11 +304,15 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 				return err
 			}
 		}
+		timeline, err := s.newTimelineID(tx)
+		if err != nil {
+			return err
+		}
 		now := s.now()
 		c := models.Case{
 			AccountID: accountID, ContactID: in.ContactID, Channel: in.Channel, Status: models.StatusNew,
 			Initiator: in.Initiator, Subject: strings.TrimSpace(in.Subject), AssigneeID: in.AssigneeID,
-			StartedAt: now, CreatedAt: now, UpdatedAt: now,
+			TimelineID: timeline, StartedAt: now, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := tx.Create(&c).Error; err != nil {
 			return err
@@ -319,7 +323,6 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 		if err := counts.save(tx); err != nil {
 			return err
 		}
-		var err error
 		v, err = s.caseView(tx, accountID, c.ID)
 		return err
 	})
@@ -399,4 +402,24 @@ func owned(tx *gorm.DB, model any, entity string, accountID, id int64) error {
 		return notFound(entity, id)
 	}
 	return nil
+}
+
+// timelines names the counter of the cases' timeline ids for reserveIDs:
+// the sequence timelines_id_seq on PostgreSQL, the AUTOINCREMENT counter of
+// the empty table timelines on SQLite (migration 0013).
+const timelines = "timelines"
+
+// newTimelineID returns a new timeline id for a case that tx writes, or the
+// database's error. No other case gets it, even when tx rolls back.
+func (s *Store) newTimelineID(tx *gorm.DB) (int64, error) {
+	if s.backend == Postgres {
+		var id int64
+		err := tx.Raw(`SELECT nextval('` + timelines + `_id_seq')`).Scan(&id).Error
+		return id, err
+	}
+	ids, err := insertWriter{}.reserveIDs(tx, []idRequest{{timelines, 1}})
+	if err != nil {
+		return 0, err
+	}
+	return ids[0][0], nil
 }

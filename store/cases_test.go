@@ -417,3 +417,67 @@ func TestStore_ListContacts(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_CreateCase_TimelineID checks that every way of writing a case
+// gives it a timeline id of its own: not its id, not another case's, and
+// read back as written.
+func TestStore_CreateCase_TimelineID(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		acct := storetest.MustAccount(t, s, "A")
+		ann := storetest.MustContact(t, s, acct.ID, "Ann Lee", "ann@example.com", "+14155550101")
+		ext := "upload-1"
+		site, err := s.CreateSite(ctx, acct.ID, "example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name   string
+			create func(t *testing.T) models.Case
+		}{
+			{"CreateCase", func(t *testing.T) models.Case {
+				v, err := s.CreateCase(ctx, acct.ID, store.NewCase{ContactID: ann.ID, Subject: "chat"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v.Case
+			}},
+			{"CreateOfflineCase", func(t *testing.T) models.Case {
+				return storetest.MustOfflineCase(t, s, acct.ID, ann.ID, "offline", "hello", time.Time{})
+			}},
+			{"UploadOfflineMessages", func(t *testing.T) models.Case {
+				ids, err := s.UploadOfflineMessages(ctx, acct.ID, []store.OfflineUpload{{
+					Contact: store.UploadContact{Email: ann.Email}, Message: "uploaded", ReceivedAt: time.Now().Add(-time.Hour),
+					Source: store.UploadSource{SiteID: &site.ID, NoCampaign: true}, ExtID: &ext}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				v, err := s.Case(ctx, acct.ID, ids[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v.Case
+			}},
+		}
+		seen := map[int64]string{}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c := tt.create(t)
+				if c.TimelineID <= 0 || c.TimelineID == c.ID {
+					t.Errorf("case %d has timeline id %d, want one of its own", c.ID, c.TimelineID)
+				}
+				if other, ok := seen[c.TimelineID]; ok {
+					t.Errorf("timeline id %d again: %s gave it too", c.TimelineID, other)
+				}
+				seen[c.TimelineID] = tt.name
+				v, err := s.Case(ctx, acct.ID, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v.TimelineID != c.TimelineID {
+					t.Errorf("read back timeline id %d, wrote %d", v.TimelineID, c.TimelineID)
+				}
+			})
+		}
+	})
+}

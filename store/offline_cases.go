@@ -173,6 +173,10 @@ func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOf
 		if err := owned(tx, &models.Contact{}, "contact", accountID, in.ContactID); err != nil {
 			return err
 		}
+		timeline, err := s.newTimelineID(tx)
+		if err != nil {
+			return err
+		}
 		now := s.now()
 		at := in.ReceivedAt.UTC().Truncate(time.Microsecond)
 		if in.ReceivedAt.IsZero() {
@@ -182,7 +186,7 @@ func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOf
 			AccountID: accountID, ContactID: in.ContactID, Channel: models.ChannelOffline,
 			Status: models.StatusNew, Initiator: models.InitiatorContact, Subject: in.Subject, Unread: true,
 			StartedAt: at, ExtID: in.ExtID, SiteID: in.SiteID, CampaignID: in.CampaignID,
-			VisitorSessionID: in.VisitorSessionID, FormName: in.FormName, CreatedAt: now, UpdatedAt: now,
+			VisitorSessionID: in.VisitorSessionID, FormName: in.FormName, TimelineID: timeline, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := tx.Create(&c).Error; err != nil {
 			return err

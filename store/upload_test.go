@@ -523,8 +523,8 @@ func assertGORMRow[M any](t *testing.T, s *store.Store, id int64) {
 		t.Fatal(err)
 	}
 	if table == "cases" {
-		// The copy keeps the ext_id, which is unique.
-		if err := tx.Exec(`UPDATE cases SET ext_id = NULL WHERE id = ?`, id).Error; err != nil {
+		// The copy keeps the ext_id and the timeline id, which are unique.
+		if err := tx.Exec(`UPDATE cases SET ext_id = NULL, timeline_id = -timeline_id WHERE id = ?`, id).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -608,6 +608,7 @@ func TestStore_UploadOfflineMessages_Rows(t *testing.T) {
 
 		var msgIDs []int64
 		newContacts := map[string]int64{}
+		timelines := map[int64]bool{}
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				c, ct, msgs := readCase(t, s, f.acct.ID, ids[i])
@@ -639,7 +640,11 @@ func TestStore_UploadOfflineMessages_Rows(t *testing.T) {
 					Status: models.StatusNew, Initiator: models.InitiatorContact, Subject: strings.TrimSpace(tt.in.Subject), Unread: true,
 					StartedAt: at(i), LastMessageID: last, LastMessageAt: lastAt, LastCustomerMessageAt: lastAt, ExtID: tt.in.ExtID,
 					SiteID: tt.site, CampaignID: tt.campaign, VisitorSessionID: tt.session, FormName: tt.in.FormName,
-					Uploaded: true, CreatedAt: now, UpdatedAt: now}
+					Uploaded: true, TimelineID: c.TimelineID, CreatedAt: now, UpdatedAt: now}
+				if c.TimelineID <= 0 || c.TimelineID == c.ID || timelines[c.TimelineID] {
+					t.Errorf("timeline id %d, want a new one of its own", c.TimelineID)
+				}
+				timelines[c.TimelineID] = true
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("case =\n%+v, want\n%+v", c, want)
 				}
@@ -765,7 +770,10 @@ func TestStore_UploadChats_Rows(t *testing.T) {
 				Outcome: &in.Outcome, Initiator: want.initiator, AssigneeID: want.assignee, StartedAt: start, ClosedAt: ptr(at(want.closed)),
 				LastMessageID: &msgs[want.last].ID, LastMessageAt: &msgs[want.last].CreatedAt, LastCustomerMessageAt: customerAt,
 				ExtID: in.ExtID, SiteID: want.site, CampaignID: want.campaign, VisitorSessionID: want.session, Uploaded: true,
-				CreatedAt: now, UpdatedAt: c.UpdatedAt}
+				TimelineID: c.TimelineID, CreatedAt: now, UpdatedAt: c.UpdatedAt}
+			if c.TimelineID <= 0 || c.TimelineID == c.ID {
+				t.Errorf("timeline id %d, want one of its own", c.TimelineID)
+			}
 			if !reflect.DeepEqual(c, wantCase) {
 				t.Errorf("case =\n%+v, want\n%+v", c, wantCase)
 			}

@@ -51,17 +51,18 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 	reserved, err := w.reserveIDs(tx, []idRequest{
 		{"contacts", len(u.contacts)}, {"cases", len(u.cases) - len(u.existing)}, {"messages", nMsgs},
 		{"visitor_sessions", len(u.sessions)},
+		{timelines, len(u.cases) - len(u.existing)},
 	})
 	if err != nil {
 		return nil, err
 	}
-	contactIDs, caseIDs, msgIDs := reserved[0], reserved[1], reserved[2]
+	contactIDs, caseIDs, msgIDs, sessionIDs, timelineIDs := reserved[0], reserved[1], reserved[2], reserved[3], reserved[4]
 	for k := range u.contacts {
 		u.contacts[k].ID = contactIDs[k]
 	}
 	for k := range u.sessions {
 		v := &u.sessions[k]
-		v.ID = reserved[3][k]
+		v.ID = sessionIDs[k]
 		if v.ContactID != nil && *v.ContactID < 0 {
 			id := u.contacts[-1-*v.ContactID].ID
 			v.ContactID = &id
@@ -84,6 +85,7 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 			c.ID = old.id
 		} else {
 			c.ID, caseIDs = caseIDs[0], caseIDs[1:]
+			c.TimelineID, timelineIDs = timelineIDs[0], timelineIDs[1:]
 		}
 		for j := range u.messages[i] {
 			m := &u.messages[i][j]

@@ -188,8 +188,18 @@ func TestE2E_EmailAndSMS(t *testing.T) {
 				t.Errorf("second mail In-Reply-To = %q, want %q", got[1].msg.Header.Get("In-Reply-To"), ids[0])
 			}
 
+			// The case's timeline, as Acquire's page says to find it: from the case.
+			code, body = s.call(t, http.MethodGet, fmt.Sprintf("/api/v1/crm/objects/case/%d", chat.ID), token, "", nil)
+			var acase struct {
+				Data struct{ TimelineID int64 }
+			}
+			mustJSON(t, "case", body, &acase)
+			if code != 200 || acase.Data.TimelineID == 0 {
+				t.Fatalf("GET case = %d %s", code, body)
+			}
 			code, body = s.call(t, http.MethodPost, "/api/v1/voip/send-sms", token, "", map[string]any{
-				"Body": "Your order ships today", "From": "+14155550150", "To": "+14155550101", "contactId": cust.ID, "threadId": chat.ID, "timelineId": chat.ID,
+				"Body": "Your order ships today", "From": "+14155550150", "To": "+14155550101", "contactId": cust.ID, "threadId": chat.ID,
+				"timelineId": acase.Data.TimelineID,
 			})
 			if code != 200 || !strings.Contains(body, `"status":"queued"`) {
 				t.Fatalf("send-sms = %d %s", code, body)

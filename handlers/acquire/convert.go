@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"switchboard/models"
 	"switchboard/store"
@@ -52,6 +53,19 @@ type userObject struct {
 	AccessLevel *string  `json:"accessLevel"`
 }
 
+// userMeta is the meta Acquire shows with a user in a case's users and as
+// the sender of an SMS: the user's settings (its onboarding state), of which
+// switchboard keeps none, so null.
+type userMeta struct {
+	Meta *emptyObject `json:"meta"`
+}
+
+// memberUser is an agent in a case's users.
+type memberUser struct {
+	userObject
+	userMeta
+}
+
 // contactUser is a contact where Acquire shows a user: a message's sender and
 // the contact's entry in a case's users.
 type contactUser struct {
@@ -61,12 +75,19 @@ type contactUser struct {
 	Photo *string `json:"photo"`
 }
 
-// contactFields are the contact's custom fields Acquire shows; switchboard
-// keeps these three.
+// contactFields are the contact's custom fields Acquire shows. switchboard
+// keeps the name, email and phone; the location Acquire reads from the
+// visitor's browser (ip, city, state, country, countryId) it does not know,
+// so those are null.
 type contactFields struct {
-	Name  string `json:"name"`
-	Email string `json:"email"`
-	Phone string `json:"phone"`
+	Name      string       `json:"name"`
+	Email     string       `json:"email"`
+	Phone     string       `json:"phone"`
+	IP        *string      `json:"ip"`
+	City      *string      `json:"city"`
+	State     *string      `json:"state"`
+	Country   *emptyObject `json:"country"`
+	CountryID *string      `json:"countryId"`
 }
 
 // contactObject is the contact inside a case. switchboard knows nothing of
@@ -92,7 +113,7 @@ type contactObject struct {
 }
 
 // caseUser is one participant of a case: an agent or the contact. User is a
-// userObject or a contactUser.
+// memberUser or a contactUser.
 type caseUser struct {
 	ID               int64        `json:"id"`
 	CaseID           int64        `json:"caseId"`
@@ -107,32 +128,44 @@ type caseUser struct {
 	User             any          `json:"user"`
 }
 
-// caseObject is an Acquire case (a switchboard case of any channel).
+// caseMeta is a case's meta: {} everywhere but in the send-sms response,
+// which shows the case's contact and timeline there as Acquire's does.
+type caseMeta struct {
+	Contact      *contactObject  `json:"contact,omitempty"`
+	Timeline     *timelineObject `json:"timeline,omitempty"`
+	IsNewContact *bool           `json:"is_new_contact,omitempty"`
+}
+
+// caseObject is an Acquire case (a switchboard case of any channel), with
+// its timeline: timelineId is the case's second handle, which send-sms takes
+// with the case.
 type caseObject struct {
-	DateCreated  string        `json:"dateCreated"`
-	DateUpdated  string        `json:"dateUpdated"`
-	ID           int64         `json:"id"`
-	ContactID    int64         `json:"contactId"`
-	ClosedBy     *int64        `json:"closedBy"`
-	VisitID      *int64        `json:"visitId"`
-	Title        string        `json:"title"`
-	Description  string        `json:"description"`
-	Channel      string        `json:"channel"`
-	Status       string        `json:"status"`
-	ClosingState *string       `json:"closingState"`
-	DateQueue    string        `json:"dateQueue"`
-	DatePending  string        `json:"datePending"`
-	DateActive   string        `json:"dateActive"`
-	DateClosed   *string       `json:"dateClosed"`
-	QueueID      *int64        `json:"queueId"`
-	QueueOrder   *int64        `json:"queueOrder"`
-	Meta         emptyObject   `json:"meta"`
-	ParentID     *int64        `json:"parentId"`
-	UserID       *int64        `json:"userId"`
-	WaitTime     int64         `json:"waitTime"`
-	Contact      contactObject `json:"contact"`
-	Users        []caseUser    `json:"users"`
-	ThreadID     int64         `json:"threadId"`
+	DateCreated  string         `json:"dateCreated"`
+	DateUpdated  string         `json:"dateUpdated"`
+	ID           int64          `json:"id"`
+	ContactID    int64          `json:"contactId"`
+	ClosedBy     *int64         `json:"closedBy"`
+	VisitID      *int64         `json:"visitId"`
+	Title        string         `json:"title"`
+	Description  string         `json:"description"`
+	Channel      string         `json:"channel"`
+	Status       string         `json:"status"`
+	ClosingState *string        `json:"closingState"`
+	DateQueue    string         `json:"dateQueue"`
+	DatePending  string         `json:"datePending"`
+	DateActive   string         `json:"dateActive"`
+	DateClosed   *string        `json:"dateClosed"`
+	QueueID      *int64         `json:"queueId"`
+	QueueOrder   *int64         `json:"queueOrder"`
+	Meta         caseMeta       `json:"meta"`
+	ParentID     *int64         `json:"parentId"`
+	UserID       *int64         `json:"userId"`
+	WaitTime     int64          `json:"waitTime"`
+	Contact      contactObject  `json:"contact"`
+	Users        []caseUser     `json:"users"`
+	Timeline     timelineObject `json:"timeline"`
+	ThreadID     int64          `json:"threadId"`
+	TimelineID   int64          `json:"timelineId"`
 }
 
 // caseWithMessages is one thread of GET .../chat/messages: the case and its
@@ -142,24 +175,27 @@ type caseWithMessages struct {
 	Messages []messageObject `json:"messages"`
 }
 
-// messageObject is an Acquire chat message. Case is set only in the
+// messageObject is an Acquire chat message, with its case's timeline as
+// the send-sms response shows one on its message. Case is set only in the
 // add-message response. Sender is a userObject, a contactUser or nil.
 type messageObject struct {
-	Channel     string      `json:"channel"`
-	SenderType  string      `json:"senderType"`
-	SenderID    *int64      `json:"senderId"`
-	Type        string      `json:"type"`
-	Seen        string      `json:"seen"`
-	Message     string      `json:"message"`
-	Meta        emptyObject `json:"meta"`
-	DateCreated string      `json:"dateCreated"`
-	Case        *caseObject `json:"case,omitempty"`
-	Sender      any         `json:"sender"`
-	DateUpdated *string     `json:"dateUpdated"`
-	ID          int64       `json:"id"`
-	CaseID      int64       `json:"caseId"`
-	ThreadID    int64       `json:"threadId"`
-	ContactID   int64       `json:"contactId"`
+	Channel     string         `json:"channel"`
+	SenderType  string         `json:"senderType"`
+	SenderID    *int64         `json:"senderId"`
+	Type        string         `json:"type"`
+	Seen        string         `json:"seen"`
+	Message     string         `json:"message"`
+	Meta        emptyObject    `json:"meta"`
+	DateCreated string         `json:"dateCreated"`
+	Case        *caseObject    `json:"case,omitempty"`
+	Sender      any            `json:"sender"`
+	DateUpdated *string        `json:"dateUpdated"`
+	ID          int64          `json:"id"`
+	CaseID      int64          `json:"caseId"`
+	ThreadID    int64          `json:"threadId"`
+	ContactID   int64          `json:"contactId"`
+	TimelineID  int64          `json:"timelineId"`
+	Timeline    timelineObject `json:"timeline"`
 }
 
 // casePage is the data of GET /crm/objects/case.
@@ -235,7 +271,7 @@ func toCase(v store.CaseView) caseObject {
 	for _, a := range v.Agents {
 		users = append(users, caseUser{
 			ID: a.ID, CaseID: c.ID, Type: senderUser, UserID: a.ID, Role: "owner", Status: "active",
-			DateCreated: started, DateLastAssigned: started, Closed: closed, User: toUser(a),
+			DateCreated: started, DateLastAssigned: started, Closed: closed, User: memberUser{userObject: toUser(a)},
 		})
 	}
 	users = append(users, caseUser{
@@ -247,7 +283,7 @@ func toCase(v store.CaseView) caseObject {
 		ClosedBy: c.ClosedBy, VisitID: c.VisitorSessionID, Title: c.Subject, Channel: caseChannel(c.Channel),
 		Status: status, ClosingState: closingState, DateQueue: started, DatePending: started, DateActive: started,
 		DateClosed: isoTimePtr(c.ClosedAt), UserID: c.AssigneeID, Contact: toContact(v.Contact),
-		Users: users, ThreadID: c.ID,
+		Users: users, Timeline: toTimeline(v), ThreadID: c.ID, TimelineID: c.TimelineID,
 	}
 }
 
@@ -297,6 +333,7 @@ func toMessage(m store.MessageView, v store.CaseView) messageObject {
 	out := messageObject{
 		Channel: messageChannel(m.Message), Type: string(m.Kind), Seen: yesNo(m.Read), Message: messageText(m.Message),
 		DateCreated: isoTime(m.CreatedAt), ID: m.ID, CaseID: m.CaseID, ThreadID: m.CaseID, ContactID: v.ContactID,
+		TimelineID: v.TimelineID, Timeline: toTimeline(v),
 	}
 	if m.Edited {
 		out.DateUpdated = isoTimePtr(&m.UpdatedAt)
@@ -421,8 +458,9 @@ type mailObject struct {
 	MailMsgID         int64         `json:"mailMsgId"`
 }
 
-// timelineObject is a case's timeline. switchboard keeps one per case and
-// gives it the case's id; its dates are the case's.
+// timelineObject is a case's timeline. switchboard keeps one per case,
+// numbered apart from the case (the case's timelineId); its dates are the
+// case's.
 type timelineObject struct {
 	ID          int64       `json:"id"`
 	ObjectType  string      `json:"objectType"`
@@ -437,14 +475,83 @@ type timelineObject struct {
 	Meta        emptyObject `json:"meta"`
 }
 
-// smsMeta is the provider's view of an SMS, reduced to what switchboard
-// knows: the numbers, the text, the status and the provider's id.
+// lastMessage is a case's last message as a timeline's case shows it.
+type lastMessage struct {
+	ID          int64       `json:"id"`
+	CaseID      int64       `json:"caseId"`
+	Channel     string      `json:"channel"`
+	SenderID    *int64      `json:"senderId"`
+	SenderType  string      `json:"senderType"`
+	Type        string      `json:"type"`
+	Message     string      `json:"message"`
+	DateCreated string      `json:"dateCreated"`
+	DateUpdated *string     `json:"dateUpdated"`
+	Seen        string      `json:"seen"`
+	Meta        emptyObject `json:"meta"`
+}
+
+// timelineCase is the case inside the send-sms response's timeline: the
+// case with its last message (the SMS just written), its custom fields and
+// tags (switchboard has none), the channels it used that the response knows
+// of (voip, the SMS's) and msgUnread, 1 when the case has messages no agent
+// has read (switchboard keeps a flag, not a count) and 0 otherwise.
+type timelineCase struct {
+	caseObject
+	Fields      emptyObject `json:"fields"`
+	LastMessage lastMessage `json:"lastMessage"`
+	Tags        []string    `json:"tags"`
+	Channels    []string    `json:"channels"`
+	MsgUnread   int         `json:"msgUnread"`
+}
+
+// smsTimeline is the send-sms response's timeline: the case's timeline with
+// the case; switchboard has no notes, views or snoozes on it.
+type smsTimeline struct {
+	timelineObject
+	Case   timelineCase  `json:"case"`
+	Note   *emptyObject  `json:"note"`
+	View   *emptyObject  `json:"view"`
+	Snooze []emptyObject `json:"snooze"`
+}
+
+// subresourceURIs are the provider's links below a message; switchboard
+// has no media to link.
+type subresourceURIs struct {
+	Media *string `json:"media"`
+}
+
+// smsMeta is the provider's (Twilio's) record of an SMS, as Acquire passes
+// it on, with each key in the page's spelling (some twice, as the page has
+// them). switchboard fills what its outbox knows: the numbers, the text, the
+// status in the provider's words, the provider's sid once sent, the dates,
+// the segments and the failure. The provider's account, URIs and prices it
+// does not keep: null.
 type smsMeta struct {
-	To     string  `json:"To"`
-	From   string  `json:"From"`
-	Body   string  `json:"Body"`
-	Status string  `json:"status"`
-	SID    *string `json:"sid"`
+	ToUpper             string          `json:"To"`
+	To                  string          `json:"to"`
+	SMS                 string          `json:"SMS"`
+	SID                 *string         `json:"sid"`
+	URI                 *string         `json:"uri"`
+	BodyUpper           string          `json:"Body"`
+	FromUpper           string          `json:"From"`
+	Body                string          `json:"body"`
+	From                string          `json:"from"`
+	Price               *string         `json:"price"`
+	Status              string          `json:"status"`
+	DateSent            *string         `json:"dateSent"`
+	NumMedia            string          `json:"numMedia"`
+	MediaMeta           []emptyObject   `json:"MediaMeta"`
+	Direction           string          `json:"direction"`
+	ErrorCode           *int            `json:"errorCode"`
+	PriceUnit           *string         `json:"priceUnit"`
+	AccountSID          *string         `json:"accountSid"`
+	APIVersion          string          `json:"apiVersion"`
+	DateCreated         string          `json:"dateCreated"`
+	DateUpdated         string          `json:"dateUpdated"`
+	NumSegments         string          `json:"numSegments"`
+	ErrorMessage        *string         `json:"errorMessage"`
+	SubresourceURIs     subresourceURIs `json:"subresourceUris"`
+	MessagingServiceSID *string         `json:"messagingServiceSid"`
 }
 
 // smsMessage is the SMS inside the send-sms response. The keys of calls
@@ -489,12 +596,18 @@ type smsMessage struct {
 }
 
 // smsSent is the data of the send-sms response: the case, its thread and
-// timeline, and the SMS.
+// timeline (with the case), and the SMS.
 type smsSent struct {
-	Cas      caseObject     `json:"cas"`
-	ThreadID int64          `json:"threadId"`
-	Timeline timelineObject `json:"timeline"`
-	Data     smsMessage     `json:"data"`
+	Cas      caseObject  `json:"cas"`
+	ThreadID int64       `json:"threadId"`
+	Timeline smsTimeline `json:"timeline"`
+	Data     smsMessage  `json:"data"`
+}
+
+// smsUser is the agent who sent an SMS, as the send-sms response shows it.
+type smsUser struct {
+	fullUser
+	userMeta
 }
 
 // toFullUser returns the mail and SMS responses' user for an agent.
@@ -583,51 +696,136 @@ func toMail(sm store.SentMessage, v store.CaseView) mailObject {
 // toTimeline returns the timeline of the case v.
 func toTimeline(v store.CaseView) timelineObject {
 	return timelineObject{
-		ID: v.ID, ObjectType: "case", CaseID: v.ID, ThreadID: v.ID, DateCreated: isoTime(v.StartedAt),
+		ID: v.TimelineID, ObjectType: "case", CaseID: v.ID, ThreadID: v.ID, DateCreated: isoTime(v.StartedAt),
 		DateUpdated: isoTime(v.UpdatedAt), ContactID: v.ContactID, Archive: "no",
 	}
 }
 
-// smsStatus is an SMS's status as the provider words it: an agent's SMS is
-// queued until the worker sends it (or gives up); a contact's was received.
+// smsStatus is an SMS's status in the provider's (Twilio's) words: an
+// agent's SMS is queued in the outbox, sending while the worker hands it
+// over, then sent or failed; a contact's was received. switchboard hears
+// nothing back from the provider, so never delivered or undelivered.
 func smsStatus(d *models.Delivery) string {
 	if d == nil {
 		return "received"
 	}
 	switch d.Status {
+	case models.DeliverySending:
+		return "sending"
 	case models.DeliverySent:
 		return "sent"
 	case models.DeliveryFailed:
 		return "failed"
 	}
-	// Queued, or being sent right now: not sent yet either way.
 	return "queued"
+}
+
+// gsm7 are the characters of the GSM 03.38 default alphabet, which an SMS
+// carries in 7 bits each; gsm7Ext are those of its extension table, which
+// take two.
+const (
+	gsm7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+		"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+	gsm7Ext = "^{}\\[~]|€\f"
+)
+
+// smsSegments returns how many parts the provider sends body in: 160 GSM
+// characters alone or 153 a part, and for a body with any other character,
+// 70 UTF-16 units alone or 67 a part.
+func smsSegments(body string) int {
+	units, gsm := 0, true
+	for _, r := range body {
+		switch {
+		case strings.ContainsRune(gsm7, r):
+			units++
+		case strings.ContainsRune(gsm7Ext, r):
+			units += 2
+		default:
+			gsm = false
+		}
+	}
+	single, part := 160, 153
+	if !gsm {
+		units = len(utf16.Encode([]rune(body)))
+		single, part = 70, 67
+	}
+	if units <= single {
+		return 1
+	}
+	return (units + part - 1) / part
+}
+
+// toSMSMeta returns the provider's record of the SMS sm.
+func toSMSMeta(sm store.SentMessage) smsMeta {
+	m := sm.Message
+	out := smsMeta{
+		ToUpper: m.SMSTo, To: m.SMSTo, SMS: m.Text, BodyUpper: m.Text, FromUpper: m.SMSFrom, Body: m.Text,
+		From: m.SMSFrom, Status: smsStatus(sm.Delivery), NumMedia: "0", MediaMeta: []emptyObject{},
+		Direction: "inbound", APIVersion: "2010-04-01", DateCreated: isoTime(m.CreatedAt),
+		DateUpdated: isoTime(m.UpdatedAt), NumSegments: strconv.Itoa(smsSegments(m.Text)),
+	}
+	if d := sm.Delivery; d != nil {
+		out.Direction = "outbound-api"
+		out.SID = nonEmpty(d.ProviderRef)
+		out.DateUpdated = isoTime(d.UpdatedAt)
+		if d.Status == models.DeliverySent {
+			out.DateSent = isoTimePtr(m.DeliveredAt)
+		}
+		if d.Status == models.DeliveryFailed {
+			out.ErrorMessage = nonEmpty(m.FailReason)
+		}
+	}
+	return out
+}
+
+// toSMSCase returns the case of the send-sms response: the case with its
+// contact and timeline in meta, as Acquire shows them there.
+func toSMSCase(v store.CaseView) caseObject {
+	c := toCase(v)
+	contact, tl, isNew := toContact(v.Contact), toTimeline(v), false
+	c.Meta = caseMeta{Contact: &contact, Timeline: &tl, IsNewContact: &isNew}
+	return c
+}
+
+// toSMSTimeline returns the send-sms response's timeline: that of the case
+// v with the case, whose last message is the SMS m.
+func toSMSTimeline(v store.CaseView, c caseObject, m messageObject) smsTimeline {
+	unread := 0
+	if v.Unread {
+		unread = 1
+	}
+	return smsTimeline{
+		timelineObject: toTimeline(v),
+		Case: timelineCase{
+			caseObject: c, Tags: []string{}, Channels: []string{"voip"}, MsgUnread: unread,
+			LastMessage: lastMessage{
+				ID: m.ID, CaseID: m.CaseID, Channel: m.Channel, SenderID: m.SenderID, SenderType: m.SenderType,
+				Type: m.Type, Message: m.Message, DateCreated: m.DateCreated, DateUpdated: m.DateUpdated, Seen: m.Seen,
+			},
+		},
+		Snooze: []emptyObject{},
+	}
 }
 
 // toSMSSent returns the send-sms response data for the SMS sm of the case v.
 func toSMSSent(sm store.SentMessage, v store.CaseView) smsSent {
 	m := sm.Message
-	c := toCase(v)
+	c := toSMSCase(v)
 	tl := toTimeline(v)
-	status := smsStatus(sm.Delivery)
-	var sid *string
-	if sm.Delivery != nil {
-		sid = nonEmpty(sm.Delivery.ProviderRef)
-	}
+	meta := toSMSMeta(sm)
 	d := smsMessage{
 		Members: []emptyObject{}, Message: m.Text, MsgType: "sms", ChannelType: "voip", Attachments: []emptyObject{},
 		ID: m.ID, CaseID: m.CaseID, From: m.SMSFrom, To: m.SMSTo, VoipAccountID: sm.Inbox.ID, Type: "sms",
-		Meta:          smsMeta{To: m.SMSTo, From: m.SMSFrom, Body: m.Text, Status: status, SID: sid},
-		CaseMessageID: m.ID, TimelineID: tl.ID, ContactID: v.ContactID, Seen: yesNo(m.Read),
-		DateCreated: isoTime(m.CreatedAt), CallSID: sid, Status: status, Price: "0",
+		Meta: meta, CaseMessageID: m.ID, TimelineID: tl.ID, ContactID: v.ContactID, Seen: yesNo(m.Read),
+		DateCreated: isoTime(m.CreatedAt), CallSID: meta.SID, Status: meta.Status, Price: "0",
 		Cas: c, CaseIDSnake: m.CaseID, Timeline: tl,
 	}
 	switch m.Sender {
 	case models.SenderAgent:
 		a := sentBy(sm)
-		d.SenderType, d.SenderID, d.Sender = senderUser, a.ID, toFullUser(a)
+		d.SenderType, d.SenderID, d.Sender = senderUser, a.ID, smsUser{fullUser: toFullUser(a)}
 	default:
 		d.SenderType, d.SenderID, d.Sender = senderContact, v.Contact.ID, toContactUser(v.Contact)
 	}
-	return smsSent{Cas: c, ThreadID: v.ID, Timeline: tl, Data: d}
+	return smsSent{Cas: c, ThreadID: v.ID, Timeline: toSMSTimeline(v, c, toMessage(sm.MessageView, v)), Data: d}
 }

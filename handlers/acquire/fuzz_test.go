@@ -182,7 +182,7 @@ func FuzzSendSMS(f *testing.F) {
 	fx := mustFixture(f, st)
 	ids := fuzzIDs(fx)
 	seeds := []struct{ body, userType, contactID string }{
-		{vendorSMSBody(fx.open.ID, fx.contact.ID), "", ""},
+		{vendorSMSBody(fx.open, fx.contact.ID), "", ""},
 		{`{"Body":"hi","From":"+12513188609","To":"+919666929552","contactId":751069,"id":2219,"isClosed":false,"isMultiChannel":false,"markValue":"<p>hi</p>","message":"hi","msgType":"message","sms":"hi","threadId":2219,"timelineId":2108,"title":"#751069 has just started a chat"}`, "", ""},
 		{`{"threadId":{open},"From":"+14155550100","To":"+14155550199","sms":"hi"}`, "contact", "{contact}"},
 		{`{"id":{open},"From":"+14155550199","To":"+14155550100","message":"hi"}`, "user", ""},

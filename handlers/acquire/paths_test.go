@@ -46,7 +46,7 @@ func TestRoutes_ShortPaths(t *testing.T) {
 			}{
 				{"chat add-message", addPath, f.chatOnly, vendorBody(f.open.ID)},
 				{"mail add-message", mailPath, f.emailOnly, vendorMailBody(f.assigned.ID, f.contact.ID)},
-				{"send-sms", smsPath, f.smsOnly, vendorSMSBody(f.open.ID, f.contact.ID)},
+				{"send-sms", smsPath, f.smsOnly, vendorSMSBody(f.open, f.contact.ID)},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {

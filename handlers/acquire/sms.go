@@ -1,6 +1,7 @@
 package acquire
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -19,9 +20,11 @@ import (
 type smsInput struct {
 	Case      jsonbody.ID
 	ContactID *jsonbody.ID
-	UserType  string
-	From, To  string
-	Body      string
+	// Timeline is the case's timeline id, when the request gives one.
+	Timeline *jsonbody.ID
+	UserType string
+	From, To string
+	Body     string
 }
 
 // parseSMS checks a send-sms request: the body, the x-user-type header or
@@ -54,9 +57,11 @@ func parseSMS(c echo.Context) (smsInput, error) {
 	default:
 		in.Case = thread
 	}
-	// timelineId is the case's timeline, whose id is the case's.
-	if tl, ok := obj.OptionalID("timelineId"); ok && in.Case.Raw != "" && tl.Raw != in.Case.Raw {
-		fe.add("timelineId", "%s is not the timeline of case %s: a case's timeline has the case's id", shorten(tl.Raw), shorten(in.Case.Raw))
+	// timelineId is optional, as it was before cases had timelines of their
+	// own: the case names the thread. Given, it must be the case's timeline,
+	// which sendSMS checks against the store.
+	if tl, ok := obj.OptionalID("timelineId"); ok {
+		in.Timeline = &tl
 	}
 
 	in.From = parsePhone(&fe, obj, "From")
@@ -124,6 +129,25 @@ func (in smsInput) describe(f store.FieldError) string {
 	return field + ": " + f.Message
 }
 
+// checkTimeline checks that tl, when given, is the timeline id of the case
+// caseID. It returns the store's error for a case that is not the account's
+// and an ERROR_INVALID_INPUT naming timelineId for a timeline of another case
+// or of none.
+func (a *api) checkTimeline(ctx context.Context, accountID, caseID int64, tl *jsonbody.ID) error {
+	if tl == nil {
+		return nil
+	}
+	v, err := a.store.Case(ctx, accountID, caseID)
+	if err != nil {
+		return errkind.Lookup(err, "case", strconv.FormatInt(caseID, 10))
+	}
+	if tl.Huge || tl.N != v.TimelineID {
+		return invalidInput("timelineId: %s is not the timeline of case %d, whose timelineId is %d",
+			shorten(tl.Raw), caseID, v.TimelineID)
+	}
+	return nil
+}
+
 // sendSMS serves POST /api/v1/voip/send-sms: it adds an SMS to an active
 // case as the key's agent's reply (x-user-type user; From must be an SMS
 // number of the account, and the SMS is queued for delivery) or as an SMS the
@@ -144,6 +168,9 @@ func (a *api) sendSMS(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	if err := a.checkContact(ctx, cl.AccountID, in.Case.N, in.ContactID); err != nil {
+		return err
+	}
+	if err := a.checkTimeline(ctx, cl.AccountID, in.Case.N, in.Timeline); err != nil {
 		return err
 	}
 	ns := store.NewSMS{Sender: models.SenderContact, From: in.From, To: in.To, Body: in.Body, WithCase: true}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,9 +17,9 @@ import (
 
 const smsPath = "/api/v1/voip/send-sms"
 
-// vendorSMSBody is Acquire's example request, sent to the case (thread, id
-// and timeline) of the contact from the account's number.
-func vendorSMSBody(caseID, contactID int64) string {
+// vendorSMSBody is Acquire's example request, sent to the case c (thread,
+// id and timeline) of the contact from the account's number.
+func vendorSMSBody(c models.Case, contactID int64) string {
 	return fmt.Sprintf(`{
 "Body": "hi",
 "From": "+14155550199",
@@ -34,7 +35,7 @@ func vendorSMSBody(caseID, contactID int64) string {
 "threadId": %d,
 "timelineId": %d,
 "title": "#751069 has just started a chat"
-}`, contactID, caseID, caseID, caseID)
+}`, contactID, c.ID, c.ID, c.TimelineID)
 }
 
 // smsBody is a valid send-sms request to the fixture's open case with
@@ -42,7 +43,7 @@ func vendorSMSBody(caseID, contactID int64) string {
 func (f *fixture) smsBody(overrides map[string]any) string {
 	data := map[string]any{
 		"Body": "Your order has shipped", "From": "+14155550199", "To": "+14155550100", "contactId": f.contact.ID,
-		"threadId": f.open.ID, "timelineId": f.open.ID,
+		"threadId": f.open.ID, "timelineId": f.open.TimelineID,
 	}
 	for k, v := range overrides {
 		if _, ok := v.(del); ok {
@@ -72,7 +73,7 @@ func TestSMS_Send(t *testing.T) {
 			from, to string
 			text     string
 		}{
-			{"vendor example", f.smsOnly, nil, nil, vendorSMSBody(f.open.ID, f.contact.ID), f.open, true, "+14155550199", "+14155550100", "hi"},
+			{"vendor example", f.smsOnly, nil, nil, vendorSMSBody(f.open, f.contact.ID), f.open, true, "+14155550199", "+14155550100", "hi"},
 			{"threadId only, text in sms", f.full, map[string]string{"x-user-type": "user"}, nil,
 				f.smsBody(map[string]any{"Body": del{}, "sms": "via sms", "message": "not this", "timelineId": del{}, "contactId": del{}, "threadId": f.assigned.ID}),
 				f.assigned, true, "+14155550199", "+14155550100", "via sms"},
@@ -84,7 +85,7 @@ func TestSMS_Send(t *testing.T) {
 			{"formatted numbers, stored in E.164", f.full, nil, nil,
 				f.smsBody(map[string]any{"From": "+1 (415) 555-0199", "To": "+1 415 555 0100"}), f.open, true, "+14155550199", "+14155550100", "Your order has shipped"},
 			{"x-user-type contact in the query, offline case", f.smsOnly, nil, url.Values{"x-user-type": {"contact"}},
-				f.smsBody(map[string]any{"From": "+447911123456", "To": "+14155550199", "threadId": f.off0.ID, "timelineId": f.off0.ID, "contactId": f.anon.ID}),
+				f.smsBody(map[string]any{"From": "+447911123456", "To": "+14155550199", "threadId": f.off0.ID, "timelineId": f.off0.TimelineID, "contactId": f.anon.ID}),
 				f.off0, false, "+447911123456", "+14155550199", "Your order has shipped"},
 		}
 		for _, tt := range tests {
@@ -124,7 +125,7 @@ func TestSMS_Send(t *testing.T) {
 					}
 				}
 				v := f.mustCaseView(t, tt.c)
-				assertJSON(t, r.body, `{"data":`+wantSMS(m.Message, v, f.number.ID, agent)+`}`)
+				assertJSON(t, r.body, `{"data":`+wantSMS(m.Message, v, f.number.ID, agent, d)+`}`)
 
 				// The shape, key by key, against Acquire's example.
 				var got struct {
@@ -134,13 +135,13 @@ func TestSMS_Send(t *testing.T) {
 					t.Fatal(err)
 				}
 				assertKeys(t, "data", got.Data, docSMSKeys)
-				assertKeys(t, "data.timeline", got.Data["timeline"], docTimelineKeys)
+				assertKeys(t, "data.timeline", got.Data["timeline"], docSMSTimelineKeys)
 				inner, _ := got.Data["data"].(map[string]any)
 				assertKeys(t, "data.data", inner, docSMSDataKeys)
 				assertKeys(t, "data.data.timeline", inner["timeline"], docTimelineKeys)
 				assertKeys(t, "data.data.meta", inner["meta"], docSMSMetaKeys)
 				if tt.agent {
-					assertKeys(t, "data.data.sender", inner["sender"], docMailUserKeys)
+					assertKeys(t, "data.data.sender", inner["sender"], append(slices.Clone(docMailUserKeys), "meta"))
 				}
 
 				// The SMS is a message of the case's thread too.
@@ -220,7 +221,7 @@ func TestSMS_Errors(t *testing.T) {
 			{"Body with NUL", f.full, nil, nil, body(map[string]any{"Body": "a\x00b"}), 400, invalid, "Body: must not contain NUL characters"},
 			{"Body too long", f.full, nil, nil, body(map[string]any{"Body": strings.Repeat("é", 1601)}), 400, invalid, "Body: must be at most 1600 characters, not 1601"},
 			{"unknown x-user-type", f.full, map[string]string{"x-user-type": "agent"}, nil, body(nil), 400, invalid, `x-user-type: must be user or contact, not "agent"`},
-			{"closed case", f.full, nil, nil, body(map[string]any{"threadId": closed, "timelineId": closed, "contactId": del{}}), 400, invalid,
+			{"closed case", f.full, nil, nil, body(map[string]any{"threadId": closed, "timelineId": f.closed.TimelineID, "contactId": del{}}), 400, invalid,
 				fmt.Sprintf("Only active cases may receive messages via the API: case %d is closed", closed)},
 			{"case of another account", f.full, nil, nil, body(map[string]any{"threadId": foreign, "timelineId": del{}, "contactId": del{}}), 400, notFound,
 				fmt.Sprintf("Case %d not found", foreign)},
@@ -230,8 +231,18 @@ func TestSMS_Errors(t *testing.T) {
 				fmt.Sprintf("contactId: contact %d is not the contact of case %d", f.anon.ID, open)},
 			{"threadId and id disagree", f.full, nil, nil, body(map[string]any{"id": f.assigned.ID}), 400, invalid,
 				fmt.Sprintf("id: case %d is not threadId %d: both name the case", f.assigned.ID, open)},
-			{"timelineId of another case", f.full, nil, nil, body(map[string]any{"timelineId": 2108}), 400, invalid,
-				fmt.Sprintf("timelineId: 2108 is not the timeline of case %d: a case's timeline has the case's id", open)},
+			{"timelineId of another case", f.full, nil, nil, body(map[string]any{"timelineId": f.assigned.TimelineID}), 400, invalid,
+				fmt.Sprintf("timelineId: %d is not the timeline of case %d, whose timelineId is %d", f.assigned.TimelineID, open, f.open.TimelineID)},
+			{"timelineId of another account's case", f.full, nil, nil, body(map[string]any{"timelineId": f.foreign.TimelineID}), 400, invalid,
+				fmt.Sprintf("timelineId: %d is not the timeline of case %d, whose timelineId is %d", f.foreign.TimelineID, open, f.open.TimelineID)},
+			{"timelineId the case id", f.full, nil, nil, body(map[string]any{"timelineId": open}), 400, invalid,
+				fmt.Sprintf("timelineId: %d is not the timeline of case %d, whose timelineId is %d", open, open, f.open.TimelineID)},
+			{"timelineId unknown", f.full, nil, nil, body(map[string]any{"timelineId": 2108}), 400, invalid,
+				fmt.Sprintf("timelineId: 2108 is not the timeline of case %d, whose timelineId is %d", open, f.open.TimelineID)},
+			{"timelineId huge", f.full, nil, nil, body(map[string]any{"timelineId": raw("99999999999999999999")}), 400, invalid,
+				fmt.Sprintf("timelineId: 99999999999999999999 is not the timeline of case %d, whose timelineId is %d", open, f.open.TimelineID)},
+			{"timelineId of a case of another account", f.full, nil, nil, body(map[string]any{"threadId": foreign, "timelineId": f.foreign.TimelineID, "contactId": del{}}), 400, notFound,
+				fmt.Sprintf("Case %d not found", foreign)},
 			{"timelineId a string", f.full, nil, nil, body(map[string]any{"timelineId": fmt.Sprint(open)}), 400, invalid, "timelineId: must be a positive integer"},
 			{"no threadId or id", f.full, nil, nil, body(map[string]any{"threadId": del{}}), 400, invalid, "threadId: is required"},
 			{"threadId a string", f.full, nil, nil, body(map[string]any{"threadId": fmt.Sprint(open)}), 400, invalid, "threadId: must be a positive integer"},
@@ -336,7 +347,7 @@ func TestSend_Quota(t *testing.T) {
 			},
 			"the account may send 2 emails an hour; try again in "},
 		{"sms", "sms_per_hour", smsPath, "smsOnly",
-			func(f *fixture) string { return vendorSMSBody(f.open.ID, f.contact.ID) },
+			func(f *fixture) string { return vendorSMSBody(f.open, f.contact.ID) },
 			func(f *fixture) string {
 				return f.smsBody(map[string]any{"From": "+14155550100", "To": "+14155550199"})
 			},

@@ -20,6 +20,11 @@ func wantUser(a models.Agent) string {
 		a.ID, jsonString(a.FirstName+" "+a.LastName), jsonString(a.FirstName), jsonString(a.LastName), jsonString(a.Email))
 }
 
+// wantMemberUser is an agent in a case's users: the user with a null meta.
+func wantMemberUser(a models.Agent) string {
+	return strings.TrimSuffix(wantUser(a), "}") + `,"meta":null}`
+}
+
 func wantContactName(c models.Contact) string {
 	if c.Name == "" {
 		return fmt.Sprintf("#%d", c.ID)
@@ -35,7 +40,7 @@ func wantContact(c models.Contact) string {
 	return fmt.Sprintf(`{"dateCreated":%q,"dateUpdated":%q,"id":%d,"clientType":"web","clientName":null,
 		"clientVersion":null,"clientOsName":null,"clientOsVersion":null,"clientDeviceType":null,
 		"clientDeviceVendor":null,"clientDeviceModel":null,"clientDetails":null,
-		"fields":{"name":%s,"email":%s,"phone":%s},"meta":{},"archive":"no","companyId":null}`,
+		"fields":{"name":%s,"email":%s,"phone":%s,"ip":null,"city":null,"state":null,"country":null,"countryId":null},"meta":{},"archive":"no","companyId":null}`,
 		iso(c.CreatedAt), iso(c.UpdatedAt), c.ID, jsonString(c.Name), jsonString(c.Email), jsonString(c.Phone))
 }
 
@@ -55,7 +60,7 @@ func wantCaseFields(v store.CaseView) string {
 	for _, a := range v.Agents {
 		users = append(users, fmt.Sprintf(`{"id":%d,"caseId":%d,"type":"user","userId":%d,"role":"owner","status":"active",
 			"dateCreated":%q,"dateLastAssigned":%q,"closed":%q,"meta":null,"user":%s}`,
-			a.ID, c.ID, a.ID, started, started, closed, wantUser(a)))
+			a.ID, c.ID, a.ID, started, started, closed, wantMemberUser(a)))
 	}
 	users = append(users, fmt.Sprintf(`{"id":%d,"caseId":%d,"type":"contact","userId":%d,"role":"owner","status":"active",
 		"dateCreated":%q,"dateLastAssigned":%q,"closed":%q,"meta":null,"user":%s}`,
@@ -63,10 +68,10 @@ func wantCaseFields(v store.CaseView) string {
 	return fmt.Sprintf(`{"dateCreated":%q,"dateUpdated":%q,"id":%d,"contactId":%d,"closedBy":%s,"visitId":%s,
 		"title":%s,"description":"","channel":%q,"status":%q,"closingState":%s,"dateQueue":%q,"datePending":%q,
 		"dateActive":%q,"dateClosed":%s,"queueId":null,"queueOrder":null,"meta":{},"parentId":null,"userId":%s,
-		"waitTime":0,"contact":%s,"users":[%s],"threadId":%d`,
+		"waitTime":0,"contact":%s,"users":[%s],"timeline":%s,"threadId":%d,"timelineId":%d`,
 		started, iso(c.UpdatedAt), c.ID, c.ContactID, intOrNull(c.ClosedBy), intOrNull(c.VisitorSessionID),
 		jsonString(c.Subject), wantChannel(c.Channel), status, closingState, started, started, started, isoOrNull(c.ClosedAt),
-		intOrNull(c.AssigneeID), wantContact(v.Contact), strings.Join(users, ","), c.ID)
+		intOrNull(c.AssigneeID), wantContact(v.Contact), strings.Join(users, ","), wantTimeline(v), c.ID, c.TimelineID)
 }
 
 func wantCase(v store.CaseView) string { return wantCaseFields(v) + "}" }
@@ -102,9 +107,10 @@ func wantMessage(m store.MessageView, v store.CaseView, caseJSON string) string 
 		channel = "sms"
 	}
 	return fmt.Sprintf(`{"channel":%q,"senderType":%q,"senderId":%s,"type":%q,"seen":%q,"message":%s,"meta":{},
-		"dateCreated":%q,%s"sender":%s,"dateUpdated":null,"id":%d,"caseId":%d,"threadId":%d,"contactId":%d}`,
+		"dateCreated":%q,%s"sender":%s,"dateUpdated":null,"id":%d,"caseId":%d,"threadId":%d,"contactId":%d,
+		"timelineId":%d,"timeline":%s}`,
 		channel, senderType, senderID, m.Kind, seen, jsonString(text), iso(m.CreatedAt), withCase, sender,
-		m.ID, m.CaseID, m.CaseID, v.ContactID)
+		m.ID, m.CaseID, m.CaseID, v.ContactID, v.TimelineID, wantTimeline(v))
 }
 
 // wantFullUser is an agent as the mail and SMS responses show it.
@@ -161,31 +167,49 @@ func wantMail(w sentMail) string {
 		jsonString(m.HTMLBody), messageID, jsonString(w.to[0]), created, created, user, sender, m.ID)
 }
 
-// wantTimeline is the case's timeline: one per case, with the case's id.
+// wantTimeline is the case's timeline: one per case, with the case's
+// timeline id.
 func wantTimeline(v store.CaseView) string {
 	return fmt.Sprintf(`{"id":%d,"objectType":"case","caseId":%d,"viewId":null,"noteId":null,"threadId":%d,
 		"dateCreated":%q,"dateUpdated":%q,"contactId":%d,"archive":"no","meta":{}}`,
-		v.ID, v.ID, v.ID, iso(v.StartedAt), iso(v.UpdatedAt), v.ContactID)
+		v.TimelineID, v.ID, v.ID, iso(v.StartedAt), iso(v.UpdatedAt), v.ContactID)
 }
 
 // wantSMS is the data of the send-sms response for the SMS m of the case v
-// (as it stands after the write), sent by agent (nil for the contact).
-func wantSMS(m models.Message, v store.CaseView, inboxID int64, agent *models.Agent) string {
-	senderType, senderID, sender, status := "contact", v.Contact.ID, wantContactUser(v.Contact), "received"
+// (as it stands after the write), sent by agent (nil for the contact) with
+// the delivery d (nil for the contact's).
+func wantSMS(m models.Message, v store.CaseView, inboxID int64, agent *models.Agent, d *models.Delivery) string {
+	senderType, senderID, sender, status, direction, updated := "contact", v.Contact.ID, wantContactUser(v.Contact), "received", "inbound", m.UpdatedAt
 	if agent != nil {
-		senderType, senderID, sender, status = "user", agent.ID, wantFullUser(*agent), "queued"
+		senderType, senderID, status, direction, updated = "user", agent.ID, "queued", "outbound-api", d.UpdatedAt
+		sender = strings.TrimSuffix(wantFullUser(*agent), "}") + `,"meta":null}`
 	}
-	c, tl := wantCase(v), wantTimeline(v)
+	tl := wantTimeline(v)
+	c := strings.Replace(wantCase(v), `"meta":{},"parentId"`,
+		fmt.Sprintf(`"meta":{"contact":%s,"timeline":%s,"is_new_contact":false},"parentId"`, wantContact(v.Contact), tl), 1)
+	unread := 0
+	if v.Unread {
+		unread = 1
+	}
+	text, created := jsonString(m.Text), iso(m.CreatedAt)
+	caseWithLast := strings.TrimSuffix(c, "}") + fmt.Sprintf(`,"fields":{},"lastMessage":{"id":%d,"caseId":%d,"channel":"sms",
+		"senderId":%d,"senderType":%q,"type":"message","message":%s,"dateCreated":%q,"dateUpdated":null,"seen":"no","meta":{}},
+		"tags":[],"channels":["voip"],"msgUnread":%d}`, m.ID, m.CaseID, senderID, senderType, text, created, unread)
+	smsTimeline := strings.TrimSuffix(tl, "}") + `,"case":` + caseWithLast + `,"note":null,"view":null,"snooze":[]}`
+	meta := fmt.Sprintf(`{"To":%q,"to":%q,"SMS":%s,"sid":null,"uri":null,"Body":%s,"From":%q,"body":%s,"from":%q,
+		"price":null,"status":%q,"dateSent":null,"numMedia":"0","MediaMeta":[],"direction":%q,"errorCode":null,
+		"priceUnit":null,"accountSid":null,"apiVersion":"2010-04-01","dateCreated":%q,"dateUpdated":%q,"numSegments":"1",
+		"errorMessage":null,"subresourceUris":{"media":null},"messagingServiceSid":null}`,
+		m.SMSTo, m.SMSTo, text, text, m.SMSFrom, text, m.SMSFrom, status, direction, created, iso(updated))
 	return fmt.Sprintf(`{"cas":%s,"threadId":%d,"timeline":%s,"data":{"members":[],"message":%s,"msgType":"sms",
 		"channelType":"voip","attachments":[],"id":%d,"caseId":%d,"from":%q,"to":%q,"voip_account_id":%d,"senderType":%q,
-		"senderId":%d,"type":"sms","recording_status":null,"meta":{"To":%q,"From":%q,"Body":%s,"status":%q,"sid":null},
+		"senderId":%d,"type":"sms","recording_status":null,"meta":%s,
 		"call_transcript":0,"caseMessageId":%d,"timelineId":%d,"contactId":%d,"seen":"no","dateCreated":%q,
 		"call_answered":null,"call_end":null,"call_sid":null,"status":%q,"call_status":null,"conferenceId":null,
 		"price":"0","sender":%s,"is_new_case":false,"is_new_contact":false,"cas":%s,"case_id":%d,"timeline":%s,
 		"is_case_join":false}}`,
-		c, v.ID, tl, jsonString(m.Text), m.ID, m.CaseID, m.SMSFrom, m.SMSTo, inboxID, senderType, senderID,
-		m.SMSTo, m.SMSFrom, jsonString(m.Text), status, m.ID, v.ID, v.ContactID, iso(m.CreatedAt), status,
-		sender, c, v.ID, tl)
+		c, v.ID, smsTimeline, text, m.ID, m.CaseID, m.SMSFrom, m.SMSTo, inboxID, senderType, senderID,
+		meta, m.ID, v.TimelineID, v.ContactID, created, status, sender, c, v.ID, tl)
 }
 
 // The keys of the objects in Acquire's documented mail add-message and
@@ -209,11 +233,17 @@ var (
 		"status", "call_status", "conferenceId", "price", "sender", "is_new_case", "is_new_contact", "cas", "case_id",
 		"timeline", "is_case_join"}
 	// docTimelineKeys are those of the timeline inside the documented case
-	// (cas.timeline and data.timeline).
+	// (cas.timeline and data.data.timeline).
 	docTimelineKeys = []string{"id", "objectType", "caseId", "viewId", "noteId", "threadId", "dateCreated",
 		"dateUpdated", "contactId", "archive", "meta"}
-	// docSMSMetaKeys are the documented provider meta keys switchboard fills.
-	docSMSMetaKeys = []string{"To", "From", "Body", "status", "sid"}
+	// docSMSTimelineKeys are those of the response's timeline (data.timeline),
+	// which carries the case; the page leaves out caseId there, switchboard
+	// keeps it.
+	docSMSTimelineKeys = append(slices.Clone(docTimelineKeys), "case", "note", "view", "snooze")
+	// docSMSMetaKeys are the provider's (Twilio's) keys of data.data.meta.
+	docSMSMetaKeys = []string{"To", "to", "SMS", "sid", "uri", "Body", "From", "body", "from", "price", "status",
+		"dateSent", "numMedia", "MediaMeta", "direction", "errorCode", "priceUnit", "accountSid", "apiVersion",
+		"dateCreated", "dateUpdated", "numSegments", "errorMessage", "subresourceUris", "messagingServiceSid"}
 )
 
 // assertKeys checks that obj (a JSON object) has exactly the keys.
