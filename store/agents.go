@@ -175,3 +175,29 @@ func (s *Store) ListAgents(ctx context.Context, accountID, page int64, size int)
 	}
 	return agents, nil
 }
+
+// AgentPage returns the account's agents by id from offset, at most limit of
+// them, and how many agents the account has. An offset past the end gives an
+// empty page. It returns FieldErrors for an offset below 0 or a limit outside
+// 1..MaxLimit. The count is a full one: an account has few agents (people who
+// answer), so it stays cheap at any offset.
+func (s *Store) AgentPage(ctx context.Context, accountID int64, offset, limit int) ([]models.Agent, int64, error) {
+	var fe FieldErrors
+	checkPage(&fe, offset, limit)
+	if err := fe.Err(); err != nil {
+		return nil, 0, err
+	}
+	agents := []models.Agent{}
+	var total int64
+	err := s.readTx(ctx, func(tx *gorm.DB) error {
+		base := func() *gorm.DB { return tx.Model(&models.Agent{}).Where("account_id = ?", accountID) }
+		if err := base().Order("id").Offset(offset).Limit(limit).Find(&agents).Error; err != nil {
+			return err
+		}
+		return base().Count(&total).Error
+	})
+	if err != nil {
+		return nil, 0, wrap("agent page", err)
+	}
+	return agents, total, nil
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -208,6 +210,48 @@ func TestStore_ListAgents(t *testing.T) {
 		}
 		_, err = s.ListAgents(t.Context(), acct.ID, 0, 0)
 		assertFields(t, err, []string{"page", "size"})
+	})
+}
+
+func TestStore_AgentPage(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		acct := storetest.MustAccount(t, s, "A")
+		var want []int64
+		for i := range 5 {
+			want = append(want, storetest.MustAgent(t, s, acct.ID, fmt.Sprintf("a%d@example.com", i), models.RoleAgent, hash).ID)
+		}
+		other := storetest.MustAccount(t, s, "B")
+		storetest.MustAgent(t, s, other.ID, "x@example.com", models.RoleAgent, hash)
+		tests := []struct {
+			name          string
+			offset, limit int
+			want          []int64
+		}{
+			{"first", 0, 2, want[:2]},
+			{"middle", 3, 1, want[3:4]},
+			{"short last", 4, 10, want[4:]},
+			{"past the end", 5, 10, nil},
+			{"far offset", math.MaxInt, 10, nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, total, err := s.AgentPage(t.Context(), acct.ID, tt.offset, tt.limit)
+				if err != nil || total != 5 {
+					t.Fatalf("AgentPage = %d agents, total %d, %v; want total 5", len(got), total, err)
+				}
+				var ids []int64
+				for _, a := range got {
+					ids = append(ids, a.ID)
+				}
+				if !slices.Equal(ids, tt.want) {
+					t.Errorf("ids = %v, want %v", ids, tt.want)
+				}
+			})
+		}
+		t.Run("bad page", func(t *testing.T) {
+			_, _, err := s.AgentPage(t.Context(), acct.ID, -1, 0)
+			assertFields(t, err, []string{"offset", "limit"})
+		})
 	})
 }
 
