@@ -28,6 +28,9 @@ func (f *fixture) routes() []route {
 		{http.MethodGet, "/v1/customers", "", "read"},
 		{http.MethodPost, "/v1/customers", `{"name":"New One"}`, "chat"},
 		{http.MethodPost, "/v1/customers/search", `{"filter":[]}`, "read"},
+		{http.MethodGet, fmt.Sprint("/v1/customers/", f.contact.ID), "", "read"},
+		{http.MethodGet, "/v1/agents", "", "read"},
+		{http.MethodGet, fmt.Sprint("/v1/agents/", f.agent.ID), "", "read"},
 	}
 }
 

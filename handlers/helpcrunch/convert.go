@@ -125,6 +125,20 @@ func nullIfEmpty(s string) *string {
 	return &s
 }
 
+// agentList is GET /v1/agents.
+type agentList struct {
+	Data  []agentJSON `json:"data"`
+	Total int64       `json:"total"`
+}
+
+func toAgents(rows []models.Agent, total int64) agentList {
+	data := make([]agentJSON, len(rows))
+	for i, a := range rows {
+		data[i] = toAgent(a)
+	}
+	return agentList{Data: data, Total: total}
+}
+
 func toAgent(a models.Agent) agentJSON {
 	return agentJSON{
 		ID: a.ID, Name: a.FullName(), Email: a.Email, Role: string(a.Role),

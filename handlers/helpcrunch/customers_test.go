@@ -84,6 +84,40 @@ func TestCustomers_List(t *testing.T) {
 	})
 }
 
+func TestCustomers_Get(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st)
+		for _, c := range []struct {
+			name string
+			ct   models.Contact
+		}{{"named", f.contact}, {"anonymous", f.anon}} {
+			t.Run("shape "+c.name, func(t *testing.T) {
+				r := mustOK(t, f.do(t, http.MethodGet, fmt.Sprint("/v1/customers/", c.ct.ID), f.readToken, ""))
+				assertJSON(t, mustJSON(t, r), customerJSON(c.ct))
+			})
+		}
+		notFound := hcErrors("entity_not_found", "Customer not found")
+		invalid := hcErrors("invalid_customer_value", "Invalid customer ID")
+		errs := []struct {
+			name, path string
+			status     int
+			want       string
+		}{
+			{"id not a number", "/v1/customers/abc", 400, invalid},
+			{"id negative", "/v1/customers/-5", 400, invalid},
+			{"id zero", "/v1/customers/0", 400, invalid},
+			{"id huge", "/v1/customers/99999999999999999999", 404, notFound},
+			{"id unknown", "/v1/customers/987654321", 404, notFound},
+			{"id of another account", fmt.Sprint("/v1/customers/", f.foreignContact.ID), 404, notFound},
+		}
+		for _, tt := range errs {
+			t.Run(tt.name, func(t *testing.T) {
+				assertError(t, f.do(t, http.MethodGet, tt.path, f.token, ""), tt.status, tt.want)
+			})
+		}
+	})
+}
+
 func TestCustomers_Search(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
 		f := mustFixture(t, st)

@@ -29,6 +29,9 @@ type Store interface {
 	SetCaseStatus(ctx context.Context, accountID, id int64, status models.CaseStatus, by *int64) (store.CaseView, error)
 	CreateContact(ctx context.Context, accountID int64, in store.NewContact) (models.Contact, error)
 	ListContacts(ctx context.Context, accountID int64, q store.ContactQuery) ([]models.Contact, int64, error)
+	Contact(ctx context.Context, accountID, id int64) (models.Contact, error)
+	AgentPage(ctx context.Context, accountID int64, offset, limit int) ([]models.Agent, int64, error)
+	Agent(ctx context.Context, accountID, id int64) (models.Agent, error)
 }
 
 // Config tunes the dialect; its zero value is the defaults.
@@ -69,8 +72,11 @@ func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 		e.GET("/v1/chats/:id", a.getChat, read...),
 		e.GET("/v1/chats/:id/messages", a.listMessages, read...),
 		e.GET("/v1/customers", a.listCustomers, read...),
+		e.GET("/v1/customers/:id", a.getCustomer, read...),
 		e.POST("/v1/customers", a.createCustomer, chat...),
 		e.POST("/v1/customers/search", a.searchCustomers, read...),
+		e.GET("/v1/agents", a.listAgents, read...),
+		e.GET("/v1/agents/:id", a.getAgent, read...),
 	}
 	dialect.Fallback(e, routed, []string{Prefix}, before...)
 }
@@ -79,12 +85,19 @@ func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 // returns 400 invalid_chat_value for anything else, and 404 for a number too
 // large for any row.
 func chatID(c echo.Context) (int64, error) {
+	return pathID(c, "chat", "invalid_chat_value", "Invalid chat ID")
+}
+
+// pathID reads the {id} of a route about one entity (a notFoundItems key): a
+// positive decimal number. It returns 400 with code and message for anything
+// else, and the entity's 404 for a number too large for any row.
+func pathID(c echo.Context, entity, code, message string) (int64, error) {
 	n, huge, ok := jsonbody.ParseInteger(c.Param("id"))
 	switch {
 	case !ok || n <= 0:
-		return 0, badRequest("invalid_chat_value", "Invalid chat ID")
+		return 0, badRequest(code, message)
 	case huge:
-		return 0, errkind.Lookup(store.ErrNotFound, "chat", "")
+		return 0, errkind.Lookup(store.ErrNotFound, entity, "")
 	}
 	return n, nil
 }
@@ -349,6 +362,25 @@ func (a *api) listCustomers(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toCustomers(rows, total))
+}
+
+// getCustomer is GET /v1/customers/{id}: the same object as in the list.
+// Errors: 400 invalid_customer_value for an id that is not a positive
+// number, 404 entity_not_found for an id that is not the account's.
+func (a *api) getCustomer(c echo.Context) error {
+	cl, err := keyauth.Caller(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "customer", "invalid_customer_value", "Invalid customer ID")
+	if err != nil {
+		return err
+	}
+	ct, err := a.store.Contact(c.Request().Context(), cl.AccountID, id)
+	if err != nil {
+		return errkind.Lookup(err, "customer", "")
+	}
+	return c.JSON(http.StatusOK, toCustomer(ct))
 }
 
 // searchCustomers is POST /v1/customers/search, with the filter grammar of
