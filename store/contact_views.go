@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -137,4 +138,76 @@ func (s *Store) ContactView(ctx context.Context, accountID, id int64) (ContactVi
 		return nil
 	})
 	return d, wrap(fmt.Sprintf("contact %d", id), err)
+}
+
+// ContactPageQuery selects a page of an account's contacts, newest (highest
+// id) first.
+type ContactPageQuery struct {
+	// Filters are ANDed; their fields are the Contact* names.
+	Filters []Filter
+	// Offset is the rows to skip, 0 or more.
+	Offset int64
+	// Limit is 1 to MaxLimit rows.
+	Limit int
+}
+
+// ContactPage returns the page of the account's contacts that q selects,
+// newest id first, and how many match in all. An offset past the end gives
+// an empty page. It returns FieldErrors for an unknown field, a value of the
+// wrong type, or a bad offset or limit.
+//
+// The page is read from whichever end of the list is nearer, so the last
+// page skips no more rows than the first; only pages near the middle skip
+// up to half the matching rows.
+func (s *Store) ContactPage(ctx context.Context, accountID int64, q ContactPageQuery) ([]models.Contact, int64, error) {
+	var fe FieldErrors
+	if q.Offset < 0 {
+		fe.Add("offset", "must be 0 or more")
+	}
+	checkPage(&fe, 0, q.Limit)
+	cond, args, err := where(contactColumns, q.Filters, false)
+	if err != nil {
+		fe = append(fe, err.(FieldErrors)...)
+	}
+	if err := fe.Err(); err != nil {
+		return nil, 0, err
+	}
+	rows := []models.Contact{}
+	var total int64
+	err = s.readTx(ctx, func(tx *gorm.DB) error {
+		base := func() *gorm.DB {
+			d := tx.Model(&models.Contact{}).Where("account_id = ?", accountID)
+			if cond != "" {
+				d = d.Where(cond, args...)
+			}
+			return d
+		}
+		if err := base().Count(&total).Error; err != nil {
+			return err
+		}
+		if q.Offset >= total {
+			return nil
+		}
+		// From the oldest end: the rows after the page, then the page.
+		after := total - q.Offset - int64(q.Limit)
+		if after >= q.Offset {
+			return base().Order("id DESC").Offset(int(q.Offset)).Limit(q.Limit).Find(&rows).Error
+		}
+		n := int64(q.Limit)
+		if after < 0 {
+			n, after = n+after, 0
+		}
+		if err := base().Order("id ASC").Offset(int(after)).Limit(int(n)).Find(&rows).Error; err != nil {
+			return err
+		}
+		slices.Reverse(rows)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, wrap("list contacts", err)
+	}
+	for i := range rows {
+		rows[i].CreatedAt, rows[i].UpdatedAt = rows[i].CreatedAt.UTC(), rows[i].UpdatedAt.UTC()
+	}
+	return rows, total, nil
 }

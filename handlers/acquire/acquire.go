@@ -3,8 +3,8 @@
 //
 // Routes (under /api/v1, and the same without that prefix): POST crm/messenger/chat/add-message (scope chat),
 // POST mail/add-message (scope email), POST voip/send-sms (scope sms);
-// GET crm/messenger/chat/messages, crm/objects/case and crm/objects/case/{id}
-// (scope read). Each handler only returns errors; renderErrors turns them
+// GET crm/messenger/chat/messages, crm/objects/case, crm/objects/case/{id},
+// crm/objects/contact and crm/objects/contact/{id} (scope read). Each handler only returns errors; renderErrors turns them
 // into Acquire's bodies through one table (errors.go). Request structs and
 // their checks live beside each handler, response structs and their
 // converters in convert.go.
@@ -25,6 +25,7 @@ import (
 	"switchboard/delivery"
 	"switchboard/handlers/dialect"
 	"switchboard/handlers/keyauth"
+	"switchboard/models"
 	"switchboard/store"
 )
 
@@ -34,6 +35,8 @@ type Store interface {
 	AddEmail(ctx context.Context, accountID, caseID int64, in store.NewEmail) (store.SentMessage, error)
 	AddSMS(ctx context.Context, accountID, caseID int64, in store.NewSMS) (store.SentMessage, error)
 	Case(ctx context.Context, accountID, id int64) (store.CaseView, error)
+	Contact(ctx context.Context, accountID, id int64) (models.Contact, error)
+	ContactPage(ctx context.Context, accountID int64, q store.ContactPageQuery) ([]models.Contact, int64, error)
 	ListCases(ctx context.Context, accountID int64, q store.CaseQuery) ([]store.CaseView, int64, error)
 	ListMessages(ctx context.Context, accountID, caseID int64, q store.MessageQuery) ([]store.MessageView, int64, error)
 }
@@ -65,6 +68,8 @@ const (
 	pathSendSMS        = "/api/v1/voip/send-sms"
 	pathCases          = "/api/v1/crm/objects/case"
 	pathCase           = "/api/v1/crm/objects/case/:id"
+	pathContacts       = "/api/v1/crm/objects/contact"
+	pathContact        = "/api/v1/crm/objects/contact/:id"
 )
 
 type api struct {
@@ -89,6 +94,8 @@ func routes() []route {
 		{http.MethodGet, pathChatMessages, auth.ScopeRead, (*api).listChatMessages},
 		{http.MethodGet, pathCases, auth.ScopeRead, (*api).listCases},
 		{http.MethodGet, pathCase, auth.ScopeRead, (*api).getCase},
+		{http.MethodGet, pathContacts, auth.ScopeRead, (*api).listContacts},
+		{http.MethodGet, pathContact, auth.ScopeRead, (*api).getContact},
 	}
 }
 

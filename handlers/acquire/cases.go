@@ -124,10 +124,15 @@ func whereParams(c echo.Context) []string {
 	return slices.DeleteFunc(items, func(s string) bool { return strings.TrimSpace(s) == "" })
 }
 
-// parseWhere turns where items (column|operator|value, ANDed) into store
-// filters. An item that adds no condition (status in active,closed) adds no
-// filter. Every bad item is named in fe.
-func parseWhere(fe *fieldErrors, items []string) []store.Filter {
+// columnsOf returns the where column a client's column name filters, and
+// false for one that cannot be filtered.
+type columnsOf func(name string) (whereColumn, bool)
+
+// parseWhere turns where items (column|operator|value, ANDed) over the
+// columns of an object (noun, as "case") into store filters. An item that
+// adds no condition (status in active,closed) adds no filter. Every bad
+// item is named in fe.
+func parseWhere(fe *fieldErrors, items []string, columns columnsOf, noun string) []store.Filter {
 	var filters []store.Filter
 	values := 0
 	for _, item := range items {
@@ -138,9 +143,9 @@ func parseWhere(fe *fieldErrors, items []string) []store.Filter {
 			continue
 		}
 		colName, opName, value := strings.TrimSpace(parts[0]), strings.TrimSpace(parts[1]), parts[2]
-		col, ok := whereColumnOf(colName)
+		col, ok := columns(colName)
 		if !ok {
-			fe.add(name, "%q is not a case column that can be filtered", colName)
+			fe.add(name, "%q is not a %s column that can be filtered", colName, noun)
 			continue
 		}
 		op, ok := whereOp(opName)
@@ -412,6 +417,34 @@ func parseCount(c echo.Context, name string, def int64) (n int64, ok bool) {
 	return n, true
 }
 
+// parsePage reads a list's paging: limit (1 to maxCaseLimit, default
+// defaultCaseLimit), then offset, or else page (0-based) times limit. It
+// returns the page the offset falls in and records every bad value in fe.
+func parsePage(c echo.Context, fe *fieldErrors) (page, offset int64, limit int) {
+	lim, ok := parseCount(c, "limit", defaultCaseLimit)
+	if !ok || lim < 1 || lim > maxCaseLimit {
+		fe.add("limit", "must be 1 to %d", maxCaseLimit)
+		lim = defaultCaseLimit
+	}
+	page, ok = parseCount(c, "page", 0)
+	if !ok {
+		fe.add("page", "must be 0 or a positive integer")
+	}
+	offset, ok = parseCount(c, "offset", -1)
+	if !ok {
+		fe.add("offset", "must be 0 or a positive integer")
+		offset = 0
+	} else if offset < 0 {
+		if page > math.MaxInt64/lim {
+			fe.add("page", "is too large")
+		}
+		offset = page * lim
+	} else {
+		page = offset / lim
+	}
+	return page, offset, int(lim)
+}
+
 // listCases serves GET /api/v1/crm/objects/case: a page of the account's
 // cases, newest first, filtered by where items. relations and select are
 // accepted and ignored: every case carries its contact and users. A
@@ -423,40 +456,20 @@ func (a *api) listCases(c echo.Context) error {
 		return err
 	}
 	var fe fieldErrors
-	limit, ok := parseCount(c, "limit", defaultCaseLimit)
-	if !ok || limit < 1 || limit > maxCaseLimit {
-		fe.add("limit", "must be 1 to %d", maxCaseLimit)
-		limit = defaultCaseLimit
-	}
-	page, ok := parseCount(c, "page", 0)
-	if !ok {
-		fe.add("page", "must be 0 or a positive integer")
-	}
-	offset, ok := parseCount(c, "offset", -1)
-	if !ok {
-		fe.add("offset", "must be 0 or a positive integer")
-		offset = 0
-	} else if offset < 0 {
-		if page > math.MaxInt64/limit {
-			fe.add("page", "is too large")
-		}
-		offset = page * limit
-	} else {
-		page = offset / limit
-	}
-	filters := parseWhere(&fe, whereParams(c))
+	page, offset, limit := parsePage(c, &fe)
+	filters := parseWhere(&fe, whereParams(c), whereColumnOf, "case")
 	refuseFilters(c, &fe, []string{"where", "limit", "page", "offset", "relations", "select", "x-user-type"}, caseColumns())
 	if err := fe.err(); err != nil {
 		return err
 	}
 	views, total, err := a.store.ListCases(c.Request().Context(), cl.AccountID, store.CaseQuery{
-		Filters: filters, Offset: int(offset), Limit: int(limit),
+		Filters: filters, Offset: int(offset), Limit: limit,
 	})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, dataBody[casePage]{Data: casePage{
-		Page: page, Offset: offset, Limit: int(limit), Count: total, Data: toCases(views),
+		Page: page, Offset: offset, Limit: limit, Count: total, Data: toCases(views),
 	}})
 }
 

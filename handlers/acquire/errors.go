@@ -35,8 +35,9 @@ var errMissingKey = fmt.Errorf("no bearer API key: %w", errkind.ErrNoCredentials
 // by the entity its handler looked up (errkind.Lookup), each with the
 // reference as the client sent it.
 var notFoundMessages = map[string]string{
-	"case":   "Case %s not found",
-	"thread": "Thread %s not found",
+	"case":    "Case %s not found",
+	"contact": "Contact %s not found",
+	"thread":  "Thread %s not found",
 }
 
 // answer is Acquire's error table: the status, type and message of each

@@ -78,6 +78,14 @@ func (s fakeStore) ListCases(context.Context, int64, store.CaseQuery) ([]store.C
 	return nil, 0, s.err()
 }
 
+func (s fakeStore) Contact(context.Context, int64, int64) (models.Contact, error) {
+	return models.Contact{}, s.err()
+}
+
+func (s fakeStore) ContactPage(context.Context, int64, store.ContactPageQuery) ([]models.Contact, int64, error) {
+	return nil, 0, s.err()
+}
+
 func (s fakeStore) ListMessages(context.Context, int64, int64, store.MessageQuery) ([]store.MessageView, int64, error) {
 	return nil, 0, s.err()
 }
