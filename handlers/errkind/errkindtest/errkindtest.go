@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,4 +73,48 @@ func Serve(tb testing.TB, render echo.MiddlewareFunc, err error) *httptest.Respo
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	return rec
+}
+
+// Answer is what a dialect's table must answer for the sample named Kind:
+// the status, the Retry-After, WWW-Authenticate and Content-Type headers
+// ("" for none) and the body, trimmed of its final newline.
+type Answer struct {
+	Kind                                     string
+	Status                                   int
+	RetryAfter, WWWAuthenticate, ContentType string
+	Body                                     string
+}
+
+// CheckEveryKind answers every sample through render and checks it against
+// the answer named for it, failing a subtest for a sample the answers do not
+// name and for every header or body that differs.
+func CheckEveryKind(t *testing.T, render echo.MiddlewareFunc, answers []Answer) {
+	t.Helper()
+	want := make(map[string]Answer, len(answers))
+	for _, a := range answers {
+		want[a.Kind] = a
+	}
+	for _, s := range Samples() {
+		t.Run(s.Name, func(t *testing.T) {
+			a, ok := want[s.Name]
+			if !ok {
+				t.Fatalf("the table test has no answer for %s", s.Name)
+			}
+			rec := Serve(t, render, s.Err)
+			h := rec.Header()
+			if rec.Code != a.Status {
+				t.Errorf("status = %d, want %d", rec.Code, a.Status)
+			}
+			for _, hv := range []struct{ name, want string }{
+				{"Retry-After", a.RetryAfter}, {"WWW-Authenticate", a.WWWAuthenticate}, {"Content-Type", a.ContentType},
+			} {
+				if got := h.Get(hv.name); got != hv.want {
+					t.Errorf("%s = %q, want %q", hv.name, got, hv.want)
+				}
+			}
+			if got := strings.TrimSpace(rec.Body.String()); got != a.Body {
+				t.Errorf("body = %s\nwant   %s", got, a.Body)
+			}
+		})
+	}
 }
