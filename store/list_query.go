@@ -2,8 +2,11 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // ListQuery selects a page of one of the store's report lists, in the
@@ -111,4 +114,37 @@ func planList(cols map[string]column, backend Backend, q ListQuery, timeField, t
 		}
 	}
 	return p, nil
+}
+
+// listSource is the SQL a planned list reads: what to select (in the order
+// scan reads it), from which tables, and the condition every row meets
+// (the account's, with its args) before the client's filter.
+type listSource[T any] struct {
+	selects string
+	from    string
+	base    string
+	args    []any
+	scan    func(rowScanner) (T, error)
+}
+
+// listPage returns the page of src that p selects (OFFSET and LIMIT from q)
+// and how many rows match in all, counted by the database: fit for lists an
+// account holds a few thousand rows of (sites, campaigns, employees), not
+// for the reports, which count by day (see the report methods).
+func listPage[T any](tx *gorm.DB, src listSource[T], p listPlan, q ListQuery) ([]T, int64, error) {
+	cond, args := src.base, src.args
+	if p.where != "" {
+		cond = "(" + cond + ") AND " + p.where
+		args = append(slices.Clip(args), p.args...)
+	}
+	var total int64
+	if err := tx.Raw("SELECT COUNT(*) FROM "+src.from+" WHERE "+cond, args...).Scan(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	rows, err := scanAll(tx.Raw("SELECT "+src.selects+" FROM "+src.from+" WHERE "+cond+" ORDER BY "+p.order+" LIMIT ? OFFSET ?",
+		append(slices.Clip(args), q.Limit, q.Offset)...), src.scan)
+	if err != nil {
+		return nil, 0, err
+	}
+	return rows, total, nil
 }
