@@ -52,6 +52,9 @@ type Store interface {
 	UploadOfflineMessages(ctx context.Context, accountID int64, items []store.OfflineUpload) ([]int64, error)
 	UploadChats(ctx context.Context, accountID int64, items []store.ChatUpload) ([]int64, error)
 	DeleteUploaded(ctx context.Context, accountID int64, channel models.Channel, ids []int64) ([]int64, error)
+	// ReportCases and ReportChatMessages read the get.*_report methods.
+	ReportCases(ctx context.Context, accountID int64, ch models.Channel, q store.ListQuery) ([]store.CaseReportRow, int64, error)
+	ReportChatMessages(ctx context.Context, accountID int64, chatIDs []int64, q store.ListQuery) ([]store.MessageReportRow, int64, error)
 }
 
 // Config tunes the dialect; its zero value is the defaults.
@@ -115,6 +118,12 @@ func methodOf(name string) (method, bool) {
 		return method{run: (*api).deleteOfflineMessages, scope: auth.ScopeUpload}, true
 	case "delete.chats":
 		return method{run: (*api).deleteChats, scope: auth.ScopeUpload}, true
+	case "get.offline_messages_report":
+		return method{run: (*api).getOfflineMessagesReport, scope: auth.ScopeRead}, true
+	case "get.chats_report":
+		return method{run: (*api).getChatsReport, scope: auth.ScopeRead}, true
+	case "get.chat_messages_report":
+		return method{run: (*api).getChatMessagesReport, scope: auth.ScopeRead}, true
 	}
 	return method{}, false
 }
