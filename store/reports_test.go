@@ -51,7 +51,9 @@ func TestReportCases_Filter(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		r := mustReportSet(t, s)
 		at := func(i int) time.Time { return r.base.Add(time.Duration(i) * time.Hour) }
-		cond := func(field string, op store.Op, v any) store.Filter { return store.Filter{Field: field, Op: op, Value: v} }
+		cond := func(field string, op store.Op, v any) store.Filter {
+			return store.Filter{Field: field, Op: op, Value: v}
+		}
 		group := func(anyOf bool, fs ...store.Filter) store.Filter {
 			return store.Filter{Group: &store.Group{Filters: fs, Any: anyOf}}
 		}

@@ -44,8 +44,10 @@ func not(field string, value any) store.Filter {
 }
 
 // all and either join store conditions.
-func all(fs ...store.Filter) store.Filter    { return store.Filter{Group: &store.Group{Filters: fs}} }
-func either(fs ...store.Filter) store.Filter { return store.Filter{Group: &store.Group{Filters: fs, Any: true}} }
+func all(fs ...store.Filter) store.Filter { return store.Filter{Group: &store.Group{Filters: fs}} }
+func either(fs ...store.Filter) store.Filter {
+	return store.Filter{Group: &store.Group{Filters: fs, Any: true}}
+}
 
 // openCase is a case not closed; closedCase one closed.
 var (
@@ -225,7 +227,7 @@ var offlineColumns = func() columns[store.CaseReportRow] {
 		cols[n] = c
 	}
 	return withColumns(cols, columns[R]{
-		"text": {byDefault: true, value: func(r R) any { return r.FirstContactText }},
+		"text":               {byDefault: true, value: func(r R) any { return r.FirstContactText }},
 		"communication_type": {value: func(R) any { return "offline_message" }},
 		"status": {field: store.ReportCaseStatus, kind: kindEnum, enum: offlineStatuses, filter: true, byDefault: true,
 			value: func(r R) any { return offlineStatus(r.Case) }},
@@ -278,11 +280,11 @@ var chatColumns = func() columns[store.CaseReportRow] {
 			}
 			return int64(r.FirstAgentMessageAt.Sub(r.StartedAt) / time.Second)
 		}},
-		"communication_type": {value: func(R) any { return "chat" }},
-		"chat_channel_type": {value: func(r R) any { return channelType(r.Uploaded) }},
-		"messages_count": {value: func(r R) any { return r.Messages }},
+		"communication_type":      {value: func(R) any { return "chat" }},
+		"chat_channel_type":       {value: func(r R) any { return channelType(r.Uploaded) }},
+		"messages_count":          {value: func(r R) any { return r.Messages }},
 		"employee_messages_count": {value: func(r R) any { return r.AgentMessages }},
-		"is_group_chat": {byDefault: true, value: func(R) any { return false }},
+		"is_group_chat":           {byDefault: true, value: func(R) any { return false }},
 	})
 }()
 
@@ -294,7 +296,7 @@ var messageColumns = func() columns[store.MessageReportRow] {
 			value: func(r R) any { return r.ID }},
 		"chat_id": {field: store.ReportMessageChatID, kind: kindNumber, filter: true, byDefault: true,
 			value: func(r R) any { return r.ChatID }},
-		"channel_id": {value: func(R) any { return nil }},
+		"channel_id":   {value: func(R) any { return nil }},
 		"channel_type": {value: func(r R) any { return channelType(r.Uploaded) }},
 		"date_time": {field: store.ReportMessageCreatedAt, kind: kindDateTime, sort: true, byDefault: true,
 			value: func(r R) any { return r.CreatedAt }},
