@@ -239,6 +239,14 @@ var operators = map[string]store.Op{
 // {field, operator, value} or a group {filters, condition}. It returns the
 // store's filter and false after recording a problem.
 func readFilter[R any](o *object, path jsonbody.Path, v any, cols columns[R], loc *time.Location, depth int) (store.Filter, bool) {
+	before := len(*o.p)
+	f, ok := readNode(o, path, v, cols, loc, depth)
+	// A member the node does not take is a problem too.
+	return f, ok && len(*o.p) == before
+}
+
+// readNode is readFilter but for members the node does not take.
+func readNode[R any](o *object, path jsonbody.Path, v any, cols columns[R], loc *time.Location, depth int) (store.Filter, bool) {
 	name := path.Full()
 	m, isObj := v.(map[string]any)
 	if !isObj {
