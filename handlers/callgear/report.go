@@ -39,8 +39,6 @@ const (
 	kindDateTime
 	// kindEnum is text from a fixed list: column.enum maps each value.
 	kindEnum
-	// kindBool is true or false; no filter takes one yet.
-	kindBool
 )
 
 // column is one column of a get method's rows: how to filter and sort by it
