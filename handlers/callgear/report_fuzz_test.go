@@ -21,6 +21,8 @@ func FuzzFilterParams(f *testing.F) {
 		`{"field":"employee_id","operator":"=","value":null}`,
 		`{"field":"id","operator":"regexp","value":"1"}`,
 		`{"filters":[]}`,
+		// A member a node does not take once let the node through.
+		`{"filters":[{"field":"id","operator":"=","value":1,"":1}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
