@@ -22,16 +22,32 @@ const (
 	OpGe       Op = "ge"
 	OpContains Op = "contains"
 	OpIn       Op = "in"
+	// OpLike matches text against a client's pattern, case-sensitively: %
+	// stands for any run of characters, _ for one character, and every
+	// other character for itself. The pattern is a bound parameter.
+	OpLike Op = "like"
 )
 
 // Filter is one condition of a list query: Field compared with Value by Op.
 // Value is an int64 for id fields, a string for text and enum fields, a
 // time.Time for times, a slice of one of those for OpIn, or nil with OpEq and
 // OpNe to test for a missing value.
+//
+// A Filter with Group set is instead a group of conditions, each of which
+// may be a group again (see MaxFilterDepth); Field, Op and Value are then
+// unused.
 type Filter struct {
 	Field string
 	Op    Op
 	Value any
+	Group *Group
+}
+
+// Group joins conditions: all of them must hold, or any one when Any is set.
+// An empty group matches every row, or none when Any is set.
+type Group struct {
+	Filters []Filter
+	Any     bool
 }
 
 // valueKind is the Go type a field's filter values have.
@@ -60,22 +76,12 @@ func where(cols map[string]column, filters []Filter, anyOf bool) (string, []any,
 		fe.Add("filter", "takes at most %d conditions, not %d", MaxFilters, len(filters))
 		return "", nil, fe
 	}
+	t := translator{cols: cols, backend: Postgres, fe: &fe}
 	var parts []string
-	var args []any
 	for i, f := range filters {
-		name := fmt.Sprintf("filter[%d]", i)
-		col, ok := cols[f.Field]
-		if !ok {
-			fe.Add(name+".field", "%q is not a field that can be filtered", f.Field)
-			continue
+		if sql := t.node(f, fmt.Sprintf("filter[%d]", i), 1); sql != "" {
+			parts = append(parts, sql)
 		}
-		sql, a, err := condition(col, f)
-		if err != "" {
-			fe.Add(name+".value", "%s", err)
-			continue
-		}
-		parts = append(parts, sql)
-		args = append(args, a...)
 	}
 	if err := fe.Err(); err != nil {
 		return "", nil, err
@@ -87,12 +93,116 @@ func where(cols map[string]column, filters []Filter, anyOf bool) (string, []any,
 	if anyOf {
 		sep = " OR "
 	}
-	return "(" + strings.Join(parts, sep) + ")", args, nil
+	return "(" + strings.Join(parts, sep) + ")", t.args, nil
 }
 
-// condition returns the SQL of one filter on col, or a message saying what is
-// wrong with it.
-func condition(col column, f Filter) (string, []any, string) {
+// Bounds of a filter tree (Filter.Group).
+const (
+	// MaxFilterDepth is how deep groups may nest: a lone condition is depth
+	// 1, a group of conditions 2.
+	MaxFilterDepth = 8
+	// MaxFilterNodes is the most conditions and groups one tree holds.
+	MaxFilterNodes = 200
+)
+
+// translator turns a filter tree into SQL over cols: a WHERE expression
+// whose every value is a bound parameter (args), never text of the
+// client's. Problems go to fe, each named by its path in the tree.
+type translator struct {
+	cols    map[string]column
+	backend Backend
+	fe      *FieldErrors
+	args    []any
+	nodes   int
+}
+
+// node returns the SQL of f, named name ("filter", "filter.filters[2]"), at
+// depth (1 for the root), appending its values to t.args; "" after
+// recording a problem, or for an empty group.
+func (t *translator) node(f Filter, name string, depth int) string {
+	t.nodes++
+	if t.nodes == MaxFilterNodes+1 {
+		t.fe.Add(name, "the filter holds more than %d conditions and groups", MaxFilterNodes)
+	}
+	if t.nodes > MaxFilterNodes {
+		return ""
+	}
+	if f.Group == nil {
+		col, ok := t.cols[f.Field]
+		if !ok {
+			t.fe.Add(name+".field", "%q is not a field that can be filtered", f.Field)
+			return ""
+		}
+		if !knownOp(f.Op) {
+			t.fe.Add(name+".operator", "%q is not an operator", f.Op)
+			return ""
+		}
+		sql, a, msg := condition(col, f, t.backend)
+		if msg != "" {
+			t.fe.Add(name+".value", "%s", msg)
+			return ""
+		}
+		t.args = append(t.args, a...)
+		return sql
+	}
+	if depth >= MaxFilterDepth {
+		t.fe.Add(name, "groups nest at most %d deep", MaxFilterDepth-1)
+		return ""
+	}
+	var parts []string
+	for i, sub := range f.Group.Filters {
+		if sql := t.node(sub, fmt.Sprintf("%s.filters[%d]", name, i), depth+1); sql != "" {
+			parts = append(parts, sql)
+		}
+	}
+	if len(parts) == 0 {
+		switch {
+		case len(f.Group.Filters) > 0:
+			return "" // a problem was recorded
+		case f.Group.Any:
+			return "1 = 0" // no condition holds
+		}
+		return "1 = 1"
+	}
+	sep := " AND "
+	if f.Group.Any {
+		sep = " OR "
+	}
+	return "(" + strings.Join(parts, sep) + ")"
+}
+
+// knownOp reports whether op is one of the comparisons.
+func knownOp(op Op) bool {
+	switch op {
+	case OpEq, OpNe, OpLt, OpLe, OpGt, OpGe, OpContains, OpIn, OpLike:
+		return true
+	}
+	return false
+}
+
+// filterSQL returns the WHERE expression of the filter tree f over cols on
+// the backend ("" for none), with its bound values. It returns FieldErrors
+// naming each bad part by its path under "filter" ("filter.field",
+// "filter.filters[1].value"), all at once.
+func filterSQL(cols map[string]column, backend Backend, f *Filter) (string, []any, error) {
+	if f == nil {
+		return "", nil, nil
+	}
+	var fe FieldErrors
+	t := translator{cols: cols, backend: backend, fe: &fe}
+	sql := t.node(*f, "filter", 1)
+	if err := fe.Err(); err != nil {
+		return "", nil, err
+	}
+	if sql == "1 = 1" {
+		return "", nil, nil
+	}
+	return sql, t.args, nil
+}
+
+// condition returns the SQL of one filter on col for the backend, or a
+// message saying what is wrong with it.
+func condition(col column, f Filter, backend Backend) (string, []any, string) {
 	if f.Value == nil {
 		switch f.Op {
 		case OpEq:
@@ -123,6 +233,19 @@ func condition(col column, f Filter) (string, []any, string) {
 			return "", nil, msg
 		}
 		return fmt.Sprintf(`LOWER(%s) LIKE ? ESCAPE '\'`, col.expr), []any{"%" + escapeLike(strings.ToLower(s)) + "%"}, ""
+	case OpLike:
+		s, ok := f.Value.(string)
+		if !ok || col.kind != kindText {
+			return "", nil, "like needs a text field and a text pattern"
+		}
+		if _, msg := scalar(kindText, s); msg != "" {
+			return "", nil, msg
+		}
+		if backend == SQLite {
+			// SQLite's LIKE ignores the case of ASCII letters; GLOB does not.
+			return col.expr + " GLOB ?", []any{globPattern(s)}, ""
+		}
+		return fmt.Sprintf(`%s LIKE ? ESCAPE '\'`, col.expr), []any{strings.ReplaceAll(s, `\`, `\\`)}, ""
 	case OpIn:
 		var vals []any
 		switch vs := f.Value.(type) {
@@ -181,6 +304,28 @@ func scalar(kind valueKind, v any) (any, string) {
 		return nil, "must be a time"
 	}
 	return nil, "has an unknown type"
+}
+
+// globPattern returns the GLOB pattern matching what the LIKE pattern s
+// (OpLike) matches: % becomes *, _ becomes ?, and GLOB's own wildcards
+// stand for themselves.
+func globPattern(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '%':
+			b.WriteByte('*')
+		case '_':
+			b.WriteByte('?')
+		case '*', '?', '[':
+			b.WriteByte('[')
+			b.WriteRune(r)
+			b.WriteByte(']')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func escapeLike(s string) string {

@@ -163,7 +163,7 @@ func (a *api) serve(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return writeResult(c, req.id, result{Data: data})
+		return writeResult(c, req.id, resultOf(data))
 	}
 	cl, err := a.authenticate(c.Request().Context(), req.params, m.scope)
 	if err != nil {
@@ -177,7 +177,7 @@ func (a *api) serve(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		res := result{Data: data}
+		res := resultOf(data)
 		if u, ok := a.limits.Charge(c, cl); ok {
 			res.Metadata.Limits = limitsOf(u)
 		}

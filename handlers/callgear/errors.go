@@ -37,6 +37,11 @@ const (
 	mBatchNotSupported   = "batch_operations_not_supported"
 	mNotificationsNotSup = "notifications_not_supported"
 	mInternalError       = "internal_error"
+	// The get methods' own: a sort or filter on a field the method does
+	// not allow, and a report period over its limit.
+	mSortProhibited    = "sort_prohibited"
+	mFilterProhibited  = "filter_prohibited"
+	mDateIntervalLimit = "date_interval_limit_reached"
 	// Idempotency-Key outcomes: a key whose first request still runs, and
 	// one first sent with another request. CallGear has no such header, so
 	// it documents no mnemonics for them.
@@ -59,7 +64,7 @@ func codeOf(mnemonic string) int {
 	case mMethodNotFound:
 		return -32601
 	case mRequiredMissed, mInvalidValue, mDataType, mUnexpected, mCombination,
-		mEntityNotFound, mInvalidDateTime, mDataLimitExceeded:
+		mEntityNotFound, mInvalidDateTime, mDataLimitExceeded, mSortProhibited, mFilterProhibited, mDateIntervalLimit:
 		return -32602
 	case mAccessTokenInvalid, mAccessTokenExpired, mAuthError:
 		return -32001

@@ -74,6 +74,19 @@ type metadata struct {
 	// Limits is the state of the caller's limits after the call; absent when
 	// the server runs without limits, or could not count the call.
 	Limits *limits `json:"limits,omitempty"`
+	// TotalItems is how many rows a get method's query matches in all;
+	// absent for the other methods.
+	TotalItems *int64 `json:"total_items,omitempty"`
+}
+
+// resultOf returns the result of a method's data: a get method's listData
+// gives its rows as data and its total as metadata.total_items.
+func resultOf(data any) result {
+	if l, ok := data.(listData); ok {
+		total := l.total
+		return result{Data: l.rows, Metadata: metadata{TotalItems: &total}}
+	}
+	return result{Data: data}
 }
 
 // limits is result.metadata.limits: the caller's day and minute limits, the
