@@ -23,12 +23,17 @@ import (
 // every method's data to every result; this table makes the tests hold each
 // method to its own.
 var resultData = map[string]string{
-	"upload.offline_messages": "CallGearIdsData",
-	"upload.chats":            "CallGearIdsData",
-	"delete.offline_messages": "CallGearIdsData",
-	"delete.chats":            "CallGearIdsData",
-	"login.user":              "CallGearLoginUserData",
-	"logout.user":             "CallGearEmptyData",
+	"upload.offline_messages":     "CallGearIdsData",
+	"upload.chats":                "CallGearIdsData",
+	"delete.offline_messages":     "CallGearIdsData",
+	"delete.chats":                "CallGearIdsData",
+	"login.user":                  "CallGearLoginUserData",
+	"logout.user":                 "CallGearEmptyData",
+	"get.employees":               "CallGearEmployeesData",
+	"get.customer_users":          "CallGearCustomerUsersData",
+	"get.sites":                   "CallGearSitesData",
+	"get.campaigns":               "CallGearCampaignsData",
+	"get.visitor_sessions_report": "CallGearVisitorSessionsData",
 }
 
 // specChecked is apitest.Wrap for CallGear: every request h serves and every
