@@ -185,8 +185,8 @@ type AssigneeDayCount struct {
 
 // Message is one entry in a case.
 type Message struct {
-	ID        int64  `gorm:"primaryKey;index:idx_messages_case,priority:3"`
-	AccountID int64  `gorm:"not null"`
+	ID        int64  `gorm:"primaryKey;index:idx_messages_case,priority:3;index:idx_messages_account_time,priority:3"`
+	AccountID int64  `gorm:"not null;index:idx_messages_account_time,priority:1"`
 	CaseID    int64  `gorm:"not null;index:idx_messages_case,priority:1;index:idx_messages_case_agent,priority:1,where:agent_id IS NOT NULL"`
 	Sender    Sender `gorm:"not null"`
 	// AgentID is set when Sender is SenderAgent.
@@ -210,7 +210,7 @@ type Message struct {
 	DeliveredAt    *time.Time ``
 	FailedAt       *time.Time ``
 	FailReason     string     `gorm:"not null"`
-	CreatedAt      time.Time  `gorm:"not null;index:idx_messages_case,priority:2"`
+	CreatedAt      time.Time  `gorm:"not null;index:idx_messages_case,priority:2;index:idx_messages_account_time,priority:2"`
 	UpdatedAt      time.Time  `gorm:"not null"`
 }
 

@@ -59,6 +59,9 @@ type Store interface {
 	SiteList(ctx context.Context, accountID int64, q store.ListQuery) ([]models.Site, int64, error)
 	CampaignList(ctx context.Context, accountID int64, q store.ListQuery) ([]store.CampaignView, int64, error)
 	VisitorSessionReport(ctx context.Context, accountID int64, q store.ListQuery) ([]store.SessionView, int64, error)
+	// ReportCases and ReportChatMessages read the get.*_report methods.
+	ReportCases(ctx context.Context, accountID int64, ch models.Channel, q store.ListQuery) ([]store.CaseReportRow, int64, error)
+	ReportChatMessages(ctx context.Context, accountID int64, chatIDs []int64, q store.ListQuery) ([]store.MessageReportRow, int64, error)
 }
 
 // Config tunes the dialect; its zero value is the defaults.
@@ -132,6 +135,12 @@ func methodOf(name string) (method, bool) {
 		return method{run: (*api).getCampaigns, scope: auth.ScopeRead}, true
 	case "get.visitor_sessions_report":
 		return method{run: (*api).getVisitorSessionsReport, scope: auth.ScopeRead}, true
+	case "get.offline_messages_report":
+		return method{run: (*api).getOfflineMessagesReport, scope: auth.ScopeRead}, true
+	case "get.chats_report":
+		return method{run: (*api).getChatsReport, scope: auth.ScopeRead}, true
+	case "get.chat_messages_report":
+		return method{run: (*api).getChatMessagesReport, scope: auth.ScopeRead}, true
 	}
 	return method{}, false
 }

@@ -12,15 +12,16 @@ import (
 // filter, fields, sort}: the account's agents, enabled or not, by id. See
 // getList for the errors.
 func (a *api) getEmployees(c echo.Context, cl auth.Caller, params map[string]any) (any, error) {
-	return getList(a, c, cl, params, employeeColumns(), listSpec{}, true, a.store.AgentList)
+	return getList(a, c, cl, params, employeeColumns(), listSpec{}, a.store.AgentList)
 }
 
 // getCustomerUsers is get.customer_users {access_token, offset, limit,
 // filter, fields, sort}: the users who may make requests in the account,
 // which are its agents (each logs in with login.user, or holds API keys).
-// See getList for the errors.
+// CallGear's partners call it without user_id; one given is checked as
+// elsewhere. See getList for the errors.
 func (a *api) getCustomerUsers(c echo.Context, cl auth.Caller, params map[string]any) (any, error) {
-	return getList(a, c, cl, params, customerUserColumns(), listSpec{}, false, a.store.AgentList)
+	return getList(a, c, cl, params, customerUserColumns(), listSpec{}, a.store.AgentList)
 }
 
 // employeeColumns are get.employees' columns. Its call-routing settings,

@@ -37,8 +37,8 @@ func mustList(tb testing.TB, r response) ([]map[string]any, int64) {
 	return out.Data, *out.Metadata.TotalItems
 }
 
-// column returns the column of every row, as JSON text.
-func column(rows []map[string]any, name string) []string {
+// cells returns the column name of every row, as JSON text.
+func cells(rows []map[string]any, name string) []string {
 	out := make([]string, len(rows))
 	for i, r := range rows {
 		b, _ := json.Marshal(r[name])
@@ -75,8 +75,8 @@ func TestGetEmployees(t *testing.T) {
 		}
 		t.Run("defaults", func(t *testing.T) {
 			rows, total := mustList(t, call(nil))
-			if total != 3 || !slices.Equal(column(rows, "id"), jsonIDs(f.boss.ID, f.agent.ID, f.admin.ID)) {
-				t.Fatalf("ids %v total %d, want the account's 3 agents by id", column(rows, "id"), total)
+			if total != 3 || !slices.Equal(cells(rows, "id"), jsonIDs(f.boss.ID, f.agent.ID, f.admin.ID)) {
+				t.Fatalf("ids %v total %d, want the account's 3 agents by id", cells(rows, "id"), total)
 			}
 			boss := rows[0]
 			if len(boss) != 24 || boss["login"] != "boss@example.com" || boss["email"] != "boss@example.com" ||
@@ -104,7 +104,7 @@ func TestGetEmployees(t *testing.T) {
 		})
 		t.Run("sort", func(t *testing.T) {
 			rows, _ := mustList(t, call(obj{"sort": []any{obj{"field": "login", "order": "asc"}}}))
-			if got := column(rows, "login"); !slices.Equal(got, []string{`"admin@example.com"`, `"agent@example.com"`, `"boss@example.com"`}) {
+			if got := cells(rows, "login"); !slices.Equal(got, []string{`"admin@example.com"`, `"agent@example.com"`, `"boss@example.com"`}) {
 				t.Errorf("logins %v", got)
 			}
 		})
@@ -113,14 +113,14 @@ func TestGetEmployees(t *testing.T) {
 				obj{"field": "login", "operator": "=", "value": "agent@example.com"},
 				obj{"field": "full_name", "operator": "like", "value": "First ad%"},
 			}}}))
-			if total != 2 || !slices.Equal(column(rows, "id"), jsonIDs(f.agent.ID, f.admin.ID)) {
-				t.Errorf("ids %v total %d", column(rows, "id"), total)
+			if total != 2 || !slices.Equal(cells(rows, "id"), jsonIDs(f.agent.ID, f.admin.ID)) {
+				t.Errorf("ids %v total %d", cells(rows, "id"), total)
 			}
 		})
 		t.Run("paging", func(t *testing.T) {
 			rows, total := mustList(t, call(obj{"offset": 1, "limit": 1}))
-			if total != 3 || !slices.Equal(column(rows, "id"), jsonIDs(f.agent.ID)) {
-				t.Errorf("ids %v total %d", column(rows, "id"), total)
+			if total != 3 || !slices.Equal(cells(rows, "id"), jsonIDs(f.agent.ID)) {
+				t.Errorf("ids %v total %d", cells(rows, "id"), total)
 			}
 		})
 		errs := []struct {
@@ -153,8 +153,8 @@ func TestGetCustomerUsers(t *testing.T) {
 			return f.call(t, "get.customer_users", with(obj{"access_token": f.token}, flatten(params)...))
 		}
 		rows, total := mustList(t, call(nil))
-		if total != 3 || !slices.Equal(column(rows, "id"), jsonIDs(f.boss.ID, f.agent.ID, f.admin.ID)) {
-			t.Fatalf("ids %v total %d", column(rows, "id"), total)
+		if total != 3 || !slices.Equal(cells(rows, "id"), jsonIDs(f.boss.ID, f.agent.ID, f.admin.ID)) {
+			t.Fatalf("ids %v total %d", cells(rows, "id"), total)
 		}
 		want := map[string]any{"id": json.Number(jsonIDs(f.boss.ID)[0]), "login": "boss@example.com", "name": "First boss@example.com Last",
 			"description": nil, "customer_id": json.Number(jsonIDs(f.acct.ID)[0])}
@@ -163,12 +163,14 @@ func TestGetCustomerUsers(t *testing.T) {
 		}
 		rows, total = mustList(t, call(obj{"fields": []any{"login"}, "sort": []any{obj{"field": "name", "order": "desc"}},
 			"filter": obj{"field": "customer_id", "operator": "=", "value": f.acct.ID}}))
-		if total != 3 || !slices.Equal(column(rows, "login"), []string{`"boss@example.com"`, `"agent@example.com"`, `"admin@example.com"`}) || len(rows[0]) != 1 {
+		if total != 3 || !slices.Equal(cells(rows, "login"), []string{`"boss@example.com"`, `"agent@example.com"`, `"admin@example.com"`}) || len(rows[0]) != 1 {
 			t.Errorf("rows %v total %d", rows, total)
 		}
 		assertError(t, call(obj{"fields": []any{"email"}}), http.StatusOK, -32602, "unexpected_parameters", "fields[0]")
-		// get.customer_users is a partner's method: it takes no user_id.
-		assertError(t, call(obj{"user_id": f.boss.ID}), http.StatusOK, -32602, "unexpected_parameters", "user_id")
+		assertError(t, call(obj{"user_id": f.foreignAgent.ID}), http.StatusOK, -32602, "entity_not_found", "user_id")
+		if rows, _ := mustList(t, call(obj{"user_id": f.agent.ID})); len(rows) != 3 {
+			t.Errorf("with user_id: %v", rows)
+		}
 	})
 }
 

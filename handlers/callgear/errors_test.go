@@ -99,6 +99,14 @@ func (s fakeStore) VisitorSessionReport(context.Context, int64, store.ListQuery)
 	return nil, 0, s.err()
 }
 
+func (s fakeStore) ReportCases(context.Context, int64, models.Channel, store.ListQuery) ([]store.CaseReportRow, int64, error) {
+	return nil, 0, s.err()
+}
+
+func (s fakeStore) ReportChatMessages(context.Context, int64, []int64, store.ListQuery) ([]store.MessageReportRow, int64, error) {
+	return nil, 0, s.err()
+}
+
 // TestErrors_Server checks the failures a client cannot cause, and the
 // store's errors that are not about one field, each as a JSON-RPC error with
 // the request's id.

@@ -111,6 +111,9 @@ type listIn struct {
 // in which dates are read. The store fields it names come from cols.
 func readList[R any](o *object, loc *time.Location, cols columns[R], spec listSpec) listIn {
 	in := listIn{Query: store.ListQuery{Limit: defaultLimit}}
+	// CallGear's agents name the client they act for; every key here is
+	// the account's own, so the id is read and not checked.
+	o.optID("user_id")
 	if n, ok := o.r.Int64("offset", false); ok {
 		if n < 0 || n > maxOffset {
 			o.p.invalid("offset", n, "must be 0 to %d", maxOffset)
@@ -236,6 +239,14 @@ var operators = map[string]store.Op{
 // {field, operator, value} or a group {filters, condition}. It returns the
 // store's filter and false after recording a problem.
 func readFilter[R any](o *object, path jsonbody.Path, v any, cols columns[R], loc *time.Location, depth int) (store.Filter, bool) {
+	before := len(*o.p)
+	f, ok := readNode(o, path, v, cols, loc, depth)
+	// A member the node does not take is a problem too.
+	return f, ok && len(*o.p) == before
+}
+
+// readNode is readFilter but for members the node does not take.
+func readNode[R any](o *object, path jsonbody.Path, v any, cols columns[R], loc *time.Location, depth int) (store.Filter, bool) {
 	name := path.Full()
 	m, isObj := v.(map[string]any)
 	if !isObj {

@@ -11,14 +11,14 @@ import (
 // getSites is get.sites {access_token, user_id, offset, limit, filter,
 // fields, sort}: the account's sites, by id. See getList for the errors.
 func (a *api) getSites(c echo.Context, cl auth.Caller, params map[string]any) (any, error) {
-	return getList(a, c, cl, params, siteColumns(), listSpec{}, true, a.store.SiteList)
+	return getList(a, c, cl, params, siteColumns(), listSpec{}, a.store.SiteList)
 }
 
 // getCampaigns is get.campaigns {access_token, user_id, offset, limit,
 // filter, fields, sort}: the account's campaigns, by id. See getList for
 // the errors.
 func (a *api) getCampaigns(c echo.Context, cl auth.Caller, params map[string]any) (any, error) {
-	return getList(a, c, cl, params, campaignColumns(), listSpec{}, true, a.store.CampaignList)
+	return getList(a, c, cl, params, campaignColumns(), listSpec{}, a.store.CampaignList)
 }
 
 // siteColumns are get.sites' columns. A site is its domain: its name is the

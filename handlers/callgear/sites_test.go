@@ -19,8 +19,8 @@ func TestGetSites(t *testing.T) {
 		}
 		t.Run("defaults", func(t *testing.T) {
 			rows, total := mustList(t, call(nil))
-			if total != 3 || !slices.Equal(column(rows, "id"), jsonIDs(f.site.ID, f.site2.ID, added.ID)) {
-				t.Fatalf("ids %v total %d, want the account's 3 sites", column(rows, "id"), total)
+			if total != 3 || !slices.Equal(cells(rows, "id"), jsonIDs(f.site.ID, f.site2.ID, added.ID)) {
+				t.Fatalf("ids %v total %d, want the account's 3 sites", cells(rows, "id"), total)
 			}
 			r := rows[2]
 			if r["domain_name"] != "added.example.org" || r["name"] != "added.example.org" || r["is_editable"] != false ||
@@ -35,22 +35,22 @@ func TestGetSites(t *testing.T) {
 		})
 		t.Run("fields and sort", func(t *testing.T) {
 			rows, _ := mustList(t, call(obj{"fields": []any{"domain_name"}, "sort": []any{obj{"field": "domain_name", "order": "desc"}}}))
-			if got := column(rows, "domain_name"); !slices.Equal(got, []string{`"shop.example.com"`, `"blog.example.com"`, `"added.example.org"`}) || len(rows[0]) != 1 {
+			if got := cells(rows, "domain_name"); !slices.Equal(got, []string{`"shop.example.com"`, `"blog.example.com"`, `"added.example.org"`}) || len(rows[0]) != 1 {
 				t.Errorf("rows %v", rows)
 			}
 		})
 		t.Run("filter", func(t *testing.T) {
 			rows, total := mustList(t, call(obj{"filter": obj{"field": "domain_name", "operator": "in", "value": []any{"blog.example.com", "other.example.com"}}}))
-			if total != 1 || !slices.Equal(column(rows, "id"), jsonIDs(f.site2.ID)) {
-				t.Errorf("ids %v total %d", column(rows, "id"), total)
+			if total != 1 || !slices.Equal(cells(rows, "id"), jsonIDs(f.site2.ID)) {
+				t.Errorf("ids %v total %d", cells(rows, "id"), total)
 			}
 			rows, total = mustList(t, call(obj{"filter": obj{"field": "creation_date", "operator": "<", "value": "2000-01-01 00:00:00"}}))
 			if total != 0 || len(rows) != 0 {
-				t.Errorf("created before 2000: ids %v total %d", column(rows, "id"), total)
+				t.Errorf("created before 2000: ids %v total %d", cells(rows, "id"), total)
 			}
 			rows, total = mustList(t, call(obj{"filter": obj{"field": "creation_date", "operator": ">=", "value": "2000-01-01 00:00:00"}}))
 			if total != 3 || len(rows) != 3 {
-				t.Errorf("created since 2000: ids %v total %d", column(rows, "id"), total)
+				t.Errorf("created since 2000: ids %v total %d", cells(rows, "id"), total)
 			}
 		})
 		assertError(t, call(obj{"fields": []any{"title"}}), http.StatusOK, -32602, "unexpected_parameters", "fields[0]")
@@ -69,8 +69,8 @@ func TestGetCampaigns(t *testing.T) {
 		}
 		t.Run("defaults", func(t *testing.T) {
 			rows, total := mustList(t, call(nil))
-			if total != 3 || !slices.Equal(column(rows, "id"), jsonIDs(f.campaign.ID, f.campaign2.ID, added.ID)) {
-				t.Fatalf("ids %v total %d, want the account's 3 campaigns", column(rows, "id"), total)
+			if total != 3 || !slices.Equal(cells(rows, "id"), jsonIDs(f.campaign.ID, f.campaign2.ID, added.ID)) {
+				t.Fatalf("ids %v total %d, want the account's 3 campaigns", cells(rows, "id"), total)
 			}
 			r := rows[2]
 			if r["name"] != "Autumn sale" || r["site_domain_name"] != "blog.example.com" || r["status"] != "active" || r["type"] != "basic" ||
@@ -80,7 +80,7 @@ func TestGetCampaigns(t *testing.T) {
 			if _, ok := r["static_utm_source"]; ok {
 				t.Errorf("static_utm_source is returned only when fields names it: %v", r)
 			}
-			if got := column(rows, "site_id"); !slices.Equal(got, jsonIDs(f.site.ID, f.site2.ID, f.site2.ID)) {
+			if got := cells(rows, "site_id"); !slices.Equal(got, jsonIDs(f.site.ID, f.site2.ID, f.site2.ID)) {
 				t.Errorf("site ids %v", got)
 			}
 		})
@@ -92,7 +92,7 @@ func TestGetCampaigns(t *testing.T) {
 		})
 		t.Run("sort", func(t *testing.T) {
 			rows, _ := mustList(t, call(obj{"sort": []any{obj{"field": "site_id", "order": "desc"}, obj{"field": "name"}}}))
-			if got := column(rows, "id"); !slices.Equal(got, jsonIDs(added.ID, f.campaign2.ID, f.campaign.ID)) {
+			if got := cells(rows, "id"); !slices.Equal(got, jsonIDs(added.ID, f.campaign2.ID, f.campaign.ID)) {
 				t.Errorf("ids %v", got)
 			}
 		})
@@ -110,8 +110,8 @@ func TestGetCampaigns(t *testing.T) {
 		for _, tt := range filters {
 			t.Run("filter "+tt.name, func(t *testing.T) {
 				rows, total := mustList(t, call(obj{"filter": tt.filter}))
-				if total != int64(len(tt.want)) || !slices.Equal(column(rows, "id"), jsonIDs(tt.want...)) {
-					t.Errorf("ids %v total %d, want %v", column(rows, "id"), total, tt.want)
+				if total != int64(len(tt.want)) || !slices.Equal(cells(rows, "id"), jsonIDs(tt.want...)) {
+					t.Errorf("ids %v total %d, want %v", cells(rows, "id"), total, tt.want)
 				}
 			})
 		}

@@ -34,6 +34,9 @@ var resultData = map[string]string{
 	"get.sites":                   "CallGearSitesData",
 	"get.campaigns":               "CallGearCampaignsData",
 	"get.visitor_sessions_report": "CallGearVisitorSessionsData",
+	"get.offline_messages_report": "CallGearRowsData",
+	"get.chats_report":            "CallGearRowsData",
+	"get.chat_messages_report":    "CallGearRowsData",
 }
 
 // specChecked is apitest.Wrap for CallGear: every request h serves and every

@@ -93,18 +93,18 @@ func TestGetVisitorSessionsReport(t *testing.T) {
 		s3 := mustSession(t, st, f.acct.ID, store.NewVisitorSession{SiteID: f.site.ID, StartedAt: f.sessionStart.AddDate(0, 2, 9).Add(12 * 3600e9)})
 		t.Run("sort", func(t *testing.T) {
 			rows, total := mustList(t, call(year, obj{"fields": []any{"id"}, "sort": []any{obj{"field": "date_time", "order": "desc"}}}))
-			if total != 4 || !slices.Equal(column(rows, "id"), jsonIDs(*s3.ExtID, *s2.ExtID, number, *f.session.ExtID)) {
-				t.Errorf("ids %v total %d", column(rows, "id"), total)
+			if total != 4 || !slices.Equal(cells(rows, "id"), jsonIDs(*s3.ExtID, *s2.ExtID, number, *f.session.ExtID)) {
+				t.Errorf("ids %v total %d", cells(rows, "id"), total)
 			}
 			rows, _ = mustList(t, call(year, obj{"fields": []any{"id"}, "sort": []any{obj{"field": "site_domain_name"}, obj{"field": "date_time", "order": "desc"}}}))
-			if !slices.Equal(column(rows, "id"), jsonIDs(*s2.ExtID, *s3.ExtID, number, *f.session.ExtID)) {
-				t.Errorf("by site: ids %v", column(rows, "id"))
+			if !slices.Equal(cells(rows, "id"), jsonIDs(*s2.ExtID, *s3.ExtID, number, *f.session.ExtID)) {
+				t.Errorf("by site: ids %v", cells(rows, "id"))
 			}
 		})
 		t.Run("paging from the end", func(t *testing.T) {
 			rows, total := mustList(t, call(year, obj{"fields": []any{"id"}, "offset": 3, "limit": 2}))
-			if total != 4 || !slices.Equal(column(rows, "id"), jsonIDs(*s3.ExtID)) {
-				t.Errorf("ids %v total %d", column(rows, "id"), total)
+			if total != 4 || !slices.Equal(cells(rows, "id"), jsonIDs(*s3.ExtID)) {
+				t.Errorf("ids %v total %d", cells(rows, "id"), total)
 			}
 		})
 		filters := []struct {
@@ -123,8 +123,8 @@ func TestGetVisitorSessionsReport(t *testing.T) {
 		for _, tt := range filters {
 			t.Run("filter "+tt.name, func(t *testing.T) {
 				rows, total := mustList(t, call(year, obj{"fields": []any{"id"}, "filter": tt.filter}))
-				if total != int64(len(tt.want)) || !slices.Equal(column(rows, "id"), jsonIDs(tt.want...)) {
-					t.Errorf("ids %v total %d, want %v", column(rows, "id"), total, tt.want)
+				if total != int64(len(tt.want)) || !slices.Equal(cells(rows, "id"), jsonIDs(tt.want...)) {
+					t.Errorf("ids %v total %d, want %v", cells(rows, "id"), total, tt.want)
 				}
 			})
 		}
