@@ -459,7 +459,7 @@ const (
 )
 
 // reportMessageColumns maps the message report's fields to SQL over
-// messages m joined to their cases c.
+// messages m.
 var reportMessageColumns = map[string]column{
 	ReportMessageID:        {"m.id", kindInt, false},
 	ReportMessageChatID:    {"m.case_id", kindInt, false},
@@ -512,7 +512,10 @@ func (s *Store) ReportChatMessages(ctx context.Context, accountID int64, chatIDs
 	if err := fe.Err(); err != nil {
 		return nil, 0, err
 	}
-	base := "m.account_id = ? AND m.kind = ? AND c.channel = ?"
+	// The chat test is a subquery on the case's key, not a join: a join
+	// lets the planner hash every case of the account, where this reads
+	// only the window's messages' cases.
+	base := "m.account_id = ? AND m.kind = ? AND (SELECT c.channel FROM cases c WHERE c.id = m.case_id) = ?"
 	args := []any{accountID, models.KindMessage, models.ChannelChat}
 	if chatIDs != nil {
 		base += " AND m.case_id IN ?"
@@ -531,9 +534,10 @@ func (s *Store) ReportChatMessages(ctx context.Context, accountID int64, chatIDs
 	err = s.readTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		rows, total, err = listPage(tx, listSource[MessageReportRow]{
-			selects: "m.id, m.case_id, m.sender, m.agent_id, m.text, m.created_at, c.contact_id, c.uploaded",
-			from:    "messages m JOIN cases c ON c.id = m.case_id",
-			base:    base, args: args,
+			selects: `m.id, m.case_id, m.sender, m.agent_id, m.text, m.created_at,
+				(SELECT c.contact_id FROM cases c WHERE c.id = m.case_id), (SELECT c.uploaded FROM cases c WHERE c.id = m.case_id)`,
+			from: "messages m",
+			base: base, args: args,
 			scan: func(r rowScanner) (MessageReportRow, error) {
 				var m MessageReportRow
 				err := r.Scan(&m.ID, &m.ChatID, &m.Sender, &m.AgentID, &m.Text, &m.CreatedAt, &m.ContactID, &m.Uploaded)
