@@ -100,8 +100,8 @@ type Campaign struct {
 
 // VisitorSession is one visit of a contact to a site.
 type VisitorSession struct {
-	ID        int64 `gorm:"primaryKey"`
-	AccountID int64 `gorm:"not null;index:idx_visitor_sessions_contact,priority:1;uniqueIndex:idx_visitor_sessions_ext,priority:1"`
+	ID        int64 `gorm:"primaryKey;index:idx_visitor_sessions_started,priority:3"`
+	AccountID int64 `gorm:"not null;index:idx_visitor_sessions_contact,priority:1;uniqueIndex:idx_visitor_sessions_ext,priority:1;index:idx_visitor_sessions_started,priority:1"`
 	// ExtID is the number the account's own systems know the session by,
 	// unique in the account: a session an upload names and records keeps the
 	// uploader's number (CallGear's visitor_session_id), one created here
@@ -111,7 +111,7 @@ type VisitorSession struct {
 	ContactID      *int64    `gorm:"index:idx_visitor_sessions_contact,priority:2"`
 	SiteID         int64     `gorm:"not null"`
 	CampaignID     *int64    ``
-	StartedAt      time.Time `gorm:"not null"`
+	StartedAt      time.Time `gorm:"not null;index:idx_visitor_sessions_started,priority:2"`
 	IPAddress      string    `gorm:"not null"`
 	Platform       string    `gorm:"not null"`
 	Browser        string    `gorm:"not null"`
@@ -152,7 +152,7 @@ type Case struct {
 	ExtID                 *string    `gorm:"uniqueIndex:idx_cases_ext,priority:3"`
 	SiteID                *int64     ``
 	CampaignID            *int64     ``
-	VisitorSessionID      *int64     ``
+	VisitorSessionID      *int64     `gorm:"index:idx_cases_visitor_session"`
 	FormName              string     `gorm:"not null"`
 	// Uploaded marks a case written by a bulk upload (CallGear's Data API),
 	// the only kind CallGear may delete.

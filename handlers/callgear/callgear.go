@@ -52,6 +52,13 @@ type Store interface {
 	UploadOfflineMessages(ctx context.Context, accountID int64, items []store.OfflineUpload) ([]int64, error)
 	UploadChats(ctx context.Context, accountID int64, items []store.ChatUpload) ([]int64, error)
 	DeleteUploaded(ctx context.Context, accountID int64, channel models.Channel, ids []int64) ([]int64, error)
+	// The directories and the visitor sessions report (get.employees,
+	// get.customer_users, get.sites, get.campaigns,
+	// get.visitor_sessions_report).
+	AgentList(ctx context.Context, accountID int64, q store.ListQuery) ([]models.Agent, int64, error)
+	SiteList(ctx context.Context, accountID int64, q store.ListQuery) ([]models.Site, int64, error)
+	CampaignList(ctx context.Context, accountID int64, q store.ListQuery) ([]store.CampaignView, int64, error)
+	VisitorSessionReport(ctx context.Context, accountID int64, q store.ListQuery) ([]store.SessionView, int64, error)
 	// ReportCases and ReportChatMessages read the get.*_report methods.
 	ReportCases(ctx context.Context, accountID int64, ch models.Channel, q store.ListQuery) ([]store.CaseReportRow, int64, error)
 	ReportChatMessages(ctx context.Context, accountID int64, chatIDs []int64, q store.ListQuery) ([]store.MessageReportRow, int64, error)
@@ -118,6 +125,16 @@ func methodOf(name string) (method, bool) {
 		return method{run: (*api).deleteOfflineMessages, scope: auth.ScopeUpload}, true
 	case "delete.chats":
 		return method{run: (*api).deleteChats, scope: auth.ScopeUpload}, true
+	case "get.employees":
+		return method{run: (*api).getEmployees, scope: auth.ScopeRead}, true
+	case "get.customer_users":
+		return method{run: (*api).getCustomerUsers, scope: auth.ScopeRead}, true
+	case "get.sites":
+		return method{run: (*api).getSites, scope: auth.ScopeRead}, true
+	case "get.campaigns":
+		return method{run: (*api).getCampaigns, scope: auth.ScopeRead}, true
+	case "get.visitor_sessions_report":
+		return method{run: (*api).getVisitorSessionsReport, scope: auth.ScopeRead}, true
 	case "get.offline_messages_report":
 		return method{run: (*api).getOfflineMessagesReport, scope: auth.ScopeRead}, true
 	case "get.chats_report":

@@ -83,6 +83,22 @@ func (s fakeStore) DeleteUploaded(context.Context, int64, models.Channel, []int6
 	return nil, s.err()
 }
 
+func (s fakeStore) AgentList(context.Context, int64, store.ListQuery) ([]models.Agent, int64, error) {
+	return nil, 0, s.err()
+}
+
+func (s fakeStore) SiteList(context.Context, int64, store.ListQuery) ([]models.Site, int64, error) {
+	return nil, 0, s.err()
+}
+
+func (s fakeStore) CampaignList(context.Context, int64, store.ListQuery) ([]store.CampaignView, int64, error) {
+	return nil, 0, s.err()
+}
+
+func (s fakeStore) VisitorSessionReport(context.Context, int64, store.ListQuery) ([]store.SessionView, int64, error) {
+	return nil, 0, s.err()
+}
+
 func (s fakeStore) ReportCases(context.Context, int64, models.Channel, store.ListQuery) ([]store.CaseReportRow, int64, error) {
 	return nil, 0, s.err()
 }
