@@ -170,8 +170,7 @@ func TestChats_List(t *testing.T) {
 func TestChats_Create(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
 		f := mustFixture(t, st)
-		sales := storetest.MustDepartment(t, st, f.acct.ID, "Sales")
-		theirs := storetest.MustDepartment(t, st, f.other.ID, "Theirs")
+		sales, theirs := f.sales, f.foreignDepartment
 		t.Run("assigned, with department and application", func(t *testing.T) {
 			before := f.counts(t)
 			r := mustOK(t, f.do(t, http.MethodPost, "/v1/chats", f.chatToken,
