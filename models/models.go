@@ -89,6 +89,15 @@ type Site struct {
 	CreatedAt time.Time `gorm:"not null"`
 }
 
+// Department is a team of an account that cases are routed to
+// (HelpCrunch's chat department); its name is the account's only one.
+type Department struct {
+	ID        int64     `gorm:"primaryKey"`
+	AccountID int64     `gorm:"not null;uniqueIndex:idx_departments_name,priority:1"`
+	Name      string    `gorm:"not null;uniqueIndex:idx_departments_name,priority:2"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
 // Campaign is an advertising campaign of a site.
 type Campaign struct {
 	ID        int64     `gorm:"primaryKey"`
@@ -159,9 +168,15 @@ type Case struct {
 	Uploaded bool `gorm:"not null"`
 	// TimelineID is the case's second handle, unique and apart from its id:
 	// the store numbers it from its own sequence when it writes the case.
-	TimelineID int64     `gorm:"not null;uniqueIndex:idx_cases_timeline"`
-	CreatedAt  time.Time `gorm:"not null"`
-	UpdatedAt  time.Time `gorm:"not null"`
+	TimelineID int64 `gorm:"not null;uniqueIndex:idx_cases_timeline"`
+	// DepartmentID is the account's department the case is in, if any.
+	DepartmentID *int64 ``
+	// SnoozedUntil is when a snoozed case wants an answer again; nil when it
+	// is not snoozed. The store does not wake it by itself: it stays set until
+	// a client unsnoozes the case or changes its status.
+	SnoozedUntil *time.Time ``
+	CreatedAt    time.Time  `gorm:"not null"`
+	UpdatedAt    time.Time  `gorm:"not null"`
 }
 
 // CaseDayCount counts an account's cases of one channel by the UTC day they
@@ -289,7 +304,7 @@ type IdempotencyKey struct {
 // All lists every model, in an order in which foreign keys can be created.
 func All() []any {
 	return []any{
-		&Account{}, &Agent{}, &APIKey{}, &Contact{}, &Site{}, &Campaign{}, &VisitorSession{},
+		&Account{}, &Agent{}, &APIKey{}, &Contact{}, &Site{}, &Campaign{}, &Department{}, &VisitorSession{},
 		&Case{}, &CaseDayCount{}, &AssigneeDayCount{}, &Message{}, &Inbox{}, &Delivery{}, &IdempotencyKey{}, &Setting{},
 		&Attachment{},
 	}

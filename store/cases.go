@@ -12,13 +12,14 @@ import (
 )
 
 // CaseView is a case with what every dialect shows beside it: its contact,
-// its assignee, who closed it, the agents taking part, and the text of its
-// last message.
+// its assignee, who closed it, its department, the agents taking part, and
+// the text of its last message.
 type CaseView struct {
 	models.Case
-	Contact  models.Contact
-	Assignee *models.Agent
-	Closer   *models.Agent
+	Contact    models.Contact
+	Assignee   *models.Agent
+	Closer     *models.Agent
+	Department *models.Department
 	// Agents are the case's assignee and every agent who wrote in it, by id.
 	Agents          []models.Agent
 	LastMessageText string
@@ -151,18 +152,21 @@ func (s *Store) caseView(tx *gorm.DB, accountID, id int64) (CaseView, error) {
 	return views[0], nil
 }
 
-// caseViews loads the contacts, agents and last messages of cases with one
-// query each, however many cases there are.
+// caseViews loads the contacts, agents, departments and last messages of
+// cases with one query each, however many cases there are.
 func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]CaseView, error) {
 	views := make([]CaseView, len(cases))
 	if len(cases) == 0 {
 		return views, nil
 	}
-	var caseIDs, contactIDs, lastIDs []int64
+	var caseIDs, contactIDs, lastIDs, departmentIDs []int64
 	agentIDs := map[int64]bool{}
 	for _, c := range cases {
 		caseIDs = append(caseIDs, c.ID)
 		contactIDs = append(contactIDs, c.ContactID)
+		if c.DepartmentID != nil {
+			departmentIDs = append(departmentIDs, *c.DepartmentID)
+		}
 		if c.LastMessageID != nil {
 			lastIDs = append(lastIDs, *c.LastMessageID)
 		}
@@ -222,6 +226,10 @@ func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]
 			lastText[r.ID] = r.Text
 		}
 	}
+	departments, err := caseDepartments(tx, accountID, departmentIDs)
+	if err != nil {
+		return nil, err
+	}
 	byContact := map[int64]models.Contact{}
 	for _, ct := range contacts {
 		byContact[ct.ID] = ct
@@ -241,7 +249,8 @@ func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]
 	}
 	for i, c := range cases {
 		c.StartedAt = c.StartedAt.UTC()
-		v := CaseView{Case: c, Contact: byContact[c.ContactID], Assignee: agentPtr(c.AssigneeID), Closer: agentPtr(c.ClosedBy)}
+		v := CaseView{Case: c, Contact: byContact[c.ContactID], Assignee: agentPtr(c.AssigneeID), Closer: agentPtr(c.ClosedBy),
+			Department: departments.of(c.DepartmentID)}
 		ids := writersOf[c.ID]
 		if c.AssigneeID != nil {
 			ids = append(ids, *c.AssigneeID)
@@ -267,13 +276,16 @@ type NewCase struct {
 	Channel models.Channel
 	// AssigneeID, when set, must be an agent of the account.
 	AssigneeID *int64
-	Subject    string
+	// DepartmentID, when set, must be a department of the account.
+	DepartmentID *int64
+	Subject      string
 	// Initiator says who started it (default models.InitiatorAgent).
 	Initiator models.Initiator
 }
 
 // CreateCase creates a case with no messages yet, in status new. It returns
-// ErrNotFound when the contact or assignee is not the account's, and
+// ErrNotFound when the contact, assignee or department is not the account's
+// (a NotFoundError naming the first of them that is not), and
 // FieldErrors for an unknown channel or initiator or a subject that is not one line of at
 // most models.MaxSubjectBytes.
 func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (CaseView, error) {
@@ -304,6 +316,11 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 				return err
 			}
 		}
+		if in.DepartmentID != nil {
+			if err := owned(tx, &models.Department{}, "department", accountID, *in.DepartmentID); err != nil {
+				return err
+			}
+		}
 		timeline, err := s.newTimelineID(tx)
 		if err != nil {
 			return err
@@ -312,7 +329,7 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 		c := models.Case{
 			AccountID: accountID, ContactID: in.ContactID, Channel: in.Channel, Status: models.StatusNew,
 			Initiator: in.Initiator, Subject: strings.TrimSpace(in.Subject), AssigneeID: in.AssigneeID,
-			TimelineID: timeline, StartedAt: now, CreatedAt: now, UpdatedAt: now,
+			DepartmentID: in.DepartmentID, TimelineID: timeline, StartedAt: now, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := tx.Create(&c).Error; err != nil {
 			return err
@@ -330,7 +347,8 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 }
 
 // SetCaseStatus moves a case to status. Closing records the time and, when by
-// is set, the agent who closed it; any other status reopens a closed case. It
+// is set, the agent who closed it; any other status reopens a closed case.
+// Any status but on hold ends a snooze (see SnoozeCase). It
 // returns ErrNotFound for a case (or agent) that is not the account's and
 // FieldErrors for an unknown status.
 func (s *Store) SetCaseStatus(ctx context.Context, accountID, id int64, status models.CaseStatus, by *int64) (CaseView, error) {
@@ -345,6 +363,9 @@ func (s *Store) SetCaseStatus(ctx context.Context, accountID, id int64, status m
 		}
 		now := s.now()
 		set := map[string]any{"status": status, "updated_at": now}
+		if status != models.StatusOnHold {
+			set["snoozed_until"] = nil
+		}
 		switch {
 		case status == models.StatusClosed && c.Status != models.StatusClosed:
 			if by != nil {

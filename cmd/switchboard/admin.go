@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"switchboard/auth"
 	"switchboard/models"
@@ -73,6 +75,8 @@ func createSynopsis(kind string) string {
 		return "Creates a campaign of one of an account's sites and prints its id."
 	case "inbox":
 		return "Connects an email address or SMS number to an account and prints the inbox id."
+	case "department":
+		return "Creates a department of an account (a team chats are routed to) and prints its id. Its name is\nthe account's only one of that name."
 	}
 	return ""
 }
@@ -116,6 +120,10 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 		fs.StringVar(&f.kind, "kind", "", "email or sms (required)")
 		fs.StringVar(&f.address, "address", "", "email address, or SMS number in international form, as +14155550100 (required)")
 		required = []string{"account", "kind", "address"}
+	case "department":
+		fs.Int64Var(&f.account, "account", 0, "account id (required)")
+		fs.StringVar(&f.name, "name", "", "department name, unique in the account (required)")
+		required = []string{"account", "name"}
 	}
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
@@ -188,6 +196,12 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 			return err
 		}
 		out = map[string]any{"id": in.ID, "account_id": in.AccountID, "kind": in.Kind, "address": in.Address}
+	case "department":
+		d, err := st.CreateDepartment(ctx, f.account, f.name)
+		if err != nil {
+			return err
+		}
+		out = departmentJSON(d)
 	}
 	if f.json {
 		return json.NewEncoder(stdout).Encode(out)
@@ -266,4 +280,53 @@ func updateAccount(ctx context.Context, args []string, env func(string) string, 
 	}
 	_, err = fmt.Fprintln(stdout, a.ID)
 	return err
+}
+
+func departmentJSON(d models.Department) map[string]any {
+	return map[string]any{"id": d.ID, "account_id": d.AccountID, "name": d.Name, "created_at": d.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+// listDepartments runs "switchboard department list": the account's
+// departments by id, as a table or, with --json, one JSON array.
+func listDepartments(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var f createFlags
+	fs := newFlagSet("department list --account ID [flags]", "Lists an account's departments, oldest first.")
+	f.addCommon(fs)
+	fs.BoolVar(&f.json, "json", false, "print the departments as one JSON array")
+	fs.Int64Var(&f.account, "account", 0, "account id (required)")
+	if err := parse(fs, args, env, stdout, stderr); err != nil {
+		return err
+	}
+	given := false
+	fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == "account" })
+	if !given {
+		fmt.Fprintln(stderr, "switchboard department list: missing --account")
+		return errUsage
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	st, _, err := openStore(ctx, f.common, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	list, err := st.Departments(ctx, f.account)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		out := make([]map[string]any, len(list))
+		for i, d := range list {
+			out[i] = departmentJSON(d)
+		}
+		return json.NewEncoder(stdout).Encode(out)
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tNAME\tCREATED")
+	for _, d := range list {
+		fmt.Fprintf(w, "%d\t%s\t%s\n", d.ID, d.Name, timeText(&d.CreatedAt))
+	}
+	return w.Flush()
 }

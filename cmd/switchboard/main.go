@@ -46,6 +46,8 @@ Usage:
   switchboard site create --account ID --domain D
   switchboard campaign create --account ID --site ID --name N
   switchboard inbox create --account ID --kind email|sms --address A
+  switchboard department create --account ID --name N
+  switchboard department list --account ID
   switchboard key create --account ID [--agent ID] [--scopes a,b] [--name N] [--expires-in DURATION]
   switchboard key list --account ID
   switchboard key revoke ID
@@ -96,9 +98,12 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "account", "agent", "site", "campaign", "inbox":
+	case "account", "agent", "site", "campaign", "inbox", "department":
 		if cmd == "account" && len(rest) > 0 && rest[0] == "update" {
 			return updateAccount(ctx, rest[1:], env, stdout, stderr)
+		}
+		if cmd == "department" && len(rest) > 0 && rest[0] == "list" {
+			return listDepartments(ctx, rest[1:], env, stdout, stderr)
 		}
 		if len(rest) == 0 || rest[0] != "create" {
 			if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help") {

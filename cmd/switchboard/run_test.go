@@ -65,6 +65,9 @@ func TestRun_Help(t *testing.T) {
 		{"site", []string{"site", "create", "--help"}, "-domain"},
 		{"campaign", []string{"campaign", "create", "--help"}, "-site"},
 		{"inbox", []string{"inbox", "create", "--help"}, "email or sms"},
+		{"department", []string{"department", "create", "--help"}, "unique in the account"},
+		{"department list", []string{"department", "list", "--help"}, "Lists an account's departments"},
+		{"top mentions departments", []string{"--help"}, "switchboard department create --account ID --name N"},
 		{"key", []string{"key", "--help"}, "switchboard key revoke ID"},
 		{"key create", []string{"key", "create", "--help"}, "-expires-in"},
 		{"key list", []string{"key", "list", "-h"}, "never shown"},
@@ -104,6 +107,9 @@ func TestRun_UsageErrors(t *testing.T) {
 		{"negative lifetime", []string{"key", "create", "--account", "1", "--expires-in", "-1h"}, errUsage, []string{"--expires-in"}},
 		{"short secret", []string{"key", "create", "--account", "1", "--signing-secret", "short"}, errUsage, []string{"--signing-secret is 5 bytes"}},
 		{"key list without account", []string{"key", "list"}, errUsage, []string{"--account"}},
+		{"department missing flags", []string{"department", "create"}, errUsage, []string{"--account", "--name"}},
+		{"department list without account", []string{"department", "list", "--json"}, errUsage, []string{"missing --account"}},
+		{"department without subcommand", []string{"department"}, errUsage, []string{"switchboard department create"}},
 		{"key revoke without id", []string{"key", "revoke", "--json"}, errUsage, []string{"missing the key id"}},
 		{"key revoke two ids", []string{"key", "revoke", "A", "--json", "B"}, errUsage, []string{"unexpected arguments: B"}},
 	}
@@ -438,6 +444,83 @@ func TestRun_KeyCommands(t *testing.T) {
 					_, _, err := c.run(t, "", tt.args...)
 					if !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), tt.want) {
 						t.Errorf("err = %v, want %q", err, tt.want)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestRun_Departments(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(string(b), func(t *testing.T) {
+			c := cli{dbURL: storetest.MustURL(t, b)}
+			if _, errOut, err := c.run(t, "", "migrate"); err != nil {
+				t.Fatalf("migrate: %v %s", err, errOut)
+			}
+			acct := strconv.FormatInt(c.mustID(t, "account", "create", "--name", "Acme"), 10)
+			other := strconv.FormatInt(c.mustID(t, "account", "create", "--name", "Beta"), 10)
+			sales := c.mustID(t, "department", "create", "--account", acct, "--name", "Sales")
+			out, errOut, err := c.run(t, "", "department", "create", "--account", acct, "--name", " Support ", "--json")
+			if err != nil {
+				t.Fatalf("department create --json: %v %s", err, errOut)
+			}
+			var obj struct {
+				ID        int64  `json:"id"`
+				AccountID int64  `json:"account_id"`
+				Name      string `json:"name"`
+				CreatedAt string `json:"created_at"`
+			}
+			if err := json.Unmarshal([]byte(out), &obj); err != nil || obj.ID <= sales || strconv.FormatInt(obj.AccountID, 10) != acct ||
+				obj.Name != "Support" || obj.CreatedAt == "" {
+				t.Errorf("department --json printed %q (%v)", out, err)
+			}
+			c.mustID(t, "department", "create", "--account", other, "--name", "Sales")
+
+			st := storetest.MustOpenURL(t, c.dbURL)
+			id, _ := strconv.ParseInt(acct, 10, 64)
+			d, err := st.Department(t.Context(), id, sales)
+			if err != nil || d.Name != "Sales" {
+				t.Errorf("stored department = %+v, %v", d, err)
+			}
+
+			out, _, err = c.run(t, "", "department", "list", "--account", acct, "--json")
+			var list []struct {
+				ID   int64  `json:"id"`
+				Name string `json:"name"`
+			}
+			if err != nil || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 || list[0].ID != sales || list[1].Name != "Support" {
+				t.Errorf("department list --json = %q, %v", out, err)
+			}
+			out, _, err = c.run(t, "", "department", "list", "--account", acct)
+			if err != nil || !strings.Contains(out, "NAME") || !strings.Contains(out, "Sales") || !strings.Contains(out, "Support") {
+				t.Errorf("department list = %q, %v", out, err)
+			}
+			out, _, err = c.run(t, "", "department", "list", "--account", "9999", "--json")
+			if err != nil || strings.TrimSpace(out) != "[]" {
+				t.Errorf("department list of an account with none = %q, %v; want []", out, err)
+			}
+
+			bad := []struct {
+				name string
+				args []string
+				want []string
+			}{
+				{"duplicate name", []string{"department", "create", "--account", acct, "--name", "Sales"}, []string{"already exists"}},
+				{"blank name", []string{"department", "create", "--account", acct, "--name", "  "}, []string{"name", "must not be empty"}},
+				{"name with a line break", []string{"department", "create", "--account", acct, "--name", "A\nB"}, []string{"name", "control characters"}},
+				{"unknown account", []string{"department", "create", "--account", "9999", "--name", "X"}, []string{"not found"}},
+			}
+			for _, tt := range bad {
+				t.Run(tt.name, func(t *testing.T) {
+					_, _, err := c.run(t, "", tt.args...)
+					if err == nil {
+						t.Fatal("succeeded")
+					}
+					for _, w := range tt.want {
+						if !strings.Contains(err.Error(), w) {
+							t.Errorf("error %q does not say %q", err, w)
+						}
 					}
 				})
 			}

@@ -31,6 +31,13 @@ func (f *fixture) routes() []route {
 		{http.MethodGet, fmt.Sprint("/v1/customers/", f.contact.ID), "", "read"},
 		{http.MethodGet, "/v1/agents", "", "read"},
 		{http.MethodGet, fmt.Sprint("/v1/agents/", f.agent.ID), "", "read"},
+		{http.MethodGet, "/v1/departments", "", "read"},
+		{http.MethodPut, "/v1/chats/assignee", fmt.Sprintf(`{"id":%d,"assignee":%d}`, f.chat.ID, f.boss.ID), "chat"},
+		{http.MethodPut, "/v1/chats/department", fmt.Sprintf(`{"id":%d,"department":%d}`, f.chat.ID, f.sales.ID), "chat"},
+		{http.MethodPut, "/v1/chats/snooze", fmt.Sprintf(`{"id":%d,"snoozedUntil":null}`, f.chat.ID), "chat"},
+		{http.MethodPut, fmt.Sprint("/v1/chats/", f.chat.ID, "/status"), `{"status":"pending"}`, "chat"},
+		{http.MethodPut, fmt.Sprint("/v1/chats/", f.chat.ID, "/assignee"), `{"assignee":null}`, "chat"},
+		{http.MethodPut, fmt.Sprint("/v1/chats/", f.chat.ID, "/department"), `{"department":null}`, "chat"},
 	}
 }
 

@@ -170,17 +170,18 @@ func TestChats_List(t *testing.T) {
 func TestChats_Create(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
 		f := mustFixture(t, st)
+		sales, theirs := f.sales, f.foreignDepartment
 		t.Run("assigned, with department and application", func(t *testing.T) {
 			before := f.counts(t)
 			r := mustOK(t, f.do(t, http.MethodPost, "/v1/chats", f.chatToken,
-				fmt.Sprintf(`{"customer":%d,"assignee":%d,"department":7,"application":"web"}`, f.anon.ID, f.agent.ID)))
+				fmt.Sprintf(`{"customer":%d,"assignee":%d,"department":%d,"application":"web"}`, f.anon.ID, f.agent.ID, sales.ID)))
 			assertRecent(t, "createdAt", r["createdAt"])
 			assertJSON(t, mustJSON(t, r), fmt.Sprintf(`{"id":%d,"closedBy":null,"lastCustomerMessageAt":null,"status":"empty",
 				"closedAt":null,"rating":null,"createdAt":%q,"lastMessageAt":null,"readByAgent":true,"readByCustomer":false,
 				"createdWith":"public_api","snoozedUntil":null,"lastMessageText":null,"lastMessageId":null,"applicationId":null,
 				"lastCommunicatedAgentId":%d,"agents":[%s],"customer":{"id":%d,"name":null,"email":null,"userId":null},
-				"assignee":%s,"department":null}`,
-				id(t, r["id"]), r["createdAt"], f.agent.ID, agentJSON(f.agent), f.anon.ID, agentJSON(f.agent)))
+				"assignee":%s,"department":{"id":%d,"name":"Sales"}}`,
+				id(t, r["id"]), r["createdAt"], f.agent.ID, agentJSON(f.agent), f.anon.ID, agentJSON(f.agent), sales.ID))
 			if after := f.counts(t); after.cases != before.cases+1 || after.messages != before.messages {
 				t.Errorf("counts went from %+v to %+v", before, after)
 			}
@@ -188,13 +189,14 @@ func TestChats_Create(t *testing.T) {
 			assertJSON(t, mustJSON(t, got), mustJSON(t, r))
 		})
 		t.Run("unassigned", func(t *testing.T) {
-			r := mustOK(t, f.do(t, http.MethodPost, "/v1/chats", f.token, fmt.Sprintf(`{"customer":%d,"assignee":null}`, f.contact.ID)))
-			if r["assignee"] != nil || r["lastCommunicatedAgentId"] != nil || fmt.Sprint(r["agents"]) != "[]" || r["status"] != "empty" {
+			r := mustOK(t, f.do(t, http.MethodPost, "/v1/chats", f.token, fmt.Sprintf(`{"customer":%d,"assignee":null,"department":null}`, f.contact.ID)))
+			if r["assignee"] != nil || r["lastCommunicatedAgentId"] != nil || fmt.Sprint(r["agents"]) != "[]" || r["status"] != "empty" || r["department"] != nil {
 				t.Errorf("chat = %v", r)
 			}
 		})
 		customerNotFound := hcErrors("entity_not_found", "Customer not found")
 		agentNotFound := hcErrors("entity_not_found", "Agent not found")
+		departmentNotFound := hcErrors("entity_not_found", "Department not found")
 		tests := []struct {
 			name, body string
 			status     int
@@ -211,6 +213,11 @@ func TestChats_Create(t *testing.T) {
 			{"assignee unknown", fmt.Sprintf(`{"customer":%d,"assignee":987654321}`, f.contact.ID), 404, agentNotFound},
 			{"assignee huge", fmt.Sprintf(`{"customer":%d,"assignee":99999999999999999999}`, f.contact.ID), 404, agentNotFound},
 			{"assignee of another account", fmt.Sprintf(`{"customer":%d,"assignee":%d}`, f.contact.ID, f.foreignAgent.ID), 404, agentNotFound},
+			{"department unknown", fmt.Sprintf(`{"customer":%d,"department":%d}`, f.contact.ID, sales.ID+1000), 404, departmentNotFound},
+			{"department huge", fmt.Sprintf(`{"customer":%d,"department":99999999999999999999}`, f.contact.ID), 404, departmentNotFound},
+			{"department of another account", fmt.Sprintf(`{"customer":%d,"department":%d}`, f.contact.ID, theirs.ID), 404, departmentNotFound},
+			{"department as a string and customer missing", `{"department":"Sales"}`, 400, hcErrors("customer", blank, "department", numeric)},
+			{"department as an object", fmt.Sprintf(`{"customer":%d,"department":{"id":%d}}`, f.contact.ID, sales.ID), 400, hcErrors("department", numeric)},
 			{"empty body", ``, 400, hcErrors("body", "The request body should not be empty.")},
 			{"malformed", `{"customer":1,}`, 400, hcErrors("body", "The request body is not valid JSON: invalid character '}' looking for beginning of object key string at offset 15.")},
 		}

@@ -24,13 +24,6 @@ type chatCustomer struct {
 	UserID *string `json:"userId"`
 }
 
-// departmentJSON is a chat's department; switchboard has none, so it is
-// always null, but the type documents the shape HelpCrunch gives it.
-type departmentJSON struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
-
 // chatJSON is HelpCrunch's chat object.
 type chatJSON struct {
 	ID                      int64           `json:"id"`
@@ -212,6 +205,7 @@ func toChat(v store.CaseView) chatJSON {
 		LastMessageAt:           unixStringPtr(v.LastMessageAt),
 		ReadByAgent:             !v.Unread,
 		CreatedWith:             "public_api",
+		SnoozedUntil:            unixStringPtr(v.SnoozedUntil),
 		LastMessageText:         lastText,
 		LastMessageID:           v.LastMessageID,
 		LastCommunicatedAgentID: lastCommunicatedAgent(v),
@@ -220,7 +214,8 @@ func toChat(v store.CaseView) chatJSON {
 			ID: v.Contact.ID, Name: nullIfEmpty(v.Contact.Name), Email: nullIfEmpty(v.Contact.Email),
 			UserID: nullIfEmpty(v.Contact.UserID),
 		},
-		Assignee: toAgentPtr(v.Assignee),
+		Assignee:   toAgentPtr(v.Assignee),
+		Department: toDepartmentPtr(v.Department),
 	}
 }
 

@@ -138,6 +138,15 @@ type idValue struct {
 	Huge bool
 }
 
+// ptr returns the id, or nil when it is not Set.
+func (v idValue) ptr() *int64 {
+	if !v.Set {
+		return nil
+	}
+	n := v.N
+	return &n
+}
+
 // readID reads the member name as HelpCrunch's numeric id: a JSON integer
 // above 0. A missing or null field is not Set, and a problem when required.
 // A string, a fraction, a boolean, an object or an array is "of type

@@ -30,9 +30,10 @@ var errUnauthorized = fmt.Errorf("missing or malformed bearer token: %w", errkin
 // notFoundItems are HelpCrunch's entries for a record not found, by the
 // entity the handler looked up (errkind.Lookup).
 var notFoundItems = map[string]errorItem{
-	"chat":     {Code: "chat_not_found", Message: "Chat not found"},
-	"agent":    {Code: "entity_not_found", Message: "Agent not found"},
-	"customer": {Code: "entity_not_found", Message: "Customer not found"},
+	"chat":       {Code: "chat_not_found", Message: "Chat not found"},
+	"agent":      {Code: "entity_not_found", Message: "Agent not found"},
+	"customer":   {Code: "entity_not_found", Message: "Customer not found"},
+	"department": {Code: "entity_not_found", Message: "Department not found"},
 }
 
 // answer is HelpCrunch's error table: the status of each class of error
@@ -80,8 +81,9 @@ func statusItems(cl errkind.Class) (int, []errorItem) {
 		return one(http.StatusForbidden, "forbidden", "Forbidden")
 	case k == errkind.NotFound:
 		it, ok := notFoundItems[cl.Ref.Entity]
-		if cl.Entity == "agent" {
-			it, ok = notFoundItems["agent"], true
+		if cl.Entity == "agent" || cl.Entity == "department" {
+			// What the request named beside the record it looked up.
+			it, ok = notFoundItems[cl.Entity], true
 		}
 		if !ok {
 			it = errorItem{Code: "not_found", Message: "Not found"}

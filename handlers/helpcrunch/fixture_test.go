@@ -50,6 +50,9 @@ type fixture struct {
 	foreignContact models.Contact
 	foreignCase    models.Case
 
+	sales             models.Department // a department of acct, no chat in it
+	foreignDepartment models.Department // a department of other
+
 	token        string // every scope
 	readToken    string // read only
 	chatToken    string // chat only
@@ -73,6 +76,8 @@ func mustFixture(t testing.TB, st *store.Store) *fixture {
 	f.received = time.Date(2020, 10, 28, 11, 49, 6, 0, time.UTC)
 	f.offline = storetest.MustOfflineCase(t, st, f.acct.ID, f.contact.ID, "Question", "Hello, anyone?", f.received)
 	f.foreignCase = storetest.MustOfflineCase(t, st, f.other.ID, f.foreignContact.ID, "x", "foreign", f.received)
+	f.sales = storetest.MustDepartment(t, st, f.acct.ID, "Sales")
+	f.foreignDepartment = storetest.MustDepartment(t, st, f.other.ID, "Theirs")
 	var err error
 	f.chat, err = st.CreateCase(ctx, f.acct.ID, store.NewCase{ContactID: f.contact.ID, AssigneeID: &f.agent.ID})
 	if err != nil {

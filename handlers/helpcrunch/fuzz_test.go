@@ -31,6 +31,10 @@ func FuzzWrite(f *testing.F) {
 		{http.MethodPut, "/v1/chats/status"},
 		{http.MethodPost, "/v1/customers"},
 		{http.MethodPost, "/v1/customers/search"},
+		{http.MethodPut, "/v1/chats/assignee"},
+		{http.MethodPut, "/v1/chats/department"},
+		{http.MethodPut, "/v1/chats/snooze"},
+		{http.MethodPut, fmt.Sprint("/v1/chats/", fx.chat.ID, "/assignee")},
 	}
 	seeds := [][]string{
 		{ // POST /v1/messages: the vendor's example, then the bad inputs of the issue
@@ -81,6 +85,25 @@ func FuzzWrite(f *testing.F) {
 			`{"filter":[{"field":"customers.firstSeen","operator":">=","value":253402300799}]}`,
 			`{"filters":[{"field":"customers.email","operator":"~","value":"x"}],"email":"x"}`,
 			`{"filter":[{"field":"customers.name","operator":"~","value":"` + strings.Repeat("v", models.MaxSearchValueLen+1) + `"}]}`,
+		},
+		{ // PUT /v1/chats/assignee
+			fmt.Sprintf(`{"id":%d,"assignee":%d}`, fx.chat.ID, fx.boss.ID),
+			fmt.Sprintf(`{"id":%d,"assignee":null}`, fx.offline.ID),
+			`{"id":1,"assignee":"x"}`, `{"id":99999999999999999999,"assignee":99999999999999999999}`, `{}`,
+		},
+		{ // PUT /v1/chats/department
+			fmt.Sprintf(`{"id":%d,"department":%d}`, fx.chat.ID, fx.sales.ID),
+			fmt.Sprintf(`{"id":%d,"department":%d}`, fx.chat.ID, fx.foreignDepartment.ID),
+			`{"id":1,"department":[1]}`,
+		},
+		{ // PUT /v1/chats/snooze
+			fmt.Sprintf(`{"id":%d,"snoozedUntil":"4102444800.913"}`, fx.chat.ID),
+			fmt.Sprintf(`{"id":%d,"snoozedUntil":1}`, fx.offline.ID),
+			`{"id":1,"snoozedUntil":"tomorrow"}`, `{"id":1,"snoozedUntil":1e400}`, `{"id":1}`,
+		},
+		{ // PUT /v1/chats/{id}/assignee
+			fmt.Sprintf(`{"assignee":%d}`, fx.agent.ID), fmt.Sprintf(`{"id":%d,"assignee":null}`, fx.chat.ID),
+			fmt.Sprintf(`{"id":%d,"assignee":null}`, fx.offline.ID), `{"id":"x"}`,
 		},
 	}
 	for i, bodies := range seeds {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,6 +28,10 @@ type Store interface {
 	ListCases(ctx context.Context, accountID int64, q store.CaseQuery) ([]store.CaseView, int64, error)
 	CreateCase(ctx context.Context, accountID int64, in store.NewCase) (store.CaseView, error)
 	SetCaseStatus(ctx context.Context, accountID, id int64, status models.CaseStatus, by *int64) (store.CaseView, error)
+	AssignCase(ctx context.Context, accountID, id int64, agentID *int64) (store.CaseView, error)
+	SetCaseDepartment(ctx context.Context, accountID, id int64, departmentID *int64) (store.CaseView, error)
+	SnoozeCase(ctx context.Context, accountID, id int64, until *time.Time) (store.CaseView, error)
+	DepartmentPage(ctx context.Context, accountID int64, offset, limit int) ([]models.Department, int64, error)
 	CreateContact(ctx context.Context, accountID int64, in store.NewContact) (models.Contact, error)
 	ListContacts(ctx context.Context, accountID int64, q store.ContactQuery) ([]models.Contact, int64, error)
 	Contact(ctx context.Context, accountID, id int64) (models.Contact, error)
@@ -69,7 +74,13 @@ func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 		e.POST("/v1/chats", a.createChat, chat...),
 		e.POST("/v1/chats/search", a.searchChats, read...),
 		e.PUT("/v1/chats/status", a.setChatStatus, chat...),
+		e.PUT("/v1/chats/assignee", a.setChatAssignee, chat...),
+		e.PUT("/v1/chats/department", a.setChatDepartment, chat...),
+		e.PUT("/v1/chats/snooze", a.snoozeChat, chat...),
 		e.GET("/v1/chats/:id", a.getChat, read...),
+		e.PUT("/v1/chats/:id/status", a.setChatStatus, chat...),
+		e.PUT("/v1/chats/:id/assignee", a.setChatAssignee, chat...),
+		e.PUT("/v1/chats/:id/department", a.setChatDepartment, chat...),
 		e.GET("/v1/chats/:id/messages", a.listMessages, read...),
 		e.GET("/v1/customers", a.listCustomers, read...),
 		e.GET("/v1/customers/:id", a.getCustomer, read...),
@@ -77,6 +88,7 @@ func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 		e.POST("/v1/customers/search", a.searchCustomers, read...),
 		e.GET("/v1/agents", a.listAgents, read...),
 		e.GET("/v1/agents/:id", a.getAgent, read...),
+		e.GET("/v1/departments", a.listDepartments, read...),
 	}
 	dialect.Fallback(e, routed, []string{Prefix}, before...)
 }
@@ -240,8 +252,9 @@ func (a *api) getChat(c echo.Context) error {
 }
 
 // createChat is POST /v1/chats: a chat-channel case of the customer with no
-// messages yet. Errors: 400 listing every bad field, 404 for a customer or
-// assignee that is not the account's.
+// messages yet, in the department when one is given. Errors: 400 listing
+// every bad field, 404 for a customer, assignee or department that is not
+// the account's.
 func (a *api) createChat(c echo.Context) error {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
@@ -254,8 +267,9 @@ func (a *api) createChat(c echo.Context) error {
 	}
 	customer := readID(obj, "customer", true)
 	assignee := readID(obj, "assignee", false)
-	// department and application name HelpCrunch objects switchboard does
-	// not have; clients send them, so they are accepted and ignored.
+	department := readID(obj, "department", false)
+	// application names a HelpCrunch object switchboard does not have;
+	// clients send it, so it is accepted and ignored.
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -265,52 +279,14 @@ func (a *api) createChat(c echo.Context) error {
 	if assignee.Huge {
 		return errkind.Lookup(store.ErrNotFound, "agent", "")
 	}
-	in := store.NewCase{ContactID: customer.N, Channel: models.ChannelChat}
-	if assignee.Set {
-		id := assignee.N
-		in.AssigneeID = &id
+	if department.Huge {
+		return errkind.Lookup(store.ErrNotFound, "department", "")
 	}
+	in := store.NewCase{ContactID: customer.N, Channel: models.ChannelChat,
+		AssigneeID: assignee.ptr(), DepartmentID: department.ptr()}
 	v, err := a.store.CreateCase(c.Request().Context(), cl.AccountID, in)
 	if err != nil {
 		return errkind.Lookup(err, "customer", "")
-	}
-	return c.JSON(http.StatusOK, toChat(v))
-}
-
-// setChatStatus is PUT /v1/chats/status; closing records the key's agent as
-// the closer. Errors: 400 for a bad id or status, 404 chat_not_found.
-func (a *api) setChatStatus(c echo.Context) error {
-	cl, err := keyauth.Caller(c)
-	if err != nil {
-		return err
-	}
-	var p problems
-	obj, err := readObject(c, &p)
-	if err != nil {
-		return err
-	}
-	id := readID(obj, "id", true)
-	var status models.CaseStatus
-	if name, ok := readString(obj, "status", true); ok {
-		if status, ok = chatStatusNamed(name, false); !ok {
-			p.add("status", msgChoice)
-		}
-	}
-	if err := p.err(); err != nil {
-		return err
-	}
-	if id.Huge {
-		return errkind.Lookup(store.ErrNotFound, "chat", "")
-	}
-	var by *int64
-	if status == models.StatusClosed && cl.AgentID != 0 {
-		agentID := cl.AgentID
-		by = &agentID
-	}
-	v, err := a.store.SetCaseStatus(c.Request().Context(), cl.AccountID, id.N, status, by)
-	if err != nil {
-		// A missing agent is the key's own, gone since.
-		return errkind.Lookup(err, "chat", "")
 	}
 	return c.JSON(http.StatusOK, toChat(v))
 }

@@ -203,6 +203,16 @@ func MustAgent(tb testing.TB, s *store.Store, accountID int64, email string, rol
 	return a
 }
 
+// MustDepartment creates a department of the account named name.
+func MustDepartment(tb testing.TB, s *store.Store, accountID int64, name string) models.Department {
+	tb.Helper()
+	d, err := s.CreateDepartment(context.Background(), accountID, name)
+	if err != nil {
+		tb.Fatalf("create department: %v", err)
+	}
+	return d
+}
+
 // MustContact creates a contact of the account.
 func MustContact(tb testing.TB, s *store.Store, accountID int64, name, email, phone string) models.Contact {
 	tb.Helper()
