@@ -153,8 +153,8 @@ type ContactPageQuery struct {
 // ContactPage returns the page of the account's contacts that q selects,
 // newest id first, and how many match in all: the maintained count when
 // unfiltered (see contactCount), a count of the matches otherwise. An offset
-// past the end gives an empty page. It returns FieldErrors for an unknown field, a value of the
-// wrong type, or a bad offset or limit.
+// past the end gives an empty page. It returns FieldErrors for an unknown
+// field, a value of the wrong type, or a bad offset or limit.
 //
 // The page is read from whichever end of the list is nearer, so the last
 // page skips no more rows than the first; only pages near the middle skip

@@ -13,8 +13,8 @@ import (
 
 // BenchmarkLists measures, on PostgreSQL with SWITCHBOARD_BENCH_ROWS
 // (default 1,000,000) chats and as many customers in one account, the store
-// calls behind HelpCrunch's GET /v1/chats (sorted by createdAt and by
-// lastMessageAt), GET /v1/customers (firstSeen) and Acquire's GET
+// calls behind HelpCrunch's GET /v1/chats (on each sort key), GET
+// /v1/customers (on each sort key) and Acquire's GET
 // /api/v1/crm/objects/contact: page 1 and the last page at each list's
 // default limit (100; Acquire 20), each with its total, and the total alone
 // as the store reads it (the maintained counts) beside the COUNT(*) it
@@ -43,7 +43,8 @@ func BenchmarkLists(b *testing.B) {
 	ctx := b.Context()
 	chats, customers := rows, rows+1000
 
-	for _, sort := range []struct{ name, field string }{{"createdAt", store.CaseStartedAt}, {"lastMessageAt", store.CaseLastMessageAt}} {
+	for _, sort := range []struct{ name, field string }{{"createdAt", store.CaseStartedAt}, {"lastMessageAt", store.CaseLastMessageAt},
+		{"lastCustomerMessageAt", store.CaseLastCustomerMessageAt}, {"closedAt", store.CaseClosedAt}} {
 		for _, page := range []struct {
 			name   string
 			offset int
@@ -59,19 +60,21 @@ func BenchmarkLists(b *testing.B) {
 			})
 		}
 	}
-	for _, page := range []struct {
-		name   string
-		offset int
-	}{{"page1", 0}, {"last", (customers - 1) / 100 * 100}} {
-		b.Run("customers/firstSeen/"+page.name, func(b *testing.B) {
-			q := store.ContactQuery{Sort: store.ContactCreatedAt, Offset: page.offset, Limit: 100}
-			for b.Loop() {
-				rows, total, err := st.ListContacts(ctx, acct.ID, q)
-				if err != nil || len(rows) == 0 || total != int64(customers) {
-					b.Fatalf("%d rows, total %d, %v", len(rows), total, err)
+	for _, sort := range []struct{ name, field string }{{"firstSeen", store.ContactCreatedAt}, {"lastSeen", store.ContactUpdatedAt}} {
+		for _, page := range []struct {
+			name   string
+			offset int
+		}{{"page1", 0}, {"last", (customers - 1) / 100 * 100}} {
+			b.Run("customers/"+sort.name+"/"+page.name, func(b *testing.B) {
+				q := store.ContactQuery{Sort: sort.field, Offset: page.offset, Limit: 100}
+				for b.Loop() {
+					rows, total, err := st.ListContacts(ctx, acct.ID, q)
+					if err != nil || len(rows) == 0 || total != int64(customers) {
+						b.Fatalf("%d rows, total %d, %v", len(rows), total, err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 	for _, page := range []struct {
 		name   string
