@@ -27,16 +27,20 @@ type sortOrder struct {
 
 // clause returns the ORDER BY of o, or of its exact reverse.
 func (o sortOrder) clause(reversed bool) string {
+	asc := o.asc != reversed
 	dir, nulls := " DESC", " NULLS LAST"
-	if o.asc != reversed {
+	if asc {
 		dir, nulls = " ASC", " NULLS FIRST"
 	}
-	if !o.col.nullable {
-		nulls = ""
-	}
-	if o.col.expr == o.id {
+	switch {
+	case o.col.expr == o.id:
 		return o.id + dir
+	case !o.col.nullable:
+		// Without NULLs, orderBy's order is this one.
+		return orderBy(o.col, o.id, asc)
 	}
+	// Not orderBy's: it puts NULLs last both ways, so its reverse is not
+	// the other direction's order.
 	return o.col.expr + dir + nulls + ", " + o.id + dir
 }
 
