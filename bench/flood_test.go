@@ -275,8 +275,10 @@ func (r *floodReport) failures() []string {
 	return out
 }
 
-// sectionRE matches one named section of results.md, with its markers.
-var sectionRE = regexp.MustCompile(`(?s)<!-- (flood[^>]*?) -->\n.*?<!-- /(flood[^>]*?) -->\n`)
+// sectionRE matches one named section of results.md, with its markers: a
+// flood run's ("flood...") or the figures of a store benchmark run by hand
+// ("store..."), which a full run keeps as they are.
+var sectionRE = regexp.MustCompile(`(?s)<!-- ((?:flood|store)[^>]*?) -->\n.*?<!-- /((?:flood|store)[^>]*?) -->\n`)
 
 // section wraps md in the markers of the named section.
 func section(name, md string) string {
@@ -300,7 +302,8 @@ func spliceSection(doc, name, md string) string {
 
 // keptSections returns the named sections of the file at path other than
 // those named in skip: a full run rewrites the table and its own flood
-// section but keeps the flood runs of other binaries and settings.
+// section but keeps the flood runs of other binaries and settings and the
+// store benchmarks' sections.
 func keptSections(path string, skip ...string) []string {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -70,15 +70,15 @@ func (APIKey) TableName() string { return "api_keys" }
 // Contact is a visitor or customer. Phone is E.164 (as ParsePhone returns
 // it) or empty.
 type Contact struct {
-	ID        int64  `gorm:"primaryKey"`
-	AccountID int64  `gorm:"not null;index:idx_contacts_email,priority:1;index:idx_contacts_phone,priority:1"`
+	ID        int64  `gorm:"primaryKey;index:idx_contacts_created,priority:3;index:idx_contacts_updated,priority:3"`
+	AccountID int64  `gorm:"not null;index:idx_contacts_email,priority:1;index:idx_contacts_phone,priority:1;index:idx_contacts_created,priority:1;index:idx_contacts_updated,priority:1"`
 	Name      string `gorm:"not null"`
 	Email     string `gorm:"not null;index:idx_contacts_email,priority:2"`
 	Phone     string `gorm:"not null;index:idx_contacts_phone,priority:2"`
 	// UserID is the contact's id in the client's own system (HelpCrunch userId).
 	UserID    string    `gorm:"not null"`
-	CreatedAt time.Time `gorm:"not null"`
-	UpdatedAt time.Time `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null;index:idx_contacts_created,priority:2"`
+	UpdatedAt time.Time `gorm:"not null;index:idx_contacts_updated,priority:2"`
 }
 
 // Site is a web site a contact can come from.
@@ -138,8 +138,8 @@ type VisitorSession struct {
 
 // Case is one conversation with a contact on one channel.
 type Case struct {
-	ID         int64      `gorm:"primaryKey;index:idx_cases_list,priority:4,sort:desc;index:idx_cases_started,priority:3,sort:desc;index:idx_cases_assignee,priority:4,sort:desc"`
-	AccountID  int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1;index:idx_cases_started,priority:1;index:idx_cases_last_message,priority:1;index:idx_cases_assignee,priority:1"`
+	ID         int64      `gorm:"primaryKey;index:idx_cases_list,priority:4,sort:desc;index:idx_cases_started,priority:3,sort:desc;index:idx_cases_assignee,priority:4,sort:desc;index:idx_cases_last_message_id,priority:3;index:idx_cases_last_customer_message,priority:3;index:idx_cases_closed,priority:3"`
+	AccountID  int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1;index:idx_cases_started,priority:1;index:idx_cases_last_message,priority:1;index:idx_cases_assignee,priority:1;index:idx_cases_last_message_id,priority:1;index:idx_cases_last_customer_message,priority:1;index:idx_cases_closed,priority:1"`
 	ContactID  int64      `gorm:"not null;index:idx_cases_contact,priority:2"`
 	Channel    Channel    `gorm:"not null;index:idx_cases_list,priority:2;uniqueIndex:idx_cases_ext,priority:2"`
 	Status     CaseStatus `gorm:"not null"`
@@ -149,15 +149,15 @@ type Case struct {
 	AssigneeID *int64     `gorm:"index:idx_cases_assignee,priority:2"`
 	Unread     bool       `gorm:"not null"`
 	StartedAt  time.Time  `gorm:"not null;index:idx_cases_list,priority:3,sort:desc;index:idx_cases_started,priority:2,sort:desc;index:idx_cases_assignee,priority:3,sort:desc"`
-	ClosedAt   *time.Time ``
+	ClosedAt   *time.Time `gorm:"index:idx_cases_closed,priority:2"`
 	// ClosedBy is the agent who closed the case, if an agent did.
 	ClosedBy *int64  ``
 	Rating   *string ``
 	// The last message that is not a note, and the last one from the contact:
 	// kept on the case so that lists can sort by them.
 	LastMessageID         *int64     ``
-	LastMessageAt         *time.Time `gorm:"index:idx_cases_last_message,priority:2"`
-	LastCustomerMessageAt *time.Time ``
+	LastMessageAt         *time.Time `gorm:"index:idx_cases_last_message,priority:2;index:idx_cases_last_message_id,priority:2"`
+	LastCustomerMessageAt *time.Time `gorm:"index:idx_cases_last_customer_message,priority:2"`
 	ExtID                 *string    `gorm:"uniqueIndex:idx_cases_ext,priority:3"`
 	SiteID                *int64     ``
 	CampaignID            *int64     ``

@@ -75,7 +75,8 @@ type CaseQuery struct {
 	// Any joins the filters with OR instead of AND.
 	Any bool
 	// Sort is the field to order by (default CaseStartedAt), newest or
-	// largest first unless Asc; ties go by id in the same direction.
+	// largest first unless Asc; ties go by id in the same direction, and a
+	// missing time sorts as the oldest (last, or first when Asc).
 	Sort   string
 	Asc    bool
 	Offset int
@@ -84,8 +85,11 @@ type CaseQuery struct {
 }
 
 // ListCases returns the page of the account's cases (of every channel) that q
-// selects, and how many cases match in all. It returns FieldErrors for an
-// unknown field, a value of the wrong type or a bad offset or limit.
+// selects, and how many cases match in all: from the per-day counts when
+// unfiltered, by counting the matches otherwise. The page is read from the
+// nearer end of the list (see readPage), so paging by offset sees every case
+// once while nothing is written. It returns FieldErrors for an unknown field,
+// a value of the wrong type or a bad offset or limit.
 func (s *Store) ListCases(ctx context.Context, accountID int64, q CaseQuery) ([]CaseView, int64, error) {
 	if q.Sort == "" {
 		q.Sort = CaseStartedAt
@@ -98,27 +102,26 @@ func (s *Store) ListCases(ctx context.Context, accountID int64, q CaseQuery) ([]
 	var total int64
 	err = s.readTx(ctx, func(tx *gorm.DB) error {
 		base := func() *gorm.DB {
-			d := tx.Table("cases c").Joins("JOIN contacts ct ON ct.id = c.contact_id").Where("c.account_id = ?", accountID)
+			d := tx.Table("cases c").Where("c.account_id = ?", accountID)
 			if cond != "" {
-				d = d.Where(cond, args...)
+				d = d.Joins("JOIN contacts ct ON ct.id = c.contact_id").Where(cond, args...)
 			}
 			return d
 		}
-		var cases []models.Case
-		if err := base().Select("c.*").Order(orderBy(sortCol, "c.id", q.Asc)).
-			Offset(q.Offset).Limit(q.Limit).Find(&cases).Error; err != nil {
-			return err
-		}
+		var err error
 		if cond == "" {
 			// Every case counts: the per-day counts already hold the total.
-			if err := tx.Raw(`SELECT COALESCE(SUM(n), 0) FROM case_day_counts WHERE account_id = ?`, accountID).
-				Scan(&total).Error; err != nil {
-				return err
-			}
-		} else if err := base().Count(&total).Error; err != nil {
+			total, err = caseCount(tx, accountID)
+		} else {
+			err = base().Count(&total).Error
+		}
+		if err != nil {
 			return err
 		}
-		var err error
+		var cases []models.Case
+		if err := readPage(base().Select("c.*"), sortOrder{sortCol, "c.id", q.Asc}, total, int64(q.Offset), q.Limit, &cases); err != nil {
+			return err
+		}
 		views, err = s.caseViews(tx, accountID, cases)
 		return err
 	})

@@ -96,7 +96,7 @@ func TestStore_ListCases(t *testing.T) {
 			{"empty in", store.CaseQuery{Limit: 10, Filters: []store.Filter{{Field: store.CaseID, Op: store.OpIn, Value: []int64{}}}}, []int64{}, 0, nil},
 			{"started after", store.CaseQuery{Limit: 10, Filters: []store.Filter{{Field: store.CaseStartedAt, Op: store.OpGt, Value: f.t0}}}, []int64{c2, c1}, 2, nil},
 			{"sort by last message, missing last", store.CaseQuery{Limit: 10, Sort: store.CaseLastMessageAt}, []int64{c1, c0, c2}, 3, nil},
-			{"sort ascending by last message, missing last", store.CaseQuery{Limit: 10, Sort: store.CaseLastMessageAt, Asc: true}, []int64{c0, c1, c2}, 3, nil},
+			{"sort ascending by last message, missing first", store.CaseQuery{Limit: 10, Sort: store.CaseLastMessageAt, Asc: true}, []int64{c2, c0, c1}, 3, nil},
 			{"another account's id", store.CaseQuery{Limit: 10, Filters: []store.Filter{{Field: store.CaseID, Op: store.OpEq, Value: f.foreign.ID}}}, []int64{}, 0, nil},
 			{"every bad part", store.CaseQuery{Limit: 0, Offset: -1, Sort: "colour", Filters: []store.Filter{
 				{Field: "nope", Op: store.OpEq, Value: "x"},

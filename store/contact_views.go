@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -152,9 +151,10 @@ type ContactPageQuery struct {
 }
 
 // ContactPage returns the page of the account's contacts that q selects,
-// newest id first, and how many match in all. An offset past the end gives
-// an empty page. It returns FieldErrors for an unknown field, a value of the
-// wrong type, or a bad offset or limit.
+// newest id first, and how many match in all: the maintained count when
+// unfiltered (see contactCount), a count of the matches otherwise. An offset
+// past the end gives an empty page. It returns FieldErrors for an unknown
+// field, a value of the wrong type, or a bad offset or limit.
 //
 // The page is read from whichever end of the list is nearer, so the last
 // page skips no more rows than the first; only pages near the middle skip
@@ -175,33 +175,13 @@ func (s *Store) ContactPage(ctx context.Context, accountID int64, q ContactPageQ
 	rows := []models.Contact{}
 	var total int64
 	err = s.readTx(ctx, func(tx *gorm.DB) error {
-		base := func() *gorm.DB {
-			d := tx.Model(&models.Contact{}).Where("account_id = ?", accountID)
-			if cond != "" {
-				d = d.Where(cond, args...)
-			}
-			return d
-		}
-		if err := base().Count(&total).Error; err != nil {
+		var err error
+		total, err = contactTotal(tx, accountID, cond, args)
+		if err != nil {
 			return err
 		}
-		if q.Offset >= total {
-			return nil
-		}
-		// From the oldest end: the rows after the page, then the page.
-		after := total - q.Offset - int64(q.Limit)
-		if after >= q.Offset {
-			return base().Order("id DESC").Offset(int(q.Offset)).Limit(q.Limit).Find(&rows).Error
-		}
-		n := int64(q.Limit)
-		if after < 0 {
-			n, after = n+after, 0
-		}
-		if err := base().Order("id ASC").Offset(int(after)).Limit(int(n)).Find(&rows).Error; err != nil {
-			return err
-		}
-		slices.Reverse(rows)
-		return nil
+		newest := sortOrder{col: contactColumns[ContactID], id: "id"}
+		return readPage(contactsWhere(tx, accountID, cond, args), newest, total, q.Offset, q.Limit, &rows)
 	})
 	if err != nil {
 		return nil, 0, wrap("list contacts", err)

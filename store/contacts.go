@@ -94,7 +94,7 @@ type ContactQuery struct {
 	// Any joins the filters with OR instead of AND.
 	Any bool
 	// Sort is the field to order by (default ContactCreatedAt), newest or
-	// largest first unless Asc.
+	// largest first unless Asc; ties go by id in the same direction.
 	Sort   string
 	Asc    bool
 	Offset int
@@ -103,8 +103,11 @@ type ContactQuery struct {
 }
 
 // ListContacts returns the page of the account's contacts that q selects and
-// how many match in all. It returns FieldErrors for an unknown field, a value
-// of the wrong type or a bad offset or limit.
+// how many match in all: from the maintained count when unfiltered (see
+// contactCount), by counting the matches otherwise. The page is read from the
+// nearer end of the list (see readPage), so paging by offset sees every
+// contact once while nothing is written. It returns FieldErrors for an
+// unknown field, a value of the wrong type or a bad offset or limit.
 func (s *Store) ListContacts(ctx context.Context, accountID int64, q ContactQuery) ([]models.Contact, int64, error) {
 	if q.Sort == "" {
 		q.Sort = ContactCreatedAt
@@ -116,17 +119,12 @@ func (s *Store) ListContacts(ctx context.Context, accountID int64, q ContactQuer
 	var rows []models.Contact
 	var total int64
 	err = s.readTx(ctx, func(tx *gorm.DB) error {
-		base := func() *gorm.DB {
-			d := tx.Model(&models.Contact{}).Where("account_id = ?", accountID)
-			if cond != "" {
-				d = d.Where(cond, args...)
-			}
-			return d
-		}
-		if err := base().Order(orderBy(sortCol, "id", q.Asc)).Offset(q.Offset).Limit(q.Limit).Find(&rows).Error; err != nil {
+		var err error
+		total, err = contactTotal(tx, accountID, cond, args)
+		if err != nil {
 			return err
 		}
-		return base().Count(&total).Error
+		return readPage(contactsWhere(tx, accountID, cond, args), sortOrder{sortCol, "id", q.Asc}, total, int64(q.Offset), q.Limit, &rows)
 	})
 	if err != nil {
 		return nil, 0, wrap("list contacts", err)
@@ -135,4 +133,25 @@ func (s *Store) ListContacts(ctx context.Context, accountID int64, q ContactQuer
 		rows[i].CreatedAt, rows[i].UpdatedAt = rows[i].CreatedAt.UTC(), rows[i].UpdatedAt.UTC()
 	}
 	return rows, total, nil
+}
+
+// contactsWhere returns the query of the account's contacts that match cond.
+func contactsWhere(tx *gorm.DB, accountID int64, cond string, args []any) *gorm.DB {
+	d := tx.Model(&models.Contact{}).Where("account_id = ?", accountID)
+	if cond != "" {
+		d = d.Where(cond, args...)
+	}
+	return d
+}
+
+// contactTotal returns how many of the account's contacts match cond: the
+// maintained count for every contact (cond empty), a count of the matches
+// otherwise.
+func contactTotal(tx *gorm.DB, accountID int64, cond string, args []any) (int64, error) {
+	if cond == "" {
+		return contactCount(tx, accountID)
+	}
+	var n int64
+	err := contactsWhere(tx, accountID, cond, args).Count(&n).Error
+	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 
 	"switchboard/models"
 	"switchboard/store"
@@ -253,6 +254,64 @@ func TestContacts_Get(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				assertError(t, f.get(t, contactsPath+"/"+tt.id, tt.token, nil), tt.status, tt.typ, tt.message)
+			})
+		}
+	})
+}
+
+// TestContacts_CountIsKept checks that the unfiltered count, which comes
+// from the count the store keeps, follows contacts made and removed by other
+// paths (another dialect's create, a CallGear upload, a delete), and that a
+// filtered count counts its matches.
+func TestContacts_CountIsKept(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st)
+		ctx := t.Context()
+		accountID := f.agent.AccountID
+		site, err := st.CreateSite(ctx, accountID, "example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now().UTC().Add(-time.Hour)
+		db := st.GORM()
+		steps := []struct {
+			name string
+			do   func(t *testing.T)
+		}{
+			{"unchanged", func(*testing.T) {}},
+			{"created by a dialect", func(t *testing.T) {
+				storetest.MustContact(t, st, accountID, "Zed", "zed@example.com", "")
+			}},
+			{"uploaded", func(t *testing.T) {
+				if _, err := st.UploadChats(ctx, accountID, []store.ChatUpload{{StartedAt: at, Contact: store.UploadContact{Email: "up@example.com"},
+					Outcome: models.OutcomeLost, Source: store.UploadSource{SiteID: &site.ID},
+					Messages: []store.ChatUploadMessage{{At: at, Sender: models.SenderContact, Text: "hi"}}}}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"deleted", func(t *testing.T) {
+				if err := db.Exec(`DELETE FROM contacts WHERE account_id = ? AND email = ?`, accountID, "zed@example.com").Error; err != nil {
+					t.Fatal(err)
+				}
+			}},
+		}
+		for _, step := range steps {
+			t.Run(step.name, func(t *testing.T) {
+				step.do(t)
+				var exact, matching int64
+				if err := db.Raw(`SELECT COUNT(*) FROM contacts WHERE account_id = ?`, accountID).Scan(&exact).Error; err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Raw(`SELECT COUNT(*) FROM contacts WHERE account_id = ? AND email LIKE '%example.com'`, accountID).Scan(&matching).Error; err != nil {
+					t.Fatal(err)
+				}
+				if p := mustContactPage(t, f.get(t, contactsPath, f.full, nil)); p.Data.Count != exact {
+					t.Errorf("count %d, COUNT(*) %d", p.Data.Count, exact)
+				}
+				p := mustContactPage(t, f.get(t, contactsPath, f.full, url.Values{"where": {"email|like|example.com"}}))
+				if p.Data.Count != matching {
+					t.Errorf("filtered count %d, want %d", p.Data.Count, matching)
+				}
 			})
 		}
 	})

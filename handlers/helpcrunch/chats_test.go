@@ -118,8 +118,9 @@ func TestChats_List(t *testing.T) {
 			{"?order=asc", []int64{c2, c0, c1}},
 			{"?order=ASC", []int64{c2, c0, c1}},
 			{"?sort=chats.lastMessageAt", []int64{c0, c2, c1}},
-			{"?sort=chats.lastMessageAt&order=asc", []int64{c2, c0, c1}},
-			{"?sort=chats.lastCustomerMessageAt&order=asc", []int64{c2, c0, c1}},
+			// The chat has no message: a missing time sorts as the oldest.
+			{"?sort=chats.lastMessageAt&order=asc", []int64{c1, c2, c0}},
+			{"?sort=chats.lastCustomerMessageAt&order=asc", []int64{c1, c2, c0}},
 			{"?sort=chats.closedAt", []int64{c2, c1, c0}},
 			{"?limit=1", []int64{c1}},
 			{"?offset=1&limit=1", []int64{c0}},

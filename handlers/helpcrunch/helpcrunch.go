@@ -305,8 +305,10 @@ func (a *api) listMessages(c echo.Context) error {
 		return err
 	}
 	var p problems
-	offset, limit := readPage(queryValue(c, "offset"), queryValue(c, "limit"), &p)
+	// The problems come in the order of the other lists: sort, order,
+	// offset, limit.
 	readMessageOrder(c, &p)
+	offset, limit := readPage(queryValue(c, "offset"), queryValue(c, "limit"), &p)
 	refuseFilters(c, &p, []string{"sort", "order", "offset", "limit"}, isMessageField)
 	if err := p.err(); err != nil {
 		return err
