@@ -109,8 +109,8 @@ type listIn struct {
 // in which dates are read. The store fields it names come from cols.
 func readList[R any](o *object, loc *time.Location, cols columns[R], spec listSpec) listIn {
 	in := listIn{Query: store.ListQuery{Limit: defaultLimit}}
-	// CallGear's agents name the client they act for; every key here is
-	// the account's own, so the id is read and not checked.
+	// user_id's form is checked here; the method checks that it names an
+	// agent of the account (checkUser) once every param has been read.
 	o.optID("user_id")
 	if n, ok := o.r.Int64("offset", false); ok {
 		if n < 0 || n > maxOffset {

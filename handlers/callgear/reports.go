@@ -349,6 +349,9 @@ func (a *api) caseReport(c echo.Context, cl auth.Caller, params map[string]any, 
 	if err := p.err(); err != nil {
 		return nil, err
 	}
+	if err := a.checkUser(ctx, cl, o.optID("user_id")); err != nil {
+		return nil, err
+	}
 	rows, total, err := a.store.ReportCases(ctx, cl.AccountID, ch, in.Query)
 	if err != nil {
 		return nil, listErrors(err)
@@ -400,6 +403,9 @@ func (a *api) getChatMessagesReport(c echo.Context, cl auth.Caller, params map[s
 	}
 	o.unexpected()
 	if err := p.err(); err != nil {
+		return nil, err
+	}
+	if err := a.checkUser(ctx, cl, o.optID("user_id")); err != nil {
 		return nil, err
 	}
 	rows, total, err := a.store.ReportChatMessages(ctx, cl.AccountID, chats, in.Query)

@@ -251,9 +251,12 @@ func TestReports_Errors(t *testing.T) {
 			{"filter member unknown", with(march, "filter", obj{"field": "id", "operator": "=", "value": 1, "x": 1}), "unexpected_parameters", "filter.x"},
 			{"filter a string", with(march, "filter", "id = 1"), "data_type_error", "filter"},
 			{"unknown parameter", with(march, "chat_id", 1), "unexpected_parameters", "chat_id"},
+			{"user_id of no agent", with(march, "user_id", 987654), "entity_not_found", "user_id"},
+			{"user_id of another account's agent", with(march, "user_id", f.foreignAgent.ID), "entity_not_found", "user_id"},
 		})
 		runProblems(t, f, "get.chat_messages_report", []problemCase{
 			{"nothing to report", obj{}, "required_parameter_missed", "chat_id"},
+			{"user_id of another account's agent", obj{"chat_id": 1, "user_id": f.foreignAgent.ID}, "entity_not_found", "user_id"},
 			{"both chat_id and chat_ids", obj{"chat_id": 1, "chat_ids": []any{2}}, "invalid_parameters_combination", "chat_ids"},
 			{"over 30 days", obj{"date_from": "2024-03-01 00:00:00", "date_till": "2024-03-31 00:00:01"}, "date_interval_limit_reached", "date_till"},
 			{"only date_from", obj{"date_from": "2024-03-01 00:00:00"}, "required_parameter_missed", "date_till"},
