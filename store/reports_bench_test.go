@@ -16,8 +16,9 @@ import (
 // SWITCHBOARD_BENCH_ROWS chats (default 1,000,000), one every 30 seconds
 // going back from now (about 347 days, 2,880 a day): the first and the
 // deepest page (offset 100,000, CallGear's maximum) of a three-month
-// window in either order, its total with and without a filter, and the
-// first and deepest page of a 30-day message report.
+// window in either order, its total with and without a filter, the first
+// and last page of a 30-day chats report, and the first and deepest page of
+// a 30-day message report.
 //
 //	go test ./store/ -run '^$' -bench Reports -benchtime 20x
 func BenchmarkReports(b *testing.B) {
@@ -50,6 +51,14 @@ func BenchmarkReports(b *testing.B) {
 	filtered := quarter
 	filtered.Filter = &store.Filter{Field: store.ReportCaseAssigneeID, Op: store.OpEq, Value: agent.ID}
 	month := store.ListQuery{Limit: 1000, From: to.AddDate(0, 0, -30), To: to}
+	// A month holds about 86,400 chats here: its last page is under
+	// CallGear's offset cap.
+	_, monthTotal, err := s.ReportCases(ctx, acct.ID, models.ChannelChat, store.ListQuery{Limit: 1, From: month.From, To: month.To})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lastOfMonth := month
+	lastOfMonth.Offset = int(min(max(monthTotal-1000, 0), store.MaxListOffset))
 	deepMonth := month
 	deepMonth.Offset = store.MaxListOffset
 	for _, bc := range []struct {
@@ -76,6 +85,14 @@ func BenchmarkReports(b *testing.B) {
 			q := filtered
 			q.Offset = store.MaxListOffset
 			r, n, err := s.ReportCases(ctx, acct.ID, models.ChannelChat, q)
+			return len(r), n, err
+		}},
+		{"chats/month first page", func() (int, int64, error) {
+			r, n, err := s.ReportCases(ctx, acct.ID, models.ChannelChat, month)
+			return len(r), n, err
+		}},
+		{"chats/month last page", func() (int, int64, error) {
+			r, n, err := s.ReportCases(ctx, acct.ID, models.ChannelChat, lastOfMonth)
 			return len(r), n, err
 		}},
 		{"messages/first page", func() (int, int64, error) {
