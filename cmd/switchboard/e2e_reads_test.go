@@ -76,7 +76,9 @@ func TestE2E_ReadSide(t *testing.T) {
 			// time two days ago, which is the afternoon of the same day in UTC.
 			now := time.Now().In(tokyo)
 			day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, tokyo).AddDate(0, 0, -2)
-			local := func(h, m, sec int) string { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second).Format(time.DateTime) }
+			local := func(h, m, sec int) string {
+				return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second).Format(time.DateTime)
+			}
 			code, body := s.call(t, http.MethodPost, "/data-api/v2.0", "", "", map[string]any{
 				"jsonrpc": "2.0", "id": 1, "method": "upload.chats", "params": map[string]any{
 					"access_token": token, "chats": []map[string]any{{
