@@ -24,6 +24,7 @@ import (
 	"switchboard/auth"
 	"switchboard/delivery"
 	"switchboard/handlers/dialect"
+	"switchboard/handlers/errkind"
 	"switchboard/handlers/keyauth"
 	"switchboard/models"
 	"switchboard/store"
@@ -166,6 +167,21 @@ const (
 	idHuge
 	idBad
 )
+
+// pathID reads the route's {id} as the id of an entity ("case",
+// "contact"). It returns ERROR_INVALID_INPUT for one that is not a positive
+// integer, and the entity's not-found error for one too large for any row.
+func pathID(c echo.Context, entity string) (int64, error) {
+	raw := c.Param("id")
+	id, st := parseID(raw)
+	switch st {
+	case idMissing, idBad:
+		return 0, invalidInput("id: must be a positive integer, not %q", raw)
+	case idHuge:
+		return 0, errkind.LookupPath(store.ErrNotFound, entity, raw)
+	}
+	return id, nil
+}
 
 // parseID reads a decimal id from a path or query string: digits only, not
 // zero. Empty is idMissing.

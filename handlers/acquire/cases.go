@@ -479,13 +479,9 @@ func (a *api) getCase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	raw := c.Param("id")
-	id, st := parseID(raw)
-	switch st {
-	case idMissing, idBad:
-		return invalidInput("id: must be a positive integer, not %q", raw)
-	case idHuge:
-		return errkind.LookupPath(store.ErrNotFound, "case", raw)
+	id, err := pathID(c, "case")
+	if err != nil {
+		return err
 	}
 	v, err := a.store.Case(c.Request().Context(), cl.AccountID, id)
 	if err != nil {

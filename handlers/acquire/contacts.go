@@ -88,13 +88,9 @@ func (a *api) getContact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	raw := c.Param("id")
-	id, st := parseID(raw)
-	switch st {
-	case idMissing, idBad:
-		return invalidInput("id: must be a positive integer, not %q", raw)
-	case idHuge:
-		return errkind.LookupPath(store.ErrNotFound, "contact", raw)
+	id, err := pathID(c, "contact")
+	if err != nil {
+		return err
 	}
 	ct, err := a.store.Contact(c.Request().Context(), cl.AccountID, id)
 	if err != nil {

@@ -2,6 +2,7 @@ package callgear
 
 import (
 	"context"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,11 +18,17 @@ import (
 // and the store's.
 func getList[R any](a *api, c echo.Context, cl auth.Caller, params map[string]any, cols columns[R], spec listSpec,
 	list func(ctx context.Context, accountID int64, q store.ListQuery) ([]R, int64, error)) (any, error) {
-	ctx := c.Request().Context()
-	loc, err := a.location(ctx, cl.AccountID)
+	loc, err := a.location(c.Request().Context(), cl.AccountID)
 	if err != nil {
 		return nil, err
 	}
+	return getListIn(a, c, cl, loc, params, cols, spec, list)
+}
+
+// getListIn is getList with the account's time zone already read.
+func getListIn[R any](a *api, c echo.Context, cl auth.Caller, loc *time.Location, params map[string]any, cols columns[R], spec listSpec,
+	list func(ctx context.Context, accountID int64, q store.ListQuery) ([]R, int64, error)) (any, error) {
+	ctx := c.Request().Context()
 	var p problems
 	o := newObject(params, &p)
 	o.skip("access_token")

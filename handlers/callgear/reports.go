@@ -1,6 +1,7 @@
 package callgear
 
 import (
+	"context"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -334,29 +335,12 @@ func (a *api) getChatsReport(c echo.Context, cl auth.Caller, params map[string]a
 	return a.caseReport(c, cl, params, models.ChannelChat, chatColumns)
 }
 
-// caseReport runs a report of the channel's cases with cols.
+// caseReport runs a report of the channel's cases with cols (see getList).
 func (a *api) caseReport(c echo.Context, cl auth.Caller, params map[string]any, ch models.Channel, cols columns[store.CaseReportRow]) (any, error) {
-	ctx := c.Request().Context()
-	loc, err := a.location(ctx, cl.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	var p problems
-	o := newObject(params, &p)
-	o.skip("access_token")
-	in := readList(o, loc, cols, listSpec{dates: datesRequired})
-	o.unexpected()
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	if err := a.checkUser(ctx, cl, o.optID("user_id")); err != nil {
-		return nil, err
-	}
-	rows, total, err := a.store.ReportCases(ctx, cl.AccountID, ch, in.Query)
-	if err != nil {
-		return nil, listErrors(err)
-	}
-	return listOf(rows, total, cols, in.Fields, loc), nil
+	return getList(a, c, cl, params, cols, listSpec{dates: datesRequired},
+		func(ctx context.Context, accountID int64, q store.ListQuery) ([]store.CaseReportRow, int64, error) {
+			return a.store.ReportCases(ctx, accountID, ch, q)
+		})
 }
 
 // thirtyDays is get.chat_messages_report's longest period.

@@ -33,7 +33,7 @@ func (a *api) getVisitorSessionsReport(c echo.Context, cl auth.Caller, params ma
 		}
 		return rows, total, err
 	}
-	return getList(a, c, cl, params, sessionColumns(), listSpec{dates: datesRequired}, list)
+	return getListIn(a, c, cl, loc, params, sessionColumns(), listSpec{dates: datesRequired}, list)
 }
 
 // sessionRow is a session of the report with the account's time zone, in

@@ -1,6 +1,7 @@
 package helpcrunch
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -119,30 +120,7 @@ func (a *api) setChatStatus(c echo.Context) error {
 // or bad assignee, 404 chat_not_found, 404 entity_not_found for an agent that
 // is not the account's.
 func (a *api) setChatAssignee(c echo.Context) error {
-	cl, err := keyauth.Caller(c)
-	if err != nil {
-		return err
-	}
-	var p problems
-	id, obj, err := readUpdate(c, &p)
-	if err != nil {
-		return err
-	}
-	assignee := readNullableID(obj, "assignee")
-	if err := p.err(); err != nil {
-		return err
-	}
-	switch {
-	case id.Huge:
-		return errkind.Lookup(store.ErrNotFound, "chat", "")
-	case assignee.Huge:
-		return errkind.Lookup(store.ErrNotFound, "agent", "")
-	}
-	v, err := a.store.AssignCase(c.Request().Context(), cl.AccountID, id.N, assignee.ptr())
-	if err != nil {
-		return errkind.Lookup(err, "chat", "")
-	}
-	return c.JSON(http.StatusOK, toChat(v))
+	return a.setChatRef(c, "assignee", "agent", a.store.AssignCase)
 }
 
 // setChatDepartment is PUT /v1/chats/department and PUT
@@ -152,6 +130,14 @@ func (a *api) setChatAssignee(c echo.Context) error {
 // or bad department, 404 chat_not_found, 404 entity_not_found for a
 // department that is not the account's.
 func (a *api) setChatDepartment(c echo.Context) error {
+	return a.setChatRef(c, "department", "department", a.store.SetCaseDepartment)
+}
+
+// setChatRef runs a chat update whose body member names a record of the
+// account (entity, for a not-found answer) or is null to clear it, and
+// answers the updated chat. set is the store's update.
+func (a *api) setChatRef(c echo.Context, member, entity string,
+	set func(ctx context.Context, accountID, caseID int64, ref *int64) (store.CaseView, error)) error {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
 		return err
@@ -161,17 +147,17 @@ func (a *api) setChatDepartment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	department := readNullableID(obj, "department")
+	ref := readNullableID(obj, member)
 	if err := p.err(); err != nil {
 		return err
 	}
 	switch {
 	case id.Huge:
 		return errkind.Lookup(store.ErrNotFound, "chat", "")
-	case department.Huge:
-		return errkind.Lookup(store.ErrNotFound, "department", "")
+	case ref.Huge:
+		return errkind.Lookup(store.ErrNotFound, entity, "")
 	}
-	v, err := a.store.SetCaseDepartment(c.Request().Context(), cl.AccountID, id.N, department.ptr())
+	v, err := set(c.Request().Context(), cl.AccountID, id.N, ref.ptr())
 	if err != nil {
 		return errkind.Lookup(err, "chat", "")
 	}
