@@ -143,7 +143,7 @@ func TestKeys_Issue(t *testing.T) {
 		{"defaults", f.acct.ID, KeySpec{}, f.admin.ID, AllScopes(), nil, ""},
 		{"agent and scopes", f.acct.ID, KeySpec{AgentID: &helper.ID, Name: "bot", Scopes: []Scope{ScopeSMS, ScopeRead, ScopeSMS}}, helper.ID, []Scope{ScopeSMS, ScopeRead}, nil, ""},
 		{"expiring", f.acct.ID, KeySpec{ExpiresAt: &later}, f.admin.ID, AllScopes(), nil, ""},
-		{"unknown scope", f.acct.ID, KeySpec{Scopes: []Scope{"admin"}}, 0, nil, nil, "scopes"},
+		{"unknown scope", f.acct.ID, KeySpec{Scopes: []Scope{"owner"}}, 0, nil, nil, "scopes"},
 		{"expiry in the past", f.acct.ID, KeySpec{ExpiresAt: &past}, 0, nil, nil, "expires_at"},
 		{"another account's agent", f.acct.ID, KeySpec{AgentID: &otherAgent.ID}, 0, nil, store.ErrNotFound, ""},
 		{"unknown account", 999_999, KeySpec{}, 0, nil, store.ErrNotFound, ""},
@@ -586,9 +586,9 @@ func TestKeys_Session(t *testing.T) {
 // TestRoleScopes checks every cell of the role and scope table.
 func TestRoleScopes(t *testing.T) {
 	want := map[models.Role]map[Scope]bool{
-		models.RoleSuperadmin: {ScopeRead: true, ScopeChat: true, ScopeEmail: true, ScopeSMS: true, ScopeUpload: true},
-		models.RoleAdmin:      {ScopeRead: true, ScopeChat: true, ScopeEmail: true, ScopeSMS: true, ScopeUpload: true},
-		models.RoleAgent:      {ScopeRead: true, ScopeChat: true, ScopeEmail: true, ScopeSMS: true, ScopeUpload: false},
+		models.RoleSuperadmin: {ScopeRead: true, ScopeChat: true, ScopeEmail: true, ScopeSMS: true, ScopeUpload: true, ScopeAdmin: true},
+		models.RoleAdmin:      {ScopeRead: true, ScopeChat: true, ScopeEmail: true, ScopeSMS: true, ScopeUpload: true, ScopeAdmin: true},
+		models.RoleAgent:      {ScopeRead: true, ScopeChat: true, ScopeEmail: true, ScopeSMS: true, ScopeUpload: false, ScopeAdmin: false},
 		models.Role("owner"):  {},
 	}
 	for role, cells := range want {

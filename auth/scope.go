@@ -19,24 +19,25 @@ const (
 	ScopeEmail  Scope = "email"  // send email replies
 	ScopeSMS    Scope = "sms"    // send SMS replies
 	ScopeUpload Scope = "upload" // bulk-upload chats and offline messages
+	ScopeAdmin  Scope = "admin"  // manage the account's webhook subscriptions
 )
 
 // AllScopes returns every scope, in a fixed order.
 func AllScopes() []Scope {
-	return []Scope{ScopeRead, ScopeChat, ScopeEmail, ScopeSMS, ScopeUpload}
+	return []Scope{ScopeRead, ScopeChat, ScopeEmail, ScopeSMS, ScopeUpload, ScopeAdmin}
 }
 
 // RoleScopes returns what an agent of the role may do: the scopes a session
 // of that agent carries (a CallGear login.user token, a console sign-in).
 // It is the one table of roles and scopes:
 //
-//	role        read  chat  email  sms  upload
-//	superadmin   ✓     ✓     ✓     ✓     ✓
-//	admin        ✓     ✓     ✓     ✓     ✓
-//	agent        ✓     ✓     ✓     ✓     -
+//	role        read  chat  email  sms  upload  admin
+//	superadmin   ✓     ✓     ✓     ✓     ✓       ✓
+//	admin        ✓     ✓     ✓     ✓     ✓       ✓
+//	agent        ✓     ✓     ✓     ✓     -       -
 //
 // Agents answer customers by chat, email and SMS; bulk uploads and their
-// deletes are for admins. An unknown role has no scopes.
+// deletes, and the account's webhook subscriptions, are for admins. An unknown role has no scopes.
 func RoleScopes(r models.Role) []Scope {
 	switch r {
 	case models.RoleSuperadmin, models.RoleAdmin:
@@ -78,7 +79,7 @@ func ParseScopes(s string) ([]Scope, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return nil, fmt.Errorf("unknown scope %s: want some of read, chat, email, sms, upload", strings.Join(bad, ", "))
+		return nil, fmt.Errorf("unknown scope %s: want some of read, chat, email, sms, upload, admin", strings.Join(bad, ", "))
 	}
 	if len(out) == 0 {
 		return AllScopes(), nil

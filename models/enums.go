@@ -178,3 +178,108 @@ const (
 	DeliverySent    DeliveryStatus = "sent"
 	DeliveryFailed  DeliveryStatus = "failed"
 )
+
+// EventType names a change recorded in the event log, in the model's words:
+// "<entity>.<what happened>". The dialects map these to their vendors' event
+// names; the store never sees those.
+type EventType string
+
+// The event types. Every write of the store appends one or more of them in
+// its own transaction.
+const (
+	EventAccountCreated  EventType = "account.created"
+	EventAccountUpdated  EventType = "account.updated"
+	EventSettingsUpdated EventType = "settings.updated"
+
+	EventAgentCreated EventType = "agent.created"
+	EventAgentUpdated EventType = "agent.updated"
+
+	EventKeyCreated EventType = "key.created"
+	EventKeyRevoked EventType = "key.revoked"
+
+	EventSiteCreated       EventType = "site.created"
+	EventSiteUpdated       EventType = "site.updated"
+	EventInboxCreated      EventType = "inbox.created"
+	EventDepartmentCreated EventType = "department.created"
+
+	EventContactCreated EventType = "contact.created"
+	EventContactUpdated EventType = "contact.updated"
+	EventContactDeleted EventType = "contact.deleted"
+
+	// EventCaseCreated is a new case; its data has "channel" and "initiator".
+	EventCaseCreated EventType = "case.created"
+	// EventCaseStatusChanged is a status change other than closing; data
+	// "from" and "to".
+	EventCaseStatusChanged EventType = "case.status_changed"
+	// EventCaseClosed is a case closed; data "from" and "to" ("closed").
+	EventCaseClosed EventType = "case.closed"
+	// EventCaseAssigned is a case given to an agent (AgentID) or taken from
+	// one (AgentID 0); data "previous_agent_id" when it had one.
+	EventCaseAssigned          EventType = "case.assigned"
+	EventCaseDepartmentChanged EventType = "case.department_changed"
+	EventCaseSnoozed           EventType = "case.snoozed"
+	EventCaseDeleted           EventType = "case.deleted"
+
+	// EventMessageCreated is a message in a case (not a note); data
+	// "sender" (contact|agent|system), "channel" and "kind".
+	EventMessageCreated EventType = "message.created"
+	// EventNoteCreated is an agent's private note in a case.
+	EventNoteCreated     EventType = "note.created"
+	EventMessageDeleted  EventType = "message.deleted"
+	EventDeliverySent    EventType = "delivery.sent"
+	EventDeliveryFailed  EventType = "delivery.failed"
+	EventUploadCompleted EventType = "upload.completed"
+
+	EventWebhookCreated  EventType = "webhook.created"
+	EventWebhookDisabled EventType = "webhook.disabled"
+	EventWebhookDeleted  EventType = "webhook.deleted"
+)
+
+// EventTypes returns every event type, in a fixed order.
+func EventTypes() []EventType {
+	return []EventType{
+		EventAccountCreated, EventAccountUpdated, EventSettingsUpdated, EventAgentCreated, EventAgentUpdated,
+		EventKeyCreated, EventKeyRevoked, EventSiteCreated, EventSiteUpdated, EventInboxCreated, EventDepartmentCreated,
+		EventContactCreated, EventContactUpdated, EventContactDeleted,
+		EventCaseCreated, EventCaseStatusChanged, EventCaseClosed, EventCaseAssigned, EventCaseDepartmentChanged,
+		EventCaseSnoozed, EventCaseDeleted,
+		EventMessageCreated, EventNoteCreated, EventMessageDeleted, EventDeliverySent, EventDeliveryFailed,
+		EventUploadCompleted, EventWebhookCreated, EventWebhookDisabled, EventWebhookDeleted,
+	}
+}
+
+// Valid reports whether t is one of the known event types.
+func (t EventType) Valid() bool {
+	for _, k := range EventTypes() {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// WebhookFormat is the wire format a webhook subscription is sent in: the
+// vendor whose receivers it was written for, or the Standard Webhooks
+// specification.
+type WebhookFormat string
+
+// The webhook formats.
+const (
+	FormatHelpCrunch WebhookFormat = "helpcrunch"
+	FormatAcquire    WebhookFormat = "acquire"
+	FormatStandard   WebhookFormat = "standard"
+)
+
+// Valid reports whether f is one of the known formats.
+func (f WebhookFormat) Valid() bool {
+	return f == FormatHelpCrunch || f == FormatAcquire || f == FormatStandard
+}
+
+// WebhookStatus says whether a subscription is sent to.
+type WebhookStatus string
+
+// The statuses of a webhook subscription.
+const (
+	WebhookActive   WebhookStatus = "active"
+	WebhookDisabled WebhookStatus = "disabled"
+)

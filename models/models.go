@@ -301,11 +301,81 @@ type IdempotencyKey struct {
 	ReleasedAt *time.Time
 }
 
+// Event is one change in an account, appended in the transaction that made
+// it: nothing is in the log that was not committed, and nothing committed is
+// missing from it. Seq counts an account's events from 1 with no gaps, in the
+// order their transactions committed. The ids say what the change concerns (0:
+// none); there are no foreign keys, so an event outlives what it names. Data
+// is a JSON object of details in the model's words (see the EventType
+// constants), "{}" when there are none.
+type Event struct {
+	ID        int64     `gorm:"primaryKey"`
+	AccountID int64     `gorm:"not null;uniqueIndex:idx_events_seq,priority:1"`
+	Seq       int64     `gorm:"not null;uniqueIndex:idx_events_seq,priority:2"`
+	Type      EventType `gorm:"not null"`
+	CaseID    int64     `gorm:"not null"`
+	ContactID int64     `gorm:"not null"`
+	MessageID int64     `gorm:"not null"`
+	AgentID   int64     `gorm:"not null"`
+	Data      string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null;index:idx_events_created"`
+}
+
+// EventSeq holds an account's last event sequence number. Taking the next one
+// locks the row until the transaction ends, which is what makes an account's
+// sequence follow the order of its commits.
+type EventSeq struct {
+	AccountID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Seq       int64 `gorm:"not null"`
+}
+
+// Webhook is an account's subscription to its events, sent to URL in Format
+// and signed with Secret. Events lists the format's event names it wants,
+// comma-separated ("" for all); Types is the same choice in the model's
+// event types, ",a,b," ("" for all), which the store filters on. Cursor is
+// the last event sequence number queued for it: a new subscription starts at
+// the account's current one and gets the events after it.
+type Webhook struct {
+	ID             int64         `gorm:"primaryKey"`
+	AccountID      int64         `gorm:"not null;index:idx_webhooks_account"`
+	URL            string        `gorm:"not null"`
+	Format         WebhookFormat `gorm:"not null"`
+	Events         string        `gorm:"not null"`
+	Types          string        `gorm:"not null"`
+	Secret         string        `gorm:"not null"`
+	Status         WebhookStatus `gorm:"not null"`
+	DisabledReason string        `gorm:"not null"`
+	Cursor         int64         `gorm:"not null"`
+	CreatedAt      time.Time     `gorm:"not null"`
+	UpdatedAt      time.Time     `gorm:"not null"`
+}
+
+// WebhookDelivery is one event queued for one subscription, sent at least
+// once and in the subscription's order of EventSeq. Reference is its id on the
+// wire (a UUID), the same on every attempt, so a receiver can drop a
+// duplicate. ResponseStatus is the receiver's last HTTP status (0: none).
+type WebhookDelivery struct {
+	ID             int64          `gorm:"primaryKey"`
+	AccountID      int64          `gorm:"not null"`
+	WebhookID      int64          `gorm:"not null;uniqueIndex:idx_webhook_deliveries_seq,priority:1"`
+	EventID        int64          `gorm:"not null"`
+	EventSeq       int64          `gorm:"not null;uniqueIndex:idx_webhook_deliveries_seq,priority:2"`
+	Status         DeliveryStatus `gorm:"not null;index:idx_webhook_deliveries_due,priority:1"`
+	Attempts       int            `gorm:"not null"`
+	NextAttemptAt  time.Time      `gorm:"not null;index:idx_webhook_deliveries_due,priority:2"`
+	LastAttemptAt  *time.Time
+	LastError      string    `gorm:"not null"`
+	ResponseStatus int       `gorm:"not null"`
+	Reference      string    `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+	UpdatedAt      time.Time `gorm:"not null"`
+}
+
 // All lists every model, in an order in which foreign keys can be created.
 func All() []any {
 	return []any{
 		&Account{}, &Agent{}, &APIKey{}, &Contact{}, &Site{}, &Campaign{}, &Department{}, &VisitorSession{},
 		&Case{}, &CaseDayCount{}, &AssigneeDayCount{}, &Message{}, &Inbox{}, &Delivery{}, &IdempotencyKey{}, &Setting{},
-		&Attachment{},
+		&Attachment{}, &EventSeq{}, &Event{}, &Webhook{}, &WebhookDelivery{},
 	}
 }

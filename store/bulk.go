@@ -66,19 +66,24 @@ func (s *Store) inUploadTx(ctx context.Context, fn func(tx *gorm.DB, w rowWriter
 		// Close returns the connection to the pool, after the transaction has
 		// ended: the pool drops it if pgx closed it (a cancelled COPY does).
 		defer conn.Close()
-		db := s.bulk.WithContext(ctx)
+		pctx, pending := withPending(ctx)
+		db := s.bulk.WithContext(pctx)
 		// WithContext cloned the statement: the pool's own handle keeps its pool.
 		db.Statement.ConnPool = conn
 		var w rowWriter = insertWriter{}
 		if s.backend == Postgres {
 			w = copyWriter{conn: conn}
 		}
-		return db.Transaction(func(tx *gorm.DB) error {
+		err = db.Transaction(func(tx *gorm.DB) error {
 			if err := fn(tx, w); err != nil {
 				return err
 			}
 			return s.markApplied(ctx, tx)
 		})
+		if err == nil {
+			s.committed(pending)
+		}
+		return err
 	})
 }
 

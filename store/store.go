@@ -38,6 +38,10 @@ type Store struct {
 	bulk    *gorm.DB
 	backend Backend
 	now     func() time.Time
+	// dsn is the PostgreSQL connection string ListenEvents dials.
+	dsn string
+	// hub wakes this process's event readers (see SubscribeEvents).
+	hub eventHub
 }
 
 // Options tune Open. The zero value is fine.
@@ -133,7 +137,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		sqlDB.SetMaxIdleConns(n)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s := &Store{db: db, bulk: db, backend: backend, now: cfg.NowFunc}
+	s := &Store{db: db, bulk: db, backend: backend, now: cfg.NowFunc, dsn: dsn}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open %s database %s: %w", backend, redact(rawURL), err)

@@ -32,17 +32,31 @@ func WithIdempotencyClaim(ctx context.Context, claimID int64) context.Context {
 }
 
 // write runs fn in one transaction on db (s.db, or s.bulk for uploads), the
-// way every write of the store runs: see retrying and markApplied. It
-// returns fn's error or the database's.
+// way every write of the store runs: see retrying and markApplied. Once it
+// commits, the readers of the events fn appended are woken (see
+// appendEvents). It returns fn's error or the database's.
 func (s *Store) write(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	return s.retrying(ctx, func() error {
-		return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		pctx, pending := withPending(ctx)
+		err := db.WithContext(pctx).Transaction(func(tx *gorm.DB) error {
 			if err := fn(tx); err != nil {
 				return err
 			}
 			return s.markApplied(ctx, tx)
 		})
+		if err == nil {
+			s.committed(pending)
+		}
+		return err
 	})
+}
+
+// committed wakes the readers of the accounts a committed transaction
+// appended events to.
+func (s *Store) committed(p *pendingEvents) {
+	for _, acct := range p.accounts {
+		s.hub.wake(acct)
+	}
 }
 
 // markApplied marks the idempotency claim that ctx carries, if any, applied:

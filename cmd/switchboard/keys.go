@@ -55,7 +55,7 @@ func keyCmd(ctx context.Context, args []string, env func(string) string, stdout,
 		f.addSigning(fs)
 		fs.Int64Var(&f.account, "account", 0, "account id (required)")
 		fs.Int64Var(&f.agent, "agent", 0, "id of the agent the key acts as (default: the first enabled superadmin)")
-		fs.StringVar(&f.scopes, "scopes", "", "comma-separated scopes: read, chat, email, sms, upload (default: all)")
+		fs.StringVar(&f.scopes, "scopes", "", "comma-separated scopes: read, chat, email, sms, upload, admin (default: all)")
 		fs.StringVar(&f.name, "name", "", "a name to tell the key by")
 		fs.DurationVar(&f.expiresIn, "expires-in", 0, "lifetime, as 720h (default: never expires)")
 	case "list":

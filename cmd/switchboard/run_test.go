@@ -103,7 +103,7 @@ func TestRun_UsageErrors(t *testing.T) {
 		{"key without subcommand", []string{"key"}, errUsage, []string{"want create, list or revoke"}},
 		{"unknown key subcommand", []string{"key", "rotate"}, errUsage, []string{`unknown subcommand "rotate"`}},
 		{"key create without account", []string{"key", "create"}, errUsage, []string{"--account"}},
-		{"unknown scope", []string{"key", "create", "--account", "1", "--scopes", "read,admin"}, errUsage, []string{`unknown scope "admin"`}},
+		{"unknown scope", []string{"key", "create", "--account", "1", "--scopes", "read,owner"}, errUsage, []string{`unknown scope "owner"`}},
 		{"negative lifetime", []string{"key", "create", "--account", "1", "--expires-in", "-1h"}, errUsage, []string{"--expires-in"}},
 		{"short secret", []string{"key", "create", "--account", "1", "--signing-secret", "short"}, errUsage, []string{"--signing-secret is 5 bytes"}},
 		{"key list without account", []string{"key", "list"}, errUsage, []string{"--account"}},

@@ -1,0 +1,272 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
+
+	"switchboard/models"
+)
+
+// eventChannel is the PostgreSQL NOTIFY channel of committed events: its
+// payload is the account id. It only wakes readers; the events table is the
+// truth they read.
+const eventChannel = "switchboard_events"
+
+// EventData is the details of an event, in the model's words; appendEvents
+// stores it as a JSON object.
+type EventData map[string]any
+
+// newEvent returns an event of type t in the account with the details d (nil
+// for none): the ids are set by the caller.
+func newEvent(accountID int64, t models.EventType, d EventData) models.Event {
+	ev := models.Event{AccountID: accountID, Type: t, Data: "{}"}
+	if len(d) > 0 {
+		if b, err := json.Marshal(d); err == nil {
+			ev.Data = string(b)
+		}
+	}
+	return ev
+}
+
+// pendingKey is the context key of the accounts whose events a write has
+// appended, to be woken when it commits.
+type pendingKey struct{}
+
+// pendingEvents collects the accounts a transaction appended events to.
+type pendingEvents struct {
+	accounts []int64
+}
+
+// withPending returns ctx carrying a fresh collector for one run of a write
+// transaction, and the collector.
+func withPending(ctx context.Context) (context.Context, *pendingEvents) {
+	p := &pendingEvents{}
+	return context.WithValue(ctx, pendingKey{}, p), p
+}
+
+// appendEvents appends evs to the event log in tx, the transaction of the
+// change they record, numbering them in their accounts' sequences; each gets
+// the transaction's time when its CreatedAt is zero. Taking the numbers locks
+// the account's event_seqs row until tx ends, so an account's events are
+// numbered in the order their transactions commit and a reader that has seen
+// number n has seen every number below it. On PostgreSQL the transaction also
+// notifies eventChannel, which PostgreSQL delivers only if it commits.
+func (s *Store) appendEvents(tx *gorm.DB, evs ...models.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	now := s.now()
+	// Events of one account take one range of numbers.
+	for start := 0; start < len(evs); {
+		acct := evs[start].AccountID
+		end := start + 1
+		for end < len(evs) && evs[end].AccountID == acct {
+			end++
+		}
+		n := int64(end - start)
+		var last []int64
+		q := `INSERT INTO event_seqs (account_id, seq) VALUES (?, ?)
+			ON CONFLICT (account_id) DO UPDATE SET seq = event_seqs.seq + excluded.seq RETURNING seq`
+		if s.backend == Postgres {
+			q = `WITH n AS (` + q + `) SELECT seq FROM n, pg_notify('` + eventChannel + `', ?::text)`
+			if err := tx.Raw(q, acct, n, strconv.FormatInt(acct, 10)).Scan(&last).Error; err != nil {
+				return fmt.Errorf("number events: %w", err)
+			}
+		} else if err := tx.Raw(q, acct, n).Scan(&last).Error; err != nil {
+			return fmt.Errorf("number events: %w", err)
+		}
+		if len(last) != 1 {
+			return fmt.Errorf("number events of account %d: got %d rows", acct, len(last))
+		}
+		for i := start; i < end; i++ {
+			evs[i].Seq = last[0] - n + int64(i-start) + 1
+			if evs[i].CreatedAt.IsZero() {
+				evs[i].CreatedAt = now
+			}
+			if evs[i].Data == "" {
+				evs[i].Data = "{}"
+			}
+		}
+		if p, ok := tx.Statement.Context.Value(pendingKey{}).(*pendingEvents); ok {
+			p.accounts = append(p.accounts, acct)
+		}
+		start = end
+	}
+	if err := tx.Create(&evs).Error; err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	return nil
+}
+
+// EventFilter chooses events of one account to read.
+type EventFilter struct {
+	// After is the sequence number to read after (0: from the oldest kept).
+	After int64
+	// Types keeps only these types; empty keeps all.
+	Types []models.EventType
+	// Limit is the most events returned (default and most 1000).
+	Limit int
+}
+
+// Events returns the account's events after f.After, in sequence order, at
+// most f.Limit of them. It returns an empty slice when there are none.
+func (s *Store) Events(ctx context.Context, accountID int64, f EventFilter) ([]models.Event, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 1000
+	}
+	q := s.db.WithContext(ctx).Where("account_id = ? AND seq > ?", accountID, f.After)
+	if len(f.Types) > 0 {
+		q = q.Where("type IN ?", f.Types)
+	}
+	out := []models.Event{}
+	if err := q.Order("seq").Limit(f.Limit).Find(&out).Error; err != nil {
+		return nil, wrap("read events", err)
+	}
+	return out, nil
+}
+
+// LastEventSeq returns the sequence number of the account's latest event, 0
+// when it has none.
+func (s *Store) LastEventSeq(ctx context.Context, accountID int64) (int64, error) {
+	var seq []int64
+	if err := s.db.WithContext(ctx).Model(&models.EventSeq{}).Where("account_id = ?", accountID).
+		Pluck("seq", &seq).Error; err != nil {
+		return 0, wrap("read event sequence", err)
+	}
+	if len(seq) == 0 {
+		return 0, nil
+	}
+	return seq[0], nil
+}
+
+// PruneEvents deletes the events created before before, a batch at a time,
+// and returns how many it deleted. The sequence numbers go on from where they
+// were: a reader past the pruned ones sees no difference.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res := s.db.WithContext(ctx).Exec(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? ORDER BY id LIMIT 5000)`,
+			before.UTC())
+		if res.Error != nil {
+			return total, wrap("prune events", res.Error)
+		}
+		total += res.RowsAffected
+		if res.RowsAffected < 5000 {
+			return total, nil
+		}
+	}
+}
+
+// eventHub wakes the readers of accounts' events in this process: the live
+// streams and the webhook worker. A wake-up says only "look again"; readers
+// read the events table after the last number they saw.
+type eventHub struct {
+	mu   sync.Mutex
+	subs map[*eventSub]struct{}
+}
+
+type eventSub struct {
+	account int64 // 0: every account
+	ch      chan struct{}
+}
+
+// wake tells the readers of account (0: of every account) to look again.
+func (h *eventHub) wake(account int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sub := range h.subs {
+		if account == 0 || sub.account == 0 || sub.account == account {
+			select {
+			case sub.ch <- struct{}{}:
+			default: // a wake-up is already pending
+			}
+		}
+	}
+}
+
+// SubscribeEvents returns a channel that receives a value after events of the
+// account (0: of any account) commit, through this process or, on
+// PostgreSQL while ListenEvents runs, through any process on the database.
+// Wake-ups coalesce: one value may stand for many events, so a reader reads
+// every event after the last it saw. cancel ends the subscription.
+func (s *Store) SubscribeEvents(accountID int64) (wake <-chan struct{}, cancel func()) {
+	sub := &eventSub{account: accountID, ch: make(chan struct{}, 1)}
+	s.hub.mu.Lock()
+	if s.hub.subs == nil {
+		s.hub.subs = map[*eventSub]struct{}{}
+	}
+	s.hub.subs[sub] = struct{}{}
+	s.hub.mu.Unlock()
+	return sub.ch, func() {
+		s.hub.mu.Lock()
+		delete(s.hub.subs, sub)
+		s.hub.mu.Unlock()
+	}
+}
+
+// ListenEvents wakes this process's event readers when another process on
+// the same PostgreSQL database commits events (LISTEN on eventChannel),
+// until ctx is done; it then returns nil. A lost connection is logged and
+// made again after a second, and every reader is woken when it is back, in
+// case it missed a notification meanwhile. On SQLite, where only this
+// process writes, it returns nil at once.
+func (s *Store) ListenEvents(ctx context.Context, log *slog.Logger) error {
+	if s.backend != Postgres {
+		return nil
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Warn("event listener lost its connection; reconnecting", "err", err)
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// listenOnce listens on one connection until it fails or ctx is done.
+func (s *Store) listenOnce(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+eventChannel); err != nil {
+		return err
+	}
+	// Anything committed while there was no connection is read now.
+	s.hub.wake(0)
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return ctx.Err()
+			}
+			return err
+		}
+		id, err := strconv.ParseInt(n.Payload, 10, 64)
+		if err != nil {
+			id = 0
+		}
+		s.hub.wake(id)
+	}
+}
