@@ -37,4 +37,3 @@ func ToEvent(ev models.Event) Event {
 		CreatedAt: ev.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
 	}
 }
-
