@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,12 +86,23 @@ func (s *Store) CreateAccount(ctx context.Context, in NewAccount) (models.Accoun
 	if err := in.validate(); err != nil {
 		return models.Account{}, err
 	}
-	now := s.now()
-	a := in.model(now)
-	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
+	var a models.Account
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
+		a = in.model(s.now())
+		if err := tx.Create(&a).Error; err != nil {
+			return err
+		}
+		return s.appendEvents(tx, accountCreated(a))
+	})
+	if err != nil {
 		return models.Account{}, wrap("create account", err)
 	}
 	return a, nil
+}
+
+// accountCreated returns the account.created event of the new account a.
+func accountCreated(a models.Account) models.Event {
+	return newEvent(a.ID, models.EventAccountCreated, EventData{"name": a.Name})
 }
 
 // Account returns the account with the id, or ErrNotFound.
@@ -171,7 +183,11 @@ func (s *Store) Bootstrap(ctx context.Context, in Bootstrap) (Bootstrapped, erro
 			}
 		}
 		out.Created = true
-		return nil
+		evs := []models.Event{accountCreated(out.Account), agentCreated(out.Agent)}
+		if in.KeyID != "" {
+			evs = append(evs, keyCreated(out.Key))
+		}
+		return s.appendEvents(tx, evs...)
 	})
 	if err != nil {
 		return Bootstrapped{}, wrap("bootstrap", err)
@@ -243,7 +259,28 @@ func (s *Store) UpdateAccount(ctx context.Context, id int64, in AccountUpdate) (
 		if res.RowsAffected == 0 {
 			return notFound("account", id)
 		}
-		return tx.Take(&a, "id = ?", id).Error
+		if err := tx.Take(&a, "id = ?", id).Error; err != nil {
+			return err
+		}
+		return s.appendEvents(tx, newEvent(id, models.EventAccountUpdated, EventData{"fields": changedFields(set, nil)}))
 	})
 	return a, wrap(fmt.Sprintf("update account %d", id), err)
+}
+
+// changedFields returns the model field names of an update's columns, sorted,
+// without updated_at; rename maps a column to the name an event shows for it
+// (a password, never its hash).
+func changedFields(set map[string]any, rename map[string]string) []string {
+	out := make([]string, 0, len(set))
+	for col := range set {
+		if col == "updated_at" {
+			continue
+		}
+		if n, ok := rename[col]; ok {
+			col = n
+		}
+		out = append(out, col)
+	}
+	slices.Sort(out)
+	return out
 }

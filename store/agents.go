@@ -49,10 +49,20 @@ func (s *Store) CreateAgent(ctx context.Context, accountID int64, in NewAgent) (
 			return err
 		}
 		var err error
-		agent, err = createAgent(tx, s.now(), accountID, in)
-		return err
+		if agent, err = createAgent(tx, s.now(), accountID, in); err != nil {
+			return err
+		}
+		return s.appendEvents(tx, agentCreated(agent))
 	})
 	return agent, wrap("create agent", err)
+}
+
+// agentCreated returns the agent.created event of the new agent a: its
+// role, never its password.
+func agentCreated(a models.Agent) models.Event {
+	ev := newEvent(a.AccountID, models.EventAgentCreated, EventData{"role": a.Role})
+	ev.AgentID = a.ID
+	return ev
 }
 
 func createAgent(tx *gorm.DB, now time.Time, accountID int64, in NewAgent) (models.Agent, error) {
@@ -129,7 +139,14 @@ func (s *Store) UpdateAgent(ctx context.Context, accountID, id int64, in AgentUp
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return tx.Take(&a, "id = ?", id).Error
+		if err := tx.Take(&a, "id = ?", id).Error; err != nil {
+			return err
+		}
+		// The event names the fields, never the password or its hash.
+		ev := newEvent(accountID, models.EventAgentUpdated,
+			EventData{"fields": changedFields(set, map[string]string{"password_hash": "password"})})
+		ev.AgentID = id
+		return s.appendEvents(tx, ev)
 	})
 	return a, wrap(fmt.Sprintf("update agent %d", id), err)
 }

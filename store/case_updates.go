@@ -40,8 +40,15 @@ func (s *Store) AssignCase(ctx context.Context, accountID, id int64, agentID *in
 				return err
 			}
 		}
-		v, err = s.caseView(tx, accountID, id)
-		return err
+		if v, err = s.caseView(tx, accountID, id); err != nil {
+			return err
+		}
+		if sameID(c.AssigneeID, agentID) {
+			return nil
+		}
+		previous := c.AssigneeID
+		c.AssigneeID = agentID
+		return s.appendEvents(tx, caseEvent(c, models.EventCaseAssigned, EventData{"previous_agent_id": optID(previous)}))
 	})
 	return v, wrap(fmt.Sprintf("assign case %d", id), err)
 }
@@ -68,8 +75,14 @@ func (s *Store) SetCaseDepartment(ctx context.Context, accountID, id int64, depa
 				return err
 			}
 		}
-		v, err = s.caseView(tx, accountID, id)
-		return err
+		if v, err = s.caseView(tx, accountID, id); err != nil {
+			return err
+		}
+		if sameID(c.DepartmentID, departmentID) {
+			return nil
+		}
+		return s.appendEvents(tx, caseEvent(c, models.EventCaseDepartmentChanged,
+			EventData{"department_id": optID(departmentID), "previous_department_id": optID(c.DepartmentID)}))
 	})
 	return v, wrap(fmt.Sprintf("set department of case %d", id), err)
 }
@@ -90,12 +103,16 @@ func (s *Store) SnoozeCase(ctx context.Context, accountID, id int64, until *time
 		}
 		now := s.now()
 		var set map[string]any
+		var at *time.Time
+		to := c.Status
 		switch {
 		case until != nil && until.After(now):
-			at := until.UTC().Truncate(time.Microsecond)
-			set = map[string]any{"snoozed_until": at, "status": models.StatusOnHold, "closed_at": nil, "closed_by": nil}
+			t := until.UTC().Truncate(time.Microsecond)
+			at, to = &t, models.StatusOnHold
+			set = map[string]any{"snoozed_until": t, "status": to, "closed_at": nil, "closed_by": nil}
 		case c.SnoozedUntil != nil && c.Status == models.StatusOnHold:
-			set = map[string]any{"snoozed_until": nil, "status": models.StatusOpen}
+			to = models.StatusOpen
+			set = map[string]any{"snoozed_until": nil, "status": to}
 		case c.SnoozedUntil != nil:
 			set = map[string]any{"snoozed_until": nil}
 		}
@@ -105,8 +122,20 @@ func (s *Store) SnoozeCase(ctx context.Context, accountID, id int64, until *time
 				return err
 			}
 		}
-		v, err = s.caseView(tx, accountID, id)
-		return err
+		if v, err = s.caseView(tx, accountID, id); err != nil {
+			return err
+		}
+		if set == nil || at != nil && c.SnoozedUntil != nil && at.Equal(*c.SnoozedUntil) && to == c.Status {
+			// Nothing changed: not snoozed, or snoozed again to the same time.
+			return nil
+		}
+		var evs []models.Event
+		if at != nil {
+			evs = append(evs, caseEvent(c, models.EventCaseSnoozed, EventData{"until": *at}))
+		} else {
+			evs = append(evs, caseEvent(c, models.EventCaseSnoozed, EventData{"until": nil}))
+		}
+		return s.appendEvents(tx, statusEvents(evs, c, c.Status, to, nil)...)
 	})
 	return v, wrap(fmt.Sprintf("snooze case %d", id), err)
 }

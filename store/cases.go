@@ -343,8 +343,10 @@ func (s *Store) CreateCase(ctx context.Context, accountID int64, in NewCase) (Ca
 		if err := counts.save(tx); err != nil {
 			return err
 		}
-		v, err = s.caseView(tx, accountID, c.ID)
-		return err
+		if v, err = s.caseView(tx, accountID, c.ID); err != nil {
+			return err
+		}
+		return s.appendEvents(tx, caseCreated(c))
 	})
 	return v, wrap("create case", err)
 }
@@ -383,8 +385,10 @@ func (s *Store) SetCaseStatus(ctx context.Context, accountID, id int64, status m
 		if err := tx.Model(&models.Case{}).Where("id = ?", id).Updates(set).Error; err != nil {
 			return err
 		}
-		v, err = s.caseView(tx, accountID, id)
-		return err
+		if v, err = s.caseView(tx, accountID, id); err != nil {
+			return err
+		}
+		return s.appendEvents(tx, statusEvents(nil, c, c.Status, status, by)...)
 	})
 	return v, wrap(fmt.Sprintf("set status of case %d", id), err)
 }

@@ -55,7 +55,12 @@ func (s *Store) CreateContact(ctx context.Context, accountID int64, in NewContac
 		}
 		now := s.now()
 		c = models.Contact{AccountID: accountID, Name: in.Name, Email: in.Email, Phone: in.Phone, UserID: in.UserID, CreatedAt: now, UpdatedAt: now}
-		return tx.Create(&c).Error
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+		ev := newEvent(accountID, models.EventContactCreated, nil)
+		ev.ContactID = c.ID
+		return s.appendEvents(tx, ev)
 	})
 	return c, wrap("create contact", err)
 }

@@ -172,13 +172,23 @@ func (s *Store) DeliveryFailed(ctx context.Context, id int64, attempt int, reaso
 }
 
 // recordDelivery sets the columns of a delivery still held by the claim of
-// attempt, and those of its message, in one transaction.
+// attempt, and those of its message, in one transaction. The message's
+// columns are set when the delivery ends, sent or failed for good: that is
+// an event (delivery.sent, delivery.failed); a retry is not.
 func (s *Store) recordDelivery(ctx context.Context, id int64, attempt int, delivery, message map[string]any) error {
+	returning := func(cols ...string) clause.Returning {
+		r := clause.Returning{}
+		for _, c := range cols {
+			r.Columns = append(r.Columns, clause.Column{Name: c})
+		}
+		return r
+	}
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		now := s.now()
 		delivery["updated_at"] = now
-		res := tx.Model(&models.Delivery{}).Where("id = ? AND status = ? AND attempts = ?", id, models.DeliverySending, attempt).
-			Updates(delivery)
+		var d models.Delivery
+		res := tx.Model(&d).Clauses(returning("account_id", "message_id", "kind")).
+			Where("id = ? AND status = ? AND attempts = ?", id, models.DeliverySending, attempt).Updates(delivery)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -189,7 +199,17 @@ func (s *Store) recordDelivery(ctx context.Context, id int64, attempt int, deliv
 			return nil
 		}
 		message["updated_at"] = now
-		return tx.Model(&models.Message{}).Where("id = (SELECT message_id FROM deliveries WHERE id = ?)", id).Updates(message).Error
+		var m models.Message
+		if err := tx.Model(&m).Clauses(returning("case_id")).Where("id = ?", d.MessageID).Updates(message).Error; err != nil {
+			return err
+		}
+		t, data := models.EventDeliverySent, EventData{"channel": d.Kind, "attempts": attempt}
+		if delivery["status"] == models.DeliveryFailed {
+			t, data["reason"] = models.EventDeliveryFailed, delivery["last_error"]
+		}
+		ev := newEvent(d.AccountID, t, data)
+		ev.MessageID, ev.CaseID = d.MessageID, m.CaseID
+		return s.appendEvents(tx, ev)
 	})
 	return wrap(fmt.Sprintf("record delivery %d", id), err)
 }

@@ -30,7 +30,10 @@ func (s *Store) CreateDepartment(ctx context.Context, accountID int64, name stri
 			return err
 		}
 		d = models.Department{AccountID: accountID, Name: name, CreatedAt: s.now()}
-		return tx.Create(&d).Error
+		if err := tx.Create(&d).Error; err != nil {
+			return err
+		}
+		return s.appendEvents(tx, newEvent(accountID, models.EventDepartmentCreated, EventData{"department_id": d.ID, "name": d.Name}))
 	})
 	return d, wrap(fmt.Sprintf("create department %q", name), err)
 }

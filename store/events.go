@@ -270,3 +270,69 @@ func (s *Store) listenOnce(ctx context.Context) error {
 		s.hub.wake(id)
 	}
 }
+
+// The events of the model's writes. Every write of the store appends its
+// events, with one appendEvents call, at the end of its transaction. The ids
+// of an event are those it concerns (0: none): a case event has the case,
+// its contact and its assignee after the change; a message event has the
+// message, its case, the case's contact and the agent who wrote it. Ids in
+// Data are numbers, or null for none.
+
+// optID returns *id, or nil (JSON null) when id is nil.
+func optID(id *int64) any {
+	if id == nil {
+		return nil
+	}
+	return *id
+}
+
+// caseEvent returns an event of type t about the case c as the write left
+// it: its account, id, contact and assignee.
+func caseEvent(c models.Case, t models.EventType, d EventData) models.Event {
+	ev := newEvent(c.AccountID, t, d)
+	ev.CaseID, ev.ContactID = c.ID, c.ContactID
+	if c.AssigneeID != nil {
+		ev.AgentID = *c.AssigneeID
+	}
+	return ev
+}
+
+// caseCreated returns the case.created event of the new case c.
+func caseCreated(c models.Case) models.Event {
+	return caseEvent(c, models.EventCaseCreated, EventData{"channel": c.Channel, "initiator": c.Initiator, "status": c.Status})
+}
+
+// statusEvents appends to evs the event of c's status going from from to
+// to: case.closed (with closedBy, when known) for closing, and
+// case.status_changed for any other change. It appends nothing when the
+// status stays.
+func statusEvents(evs []models.Event, c models.Case, from, to models.CaseStatus, closedBy *int64) []models.Event {
+	switch {
+	case from == to:
+		return evs
+	case to == models.StatusClosed:
+		d := EventData{"from": from, "to": to}
+		if closedBy != nil {
+			d["closed_by"] = *closedBy
+		}
+		return append(evs, caseEvent(c, models.EventCaseClosed, d))
+	default:
+		return append(evs, caseEvent(c, models.EventCaseStatusChanged, EventData{"from": from, "to": to}))
+	}
+}
+
+// messageEvent returns the event of the new message m in the case c:
+// note.created for a note, message.created for any other kind. channel is
+// the channel it came or went by (the case's, or email or sms for those).
+func messageEvent(c models.Case, m models.Message, channel string) models.Event {
+	t, d := models.EventMessageCreated, EventData{"sender": m.Sender, "channel": channel, "kind": m.Kind}
+	if m.Kind == models.KindNote {
+		t, d = models.EventNoteCreated, EventData{"sender": m.Sender, "channel": channel}
+	}
+	ev := newEvent(c.AccountID, t, d)
+	ev.CaseID, ev.ContactID, ev.MessageID = c.ID, c.ContactID, m.ID
+	if m.AgentID != nil {
+		ev.AgentID = *m.AgentID
+	}
+	return ev
+}

@@ -39,7 +39,10 @@ func (s *Store) CreateInbox(ctx context.Context, accountID int64, kind models.In
 			return err
 		}
 		in = models.Inbox{AccountID: accountID, Kind: kind, Address: address, CreatedAt: s.now()}
-		return tx.Create(&in).Error
+		if err := tx.Create(&in).Error; err != nil {
+			return err
+		}
+		return s.appendEvents(tx, newEvent(accountID, models.EventInboxCreated, EventData{"kind": in.Kind, "inbox_id": in.ID}))
 	})
 	return in, wrap("create inbox", err)
 }

@@ -66,11 +66,28 @@ func (s *Store) CreateAPIKey(ctx context.Context, accountID int64, in NewAPIKey)
 			return err
 		}
 		var err error
-		key, err = createAPIKey(tx, s.now(), accountID, in)
-		return err
+		if key, err = createAPIKey(tx, s.now(), accountID, in); err != nil {
+			return err
+		}
+		if key.Kind == models.KeySession {
+			// A login's session token is no change to the account.
+			return nil
+		}
+		return s.appendEvents(tx, keyCreated(key))
 	})
 	return key, wrap("create api key", err)
 }
+
+// keyEvent returns the event of type t about the key k: its id and name,
+// never its token; AgentID is the agent it acts as.
+func keyEvent(k models.APIKey, t models.EventType) models.Event {
+	ev := newEvent(k.AccountID, t, EventData{"key_id": k.ID, "name": k.Name})
+	ev.AgentID = k.AgentID
+	return ev
+}
+
+// keyCreated returns the key.created event of the new key k.
+func keyCreated(k models.APIKey) models.Event { return keyEvent(k, models.EventKeyCreated) }
 
 // createAPIKey inserts a validated key; the account is known to exist.
 func createAPIKey(tx *gorm.DB, now time.Time, accountID int64, in NewAPIKey) (models.APIKey, error) {
@@ -154,11 +171,18 @@ func (s *Store) ListAPIKeys(ctx context.Context, accountID int64) ([]models.APIK
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) (models.APIKey, error) {
 	var key models.APIKey
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
-		if err := tx.Model(&models.APIKey{}).Where("id = ? AND revoked_at IS NULL", id).
-			Update("revoked_at", s.now()).Error; err != nil {
+		res := tx.Model(&models.APIKey{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", s.now())
+		if res.Error != nil {
+			return res.Error
+		}
+		if err := tx.Take(&key, "id = ?", id).Error; err != nil {
 			return err
 		}
-		return tx.Take(&key, "id = ?", id).Error
+		if res.RowsAffected == 0 || key.Kind == models.KeySession {
+			// Revoked already, or a login's session token: no change to report.
+			return nil
+		}
+		return s.appendEvents(tx, keyEvent(key, models.EventKeyRevoked))
 	})
 	if err != nil {
 		return models.APIKey{}, wrap(fmt.Sprintf("revoke api key %s", id), err)

@@ -180,20 +180,27 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 			return err
 		}
 		set := map[string]any{"updated_at": now}
+		status := c.Status
 		switch {
 		case c.Status == models.StatusClosed:
-			set["status"], set["closed_at"], set["closed_by"] = models.StatusOpen, nil, nil
+			status = models.StatusOpen
+			set["status"], set["closed_at"], set["closed_by"] = status, nil, nil
 		case in.Sender == models.SenderAgent && in.Kind == models.KindMessage && c.Status == models.StatusNew:
-			set["status"] = models.StatusOpen
+			status = models.StatusOpen
+			set["status"] = status
 		}
 		lastMessageUpdate(c, v.Message, set)
 		if err := tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error; err != nil {
 			return err
 		}
 		if in.WithCase {
-			v.Case, err = s.caseAfterWrite(tx, accountID, caseID)
+			if v.Case, err = s.caseAfterWrite(tx, accountID, caseID); err != nil {
+				return err
+			}
 		}
-		return err
+		// The message, then the status change it made.
+		evs := []models.Event{messageEvent(c, v.Message, string(c.Channel))}
+		return s.appendEvents(tx, statusEvents(evs, c, c.Status, status, nil)...)
 	})
 	return v, wrap(fmt.Sprintf("add message to case %d", caseID), err)
 }

@@ -206,7 +206,10 @@ func (s *Store) CreateOfflineCase(ctx context.Context, accountID int64, in NewOf
 		}
 		counts := dayDeltas{}
 		counts.add(accountID, c.Channel, c.StartedAt, 1)
-		return counts.save(tx)
+		if err := counts.save(tx); err != nil {
+			return err
+		}
+		return s.appendEvents(tx, caseCreated(c), messageEvent(c, m, string(c.Channel)))
 	})
 	return c, wrap("create offline case", err)
 }

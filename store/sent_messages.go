@@ -278,17 +278,22 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 			out.Delivery = &d
 		}
 		set := map[string]any{"updated_at": now}
+		status := c.Status
 		if queue && c.Status == models.StatusNew {
-			set["status"] = models.StatusOpen
+			status = models.StatusOpen
+			set["status"] = status
 		}
 		lastMessageUpdate(c, msg, set)
 		if err := tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error; err != nil {
 			return err
 		}
 		if withCase {
-			out.Case, err = s.caseAfterWrite(tx, accountID, caseID)
+			if out.Case, err = s.caseAfterWrite(tx, accountID, caseID); err != nil {
+				return err
+			}
 		}
-		return err
+		evs := []models.Event{messageEvent(c, msg, string(kind))}
+		return s.appendEvents(tx, statusEvents(evs, c, c.Status, status, nil)...)
 	})
 	if err != nil {
 		return SentMessage{}, wrap(fmt.Sprintf("add %s to case %d", kind, caseID), err)

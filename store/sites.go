@@ -29,7 +29,10 @@ func (s *Store) CreateSite(ctx context.Context, accountID int64, domain string) 
 			return err
 		}
 		site = models.Site{AccountID: accountID, Domain: domain, CreatedAt: s.now()}
-		return tx.Create(&site).Error
+		if err := tx.Create(&site).Error; err != nil {
+			return err
+		}
+		return s.appendEvents(tx, newEvent(accountID, models.EventSiteCreated, EventData{"site_id": site.ID, "domain": site.Domain}))
 	})
 	return site, wrap("create site", err)
 }
@@ -57,7 +60,12 @@ func (s *Store) CreateCampaign(ctx context.Context, accountID, siteID int64, nam
 			return notFound("site", siteID)
 		}
 		c = models.Campaign{AccountID: accountID, SiteID: siteID, Name: name, CreatedAt: s.now()}
-		return tx.Create(&c).Error
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+		// A campaign is part of its site.
+		return s.appendEvents(tx, newEvent(accountID, models.EventSiteUpdated,
+			EventData{"site_id": siteID, "campaign_id": c.ID, "name": c.Name}))
 	})
 	return c, wrap("create campaign", err)
 }
@@ -124,12 +132,19 @@ func (s *Store) CreateVisitorSession(ctx context.Context, accountID int64, in Ne
 		if err := tx.Model(&models.VisitorSession{}).Where("account_id = ? AND ext_id = ?", accountID, v.ID).Count(&taken).Error; err != nil {
 			return err
 		}
-		if taken > 0 {
-			return nil
+		if taken == 0 {
+			id := v.ID
+			v.ExtID = &id
+			if err := tx.Model(&models.VisitorSession{}).Where("id = ?", v.ID).Update("ext_id", v.ID).Error; err != nil {
+				return err
+			}
 		}
-		id := v.ID
-		v.ExtID = &id
-		return tx.Model(&models.VisitorSession{}).Where("id = ?", v.ID).Update("ext_id", v.ID).Error
+		// A visit is part of its site's record.
+		ev := newEvent(accountID, models.EventSiteUpdated, EventData{"site_id": v.SiteID, "visitor_session_id": v.ID})
+		if v.ContactID != nil {
+			ev.ContactID = *v.ContactID
+		}
+		return s.appendEvents(tx, ev)
 	})
 	return v, wrap("create visitor session", err)
 }

@@ -164,8 +164,10 @@ func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, item
 				}}
 			}
 		}
-		ids, err = up.write(tx, w)
-		return err
+		if ids, err = up.write(tx, w); err != nil {
+			return err
+		}
+		return s.appendEvents(tx, up.completed())
 	})
 	if err != nil {
 		return nil, wrap("upload offline messages", err)
@@ -310,8 +312,10 @@ func (s *Store) UploadChats(ctx context.Context, accountID int64, items []ChatUp
 			}
 			up.messages[i] = msgs
 		}
-		ids, err = up.write(tx, w)
-		return err
+		if ids, err = up.write(tx, w); err != nil {
+			return err
+		}
+		return s.appendEvents(tx, up.completed())
 	})
 	if err != nil {
 		return nil, wrap("upload chats", err)
@@ -339,11 +343,12 @@ func (s *Store) DeleteUploaded(ctx context.Context, accountID int64, channel mod
 	err := s.write(ctx, s.bulk, func(tx *gorm.DB) error {
 		var rows []struct {
 			ID         int64
+			ContactID  int64
 			StartedAt  time.Time
 			AssigneeID *int64
 		}
 		if len(out) > 0 {
-			if err := tx.Raw(`SELECT id, started_at, assignee_id FROM cases WHERE account_id = ? AND channel = ? AND uploaded AND id IN ?`,
+			if err := tx.Raw(`SELECT id, contact_id, started_at, assignee_id FROM cases WHERE account_id = ? AND channel = ? AND uploaded AND id IN ?`,
 				accountID, string(channel), out).Scan(&rows).Error; err != nil {
 				return err
 			}
@@ -372,7 +377,22 @@ func (s *Store) DeleteUploaded(ctx context.Context, accountID int64, channel mod
 		if err := tx.Exec(`DELETE FROM cases WHERE account_id = ? AND id IN ?`, accountID, out).Error; err != nil {
 			return err
 		}
-		return deltas.save(tx)
+		if err := deltas.save(tx); err != nil {
+			return err
+		}
+		// One case.deleted per case, in the order of the ids given; the
+		// messages went with their case and have no events of their own.
+		byID := make(map[int64]int, len(rows))
+		for i, r := range rows {
+			byID[r.ID] = i
+		}
+		evs := make([]models.Event, len(out))
+		for i, id := range out {
+			r := rows[byID[id]]
+			evs[i] = caseEvent(models.Case{ID: r.ID, AccountID: accountID, ContactID: r.ContactID, AssigneeID: r.AssigneeID},
+				models.EventCaseDeleted, EventData{"channel": channel})
+		}
+		return s.appendEvents(tx, evs...)
 	})
 	if err != nil {
 		return nil, wrap("delete uploaded cases", err)

@@ -141,6 +141,21 @@ func (u *upload) write(tx *gorm.DB, w rowWriter) ([]int64, error) {
 	return ids, nil
 }
 
+// completed returns the upload's one upload.completed event, once write has
+// run: how many cases, messages, contacts and visitor sessions it created
+// and how many cases it wrote again (resent ext_ids). An upload has one
+// event, not one per row: its rows are many, and written by COPY.
+func (u *upload) completed() models.Event {
+	msgs := 0
+	for _, m := range u.messages {
+		msgs += len(m)
+	}
+	return newEvent(u.accountID, models.EventUploadCompleted, EventData{
+		"channel": u.channel, "cases": len(u.cases) - len(u.existing), "cases_updated": len(u.existing),
+		"messages": msgs, "contacts": len(u.contacts), "visitor_sessions": len(u.sessions),
+	})
+}
+
 // setLastMessage sets the case's last-message columns from msgs, its only
 // messages, by the rule of refreshLastMessages: among the messages that are
 // not notes, the last by created_at and then id, and the time of the last
