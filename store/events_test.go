@@ -3,10 +3,13 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"switchboard/models"
 	"switchboard/store"
@@ -477,4 +480,89 @@ func mustOK(tb testing.TB, err error) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// TestEvents_SameTransaction checks that a write that fails appends
+// nothing and leaves the account's numbering where it was, including one
+// that had appended its events before it failed.
+func TestEvents_SameTransaction(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		acct := storetest.MustAccount(t, s, "A")
+		agent := storetest.MustAgent(t, s, acct.ID, "agent@acme.example", models.RoleAgent, hash)
+		contact := storetest.MustContact(t, s, acct.ID, "Ann", "ann@example.com", "")
+		storetest.MustDepartment(t, s, acct.ID, "Sales")
+		closed, err := s.CreateCase(ctx, acct.ID, store.NewCase{ContactID: contact.ID})
+		mustOK(t, err)
+		_, err = s.SetCaseStatus(ctx, acct.ID, closed.ID, models.StatusClosed, nil)
+		mustOK(t, err)
+		site, err := s.CreateSite(ctx, acct.ID, "acme.example")
+		mustOK(t, err)
+		boom := errors.New("boom")
+		tests := []struct {
+			name    string
+			run     func() error
+			wantErr error
+		}{
+			{"a message to a closed case without reopen", func() error {
+				_, err := s.AddMessage(ctx, acct.ID, closed.ID, store.NewMessage{Sender: models.SenderContact, Kind: models.KindMessage, Text: "hi"})
+				return err
+			}, store.ErrCaseNotActive},
+			{"an email to a closed case", func() error {
+				_, err := s.AddEmail(ctx, acct.ID, closed.ID, store.NewEmail{Sender: models.SenderAgent, AgentID: &agent.ID,
+					From: "help@acme.example", To: []string{"ann@example.com"}, TextBody: "x"})
+				return err
+			}, store.ErrCaseNotActive},
+			{"a department name taken", func() error {
+				_, err := s.CreateDepartment(ctx, acct.ID, "Sales")
+				return err
+			}, store.ErrConflict},
+			{"an agent email taken", func() error {
+				_, err := s.CreateAgent(ctx, acct.ID, store.NewAgent{Email: "agent@acme.example", PasswordHash: hash, Role: models.RoleAgent})
+				return err
+			}, store.ErrConflict},
+			{"an assignee of no account's", func() error {
+				_, err := s.AssignCase(ctx, acct.ID, closed.ID, ptr(int64(1<<40)))
+				return err
+			}, store.ErrNotFound},
+			{"an upload batch refused", func() error {
+				_, err := s.UploadOfflineMessages(ctx, acct.ID, []store.OfflineUpload{
+					{Contact: store.UploadContact{Email: "x@example.com"}, Message: "ok", Source: store.UploadSource{SiteID: &site.ID, NoCampaign: true}},
+					{Contact: store.UploadContact{Email: "y@example.com"}, Message: "no such site", Source: store.UploadSource{SiteID: ptr(int64(1 << 40)), NoCampaign: true}},
+				})
+				return err
+			}, nil},
+			{"a write that appended, then failed", func() error {
+				return s.AppendThenForTest(ctx, acct.ID, models.EventContactCreated, func(*gorm.DB) error { return boom })
+			}, boom},
+			{"a write that appended, then failed in the database", func() error {
+				return s.AppendThenForTest(ctx, acct.ID, models.EventContactCreated, func(tx *gorm.DB) error {
+					return tx.Exec("INSERT INTO departments (account_id, name, created_at) VALUES (?, 'Sales', ?)", acct.ID, time.Now()).Error
+				})
+			}, nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before := lastSeq(t, s, acct.ID)
+				var rows int64
+				mustOK(t, s.GORM().Raw("SELECT COUNT(*) FROM events WHERE account_id = ?", acct.ID).Scan(&rows).Error)
+				err := tt.run()
+				if err == nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				if got := lastSeq(t, s, acct.ID); got != before {
+					t.Errorf("LastEventSeq = %d after a failed write, want %d", got, before)
+				}
+				var after int64
+				mustOK(t, s.GORM().Raw("SELECT COUNT(*) FROM events WHERE account_id = ?", acct.ID).Scan(&after).Error)
+				if after != rows {
+					t.Errorf("events rows = %d after a failed write, want %d", after, rows)
+				}
+			})
+		}
+		// The next write that commits takes the next number.
+		before := lastSeq(t, s, acct.ID)
+		c := storetest.MustContact(t, s, acct.ID, "Bob", "", "")
+		assertNewEvents(t, s, acct.ID, before, []wantEvent{{Type: models.EventContactCreated, ContactID: c.ID}})
+	})
 }
