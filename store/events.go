@@ -272,11 +272,49 @@ func (s *Store) listenOnce(ctx context.Context) error {
 }
 
 // The events of the model's writes. Every write of the store appends its
-// events, with one appendEvents call, at the end of its transaction. The ids
-// of an event are those it concerns (0: none): a case event has the case,
-// its contact and its assignee after the change; a message event has the
-// message, its case, the case's contact and the agent who wrote it. Ids in
-// Data are numbers, or null for none.
+// events with one appendEvents call at the end of its transaction, so they
+// exist if and only if the write commits. The ids of an event are those it
+// concerns (0: none): a case event has the case, its contact and its
+// assignee after the change; a message event has the message, its case, the
+// case's contact and the agent who wrote it. Ids in Data are numbers, or
+// null for none. The writes and their events, in order:
+//
+//	CreateAccount               account.created {name}
+//	Bootstrap                   account.created, agent.created, key.created (with a key)
+//	UpdateAccount               account.updated {fields: the columns given}
+//	CreateAgent                 agent.created {role}
+//	UpdateAgent                 agent.updated {fields} ("password", never the hash)
+//	CreateAPIKey, RevokeAPIKey  key.created, key.revoked {key_id, name}; none for a
+//	                            login's session key or a key revoked already
+//	CreateSite                  site.created {site_id, domain}
+//	CreateCampaign              site.updated {site_id, campaign_id, name}
+//	CreateVisitorSession        site.updated {site_id, visitor_session_id}, ContactID
+//	CreateInbox                 inbox.created {kind, inbox_id}
+//	CreateDepartment            department.created {department_id, name}
+//	CreateContact               contact.created
+//	CreateCase                  case.created {channel, initiator, status}
+//	CreateOfflineCase           case.created, message.created
+//	AddMessage, AddEmail,       message.created {sender, channel, kind} or note.created
+//	AddSMS                      {sender, channel}, then case.status_changed when the
+//	                            message opened (new → open) or reopened the case
+//	SetCaseStatus               case.status_changed {from, to}, or case.closed
+//	                            {from, to, closed_by}; none for the same status
+//	AssignCase                  case.assigned {previous_agent_id}; none for the same agent
+//	SetCaseDepartment           case.department_changed {department_id,
+//	                            previous_department_id}; none for the same department
+//	SnoozeCase                  case.snoozed {until (null: unsnoozed)}, then
+//	                            case.status_changed when the status moved; none when
+//	                            nothing changed
+//	DeliverySent, DeliveryFailed  delivery.sent {channel, attempts}, delivery.failed
+//	                            {channel, attempts, reason} when it fails for good;
+//	                            none for a retry, a claim or a release
+//	UploadOfflineMessages,      upload.completed {channel, cases, cases_updated,
+//	UploadChats                 messages, contacts, visitor_sessions}: one per upload
+//	DeleteUploaded              case.deleted {channel}, one per case, in the order given
+//
+// Setting (server-wide, no account), RecordLogin, TouchAPIKey, the
+// idempotency keys and the delivery claims change nothing a client sees of
+// an account's model and append nothing.
 
 // optID returns *id, or nil (JSON null) when id is nil.
 func optID(id *int64) any {
