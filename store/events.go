@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,14 @@ func (s *Store) appendEvents(tx *gorm.DB, evs ...models.Event) error {
 		return nil
 	}
 	now := s.now()
+	for i := range evs {
+		if evs[i].CreatedAt.IsZero() {
+			evs[i].CreatedAt = now
+		}
+		if evs[i].Data == "" {
+			evs[i].Data = "{}"
+		}
+	}
 	// Events of one account take one range of numbers.
 	for start := 0; start < len(evs); {
 		acct := evs[start].AccountID
@@ -72,39 +81,85 @@ func (s *Store) appendEvents(tx *gorm.DB, evs ...models.Event) error {
 		for end < len(evs) && evs[end].AccountID == acct {
 			end++
 		}
-		n := int64(end - start)
+		group := evs[start:end]
+		n := int64(len(group))
 		var last []int64
-		q := `INSERT INTO event_seqs (account_id, seq) VALUES (?, ?)
-			ON CONFLICT (account_id) DO UPDATE SET seq = event_seqs.seq + excluded.seq RETURNING seq`
+		var err error
 		if s.backend == Postgres {
-			q = `WITH n AS (` + q + `) SELECT seq FROM n, pg_notify('` + eventChannel + `', ?::text)`
-			if err := tx.Raw(q, acct, n, strconv.FormatInt(acct, 10)).Scan(&last).Error; err != nil {
-				return fmt.Errorf("number events: %w", err)
-			}
-		} else if err := tx.Raw(q, acct, n).Scan(&last).Error; err != nil {
-			return fmt.Errorf("number events: %w", err)
+			last, err = appendPostgres(tx, acct, group)
+		} else {
+			last, err = appendSQLite(tx, acct, group)
+		}
+		if err != nil {
+			return fmt.Errorf("append events: %w", err)
 		}
 		if len(last) != 1 {
 			return fmt.Errorf("number events of account %d: got %d rows", acct, len(last))
 		}
-		for i := start; i < end; i++ {
-			evs[i].Seq = last[0] - n + int64(i-start) + 1
-			if evs[i].CreatedAt.IsZero() {
-				evs[i].CreatedAt = now
-			}
-			if evs[i].Data == "" {
-				evs[i].Data = "{}"
-			}
+		for i := range group {
+			group[i].Seq = last[0] - n + int64(i) + 1
 		}
 		if p, ok := tx.Statement.Context.Value(pendingKey{}).(*pendingEvents); ok {
 			p.accounts = append(p.accounts, acct)
 		}
 		start = end
 	}
-	if err := tx.Create(&evs).Error; err != nil {
-		return fmt.Errorf("append events: %w", err)
-	}
 	return nil
+}
+
+// numberEvents takes n numbers of the account's sequence and returns the
+// last, locking its event_seqs row until the transaction ends.
+const numberEvents = `INSERT INTO event_seqs (account_id, seq) VALUES (?, ?)
+	ON CONFLICT (account_id) DO UPDATE SET seq = event_seqs.seq + excluded.seq RETURNING seq`
+
+// eventColumns are the columns appendPostgres and appendSQLite write.
+const eventColumns = `account_id, seq, type, case_id, contact_id, message_id, agent_id, data, created_at`
+
+// appendPostgres numbers and writes one account's events and notifies
+// eventChannel, in one statement: one round trip per write. It returns the
+// last number taken.
+func appendPostgres(tx *gorm.DB, acct int64, evs []models.Event) ([]int64, error) {
+	n := int64(len(evs))
+	var q strings.Builder
+	args := make([]any, 0, 4+7*len(evs))
+	q.WriteString(`WITH n AS (` + numberEvents + `), e AS (INSERT INTO events (` + eventColumns + `)
+		SELECT ?::bigint, n.seq - ?::bigint + v.k, v.type, v.case_id, v.contact_id, v.message_id, v.agent_id, v.data, v.created_at
+		FROM n, (VALUES `)
+	args = append(args, acct, n, acct, n)
+	for i, ev := range evs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(`(?::bigint, ?::text, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::text, ?::timestamptz)`)
+		args = append(args, i+1, string(ev.Type), ev.CaseID, ev.ContactID, ev.MessageID, ev.AgentID, ev.Data, ev.CreatedAt)
+	}
+	q.WriteString(`) AS v (k, type, case_id, contact_id, message_id, agent_id, data, created_at))
+		SELECT n.seq FROM n, pg_notify('` + eventChannel + `', ?::text)`)
+	args = append(args, strconv.FormatInt(acct, 10))
+	var last []int64
+	err := tx.Raw(q.String(), args...).Scan(&last).Error
+	return last, err
+}
+
+// appendSQLite numbers and writes one account's events: SQLite takes no
+// INSERT in a WITH, so two statements. It returns the last number taken.
+func appendSQLite(tx *gorm.DB, acct int64, evs []models.Event) ([]int64, error) {
+	n := int64(len(evs))
+	var last []int64
+	if err := tx.Raw(numberEvents, acct, n).Scan(&last).Error; err != nil || len(last) != 1 {
+		return last, err
+	}
+	var q strings.Builder
+	args := make([]any, 0, 9*len(evs))
+	q.WriteString(`INSERT INTO events (` + eventColumns + `) VALUES `)
+	for i, ev := range evs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		args = append(args, acct, last[0]-n+int64(i)+1, string(ev.Type), ev.CaseID, ev.ContactID, ev.MessageID, ev.AgentID, ev.Data, ev.CreatedAt)
+	}
+	return last, tx.Exec(q.String(), args...).Error
 }
 
 // EventFilter chooses events of one account to read.
