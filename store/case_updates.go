@@ -129,12 +129,11 @@ func (s *Store) SnoozeCase(ctx context.Context, accountID, id int64, until *time
 			// Nothing changed: not snoozed, or snoozed again to the same time.
 			return nil
 		}
-		var evs []models.Event
+		var snoozed any // null: unsnoozed
 		if at != nil {
-			evs = append(evs, caseEvent(c, models.EventCaseSnoozed, EventData{"until": *at}))
-		} else {
-			evs = append(evs, caseEvent(c, models.EventCaseSnoozed, EventData{"until": nil}))
+			snoozed = *at
 		}
+		evs := []models.Event{caseEvent(c, models.EventCaseSnoozed, EventData{"until": snoozed})}
 		return s.appendEvents(tx, statusEvents(evs, c, c.Status, to, nil)...)
 	})
 	return v, wrap(fmt.Sprintf("snooze case %d", id), err)

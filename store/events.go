@@ -74,11 +74,13 @@ func (s *Store) appendEvents(tx *gorm.DB, evs ...models.Event) error {
 			evs[i].Data = "{}"
 		}
 	}
-	// Events of one account take one range of numbers.
+	// Events of one account take one range of numbers, at most
+	// maxEventsPerStatement at a time: the account's row stays locked, so
+	// the ranges of one write follow each other.
 	for start := 0; start < len(evs); {
 		acct := evs[start].AccountID
 		end := start + 1
-		for end < len(evs) && evs[end].AccountID == acct {
+		for end < len(evs) && evs[end].AccountID == acct && end-start < maxEventsPerStatement {
 			end++
 		}
 		group := evs[start:end]
@@ -106,6 +108,10 @@ func (s *Store) appendEvents(tx *gorm.DB, evs ...models.Event) error {
 	}
 	return nil
 }
+
+// maxEventsPerStatement bounds the events one statement writes, which keeps
+// its parameters (9 an event) well inside both backends' limits.
+const maxEventsPerStatement = 500
 
 // numberEvents takes n numbers of the account's sequence and returns the
 // last, locking its event_seqs row until the transaction ends.

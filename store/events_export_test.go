@@ -19,3 +19,13 @@ func (s *Store) AppendThenForTest(ctx context.Context, accountID int64, t models
 		return then(tx)
 	})
 }
+
+// AppendManyForTest runs a write that appends n events of type t to the
+// account, all with one appendEvents call.
+func (s *Store) AppendManyForTest(ctx context.Context, accountID int64, t models.EventType, n int) error {
+	evs := make([]models.Event, n)
+	for i := range evs {
+		evs[i] = newEvent(accountID, t, EventData{"i": i})
+	}
+	return s.write(ctx, s.db, func(tx *gorm.DB) error { return s.appendEvents(tx, evs...) })
+}

@@ -113,6 +113,38 @@ func TestEvents_Sequence(t *testing.T) {
 	})
 }
 
+// TestEvents_ManyInOneWrite appends more events in one write than one
+// statement takes: they are numbered on without a gap, in order.
+func TestEvents_ManyInOneWrite(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		acct := storetest.MustAccount(t, s, "A")
+		base := lastSeq(t, s, acct.ID)
+		const n = 1200
+		mustOK(t, s.AppendManyForTest(t.Context(), acct.ID, models.EventCaseDeleted, n))
+		var got []models.Event
+		for after := base; ; {
+			evs, err := s.Events(t.Context(), acct.ID, store.EventFilter{After: after})
+			mustOK(t, err)
+			if len(evs) == 0 {
+				break
+			}
+			got = append(got, evs...)
+			after = evs[len(evs)-1].Seq
+		}
+		if len(got) != n {
+			t.Fatalf("%d events, want %d", len(got), n)
+		}
+		for i, e := range got {
+			if e.Seq != base+int64(i)+1 || e.Data != fmt.Sprintf(`{"i":%d}`, i) {
+				t.Fatalf("event %d = seq %d data %s, want seq %d data {\"i\":%d}", i, e.Seq, e.Data, base+int64(i)+1, i)
+			}
+		}
+		if last := lastSeq(t, s, acct.ID); last != base+n {
+			t.Errorf("LastEventSeq = %d, want %d", last, base+n)
+		}
+	})
+}
+
 func TestStore_PruneEvents(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
