@@ -197,10 +197,13 @@ const (
 	EventKeyCreated EventType = "key.created"
 	EventKeyRevoked EventType = "key.revoked"
 
-	EventSiteCreated       EventType = "site.created"
-	EventSiteUpdated       EventType = "site.updated"
-	EventInboxCreated      EventType = "inbox.created"
-	EventDepartmentCreated EventType = "department.created"
+	EventSiteCreated     EventType = "site.created"
+	EventSiteUpdated     EventType = "site.updated"
+	EventCampaignCreated EventType = "campaign.created"
+	// EventVisitorSessionCreated is a contact's visit to a site (ContactID).
+	EventVisitorSessionCreated EventType = "visitor_session.created"
+	EventInboxCreated          EventType = "inbox.created"
+	EventDepartmentCreated     EventType = "department.created"
 
 	EventContactCreated EventType = "contact.created"
 	EventContactUpdated EventType = "contact.updated"
@@ -239,7 +242,8 @@ const (
 func EventTypes() []EventType {
 	return []EventType{
 		EventAccountCreated, EventAccountUpdated, EventSettingsUpdated, EventAgentCreated, EventAgentUpdated,
-		EventKeyCreated, EventKeyRevoked, EventSiteCreated, EventSiteUpdated, EventInboxCreated, EventDepartmentCreated,
+		EventKeyCreated, EventKeyRevoked, EventSiteCreated, EventSiteUpdated, EventCampaignCreated,
+		EventVisitorSessionCreated, EventInboxCreated, EventDepartmentCreated,
 		EventContactCreated, EventContactUpdated, EventContactDeleted,
 		EventCaseCreated, EventCaseStatusChanged, EventCaseClosed, EventCaseAssigned, EventCaseDepartmentChanged,
 		EventCaseSnoozed, EventCaseDeleted,

@@ -348,8 +348,8 @@ func (s *Store) listenOnce(ctx context.Context) error {
 //	CreateAPIKey, RevokeAPIKey  key.created, key.revoked {key_id, name}; none for a
 //	                            login's session key or a key revoked already
 //	CreateSite                  site.created {site_id, domain}
-//	CreateCampaign              site.updated {site_id, campaign_id, name}
-//	CreateVisitorSession        site.updated {site_id, visitor_session_id}, ContactID
+//	CreateCampaign              campaign.created {site_id, campaign_id, name}
+//	CreateVisitorSession        visitor_session.created {site_id, visitor_session_id}, ContactID
 //	CreateInbox                 inbox.created {kind, inbox_id}
 //	CreateDepartment            department.created {department_id, name}
 //	CreateContact               contact.created

@@ -195,12 +195,12 @@ func TestEvents_EveryWrite(t *testing.T) {
 				var err error
 				camp, err = s.CreateCampaign(ctx, acct.ID, site.ID, "Spring")
 				mustOK(t, err)
-				return 0, []wantEvent{{Type: models.EventSiteUpdated, Data: store.EventData{"site_id": site.ID, "campaign_id": camp.ID}}}
+				return 0, []wantEvent{{Type: models.EventCampaignCreated, Data: store.EventData{"site_id": site.ID, "campaign_id": camp.ID}}}
 			}},
 			{"create visitor session", func(t *testing.T) (int64, []wantEvent) {
 				v, err := s.CreateVisitorSession(ctx, acct.ID, store.NewVisitorSession{SiteID: site.ID, CampaignID: &camp.ID, ContactID: &contact.ID, StartedAt: t0})
 				mustOK(t, err)
-				return 0, []wantEvent{{Type: models.EventSiteUpdated, ContactID: contact.ID, Data: store.EventData{"site_id": site.ID, "visitor_session_id": v.ID}}}
+				return 0, []wantEvent{{Type: models.EventVisitorSessionCreated, ContactID: contact.ID, Data: store.EventData{"site_id": site.ID, "visitor_session_id": v.ID}}}
 			}},
 			{"create inboxes", func(t *testing.T) (int64, []wantEvent) {
 				e, err := s.CreateInbox(ctx, acct.ID, models.InboxEmail, "help@acme.example")

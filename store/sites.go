@@ -63,8 +63,7 @@ func (s *Store) CreateCampaign(ctx context.Context, accountID, siteID int64, nam
 		if err := tx.Create(&c).Error; err != nil {
 			return err
 		}
-		// A campaign is part of its site.
-		return s.appendEvents(tx, newEvent(accountID, models.EventSiteUpdated,
+		return s.appendEvents(tx, newEvent(accountID, models.EventCampaignCreated,
 			EventData{"site_id": siteID, "campaign_id": c.ID, "name": c.Name}))
 	})
 	return c, wrap("create campaign", err)
@@ -140,7 +139,7 @@ func (s *Store) CreateVisitorSession(ctx context.Context, accountID int64, in Ne
 			}
 		}
 		// A visit is part of its site's record.
-		ev := newEvent(accountID, models.EventSiteUpdated, EventData{"site_id": v.SiteID, "visitor_session_id": v.ID})
+		ev := newEvent(accountID, models.EventVisitorSessionCreated, EventData{"site_id": v.SiteID, "visitor_session_id": v.ID})
 		if v.ContactID != nil {
 			ev.ContactID = *v.ContactID
 		}
