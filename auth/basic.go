@@ -213,7 +213,7 @@ func (b *Basic) Authenticate(ctx context.Context, email, password, addr string) 
 	if !agent.Enabled {
 		return Caller{}, ErrBadCredentials
 	}
-	return Caller{AccountID: agent.AccountID, AgentID: agent.ID, Email: agent.Email, Role: agent.Role, Scopes: AllScopes()}, nil
+	return Caller{AccountID: agent.AccountID, AgentID: agent.ID, Email: agent.Email, Role: agent.Role, Scopes: withinRole(AllScopes(), agent.Role)}, nil
 }
 
 // check reports whether password matches hash, the check of a login sent

@@ -88,8 +88,18 @@ func TestBasic_Authenticate(t *testing.T) {
 				if err == nil && (c.AgentID != admin.ID || c.AccountID != acct.ID || c.Role != models.RoleSuperadmin) {
 					t.Errorf("caller = %+v", c)
 				}
+				if err == nil && c.Require(ScopeAdmin) != nil {
+					t.Errorf("superadmin's scopes = %v, want admin among them", c.Scopes)
+				}
 			})
 		}
+		t.Run("an agent's role has no admin scope", func(t *testing.T) {
+			storetest.MustAgent(t, s, acct.ID, "agent@example.com", models.RoleAgent, hash)
+			c, err := b.Authenticate(ctx, "agent@example.com", "password-1", testAddr)
+			if err != nil || c.Require(ScopeRead) != nil || c.Require(ScopeAdmin) == nil {
+				t.Errorf("caller = %+v, %v; want read and not admin", c, err)
+			}
+		})
 	})
 }
 

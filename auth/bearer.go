@@ -316,6 +316,7 @@ func (k *Keys) AuthenticateAny(ctx context.Context, token string) (Caller, error
 		// takes its scopes away at once.
 		c.Scopes = intersect(c.Scopes, RoleScopes(agent.Role))
 	}
+	c.Scopes = withinRole(c.Scopes, agent.Role)
 	return c, nil
 }
 

@@ -48,6 +48,18 @@ func RoleScopes(r models.Role) []Scope {
 	return nil
 }
 
+// withinRole returns scopes without admin when the role r has not got it:
+// an API key made with every scope (the default) manages the account's
+// webhooks only when its agent is an admin, now. The other scopes of an API
+// key stand as issued, whatever its agent's role: integrations made with an
+// agent's key keep working.
+func withinRole(scopes []Scope, r models.Role) []Scope {
+	if !slices.Contains(scopes, ScopeAdmin) || slices.Contains(RoleScopes(r), ScopeAdmin) {
+		return scopes
+	}
+	return slices.DeleteFunc(slices.Clone(scopes), func(s Scope) bool { return s == ScopeAdmin })
+}
+
 // intersect returns the scopes of a that b has too, in a's order.
 func intersect(a, b []Scope) []Scope {
 	out := []Scope{}
