@@ -147,7 +147,7 @@ type sseClient struct {
 	res    *http.Response
 	events chan sseEvent
 	// ended is closed when the stream ends (EOF or error).
-	ended chan struct{}
+	ended  chan struct{}
 	cancel context.CancelFunc
 }
 
