@@ -291,12 +291,9 @@ func (a *api) streamEvents(c echo.Context) error {
 			return err
 		}
 	}
-	// The server's read and write timeouts are for requests that end: a
-	// stream clears the read deadline (whose expiry would end its context)
-	// and sets a write deadline before each write.
-	if err := s.rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
-	}
+	// The server's write timeout is for requests that end: a stream sets
+	// its own write deadline before each write (write). Its read deadline
+	// needs nothing: net/http clears it once the request is read.
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

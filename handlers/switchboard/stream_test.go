@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
@@ -253,4 +254,39 @@ func TestStream_Shutdown(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStream_OutlivesServerTimeouts: a stream lives past the server's read
+// and write timeouts (serve's are 30 s and 60 s), which end requests, not
+// streams.
+func TestStream_OutlivesServerTimeouts(t *testing.T) {
+	st := storetest.MustOpen(t, store.SQLite)
+	f := mustFixture(t, st, switchboard.Config{Stream: switchboard.StreamConfig{KeepAlive: 20 * time.Millisecond}})
+	srv := httptest.NewUnstartedServer(f.h)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	f.raw = srv
+	c, r := f.openStream(t, f.read, "", "")
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d", r.status)
+	}
+	// Keep-alives for well past both timeouts.
+	start := time.Now()
+	for n := 0; n < 10 || time.Since(start) < 500*time.Millisecond; n++ {
+		select {
+		case ev := <-c.events:
+			if ev.comment != "keep-alive" {
+				t.Fatalf("got %+v, want a keep-alive", ev)
+			}
+		case <-c.ended:
+			t.Fatalf("the stream ended after %s", time.Since(start))
+		case <-time.After(streamDeadline):
+			t.Fatal("no keep-alive within the deadline")
+		}
+	}
+	mustContacts(t, st, f.one.ID, 1)
+	if ev := c.next(t); ev.event != string(models.EventContactCreated) {
+		t.Fatalf("got %+v", ev)
+	}
 }
