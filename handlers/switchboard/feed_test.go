@@ -41,7 +41,7 @@ func mustJoin(t *testing.T, fs *feeds, account int64, n int) []*subscriber {
 
 // receive returns the next batch of sub, failing the test after a generous
 // deadline.
-func receive(t *testing.T, sub *subscriber) []models.Event {
+func receive(t *testing.T, sub *subscriber) []frame {
 	t.Helper()
 	select {
 	case evs := <-sub.batches:
@@ -61,11 +61,15 @@ func TestFeeds_OneReadPerCommit(t *testing.T) {
 		before := src.reads.Load()
 		const commits = 20
 		for i := range commits {
-			c := storetest.MustContact(t, st, acct.ID, fmt.Sprintf("C%d", i), "", "")
+			storetest.MustContact(t, st, acct.ID, fmt.Sprintf("C%d", i), "", "")
+			seq, err := st.LastEventSeq(context.Background(), acct.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, sub := range subs {
-				evs := receive(t, sub)
-				if len(evs) != 1 || evs[0].ContactID != c.ID {
-					t.Fatalf("commit %d: got %+v", i, evs)
+				frames := receive(t, sub)
+				if len(frames) != 1 || frames[0].seq != seq || frames[0].typ != models.EventContactCreated {
+					t.Fatalf("commit %d: got %+v", i, frames)
 				}
 			}
 		}
@@ -87,8 +91,8 @@ func TestFeeds_SlowSubscriberDoesNotBlock(t *testing.T) {
 	slow, quick := subs[0], subs[1]
 	for i := range 5 {
 		storetest.MustContact(t, st, acct.ID, fmt.Sprintf("C%d", i), "", "")
-		if evs := receive(t, quick); len(evs) != 1 {
-			t.Fatalf("quick subscriber got %d events", len(evs))
+		if frames := receive(t, quick); len(frames) != 1 {
+			t.Fatalf("quick subscriber got %d events", len(frames))
 		}
 	}
 	select {
@@ -128,5 +132,30 @@ func TestFeeds_StopsAfterLastLeaves(t *testing.T) {
 	leave2()
 	if n := count(); n != 0 {
 		t.Fatalf("%d feeds after the last left, want 0", n)
+	}
+}
+
+// TestFeeds_Coalesce: commits within one window reach a subscriber as one
+// batch, in order.
+func TestFeeds_Coalesce(t *testing.T) {
+	st := storetest.MustOpen(t, store.SQLite)
+	src := &countingSource{Store: st}
+	// A window far longer than the writes take: they all land in it.
+	fs := newFeeds(src, StreamConfig{Poll: time.Hour, Coalesce: time.Hour}.withDefaults(), slog.New(slog.DiscardHandler))
+	acct := storetest.MustAccount(t, st, "One")
+	sub := mustJoin(t, fs, acct.ID, 1)[0]
+	// The first read after a wake-up comes at once (no read before it).
+	storetest.MustContact(t, st, acct.ID, "first", "", "")
+	first := receive(t, sub)
+	for i := range 10 {
+		storetest.MustContact(t, st, acct.ID, fmt.Sprintf("C%d", i), "", "")
+	}
+	select {
+	case frames := <-sub.batches:
+		t.Fatalf("a batch of %d within the window", len(frames))
+	default:
+	}
+	if len(first) != 1 {
+		t.Fatalf("first batch %d events", len(first))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ type fixture struct {
 }
 
 // mustFixture returns the fixture over st, the router built with cfg.
-func mustFixture(t *testing.T, st *store.Store, cfg switchboard.Config) *fixture {
+func mustFixture(t testing.TB, st *store.Store, cfg switchboard.Config) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{st: st}
@@ -87,13 +88,13 @@ type response struct {
 
 // do sends a request to the spec-checked server with the bearer token ("":
 // none) and returns the answer.
-func (f *fixture) do(t *testing.T, method, path, token, body string) response {
+func (f *fixture) do(t testing.TB, method, path, token, body string) response {
 	t.Helper()
 	return f.doAt(t, f.srv, method, path, token, body)
 }
 
 // doAt is do on the server srv.
-func (f *fixture) doAt(t *testing.T, srv *httptest.Server, method, path, token, body string) response {
+func (f *fixture) doAt(t testing.TB, srv *httptest.Server, method, path, token, body string) response {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -122,7 +123,7 @@ func (f *fixture) doAt(t *testing.T, srv *httptest.Server, method, path, token, 
 }
 
 // errorCode returns the error code of a namespace error body, "" for none.
-func errorCode(t *testing.T, body string) string {
+func errorCode(t testing.TB, body string) string {
 	t.Helper()
 	var e struct {
 		Error struct {
@@ -149,12 +150,23 @@ type sseClient struct {
 	// ended is closed when the stream ends (EOF or error).
 	ended  chan struct{}
 	cancel context.CancelFunc
+	// counting clients keep no event, only the id of the last in lastID
+	// (the benchmark's 100 clients would otherwise hold every event).
+	counting bool
+	lastID   atomic.Int64
 }
 
 // openStream opens GET /switchboard/v1/events+query on the raw server with
 // the token and Last-Event-ID header ("": none). It returns the response
 // (its body already being read when the status is 200).
-func (f *fixture) openStream(t *testing.T, token, query, lastID string) (*sseClient, response) {
+func (f *fixture) openStream(t testing.TB, token, query, lastID string) (*sseClient, response) {
+	t.Helper()
+	return f.openStreamWith(t, token, query, lastID, false)
+}
+
+// openStreamWith is openStream, with a counting client when counting is
+// set.
+func (f *fixture) openStreamWith(t testing.TB, token, query, lastID string, counting bool) (*sseClient, response) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.raw.URL+"/switchboard/v1/events"+query, nil)
@@ -178,7 +190,11 @@ func (f *fixture) openStream(t *testing.T, token, query, lastID string) (*sseCli
 		b, _ := io.ReadAll(res.Body)
 		return nil, response{status: res.StatusCode, header: res.Header, body: string(b)}
 	}
-	c := &sseClient{res: res, events: make(chan sseEvent, 100_000), ended: make(chan struct{}), cancel: cancel}
+	size := 10_000
+	if counting {
+		size = 1
+	}
+	c := &sseClient{res: res, events: make(chan sseEvent, size), ended: make(chan struct{}), cancel: cancel, counting: counting}
 	t.Cleanup(c.close)
 	go c.read()
 	return c, response{status: res.StatusCode, header: res.Header}
@@ -200,7 +216,12 @@ func (c *sseClient) read() {
 		line := sc.Text()
 		switch {
 		case line == "":
-			if ev != (sseEvent{}) {
+			switch {
+			case c.counting && ev.id != "":
+				id, _ := strconv.ParseInt(ev.id, 10, 64)
+				c.lastID.Store(id)
+			case c.counting:
+			case ev != (sseEvent{}):
 				c.events <- ev
 			}
 			ev = sseEvent{}
@@ -222,7 +243,7 @@ const streamDeadline = 20 * time.Second
 
 // next returns the stream's next event, skipping comments, or fails the
 // test when the stream ends or nothing comes before the deadline.
-func (c *sseClient) next(t *testing.T) sseEvent {
+func (c *sseClient) next(t testing.TB) sseEvent {
 	t.Helper()
 	timer := time.NewTimer(streamDeadline)
 	defer timer.Stop()
@@ -250,7 +271,7 @@ func (c *sseClient) next(t *testing.T) sseEvent {
 }
 
 // seqs reads n events and returns their ids as numbers.
-func (c *sseClient) seqs(t *testing.T, n int) []int64 {
+func (c *sseClient) seqs(t testing.TB, n int) []int64 {
 	t.Helper()
 	out := make([]int64, 0, n)
 	for range n {
@@ -265,7 +286,7 @@ func (c *sseClient) seqs(t *testing.T, n int) []int64 {
 }
 
 // lastSeq returns the account's latest event number.
-func (f *fixture) lastSeq(t *testing.T, account int64) int64 {
+func (f *fixture) lastSeq(t testing.TB, account int64) int64 {
 	t.Helper()
 	n, err := f.st.LastEventSeq(context.Background(), account)
 	if err != nil {

@@ -26,9 +26,11 @@ import (
 // account with open streams has one feed, a goroutine that on every
 // wake-up of the account (store.SubscribeEvents: a commit through this
 // process, or through another replica on PostgreSQL) reads the events after
-// the last it read, once, and hands that batch to each of the account's
-// streams. Wake-ups coalesce, so a burst of commits costs one read, and a
-// feed also reads every StreamConfig.Poll in case a wake-up was lost.
+// the last it read, once, renders each event as its Server-Sent Event once,
+// and hands that batch to each of the account's streams. Wake-ups coalesce,
+// and a feed reads at most once every StreamConfig.Coalesce, so a burst of
+// commits costs one read and one write to each stream; a feed also reads
+// every StreamConfig.Poll in case a wake-up was lost.
 //
 // A stream keeps its own position, the sequence number of the last event
 // it has passed (shown or filtered out), and reads the table itself only
@@ -60,9 +62,33 @@ type feed struct {
 	ready chan struct{}
 }
 
+// frame is one event rendered as a Server-Sent Event: what every stream
+// that shows it writes.
+type frame struct {
+	seq int64
+	typ models.EventType
+	b   []byte
+}
+
+// render returns the frames of evs: "id: <seq>", "event: <type>" and
+// "data: <Event as JSON>" (JSON has no newline), then a blank line.
+func render(evs []models.Event) ([]frame, error) {
+	out := make([]frame, len(evs))
+	for i, ev := range evs {
+		data, err := json.Marshal(ToEvent(ev))
+		if err != nil {
+			return nil, err
+		}
+		b := make([]byte, 0, len(data)+len(ev.Type)+40)
+		b = fmt.Appendf(b, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Type, data)
+		out[i] = frame{seq: ev.Seq, typ: ev.Type, b: b}
+	}
+	return out, nil
+}
+
 // subscriber is one stream's end of its feed.
 type subscriber struct {
-	batches chan []models.Event
+	batches chan []frame
 	// behind gets a value when the feed dropped a batch for this stream.
 	behind chan struct{}
 }
@@ -84,7 +110,7 @@ const feedReadyTimeout = 10 * time.Second
 // the stream off (and stops the feed after its last). It returns ctx's
 // error, or errFeedNotReady when the feed cannot start.
 func (fs *feeds) join(ctx context.Context, account int64) (sub *subscriber, leave func(), err error) {
-	sub = &subscriber{batches: make(chan []models.Event, fs.cfg.Buffer), behind: make(chan struct{}, 1)}
+	sub = &subscriber{batches: make(chan []frame, fs.cfg.Buffer), behind: make(chan struct{}, 1)}
 	fs.mu.Lock()
 	f := fs.byAccount[account]
 	if f == nil {
@@ -126,7 +152,8 @@ const feedPage = 1000
 
 // run is the feed's goroutine: it subscribes to the account's wake-ups
 // before it reads where the log stands, so no commit after that read goes
-// unseen, then reads after every wake-up and every Poll until ctx ends.
+// unseen, then reads after every wake-up (at most once every Coalesce) and
+// every Poll until ctx ends.
 func (fs *feeds) run(ctx context.Context, f *feed) {
 	wake, cancel := fs.src.SubscribeEvents(f.account)
 	defer cancel()
@@ -146,6 +173,7 @@ func (fs *feeds) run(ctx context.Context, f *feed) {
 		}
 	}
 	close(f.ready)
+	var lastRead time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -153,6 +181,17 @@ func (fs *feeds) run(ctx context.Context, f *feed) {
 		case <-wake:
 		case <-poll.C:
 		}
+		// Commits in the window coalesce into the one wake-up pending.
+		if wait := fs.cfg.Coalesce - time.Since(lastRead); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		lastRead = time.Now()
 		for {
 			evs, err := fs.src.Events(ctx, f.account, store.EventFilter{After: last, Limit: feedPage})
 			if err != nil {
@@ -165,7 +204,12 @@ func (fs *feeds) run(ctx context.Context, f *feed) {
 				break
 			}
 			last = evs[len(evs)-1].Seq
-			fs.broadcast(f, evs)
+			frames, err := render(evs)
+			if err != nil {
+				fs.log.Error("event feed: render events", "account_id", f.account, "err", err)
+				break
+			}
+			fs.broadcast(f, frames)
 			if len(evs) < feedPage {
 				break
 			}
@@ -175,12 +219,12 @@ func (fs *feeds) run(ctx context.Context, f *feed) {
 
 // broadcast hands evs to each of f's streams without waiting for any: a
 // stream whose queue is full is told to catch up instead.
-func (fs *feeds) broadcast(f *feed, evs []models.Event) {
+func (fs *feeds) broadcast(f *feed, frames []frame) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for sub := range f.subs {
 		select {
-		case sub.batches <- evs:
+		case sub.batches <- frames:
 		default:
 			select {
 			case sub.behind <- struct{}{}:
@@ -344,14 +388,14 @@ func (s *stream) run(ctx context.Context, sub *subscriber) error {
 			if err := s.catchUp(ctx); err != nil {
 				return err
 			}
-		case evs := <-sub.batches:
-			if len(evs) > 0 && evs[0].Seq > s.pos+1 {
+		case frames := <-sub.batches:
+			if len(frames) > 0 && frames[0].seq > s.pos+1 {
 				// Something between is missing (a dropped batch): read it.
 				if err := s.catchUp(ctx); err != nil {
 					return err
 				}
 			}
-			if err := s.send(evs); err != nil {
+			if err := s.send(frames); err != nil {
 				return err
 			}
 		case <-keepAlive.C:
@@ -371,7 +415,11 @@ func (s *stream) catchUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.send(evs); err != nil {
+		frames, err := render(evs)
+		if err != nil {
+			return err
+		}
+		if err := s.send(frames); err != nil {
 			return err
 		}
 		if len(evs) < feedPage {
@@ -380,28 +428,25 @@ func (s *stream) catchUp(ctx context.Context) error {
 	}
 }
 
-// send sends the events of evs after the stream's position that its types
-// keep, each flushed on its own, and moves the position past them all.
-func (s *stream) send(evs []models.Event) error {
-	for _, ev := range evs {
-		if ev.Seq <= s.pos {
+// send sends the frames after the stream's position that its types keep,
+// written and flushed together (they arrived together), and moves the
+// position past them all.
+func (s *stream) send(frames []frame) error {
+	s.buf.Reset()
+	for _, fr := range frames {
+		if fr.seq <= s.pos {
 			continue
 		}
-		s.pos = ev.Seq
-		if s.types != nil && !s.types[ev.Type] {
+		s.pos = fr.seq
+		if s.types != nil && !s.types[fr.typ] {
 			continue
 		}
-		data, err := json.Marshal(ToEvent(ev))
-		if err != nil {
-			return err
-		}
-		s.buf.Reset()
-		fmt.Fprintf(&s.buf, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Type, data)
-		if err := s.write(s.buf.Bytes()); err != nil {
-			return err
-		}
+		s.buf.Write(fr.b)
 	}
-	return nil
+	if s.buf.Len() == 0 {
+		return nil
+	}
+	return s.write(s.buf.Bytes())
 }
 
 // write writes b to the client and flushes it, within the write timeout.

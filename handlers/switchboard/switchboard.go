@@ -62,6 +62,11 @@ type StreamConfig struct {
 	// Poll is how often an account's feed reads the event table without a
 	// wake-up (default 5 s), in case one was lost.
 	Poll time.Duration
+	// Coalesce is the shortest time between two reads of an account's
+	// feed (default 20 ms): commits within it reach the streams in one
+	// batch, so that a busy account costs its streams one write per
+	// window rather than one per commit.
+	Coalesce time.Duration
 	// Buffer is the most batches of events a stream may lag behind its
 	// feed (default 64); past it the stream catches up by reading the
 	// table itself.
@@ -87,6 +92,9 @@ func (c StreamConfig) withDefaults() StreamConfig {
 	}
 	if c.Poll <= 0 {
 		c.Poll = 5 * time.Second
+	}
+	if c.Coalesce <= 0 {
+		c.Coalesce = 20 * time.Millisecond
 	}
 	if c.Buffer <= 0 {
 		c.Buffer = 64
