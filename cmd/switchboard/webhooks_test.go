@@ -113,3 +113,31 @@ func TestRun_WebhookUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestRun_EventFlagErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want []string
+	}{
+		{name: "flags", args: []string{"serve", "--event-retention", "10s", "--max-streams", "0", "--stream-keep-alive", "1ms"},
+			want: []string{"--event-retention 10s", "--max-streams 0", "--stream-keep-alive 1ms"}},
+		{name: "environment", env: map[string]string{"SWITCHBOARD_EVENT_RETENTION": "30s", "SWITCHBOARD_MAX_STREAMS": "-5"},
+			args: []string{"serve"}, want: []string{"--event-retention 30s", "--max-streams -5"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cli{env: tt.env}
+			_, _, err := c.run(t, "", tt.args...)
+			if err == nil {
+				t.Fatal("serve started with a bad configuration")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not name %s: %v", want, err)
+				}
+			}
+		})
+	}
+}
