@@ -2,6 +2,7 @@ package switchboard_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,5 +51,35 @@ func BenchmarkStream_Writes(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkStream_Latency measures the time from a write's commit (its
+// return) to its event at a stream client of the real router, one write at
+// a time, and reports the median and the 99th percentile.
+//
+//	go test -run '^$' -bench BenchmarkStream_Latency -benchtime 300x ./handlers/switchboard/
+func BenchmarkStream_Latency(b *testing.B) {
+	for _, backend := range []store.Backend{store.SQLite, store.Postgres} {
+		if backend == store.Postgres {
+			if _, err := storetest.Postgres(); err != nil {
+				continue
+			}
+		}
+		b.Run(string(backend), func(b *testing.B) {
+			st := storetest.MustOpen(b, backend)
+			f := mustFixture(b, st, switchboard.Config{})
+			c, _ := f.openStream(b, f.read, "", "")
+			var lat []time.Duration
+			for b.Loop() {
+				storetest.MustContact(b, st, f.one.ID, "C", "", "")
+				start := time.Now()
+				c.next(b)
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
 	}
 }
