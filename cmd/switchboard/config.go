@@ -49,7 +49,7 @@ func envFlags() []string {
 		"redis-url", "redis-prefix", "ip-rate-limit", "trusted-proxies",
 		"login-failures-per-ip", "login-failures-ip-window", "login-failures-per-login", "login-failures-login-window",
 		"password-checks", "password-check-wait",
-		"event-retention", "max-streams", "stream-keep-alive"}
+		"event-retention", "max-streams", "stream-keep-alive", "stream-window"}
 }
 
 // secretFlags are the flags whose value help must never show, even when it

@@ -17,12 +17,14 @@ type eventConfig struct {
 	retention  time.Duration
 	maxStreams int
 	keepAlive  time.Duration
+	window     time.Duration
 }
 
 // addEvents defines the event flags on fs.
 func (c *eventConfig) addEvents(fs *flag.FlagSet) {
 	fs.DurationVar(&c.retention, "event-retention", 168*time.Hour, "how long events are kept for the live stream's catch-up and for webhooks (env SWITCHBOARD_EVENT_RETENTION)")
 	fs.IntVar(&c.maxStreams, "max-streams", switchboard.DefaultMaxStreams, "most live event streams open at once on this server; one more gets 503 (env SWITCHBOARD_MAX_STREAMS)")
+	fs.DurationVar(&c.window, "stream-window", switchboard.DefaultCoalesce, "shortest time between two reads of an account's events for its live streams: commits within it go out together (env SWITCHBOARD_STREAM_WINDOW)")
 	fs.DurationVar(&c.keepAlive, "stream-keep-alive", 15*time.Second, "how often an idle live event stream gets a keep-alive comment (env SWITCHBOARD_STREAM_KEEP_ALIVE)")
 }
 
@@ -38,13 +40,16 @@ func (c *eventConfig) validate() []error {
 	if c.keepAlive < 10*time.Millisecond || c.keepAlive > time.Hour {
 		errs = append(errs, fmt.Errorf("--stream-keep-alive %s: want 10ms to 1h", c.keepAlive))
 	}
+	if c.window < time.Millisecond || c.window > time.Second {
+		errs = append(errs, fmt.Errorf("--stream-window %s: want 1ms to 1s", c.window))
+	}
 	return errs
 }
 
 // stream returns the live stream's settings; done ends every stream when
 // it is closed.
 func (c *eventConfig) stream(done <-chan struct{}) switchboard.StreamConfig {
-	return switchboard.StreamConfig{MaxStreams: c.maxStreams, KeepAlive: c.keepAlive, Done: done}
+	return switchboard.StreamConfig{MaxStreams: c.maxStreams, KeepAlive: c.keepAlive, Coalesce: c.window, Done: done}
 }
 
 // pruneEvery is how often serve deletes events older than --event-retention.

@@ -83,6 +83,7 @@ Environment (a flag given on the command line wins):
   SWITCHBOARD_EVENT_RETENTION      --event-retention      how long events are kept (default 168h)
   SWITCHBOARD_MAX_STREAMS          --max-streams          most live event streams open at once (default 1000)
   SWITCHBOARD_STREAM_KEEP_ALIVE    --stream-keep-alive    keep-alive comment interval of a stream (default 15s)
+  SWITCHBOARD_STREAM_WINDOW        --stream-window        shortest time between two reads of an account's events for its streams (default 50ms)
 `
 
 // run is the whole program: it parses args (with env for defaults), runs one

@@ -121,8 +121,8 @@ func TestRun_EventFlagErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{name: "flags", args: []string{"serve", "--event-retention", "10s", "--max-streams", "0", "--stream-keep-alive", "1ms"},
-			want: []string{"--event-retention 10s", "--max-streams 0", "--stream-keep-alive 1ms"}},
+		{name: "flags", args: []string{"serve", "--event-retention", "10s", "--max-streams", "0", "--stream-keep-alive", "1ms", "--stream-window", "2s"},
+			want: []string{"--event-retention 10s", "--max-streams 0", "--stream-keep-alive 1ms", "--stream-window 2s"}},
 		{name: "environment", env: map[string]string{"SWITCHBOARD_EVENT_RETENTION": "30s", "SWITCHBOARD_MAX_STREAMS": "-5"},
 			args: []string{"serve"}, want: []string{"--event-retention 30s", "--max-streams -5"}},
 	}
