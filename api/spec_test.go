@@ -113,6 +113,8 @@ func TestSpec_SecurityByDialect(t *testing.T) {
 		"helpcrunch": "bearerAuth",
 		"acquire":    "bearerAuth",
 		"callgear":   "",
+		// Our own namespace, /switchboard/v1.
+		"switchboard": "bearerAuth",
 	}
 	schemes := doc.Components.SecuritySchemes
 	if s := schemes["revechatBasic"]; s == nil || s.Value.Type != "http" || s.Value.Scheme != "basic" {

@@ -21,6 +21,7 @@ import (
 	"switchboard/handlers/dialect"
 	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/reve"
+	"switchboard/handlers/switchboard"
 )
 
 // Config is what the router needs to know beyond its dependencies: each
@@ -31,6 +32,9 @@ type Config struct {
 	HelpCrunch helpcrunch.Config
 	Acquire    acquire.Config
 	CallGear   callgear.Config
+	// Switchboard is our own namespace's (/switchboard/v1: webhooks and
+	// the live stream); its Catalogs default to WebhookCatalogs.
+	Switchboard switchboard.Config
 	// TrustedProxies are the networks whose X-Forwarded-For the router
 	// believes when it reads a client's address (for the per-address rate
 	// limit and the logs). Empty means none: the peer address is the client.
@@ -58,7 +62,17 @@ func dialects(cfg Config) []dialect.Registration {
 		dialect.With(helpcrunch.Register, cfg.HelpCrunch),
 		dialect.With(acquire.Register, cfg.Acquire),
 		dialect.With(callgear.Register, cfg.CallGear),
+		dialect.With(switchboard.Register, switchboardConfig(cfg.Switchboard)),
 	}
+}
+
+// switchboardConfig returns cfg with the formats' catalogs when it has
+// none.
+func switchboardConfig(cfg switchboard.Config) switchboard.Config {
+	if cfg.Catalogs == nil {
+		cfg.Catalogs = WebhookCatalogs()
+	}
+	return cfg
 }
 
 // New returns the router with every route of every dialect registered.

@@ -48,7 +48,8 @@ func envFlags() []string {
 		"smtp-url", "sms-url", "sms-account-sid", "sms-auth-token", "delivery-workers", "delivery-attempts",
 		"redis-url", "redis-prefix", "ip-rate-limit", "trusted-proxies",
 		"login-failures-per-ip", "login-failures-ip-window", "login-failures-per-login", "login-failures-login-window",
-		"password-checks", "password-check-wait"}
+		"password-checks", "password-check-wait",
+		"event-retention", "max-streams", "stream-keep-alive", "stream-window"}
 }
 
 // secretFlags are the flags whose value help must never show, even when it

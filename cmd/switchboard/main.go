@@ -51,6 +51,10 @@ Usage:
   switchboard key create --account ID [--agent ID] [--scopes a,b] [--name N] [--expires-in DURATION]
   switchboard key list --account ID
   switchboard key revoke ID
+  switchboard webhook create --account ID --url URL --format helpcrunch|acquire|standard [--events a,b] [--secret S]
+  switchboard webhook list --account ID
+  switchboard webhook disable|delete --account ID --id ID
+  switchboard webhook deliveries --account ID --id ID [--status failed]
 
 Every command takes --database-url and --log-level; the admin commands print
 the new id, or one JSON object with --json; key create prints the new key's
@@ -76,6 +80,10 @@ Environment (a flag given on the command line wins):
   SWITCHBOARD_SMS_AUTH_TOKEN       --sms-auth-token       the provider's auth token (empty URL: SMS replies stay queued)
   SWITCHBOARD_DELIVERY_WORKERS     --delivery-workers     concurrent senders of the outbox (default 2)
   SWITCHBOARD_DELIVERY_ATTEMPTS    --delivery-attempts    attempts before a reply is marked failed (default 8)
+  SWITCHBOARD_EVENT_RETENTION      --event-retention      how long events are kept (default 168h)
+  SWITCHBOARD_MAX_STREAMS          --max-streams          most live event streams open at once (default 1000)
+  SWITCHBOARD_STREAM_KEEP_ALIVE    --stream-keep-alive    keep-alive comment interval of a stream (default 15s)
+  SWITCHBOARD_STREAM_WINDOW        --stream-window        shortest time between two reads of an account's events for its streams (default 50ms)
 `
 
 // run is the whole program: it parses args (with env for defaults), runs one
@@ -116,6 +124,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 		return create(ctx, cmd, rest[1:], env, stdin, stdout, stderr)
 	case "key":
 		return keyCmd(ctx, rest, env, stdout, stderr)
+	case "webhook":
+		return webhookCmd(ctx, rest, env, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "switchboard: unknown command %q\n\n%s", cmd, usage)
 	return errUsage

@@ -20,6 +20,7 @@ import (
 	"switchboard/handlers/dialect"
 	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/reve"
+	"switchboard/handlers/switchboard"
 	"switchboard/store"
 )
 
@@ -29,6 +30,7 @@ type serveConfig struct {
 	signing
 	outbox       outboxConfig
 	guards       guardConfig
+	events       eventConfig
 	addr         string
 	bodyLimit    string
 	attachLimit  string
@@ -70,12 +72,14 @@ func (c *serveConfig) validate() error {
 	}
 	errs = append(errs, c.outbox.validate()...)
 	errs = append(errs, c.guards.validate()...)
+	errs = append(errs, c.events.validate()...)
 	return errors.Join(errs...)
 }
 
 // router returns the router's settings: each dialect's, from its flags, and
 // the trusted proxies. It is called after validate.
-func (c *serveConfig) router() handlers.Config {
+// streamsDone, when closed, ends the live event streams.
+func (c *serveConfig) router(streamsDone <-chan struct{}) handlers.Config {
 	proxies, _ := c.guards.proxies()             // validated
 	attachLimit, _ := bytes.Parse(c.attachLimit) // validated
 	return handlers.Config{
@@ -84,6 +88,8 @@ func (c *serveConfig) router() handlers.Config {
 		Acquire:        acquire.Config{BodyLimit: c.bodyLimit, AttachmentLimit: attachLimit},
 		CallGear:       callgear.Config{BodyLimit: c.rpcLimit, MaxItems: c.maxItems},
 		TrustedProxies: proxies,
+		// The live stream and the webhook routes (our own namespace).
+		Switchboard: switchboard.Config{BodyLimit: c.bodyLimit, Stream: c.events.stream(streamsDone)},
 	}
 }
 
@@ -101,6 +107,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	fs.IntVar(&cfg.revePageSize, "reve-page-size", 20, "rows per page of REVE lists (env SWITCHBOARD_REVE_PAGE_SIZE)")
 	cfg.outbox.addOutbox(fs)
 	cfg.guards.addGuards(fs)
+	cfg.events.addEvents(fs)
 	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@switchboard.local", "email of the superadmin created on first start (env SWITCHBOARD_ADMIN_EMAIL)")
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
@@ -135,7 +142,10 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	if err != nil {
 		return err
 	}
-	router := handlers.New(cfg.router(),
+	// Shutdown waits for requests to end, and a stream does not end by
+	// itself: closing streamsDone ends them.
+	streamsDone := make(chan struct{})
+	router := handlers.New(cfg.router(streamsDone),
 		handlers.Deps{Deps: dialect.Deps{Store: st, Passwords: basic, Keys: keys, Limits: g.limits, Idempotency: g.idem, Log: log},
 			Metrics: g.metrics})
 	worker, err := cfg.outbox.worker(st, log)
@@ -155,6 +165,14 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	go func() { workerDone <- worker.Run(workerCtx) }()
 	purgeDone := make(chan struct{})
 	go func() { defer close(purgeDone); purge(workerCtx, st, log) }()
+	// The event log: pruned past --event-retention, and on PostgreSQL
+	// the other replicas' commits wake this one's streams.
+	eventsDone := make(chan struct{}, 2)
+	go func() {
+		defer func() { eventsDone <- struct{}{} }()
+		pruneEvents(workerCtx, st, cfg.events.retention, log)
+	}()
+	go func() { defer func() { eventsDone <- struct{}{} }(); listenEvents(workerCtx, st, log) }()
 	srv := &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -167,6 +185,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		// signal's.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	srv.RegisterOnShutdown(func() { close(streamsDone) })
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "database", string(st.Backend()))
@@ -197,6 +216,8 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		return errors.New("shutdown: the delivery worker did not stop in time")
 	}
 	<-purgeDone
+	<-eventsDone
+	<-eventsDone
 	log.Info("stopped")
 	return nil
 }
