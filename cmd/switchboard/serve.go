@@ -28,6 +28,7 @@ type serveConfig struct {
 	common
 	signing
 	outbox       outboxConfig
+	webhooks     webhookConfig
 	guards       guardConfig
 	addr         string
 	bodyLimit    string
@@ -69,6 +70,7 @@ func (c *serveConfig) validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.outbox.validate()...)
+	errs = append(errs, c.webhooks.validate()...)
 	errs = append(errs, c.guards.validate()...)
 	return errors.Join(errs...)
 }
@@ -100,6 +102,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	fs.IntVar(&cfg.maxItems, "upload-max-items", 500, "most offline messages or chats one CallGear upload takes (env SWITCHBOARD_UPLOAD_MAX_ITEMS)")
 	fs.IntVar(&cfg.revePageSize, "reve-page-size", 20, "rows per page of REVE lists (env SWITCHBOARD_REVE_PAGE_SIZE)")
 	cfg.outbox.addOutbox(fs)
+	cfg.webhooks.addWebhooks(fs)
 	cfg.guards.addGuards(fs)
 	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@switchboard.local", "email of the superadmin created on first start (env SWITCHBOARD_ADMIN_EMAIL)")
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
@@ -153,6 +156,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	defer stopWorker()
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- worker.Run(workerCtx) }()
+	webhooksDone := runWebhooks(workerCtx, cfg.webhooks.worker(st, log))
 	purgeDone := make(chan struct{})
 	go func() { defer close(purgeDone); purge(workerCtx, st, log) }()
 	srv := &http.Server{
@@ -195,6 +199,14 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		}
 	case <-time.After(workerStopTimeout):
 		return errors.New("shutdown: the delivery worker did not stop in time")
+	}
+	select {
+	case err := <-webhooksDone:
+		if err != nil {
+			return fmt.Errorf("webhook worker: %w", err)
+		}
+	case <-time.After(workerStopTimeout):
+		return errors.New("shutdown: the webhook worker did not stop in time")
 	}
 	<-purgeDone
 	log.Info("stopped")
