@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -364,4 +365,48 @@ func count(m map[int64][]int64) int {
 		n += len(v)
 	}
 	return n
+}
+
+// TestStore_ClaimWebhookDeliveries_Backlog checks on PostgreSQL that the
+// claim finds the queues' heads through the partial index, however many
+// sent rows there are: 50,000 sent and a few queued behind 5 subscriptions.
+// With -v it logs the plan's execution time.
+func TestStore_ClaimWebhookDeliveries_Backlog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 50,000 rows")
+	}
+	s := storetest.MustOpen(t, store.Postgres)
+	ctx := t.Context()
+	f := mustWebhookFixture(t, s)
+	db := s.GORM().WithContext(ctx)
+	for i := range 5 {
+		w := f.MustWebhook(t)
+		if err := db.Exec(`INSERT INTO webhook_deliveries (account_id, webhook_id, event_id, event_seq, status, attempts,
+				next_attempt_at, last_error, response_status, reference, created_at, updated_at)
+			SELECT ?, ?, g, g, CASE WHEN g > 10000 - ? THEN 'queued' ELSE 'sent' END, 1, now(), '', 200, 'r' || g, now(), now()
+			FROM generate_series(1, 10000) g`, f.acct.ID, w.ID, i+1).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Exec(`ANALYZE webhook_deliveries`).Error; err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	if err := db.Raw(`EXPLAIN (ANALYZE, COSTS OFF) `+store.ClaimHeadsForTest, time.Now(), 10).Scan(&plan).Error; err != nil {
+		t.Fatal(err)
+	}
+	text := fmt.Sprint(plan)
+	if !strings.Contains(text, "idx_webhook_deliveries_pending") {
+		t.Errorf("the claim does not use idx_webhook_deliveries_pending:\n%s", strings.Join(plan, "\n"))
+	}
+	t.Logf("plan:\n%s", strings.Join(plan, "\n"))
+	got := mustClaimWebhooks(t, s, 10)
+	if len(got) != 5 {
+		t.Errorf("claimed %d, want one head of each of the 5 subscriptions", len(got))
+	}
+	for _, o := range got {
+		if o.Delivery.EventSeq <= 10000-5 || o.Delivery.Status != models.DeliverySending {
+			t.Errorf("claimed %+v", o.Delivery)
+		}
+	}
 }
