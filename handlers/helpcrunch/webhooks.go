@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"switchboard/models"
@@ -185,12 +186,7 @@ func (f WebhookFormat) Render(o store.WebhookOutgoing, at time.Time) ([]byte, ht
 			wm.Customer = chatCustomer{ID: c.ID, Name: nullIfEmpty(c.Name), Email: nullIfEmpty(c.Email), UserID: nullIfEmpty(c.UserID)}
 		}
 		data = wm
-	case o.Event.CaseID != 0:
-		if o.Case == nil {
-			return nil, nil, errGone
-		}
-		data = toChat(*o.Case)
-	default:
+	case strings.HasPrefix(name, "customer."):
 		if o.Contact == nil {
 			if o.Event.Type != models.EventContactDeleted {
 				return nil, nil, errGone
@@ -199,6 +195,11 @@ func (f WebhookFormat) Render(o store.WebhookOutgoing, at time.Time) ([]byte, ht
 			break
 		}
 		data = toCustomer(*o.Contact)
+	default:
+		if o.Case == nil {
+			return nil, nil, errGone
+		}
+		data = toChat(*o.Case)
 	}
 	body, err := json.Marshal(webhookEnvelope{
 		Event: name, EventData: data, Attempts: o.Delivery.Attempts, LastAttemptAt: unixString(at),
