@@ -268,15 +268,19 @@ type runner[J, R any] struct {
 func (r *runner[J, R]) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for i := range r.cfg.Workers {
-		wg.Go(func() { r.loop(ctx, r.log.With("worker", i)) })
+		// One goroutine is woken by commits; the others look every
+		// PollEvery, and keep going while there is work. Waking them all
+		// would make every commit cost a claim query per goroutine.
+		wg.Go(func() { r.loop(ctx, r.log.With("worker", i), i == 0) })
 	}
 	wg.Wait()
 }
 
-// loop claims and sends batches until ctx is done.
-func (r *runner[J, R]) loop(ctx context.Context, log *slog.Logger) {
+// loop claims and sends batches until ctx is done; woken says whether it
+// subscribes to wake-ups.
+func (r *runner[J, R]) loop(ctx context.Context, log *slog.Logger, woken bool) {
 	var wake <-chan struct{}
-	if r.subscribe != nil {
+	if woken && r.subscribe != nil {
 		ch, cancel := r.subscribe()
 		defer cancel()
 		wake = ch
