@@ -1,12 +1,15 @@
-// Package delivery sends the outbox: a Worker claims due email and SMS
+// Package delivery sends the outboxes. A Worker claims due email and SMS
 // deliveries from the store, hands each to the Sender of its kind (SMTP for
 // email, a Twilio-compatible HTTP API for SMS) and records the outcome,
-// retrying temporary failures with exponential backoff and full jitter.
+// retrying temporary failures with exponential backoff and full jitter. A
+// WebhookWorker does the same for webhook deliveries (webhook.go), on the
+// same machinery (runner) with Standard Webhooks' retry schedule.
 //
 // Delivery is at least once. A worker that dies holding rows leaves them to
 // be claimed again when their lease runs out, and every attempt of a row
 // carries the same reference (the email's Message-ID, the SMS idempotency
-// token), so the receiving side can drop a duplicate.
+// token, the webhook delivery's id), so the receiving side can drop a
+// duplicate.
 package delivery
 
 import (
