@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/models"
@@ -29,12 +30,13 @@ type hookReceiver struct {
 type hookRequest struct {
 	header http.Header
 	body   []byte
+	at     time.Time
 }
 
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	h.mu.Lock()
-	h.got = append(h.got, hookRequest{header: r.Header.Clone(), body: body})
+	h.got = append(h.got, hookRequest{header: r.Header.Clone(), body: body, at: time.Now()})
 	h.mu.Unlock()
 }
 
@@ -91,6 +93,7 @@ func TestE2E_Webhooks(t *testing.T) {
 			if code != 200 {
 				t.Fatalf("POST /v1/chats = %d %s", code, body)
 			}
+			posted := time.Now()
 			code, body = s.call(t, http.MethodPost, "/v1/messages", token, "", map[string]any{"chat": chat.ID, "text": "Where is my order?", "type": "message"})
 			var msg struct{ ID int64 }
 			mustJSON(t, "message", body, &msg)
@@ -100,6 +103,9 @@ func TestE2E_Webhooks(t *testing.T) {
 
 			waitFor(t, "the HelpCrunch webhook", func() bool { return len(hc.requests()) >= 1 })
 			waitFor(t, "the standard webhook", func() bool { return len(std.requests()) >= 1 })
+			// A figure, not an assertion: from sending the POST to the receivers.
+			t.Logf("POST /v1/messages to the receivers: helpcrunch %v, standard %v",
+				hc.requests()[0].at.Sub(posted), std.requests()[0].at.Sub(posted))
 
 			t.Run("HelpCrunch", func(t *testing.T) {
 				r := hc.requests()[0]
