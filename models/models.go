@@ -360,7 +360,7 @@ type Webhook struct {
 type WebhookDelivery struct {
 	ID             int64          `gorm:"primaryKey"`
 	AccountID      int64          `gorm:"not null"`
-	WebhookID      int64          `gorm:"not null;uniqueIndex:idx_webhook_deliveries_seq,priority:1;index:idx_webhook_deliveries_pending,priority:1"`
+	WebhookID      int64          `gorm:"not null;uniqueIndex:idx_webhook_deliveries_seq,priority:1;index:idx_webhook_deliveries_pending,priority:1,where:status IN ('queued'\\,'sending')"`
 	EventID        int64          `gorm:"not null"`
 	EventSeq       int64          `gorm:"not null;uniqueIndex:idx_webhook_deliveries_seq,priority:2;index:idx_webhook_deliveries_pending,priority:2"`
 	Status         DeliveryStatus `gorm:"not null;index:idx_webhook_deliveries_due,priority:1"`

@@ -120,9 +120,8 @@ func typeWanted(types string, t models.EventType) bool {
 	return types == "" || strings.Contains(types, ","+string(t)+",")
 }
 
-// webhookReference returns a new delivery's id on the wire: a random
-// (version 4) UUID, as HelpCrunch's envelope carries and Standard Webhooks'
-// webhook-id may be.
+// webhookReference returns a new delivery's id on the wire, the same on
+// every attempt: a random (version 4) UUID.
 func webhookReference() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
