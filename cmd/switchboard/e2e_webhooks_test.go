@@ -170,3 +170,88 @@ func TestE2E_Webhooks(t *testing.T) {
 		})
 	}
 }
+
+// TestE2E_WebhooksKilledMidDelivery SIGKILLs the server while a receiver
+// holds its request unanswered, then starts it again: once the delivery's
+// lease (--webhook-lease, 11 s here) has run out the restarted server sends
+// it again, with the same webhook-id, and the receiver takes it. At least
+// once, and a duplicate is recognisable.
+func TestE2E_WebhooksKilledMidDelivery(t *testing.T) {
+	bin := mustBuild(t)
+	for _, b := range storetest.Backends(t) {
+		t.Run(string(b), func(t *testing.T) {
+			var mu sync.Mutex
+			var got []hookRequest
+			holding := make(chan struct{})
+			var holdOnce sync.Once
+			recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				mu.Lock()
+				got = append(got, hookRequest{header: r.Header.Clone(), body: body, at: time.Now()})
+				first := len(got) == 1
+				mu.Unlock()
+				if first {
+					// Hold the first request until its sender is gone.
+					holdOnce.Do(func() { close(holding) })
+					<-r.Context().Done()
+				}
+			}))
+			t.Cleanup(recv.Close)
+			requests := func() []hookRequest {
+				mu.Lock()
+				defer mu.Unlock()
+				return append([]hookRequest(nil), got...)
+			}
+
+			dbURL := storetest.MustURL(t, b)
+			t.Setenv("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE", "true")
+			t.Setenv("SWITCHBOARD_WEBHOOK_LEASE", "11s")
+			s := mustStart(t, bin, dbURL)
+			_, _, token := binarytest.MustCredentials(t, s.stdout)
+			st := storetest.MustOpenURL(t, dbURL)
+			if _, err := st.CreateWebhook(t.Context(), 1, store.NewWebhook{URL: recv.URL, Format: models.FormatStandard,
+				Events: []string{"contact.created"}, Types: []models.EventType{models.EventContactCreated},
+				Secret: "whsec_" + base64.StdEncoding.EncodeToString([]byte("kill test key"))}); err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			code, body := s.call(t, http.MethodPost, "/v1/customers", token, "", map[string]any{"name": "Ann", "email": "ann@example.com"})
+			if code != 200 {
+				t.Fatalf("POST /v1/customers = %d %s", code, body)
+			}
+			select {
+			case <-holding:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the webhook did not reach the receiver")
+			}
+			if err := s.cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			<-s.done
+
+			mustStart(t, bin, dbURL)
+			waitFor(t, "the delivery sent again after the restart", func() bool { return len(requests()) >= 2 })
+			reqs := requests()
+			first, again := reqs[0], reqs[1]
+			if id := first.header.Get("webhook-id"); id == "" || again.header.Get("webhook-id") != id {
+				t.Errorf("webhook-id %q then %q, want the same", id, again.header.Get("webhook-id"))
+			}
+			var a, a2 struct{ Data struct{ Seq int64 } }
+			mustJSON(t, "first", string(first.body), &a)
+			mustJSON(t, "again", string(again.body), &a2)
+			if a.Data.Seq == 0 || a.Data.Seq != a2.Data.Seq {
+				t.Errorf("event %d then %d, want the same", a.Data.Seq, a2.Data.Seq)
+			}
+			st = storetest.MustOpenURL(t, dbURL)
+			defer st.Close()
+			waitFor(t, "the delivery recorded as sent", func() bool {
+				hooks, err := st.Webhooks(t.Context(), 1)
+				if err != nil || len(hooks) != 1 {
+					return false
+				}
+				ds, err := st.WebhookDeliveries(t.Context(), 1, hooks[0].ID, store.WebhookDeliveryFilter{Status: models.DeliverySent})
+				return err == nil && len(ds) == 1 && ds[0].Attempts == 2
+			})
+		})
+	}
+}
