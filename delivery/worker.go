@@ -1,12 +1,15 @@
-// Package delivery sends the outbox: a Worker claims due email and SMS
+// Package delivery sends the outboxes. A Worker claims due email and SMS
 // deliveries from the store, hands each to the Sender of its kind (SMTP for
 // email, a Twilio-compatible HTTP API for SMS) and records the outcome,
-// retrying temporary failures with exponential backoff and full jitter.
+// retrying temporary failures with exponential backoff and full jitter. A
+// WebhookWorker does the same for webhook deliveries (webhook.go), on the
+// same machinery (runner) with Standard Webhooks' retry schedule.
 //
 // Delivery is at least once. A worker that dies holding rows leaves them to
 // be claimed again when their lease runs out, and every attempt of a row
 // carries the same reference (the email's Message-ID, the SMS idempotency
-// token), so the receiving side can drop a duplicate.
+// token, the webhook delivery's id), so the receiving side can drop a
+// duplicate.
 package delivery
 
 import (
@@ -125,7 +128,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Worker claims due deliveries and sends them. Create it with New.
+// Worker claims due email and SMS deliveries and sends them. Create it with
+// New.
 type Worker struct {
 	out     Outbox
 	senders map[models.InboxKind]Sender
@@ -144,14 +148,7 @@ func New(out Outbox, email, sms Sender, cfg Config, log *slog.Logger) *Worker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cfg = cfg.withDefaults()
-	if cfg.Lease <= cfg.SendTimeout {
-		// A lease shorter than a send would let another worker claim the row
-		// while it is still being sent, and send it twice.
-		log.Warn("delivery lease does not exceed the send timeout; raising it",
-			"lease", cfg.Lease, "send_timeout", cfg.SendTimeout, "new_lease", 2*cfg.SendTimeout)
-		cfg.Lease = 2 * cfg.SendTimeout
-	}
+	cfg = checkLease(cfg.withDefaults(), log)
 	w := &Worker{out: out, senders: map[models.InboxKind]Sender{}, cfg: cfg, log: log}
 	for _, s := range []struct {
 		kind   models.InboxKind
@@ -163,6 +160,18 @@ func New(out Outbox, email, sms Sender, cfg Config, log *slog.Logger) *Worker {
 		}
 	}
 	return w
+}
+
+// checkLease returns cfg with a lease longer than a send.
+func checkLease(cfg Config, log *slog.Logger) Config {
+	if cfg.Lease <= cfg.SendTimeout {
+		// A lease shorter than a send would let another worker claim the row
+		// while it is still being sent, and send it twice.
+		log.Warn("delivery lease does not exceed the send timeout; raising it",
+			"lease", cfg.Lease, "send_timeout", cfg.SendTimeout, "new_lease", 2*cfg.SendTimeout)
+		cfg.Lease = 2 * cfg.SendTimeout
+	}
+	return cfg
 }
 
 // Run sends deliveries with cfg.Workers goroutines until ctx is done. It then
@@ -181,107 +190,188 @@ func (w *Worker) Run(ctx context.Context) error {
 		return nil
 	}
 	w.log.Info("delivery worker started", "kinds", w.kinds, "workers", w.cfg.Workers, "batch", w.cfg.Batch)
-	var wg sync.WaitGroup
-	for i := range w.cfg.Workers {
-		wg.Go(func() { w.loop(ctx, w.log.With("worker", i)) })
-	}
-	wg.Wait()
+	w.runner().run(ctx)
 	w.log.Info("delivery worker stopped")
 	return nil
 }
 
-// loop claims and sends batches until ctx is done.
-func (w *Worker) loop(ctx context.Context, log *slog.Logger) {
+// runner returns the outbox machinery set up for email and SMS.
+func (w *Worker) runner() *runner[store.Outgoing, string] {
+	return &runner[store.Outgoing, string]{
+		cfg: w.cfg, log: w.log,
+		claim: func(ctx context.Context, n int, lease time.Duration) ([]store.Outgoing, error) {
+			return w.out.ClaimDeliveries(ctx, w.kinds, n, lease)
+		},
+		key: func(o store.Outgoing) (int64, int) { return o.Delivery.ID, o.Delivery.Attempts },
+		logWith: func(log *slog.Logger, o store.Outgoing) *slog.Logger {
+			d := o.Delivery
+			return log.With("delivery", d.ID, "message", d.MessageID, "kind", d.Kind, "attempt", d.Attempts, "reference", d.Reference)
+		},
+		send: func(ctx context.Context, o store.Outgoing) (string, error) {
+			sender := w.senders[o.Delivery.Kind]
+			if sender == nil {
+				return "", errUnsendable
+			}
+			return sender.Send(ctx, o)
+		},
+		sent: func(ctx context.Context, o store.Outgoing, ref string, at time.Time) error {
+			return w.out.DeliverySent(ctx, o.Delivery.ID, o.Delivery.Attempts, ref, at)
+		},
+		failed: func(ctx context.Context, o store.Outgoing, _ error, reason string, retryAt *time.Time) error {
+			return w.out.DeliveryFailed(ctx, o.Delivery.ID, o.Delivery.Attempts, reason, retryAt)
+		},
+		release: w.out.ReleaseDeliveries,
+		retry: func(attempt int) (time.Duration, bool) {
+			if attempt >= w.cfg.MaxAttempts {
+				return 0, false
+			}
+			return w.backoff(attempt), true
+		},
+	}
+}
+
+// errUnsendable is what a runner's send returns for a row it has no sender
+// for (the store returned a kind that was not asked for): the row is given
+// back, not failed.
+var errUnsendable = errors.New("no sender for this delivery")
+
+// runner is the outbox machinery the email/SMS worker and the webhook worker
+// share: goroutines that claim due rows J with a lease, send each (getting
+// R), record the outcome, retry failures on a schedule, and give back what
+// they did not send when stopped. The functions say what J and R are.
+type runner[J, R any] struct {
+	cfg Config
+	log *slog.Logger
+	// claim leases up to n due rows for lease.
+	claim func(ctx context.Context, n int, lease time.Duration) ([]J, error)
+	// key returns a row's id and the attempt number of its claim.
+	key func(J) (id int64, attempt int)
+	// logWith returns log with the row's attributes.
+	logWith func(log *slog.Logger, j J) *slog.Logger
+	// send sends one row within ctx; an error matching ErrPermanent fails it
+	// at once, errUnsendable gives it back.
+	send func(ctx context.Context, j J) (R, error)
+	// sent and failed record an outcome; failed gets the send's error, the
+	// reason to keep, and the time of the retry (nil: failed for good).
+	sent   func(ctx context.Context, j J, r R, at time.Time) error
+	failed func(ctx context.Context, j J, err error, reason string, retryAt *time.Time) error
+	// release gives rows back unsent: id to the attempt of its claim.
+	release func(ctx context.Context, claims map[int64]int) error
+	// retry returns the wait before the attempt after attempt (1 for the
+	// first), and false when attempt was the last.
+	retry func(attempt int) (time.Duration, bool)
+	// subscribe, when set, returns a channel that says new rows may be due
+	// (and its cancel): a waiting goroutine looks again at once instead of
+	// after PollEvery.
+	subscribe func() (<-chan struct{}, func())
+}
+
+// run claims and sends with cfg.Workers goroutines until ctx is done, then
+// waits for them.
+func (r *runner[J, R]) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i := range r.cfg.Workers {
+		// One goroutine is woken by commits; the others look every
+		// PollEvery, and keep going while there is work. Waking them all
+		// would make every commit cost a claim query per goroutine.
+		wg.Go(func() { r.loop(ctx, r.log.With("worker", i), i == 0) })
+	}
+	wg.Wait()
+}
+
+// loop claims and sends batches until ctx is done; woken says whether it
+// subscribes to wake-ups.
+func (r *runner[J, R]) loop(ctx context.Context, log *slog.Logger, woken bool) {
+	var wake <-chan struct{}
+	if woken && r.subscribe != nil {
+		ch, cancel := r.subscribe()
+		defer cancel()
+		wake = ch
+	}
 	for ctx.Err() == nil {
 		// The lease is counted from before the claim: the store's starts a
 		// little later, so this errs on the safe side. It runs on the real
 		// clock, as the store's does, not on cfg.Now.
 		claimed := time.Now()
-		batch, err := w.out.ClaimDeliveries(ctx, w.kinds, w.cfg.Batch, w.cfg.Lease)
+		batch, err := r.claim(ctx, r.cfg.Batch, r.cfg.Lease)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("claim deliveries", "err", err)
 			}
 			// A claim cut short by the shutdown may still have committed; its
 			// rows come back when the lease runs out.
-			sleep(ctx, w.cfg.PollEvery)
+			sleep(ctx, r.cfg.PollEvery)
 			continue
 		}
 		if len(batch) == 0 {
-			sleep(ctx, w.cfg.PollEvery)
+			waitOrWake(ctx, r.cfg.PollEvery, wake)
 			continue
 		}
-		w.sendBatch(ctx, log, batch, claimed.Add(w.cfg.Lease))
+		r.sendBatch(ctx, log, batch, claimed.Add(r.cfg.Lease))
 	}
 }
 
 // sendBatch sends the claimed rows one after another. It stops early, giving
 // the rest back, when ctx is done or when the lease would run out during the
 // next send (the batch can take longer than the lease when sends are slow).
-func (w *Worker) sendBatch(ctx context.Context, log *slog.Logger, batch []store.Outgoing, leaseEnd time.Time) {
-	for i, o := range batch {
-		if ctx.Err() != nil || time.Until(leaseEnd) < w.cfg.SendTimeout {
-			w.release(ctx, log, batch[i:])
+func (r *runner[J, R]) sendBatch(ctx context.Context, log *slog.Logger, batch []J, leaseEnd time.Time) {
+	for i, j := range batch {
+		if ctx.Err() != nil || time.Until(leaseEnd) < r.cfg.SendTimeout {
+			r.giveBack(ctx, log, batch[i:])
 			return
 		}
-		w.deliver(ctx, log, o, leaseEnd)
+		r.deliver(ctx, log, j, leaseEnd)
 	}
 }
 
 // deliver sends one row and records the outcome.
-func (w *Worker) deliver(ctx context.Context, log *slog.Logger, o store.Outgoing, leaseEnd time.Time) {
-	d := o.Delivery
-	log = log.With("delivery", d.ID, "message", d.MessageID, "kind", d.Kind, "attempt", d.Attempts, "reference", d.Reference)
-	sender := w.senders[d.Kind]
-	if sender == nil {
-		// The store returned a kind that was not asked for: give it back
-		// rather than fail it.
-		log.Error("claimed a delivery of a kind without a sender; releasing it")
-		w.release(ctx, log, []store.Outgoing{o})
-		return
-	}
+func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, leaseEnd time.Time) {
+	log = r.logWith(log, j)
+	_, attempt := r.key(j)
 	// The send runs on a context that the Run context does not cancel: a
 	// send in flight at shutdown finishes, so its outcome is known and
 	// recorded instead of left to a resend.
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.SendTimeout)
-	ref, err := safeSend(sendCtx, sender, o)
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.SendTimeout)
+	res, err := r.safeSend(sendCtx, j)
 	cancel()
+	if errors.Is(err, errUnsendable) {
+		log.Error("claimed a delivery without a sender; releasing it")
+		r.giveBack(ctx, log, []J{j})
+		return
+	}
 	if err == nil {
-		at := w.cfg.Now()
-		w.record(ctx, log, leaseEnd, func(rctx context.Context) error {
-			return w.out.DeliverySent(rctx, d.ID, d.Attempts, ref, at)
-		})
-		log.Debug("delivery sent", "provider_ref", ref)
+		at := r.cfg.Now()
+		r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.sent(rctx, j, res, at) })
+		log.Debug("delivery sent", "result", res)
 		return
 	}
 	reason := failReason(err)
 	var retryAt *time.Time
+	wait, again := r.retry(attempt)
 	switch {
 	case errors.Is(err, ErrPermanent):
 		log.Warn("delivery failed for good", "err", reason)
-	case d.Attempts >= w.cfg.MaxAttempts:
-		log.Warn("delivery failed after its last attempt", "err", reason, "max_attempts", w.cfg.MaxAttempts)
-		reason = fmt.Sprintf("%s (after %d attempts)", reason, d.Attempts)
+	case !again:
+		log.Warn("delivery failed after its last attempt", "err", reason, "attempts", attempt)
+		reason = fmt.Sprintf("%s (after %d attempts)", reason, attempt)
 	default:
-		t := w.cfg.Now().Add(w.backoff(d.Attempts))
+		t := r.cfg.Now().Add(wait)
 		retryAt = &t
 		log.Info("delivery attempt failed; will retry", "err", reason, "retry_at", t)
 	}
-	w.record(ctx, log, leaseEnd, func(rctx context.Context) error {
-		return w.out.DeliveryFailed(rctx, d.ID, d.Attempts, reason, retryAt)
-	})
+	r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.failed(rctx, j, err, reason, retryAt) })
 }
 
-// safeSend calls the sender, turning a panic into a temporary error: one bad
-// message must not take the server down, and the row is retried (and fails
-// for good after MaxAttempts).
-func safeSend(ctx context.Context, s Sender, o store.Outgoing) (ref string, err error) {
+// safeSend calls send, turning a panic into a temporary error: one bad
+// row must not take the server down, and the row is retried (and fails
+// for good after its last attempt).
+func (r *runner[J, R]) safeSend(ctx context.Context, j J) (res R, err error) {
 	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("sender panicked: %v", r)
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sender panicked: %v", p)
 		}
 	}()
-	return s.Send(ctx, o)
+	return r.send(ctx, j)
 }
 
 // record writes an outcome, trying again after PollEvery while the store
@@ -289,7 +379,7 @@ func safeSend(ctx context.Context, s Sender, o store.Outgoing) (ref string, err 
 // claim took the row) is logged: the row is that claim's now. An outcome
 // that cannot be written is logged too; the row is claimed again when its
 // lease runs out and resent with the same reference.
-func (w *Worker) record(ctx context.Context, log *slog.Logger, leaseEnd time.Time, write func(context.Context) error) {
+func (r *runner[J, R]) record(ctx context.Context, log *slog.Logger, leaseEnd time.Time, write func(context.Context) error) {
 	for {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 		err := write(rctx)
@@ -301,24 +391,25 @@ func (w *Worker) record(ctx context.Context, log *slog.Logger, leaseEnd time.Tim
 			log.Warn("delivery lease lost before its outcome was recorded; another claim holds the row", "err", err)
 			return
 		}
-		if ctx.Err() != nil || time.Now().Add(w.cfg.PollEvery).After(leaseEnd) {
+		if ctx.Err() != nil || time.Now().Add(r.cfg.PollEvery).After(leaseEnd) {
 			log.Error("could not record the delivery outcome; the row will be claimed again when its lease runs out", "err", err)
 			return
 		}
 		log.Warn("record delivery outcome; retrying", "err", err)
-		sleep(ctx, w.cfg.PollEvery)
+		sleep(ctx, r.cfg.PollEvery)
 	}
 }
 
-// release gives rows back to the queue unsent.
-func (w *Worker) release(ctx context.Context, log *slog.Logger, rows []store.Outgoing) {
+// giveBack gives rows back to the queue unsent.
+func (r *runner[J, R]) giveBack(ctx context.Context, log *slog.Logger, rows []J) {
 	claims := make(map[int64]int, len(rows))
-	for _, o := range rows {
-		claims[o.Delivery.ID] = o.Delivery.Attempts
+	for _, j := range rows {
+		id, attempt := r.key(j)
+		claims[id] = attempt
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	if err := w.out.ReleaseDeliveries(rctx, claims); err != nil {
+	if err := r.release(rctx, claims); err != nil {
 		log.Error("release unsent deliveries; they will be claimed again when their lease runs out", "err", err, "count", len(claims))
 		return
 	}
@@ -333,11 +424,16 @@ func (w *Worker) backoff(attempt int) time.Duration {
 		ceiling *= 2
 	}
 	ceiling = min(ceiling, w.cfg.MaxBackoff)
-	r := w.cfg.Rand()
+	return time.Duration(unit(w.cfg.Rand) * float64(ceiling))
+}
+
+// unit returns rnd(), or 0 when it strays out of [0, 1).
+func unit(rnd func() float64) float64 {
+	r := rnd()
 	if r < 0 || r >= 1 {
-		r = 0
+		return 0
 	}
-	return time.Duration(r * float64(ceiling))
+	return r
 }
 
 // maxReason bounds the reason kept on a row and its message: enough for a
@@ -372,6 +468,17 @@ func isNil(s Sender) bool {
 		return v.IsNil()
 	}
 	return false
+}
+
+// waitOrWake waits d, until wake says to look again, or until ctx is done.
+func waitOrWake(ctx context.Context, d time.Duration, wake <-chan struct{}) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-wake:
+	}
 }
 
 // sleep waits d or until ctx is done.

@@ -1,51 +1,91 @@
 package handlers
 
 import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"switchboard/delivery"
+	"switchboard/handlers/acquire"
+	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/switchboard"
 	"switchboard/models"
+	"switchboard/store"
 )
 
-// WebhookCatalogs returns each webhook format's catalog of event names.
-//
-// Placeholder, replaced by h2-webhooks: a few HelpCrunch and Acquire names
-// mapped to the model's types, and for standard the model's own type names.
+// webhookFormat is what one webhook format does: its catalog of names, the
+// name of each event it sends, and the rendering of a delivery (body and
+// headers, the signature among them). Each lives in its dialect's package;
+// the standard one in switchboard's own.
+type webhookFormat interface {
+	switchboard.Catalog
+	// NameOf returns the format's name of ev, and false when the format
+	// has none (the event is not sent in it).
+	NameOf(ev models.Event) (string, bool)
+	// Render returns the request body and headers of the delivery's
+	// attempt at at.
+	Render(o store.WebhookOutgoing, at time.Time) ([]byte, http.Header, error)
+}
+
+// webhookFormats returns every webhook format by its name.
+func webhookFormats() map[models.WebhookFormat]webhookFormat {
+	return map[models.WebhookFormat]webhookFormat{
+		models.FormatHelpCrunch: helpcrunch.WebhookFormat{},
+		models.FormatAcquire:    acquire.WebhookFormat{},
+		models.FormatStandard:   switchboard.StandardFormat{},
+	}
+}
+
+// WebhookCatalogs returns each webhook format's catalog: the event names a
+// subscription may ask for and the model's types behind each.
 func WebhookCatalogs() map[models.WebhookFormat]switchboard.Catalog {
-	std := mapCatalog{types: map[string][]models.EventType{}}
-	for _, t := range models.EventTypes() {
-		std.names = append(std.names, string(t))
-		std.types[string(t)] = []models.EventType{t}
+	out := map[models.WebhookFormat]switchboard.Catalog{}
+	for f, wf := range webhookFormats() {
+		out[f] = wf
 	}
-	return map[models.WebhookFormat]switchboard.Catalog{
-		models.FormatStandard: std,
-		models.FormatHelpCrunch: mapCatalog{
-			names: []string{"chat.new", "chat.status_updated", "chat.closed", "message.chat.customer", "customer.new"},
-			types: map[string][]models.EventType{
-				"chat.new":              {models.EventCaseCreated},
-				"chat.status_updated":   {models.EventCaseStatusChanged},
-				"chat.closed":           {models.EventCaseClosed},
-				"message.chat.customer": {models.EventMessageCreated},
-				"customer.new":          {models.EventContactCreated},
-			},
-		},
-		models.FormatAcquire: mapCatalog{
-			names: []string{"case_created", "message_created"},
-			types: map[string][]models.EventType{
-				"case_created":    {models.EventCaseCreated},
-				"message_created": {models.EventMessageCreated},
-			},
-		},
-	}
+	return out
 }
 
-// mapCatalog is a catalog from a fixed table.
-type mapCatalog struct {
-	names []string
-	types map[string][]models.EventType
+// WebhookFormats renders webhook deliveries in their subscription's format
+// for delivery.WebhookWorker. Create it with NewWebhookFormats.
+type WebhookFormats struct {
+	formats map[models.WebhookFormat]webhookFormat
 }
 
-func (c mapCatalog) EventNames() []string { return c.names }
+// NewWebhookFormats returns the renderer of every format.
+func NewWebhookFormats() *WebhookFormats {
+	return &WebhookFormats{formats: webhookFormats()}
+}
 
-func (c mapCatalog) TypesOf(name string) ([]models.EventType, bool) {
-	t, ok := c.types[name]
-	return t, ok
+var _ delivery.WebhookRenderer = (*WebhookFormats)(nil)
+
+// Wants reports whether the subscription w is sent ev: its format has a
+// name for ev and w asked for that name, or for every event (Events empty).
+func (f *WebhookFormats) Wants(w models.Webhook, ev models.Event) bool {
+	wf, ok := f.formats[w.Format]
+	if !ok {
+		return false
+	}
+	name, ok := wf.NameOf(ev)
+	if !ok {
+		return false
+	}
+	return w.Events == "" || slices.Contains(strings.Split(w.Events, ","), name)
+}
+
+// Render returns the request of the delivery o's attempt at at in its
+// subscription's format, or an error for an unknown format or an event
+// that cannot be rendered.
+func (f *WebhookFormats) Render(o store.WebhookOutgoing, at time.Time) (delivery.WebhookRequest, error) {
+	wf, ok := f.formats[o.Webhook.Format]
+	if !ok {
+		return delivery.WebhookRequest{}, fmt.Errorf("unknown webhook format %q", o.Webhook.Format)
+	}
+	body, h, err := wf.Render(o, at)
+	if err != nil {
+		return delivery.WebhookRequest{}, err
+	}
+	return delivery.WebhookRequest{Body: body, Header: h}, nil
 }

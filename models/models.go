@@ -354,12 +354,15 @@ type Webhook struct {
 // once and in the subscription's order of EventSeq. Reference is its id on the
 // wire (a UUID), the same on every attempt, so a receiver can drop a
 // duplicate. ResponseStatus is the receiver's last HTTP status (0: none).
+// idx_webhook_deliveries_pending is partial (WHERE status IN ('queued',
+// 'sending')): it holds only the queues' unsent rows, so finding each
+// subscription's head stays cheap under any number of sent ones.
 type WebhookDelivery struct {
 	ID             int64          `gorm:"primaryKey"`
 	AccountID      int64          `gorm:"not null"`
-	WebhookID      int64          `gorm:"not null;uniqueIndex:idx_webhook_deliveries_seq,priority:1"`
+	WebhookID      int64          `gorm:"not null;uniqueIndex:idx_webhook_deliveries_seq,priority:1;index:idx_webhook_deliveries_pending,priority:1,where:status IN ('queued'\\,'sending')"`
 	EventID        int64          `gorm:"not null"`
-	EventSeq       int64          `gorm:"not null;uniqueIndex:idx_webhook_deliveries_seq,priority:2"`
+	EventSeq       int64          `gorm:"not null;uniqueIndex:idx_webhook_deliveries_seq,priority:2;index:idx_webhook_deliveries_pending,priority:2"`
 	Status         DeliveryStatus `gorm:"not null;index:idx_webhook_deliveries_due,priority:1"`
 	Attempts       int            `gorm:"not null"`
 	NextAttemptAt  time.Time      `gorm:"not null;index:idx_webhook_deliveries_due,priority:2"`

@@ -85,12 +85,19 @@ func TestSchema_MatchesModels(t *testing.T) {
 				}
 
 				wantIdx := map[string][]string{}
+				wantPartial := map[string]bool{}
 				for _, idx := range sch.ParseIndexes() {
 					for _, opt := range idx.Fields {
 						wantIdx[idx.Name] = append(wantIdx[idx.Name], opt.DBName)
 					}
+					wantPartial[idx.Name] = idx.Where != ""
 				}
 				gotIdx := indexColumns(t, s, sch.Table)
+				for name, partial := range partialIndexes(t, s, sch.Table) {
+					if _, ok := wantIdx[name]; ok && partial != wantPartial[name] {
+						t.Errorf("index %s: partial %v, the model says %v", name, partial, wantPartial[name])
+					}
+				}
 				for name, cols := range wantIdx {
 					g, ok := gotIdx[name]
 					if !ok {
@@ -185,6 +192,37 @@ func indexColumns(t *testing.T, s *store.Store, table string) map[string][]strin
 	out := map[string][]string{}
 	for _, r := range rows {
 		out[r.Index] = append(out[r.Index], r.Col)
+	}
+	return out
+}
+
+// partialIndexes returns whether each of the table's secondary indexes has
+// a WHERE clause: the model's tag says which should (where:...); the
+// predicates' text differs between backends, so only that is compared.
+func partialIndexes(t *testing.T, s *store.Store, table string) map[string]bool {
+	t.Helper()
+	var rows []struct {
+		Index   string
+		Partial bool
+	}
+	var err error
+	switch s.Backend() {
+	case store.SQLite:
+		err = s.GORM().Raw(`SELECT name AS "index", "partial" FROM pragma_index_list(?) WHERE origin = 'c'`, table).Scan(&rows).Error
+	case store.Postgres:
+		err = s.GORM().Raw(`SELECT i.relname AS "index", x.indpred IS NOT NULL AS "partial"
+			FROM pg_index x
+			JOIN pg_class i ON i.oid = x.indexrelid
+			JOIN pg_class t ON t.oid = x.indrelid
+			JOIN pg_namespace n ON n.oid = t.relnamespace
+			WHERE NOT x.indisprimary AND t.relname = ? AND n.nspname = current_schema()`, table).Scan(&rows).Error
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, r := range rows {
+		out[r.Index] = r.Partial
 	}
 	return out
 }

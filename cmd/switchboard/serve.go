@@ -29,6 +29,7 @@ type serveConfig struct {
 	common
 	signing
 	outbox       outboxConfig
+	webhooks     webhookConfig
 	guards       guardConfig
 	events       eventConfig
 	addr         string
@@ -71,6 +72,7 @@ func (c *serveConfig) validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.outbox.validate()...)
+	errs = append(errs, c.webhooks.validate()...)
 	errs = append(errs, c.guards.validate()...)
 	errs = append(errs, c.events.validate()...)
 	return errors.Join(errs...)
@@ -106,6 +108,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	fs.IntVar(&cfg.maxItems, "upload-max-items", 500, "most offline messages or chats one CallGear upload takes (env SWITCHBOARD_UPLOAD_MAX_ITEMS)")
 	fs.IntVar(&cfg.revePageSize, "reve-page-size", 20, "rows per page of REVE lists (env SWITCHBOARD_REVE_PAGE_SIZE)")
 	cfg.outbox.addOutbox(fs)
+	cfg.webhooks.addWebhooks(fs)
 	cfg.guards.addGuards(fs)
 	cfg.events.addEvents(fs)
 	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@switchboard.local", "email of the superadmin created on first start (env SWITCHBOARD_ADMIN_EMAIL)")
@@ -163,6 +166,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	defer stopWorker()
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- worker.Run(workerCtx) }()
+	webhooksDone := runWebhooks(workerCtx, cfg.webhooks.worker(st, log))
 	purgeDone := make(chan struct{})
 	go func() { defer close(purgeDone); purge(workerCtx, st, log) }()
 	// The event log: pruned past --event-retention, and on PostgreSQL
@@ -214,6 +218,14 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		}
 	case <-time.After(workerStopTimeout):
 		return errors.New("shutdown: the delivery worker did not stop in time")
+	}
+	select {
+	case err := <-webhooksDone:
+		if err != nil {
+			return fmt.Errorf("webhook worker: %w", err)
+		}
+	case <-time.After(workerStopTimeout):
+		return errors.New("shutdown: the webhook worker did not stop in time")
 	}
 	<-purgeDone
 	<-eventsDone

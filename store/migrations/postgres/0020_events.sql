@@ -54,3 +54,6 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE UNIQUE INDEX idx_webhook_deliveries_seq ON webhook_deliveries (webhook_id, event_seq);
 CREATE INDEX idx_webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+-- The heads of the subscriptions' queues: the claim reads each
+-- subscription's lowest unsent event here, however many sent rows there are.
+CREATE INDEX idx_webhook_deliveries_pending ON webhook_deliveries (webhook_id, event_seq) WHERE status IN ('queued', 'sending');

@@ -1,0 +1,406 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"switchboard/models"
+)
+
+// The webhook outbox: FanOutWebhookEvents turns the event log into one
+// webhook_deliveries row per (subscription, event) it wants, advancing the
+// subscription's cursor; ClaimWebhookDeliveries leases the head of each
+// subscription's queue (its lowest unsent event), so a subscription receives
+// its events one at a time in sequence order; the Webhook* record methods end
+// an attempt. None of them appends an event: a delivery's outcome is not a
+// change of the account's model, and an event per attempt would feed itself.
+
+// WebhookWants reports whether the subscription w is sent the event ev: the
+// format has a name for it and the subscription asked for that name (or for
+// all). The formats decide this; the store only asks.
+type WebhookWants func(w models.Webhook, ev models.Event) bool
+
+// fanOutWebhooks is the most subscriptions one FanOutWebhookEvents call
+// handles; fanOutEvents the most events it reads for each.
+const (
+	fanOutWebhooks = 100
+	fanOutEvents   = 500
+)
+
+// FanOutWebhookEvents queues, for every active subscription behind its
+// account's event sequence, the events after its cursor that wants accepts
+// (at most 500 a subscription per call), and moves the cursor past every
+// event it read, wanted or not. Concurrent callers skip each other's
+// subscriptions on PostgreSQL (FOR UPDATE SKIP LOCKED); a row queued twice
+// is kept once (the unique (webhook_id, event_seq)). It returns how many
+// deliveries it queued.
+func (s *Store) FanOutWebhookEvents(ctx context.Context, wants WebhookWants) (int, error) {
+	// Most calls find nothing to do: a read says so without a write
+	// transaction (which on SQLite would queue behind the writers).
+	var behind []int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT w.id FROM webhooks w JOIN event_seqs e ON e.account_id = w.account_id
+		WHERE w.status = ? AND w.cursor < e.seq LIMIT 1`, models.WebhookActive).Scan(&behind).Error; err != nil {
+		return 0, wrap("fan out webhook events", err)
+	}
+	if len(behind) == 0 {
+		return 0, nil
+	}
+	queued := 0
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
+		queued = 0 // a transaction run again counts afresh
+		q := tx.Model(&models.Webhook{}).Select("webhooks.*").
+			Joins("JOIN event_seqs ON event_seqs.account_id = webhooks.account_id").
+			Where("webhooks.status = ? AND webhooks.cursor < event_seqs.seq", models.WebhookActive).
+			Order("webhooks.id").Limit(fanOutWebhooks)
+		if s.backend == Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "webhooks"}, Options: "SKIP LOCKED"})
+		}
+		var hooks []models.Webhook
+		if err := q.Find(&hooks).Error; err != nil {
+			return err
+		}
+		now := s.now()
+		for _, w := range hooks {
+			var evs []models.Event
+			if err := tx.Where("account_id = ? AND seq > ?", w.AccountID, w.Cursor).Order("seq").
+				Limit(fanOutEvents).Find(&evs).Error; err != nil {
+				return err
+			}
+			if len(evs) == 0 {
+				// Pruned past the cursor: nothing left to read before the
+				// sequence's end.
+				if err := tx.Exec(`UPDATE webhooks SET cursor = (SELECT seq FROM event_seqs WHERE account_id = ?) WHERE id = ?`,
+					w.AccountID, w.ID).Error; err != nil {
+					return err
+				}
+				continue
+			}
+			var rows []models.WebhookDelivery
+			for _, ev := range evs {
+				if !typeWanted(w.Types, ev.Type) || wants != nil && !wants(w, ev) {
+					continue
+				}
+				rows = append(rows, models.WebhookDelivery{
+					AccountID: w.AccountID, WebhookID: w.ID, EventID: ev.ID, EventSeq: ev.Seq,
+					Status: models.DeliveryQueued, NextAttemptAt: now, Reference: webhookReference(),
+					CreatedAt: now, UpdatedAt: now,
+				})
+			}
+			if len(rows) > 0 {
+				res := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 200)
+				if res.Error != nil {
+					return res.Error
+				}
+				queued += int(res.RowsAffected)
+			}
+			if err := tx.Model(&models.Webhook{}).Where("id = ?", w.ID).
+				Update("cursor", evs[len(evs)-1].Seq).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, wrap("fan out webhook events", err)
+	}
+	return queued, nil
+}
+
+// typeWanted reports whether a subscription's Types (",a,b,", "" for all)
+// holds t.
+func typeWanted(types string, t models.EventType) bool {
+	return types == "" || strings.Contains(types, ","+string(t)+",")
+}
+
+// webhookReference returns a new delivery's id on the wire, the same on
+// every attempt: a random (version 4) UUID.
+func webhookReference() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// WebhookOutgoing is a claimed webhook delivery with what rendering it
+// needs: its subscription, its event and the entities the event names, as
+// they are when claimed (nil: none, or gone since).
+type WebhookOutgoing struct {
+	Delivery models.WebhookDelivery
+	Webhook  models.Webhook
+	Event    models.Event
+	Case     *CaseView
+	Message  *MessageView
+	Contact  *models.Contact
+}
+
+// pendingDeliveries are the statuses of a queue's unsent rows, the ones
+// idx_webhook_deliveries_pending holds.
+var pendingDeliveries = []models.DeliveryStatus{models.DeliveryQueued, models.DeliverySending}
+
+// claimHeads selects the head of every active subscription's queue that is
+// due (queued and due, or leased and the lease run out), soonest due first:
+// one probe of idx_webhook_deliveries_pending per subscription, whatever
+// the number of sent rows.
+const claimHeads = `SELECT d.id FROM webhooks w
+	JOIN LATERAL (SELECT h.id, h.next_attempt_at FROM webhook_deliveries h
+		WHERE h.webhook_id = w.id AND h.status IN ('queued', 'sending') ORDER BY h.event_seq LIMIT 1) d ON true
+	WHERE w.status = 'active' AND d.next_attempt_at <= ?
+	ORDER BY d.next_attempt_at, d.id LIMIT ?`
+
+// claimHeadsSQLite is claimHeads for SQLite, which has no LATERAL: a
+// correlated MIN that the same partial index answers.
+const claimHeadsSQLite = `SELECT d.id FROM webhooks w
+	JOIN webhook_deliveries d ON d.webhook_id = w.id AND d.status IN ('queued', 'sending')
+		AND d.event_seq = (SELECT MIN(h.event_seq) FROM webhook_deliveries h
+			WHERE h.webhook_id = w.id AND h.status IN ('queued', 'sending'))
+	WHERE w.status = 'active' AND d.next_attempt_at <= ?
+	ORDER BY d.next_attempt_at, d.id LIMIT ?`
+
+// ClaimWebhookDeliveries leases up to n due deliveries for lease, at most
+// one per subscription and only the head of its queue, counting an attempt
+// on each and stamping LastAttemptAt. A subscription's next event waits
+// until its head is sent or failed for good, which keeps each subscription
+// in sequence order. On PostgreSQL concurrent claimers skip each other's
+// rows (a head being claimed elsewhere is skipped, never passed over for
+// the next one); SQLite runs one transaction at a time. It returns an empty
+// slice when nothing is due.
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Duration) ([]WebhookOutgoing, error) {
+	out := []WebhookOutgoing{}
+	if n <= 0 {
+		return out, nil
+	}
+	heads := claimHeads
+	if s.backend != Postgres {
+		heads = claimHeadsSQLite
+	}
+	// Most calls find nothing due: a read says so without a write
+	// transaction.
+	var due []int64
+	if err := s.db.WithContext(ctx).Raw(heads, s.now(), 1).Scan(&due).Error; err != nil {
+		return nil, wrap("claim webhook deliveries", err)
+	}
+	if len(due) == 0 {
+		return out, nil
+	}
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
+		out = out[:0] // a transaction run again claims afresh
+		now := s.now()
+		var ids []int64
+		if err := tx.Raw(heads, now, n).Scan(&ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		// Lock the candidates and check them again: a row another claimer
+		// took (or finished) since is skipped, not replaced by the next in
+		// its queue.
+		q := tx.Where("id IN ? AND status IN ? AND next_attempt_at <= ?", ids, pendingDeliveries, now).Order("next_attempt_at, id")
+		if s.backend == Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+		}
+		var ds []models.WebhookDelivery
+		if err := q.Find(&ds).Error; err != nil {
+			return err
+		}
+		if len(ds) == 0 {
+			return nil
+		}
+		ids = ids[:0]
+		for _, d := range ds {
+			ids = append(ids, d.ID)
+		}
+		until := now.Add(lease)
+		if err := tx.Model(&models.WebhookDelivery{}).Where("id IN ?", ids).Updates(map[string]any{
+			"status": models.DeliverySending, "attempts": gorm.Expr("attempts + 1"), "next_attempt_at": until,
+			"last_attempt_at": now, "updated_at": now,
+		}).Error; err != nil {
+			return err
+		}
+		for _, d := range ds {
+			d.Status, d.Attempts, d.NextAttemptAt, d.UpdatedAt = models.DeliverySending, d.Attempts+1, until, now
+			at := now
+			d.LastAttemptAt = &at
+			o, err := s.webhookOutgoing(tx, d)
+			if err != nil {
+				return err
+			}
+			out = append(out, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("claim webhook deliveries", err)
+	}
+	return out, nil
+}
+
+// webhookOutgoing reads what rendering d needs: its subscription, its event
+// and the case, message and contact the event names, where they still exist.
+func (s *Store) webhookOutgoing(tx *gorm.DB, d models.WebhookDelivery) (WebhookOutgoing, error) {
+	o := WebhookOutgoing{Delivery: d}
+	if err := tx.Take(&o.Webhook, "id = ?", d.WebhookID).Error; err != nil {
+		return o, fmt.Errorf("webhook %d: %w", d.WebhookID, err)
+	}
+	if err := tx.Take(&o.Event, "id = ?", d.EventID).Error; err != nil {
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return o, err
+		}
+		// Pruned before it was sent (the subscription was down for longer
+		// than events are kept): what the row knows is all there is.
+		o.Event = models.Event{ID: d.EventID, AccountID: d.AccountID, Seq: d.EventSeq, Data: "{}", CreatedAt: d.CreatedAt}
+	}
+	o.Event.CreatedAt = o.Event.CreatedAt.UTC()
+	ev := o.Event
+	if ev.CaseID != 0 {
+		v, err := s.caseView(tx, ev.AccountID, ev.CaseID)
+		switch {
+		case err == nil:
+			o.Case = &v
+		case !errors.Is(err, ErrNotFound):
+			return o, err
+		}
+	}
+	if ev.MessageID != 0 {
+		var msgs []models.Message
+		if err := tx.Where("account_id = ? AND id = ?", ev.AccountID, ev.MessageID).Find(&msgs).Error; err != nil {
+			return o, err
+		}
+		views, err := withAuthors(tx, ev.AccountID, msgs)
+		if err != nil {
+			return o, err
+		}
+		if len(views) == 1 {
+			o.Message = &views[0]
+		}
+	}
+	if ev.ContactID != 0 {
+		if o.Case != nil && o.Case.Contact.ID == ev.ContactID {
+			c := o.Case.Contact
+			o.Contact = &c
+		} else {
+			var cs []models.Contact
+			if err := tx.Where("account_id = ? AND id = ?", ev.AccountID, ev.ContactID).Find(&cs).Error; err != nil {
+				return o, err
+			}
+			if len(cs) == 1 {
+				o.Contact = &cs[0]
+			}
+		}
+	}
+	return o, nil
+}
+
+// WebhookDeliverySent records that the receiver took a claimed delivery
+// with the HTTP status status (its time is the claim's LastAttemptAt). attempt is the Delivery.Attempts of the
+// claim: if the lease ran out and another claim took the row, it returns
+// ErrConflict and changes nothing.
+func (s *Store) WebhookDeliverySent(ctx context.Context, id int64, attempt, status int) error {
+	return s.recordWebhookDelivery(ctx, id, attempt, map[string]any{
+		"status": models.DeliverySent, "response_status": status, "last_error": "",
+	}, nil)
+}
+
+// WebhookDeliveryFailed records a failed attempt of a claimed delivery: the
+// receiver's status (0: no answer) and reason, cut to models.MaxReasonLen.
+// With retryAt the row is queued again for then; without, it fails for good
+// and the subscription's next event becomes its head. ErrConflict as
+// WebhookDeliverySent.
+func (s *Store) WebhookDeliveryFailed(ctx context.Context, id int64, attempt, status int, reason string, retryAt *time.Time) error {
+	cols := map[string]any{"status": models.DeliveryFailed, "response_status": status, "last_error": cleanReason(reason)}
+	if retryAt != nil {
+		cols["status"], cols["next_attempt_at"] = models.DeliveryQueued, retryAt.UTC().Truncate(time.Microsecond)
+	}
+	return s.recordWebhookDelivery(ctx, id, attempt, cols, nil)
+}
+
+// WebhookGone records that the receiver answered a claimed delivery with
+// status (410 Gone): the delivery fails and its subscription is disabled
+// with reason, in one transaction, appending webhook.disabled. ErrConflict
+// as WebhookDeliverySent.
+func (s *Store) WebhookGone(ctx context.Context, id int64, attempt, status int, reason string) error {
+	reason = cleanReason(reason)
+	return s.recordWebhookDelivery(ctx, id, attempt, map[string]any{
+		"status": models.DeliveryFailed, "response_status": status, "last_error": reason,
+	}, func(tx *gorm.DB, d models.WebhookDelivery) error {
+		var w models.Webhook
+		if err := tx.Take(&w, "id = ?", d.WebhookID).Error; err != nil {
+			return err
+		}
+		if w.Status == models.WebhookDisabled {
+			return nil
+		}
+		if err := tx.Model(&models.Webhook{}).Where("id = ?", w.ID).Updates(map[string]any{
+			"status": models.WebhookDisabled, "disabled_reason": reason, "updated_at": s.now(),
+		}).Error; err != nil {
+			return err
+		}
+		return s.appendEvents(tx, newEvent(w.AccountID, models.EventWebhookDisabled, EventData{"webhook_id": w.ID, "reason": reason}))
+	})
+}
+
+// cleanReason returns reason as a row keeps it: valid UTF-8 without NULs,
+// cut to models.MaxReasonLen.
+func cleanReason(reason string) string {
+	return models.Truncate(strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?"), models.MaxReasonLen)
+}
+
+// recordWebhookDelivery sets the columns of a delivery still held by the
+// claim of attempt and then runs then (if any) in the same transaction.
+func (s *Store) recordWebhookDelivery(ctx context.Context, id int64, attempt int, cols map[string]any,
+	then func(tx *gorm.DB, d models.WebhookDelivery) error) error {
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
+		cols["updated_at"] = s.now()
+		var d models.WebhookDelivery
+		res := tx.Model(&d).Clauses(clause.Returning{Columns: []clause.Column{{Name: "webhook_id"}}}).
+			Where("id = ? AND status = ? AND attempts = ?", id, models.DeliverySending, attempt).Updates(cols)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("webhook delivery %d is no longer held by attempt %d: %w", id, attempt, ErrConflict)
+		}
+		if then == nil {
+			return nil
+		}
+		return then(tx, d)
+	})
+	return wrap(fmt.Sprintf("record webhook delivery %d", id), err)
+}
+
+// ReleaseWebhookDeliveries gives claimed rows back unsent (a worker
+// stopping): they are due at once and the attempt is not counted. claims
+// maps each delivery to the Attempts of its claim; rows claimed again since
+// are left alone.
+func (s *Store) ReleaseWebhookDeliveries(ctx context.Context, claims map[int64]int) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(claims))
+	for id := range claims {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // one lock order for every releaser
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
+		now := s.now()
+		for _, id := range ids {
+			if err := tx.Model(&models.WebhookDelivery{}).
+				Where("id = ? AND status = ? AND attempts = ?", id, models.DeliverySending, claims[id]).
+				Updates(map[string]any{"status": models.DeliveryQueued, "attempts": gorm.Expr("attempts - 1"),
+					"next_attempt_at": now, "updated_at": now}).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("release webhook deliveries", err)
+}

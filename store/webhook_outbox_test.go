@@ -1,0 +1,412 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"switchboard/models"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+// webhookFixture is an account with a contact and an agent, and a helper
+// that writes n messages into a new case of the contact.
+type webhookFixture struct {
+	s       *store.Store
+	acct    models.Account
+	agent   models.Agent
+	contact models.Contact
+}
+
+func mustWebhookFixture(t *testing.T, s *store.Store) webhookFixture {
+	t.Helper()
+	f := webhookFixture{s: s, acct: storetest.MustAccount(t, s, "A")}
+	f.agent = storetest.MustAgent(t, s, f.acct.ID, "agent@acme.example", models.RoleAgent, hash)
+	f.contact = storetest.MustContact(t, s, f.acct.ID, "Ann", "ann@example.com", "")
+	return f
+}
+
+// MustWebhook subscribes the fixture's account with the given types.
+func (f webhookFixture) MustWebhook(tb testing.TB, types ...models.EventType) models.Webhook {
+	tb.Helper()
+	w, err := f.s.CreateWebhook(tb.Context(), f.acct.ID, store.NewWebhook{
+		URL: "https://hooks.example/x", Format: models.FormatStandard, Types: types, Secret: "whsec_c2VjcmV0",
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
+// MustMessages writes a case of the contact with n contact messages.
+func (f webhookFixture) MustMessages(tb testing.TB, n int) {
+	tb.Helper()
+	ctx := tb.Context()
+	c, err := f.s.CreateCase(ctx, f.acct.ID, store.NewCase{ContactID: f.contact.ID})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := range n {
+		if _, err := f.s.AddMessage(ctx, f.acct.ID, c.ID, store.NewMessage{Sender: models.SenderContact,
+			Kind: models.KindMessage, Text: fmt.Sprintf("m%d", i)}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// mustFanOut fans out with wants and returns how many rows it queued.
+func mustFanOut(tb testing.TB, s *store.Store, wants store.WebhookWants) int {
+	tb.Helper()
+	n, err := s.FanOutWebhookEvents(tb.Context(), wants)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+func TestStore_FanOutWebhookEvents(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := mustWebhookFixture(t, s)
+		all := f.MustWebhook(t)
+		msgs := f.MustWebhook(t, models.EventMessageCreated)
+		off := f.MustWebhook(t)
+		if _, err := s.DisableWebhook(ctx, f.acct.ID, off.ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+		before := f.MustWebhook(t) // its cursor: nothing before it is sent
+		f.MustMessages(t, 3)
+
+		t.Run("QueuesWhatEachWants", func(t *testing.T) {
+			if got := mustFanOut(t, s, nil); got == 0 {
+				t.Fatal("queued nothing")
+			}
+			evs, err := s.Events(ctx, f.acct.ID, store.EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := evs[len(evs)-1].Seq
+			for _, tc := range []struct {
+				name  string
+				w     models.Webhook
+				types map[models.EventType]bool // nil: every type
+				none  bool
+			}{
+				{"All", all, nil, false},
+				{"Messages", msgs, map[models.EventType]bool{models.EventMessageCreated: true}, false},
+				{"Disabled", off, nil, true},
+				{"After", before, nil, false},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					ds, err := s.WebhookDeliveries(ctx, f.acct.ID, tc.w.ID, store.WebhookDeliveryFilter{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var want []int64
+					if !tc.none {
+						for _, ev := range evs {
+							if ev.Seq > tc.w.Cursor && (tc.types == nil || tc.types[ev.Type]) {
+								want = append(want, ev.Seq)
+							}
+						}
+					}
+					var got []int64
+					for i := len(ds) - 1; i >= 0; i-- { // newest first
+						got = append(got, ds[i].EventSeq)
+						if ds[i].Status != models.DeliveryQueued || ds[i].Reference == "" {
+							t.Errorf("delivery %+v: want queued with a reference", ds[i])
+						}
+					}
+					if fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Errorf("queued seqs %v, want %v", got, want)
+					}
+					w, err := s.Webhook(ctx, f.acct.ID, tc.w.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !tc.none && w.Cursor != last {
+						t.Errorf("cursor %d, want %d", w.Cursor, last)
+					}
+				})
+			}
+		})
+		t.Run("Again", func(t *testing.T) {
+			if got := mustFanOut(t, s, nil); got != 0 {
+				t.Errorf("a second fan-out queued %d", got)
+			}
+		})
+		t.Run("WantsDecides", func(t *testing.T) {
+			f.MustMessages(t, 1)
+			if got := mustFanOut(t, s, func(models.Webhook, models.Event) bool { return false }); got != 0 {
+				t.Errorf("queued %d that nobody wants", got)
+			}
+			w, err := s.Webhook(ctx, f.acct.ID, all.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last, err := s.LastEventSeq(ctx, f.acct.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.Cursor != last {
+				t.Errorf("cursor %d, want it past the unwanted events (%d)", w.Cursor, last)
+			}
+		})
+	})
+}
+
+// mustClaimWebhooks claims up to n deliveries.
+func mustClaimWebhooks(tb testing.TB, s *store.Store, n int) []store.WebhookOutgoing {
+	tb.Helper()
+	out, err := s.ClaimWebhookDeliveries(tb.Context(), n, time.Minute)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+func TestStore_ClaimWebhookDeliveries(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := mustWebhookFixture(t, s)
+		w := f.MustWebhook(t, models.EventMessageCreated)
+		f.MustMessages(t, 3)
+		mustFanOut(t, s, nil)
+
+		var head store.WebhookOutgoing
+		t.Run("HeadOnly", func(t *testing.T) {
+			got := mustClaimWebhooks(t, s, 10)
+			if len(got) != 1 {
+				t.Fatalf("claimed %d, want the head only", len(got))
+			}
+			head = got[0]
+			d := head.Delivery
+			if d.Attempts != 1 || d.Status != models.DeliverySending || d.LastAttemptAt == nil {
+				t.Errorf("claimed %+v", d)
+			}
+			if head.Event.Type != models.EventMessageCreated || head.Message == nil || head.Message.Text != "m0" ||
+				head.Case == nil || head.Contact == nil || head.Contact.ID != f.contact.ID || head.Webhook.ID != w.ID {
+				t.Errorf("claimed %+v without its entities", head)
+			}
+			if again := mustClaimWebhooks(t, s, 10); len(again) != 0 {
+				t.Errorf("claimed %d while the head is leased", len(again))
+			}
+		})
+		t.Run("RetrySameID", func(t *testing.T) {
+			d := head.Delivery
+			now := time.Now()
+			if err := s.WebhookDeliveryFailed(ctx, d.ID, d.Attempts, 503, "busy", &now); err != nil {
+				t.Fatal(err)
+			}
+			got := mustClaimWebhooks(t, s, 10)
+			if len(got) != 1 || got[0].Delivery.ID != d.ID || got[0].Delivery.Reference != d.Reference || got[0].Delivery.Attempts != 2 {
+				t.Fatalf("claimed %+v, want delivery %d again at attempt 2", got, d.ID)
+			}
+			if got[0].Delivery.ResponseStatus != 503 || got[0].Delivery.LastError != "busy" {
+				t.Errorf("last outcome %d %q", got[0].Delivery.ResponseStatus, got[0].Delivery.LastError)
+			}
+			head = got[0]
+		})
+		t.Run("ErrConflict", func(t *testing.T) {
+			err := s.WebhookDeliverySent(ctx, head.Delivery.ID, 1, 200)
+			if !errors.Is(err, store.ErrConflict) {
+				t.Errorf("recording attempt 1 of a row held by attempt 2: %v, want ErrConflict", err)
+			}
+		})
+		t.Run("Release", func(t *testing.T) {
+			d := head.Delivery
+			if err := s.ReleaseWebhookDeliveries(ctx, map[int64]int{d.ID: d.Attempts}); err != nil {
+				t.Fatal(err)
+			}
+			got := mustClaimWebhooks(t, s, 10)
+			if len(got) != 1 || got[0].Delivery.ID != d.ID || got[0].Delivery.Attempts != d.Attempts {
+				t.Fatalf("claimed %+v, want delivery %d at attempt %d", got, d.ID, d.Attempts)
+			}
+		})
+		t.Run("SentThenNext", func(t *testing.T) {
+			d := head.Delivery
+			if err := s.WebhookDeliverySent(ctx, d.ID, d.Attempts, 204); err != nil {
+				t.Fatal(err)
+			}
+			got := mustClaimWebhooks(t, s, 10)
+			if len(got) != 1 || got[0].Delivery.EventSeq <= d.EventSeq || got[0].Message.Text != "m1" {
+				t.Fatalf("claimed %+v, want the next event", got)
+			}
+			head = got[0]
+		})
+		t.Run("FailedForGoodThenNext", func(t *testing.T) {
+			d := head.Delivery
+			if err := s.WebhookDeliveryFailed(ctx, d.ID, d.Attempts, 500, "down", nil); err != nil {
+				t.Fatal(err)
+			}
+			failed, err := s.WebhookDeliveries(ctx, f.acct.ID, w.ID, store.WebhookDeliveryFilter{Status: models.DeliveryFailed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(failed) != 1 || failed[0].ID != d.ID || failed[0].LastError != "down" || failed[0].ResponseStatus != 500 {
+				t.Errorf("failed deliveries %+v", failed)
+			}
+			got := mustClaimWebhooks(t, s, 10)
+			if len(got) != 1 || got[0].Message.Text != "m2" {
+				t.Fatalf("claimed %+v, want the last event", got)
+			}
+			head = got[0]
+		})
+		t.Run("GoneDisables", func(t *testing.T) {
+			f.MustMessages(t, 1)
+			mustFanOut(t, s, nil)
+			d := head.Delivery
+			if err := s.WebhookGone(ctx, d.ID, d.Attempts, 410, "gone"); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Webhook(ctx, f.acct.ID, w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != models.WebhookDisabled || got.DisabledReason != "gone" {
+				t.Errorf("webhook %+v, want disabled", got)
+			}
+			if c := mustClaimWebhooks(t, s, 10); len(c) != 0 {
+				t.Errorf("claimed %d of a disabled webhook", len(c))
+			}
+			evs, err := s.Events(ctx, f.acct.ID, store.EventFilter{Types: []models.EventType{models.EventWebhookDisabled}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != 1 {
+				t.Errorf("%d webhook.disabled events, want 1", len(evs))
+			}
+		})
+	})
+}
+
+// TestStore_ClaimWebhookDeliveries_Concurrent runs claimers side by side
+// over several subscriptions: every delivery is sent once (no row is held
+// by two claims at once), and each subscription's in sequence order.
+func TestStore_ClaimWebhookDeliveries_Concurrent(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := mustWebhookFixture(t, s)
+		hooks := []models.Webhook{f.MustWebhook(t), f.MustWebhook(t), f.MustWebhook(t)}
+		f.MustMessages(t, 8)
+		total := mustFanOut(t, s, nil) // a call takes up to 500 events a subscription: all of them
+		var (
+			mu       sync.Mutex
+			held     = map[int64]bool{}
+			sent     = map[int64][]int64{} // webhook: seqs in the order sent
+			errs     []error
+			wg       sync.WaitGroup
+			deadline = time.Now().Add(60 * time.Second)
+		)
+		for range 2 {
+			wg.Go(func() {
+				for time.Now().Before(deadline) {
+					got, err := s.ClaimWebhookDeliveries(ctx, 2, time.Minute)
+					if err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+						return
+					}
+					if len(got) == 0 {
+						mu.Lock()
+						done := len(held) == 0 && count(sent) == total
+						mu.Unlock()
+						if done {
+							return
+						}
+						continue
+					}
+					for _, o := range got {
+						mu.Lock()
+						if held[o.Delivery.ID] {
+							errs = append(errs, fmt.Errorf("delivery %d claimed twice at once", o.Delivery.ID))
+						}
+						held[o.Delivery.ID] = true
+						sent[o.Delivery.WebhookID] = append(sent[o.Delivery.WebhookID], o.Delivery.EventSeq)
+						mu.Unlock()
+						err := s.WebhookDeliverySent(ctx, o.Delivery.ID, o.Delivery.Attempts, 200)
+						mu.Lock()
+						delete(held, o.Delivery.ID)
+						if err != nil {
+							errs = append(errs, err)
+						}
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatal(errors.Join(errs...))
+		}
+		if got := count(sent); got != total {
+			t.Fatalf("sent %d deliveries, want %d", got, total)
+		}
+		for _, w := range hooks {
+			seqs := sent[w.ID]
+			for i := 1; i < len(seqs); i++ {
+				if seqs[i] <= seqs[i-1] {
+					t.Errorf("webhook %d sent out of order: %v", w.ID, seqs)
+					break
+				}
+			}
+		}
+	})
+}
+
+func count(m map[int64][]int64) int {
+	n := 0
+	for _, v := range m {
+		n += len(v)
+	}
+	return n
+}
+
+// TestStore_ClaimWebhookDeliveries_Backlog checks on PostgreSQL that the
+// claim finds the queues' heads through the partial index, however many
+// sent rows there are: 50,000 sent and a few queued behind 5 subscriptions.
+// With -v it logs the plan's execution time.
+func TestStore_ClaimWebhookDeliveries_Backlog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 50,000 rows")
+	}
+	s := storetest.MustOpen(t, store.Postgres)
+	ctx := t.Context()
+	f := mustWebhookFixture(t, s)
+	db := s.GORM().WithContext(ctx)
+	for i := range 5 {
+		w := f.MustWebhook(t)
+		if err := db.Exec(`INSERT INTO webhook_deliveries (account_id, webhook_id, event_id, event_seq, status, attempts,
+				next_attempt_at, last_error, response_status, reference, created_at, updated_at)
+			SELECT ?, ?, g, g, CASE WHEN g > 10000 - ? THEN 'queued' ELSE 'sent' END, 1, now(), '', 200, 'r' || g, now(), now()
+			FROM generate_series(1, 10000) g`, f.acct.ID, w.ID, i+1).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Exec(`ANALYZE webhook_deliveries`).Error; err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	if err := db.Raw(`EXPLAIN (ANALYZE, COSTS OFF) `+store.ClaimHeadsForTest, time.Now(), 10).Scan(&plan).Error; err != nil {
+		t.Fatal(err)
+	}
+	text := fmt.Sprint(plan)
+	if !strings.Contains(text, "idx_webhook_deliveries_pending") {
+		t.Errorf("the claim does not use idx_webhook_deliveries_pending:\n%s", strings.Join(plan, "\n"))
+	}
+	t.Logf("plan:\n%s", strings.Join(plan, "\n"))
+	got := mustClaimWebhooks(t, s, 10)
+	if len(got) != 5 {
+		t.Errorf("claimed %d, want one head of each of the 5 subscriptions", len(got))
+	}
+	for _, o := range got {
+		if o.Delivery.EventSeq <= 10000-5 || o.Delivery.Status != models.DeliverySending {
+			t.Errorf("claimed %+v", o.Delivery)
+		}
+	}
+}
