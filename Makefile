@@ -67,6 +67,8 @@ lint: vet staticcheck
 ## against a plain pgx baseline in the same run, and writes the table to bench/results.md.
 ## BENCH_ARGS='-only Acquire -duration 20s' runs the matching scenarios alone (no table) with a longer run each;
 ## BENCH_ARGS='-only flood' runs the password floods alone and rewrites only their section of bench/results.md.
+## BENCH_ARGS='-only events' runs the events section alone (writes with webhooks and live streams, commit to first
+## byte, RSS with 1,000 streams; its own database, no seed) and rewrites only its section.
 BENCH_SCALE ?= full
 BENCH_ARGS ?=
 bench:

@@ -141,27 +141,7 @@ func TestBench(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t0 := time.Now()
 	newest := time.Now().UTC().Add(-time.Hour)
-	storetest.SeedOfflineMessages(t, st, acct, agent, sc.offline, newest, 30*time.Second)
-	storetest.SeedChats(t, st, acct, agent, sc.chats, newest, 30*time.Second)
-	// The seed's dirty pages are written out now, not by a checkpoint in the
-	// middle of the first scenarios (it stalled both sides for seconds).
-	if err := st.GORM().WithContext(ctx).Exec("CHECKPOINT").Error; err != nil {
-		t.Fatal(err)
-	}
-	seeded := time.Since(t0)
-	t.Logf("seeded %d offline messages and %d chats in %s", sc.offline, sc.chats, seeded.Round(time.Millisecond))
-	for i := range 3 {
-		small := storetest.MustAccount(t, st, fmt.Sprintf("Small %d", i+1))
-		a := storetest.MustAgent(t, st, small.ID, fmt.Sprintf("small%d@example.com", i+1), models.RoleSuperadmin, "x")
-		c := storetest.MustContact(t, st, small.ID, "Visitor", fmt.Sprintf("visitor%d@example.com", i+1), "")
-		for j := range 10 {
-			oc := storetest.MustOfflineCase(t, st, small.ID, c.ID, "Hello", "Anyone there?", newest.Add(-time.Duration(j)*time.Hour))
-			storetest.MustReply(t, st, small.ID, oc.ID, a.ID, "Yes", newest.Add(-time.Duration(j)*time.Hour+time.Minute))
-		}
-	}
-
 	// What the writes need: a site for uploads, an email inbox and an SMS
 	// number, a contact and open chats.
 	site, err := st.CreateSite(ctx, acct, "bench.example")
@@ -271,6 +251,30 @@ func TestBench(t *testing.T) {
 		scenarios = slices.DeleteFunc(scenarios, func(s *scenario) bool { return !re.MatchString(s.name) })
 		t.Logf("server pid %d", srv.cmd.Process.Pid)
 	}
+	// The seed is what the scenarios and the flood read; the events run has
+	// a database of its own and needs none.
+	var seeded time.Duration
+	if len(scenarios) > 0 || wantFlood(only) {
+		t0 := time.Now()
+		storetest.SeedOfflineMessages(t, st, acct, agent, sc.offline, newest, 30*time.Second)
+		storetest.SeedChats(t, st, acct, agent, sc.chats, newest, 30*time.Second)
+		// The seed's dirty pages are written out now, not by a checkpoint in the
+		// middle of the first scenarios (it stalled both sides for seconds).
+		if err := st.GORM().WithContext(ctx).Exec("CHECKPOINT").Error; err != nil {
+			t.Fatal(err)
+		}
+		seeded = time.Since(t0)
+		t.Logf("seeded %d offline messages and %d chats in %s", sc.offline, sc.chats, seeded.Round(time.Millisecond))
+		for i := range 3 {
+			small := storetest.MustAccount(t, st, fmt.Sprintf("Small %d", i+1))
+			a := storetest.MustAgent(t, st, small.ID, fmt.Sprintf("small%d@example.com", i+1), models.RoleSuperadmin, "x")
+			c := storetest.MustContact(t, st, small.ID, "Visitor", fmt.Sprintf("visitor%d@example.com", i+1), "")
+			for j := range 10 {
+				oc := storetest.MustOfflineCase(t, st, small.ID, c.ID, "Hello", "Anyone there?", newest.Add(-time.Duration(j)*time.Hour))
+				storetest.MustReply(t, st, small.ID, oc.ID, a.ID, "Yes", newest.Add(-time.Duration(j)*time.Hour+time.Minute))
+			}
+		}
+	}
 	sbURL := "http://" + srv.addr
 	for _, s := range scenarios {
 		if s.ok == nil {
@@ -300,8 +304,20 @@ func TestBench(t *testing.T) {
 			flood.command += " BENCH_ARGS='" + a + "'"
 		}
 	}
+	var events *eventsReport
+	if wantEvents(only) {
+		events = runEvents(t, bin, sc)
+		for _, f := range events.failures() {
+			t.Logf("TARGET MISSED: %s", f)
+		}
+	}
 	if *onlyFlag != "" {
-		// A partial run makes no table; a flood run updates its own section.
+		// A partial run makes no table; a flood or events run updates its own section.
+		if events != nil {
+			if err := writeEventsSection(*outFlag, events); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if flood != nil {
 			for _, f := range flood.failures() {
 				t.Logf("TARGET MISSED: %s", f)
@@ -331,7 +347,10 @@ func TestBench(t *testing.T) {
 	r := report{
 		scale: sc, scenarios: scenarios, ceiling: ceil, rss: rss, rssRequests: reqs, rssErrors: rssErrs, peak: peak,
 		seeded: seeded, elapsed: time.Since(began), machine: machine(t, pool), flood: flood,
-		kept: keptSections(*outFlag, flood.sectionName()),
+		kept: keptSections(*outFlag, flood.sectionName(), eventsSection),
+	}
+	if events != nil {
+		r.kept = append([]string{section(eventsSection, events.markdown())}, r.kept...)
 	}
 	r.machine["load"] = fmt.Sprintf("%s before, %s after", loadBefore, loadavg())
 	r.machine["steal"] = steal(cpuBefore, cpuTimes())

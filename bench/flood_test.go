@@ -276,9 +276,10 @@ func (r *floodReport) failures() []string {
 }
 
 // sectionRE matches one named section of results.md, with its markers: a
-// flood run's ("flood...") or the figures of a store benchmark run by hand
-// ("store..."), which a full run keeps as they are.
-var sectionRE = regexp.MustCompile(`(?s)<!-- ((?:flood|store)[^>]*?) -->\n.*?<!-- /((?:flood|store)[^>]*?) -->\n`)
+// flood run's ("flood..."), the events run's ("events") or the figures of a
+// store benchmark run by hand ("store..."), which a full run keeps as they
+// are.
+var sectionRE = regexp.MustCompile(`(?s)<!-- ((?:flood|store|events)[^>]*?) -->\n.*?<!-- /((?:flood|store|events)[^>]*?) -->\n`)
 
 // section wraps md in the markers of the named section.
 func section(name, md string) string {
@@ -321,9 +322,15 @@ func keptSections(path string, skip ...string) []string {
 // writeFloodSection puts the flood section into the file at path, keeping
 // the rest of it.
 func writeFloodSection(path string, r *floodReport) error {
+	return writeSection(path, r.sectionName(), r.markdown())
+}
+
+// writeSection puts md as the named section into the file at path, keeping
+// the rest of it.
+func writeSection(path, name, md string) error {
 	b, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	return os.WriteFile(path, []byte(spliceSection(string(b), r.sectionName(), r.markdown())), 0o644)
+	return os.WriteFile(path, []byte(spliceSection(string(b), name, md)), 0o644)
 }
