@@ -211,10 +211,11 @@ type WebhookWorker struct {
 }
 
 // NewWebhookWorker returns a worker over the outbox that renders with
-// render and posts with sender. cfg's Workers, Batch, Lease, PollEvery,
-// SendTimeout (default 10 s here: a receiver's answer within 10 s is
-// success), Now and Rand apply; the retry schedule is WebhookRetry's. A nil
-// log logs nothing.
+// render and posts with sender. cfg's Workers, Batch (default 50 here: a
+// claim takes each due subscription's head and the run behind it, posted one
+// after another), Lease, PollEvery, SendTimeout (default 10 s here: a
+// receiver's answer within 10 s is success), Now and Rand apply; the retry
+// schedule is WebhookRetry's. A nil log logs nothing.
 func NewWebhookWorker(out WebhookOutbox, render WebhookRenderer, sender *WebhookSender, cfg Config, log *slog.Logger) *WebhookWorker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -224,6 +225,11 @@ func NewWebhookWorker(out WebhookOutbox, render WebhookRenderer, sender *Webhook
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = time.Minute
+	}
+	if cfg.Batch <= 0 {
+		// Under write load each subscription's queue grows by an event
+		// a commit: a claim and its outcomes per event would fall behind.
+		cfg.Batch = 50
 	}
 	cfg = checkLease(cfg.withDefaults(), log)
 	return &WebhookWorker{out: out, render: render, sender: sender, cfg: cfg, log: log}
@@ -254,7 +260,8 @@ func (w *WebhookWorker) runner() *runner[store.WebhookOutgoing, int] {
 			}
 			return w.out.ClaimWebhookDeliveries(ctx, n, lease)
 		},
-		key: func(o store.WebhookOutgoing) (int64, int) { return o.Delivery.ID, o.Delivery.Attempts },
+		key:   func(o store.WebhookOutgoing) (int64, int) { return o.Delivery.ID, o.Delivery.Attempts },
+		group: func(o store.WebhookOutgoing) int64 { return o.Delivery.WebhookID },
 		logWith: func(log *slog.Logger, o store.WebhookOutgoing) *slog.Logger {
 			d := o.Delivery
 			return log.With("webhook_delivery", d.ID, "webhook", d.WebhookID, "event_seq", d.EventSeq,

@@ -204,11 +204,13 @@ func (rc *receiver) requests() []received {
 
 // runWebhookWorker runs a webhook worker over s until the test ends. Its
 // clock runs two hours behind, so each retry is due at once: the tests
-// check what is sent, not the waits (TestWebhookRetry does).
+// check what is sent, not the waits (TestWebhookRetry does). A claim takes
+// runs of up to 10 rows, so a failing head has rows behind it in the same
+// batch, which must wait for it.
 func runWebhookWorker(t *testing.T, s *store.Store, pollEvery time.Duration) {
 	t.Helper()
 	w := delivery.NewWebhookWorker(s, testRenderer{}, delivery.NewWebhookSender(delivery.WebhookSenderOptions{AllowPrivate: true}),
-		delivery.Config{Workers: 2, Batch: 2, PollEvery: pollEvery, Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}, nil)
+		delivery.Config{Workers: 2, Batch: 10, PollEvery: pollEvery, Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()

@@ -260,6 +260,10 @@ type runner[J, R any] struct {
 	// retry returns the wait before the attempt after attempt (1 for the
 	// first), and false when attempt was the last.
 	retry func(attempt int) (time.Duration, bool)
+	// group, when set, returns the queue a row belongs to, whose rows a
+	// batch holds in order: once one of them is not sent, the batch gives
+	// the queue's later rows back instead of sending them out of order.
+	group func(J) int64
 	// subscribe, when set, returns a channel that says new rows may be due
 	// (and its cancel): a waiting goroutine looks again at once instead of
 	// after PollEvery.
@@ -314,18 +318,33 @@ func (r *runner[J, R]) loop(ctx context.Context, log *slog.Logger, woken bool) {
 // sendBatch sends the claimed rows one after another. It stops early, giving
 // the rest back, when ctx is done or when the lease would run out during the
 // next send (the batch can take longer than the lease when sends are slow).
+// With group set, a row whose queue had a row not sent earlier in the batch
+// is given back unsent.
 func (r *runner[J, R]) sendBatch(ctx context.Context, log *slog.Logger, batch []J, leaseEnd time.Time) {
+	var held map[int64]bool // queues with a row not sent in this batch
+	var back []J
+	defer func() { r.giveBack(ctx, log, back) }()
 	for i, j := range batch {
 		if ctx.Err() != nil || time.Until(leaseEnd) < r.cfg.SendTimeout {
-			r.giveBack(ctx, log, batch[i:])
+			back = append(back, batch[i:]...)
 			return
 		}
-		r.deliver(ctx, log, j, leaseEnd)
+		if r.group != nil && held[r.group(j)] {
+			back = append(back, j)
+			continue
+		}
+		if !r.deliver(ctx, log, j, leaseEnd) && r.group != nil {
+			if held == nil {
+				held = map[int64]bool{}
+			}
+			held[r.group(j)] = true
+		}
 	}
 }
 
-// deliver sends one row and records the outcome.
-func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, leaseEnd time.Time) {
+// deliver sends one row and records the outcome. It reports whether the row
+// was sent.
+func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, leaseEnd time.Time) bool {
 	log = r.logWith(log, j)
 	_, attempt := r.key(j)
 	// The send runs on a context that the Run context does not cancel: a
@@ -337,13 +356,13 @@ func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, lease
 	if errors.Is(err, errUnsendable) {
 		log.Error("claimed a delivery without a sender; releasing it")
 		r.giveBack(ctx, log, []J{j})
-		return
+		return false
 	}
 	if err == nil {
 		at := r.cfg.Now()
 		r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.sent(rctx, j, res, at) })
 		log.Debug("delivery sent", "result", res)
-		return
+		return true
 	}
 	reason := failReason(err)
 	var retryAt *time.Time
@@ -360,6 +379,7 @@ func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, lease
 		log.Info("delivery attempt failed; will retry", "err", reason, "retry_at", t)
 	}
 	r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.failed(rctx, j, err, reason, retryAt) })
+	return false
 }
 
 // safeSend calls send, turning a panic into a temporary error: one bad
@@ -402,6 +422,9 @@ func (r *runner[J, R]) record(ctx context.Context, log *slog.Logger, leaseEnd ti
 
 // giveBack gives rows back to the queue unsent.
 func (r *runner[J, R]) giveBack(ctx context.Context, log *slog.Logger, rows []J) {
+	if len(rows) == 0 {
+		return
+	}
 	claims := make(map[int64]int, len(rows))
 	for _, j := range rows {
 		id, attempt := r.key(j)

@@ -18,8 +18,9 @@ import (
 // The webhook outbox: FanOutWebhookEvents turns the event log into one
 // webhook_deliveries row per (subscription, event) it wants, advancing the
 // subscription's cursor; ClaimWebhookDeliveries leases the head of each
-// subscription's queue (its lowest unsent event), so a subscription receives
-// its events one at a time in sequence order; the Webhook* record methods end
+// subscription's queue (its lowest unsent event) and the run of queued rows
+// behind it, so a subscription receives its events in sequence order, one
+// sender at a time; the Webhook* record methods end
 // an attempt. None of them appends an event: a delivery's outcome is not a
 // change of the account's model, and an event per attempt would feed itself.
 
@@ -165,14 +166,20 @@ const claimHeadsSQLite = `SELECT d.id FROM webhooks w
 	WHERE w.status = 'active' AND d.next_attempt_at <= ?
 	ORDER BY d.next_attempt_at, d.id LIMIT ?`
 
-// ClaimWebhookDeliveries leases up to n due deliveries for lease, at most
-// one per subscription and only the head of its queue, counting an attempt
-// on each and stamping LastAttemptAt. A subscription's next event waits
-// until its head is sent or failed for good, which keeps each subscription
-// in sequence order. On PostgreSQL concurrent claimers skip each other's
-// rows (a head being claimed elsewhere is skipped, never passed over for
-// the next one); SQLite runs one transaction at a time. It returns an empty
-// slice when nothing is due.
+// ClaimWebhookDeliveries leases up to n due deliveries for lease, counting
+// an attempt on each and stamping LastAttemptAt. It takes the head of each
+// due subscription's queue (its lowest unsent event), and behind each head,
+// while n allows, the queued rows that follow it in sequence order: a run
+// that one sender posts one after another. Only a head is ever claimed on
+// its own, so a subscription's next event waits until its head is sent or
+// failed for good, which keeps each subscription in sequence order; a
+// sender that fails a head gives the rest of its run back
+// (ReleaseWebhookDeliveries), and they wait behind it. The result holds
+// each subscription's rows together, in sequence order. On PostgreSQL
+// concurrent claimers skip each other's heads (a head being claimed
+// elsewhere is skipped, never passed over for the next one), and the rows
+// behind a head are claimed only through it; SQLite runs one transaction at
+// a time. It returns an empty slice when nothing is due.
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Duration) ([]WebhookOutgoing, error) {
 	out := []WebhookOutgoing{}
 	if n <= 0 {
@@ -208,8 +215,12 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Du
 		if s.backend == Postgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 		}
-		var ds []models.WebhookDelivery
-		if err := q.Find(&ds).Error; err != nil {
+		var hs []models.WebhookDelivery
+		if err := q.Find(&hs).Error; err != nil {
+			return err
+		}
+		ds, err := s.webhookRuns(tx, hs, n, now)
+		if err != nil {
 			return err
 		}
 		if len(ds) == 0 {
@@ -226,11 +237,12 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Du
 		}).Error; err != nil {
 			return err
 		}
+		hooks := map[int64]models.Webhook{}
 		for _, d := range ds {
 			d.Status, d.Attempts, d.NextAttemptAt, d.UpdatedAt = models.DeliverySending, d.Attempts+1, until, now
 			at := now
 			d.LastAttemptAt = &at
-			o, err := s.webhookOutgoing(tx, d)
+			o, err := s.webhookOutgoing(tx, d, hooks)
 			if err != nil {
 				return err
 			}
@@ -244,13 +256,53 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Du
 	return out, nil
 }
 
-// webhookOutgoing reads what rendering d needs: its subscription, its event
-// and the case, message and contact the event names, where they still exist.
-func (s *Store) webhookOutgoing(tx *gorm.DB, d models.WebhookDelivery) (WebhookOutgoing, error) {
-	o := WebhookOutgoing{Delivery: d}
-	if err := tx.Take(&o.Webhook, "id = ?", d.WebhookID).Error; err != nil {
-		return o, fmt.Errorf("webhook %d: %w", d.WebhookID, err)
+// webhookRuns returns the locked heads hs, each followed by the rows behind
+// it in its queue that are queued and due, in sequence order, up to n rows
+// in all; a run ends at the first row that is not (one held by a claim, or
+// queued for later). Heads keep their order; a run is cut, never a head
+// dropped, before later heads have had their turn.
+func (s *Store) webhookRuns(tx *gorm.DB, hs []models.WebhookDelivery, n int, now time.Time) ([]models.WebhookDelivery, error) {
+	if len(hs) > n {
+		hs = hs[:n]
 	}
+	room := n - len(hs)
+	var out []models.WebhookDelivery
+	for _, h := range hs {
+		out = append(out, h)
+		if room == 0 {
+			continue
+		}
+		// The head is locked by this transaction and rows behind a head
+		// are claimed only through it, so no other claimer takes these.
+		var next []models.WebhookDelivery
+		if err := tx.Where("webhook_id = ? AND status IN ? AND event_seq > ?", h.WebhookID, pendingDeliveries, h.EventSeq).
+			Order("event_seq").Limit(room).Find(&next).Error; err != nil {
+			return nil, err
+		}
+		for _, d := range next {
+			if d.Status != models.DeliveryQueued || d.NextAttemptAt.After(now) {
+				break
+			}
+			out = append(out, d)
+			room--
+		}
+	}
+	return out, nil
+}
+
+// webhookOutgoing reads what rendering d needs: its subscription (from
+// hooks when read before in the claim), its event and the case, message and
+// contact the event names, where they still exist.
+func (s *Store) webhookOutgoing(tx *gorm.DB, d models.WebhookDelivery, hooks map[int64]models.Webhook) (WebhookOutgoing, error) {
+	o := WebhookOutgoing{Delivery: d}
+	w, ok := hooks[d.WebhookID]
+	if !ok {
+		if err := tx.Take(&w, "id = ?", d.WebhookID).Error; err != nil {
+			return o, fmt.Errorf("webhook %d: %w", d.WebhookID, err)
+		}
+		hooks[d.WebhookID] = w
+	}
+	o.Webhook = w
 	if err := tx.Take(&o.Event, "id = ?", d.EventID).Error; err != nil {
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return o, err

@@ -179,7 +179,7 @@ func TestStore_ClaimWebhookDeliveries(t *testing.T) {
 
 		var head store.WebhookOutgoing
 		t.Run("HeadOnly", func(t *testing.T) {
-			got := mustClaimWebhooks(t, s, 10)
+			got := mustClaimWebhooks(t, s, 1)
 			if len(got) != 1 {
 				t.Fatalf("claimed %d, want the head only", len(got))
 			}
@@ -202,7 +202,7 @@ func TestStore_ClaimWebhookDeliveries(t *testing.T) {
 			if err := s.WebhookDeliveryFailed(ctx, d.ID, d.Attempts, 503, "busy", &now); err != nil {
 				t.Fatal(err)
 			}
-			got := mustClaimWebhooks(t, s, 10)
+			got := mustClaimWebhooks(t, s, 1)
 			if len(got) != 1 || got[0].Delivery.ID != d.ID || got[0].Delivery.Reference != d.Reference || got[0].Delivery.Attempts != 2 {
 				t.Fatalf("claimed %+v, want delivery %d again at attempt 2", got, d.ID)
 			}
@@ -222,7 +222,7 @@ func TestStore_ClaimWebhookDeliveries(t *testing.T) {
 			if err := s.ReleaseWebhookDeliveries(ctx, map[int64]int{d.ID: d.Attempts}); err != nil {
 				t.Fatal(err)
 			}
-			got := mustClaimWebhooks(t, s, 10)
+			got := mustClaimWebhooks(t, s, 1)
 			if len(got) != 1 || got[0].Delivery.ID != d.ID || got[0].Delivery.Attempts != d.Attempts {
 				t.Fatalf("claimed %+v, want delivery %d at attempt %d", got, d.ID, d.Attempts)
 			}
@@ -232,7 +232,7 @@ func TestStore_ClaimWebhookDeliveries(t *testing.T) {
 			if err := s.WebhookDeliverySent(ctx, d.ID, d.Attempts, 204); err != nil {
 				t.Fatal(err)
 			}
-			got := mustClaimWebhooks(t, s, 10)
+			got := mustClaimWebhooks(t, s, 1)
 			if len(got) != 1 || got[0].Delivery.EventSeq <= d.EventSeq || got[0].Message.Text != "m1" {
 				t.Fatalf("claimed %+v, want the next event", got)
 			}
@@ -250,7 +250,7 @@ func TestStore_ClaimWebhookDeliveries(t *testing.T) {
 			if len(failed) != 1 || failed[0].ID != d.ID || failed[0].LastError != "down" || failed[0].ResponseStatus != 500 {
 				t.Errorf("failed deliveries %+v", failed)
 			}
-			got := mustClaimWebhooks(t, s, 10)
+			got := mustClaimWebhooks(t, s, 1)
 			if len(got) != 1 || got[0].Message.Text != "m2" {
 				t.Fatalf("claimed %+v, want the last event", got)
 			}
@@ -281,6 +281,76 @@ func TestStore_ClaimWebhookDeliveries(t *testing.T) {
 				t.Errorf("%d webhook.disabled events, want 1", len(evs))
 			}
 		})
+	})
+}
+
+// TestStore_ClaimWebhookDeliveries_Runs checks that a claim takes each due
+// head with the queued rows behind it, each subscription's rows together in
+// sequence order; that rows given back behind a failed head wait for it;
+// and that a subscription whose head is held is not claimed.
+func TestStore_ClaimWebhookDeliveries_Runs(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := mustWebhookFixture(t, s)
+		a, b := f.MustWebhook(t, models.EventMessageCreated), f.MustWebhook(t, models.EventMessageCreated)
+		f.MustMessages(t, 5)
+		mustFanOut(t, s, nil)
+
+		got := mustClaimWebhooks(t, s, 7)
+		runs := map[int64][]models.WebhookDelivery{}
+		var order []int64
+		for _, o := range got {
+			d := o.Delivery
+			if n := len(order); n == 0 || order[n-1] != d.WebhookID {
+				if len(runs[d.WebhookID]) > 0 {
+					t.Fatalf("subscription %d's rows are not together: %v", d.WebhookID, order)
+				}
+				order = append(order, d.WebhookID)
+			}
+			if r := runs[d.WebhookID]; len(r) > 0 && r[len(r)-1].EventSeq >= d.EventSeq {
+				t.Errorf("subscription %d: seq %d after %d", d.WebhookID, d.EventSeq, r[len(r)-1].EventSeq)
+			}
+			if d.Status != models.DeliverySending || d.Attempts != 1 || o.Message == nil {
+				t.Errorf("claimed %+v", o)
+			}
+			runs[d.WebhookID] = append(runs[d.WebhookID], d)
+		}
+		if len(got) != 7 || len(runs[a.ID])+len(runs[b.ID]) != 7 || len(runs[a.ID]) == 0 || len(runs[b.ID]) == 0 {
+			t.Fatalf("claimed %d (a %d, b %d), want 7 with both heads", len(got), len(runs[a.ID]), len(runs[b.ID]))
+		}
+		if again := mustClaimWebhooks(t, s, 10); len(again) != 0 {
+			t.Fatalf("claimed %d while both heads are held", len(again))
+		}
+
+		// The first subscription's head fails for a minute and its run is
+		// given back; the second's run is sent.
+		first, second := runs[order[0]], runs[order[1]]
+		later := time.Now().Add(time.Minute)
+		if err := s.WebhookDeliveryFailed(ctx, first[0].ID, 1, 503, "busy", &later); err != nil {
+			t.Fatal(err)
+		}
+		back := map[int64]int{}
+		for _, d := range first[1:] {
+			back[d.ID] = d.Attempts
+		}
+		if err := s.ReleaseWebhookDeliveries(ctx, back); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range second {
+			if err := s.WebhookDeliverySent(ctx, d.ID, d.Attempts, 200); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rest := mustClaimWebhooks(t, s, 10)
+		if len(rest) != 5-len(second) {
+			t.Fatalf("claimed %d, want the second subscription's %d left", len(rest), 5-len(second))
+		}
+		for i, o := range rest {
+			d := o.Delivery
+			if d.WebhookID != order[1] || d.EventSeq <= second[len(second)-1].EventSeq || i > 0 && d.EventSeq <= rest[i-1].Delivery.EventSeq {
+				t.Errorf("claimed %+v: want the second subscription's next rows, in order", d)
+			}
+		}
 	})
 }
 
@@ -400,7 +470,7 @@ func TestStore_ClaimWebhookDeliveries_Backlog(t *testing.T) {
 		t.Errorf("the claim does not use idx_webhook_deliveries_pending:\n%s", strings.Join(plan, "\n"))
 	}
 	t.Logf("plan:\n%s", strings.Join(plan, "\n"))
-	got := mustClaimWebhooks(t, s, 10)
+	got := mustClaimWebhooks(t, s, 5)
 	if len(got) != 5 {
 		t.Errorf("claimed %d, want one head of each of the 5 subscriptions", len(got))
 	}
