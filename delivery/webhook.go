@@ -69,9 +69,7 @@ type WebhookRenderer interface {
 type WebhookOutbox interface {
 	FanOutWebhookEvents(ctx context.Context, wants store.WebhookWants) (int, error)
 	ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Duration) ([]store.WebhookOutgoing, error)
-	WebhookDeliverySent(ctx context.Context, id int64, attempt, status int) error
-	WebhookDeliveryFailed(ctx context.Context, id int64, attempt, status int, reason string, retryAt *time.Time) error
-	WebhookGone(ctx context.Context, id int64, attempt, status int, reason string) error
+	RecordWebhookOutcomes(ctx context.Context, outs []store.WebhookOutcome) (int, error)
 	ReleaseWebhookDeliveries(ctx context.Context, claims map[int64]int) error
 	SubscribeEvents(accountID int64) (wake <-chan struct{}, cancel func())
 }
@@ -274,19 +272,24 @@ func (w *WebhookWorker) runner() *runner[store.WebhookOutgoing, int] {
 			}
 			return w.sender.Post(ctx, o.Webhook.URL, req)
 		},
-		sent: func(ctx context.Context, o store.WebhookOutgoing, status int, _ time.Time) error {
-			return w.out.WebhookDeliverySent(ctx, o.Delivery.ID, o.Delivery.Attempts, status)
-		},
-		failed: func(ctx context.Context, o store.WebhookOutgoing, err error, reason string, retryAt *time.Time) error {
-			status := 0
-			var se *StatusError
-			if errors.As(err, &se) {
-				status = se.Status
+		settle: func(ctx context.Context, outs []outcome[store.WebhookOutgoing, int]) error {
+			recs := make([]store.WebhookOutcome, 0, len(outs))
+			for _, o := range outs {
+				d := o.job.Delivery
+				rec := store.WebhookOutcome{ID: d.ID, Attempt: d.Attempts, Sent: o.err == nil, ResponseStatus: o.res,
+					Reason: o.reason, RetryAt: o.retryAt}
+				var se *StatusError
+				if errors.As(o.err, &se) {
+					rec.ResponseStatus = se.Status
+				}
+				rec.Gone = errors.Is(o.err, ErrGone)
+				recs = append(recs, rec)
 			}
-			if errors.Is(err, ErrGone) {
-				return w.out.WebhookGone(ctx, o.Delivery.ID, o.Delivery.Attempts, status, reason)
+			lost, err := w.out.RecordWebhookOutcomes(ctx, recs)
+			if lost > 0 {
+				w.log.Warn("webhook delivery leases lost before their outcomes were recorded; other claims hold the rows", "count", lost)
 			}
-			return w.out.WebhookDeliveryFailed(ctx, o.Delivery.ID, o.Delivery.Attempts, status, reason, retryAt)
+			return err
 		},
 		release: w.out.ReleaseWebhookDeliveries,
 		retry:   func(attempt int) (time.Duration, bool) { return WebhookRetry(attempt, w.cfg.Rand) },

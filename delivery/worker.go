@@ -260,6 +260,12 @@ type runner[J, R any] struct {
 	// retry returns the wait before the attempt after attempt (1 for the
 	// first), and false when attempt was the last.
 	retry func(attempt int) (time.Duration, bool)
+	// settle, when set, records the outcomes of a batch in one write when
+	// the batch ends, instead of sent and failed one by one: a batch of a
+	// queue's rows then costs one write, not one a row. A process that
+	// dies before it settles sends the batch's rows again after their
+	// lease, as it would any row whose outcome it did not record.
+	settle func(ctx context.Context, outs []outcome[J, R]) error
 	// group, when set, returns the queue a row belongs to, whose rows a
 	// batch holds in order: once one of them is not sent, the batch gives
 	// the queue's later rows back instead of sending them out of order.
@@ -319,32 +325,55 @@ func (r *runner[J, R]) loop(ctx context.Context, log *slog.Logger, woken bool) {
 // the rest back, when ctx is done or when the lease would run out during the
 // next send (the batch can take longer than the lease when sends are slow).
 // With group set, a row whose queue had a row not sent earlier in the batch
-// is given back unsent.
+// is given back unsent. With settle set, the outcomes are recorded when the
+// batch ends, before the rest is given back.
 func (r *runner[J, R]) sendBatch(ctx context.Context, log *slog.Logger, batch []J, leaseEnd time.Time) {
-	var held map[int64]bool // queues with a row not sent in this batch
-	var back []J
-	defer func() { r.giveBack(ctx, log, back) }()
+	var (
+		held map[int64]bool // queues with a row not sent in this batch
+		back []J
+		outs []outcome[J, R]
+		keep *[]outcome[J, R]
+	)
+	if r.settle != nil {
+		keep = &outs
+	}
 	for i, j := range batch {
 		if ctx.Err() != nil || time.Until(leaseEnd) < r.cfg.SendTimeout {
 			back = append(back, batch[i:]...)
-			return
+			break
 		}
 		if r.group != nil && held[r.group(j)] {
 			back = append(back, j)
 			continue
 		}
-		if !r.deliver(ctx, log, j, leaseEnd) && r.group != nil {
+		if !r.deliver(ctx, log, j, leaseEnd, keep) && r.group != nil {
 			if held == nil {
 				held = map[int64]bool{}
 			}
 			held[r.group(j)] = true
 		}
 	}
+	if len(outs) > 0 {
+		r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.settle(rctx, outs) })
+	}
+	r.giveBack(ctx, log, back)
 }
 
-// deliver sends one row and records the outcome. It reports whether the row
-// was sent.
-func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, leaseEnd time.Time) bool {
+// outcome is how one row's send ended, kept for settle: err is nil when it
+// was sent (with res at at); otherwise reason and retryAt are as failed
+// takes them.
+type outcome[J, R any] struct {
+	job     J
+	res     R
+	at      time.Time
+	err     error
+	reason  string
+	retryAt *time.Time
+}
+
+// deliver sends one row and records the outcome, or with keep appends it
+// there for settle. It reports whether the row was sent.
+func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, leaseEnd time.Time, keep *[]outcome[J, R]) bool {
 	log = r.logWith(log, j)
 	_, attempt := r.key(j)
 	// The send runs on a context that the Run context does not cancel: a
@@ -360,7 +389,11 @@ func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, lease
 	}
 	if err == nil {
 		at := r.cfg.Now()
-		r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.sent(rctx, j, res, at) })
+		if keep != nil {
+			*keep = append(*keep, outcome[J, R]{job: j, res: res, at: at})
+		} else {
+			r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.sent(rctx, j, res, at) })
+		}
 		log.Debug("delivery sent", "result", res)
 		return true
 	}
@@ -377,6 +410,10 @@ func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, lease
 		t := r.cfg.Now().Add(wait)
 		retryAt = &t
 		log.Info("delivery attempt failed; will retry", "err", reason, "retry_at", t)
+	}
+	if keep != nil {
+		*keep = append(*keep, outcome[J, R]{job: j, res: res, err: err, reason: reason, retryAt: retryAt})
+		return false
 	}
 	r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.failed(rctx, j, err, reason, retryAt) })
 	return false

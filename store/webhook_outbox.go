@@ -357,9 +357,7 @@ func (s *Store) webhookOutgoing(tx *gorm.DB, d models.WebhookDelivery, hooks map
 // claim: if the lease ran out and another claim took the row, it returns
 // ErrConflict and changes nothing.
 func (s *Store) WebhookDeliverySent(ctx context.Context, id int64, attempt, status int) error {
-	return s.recordWebhookDelivery(ctx, id, attempt, map[string]any{
-		"status": models.DeliverySent, "response_status": status, "last_error": "",
-	}, nil)
+	return s.recordWebhookDelivery(ctx, WebhookOutcome{ID: id, Attempt: attempt, Sent: true, ResponseStatus: status})
 }
 
 // WebhookDeliveryFailed records a failed attempt of a claimed delivery: the
@@ -368,11 +366,7 @@ func (s *Store) WebhookDeliverySent(ctx context.Context, id int64, attempt, stat
 // and the subscription's next event becomes its head. ErrConflict as
 // WebhookDeliverySent.
 func (s *Store) WebhookDeliveryFailed(ctx context.Context, id int64, attempt, status int, reason string, retryAt *time.Time) error {
-	cols := map[string]any{"status": models.DeliveryFailed, "response_status": status, "last_error": cleanReason(reason)}
-	if retryAt != nil {
-		cols["status"], cols["next_attempt_at"] = models.DeliveryQueued, retryAt.UTC().Truncate(time.Microsecond)
-	}
-	return s.recordWebhookDelivery(ctx, id, attempt, cols, nil)
+	return s.recordWebhookDelivery(ctx, WebhookOutcome{ID: id, Attempt: attempt, ResponseStatus: status, Reason: reason, RetryAt: retryAt})
 }
 
 // WebhookGone records that the receiver answered a claimed delivery with
@@ -380,24 +374,81 @@ func (s *Store) WebhookDeliveryFailed(ctx context.Context, id int64, attempt, st
 // with reason, in one transaction, appending webhook.disabled. ErrConflict
 // as WebhookDeliverySent.
 func (s *Store) WebhookGone(ctx context.Context, id int64, attempt, status int, reason string) error {
-	reason = cleanReason(reason)
-	return s.recordWebhookDelivery(ctx, id, attempt, map[string]any{
-		"status": models.DeliveryFailed, "response_status": status, "last_error": reason,
-	}, func(tx *gorm.DB, d models.WebhookDelivery) error {
-		var w models.Webhook
-		if err := tx.Take(&w, "id = ?", d.WebhookID).Error; err != nil {
-			return err
+	return s.recordWebhookDelivery(ctx, WebhookOutcome{ID: id, Attempt: attempt, Gone: true, ResponseStatus: status, Reason: reason})
+}
+
+// disableGone disables d's subscription with reason, appending
+// webhook.disabled, unless it is disabled already.
+func (s *Store) disableGone(tx *gorm.DB, d models.WebhookDelivery, reason string) error {
+	var w models.Webhook
+	if err := tx.Take(&w, "id = ?", d.WebhookID).Error; err != nil {
+		return err
+	}
+	if w.Status == models.WebhookDisabled {
+		return nil
+	}
+	if err := tx.Model(&models.Webhook{}).Where("id = ?", w.ID).Updates(map[string]any{
+		"status": models.WebhookDisabled, "disabled_reason": reason, "updated_at": s.now(),
+	}).Error; err != nil {
+		return err
+	}
+	return s.appendEvents(tx, newEvent(w.AccountID, models.EventWebhookDisabled, EventData{"webhook_id": w.ID, "reason": reason}))
+}
+
+// WebhookOutcome is how one claimed attempt of a delivery ended.
+type WebhookOutcome struct {
+	ID      int64
+	Attempt int // the Delivery.Attempts of the claim
+	Sent    bool
+	// Gone is a 410: the delivery fails and its subscription is disabled.
+	Gone           bool
+	ResponseStatus int    // the receiver's status; 0: no answer
+	Reason         string // why it was not sent
+	// RetryAt queues a failed delivery again for then; nil fails it for
+	// good.
+	RetryAt *time.Time
+}
+
+// RecordWebhookOutcomes records the outcomes of a sender's run in one
+// transaction, each as WebhookDeliverySent, WebhookDeliveryFailed or
+// WebhookGone would. An outcome whose row is no longer held by its claim
+// (the lease ran out and another claim took it) changes nothing; it returns
+// how many were so skipped.
+func (s *Store) RecordWebhookOutcomes(ctx context.Context, outs []WebhookOutcome) (int, error) {
+	skipped := 0
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
+		skipped = 0
+		for _, o := range outs {
+			cols, then := s.outcomeWrite(o)
+			err := s.recordOutcome(tx, o.ID, o.Attempt, cols, then)
+			switch {
+			case errors.Is(err, ErrConflict):
+				skipped++
+			case err != nil:
+				return err
+			}
 		}
-		if w.Status == models.WebhookDisabled {
-			return nil
-		}
-		if err := tx.Model(&models.Webhook{}).Where("id = ?", w.ID).Updates(map[string]any{
-			"status": models.WebhookDisabled, "disabled_reason": reason, "updated_at": s.now(),
-		}).Error; err != nil {
-			return err
-		}
-		return s.appendEvents(tx, newEvent(w.AccountID, models.EventWebhookDisabled, EventData{"webhook_id": w.ID, "reason": reason}))
+		return nil
 	})
+	return skipped, wrap("record webhook outcomes", err)
+}
+
+// outcomeWrite returns the columns that record o and what else its
+// transaction does (nil: nothing).
+func (s *Store) outcomeWrite(o WebhookOutcome) (map[string]any, func(tx *gorm.DB, d models.WebhookDelivery) error) {
+	switch {
+	case o.Sent:
+		return map[string]any{"status": models.DeliverySent, "response_status": o.ResponseStatus, "last_error": ""}, nil
+	case o.Gone:
+		reason := cleanReason(o.Reason)
+		return map[string]any{"status": models.DeliveryFailed, "response_status": o.ResponseStatus, "last_error": reason},
+			func(tx *gorm.DB, d models.WebhookDelivery) error { return s.disableGone(tx, d, reason) }
+	}
+	cols := map[string]any{"status": models.DeliveryFailed, "response_status": o.ResponseStatus, "last_error": cleanReason(o.Reason)}
+	if o.RetryAt != nil {
+		cols["status"], cols["next_attempt_at"] = models.DeliveryQueued, o.RetryAt.UTC().Truncate(time.Microsecond)
+	}
+	return cols, nil
 }
 
 // cleanReason returns reason as a row keeps it: valid UTF-8 without NULs,
@@ -406,27 +457,32 @@ func cleanReason(reason string) string {
 	return models.Truncate(strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?"), models.MaxReasonLen)
 }
 
-// recordWebhookDelivery sets the columns of a delivery still held by the
-// claim of attempt and then runs then (if any) in the same transaction.
-func (s *Store) recordWebhookDelivery(ctx context.Context, id int64, attempt int, cols map[string]any,
+// recordWebhookDelivery records o in a transaction of its own.
+func (s *Store) recordWebhookDelivery(ctx context.Context, o WebhookOutcome) error {
+	cols, then := s.outcomeWrite(o)
+	err := s.write(ctx, s.db, func(tx *gorm.DB) error { return s.recordOutcome(tx, o.ID, o.Attempt, cols, then) })
+	return wrap(fmt.Sprintf("record webhook delivery %d", o.ID), err)
+}
+
+// recordOutcome sets the columns of a delivery still held by the claim of
+// attempt and then runs then (if any) in tx. It returns ErrConflict when
+// the row is no longer held by that claim.
+func (s *Store) recordOutcome(tx *gorm.DB, id int64, attempt int, cols map[string]any,
 	then func(tx *gorm.DB, d models.WebhookDelivery) error) error {
-	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
-		cols["updated_at"] = s.now()
-		var d models.WebhookDelivery
-		res := tx.Model(&d).Clauses(clause.Returning{Columns: []clause.Column{{Name: "webhook_id"}}}).
-			Where("id = ? AND status = ? AND attempts = ?", id, models.DeliverySending, attempt).Updates(cols)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("webhook delivery %d is no longer held by attempt %d: %w", id, attempt, ErrConflict)
-		}
-		if then == nil {
-			return nil
-		}
-		return then(tx, d)
-	})
-	return wrap(fmt.Sprintf("record webhook delivery %d", id), err)
+	cols["updated_at"] = s.now()
+	var d models.WebhookDelivery
+	res := tx.Model(&d).Clauses(clause.Returning{Columns: []clause.Column{{Name: "webhook_id"}}}).
+		Where("id = ? AND status = ? AND attempts = ?", id, models.DeliverySending, attempt).Updates(cols)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("webhook delivery %d is no longer held by attempt %d: %w", id, attempt, ErrConflict)
+	}
+	if then == nil {
+		return nil
+	}
+	return then(tx, d)
 }
 
 // ReleaseWebhookDeliveries gives claimed rows back unsent (a worker

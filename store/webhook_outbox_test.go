@@ -480,3 +480,70 @@ func TestStore_ClaimWebhookDeliveries_Backlog(t *testing.T) {
 		}
 	}
 }
+
+// TestStore_RecordWebhookOutcomes records a run's outcomes in one call:
+// sent, queued again, failed for good, and one whose claim was lost, which
+// is skipped and counted without undoing the others; then a 410, which
+// disables the subscription.
+func TestStore_RecordWebhookOutcomes(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := mustWebhookFixture(t, s)
+		w := f.MustWebhook(t, models.EventMessageCreated)
+		f.MustMessages(t, 5)
+		mustFanOut(t, s, nil)
+		got := mustClaimWebhooks(t, s, 4)
+		if len(got) != 4 {
+			t.Fatalf("claimed %d, want a run of 4", len(got))
+		}
+		later := time.Now().Add(time.Hour)
+		outs := []store.WebhookOutcome{
+			{ID: got[0].Delivery.ID, Attempt: 1, Sent: true, ResponseStatus: 200},
+			{ID: got[1].Delivery.ID, Attempt: 1, ResponseStatus: 503, Reason: "busy", RetryAt: &later},
+			{ID: got[2].Delivery.ID, Attempt: 1, ResponseStatus: 500, Reason: "down"},
+			{ID: got[3].Delivery.ID, Attempt: 7, Sent: true, ResponseStatus: 200}, // another claim's attempt
+		}
+		lost, err := s.RecordWebhookOutcomes(ctx, outs)
+		if err != nil || lost != 1 {
+			t.Fatalf("RecordWebhookOutcomes = %d, %v; want 1 skipped", lost, err)
+		}
+		ds, err := s.WebhookDeliveries(ctx, f.acct.ID, w.ID, store.WebhookDeliveryFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := map[int64]models.WebhookDelivery{}
+		for _, d := range ds {
+			byID[d.ID] = d
+		}
+		tests := []struct {
+			name   string
+			id     int64
+			status models.DeliveryStatus
+			resp   int
+			reason string
+		}{
+			{"sent", got[0].Delivery.ID, models.DeliverySent, 200, ""},
+			{"queued again", got[1].Delivery.ID, models.DeliveryQueued, 503, "busy"},
+			{"failed for good", got[2].Delivery.ID, models.DeliveryFailed, 500, "down"},
+			{"lost claim untouched", got[3].Delivery.ID, models.DeliverySending, 0, ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				d := byID[tt.id]
+				if d.Status != tt.status || d.ResponseStatus != tt.resp || d.LastError != tt.reason {
+					t.Errorf("delivery %+v, want %s %d %q", d, tt.status, tt.resp, tt.reason)
+				}
+			})
+		}
+		t.Run("gone disables", func(t *testing.T) {
+			if _, err := s.RecordWebhookOutcomes(ctx, []store.WebhookOutcome{
+				{ID: got[3].Delivery.ID, Attempt: 1, Gone: true, ResponseStatus: 410, Reason: "gone"}}); err != nil {
+				t.Fatal(err)
+			}
+			hook, err := s.Webhook(ctx, f.acct.ID, w.ID)
+			if err != nil || hook.Status != models.WebhookDisabled || hook.DisabledReason != "gone" {
+				t.Errorf("webhook %+v, %v; want disabled", hook, err)
+			}
+		})
+	})
+}
