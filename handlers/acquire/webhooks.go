@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"switchboard/handlers/dialect"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -20,14 +21,11 @@ import (
 // a message (or note) in it, closed. Acquire has no event for an email's or
 // SMS's delivery, so delivery.sent and delivery.failed are not sent in this
 // format.
-var webhookEvents = []struct {
-	name  string
-	types []models.EventType
-}{
-	{"CHAT_ON_START", []models.EventType{models.EventCaseCreated}},
-	{"CHAT_ON_ACCEPT", []models.EventType{models.EventCaseAssigned}},
-	{"CHAT_ON_MESSAGE", []models.EventType{models.EventMessageCreated, models.EventNoteCreated}},
-	{"CHAT_ON_CLOSE", []models.EventType{models.EventCaseClosed}},
+var webhookEvents = dialect.EventNames{
+	{Name: "CHAT_ON_START", Types: []models.EventType{models.EventCaseCreated}},
+	{Name: "CHAT_ON_ACCEPT", Types: []models.EventType{models.EventCaseAssigned}},
+	{Name: "CHAT_ON_MESSAGE", Types: []models.EventType{models.EventMessageCreated, models.EventNoteCreated}},
+	{Name: "CHAT_ON_CLOSE", Types: []models.EventType{models.EventCaseClosed}},
 }
 
 // WebhookFormat is Acquire's webhook format: its event names, the body
@@ -37,23 +35,12 @@ var webhookEvents = []struct {
 type WebhookFormat struct{}
 
 // EventNames returns Acquire's event names that switchboard sends.
-func (WebhookFormat) EventNames() []string {
-	out := make([]string, len(webhookEvents))
-	for i, e := range webhookEvents {
-		out[i] = e.name
-	}
-	return out
-}
+func (WebhookFormat) EventNames() []string { return webhookEvents.EventNames() }
 
 // TypesOf returns the model's event types the named event stems from, and
 // false for a name Acquire does not have.
 func (WebhookFormat) TypesOf(name string) ([]models.EventType, bool) {
-	for _, e := range webhookEvents {
-		if e.name == name {
-			return slices.Clone(e.types), true
-		}
-	}
-	return nil, false
+	return webhookEvents.TypesOf(name)
 }
 
 // NameOf returns Acquire's name of ev, and false when Acquire has none: a
@@ -63,8 +50,8 @@ func (WebhookFormat) NameOf(ev models.Event) (string, bool) {
 		return "", false
 	}
 	for _, e := range webhookEvents {
-		if slices.Contains(e.types, ev.Type) {
-			return e.name, true
+		if slices.Contains(e.Types, ev.Type) {
+			return e.Name, true
 		}
 	}
 	return "", false

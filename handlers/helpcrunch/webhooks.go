@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"switchboard/handlers/dialect"
 	"switchboard/models"
 	"switchboard/store"
 )
@@ -19,24 +20,21 @@ import (
 // and the model's event types each stems from. chat.rated and the
 // customer tag, subscription and blocking events have no change in the
 // model that makes them, so they are not offered.
-var webhookEvents = []struct {
-	name  string
-	types []models.EventType
-}{
-	{"chat.new", []models.EventType{models.EventCaseCreated}},
-	{"chat.status_updated", []models.EventType{models.EventCaseStatusChanged}},
-	{"chat.assigned", []models.EventType{models.EventCaseAssigned}},
-	{"chat.snoozed", []models.EventType{models.EventCaseSnoozed}},
-	{"chat.unsnoozed", []models.EventType{models.EventCaseSnoozed}},
-	{"chat.closed", []models.EventType{models.EventCaseClosed}},
-	{"customer.new", []models.EventType{models.EventContactCreated}},
-	{"customer.email_updated", []models.EventType{models.EventContactUpdated}},
-	{"customer.deleted", []models.EventType{models.EventContactDeleted}},
-	{"message.chat.customer", []models.EventType{models.EventMessageCreated}},
-	{"message.email.customer", []models.EventType{models.EventMessageCreated}},
-	{"message.chat.agent", []models.EventType{models.EventMessageCreated}},
-	{"message.email.agent", []models.EventType{models.EventMessageCreated}},
-	{"message.private", []models.EventType{models.EventNoteCreated}},
+var webhookEvents = dialect.EventNames{
+	{Name: "chat.new", Types: []models.EventType{models.EventCaseCreated}},
+	{Name: "chat.status_updated", Types: []models.EventType{models.EventCaseStatusChanged}},
+	{Name: "chat.assigned", Types: []models.EventType{models.EventCaseAssigned}},
+	{Name: "chat.snoozed", Types: []models.EventType{models.EventCaseSnoozed}},
+	{Name: "chat.unsnoozed", Types: []models.EventType{models.EventCaseSnoozed}},
+	{Name: "chat.closed", Types: []models.EventType{models.EventCaseClosed}},
+	{Name: "customer.new", Types: []models.EventType{models.EventContactCreated}},
+	{Name: "customer.email_updated", Types: []models.EventType{models.EventContactUpdated}},
+	{Name: "customer.deleted", Types: []models.EventType{models.EventContactDeleted}},
+	{Name: "message.chat.customer", Types: []models.EventType{models.EventMessageCreated}},
+	{Name: "message.email.customer", Types: []models.EventType{models.EventMessageCreated}},
+	{Name: "message.chat.agent", Types: []models.EventType{models.EventMessageCreated}},
+	{Name: "message.email.agent", Types: []models.EventType{models.EventMessageCreated}},
+	{Name: "message.private", Types: []models.EventType{models.EventNoteCreated}},
 }
 
 // WebhookFormat is HelpCrunch's webhook format: its event names, its
@@ -46,23 +44,12 @@ var webhookEvents = []struct {
 type WebhookFormat struct{}
 
 // EventNames returns HelpCrunch's event names that switchboard sends.
-func (WebhookFormat) EventNames() []string {
-	out := make([]string, len(webhookEvents))
-	for i, e := range webhookEvents {
-		out[i] = e.name
-	}
-	return out
-}
+func (WebhookFormat) EventNames() []string { return webhookEvents.EventNames() }
 
 // TypesOf returns the model's event types the named event stems from, and
 // false for a name HelpCrunch does not have.
 func (WebhookFormat) TypesOf(name string) ([]models.EventType, bool) {
-	for _, e := range webhookEvents {
-		if e.name == name {
-			return slices.Clone(e.types), true
-		}
-	}
-	return nil, false
+	return webhookEvents.TypesOf(name)
 }
 
 // eventDetails is what NameOf reads of an event's data.

@@ -338,17 +338,27 @@ func pathWebhookID(c echo.Context) (int64, error) {
 	return id, nil
 }
 
-// getWebhook is GET /switchboard/v1/webhooks/{id}.
-func (a *api) getWebhook(c echo.Context) error {
+// webhookTarget returns the caller's account and the webhook id of the
+// path: a route on one subscription starts with both.
+func webhookTarget(c echo.Context) (accountID, id int64, err error) {
 	cl, err := keyauth.Caller(c)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	id, err := pathWebhookID(c)
+	id, err = pathWebhookID(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	return cl.AccountID, id, nil
+}
+
+// getWebhook is GET /switchboard/v1/webhooks/{id}.
+func (a *api) getWebhook(c echo.Context) error {
+	acct, id, err := webhookTarget(c)
 	if err != nil {
 		return err
 	}
-	w, err := a.store.Webhook(c.Request().Context(), cl.AccountID, id)
+	w, err := a.store.Webhook(c.Request().Context(), acct, id)
 	if err != nil {
 		return errkind.LookupPath(err, "webhook", c.Param("id"))
 	}
@@ -358,15 +368,11 @@ func (a *api) getWebhook(c echo.Context) error {
 // deleteWebhook is DELETE /switchboard/v1/webhooks/{id}: 204, the
 // subscription and its deliveries gone.
 func (a *api) deleteWebhook(c echo.Context) error {
-	cl, err := keyauth.Caller(c)
+	acct, id, err := webhookTarget(c)
 	if err != nil {
 		return err
 	}
-	id, err := pathWebhookID(c)
-	if err != nil {
-		return err
-	}
-	if err := a.store.DeleteWebhook(c.Request().Context(), cl.AccountID, id); err != nil {
+	if err := a.store.DeleteWebhook(c.Request().Context(), acct, id); err != nil {
 		return errkind.LookupPath(err, "webhook", c.Param("id"))
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -379,15 +385,11 @@ const disabledByAPI = "disabled through the API"
 // disableWebhook is POST /switchboard/v1/webhooks/{id}/disable: the
 // subscription, now disabled (and as it was when it already was).
 func (a *api) disableWebhook(c echo.Context) error {
-	cl, err := keyauth.Caller(c)
+	acct, id, err := webhookTarget(c)
 	if err != nil {
 		return err
 	}
-	id, err := pathWebhookID(c)
-	if err != nil {
-		return err
-	}
-	w, err := a.store.DisableWebhook(c.Request().Context(), cl.AccountID, id, disabledByAPI)
+	w, err := a.store.DisableWebhook(c.Request().Context(), acct, id, disabledByAPI)
 	if err != nil {
 		return errkind.LookupPath(err, "webhook", c.Param("id"))
 	}
@@ -404,11 +406,7 @@ type deliveryList struct {
 // ?before= pages back (deliveries with a smaller id), ?limit= (1 to 100,
 // default 100) bounds the page.
 func (a *api) listDeliveries(c echo.Context) error {
-	cl, err := keyauth.Caller(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathWebhookID(c)
+	acct, id, err := webhookTarget(c)
 	if err != nil {
 		return err
 	}
@@ -439,7 +437,7 @@ func (a *api) listDeliveries(c echo.Context) error {
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	list, err := a.store.WebhookDeliveries(c.Request().Context(), cl.AccountID, id, f)
+	list, err := a.store.WebhookDeliveries(c.Request().Context(), acct, id, f)
 	if err != nil {
 		return errkind.LookupPath(err, "webhook", c.Param("id"))
 	}
