@@ -177,6 +177,12 @@ const (
 	DeliverySending DeliveryStatus = "sending"
 	DeliverySent    DeliveryStatus = "sent"
 	DeliveryFailed  DeliveryStatus = "failed"
+	// DeliveryDelivered and DeliveryUndelivered are what the provider later
+	// reported of an SMS it had taken (a delivery receipt): it reached the
+	// handset, or the carrier could not deliver it. Only a message's
+	// DeliveryStatus takes them; its outbox row stays sent, or failed.
+	DeliveryDelivered   DeliveryStatus = "delivered"
+	DeliveryUndelivered DeliveryStatus = "undelivered"
 )
 
 // EventType names a change recorded in the event log, in the model's words:
@@ -227,10 +233,22 @@ const (
 	// "sender" (contact|agent|system), "channel" and "kind".
 	EventMessageCreated EventType = "message.created"
 	// EventNoteCreated is an agent's private note in a case.
-	EventNoteCreated     EventType = "note.created"
-	EventMessageDeleted  EventType = "message.deleted"
-	EventDeliverySent    EventType = "delivery.sent"
-	EventDeliveryFailed  EventType = "delivery.failed"
+	EventNoteCreated    EventType = "note.created"
+	EventMessageDeleted EventType = "message.deleted"
+	EventDeliverySent   EventType = "delivery.sent"
+	EventDeliveryFailed EventType = "delivery.failed"
+	// EventDeliveryDelivered is a delivery receipt saying an SMS reached
+	// the handset; an undelivered one is EventDeliveryFailed with "reason".
+	EventDeliveryDelivered EventType = "delivery.delivered"
+	// EventAutoReplyReceived is an automatic reply (out of office, a
+	// mailing list's notice) that arrived and was set aside: it is not a
+	// message and reopens nothing. Data "from", "subject", "source_ref" and
+	// "why"; CaseID is the case it answers, when known.
+	EventAutoReplyReceived EventType = "auto_reply.received"
+	// EventSMSOptedOut and EventSMSOptedIn are a number texting STOP (or
+	// another opt-out word) and START; data "number".
+	EventSMSOptedOut     EventType = "sms.opted_out"
+	EventSMSOptedIn      EventType = "sms.opted_in"
 	EventUploadCompleted EventType = "upload.completed"
 
 	EventWebhookCreated  EventType = "webhook.created"
@@ -248,6 +266,7 @@ func EventTypes() []EventType {
 		EventCaseCreated, EventCaseStatusChanged, EventCaseClosed, EventCaseAssigned, EventCaseDepartmentChanged,
 		EventCaseSnoozed, EventCaseDeleted,
 		EventMessageCreated, EventNoteCreated, EventMessageDeleted, EventDeliverySent, EventDeliveryFailed,
+		EventDeliveryDelivered, EventAutoReplyReceived, EventSMSOptedOut, EventSMSOptedIn,
 		EventUploadCompleted, EventWebhookCreated, EventWebhookDisabled, EventWebhookDeleted,
 	}
 }

@@ -201,7 +201,7 @@ type AssigneeDayCount struct {
 // Message is one entry in a case.
 type Message struct {
 	ID        int64  `gorm:"primaryKey;index:idx_messages_case,priority:3;index:idx_messages_account_time,priority:3"`
-	AccountID int64  `gorm:"not null;index:idx_messages_account_time,priority:1"`
+	AccountID int64  `gorm:"not null;index:idx_messages_account_time,priority:1;uniqueIndex:idx_messages_source_ref,priority:1,where:source_ref <> ''"`
 	CaseID    int64  `gorm:"not null;index:idx_messages_case,priority:1;index:idx_messages_case_agent,priority:1,where:agent_id IS NOT NULL"`
 	Sender    Sender `gorm:"not null"`
 	// AgentID is set when Sender is SenderAgent.
@@ -210,13 +210,20 @@ type Message struct {
 	Text     string `gorm:"not null"`
 	Markdown string `gorm:"not null"`
 	// Lang is the language the message is to be translated to (Acquire's translateLangKey).
-	Lang           string     `gorm:"not null"`
-	EmailFrom      string     `gorm:"not null"`
-	EmailTo        string     `gorm:"not null"`
-	EmailCc        string     `gorm:"not null"`
-	EmailBcc       string     `gorm:"not null"`
-	EmailSubject   string     `gorm:"not null"`
-	HTMLBody       string     `gorm:"column:html_body;not null"`
+	Lang         string `gorm:"not null"`
+	EmailFrom    string `gorm:"not null"`
+	EmailTo      string `gorm:"not null"`
+	EmailCc      string `gorm:"not null"`
+	EmailBcc     string `gorm:"not null"`
+	EmailSubject string `gorm:"not null"`
+	// HTMLBody is an email's HTML: as an agent gave it, or, for an email
+	// received, sanitized for display (HTMLOriginal keeps what arrived).
+	HTMLBody     string `gorm:"column:html_body;not null"`
+	HTMLOriginal string `gorm:"column:html_original;not null"`
+	// SourceRef is the sender's own name of a message received: an email's
+	// Message-ID, the SMS provider's message sid. An account keeps one
+	// message per name, so a message that arrives twice is recorded once.
+	SourceRef      string     `gorm:"not null;uniqueIndex:idx_messages_source_ref,priority:2"`
 	SMSFrom        string     `gorm:"column:sms_from;not null"`
 	SMSTo          string     `gorm:"column:sms_to;not null"`
 	Read           bool       `gorm:"not null"`
@@ -233,25 +240,44 @@ type Message struct {
 type Inbox struct {
 	ID        int64     `gorm:"primaryKey"`
 	AccountID int64     `gorm:"not null;uniqueIndex:idx_inboxes_address,priority:1"`
-	Kind      InboxKind `gorm:"not null;uniqueIndex:idx_inboxes_address,priority:2"`
-	Address   string    `gorm:"not null;uniqueIndex:idx_inboxes_address,priority:3"`
+	Kind      InboxKind `gorm:"not null;uniqueIndex:idx_inboxes_address,priority:2;index:idx_inboxes_lookup,priority:1"`
+	Address   string    `gorm:"not null;uniqueIndex:idx_inboxes_address,priority:3;index:idx_inboxes_lookup,priority:2"`
+	// SecretHash is the hex SHA-256 of the secret that a provider forwarding
+	// mail to the inbox over HTTP presents; "" until one is made (inbox
+	// create, inbox rotate-secret), and then the HTTP route refuses all.
+	SecretHash string    `gorm:"not null"`
+	CreatedAt  time.Time `gorm:"not null"`
+	// Secret is the secret itself, set only on the inbox that CreateInbox
+	// and RotateInboxSecret return: it is shown once and never kept.
+	Secret string `gorm:"-"`
+}
+
+// SMSOptOut is a number that asked an account to stop texting it (STOP and
+// the carriers' other opt-out words): agents' SMS to it are refused until it
+// texts START.
+type SMSOptOut struct {
+	AccountID int64     `gorm:"primaryKey;autoIncrement:false"`
+	Number    string    `gorm:"primaryKey"`
 	CreatedAt time.Time `gorm:"not null"`
 }
+
+// TableName names the table as the migration does.
+func (SMSOptOut) TableName() string { return "sms_opt_outs" }
 
 // Delivery is one email or SMS waiting in the outbox.
 type Delivery struct {
 	ID            int64          `gorm:"primaryKey"`
-	AccountID     int64          `gorm:"not null;index:idx_deliveries_quota,priority:1"`
+	AccountID     int64          `gorm:"not null;index:idx_deliveries_quota,priority:1;index:idx_deliveries_reference,priority:1,where:reference <> ''"`
 	MessageID     int64          `gorm:"not null;uniqueIndex:idx_deliveries_message"`
 	Kind          InboxKind      `gorm:"not null;index:idx_deliveries_quota,priority:2"`
 	Status        DeliveryStatus `gorm:"not null;index:idx_deliveries_due,priority:1"`
 	Attempts      int            `gorm:"not null"`
 	NextAttemptAt time.Time      `gorm:"not null;index:idx_deliveries_due,priority:2"`
 	LastError     string         `gorm:"not null"`
-	ProviderRef   string         `gorm:"not null"`
+	ProviderRef   string         `gorm:"not null;index:idx_deliveries_provider_ref,where:provider_ref <> ''"`
 	// Reference names the message to the receiving side, the same on every
 	// attempt: the email's Message-ID, or the SMS provider's idempotency token.
-	Reference string    `gorm:"not null"`
+	Reference string    `gorm:"not null;index:idx_deliveries_reference,priority:2"`
 	CreatedAt time.Time `gorm:"not null;index:idx_deliveries_quota,priority:3"`
 	UpdatedAt time.Time `gorm:"not null"`
 }
@@ -379,6 +405,6 @@ func All() []any {
 	return []any{
 		&Account{}, &Agent{}, &APIKey{}, &Contact{}, &Site{}, &Campaign{}, &Department{}, &VisitorSession{},
 		&Case{}, &CaseDayCount{}, &AssigneeDayCount{}, &Message{}, &Inbox{}, &Delivery{}, &IdempotencyKey{}, &Setting{},
-		&Attachment{}, &EventSeq{}, &Event{}, &Webhook{}, &WebhookDelivery{},
+		&Attachment{}, &EventSeq{}, &Event{}, &Webhook{}, &WebhookDelivery{}, &SMSOptOut{},
 	}
 }

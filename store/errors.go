@@ -61,6 +61,8 @@ const (
 	ReasonTooMany Reason = "too_many"
 	// ReasonTooLong: a text is longer than its limit (FieldError.Limit).
 	ReasonTooLong Reason = "too_long"
+	// ReasonOptedOut: the SMS number asked not to be texted (STOP).
+	ReasonOptedOut Reason = "opted_out"
 )
 
 // FieldError is one invalid input field.

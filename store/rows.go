@@ -105,14 +105,14 @@ func agentByID(tx *gorm.DB, accountID, id int64) (models.Agent, error) {
 // messageInsertFields are the columns of models.Message but its id, in the
 // order insertMessage writes them.
 const messageInsertFields = `account_id, case_id, sender, agent_id, kind, text, markdown, lang, email_from, email_to,
-	email_cc, email_bcc, email_subject, html_body, sms_from, sms_to, read, edited, delivery_status, delivered_at,
-	failed_at, fail_reason, created_at, updated_at`
+	email_cc, email_bcc, email_subject, html_body, html_original, source_ref, sms_from, sms_to, read, edited,
+	delivery_status, delivered_at, failed_at, fail_reason, created_at, updated_at`
 
 // insertMessage writes m as a new row and sets its ID.
 func insertMessage(tx *gorm.DB, m *models.Message) error {
 	return tx.Raw(`INSERT INTO messages (`+messageInsertFields+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		m.AccountID, m.CaseID, m.Sender, m.AgentID, m.Kind, m.Text, m.Markdown, m.Lang, m.EmailFrom, m.EmailTo,
-		m.EmailCc, m.EmailBcc, m.EmailSubject, m.HTMLBody, m.SMSFrom, m.SMSTo, m.Read, m.Edited, m.DeliveryStatus, m.DeliveredAt,
+		m.EmailCc, m.EmailBcc, m.EmailSubject, m.HTMLBody, m.HTMLOriginal, m.SourceRef, m.SMSFrom, m.SMSTo, m.Read, m.Edited, m.DeliveryStatus, m.DeliveredAt,
 		m.FailedAt, m.FailReason, m.CreatedAt, m.UpdatedAt).Row().Scan(&m.ID)
 }

@@ -166,7 +166,9 @@ func (s *Store) AddEmail(ctx context.Context, accountID, caseID int64, in NewEma
 // (models.Phone.CostlyToText: premium-rate, shared-cost, UAN, unknown type)
 // is a field error on "to" unless the account allows it
 // (Account.SMSAllowPremium); a contact's SMS is only recorded, never sent,
-// so its To is not held to that.
+// so its To is not held to that. An agent's reply to a number that opted out
+// of the account's SMS (it texted STOP: see ReceiveSMS) is a field error on
+// "to" with ReasonOptedOut.
 func (s *Store) AddSMS(ctx context.Context, accountID, caseID int64, in NewSMS) (SentMessage, error) {
 	var fe FieldErrors
 	checkSender(&fe, in.Sender, in.AgentID)
@@ -251,6 +253,11 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 		out.Inbox = inboxes[0]
 		now := s.now()
 		queue := msg.Sender == models.SenderAgent
+		if queue && kind == models.InboxSMS {
+			if err := checkOptOut(tx, accountID, msg.SMSTo); err != nil {
+				return err
+			}
+		}
 		if queue {
 			if err := s.spendQuota(tx, accountID, kind, now, allow); err != nil {
 				return err
