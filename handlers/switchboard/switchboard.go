@@ -48,7 +48,29 @@ type Config struct {
 	Catalogs map[models.WebhookFormat]Catalog
 	// Stream tunes the live stream.
 	Stream StreamConfig
+	// Inbound tunes the routes that take mail and SMS in.
+	Inbound InboundConfig
 }
+
+// InboundConfig tunes POST /switchboard/v1/inbound/email/{inbox} and
+// POST /switchboard/v1/inbound/sms; its zero value is the defaults.
+type InboundConfig struct {
+	// PublicURL is the server's base address as the providers reach it
+	// (https://desk.example.com): the SMS provider signs the URL it posted
+	// to, which a proxy in front may have changed. Empty: the request's own
+	// scheme and host.
+	PublicURL string
+	// SMSAuthToken is the SMS provider's auth token, the key of its
+	// X-Twilio-Signature; empty: every inbound SMS is refused (403).
+	SMSAuthToken string
+	// EmailLimit is the largest raw email the email route takes, in bytes
+	// (0: DefaultEmailLimit); one larger is answered 413.
+	EmailLimit int64
+}
+
+// DefaultEmailLimit is InboundConfig.EmailLimit's default, and the SMTP
+// receiver's: 25 MB, what the large mail providers accept.
+const DefaultEmailLimit = 25 << 20
 
 // StreamConfig tunes GET /switchboard/v1/events; the zero value of each
 // field is its default.
