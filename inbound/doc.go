@@ -4,3 +4,7 @@
 // the store's words (store.InboundEmail, store.InboundSMS) and checks the
 // providers' signatures; the store threads and records what arrives.
 package inbound
+
+// DefaultMaxMessageBytes is the largest email taken by default, by SMTP and
+// over HTTP: 25 MB, what the large mail providers accept.
+const DefaultMaxMessageBytes = 25 << 20

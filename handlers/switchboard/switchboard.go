@@ -64,13 +64,9 @@ type InboundConfig struct {
 	// X-Twilio-Signature; empty: every inbound SMS is refused (403).
 	SMSAuthToken string
 	// EmailLimit is the largest raw email the email route takes, in bytes
-	// (0: DefaultEmailLimit); one larger is answered 413.
+	// (0: inbound.DefaultMaxMessageBytes); one larger is answered 413.
 	EmailLimit int64
 }
-
-// DefaultEmailLimit is InboundConfig.EmailLimit's default, and the SMTP
-// receiver's: 25 MB, what the large mail providers accept.
-const DefaultEmailLimit = 25 << 20
 
 // StreamConfig tunes GET /switchboard/v1/events; the zero value of each
 // field is its default.
