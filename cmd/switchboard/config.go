@@ -45,7 +45,7 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 // the server's settings, not the fields of an admin command.
 func envFlags() []string {
 	return []string{"addr", "database-url", "database-max-conns", "log-level", "body-limit", "attachment-limit", "callgear-body-limit", "upload-max-items", "reve-page-size", "admin-email", "signing-secret",
-		"smtp-url", "sms-url", "sms-account-sid", "sms-auth-token", "delivery-workers", "delivery-attempts",
+		"smtp-url", "sms-url", "sms-account-sid", "sms-auth-token", "public-url", "delivery-workers", "delivery-attempts",
 		"webhook-allow-private", "webhook-workers", "webhook-lease",
 		"redis-url", "redis-prefix", "ip-rate-limit", "trusted-proxies",
 		"login-failures-per-ip", "login-failures-ip-window", "login-failures-per-login", "login-failures-login-window",

@@ -78,6 +78,7 @@ Environment (a flag given on the command line wins):
   SWITCHBOARD_SMS_URL              --sms-url              base URL of a Twilio-compatible SMS provider
   SWITCHBOARD_SMS_ACCOUNT_SID      --sms-account-sid      the provider's account SID
   SWITCHBOARD_SMS_AUTH_TOKEN       --sms-auth-token       the provider's auth token (empty URL: SMS replies stay queued)
+  SWITCHBOARD_PUBLIC_URL           --public-url           base URL SMS providers reach the server at (signatures, receipts)
   SWITCHBOARD_DELIVERY_WORKERS     --delivery-workers     concurrent senders of the outbox (default 2)
   SWITCHBOARD_DELIVERY_ATTEMPTS    --delivery-attempts    attempts before a reply is marked failed (default 8)
   SWITCHBOARD_EVENT_RETENTION      --event-retention      how long events are kept (default 168h)

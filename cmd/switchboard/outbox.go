@@ -15,10 +15,12 @@ import (
 
 // outboxConfig is the configuration of the delivery worker that serve runs.
 type outboxConfig struct {
-	smtpURL     string
-	smsURL      string
-	smsSID      string
-	smsToken    string
+	smtpURL  string
+	smsURL   string
+	smsSID   string
+	smsToken string
+	// publicURL is the server's base address as providers reach it.
+	publicURL   string
 	workers     int
 	maxAttempts int
 }
@@ -29,6 +31,7 @@ func (c *outboxConfig) addOutbox(fs *flag.FlagSet) {
 	fs.StringVar(&c.smsURL, "sms-url", "", "base URL of a Twilio-compatible SMS provider, as https://api.twilio.com; empty: SMS stays queued (env SWITCHBOARD_SMS_URL)")
 	fs.StringVar(&c.smsSID, "sms-account-sid", "", "the SMS provider's account SID (env SWITCHBOARD_SMS_ACCOUNT_SID)")
 	fs.StringVar(&c.smsToken, "sms-auth-token", "", "the SMS provider's auth token (env SWITCHBOARD_SMS_AUTH_TOKEN)")
+	fs.StringVar(&c.publicURL, "public-url", "", "the server's base address as SMS providers reach it, as https://desk.example.com: the URL inbound SMS signatures are checked against, and where delivery receipts are asked for; empty: the request's own scheme and host, and no receipts (env SWITCHBOARD_PUBLIC_URL)")
 	fs.IntVar(&c.workers, "delivery-workers", 2, "concurrent senders of the outbox (env SWITCHBOARD_DELIVERY_WORKERS)")
 	fs.IntVar(&c.maxAttempts, "delivery-attempts", 8, "attempts before an email or SMS is marked failed (env SWITCHBOARD_DELIVERY_ATTEMPTS)")
 }
@@ -50,6 +53,12 @@ func (c *outboxConfig) validate() []error {
 		}
 		if c.smsSID == "" || c.smsToken == "" {
 			errs = append(errs, errors.New("--sms-url needs --sms-account-sid and --sms-auth-token"))
+		}
+	}
+	if c.publicURL != "" {
+		u, err := url.Parse(c.publicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("--public-url %q: want the server's base URL, as https://desk.example.com", c.publicURL))
 		}
 	}
 	if c.workers < 1 || c.workers > 64 {

@@ -91,7 +91,8 @@ func (c *serveConfig) router(streamsDone <-chan struct{}) handlers.Config {
 		CallGear:       callgear.Config{BodyLimit: c.rpcLimit, MaxItems: c.maxItems},
 		TrustedProxies: proxies,
 		// The live stream and the webhook routes (our own namespace).
-		Switchboard: switchboard.Config{BodyLimit: c.bodyLimit, Stream: c.events.stream(streamsDone)},
+		Switchboard: switchboard.Config{BodyLimit: c.bodyLimit, Stream: c.events.stream(streamsDone),
+			Inbound: switchboard.InboundConfig{PublicURL: c.outbox.publicURL, SMSAuthToken: c.outbox.smsToken}},
 	}
 }
 
