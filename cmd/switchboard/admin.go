@@ -74,7 +74,9 @@ func createSynopsis(kind string) string {
 	case "campaign":
 		return "Creates a campaign of one of an account's sites and prints its id."
 	case "inbox":
-		return "Connects an email address or SMS number to an account and prints the inbox id."
+		return "Connects an email address or SMS number to an account and prints the inbox id, then the inbox's\n" +
+			"secret: the credential a mail provider forwarding raw email to POST /switchboard/v1/inbound/email/{id}\n" +
+			"presents. The secret is shown only this once ('inbox rotate-secret' makes a new one)."
 	case "department":
 		return "Creates a department of an account (a team chats are routed to) and prints its id. Its name is\nthe account's only one of that name."
 	}
@@ -195,7 +197,11 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 		if err != nil {
 			return err
 		}
-		out = map[string]any{"id": in.ID, "account_id": in.AccountID, "kind": in.Kind, "address": in.Address}
+		out = inboxJSON(in)
+		if !f.json {
+			_, err = fmt.Fprintf(stdout, "%d\nsecret: %s\n", in.ID, in.Secret)
+			return err
+		}
 	case "department":
 		d, err := st.CreateDepartment(ctx, f.account, f.name)
 		if err != nil {
@@ -207,6 +213,59 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 		return json.NewEncoder(stdout).Encode(out)
 	}
 	_, err = fmt.Fprintln(stdout, out["id"])
+	return err
+}
+
+// inboxJSON is an inbox as the inbox commands print it; "secret" only when
+// the inbox carries one (just made or rotated).
+func inboxJSON(in models.Inbox) map[string]any {
+	out := map[string]any{"id": in.ID, "account_id": in.AccountID, "kind": in.Kind, "address": in.Address}
+	if in.Secret != "" {
+		out["secret"] = in.Secret
+	}
+	return out
+}
+
+// rotateInboxSecret runs "switchboard inbox rotate-secret": it gives an
+// inbox a new secret, prints it once, and the old one stops working.
+func rotateInboxSecret(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var f createFlags
+	fs := newFlagSet("inbox rotate-secret --account ID --id ID [flags]", "Gives an inbox a new secret for mail forwarded over HTTP and prints it, only this once; the old\nsecret stops working at once.")
+	f.addCommon(fs)
+	fs.BoolVar(&f.json, "json", false, "print the inbox with its secret as one JSON object")
+	fs.Int64Var(&f.account, "account", 0, "account id (required)")
+	fs.Int64Var(&f.id, "id", 0, "inbox id (required)")
+	if err := parse(fs, args, env, stdout, stderr); err != nil {
+		return err
+	}
+	var missing []string
+	if f.account == 0 {
+		missing = append(missing, "--account")
+	}
+	if f.id == 0 {
+		missing = append(missing, "--id")
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(stderr, "switchboard inbox rotate-secret: missing %s\n", strings.Join(missing, ", "))
+		return errUsage
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	st, _, err := openStore(ctx, f.common, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	in, err := st.RotateInboxSecret(ctx, f.account, f.id)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return json.NewEncoder(stdout).Encode(inboxJSON(in))
+	}
+	_, err = fmt.Fprintf(stdout, "secret: %s\n", in.Secret)
 	return err
 }
 

@@ -45,7 +45,8 @@ Usage:
                            [--first-name F] [--last-name L]
   switchboard site create --account ID --domain D
   switchboard campaign create --account ID --site ID --name N
-  switchboard inbox create --account ID --kind email|sms --address A
+  switchboard inbox create --account ID --kind email|sms --address A    (prints the id, then the inbox's secret, once)
+  switchboard inbox rotate-secret --account ID --id ID
   switchboard department create --account ID --name N
   switchboard department list --account ID
   switchboard key create --account ID [--agent ID] [--scopes a,b] [--name N] [--expires-in DURATION]
@@ -110,6 +111,9 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 	case "account", "agent", "site", "campaign", "inbox", "department":
 		if cmd == "account" && len(rest) > 0 && rest[0] == "update" {
 			return updateAccount(ctx, rest[1:], env, stdout, stderr)
+		}
+		if cmd == "inbox" && len(rest) > 0 && rest[0] == "rotate-secret" {
+			return rotateInboxSecret(ctx, rest[1:], env, stdout, stderr)
 		}
 		if cmd == "department" && len(rest) > 0 && rest[0] == "list" {
 			return listDepartments(ctx, rest[1:], env, stdout, stderr)

@@ -43,7 +43,9 @@ func (c cli) mustID(t *testing.T, args ...string) int64 {
 	if err != nil {
 		t.Fatalf("%v: %v\n%s", args, err, errOut)
 	}
-	id, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	// The id is the first line (inbox create prints its secret after it).
+	first, _, _ := strings.Cut(out, "\n")
+	id, err := strconv.ParseInt(strings.TrimSpace(first), 10, 64)
 	if err != nil {
 		t.Fatalf("%v printed %q, want an id", args, out)
 	}
