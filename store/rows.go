@@ -110,9 +110,20 @@ const messageInsertFields = `account_id, case_id, sender, agent_id, kind, text, 
 
 // insertMessage writes m as a new row and sets its ID.
 func insertMessage(tx *gorm.DB, m *models.Message) error {
-	return tx.Raw(`INSERT INTO messages (`+messageInsertFields+`)
+	err := tx.Raw(`INSERT INTO messages (`+messageInsertFields+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		m.AccountID, m.CaseID, m.Sender, m.AgentID, m.Kind, m.Text, m.Markdown, m.Lang, m.EmailFrom, m.EmailTo,
 		m.EmailCc, m.EmailBcc, m.EmailSubject, m.HTMLBody, m.HTMLOriginal, m.SourceRef, m.SMSFrom, m.SMSTo, m.Read, m.Edited, m.DeliveryStatus, m.DeliveredAt,
 		m.FailedAt, m.FailReason, m.CreatedAt, m.UpdatedAt).Row().Scan(&m.ID)
+	return translate(tx, err)
+}
+
+// translate turns a driver's error of a statement run outside GORM's own
+// callbacks (Row().Scan) into GORM's, as TranslateError does for the rest:
+// a unique violation becomes gorm.ErrDuplicatedKey.
+func translate(tx *gorm.DB, err error) error {
+	if t, ok := tx.Dialector.(gorm.ErrorTranslator); ok && err != nil {
+		return t.Translate(err)
+	}
+	return err
 }
