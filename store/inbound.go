@@ -453,7 +453,8 @@ func (s *Store) receive(tx *gorm.DB, accountID, caseID int64, channel models.Cha
 	if _, err := insertAttachments(tx, msg, files, now); err != nil {
 		return err
 	}
-	set := map[string]any{"updated_at": now}
+	// A customer's message wants reading (REVE's unread).
+	set := map[string]any{"updated_at": now, "unread": true}
 	status := c.Status
 	if c.Status == models.StatusClosed {
 		status = models.StatusOpen

@@ -566,3 +566,37 @@ func TestStore_SMSReceipt(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_ReceiveEmail_OfflineCase checks that a visitor's answer to an
+// agent's email about an offline message shows in that offline message:
+// as a reply under the visitor's name, counted, and the message unread.
+func TestStore_ReceiveEmail_OfflineCase(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := mustOutboxFixture(t, s)
+		visitor := storetest.MustContact(t, s, f.acct.ID, "Vera", "vera@example.com", "")
+		oc := storetest.MustOfflineCase(t, s, f.acct.ID, visitor.ID, "Pricing", "How much?", time.Now().Add(-time.Hour))
+		if err := s.GORM().Model(&models.Case{}).Where("id = ?", oc.ID).Update("unread", false).Error; err != nil {
+			t.Fatal(err)
+		}
+		f.c.ID = oc.ID
+		_, ref := mustSentEmail(t, s, f)
+		res, err := s.ReceiveEmail(ctx, inboxID(t, s, f.acct.ID, models.InboxEmail), inboundEmail("<vera-1@example.com>", func(in *store.InboundEmail) {
+			in.From, in.References, in.TextBody = "vera@example.com", []string{ref}, "Thanks, and for ten?"
+		}))
+		if err != nil || res.CaseID != oc.ID {
+			t.Fatalf("ReceiveEmail = %+v, %v; want the offline case %d", res, err, oc.ID)
+		}
+		d, err := s.OfflineCase(ctx, f.acct.ID, oc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Replies) != 2 || d.Replies[0].Text != "Thanks, and for ten?" || d.Replies[0].AgentID != 0 ||
+			d.Replies[0].FirstName != "Vera" || d.Replies[0].Email != "vera@example.com" || d.Replies[1].AgentID != f.agent.ID {
+			t.Errorf("replies %+v; want the visitor's answer, then the agent's email", d.Replies)
+		}
+		if d.Message != "How much?" || !d.Unread || d.ReplyCount != 2 {
+			t.Errorf("offline case: message %q, unread %v, %d replies; want the first message, unread, 2", d.Message, d.Unread, d.ReplyCount)
+		}
+	})
+}

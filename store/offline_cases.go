@@ -12,7 +12,8 @@ import (
 )
 
 // OfflineCase is an offline-message case as a list shows it: the case, its
-// contact, the visitor's first message and the number of agent replies.
+// contact, the visitor's first message and the number of replies (the
+// agents' messages and the visitor's later ones).
 type OfflineCase struct {
 	ID           int64
 	ContactID    int64
@@ -26,7 +27,9 @@ type OfflineCase struct {
 	ReplyCount   int64
 }
 
-// Reply is an agent's message in an offline-message case, with its author.
+// Reply is an agent's message in an offline-message case, with its author,
+// or a later message of the visitor's (AgentID 0, the visitor's name and
+// email).
 type Reply struct {
 	Text      string
 	At        time.Time
@@ -36,20 +39,22 @@ type Reply struct {
 	Email     string
 }
 
-// OfflineCaseDetail is one offline case with its agent replies, newest first.
+// OfflineCaseDetail is one offline case with its replies, newest first.
 type OfflineCaseDetail struct {
 	OfflineCase
 	Replies []Reply
 }
 
 // offlineColumns selects an offline case from cases c joined to contacts ct.
-// A reply is an agent's message (notes and events are not replies); the
-// message is the visitor's first one. scanOfflineCase reads them in this order.
+// A reply is an agent's message or a later one of the visitor's (notes and
+// events are not replies); the message is the visitor's first one. scanOfflineCase reads them in this order.
 const offlineColumns = `c.id, c.contact_id, ct.name AS contact_name, ct.email AS contact_email,
 	ct.phone AS contact_phone, c.subject, c.started_at AS received_at, c.unread,
 	COALESCE((SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
 		ORDER BY m.created_at, m.id LIMIT 1), '') AS message,
-	(SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.sender = 'agent' AND m.kind = 'message') AS reply_count`
+	(SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.sender IN ('agent', 'contact') AND m.kind = 'message')
+	- (SELECT COUNT(*) FROM (SELECT 1 FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message' LIMIT 1) f)
+	AS reply_count`
 
 // scanOfflineCase reads one row of a query selecting offlineColumns.
 // Scanning by position, not through GORM's reflection, is measurably
@@ -103,7 +108,7 @@ func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, siz
 	return rows, nil
 }
 
-// OfflineCase returns one offline case of the account with its agent
+// OfflineCase returns one offline case of the account with its
 // replies, newest first. It returns ErrNotFound when the id is not an offline
 // message of the account.
 func (s *Store) OfflineCase(ctx context.Context, accountID, id int64) (OfflineCaseDetail, error) {
@@ -121,10 +126,15 @@ func (s *Store) OfflineCase(ctx context.Context, accountID, id int64) (OfflineCa
 		}
 		out.OfflineCase = rows[0]
 		out.Replies = []Reply{}
-		return tx.Raw(`SELECT m.text, m.created_at AS at, a.id AS agent_id, a.first_name, a.last_name, a.email
-			FROM messages m JOIN agents a ON a.id = m.agent_id
-			WHERE m.case_id = ? AND m.account_id = ? AND m.sender = 'agent' AND m.kind = 'message'
-			ORDER BY m.created_at DESC, m.id DESC`, id, accountID).Scan(&out.Replies).Error
+		// The visitor's later messages (answers to an agent's email, say)
+		// are replies too, under the visitor's name and with no agent.
+		return tx.Raw(`SELECT m.text, m.created_at AS at, COALESCE(a.id, 0) AS agent_id,
+				COALESCE(a.first_name, ?) AS first_name, COALESCE(a.last_name, '') AS last_name, COALESCE(a.email, ?) AS email
+			FROM messages m LEFT JOIN agents a ON a.id = m.agent_id
+			WHERE m.case_id = ? AND m.account_id = ? AND m.kind = 'message'
+				AND (m.sender = 'agent' OR m.sender = 'contact' AND m.id <> (SELECT f.id FROM messages f
+					WHERE f.case_id = ? AND f.sender = 'contact' AND f.kind = 'message' ORDER BY f.created_at, f.id LIMIT 1))
+			ORDER BY m.created_at DESC, m.id DESC`, out.ContactName, out.ContactEmail, id, accountID, id).Scan(&out.Replies).Error
 	})
 	if err != nil {
 		return OfflineCaseDetail{}, wrap(fmt.Sprintf("offline case %d", id), err)
