@@ -174,10 +174,15 @@ func TestE2E_OneConversation(t *testing.T) {
 				}
 			}
 
-			// REVE counts the two agent replies.
+			// REVE counts the two agent replies and the visitor's answer, and
+			// shows the answer under the visitor's name.
 			code, body = s.get(t, "/api/offlinemessages", email, password)
-			if code != 200 || !strings.Contains(body, `"reply_message_count":2`) {
-				t.Errorf("REVE list = %d %s, want 2 replies", code, body)
+			if code != 200 || !strings.Contains(body, `"reply_message_count":3`) {
+				t.Errorf("REVE list = %d %s, want 3 replies", code, body)
+			}
+			code, body = s.get(t, fmt.Sprint("/api/offlinemessages/", offline.ID), email, password)
+			if code != 200 || !strings.Contains(body, `{"reply_message":"Thanks, both of you",`) || !strings.Contains(body, `"agent_id":0,"first_name":"Visitor"`) {
+				t.Errorf("REVE detail = %d %s, want the visitor's answer first, by the visitor", code, body)
 			}
 
 			// HelpCrunch closes the chat; Acquire then refuses it, HelpCrunch reopens it.
