@@ -348,7 +348,7 @@ func (p *parser) mediaType(v string) (string, map[string]string) {
 // boundaryParam digs the boundary out of a Content-Type that does not
 // parse as a whole (a bad parameter beside it).
 func boundaryParam(v string) string {
-	i := strings.Index(strings.ToLower(v), "boundary=")
+	i := indexASCIIFold(v, "boundary=")
 	if i < 0 {
 		return ""
 	}
@@ -359,6 +359,18 @@ func boundaryParam(v string) string {
 	}
 	b, _, _ = strings.Cut(b, ";")
 	return strings.TrimSpace(b)
+}
+
+// indexASCIIFold returns the index of the lowercase ASCII word in s, in
+// any case, or -1. (strings.ToLower would do, but for changing the length
+// of some other characters, and so the index.)
+func indexASCIIFold(s, word string) int {
+	for i := 0; i+len(word) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(word)], word) {
+			return i
+		}
+	}
+	return -1
 }
 
 // rfc2231Param returns the parameter name of the header value v given in
@@ -461,6 +473,10 @@ func (p *parser) walk(h textproto.MIMEHeader, body io.Reader, depth int, inRepor
 		ct = "text/plain"
 	}
 	t, params := p.mediaType(ct)
+	if !strings.Contains(t, "/") {
+		// RFC 2045: what does not say its type is plain text.
+		t = "text/plain"
+	}
 	if strings.HasPrefix(t, "multipart/") && params["boundary"] != "" {
 		if depth >= maxDepth {
 			return

@@ -69,8 +69,8 @@ func TestParseEmail_Bodies(t *testing.T) {
 			file: "plain.eml", messageID: "<CAF1042.ann@mail.example.com>",
 			from: "ann@example.com", fromName: "Ann Customer",
 			to: []string{"support@acme.test", "bob@acme.test"}, cc: []string{"carol@example.com", "dave@example.com"},
-			subject: "Order 1042 has not arrived",
-			text:    "Hello,\n\nmy order 1042 still has not arrived. Can you check? Merci — Ann\n\n> On Friday you wrote:\n> It ships today.\n",
+			subject:        "Order 1042 has not arrived",
+			text:           "Hello,\n\nmy order 1042 still has not arrived. Can you check? Merci — Ann\n\n> On Friday you wrote:\n> It ships today.\n",
 			wantReferences: []string{"<case-7.msg-3@acme.test>", "<case-7.msg-2@acme.test>", "<case-7.msg-1@acme.test>"},
 			wantNoHTMLBody: true,
 		},
@@ -168,6 +168,14 @@ func TestParseEmail_Attachments(t *testing.T) {
 				{Name: "отчёт.xlsx", ContentType: "application/octet-stream", Content: []byte{0, 1, 2}},
 			},
 		},
+		{
+			file: "forwarded.eml", text: "See the message below.",
+			want: []store.NewAttachment{
+				{Name: "notes.txt", ContentType: "text/plain; charset=utf-8", Content: []byte("my notes")},
+				{Name: "attachment-2.ics", ContentType: "text/calendar; charset=utf-8", Content: []byte("BEGIN:VCALENDAR\nEND:VCALENDAR")},
+				{Name: "attachment-3.eml", ContentType: "message/rfc822", Content: []byte("From: Bob <bob@example.com>\nSubject: the invite\nMessage-ID: <orig-1@example.com>\n\nCome on Monday.")},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -188,6 +196,29 @@ func TestParseEmail_Attachments(t *testing.T) {
 				if !store.ValidContentType(a.ContentType) {
 					t.Errorf("attachment %d content type %q is not valid", i, a.ContentType)
 				}
+			}
+		})
+	}
+}
+
+func TestParseEmail_Charsets(t *testing.T) {
+	tests := []struct {
+		name, contentType, cte, body, want string
+	}{
+		{"invalid utf-8", "text/plain; charset=utf-8", "8bit", "caf\xff\xfe ok", "caf\uFFFD\uFFFD ok"},
+		{"no charset, utf-8 bytes", "text/plain", "8bit", "naïve", "naïve"},
+		{"unknown charset as utf-8", "text/plain; charset=x-klingon", "8bit", "qa\x80pla", "qa\uFFFDpla"},
+		{"koi8-r quoted-printable", "text/plain; charset=\"KOI8-R\"", "quoted-printable", "=F0=D2=C9=D7=C5=D4", "Привет"},
+		{"shift_jis", "text/plain; charset=Shift_JIS", "base64", "grGC8YLJgr+CzQ==", "こんにちは"},
+		{"bad content type is text", "garbage", "7bit", "just text", "just text"},
+		{"bad base64 keeps what decoded", "text/plain", "base64", "aGVsbG8g d29y\x00bGQ*!", "hello world"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := "From: ann@example.com\r\nContent-Type: " + tt.contentType + "\r\nContent-Transfer-Encoding: " + tt.cte + "\r\n\r\n" + tt.body
+			in := MustParse(t, []byte(raw))
+			if in.TextBody != tt.want || len(in.Attachments) != 0 {
+				t.Errorf("TextBody, attachments = %q, %d; want %q, 0", in.TextBody, len(in.Attachments), tt.want)
 			}
 		})
 	}
