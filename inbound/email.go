@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -49,13 +48,12 @@ const (
 
 var errHeaderTooLarge = errors.New("header block too large")
 
-// source is the caller's reader as the parser reads it: hashed, counted
-// against the header bound while headers are read, and remembering the
-// caller's error, which the parser must return rather than take for the
-// message's end.
+// source is the caller's reader as the parser reads it (hashed by a
+// TeeReader under it): counted against the header bound while headers are
+// read, and remembering the caller's error, which the parser must return
+// rather than take for the message's end.
 type source struct {
 	r     io.Reader
-	hash  hash.Hash
 	n     int64
 	limit int64 // 0: none
 	err   error
@@ -71,7 +69,6 @@ func (s *source) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := s.r.Read(p)
-	s.hash.Write(p[:n])
 	s.n += int64(n)
 	if err != nil && err != io.EOF && s.err == nil {
 		s.err = err
@@ -91,7 +88,8 @@ func (s *source) Read(p []byte) (int, error) {
 // It returns an error wrapping ErrMalformed for input that is not a message
 // with a From address, and the error of r, if reading it failed.
 func ParseEmail(r io.Reader) (store.InboundEmail, error) {
-	src := &source{r: r, hash: sha256.New(), limit: maxHeaderBytes}
+	sum := sha256.New()
+	src := &source{r: io.TeeReader(r, sum), limit: maxHeaderBytes}
 	br := bufio.NewReaderSize(src, 32<<10)
 	skipMboxLine(br)
 	hdr, err := textproto.NewReader(br).ReadMIMEHeader()
@@ -114,7 +112,7 @@ func ParseEmail(r io.Reader) (store.InboundEmail, error) {
 		return store.InboundEmail{}, err
 	}
 	if in.MessageID == "" {
-		in.MessageID = fmt.Sprintf("<%x@switchboard.invalid>", src.hash.Sum(nil))
+		in.MessageID = fmt.Sprintf("<%x@switchboard.invalid>", sum.Sum(nil))
 	}
 	p.finishBodies()
 	p.finishReport(from)
