@@ -22,9 +22,14 @@ import (
 // email route the inbox's own secret.
 const (
 	pathInboundSMS    = prefix + "/inbound/sms"
-	pathInboundStatus = prefix + "/inbound/sms/status"
+	pathInboundStatus = InboundSMSStatusPath
 	pathInboundEmail  = prefix + "/inbound/email/:inbox"
 )
+
+// InboundSMSStatusPath is the path of the SMS status callback: the SMS
+// sender asks the provider to post delivery receipts to the public URL
+// followed by it.
+const InboundSMSStatusPath = prefix + "/inbound/sms/status"
 
 // smsBodyLimit bounds a provider's SMS or status form: a few kilobytes of
 // fields, ten media URLs at most.
