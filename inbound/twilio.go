@@ -88,7 +88,7 @@ func urlVariants(raw string) []string {
 		return []string{raw}
 	}
 	rest := raw[len(prefix):]
-	host := u.Host
+	var host string
 	switch u.Port() {
 	case "":
 		host = net.JoinHostPort(u.Hostname(), def)
