@@ -17,10 +17,23 @@ import (
 // Twilio sends SMS through Twilio's Messages API or any service that speaks
 // it. It is safe for concurrent use.
 type Twilio struct {
-	endpoint   string
-	accountSID string
-	authToken  string
-	client     *http.Client
+	endpoint       string
+	accountSID     string
+	authToken      string
+	statusCallback string
+	client         *http.Client
+}
+
+// TwilioOptions tunes a Twilio sender; its zero value is the defaults.
+type TwilioOptions struct {
+	// Client sends the requests; nil is a client without timeout (Send's
+	// context bounds each request). A copy of it is used that does not
+	// follow redirects, since following one would turn the POST into a GET.
+	Client *http.Client
+	// StatusCallback, when set, is the absolute http(s) URL the provider is
+	// asked to post each SMS's status changes to (its delivery receipts):
+	// the server's /switchboard/v1/inbound/sms/status.
+	StatusCallback string
 }
 
 // maxResponse bounds how much of a provider's answer is read: a JSON object
@@ -29,11 +42,9 @@ const maxResponse = 1 << 20
 
 // NewTwilio returns a sender posting to {baseURL}/2010-04-01/Accounts/{sid}/Messages.json
 // (baseURL is https://api.twilio.com for Twilio itself) with HTTP Basic auth
-// accountSID:authToken. client may be nil (a client without timeout: Send's
-// context bounds each request); a copy of it is used that does not follow
-// redirects, since following one would turn the POST into a GET. It returns
-// an error for a base URL that is not absolute http(s) or empty credentials.
-func NewTwilio(baseURL, accountSID, authToken string, client *http.Client) (*Twilio, error) {
+// accountSID:authToken, tuned by opts. It returns an error for a base URL or
+// status callback URL that is not absolute http(s), or empty credentials.
+func NewTwilio(baseURL, accountSID, authToken string, opts TwilioOptions) (*Twilio, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("sms provider url %q: must be an absolute http or https URL without query", baseURL)
@@ -41,16 +52,23 @@ func NewTwilio(baseURL, accountSID, authToken string, client *http.Client) (*Twi
 	if accountSID == "" || authToken == "" {
 		return nil, errors.New("sms provider: account SID and auth token are required")
 	}
+	if cb := opts.StatusCallback; cb != "" {
+		u, err := url.Parse(cb)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+			return nil, fmt.Errorf("sms status callback %q: must be an absolute http or https URL", cb)
+		}
+	}
 	var c http.Client
-	if client != nil {
-		c = *client
+	if opts.Client != nil {
+		c = *opts.Client
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Twilio{
-		endpoint:   strings.TrimSuffix(u.String(), "/") + "/2010-04-01/Accounts/" + url.PathEscape(accountSID) + "/Messages.json",
-		accountSID: accountSID,
-		authToken:  authToken,
-		client:     &c,
+		endpoint:       strings.TrimSuffix(u.String(), "/") + "/2010-04-01/Accounts/" + url.PathEscape(accountSID) + "/Messages.json",
+		accountSID:     accountSID,
+		authToken:      authToken,
+		statusCallback: opts.StatusCallback,
+		client:         &c,
 	}, nil
 }
 
@@ -63,7 +81,8 @@ type twilioAnswer struct {
 }
 
 // Send posts the SMS of o with the delivery's reference as the
-// I-Twilio-Idempotency-Token, so that a resend is not a second SMS. It
+// I-Twilio-Idempotency-Token, so that a resend is not a second SMS, and the
+// status callback URL when there is one. It
 // returns the provider's message sid. A 429, a 5xx, another unexpected
 // status and network errors are temporary; any other 4xx is ErrPermanent
 // with the provider's message and code.
@@ -76,6 +95,9 @@ func (t *Twilio) Send(ctx context.Context, o store.Outgoing) (string, error) {
 		return "", fmt.Errorf("%w: delivery %d has no idempotency reference", ErrPermanent, o.Delivery.ID)
 	}
 	form := url.Values{"To": {o.Message.SMSTo}, "From": {o.Message.SMSFrom}, "Body": {o.Message.Text}}
+	if t.statusCallback != "" {
+		form.Set("StatusCallback", t.statusCallback)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", fmt.Errorf("%w: sms request: %w", ErrPermanent, err)

@@ -26,7 +26,7 @@ func sampleSMS() store.Outgoing {
 
 func mustTwilio(tb testing.TB, baseURL string) *delivery.Twilio {
 	tb.Helper()
-	tw, err := delivery.NewTwilio(baseURL, testSID, testToken, nil)
+	tw, err := delivery.NewTwilio(baseURL, testSID, testToken, delivery.TwilioOptions{})
 	if err != nil {
 		tb.Fatalf("NewTwilio: %v", err)
 	}
@@ -135,22 +135,63 @@ func TestTwilio_Send_noReference(t *testing.T) {
 
 func TestNewTwilio(t *testing.T) {
 	tests := []struct {
-		name, base, sid, token string
-		ok                     bool
+		name, base, sid, token, callback string
+		ok                               bool
 	}{
-		{"twilio", "https://api.twilio.com", testSID, testToken, true},
-		{"local http with a path", "http://127.0.0.1:8080/twilio/", testSID, testToken, true},
-		{"relative", "/2010-04-01", testSID, testToken, false},
-		{"other scheme", "ftp://api.twilio.com", testSID, testToken, false},
-		{"query", "https://api.twilio.com?x=1", testSID, testToken, false},
-		{"no sid", "https://api.twilio.com", "", testToken, false},
-		{"no token", "https://api.twilio.com", testSID, "", false},
+		{"twilio", "https://api.twilio.com", testSID, testToken, "", true},
+		{"local http with a path", "http://127.0.0.1:8080/twilio/", testSID, testToken, "", true},
+		{"relative", "/2010-04-01", testSID, testToken, "", false},
+		{"other scheme", "ftp://api.twilio.com", testSID, testToken, "", false},
+		{"query", "https://api.twilio.com?x=1", testSID, testToken, "", false},
+		{"no sid", "https://api.twilio.com", "", testToken, "", false},
+		{"no token", "https://api.twilio.com", testSID, "", "", false},
+		{"a status callback", "https://api.twilio.com", testSID, testToken, "https://desk.example.com/switchboard/v1/inbound/sms/status", true},
+		{"a relative status callback", "https://api.twilio.com", testSID, testToken, "/switchboard/v1/inbound/sms/status", false},
+		{"a status callback of another scheme", "https://api.twilio.com", testSID, testToken, "ftp://desk.example.com/status", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := delivery.NewTwilio(tt.base, tt.sid, tt.token, http.DefaultClient)
+			_, err := delivery.NewTwilio(tt.base, tt.sid, tt.token, delivery.TwilioOptions{Client: http.DefaultClient, StatusCallback: tt.callback})
 			if (err == nil) != tt.ok {
 				t.Fatalf("NewTwilio = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestTwilio_Send_StatusCallback(t *testing.T) {
+	const callback = "https://desk.example.com/switchboard/v1/inbound/sms/status"
+	tests := []struct {
+		name, callback string
+	}{
+		{"asked for when set", callback},
+		{"left out when not", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fp := mustProvider(t, nil)
+			tw, err := delivery.NewTwilio(fp.URL, testSID, testToken, delivery.TwilioOptions{StatusCallback: tt.callback})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tw.Send(t.Context(), sampleSMS()); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			reqs := fp.Requests()
+			if len(reqs) != 1 {
+				t.Fatalf("%d requests, want 1", len(reqs))
+			}
+			got, ok := reqs[0].Form["StatusCallback"]
+			switch {
+			case tt.callback == "" && ok:
+				t.Errorf("StatusCallback %q sent without one configured", got)
+			case tt.callback != "" && (len(got) != 1 || got[0] != tt.callback):
+				t.Errorf("StatusCallback %q, want %q", got, tt.callback)
+			}
+			for _, k := range []string{"To", "From", "Body"} {
+				if len(reqs[0].Form[k]) != 1 {
+					t.Errorf("form %s = %q", k, reqs[0].Form[k])
+				}
 			}
 		})
 	}

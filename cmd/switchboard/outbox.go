@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"switchboard/delivery"
+	"switchboard/handlers/switchboard"
 	"switchboard/store"
 )
 
@@ -85,7 +87,12 @@ func (c *outboxConfig) worker(st *store.Store, log *slog.Logger) (*delivery.Work
 		log.Warn("no SMTP relay configured (--smtp-url): email replies stay queued")
 	}
 	if c.smsURL != "" {
-		s, err := delivery.NewTwilio(c.smsURL, c.smsSID, c.smsToken, &http.Client{Timeout: 30 * time.Second})
+		opts := delivery.TwilioOptions{Client: &http.Client{Timeout: 30 * time.Second}}
+		if c.publicURL != "" {
+			// The provider posts each SMS's status changes there.
+			opts.StatusCallback = strings.TrimSuffix(c.publicURL, "/") + switchboard.InboundSMSStatusPath
+		}
+		s, err := delivery.NewTwilio(c.smsURL, c.smsSID, c.smsToken, opts)
 		if err != nil {
 			return nil, fmt.Errorf("--sms-url: %w", err)
 		}

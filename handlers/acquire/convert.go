@@ -701,13 +701,23 @@ func toTimeline(v store.CaseView) timelineObject {
 	}
 }
 
-// smsStatus is an SMS's status in the provider's (Twilio's) words: an
-// agent's SMS is queued in the outbox, sending while the worker hands it
-// over, then sent or failed; a contact's was received. switchboard hears
-// nothing back from the provider, so never delivered or undelivered.
-func smsStatus(d *models.Delivery) string {
+// smsStatus is the status of the SMS m in the provider's (Twilio's) words:
+// a contact's was received (d is nil); an agent's is queued in the outbox,
+// sending while the worker hands it over, then sent or failed, and
+// delivered or undelivered once the provider's delivery receipt says so
+// (the message's delivery status, which receipts set while the outbox row
+// stays sent).
+func smsStatus(m models.Message, d *models.Delivery) string {
 	if d == nil {
 		return "received"
+	}
+	switch models.DeliveryStatus(m.DeliveryStatus) {
+	case models.DeliveryDelivered:
+		return "delivered"
+	case models.DeliveryUndelivered:
+		return "undelivered"
+	case models.DeliveryFailed:
+		return "failed"
 	}
 	switch d.Status {
 	case models.DeliverySending:
@@ -760,7 +770,7 @@ func toSMSMeta(sm store.SentMessage) smsMeta {
 	m := sm.Message
 	out := smsMeta{
 		ToUpper: m.SMSTo, To: m.SMSTo, SMS: m.Text, BodyUpper: m.Text, FromUpper: m.SMSFrom, Body: m.Text,
-		From: m.SMSFrom, Status: smsStatus(sm.Delivery), NumMedia: "0", MediaMeta: []emptyObject{},
+		From: m.SMSFrom, Status: smsStatus(m, sm.Delivery), NumMedia: "0", MediaMeta: []emptyObject{},
 		Direction: "inbound", APIVersion: "2010-04-01", DateCreated: isoTime(m.CreatedAt),
 		DateUpdated: isoTime(m.UpdatedAt), NumSegments: strconv.Itoa(smsSegments(m.Text)),
 	}
@@ -768,10 +778,11 @@ func toSMSMeta(sm store.SentMessage) smsMeta {
 		out.Direction = "outbound-api"
 		out.SID = nonEmpty(d.ProviderRef)
 		out.DateUpdated = isoTime(d.UpdatedAt)
-		if d.Status == models.DeliverySent {
+		switch out.Status {
+		case "sent", "delivered", "undelivered":
 			out.DateSent = isoTimePtr(m.DeliveredAt)
 		}
-		if d.Status == models.DeliveryFailed {
+		if out.Status == "failed" || out.Status == "undelivered" {
 			out.ErrorMessage = nonEmpty(m.FailReason)
 		}
 	}

@@ -17,7 +17,7 @@ const (
 	codeBadRequest   = "bad_request" // 400: the body is not JSON, or a value has the wrong type
 	codeBadKey       = "bad_idempotency_key"
 	codeUnauthorized = "unauthorized" // 401: no key, or a bad, expired or revoked one
-	codeForbidden    = "forbidden"    // 403: the key lacks the scope
+	codeForbidden    = "forbidden"    // 403: the key lacks the scope, or an inbound SMS's signature is wrong
 	codeNotFound     = "not_found"    // 404: no such webhook of the account, or no such route
 	codeMethod       = "method_not_allowed"
 	codeConflict     = "conflict"  // 409: an Idempotency-Key still in flight
@@ -68,6 +68,12 @@ func (e *apiError) Kind() errkind.Kind {
 		return errkind.Unavailable
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
 		return errkind.Invalid
+	case http.StatusUnauthorized:
+		return errkind.Unauthenticated
+	case http.StatusForbidden:
+		return errkind.Forbidden
+	case http.StatusRequestEntityTooLarge:
+		return errkind.TooLarge
 	}
 	return errkind.Internal
 }

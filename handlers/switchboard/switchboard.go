@@ -27,6 +27,7 @@ type Store interface {
 	DeleteWebhook(ctx context.Context, accountID, id int64) error
 	WebhookDeliveries(ctx context.Context, accountID, webhookID int64, f store.WebhookDeliveryFilter) ([]models.WebhookDelivery, error)
 	EventSource
+	InboundStore
 }
 
 // EventSource is what the live stream reads: the account's events, its
@@ -142,11 +143,14 @@ const (
 )
 
 type api struct {
-	store    Store
-	catalogs map[models.WebhookFormat]Catalog
-	stream   StreamConfig
-	feeds    *feeds
-	log      *slog.Logger
+	store   Store
+	inbound InboundStore
+	// inboundCfg tunes the inbound routes.
+	inboundCfg InboundConfig
+	catalogs   map[models.WebhookFormat]Catalog
+	stream     StreamConfig
+	feeds      *feeds
+	log        *slog.Logger
 	// open counts the open streams, under mu.
 	mu   sync.Mutex
 	open int
@@ -176,14 +180,16 @@ func routes() []route {
 // namespace's error rendering, the shared middleware before
 // authentication (deps.Before), the bearer key check (deps.Keys), the
 // route's scope check (admin for the webhooks, read for the stream), then
-// the shared middleware after authentication (deps.After).
+// the shared middleware after authentication (deps.After). The inbound
+// routes (inbound.go) run deps.Before alone and check the provider's
+// signature or the inbox's secret themselves.
 func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 	register(e, deps.Store, deps, cfg)
 }
 
 // register is Register over st, which the tests may replace.
 func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
-	a := &api{store: st, catalogs: cfg.Catalogs, stream: cfg.Stream.withDefaults(), log: deps.Logger()}
+	a := &api{store: st, inbound: st, inboundCfg: cfg.Inbound, catalogs: cfg.Catalogs, stream: cfg.Stream.withDefaults(), log: deps.Logger()}
 	a.feeds = newFeeds(st, a.stream, deps.Logger())
 	before := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(cfg.BodyLimit)...)
 	after := deps.After()
@@ -191,6 +197,13 @@ func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
 	for _, r := range routes() {
 		chain := append(slices.Clone(before), keyauth.Require(deps.Keys, errMissingKey), keyauth.RequireScope(r.scope))
 		chain = append(chain, after...)
+		h := r.handler
+		routed = append(routed, e.Add(r.method, r.path, func(c echo.Context) error { return h(a, c) }, chain...))
+	}
+	// The providers that post to the inbound routes hold no API key: each
+	// route checks its own credentials, under its own body limit.
+	for _, r := range inboundRoutes(cfg.Inbound.emailLimit()) {
+		chain := append([]echo.MiddlewareFunc{renderErrors(deps.Logger())}, deps.Before(r.bodyLimit)...)
 		h := r.handler
 		routed = append(routed, e.Add(r.method, r.path, func(c echo.Context) error { return h(a, c) }, chain...))
 	}
