@@ -46,6 +46,7 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 func envFlags() []string {
 	return []string{"addr", "database-url", "database-max-conns", "log-level", "body-limit", "attachment-limit", "callgear-body-limit", "upload-max-items", "reve-page-size", "admin-email", "signing-secret",
 		"smtp-url", "sms-url", "sms-account-sid", "sms-auth-token", "public-url", "delivery-workers", "delivery-attempts",
+		"smtp-listen", "smtp-domain", "smtp-max-size", "smtp-max-conns", "smtp-max-recipients", "smtp-tls-cert", "smtp-tls-key",
 		"webhook-allow-private", "webhook-workers", "webhook-lease",
 		"redis-url", "redis-prefix", "ip-rate-limit", "trusted-proxies",
 		"login-failures-per-ip", "login-failures-ip-window", "login-failures-per-login", "login-failures-login-window",

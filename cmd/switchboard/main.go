@@ -82,6 +82,13 @@ Environment (a flag given on the command line wins):
   SWITCHBOARD_PUBLIC_URL           --public-url           base URL SMS providers reach the server at (signatures, receipts)
   SWITCHBOARD_DELIVERY_WORKERS     --delivery-workers     concurrent senders of the outbox (default 2)
   SWITCHBOARD_DELIVERY_ATTEMPTS    --delivery-attempts    attempts before a reply is marked failed (default 8)
+  SWITCHBOARD_SMTP_LISTEN          --smtp-listen          listen address of the SMTP receiver for inbound email, as :25 (empty: off)
+  SWITCHBOARD_SMTP_DOMAIN          --smtp-domain          the name the SMTP receiver greets with (default the host name)
+  SWITCHBOARD_SMTP_MAX_SIZE        --smtp-max-size        largest inbound email, by SMTP and HTTP (default 25M)
+  SWITCHBOARD_SMTP_MAX_CONNS       --smtp-max-conns       most SMTP connections at once (default 100)
+  SWITCHBOARD_SMTP_MAX_RECIPIENTS  --smtp-max-recipients  most recipients of one inbound email (default 50)
+  SWITCHBOARD_SMTP_TLS_CERT        --smtp-tls-cert        PEM certificate for STARTTLS, with --smtp-tls-key (empty: no STARTTLS)
+  SWITCHBOARD_SMTP_TLS_KEY         --smtp-tls-key         PEM private key of --smtp-tls-cert
   SWITCHBOARD_EVENT_RETENTION      --event-retention      how long events are kept (default 168h)
   SWITCHBOARD_MAX_STREAMS          --max-streams          most live event streams open at once (default 1000)
   SWITCHBOARD_STREAM_KEEP_ALIVE    --stream-keep-alive    keep-alive comment interval of a stream (default 15s)

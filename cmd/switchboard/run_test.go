@@ -7,6 +7,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,6 +153,61 @@ func TestRun_ServeConfigErrors(t *testing.T) {
 	_, _, err = c.run(t, "", "serve", "--log-level", "loud")
 	if err == nil || !strings.Contains(err.Error(), "--log-level") {
 		t.Errorf("bad log level: err = %v", err)
+	}
+}
+
+func TestRun_ServeSMTPConfig(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "cert.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{name: "every bad flag at once",
+			args: []string{"--smtp-listen", "nowhere", "--smtp-max-size", "big", "--smtp-max-conns", "0", "--smtp-max-recipients", "1001", "--smtp-domain", ""},
+			want: []string{"--smtp-listen", "--smtp-max-size", "--smtp-max-conns", "--smtp-max-recipients", "--smtp-domain"}},
+		{name: "from the environment",
+			env:  map[string]string{"SWITCHBOARD_SMTP_LISTEN": "nowhere", "SWITCHBOARD_SMTP_MAX_SIZE": "-1", "SWITCHBOARD_SMTP_MAX_CONNS": "10001"},
+			want: []string{"--smtp-listen", "--smtp-max-size", "--smtp-max-conns"}},
+		{name: "certificate without key", args: []string{"--smtp-tls-cert", notPEM},
+			want: []string{"--smtp-tls-cert and --smtp-tls-key go together"}},
+		{name: "key without certificate", env: map[string]string{"SWITCHBOARD_SMTP_TLS_KEY": notPEM},
+			want: []string{"--smtp-tls-cert and --smtp-tls-key go together"}},
+		{name: "certificate that does not load", args: []string{"--smtp-tls-cert", notPEM, "--smtp-tls-key", notPEM},
+			want: []string{"--smtp-tls-cert/--smtp-tls-key"}},
+		{name: "with the other flags' errors", args: []string{"--addr", "nowhere", "--smtp-max-conns", "0"},
+			want: []string{"--addr", "--smtp-max-conns"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cli{dbURL: storetest.MustURL(t, store.SQLite), env: tt.env}
+			_, _, err := c.run(t, "", append([]string{"serve"}, tt.args...)...)
+			if err == nil {
+				t.Fatal("serve started with a bad configuration")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not name %s: %v", want, err)
+				}
+			}
+		})
+	}
+	out, _, err := cli{}.run(t, "", "serve", "--help")
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("help: err = %v", err)
+	}
+	for _, want := range []string{"-smtp-listen", "-smtp-domain", "-smtp-max-size", "-smtp-max-conns", "-smtp-max-recipients", "-smtp-tls-cert", "-smtp-tls-key"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("serve help does not mention %s", want)
+		}
+	}
+	if top, _, _ := (cli{}).run(t, "", "--help"); !strings.Contains(top, "SWITCHBOARD_SMTP_LISTEN") {
+		t.Error("usage does not list SWITCHBOARD_SMTP_LISTEN")
 	}
 }
 

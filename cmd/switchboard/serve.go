@@ -29,6 +29,7 @@ type serveConfig struct {
 	common
 	signing
 	outbox       outboxConfig
+	smtp         smtpConfig
 	webhooks     webhookConfig
 	guards       guardConfig
 	events       eventConfig
@@ -72,6 +73,7 @@ func (c *serveConfig) validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.outbox.validate()...)
+	errs = append(errs, c.smtp.validate()...)
 	errs = append(errs, c.webhooks.validate()...)
 	errs = append(errs, c.guards.validate()...)
 	errs = append(errs, c.events.validate()...)
@@ -92,7 +94,8 @@ func (c *serveConfig) router(streamsDone <-chan struct{}) handlers.Config {
 		TrustedProxies: proxies,
 		// The live stream and the webhook routes (our own namespace).
 		Switchboard: switchboard.Config{BodyLimit: c.bodyLimit, Stream: c.events.stream(streamsDone),
-			Inbound: switchboard.InboundConfig{PublicURL: c.outbox.publicURL, SMSAuthToken: c.outbox.smsToken}},
+			Inbound: switchboard.InboundConfig{PublicURL: c.outbox.publicURL, SMSAuthToken: c.outbox.smsToken,
+				EmailLimit: c.smtp.maxBytes()}},
 	}
 }
 
@@ -109,6 +112,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	fs.IntVar(&cfg.maxItems, "upload-max-items", 500, "most offline messages or chats one CallGear upload takes (env SWITCHBOARD_UPLOAD_MAX_ITEMS)")
 	fs.IntVar(&cfg.revePageSize, "reve-page-size", 20, "rows per page of REVE lists (env SWITCHBOARD_REVE_PAGE_SIZE)")
 	cfg.outbox.addOutbox(fs)
+	cfg.smtp.addSMTP(fs)
 	cfg.webhooks.addWebhooks(fs)
 	cfg.guards.addGuards(fs)
 	cfg.events.addEvents(fs)
@@ -157,9 +161,21 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		return err
 	}
 
+	mx, err := cfg.smtp.server(st, log)
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	var mxLn net.Listener
+	if mx != nil {
+		if mxLn, err = net.Listen("tcp", cfg.smtp.listen); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s: %w", cfg.smtp.listen, err)
+		}
 	}
 	// The worker outlives the signal: it stops after the last request, so
 	// that what those requests queued is not left claimed.
@@ -194,20 +210,44 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "database", string(st.Backend()))
+	// The SMTP receiver: without it, mxServed never answers.
+	mxServed := make(chan error, 1)
+	if mx != nil {
+		go func() { mxServed <- mx.Serve(mxLn) }()
+		log.Info("smtp: listening", "addr", mxLn.Addr().String(), "domain", cfg.smtp.domain)
+	}
 
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-mxServed:
+		return fmt.Errorf("smtp: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	// The SMTP receiver finishes the messages in flight while HTTP does
+	// its requests.
+	mxStopped := make(chan error, 1)
+	if mx != nil {
+		go func() { mxStopped <- mx.Shutdown(shutdownCtx) }()
+	} else {
+		mxStopped <- nil
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if err := <-mxStopped; err != nil {
+		return fmt.Errorf("smtp shutdown: %w", err)
+	}
+	if mx != nil {
+		if err := <-mxServed; err != nil {
+			return fmt.Errorf("smtp: %w", err)
+		}
 	}
 	// The worker finishes the sends in flight (each within its 30 s send
 	// timeout) and gives back what it holds.
