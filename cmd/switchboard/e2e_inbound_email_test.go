@@ -9,9 +9,9 @@ import (
 	"net/smtp"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard/cmd/switchboard/binarytest"
-	"switchboard/inbound"
 	"switchboard/models"
 	"switchboard/store/storetest"
 )
@@ -117,9 +117,9 @@ func bounceMail(messageID, sentID string) string {
 // TestE2E_InboundEmail runs the real binary with its SMTP receiver: an
 // agent's email through Acquire goes out by the relay; the customer's reply,
 // sent to the receiver, lands in the same case in HelpCrunch and Acquire
-// and in the event stream; a bounce marks the email failed; an auto-reply
-// leaves a closed case closed. REVE shows no email messages (its chats
-// carry no transcript), so it is not read here.
+// and in the event stream, and, the case being a visitor's offline message,
+// in REVE; a bounce marks the email failed; an auto-reply leaves a closed
+// case closed.
 func TestE2E_InboundEmail(t *testing.T) {
 	bin := mustBuild(t)
 	for _, b := range storetest.Backends(t) {
@@ -130,24 +130,40 @@ func TestE2E_InboundEmail(t *testing.T) {
 			t.Setenv("SWITCHBOARD_SMTP_LISTEN", "127.0.0.1:0")
 			t.Setenv("SWITCHBOARD_SMTP_DOMAIN", "mx.acme.example")
 			s := mustStart(t, bin, dbURL)
-			_, _, token := binarytest.MustCredentials(t, s.stdout)
+			adminEmail, password, token := binarytest.MustCredentials(t, s.stdout)
 			mx := s.smtpAddr(t)
 			c := cli{dbURL: dbURL}
 			c.mustID(t, "inbox", "create", "--account", "1", "--kind", "email", "--address", "help@acme.example")
 			events := s.mustEvents(t, token, "message.created", "delivery.failed", "auto_reply.received", "case.closed")
 
-			code, body := s.call(t, http.MethodPost, "/v1/customers", token, "", map[string]any{"name": "Ann", "email": "ann@example.com"})
-			var cust struct{ ID int64 }
-			mustJSON(t, "customer", body, &cust)
-			if code != 200 {
-				t.Fatalf("POST /v1/customers = %d %s", code, body)
+			// Ann's offline message arrives through CallGear's upload; REVE
+			// shows it.
+			site := c.mustID(t, "site", "create", "--account", "1", "--domain", "shop.example")
+			code, body := s.call(t, http.MethodPost, "/data-api/v2.0", "", "", map[string]any{
+				"jsonrpc": "2.0", "id": 1, "method": "upload.offline_messages", "params": map[string]any{
+					"access_token": token, "offline_messages": []map[string]any{{
+						"date_time": time.Now().UTC().Add(-time.Hour).Format(time.DateTime), "name": "Ann", "email": "ann@example.com",
+						"message": "Where is my order?", "site_id": site,
+					}},
+				},
+			})
+			var up struct {
+				Result struct{ Data []struct{ ID int64 } }
 			}
-			code, body = s.call(t, http.MethodPost, "/v1/chats", token, "", map[string]any{"customer": cust.ID})
-			var chat struct{ ID int64 }
-			mustJSON(t, "chat", body, &chat)
-			if code != 200 {
-				t.Fatalf("POST /v1/chats = %d %s", code, body)
+			mustJSON(t, "upload.offline_messages", body, &up)
+			if code != 200 || len(up.Result.Data) != 1 {
+				t.Fatalf("upload.offline_messages = %d %s", code, body)
 			}
+			chat := struct{ ID int64 }{up.Result.Data[0].ID}
+			code, body = s.get(t, fmt.Sprint("/api/offlinemessages/", chat.ID), adminEmail, password)
+			var detail struct {
+				VisitorID int64 `json:"visitor_id"`
+			}
+			mustJSON(t, "REVE detail", body, &detail)
+			if code != 200 || detail.VisitorID == 0 {
+				t.Fatalf("REVE offline message = %d %s", code, body)
+			}
+			cust := struct{ ID int64 }{detail.VisitorID}
 
 			// The agent's email, through Acquire, out by the relay.
 			code, body = s.call(t, http.MethodPost, "/api/v1/mail/add-message", token, "", map[string]any{"data": map[string]any{
@@ -176,6 +192,10 @@ func TestE2E_InboundEmail(t *testing.T) {
 			code, body = s.call(t, http.MethodGet, fmt.Sprintf("/api/v1/crm/messenger/chat/messages?contactId=%d&threadId=%d", cust.ID, chat.ID), token, "", nil)
 			if code != 200 || !strings.Contains(body, "Thanks, it arrived") {
 				t.Errorf("Acquire messages of the case = %d %s, want the reply", code, body)
+			}
+			code, body = s.get(t, fmt.Sprint("/api/offlinemessages/", chat.ID), adminEmail, password)
+			if code != 200 || !strings.Contains(body, `"reply_message":"Thanks, it arrived`) || !strings.Contains(body, `"unread":1`) {
+				t.Errorf("REVE offline message = %d %s, want the reply among its replies, unread", code, body)
 			}
 			var ev struct {
 				CaseID    int64 `json:"case_id"`
@@ -209,9 +229,7 @@ func TestE2E_InboundEmail(t *testing.T) {
 
 			// A bounce for the sent email marks it failed.
 			bounce := bounceMail("<bounce1@mx.example.com>", sentID)
-			if parsed, err := inbound.ParseEmail(strings.NewReader(bounce)); err != nil || parsed.Bounce == nil {
-				t.Log("inbound.ParseEmail does not read delivery status reports yet: the bounce and auto-reply steps are skipped")
-			} else {
+			{
 				if err := smtp.SendMail(mx, nil, "", []string{"help@acme.example"}, []byte(bounce)); err != nil {
 					t.Fatalf("bounce: %v", err)
 				}
