@@ -35,7 +35,7 @@ func (c *smtpConfig) addSMTP(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&c.listen, "smtp-listen", "", "listen address of the built-in SMTP receiver for inbound email, as :25; empty: no SMTP receiver (env SWITCHBOARD_SMTP_LISTEN)")
 	fs.StringVar(&c.domain, "smtp-domain", host, "the name the SMTP receiver greets with: the host your MX record names (env SWITCHBOARD_SMTP_DOMAIN)")
-	fs.StringVar(&c.maxSize, "smtp-max-size", "25M", "largest inbound email, by SMTP and on the raw email route (env SWITCHBOARD_SMTP_MAX_SIZE)")
+	fs.StringVar(&c.maxSize, "smtp-max-size", "25MiB", "largest inbound email, by SMTP and on the raw email route: 25MiB is 26214400 bytes, 25M 25000000 (env SWITCHBOARD_SMTP_MAX_SIZE)")
 	fs.IntVar(&c.maxConns, "smtp-max-conns", inbound.DefaultMaxConns, "most SMTP connections at once, 1 to 10000; more are answered 421 (env SWITCHBOARD_SMTP_MAX_CONNS)")
 	fs.IntVar(&c.maxRecipients, "smtp-max-recipients", inbound.DefaultMaxRecipients, "most recipients of one inbound email, 1 to 1000; more are answered 452 (env SWITCHBOARD_SMTP_MAX_RECIPIENTS)")
 	fs.StringVar(&c.tlsCert, "smtp-tls-cert", "", "PEM certificate (chain) for STARTTLS, with --smtp-tls-key; empty: no STARTTLS (env SWITCHBOARD_SMTP_TLS_CERT)")

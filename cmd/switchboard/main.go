@@ -84,7 +84,7 @@ Environment (a flag given on the command line wins):
   SWITCHBOARD_DELIVERY_ATTEMPTS    --delivery-attempts    attempts before a reply is marked failed (default 8)
   SWITCHBOARD_SMTP_LISTEN          --smtp-listen          listen address of the SMTP receiver for inbound email, as :25 (empty: off)
   SWITCHBOARD_SMTP_DOMAIN          --smtp-domain          the name the SMTP receiver greets with (default the host name)
-  SWITCHBOARD_SMTP_MAX_SIZE        --smtp-max-size        largest inbound email, by SMTP and HTTP (default 25M)
+  SWITCHBOARD_SMTP_MAX_SIZE        --smtp-max-size        largest inbound email, by SMTP and HTTP (default 25MiB)
   SWITCHBOARD_SMTP_MAX_CONNS       --smtp-max-conns       most SMTP connections at once (default 100)
   SWITCHBOARD_SMTP_MAX_RECIPIENTS  --smtp-max-recipients  most recipients of one inbound email (default 50)
   SWITCHBOARD_SMTP_TLS_CERT        --smtp-tls-cert        PEM certificate for STARTTLS, with --smtp-tls-key (empty: no STARTTLS)
