@@ -327,8 +327,10 @@ func TestStore_AddMessage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(d.Replies) != 1 || d.Replies[0].Text != "hi" || d.Replies[0].AgentID != agent1.ID || d.Message != "hello" {
-			t.Errorf("after writes, detail = %+v; want the one agent reply and the first visitor message", d)
+		// The visitor's later message is a reply too (issue 21), newest first.
+		if len(d.Replies) != 2 || d.Replies[1].Text != "hi" || d.Replies[1].AgentID != agent1.ID ||
+			d.Replies[0].Text != "thanks" || d.Replies[0].AgentID != 0 || d.Message != "hello" {
+			t.Errorf("after writes, detail = %+v; want the visitor's later message, the agent reply, and the first visitor message", d)
 		}
 		if err := s.GORM().Exec("UPDATE cases SET status = 'closed' WHERE id = ?", c.ID).Error; err != nil {
 			t.Fatal(err)
