@@ -40,109 +40,6 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// pgxPage is the baseline of REVE's GET /api/offlinemessages?page_no=N: the
-// store's page walk (the per-day counts to the day holding the page's first
-// row, then that day's rows) and page query, in pgx.
-func pgxPage(pool *pgxpool.Pool, accountID int64, size int) http.Handler {
-	type row struct {
-		ID           int64  `json:"id"`
-		ContactID    int64  `json:"visitor_id"`
-		Name         string `json:"name"`
-		Email        string `json:"email"`
-		Phone        string `json:"phone"`
-		Subject      string `json:"subject"`
-		ReceivedTime int64  `json:"received_time"`
-		Unread       bool   `json:"unread"`
-		Message      string `json:"message"`
-		Replies      int64  `json:"reply_message_count"`
-	}
-	const columns = `c.id, c.contact_id, ct.name, ct.email, ct.phone, c.subject, c.started_at, c.unread,
-		COALESCE((SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
-			ORDER BY m.created_at, m.id LIMIT 1), ''),
-		(SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.sender = 'agent' AND m.kind = 'message')`
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page, err := strconv.ParseInt(r.URL.Query().Get("page_no"), 10, 64)
-		if err != nil || page < 1 {
-			page = 1
-		}
-		offset := (page - 1) * int64(size)
-		ctx := r.Context()
-		out := []row{}
-		query := func(q interface {
-			Query(context.Context, string, ...any) (pgx.Rows, error)
-		}) error {
-			var before *time.Time
-			skip := int64(0)
-			if offset > 0 {
-				rows, err := q.Query(ctx, `SELECT day, n FROM case_day_counts
-					WHERE account_id = $1 AND channel = 'offline' AND day < $2 AND n > 0 ORDER BY day DESC`, accountID, int64(1)<<62)
-				if err != nil {
-					return err
-				}
-				var seen int64
-				found := false
-				for rows.Next() {
-					var day, n int64
-					if err := rows.Scan(&day, &n); err != nil {
-						rows.Close()
-						return err
-					}
-					if seen+n > offset {
-						end := time.Unix((day+1)*86400, 0).UTC()
-						before, skip, found = &end, offset-seen, true
-						break
-					}
-					seen += n
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil {
-					return err
-				}
-				if !found {
-					return nil
-				}
-			}
-			bound, args := "", []any{accountID}
-			if before != nil {
-				bound, args = " AND started_at < $4", append(args, size, skip, *before)
-			} else {
-				args = append(args, size, skip)
-			}
-			rows, err := q.Query(ctx, `SELECT `+columns+`
-				FROM (SELECT id FROM cases WHERE account_id = $1 AND channel = 'offline'`+bound+`
-					ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3) p
-				JOIN cases c ON c.id = p.id
-				JOIN contacts ct ON ct.id = c.contact_id
-				ORDER BY c.started_at DESC, c.id DESC`, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var o row
-				var at time.Time
-				if err := rows.Scan(&o.ID, &o.ContactID, &o.Name, &o.Email, &o.Phone, &o.Subject, &at, &o.Unread, &o.Message, &o.Replies); err != nil {
-					return err
-				}
-				o.ReceivedTime = at.UnixMilli()
-				out = append(out, o)
-			}
-			return rows.Err()
-		}
-		if offset == 0 {
-			err = query(pool)
-		} else {
-			err = pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-				func(tx pgx.Tx) error { return query(tx) })
-		}
-		if err != nil {
-			fail(w, http.StatusInternalServerError, err)
-			return
-		}
-		writeJSON(w, out)
-	})
-}
-
 // chatMessage is a decoded chat message request: the case and the text.
 type chatMessage struct {
 	Case int64
@@ -172,78 +69,6 @@ func decodeAcquireChat(r *http.Request) (chatMessage, error) {
 	}
 	err := json.NewDecoder(r.Body).Decode(&in)
 	return chatMessage{Case: in.CaseID, Text: in.Message.Message}, err
-}
-
-// pgxMessage is the baseline of an agent's chat message (HelpCrunch POST
-// /v1/messages, Acquire chat/add-message), ported from handlers/bench_test.go:
-// lock the chat, read the agent, insert the message, update the chat.
-// withCase adds the case read of Acquire's answer (caseView).
-func pgxMessage(pool *pgxpool.Pool, accountID, agentID int64, decode func(*http.Request) (chatMessage, error), withCase bool) http.Handler {
-	type agentOut struct {
-		ID    int64  `json:"id"`
-		Name  string `json:"name"`
-		Email string `json:"email"`
-		Role  string `json:"role"`
-	}
-	type response struct {
-		ID        int64     `json:"id"`
-		Agent     *agentOut `json:"agent"`
-		Type      string    `json:"type"`
-		Text      string    `json:"text"`
-		CreatedAt string    `json:"createdAt"`
-		Chat      int64     `json:"chat"`
-		From      string    `json:"from"`
-		Case      any       `json:"case,omitempty"`
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, err := decode(r)
-		if err != nil {
-			fail(w, http.StatusBadRequest, err)
-			return
-		}
-		ctx := r.Context()
-		out := response{Type: "message", Text: in.Text, Chat: in.Case, From: "agent"}
-		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			var status string
-			if err := tx.QueryRow(ctx, `SELECT status FROM cases WHERE account_id = $1 AND id = $2 FOR UPDATE`,
-				accountID, in.Case).Scan(&status); err != nil {
-				return err
-			}
-			var a agentOut
-			var first, last string
-			if err := tx.QueryRow(ctx, `SELECT id, first_name, last_name, email, role FROM agents WHERE account_id = $1 AND id = $2`,
-				accountID, agentID).Scan(&a.ID, &first, &last, &a.Email, &a.Role); err != nil {
-				return err
-			}
-			a.Name = first + " " + last
-			out.Agent = &a
-			now := time.Now().UTC()
-			if err := tx.QueryRow(ctx, `INSERT INTO messages (account_id, case_id, sender, agent_id, kind, text, markdown, lang,
-				email_from, email_to, email_cc, email_bcc, email_subject, html_body, sms_from, sms_to, read, edited,
-				delivery_status, fail_reason, created_at, updated_at)
-				VALUES ($1, $2, 'agent', $3, 'message', $4, '', '', '', '', '', '', '', '', '', '', false, false, '', '', $5, $5)
-				RETURNING id`, accountID, in.Case, agentID, in.Text, now).Scan(&out.ID); err != nil {
-				return err
-			}
-			out.CreatedAt = strconv.FormatInt(now.Unix(), 10)
-			newStatus := status
-			if status == "new" {
-				newStatus = "open"
-			}
-			if _, err := tx.Exec(ctx, `UPDATE cases SET status = $1, updated_at = $2, last_message_id = $3, last_message_at = $2
-				WHERE id = $4`, newStatus, now, out.ID, in.Case); err != nil || !withCase {
-				return err
-			}
-			var err error
-			out.Case, err = caseView(ctx, tx, accountID, in.Case)
-			return err
-		})
-		if err != nil {
-			fail(w, http.StatusInternalServerError, err)
-			return
-		}
-		writeJSON(w, out)
-	})
 }
 
 // caseView is what Acquire answers with besides the message: in the write's
@@ -502,5 +327,122 @@ func route(handlers map[string]http.Handler) http.Handler {
 			return
 		}
 		h.ServeHTTP(w, r)
+	})
+}
+
+// pgxKeyset is the baseline issue 22 holds REVE's pages to: the simplest
+// correct raw query, a plain keyset page over the account's offline cases
+// (WHERE account_id = $1 AND channel = 'offline' ORDER BY started_at DESC,
+// id DESC LIMIT n: REVE's order, on the index of migration 0001; the seed's
+// chats have the higher ids, so an id-only order would walk past all of
+// them), with what a REVE row needs (the contact, the visitor's first
+// message, the count of replies) in the same statement.
+// ?at=UNIXMICRO&after=ID starts below that row: the deep page's cursor,
+// found once before the run.
+func pgxKeyset(pool *pgxpool.Pool, accountID int64, size int) http.Handler {
+	type row struct {
+		ID           int64  `json:"id"`
+		ContactID    int64  `json:"visitor_id"`
+		Name         string `json:"name"`
+		Email        string `json:"email"`
+		Phone        string `json:"phone"`
+		Subject      string `json:"subject"`
+		ReceivedTime int64  `json:"received_time"`
+		Unread       bool   `json:"unread"`
+		Message      string `json:"message"`
+		Replies      int64  `json:"reply_message_count"`
+	}
+	const query = `SELECT c.id, c.contact_id, ct.name, ct.email, ct.phone, c.subject, c.started_at, c.unread,
+		COALESCE((SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
+			ORDER BY m.created_at, m.id LIMIT 1), ''),
+		(SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.sender = 'agent' AND m.kind = 'message')
+		FROM cases c JOIN contacts ct ON ct.id = c.contact_id
+		WHERE c.account_id = $1 AND c.channel = 'offline' AND (c.started_at, c.id) < ($2, $3)
+		ORDER BY c.started_at DESC, c.id DESC LIMIT $4`
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+		if err != nil || after < 1 {
+			after = int64(1) << 62
+		}
+		before := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+		if us, err := strconv.ParseInt(r.URL.Query().Get("at"), 10, 64); err == nil {
+			before = time.UnixMicro(us).UTC()
+		}
+		rows, err := pool.Query(r.Context(), query, accountID, before, after, size)
+		if err != nil {
+			fail(w, http.StatusInternalServerError, err)
+			return
+		}
+		out := []row{}
+		var o row
+		var at time.Time
+		_, err = pgx.ForEachRow(rows, []any{&o.ID, &o.ContactID, &o.Name, &o.Email, &o.Phone, &o.Subject, &at, &o.Unread, &o.Message, &o.Replies},
+			func() error {
+				o.ReceivedTime = at.UnixMilli()
+				out = append(out, o)
+				return nil
+			})
+		if err != nil {
+			fail(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, out)
+	})
+}
+
+// pgxRawMessage is the baseline issue 22 holds chat writes to: a raw pgx
+// transaction doing the same insert and update as the store, in four round
+// trips (BEGIN, INSERT ... RETURNING, UPDATE ... RETURNING, COMMIT); the
+// agent is the one the request authenticates as, read once before the run
+// as an authentication cache would hold it. withCase adds Acquire's case read
+// (caseView) in the same transaction.
+func pgxRawMessage(pool *pgxpool.Pool, accountID, agentID int64, decode func(*http.Request) (chatMessage, error), withCase bool) http.Handler {
+	type agentOut struct {
+		ID    int64  `json:"id"`
+		Name  string `json:"name"`
+		Email string `json:"email"`
+		Role  string `json:"role"`
+	}
+	var a agentOut
+	var first, last string
+	if err := pool.QueryRow(context.Background(), `SELECT id, first_name, last_name, email, role FROM agents WHERE account_id = $1 AND id = $2`,
+		accountID, agentID).Scan(&a.ID, &first, &last, &a.Email, &a.Role); err != nil {
+		panic(fmt.Sprintf("read the baseline's agent: %v", err))
+	}
+	a.Name = first + " " + last
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode(r)
+		if err != nil {
+			fail(w, http.StatusBadRequest, err)
+			return
+		}
+		ctx := r.Context()
+		out := map[string]any{"type": "message", "text": in.Text, "chat": in.Case, "from": "agent", "agent": a}
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			now := time.Now().UTC()
+			var id int64
+			if err := tx.QueryRow(ctx, `INSERT INTO messages (account_id, case_id, sender, agent_id, kind, text, markdown, lang,
+				email_from, email_to, email_cc, email_bcc, email_subject, html_body, sms_from, sms_to, read, edited,
+				delivery_status, fail_reason, created_at, updated_at)
+				VALUES ($1, $2, 'agent', $3, 'message', $4, '', '', '', '', '', '', '', '', '', '', false, false, '', '', $5, $5)
+				RETURNING id`, accountID, in.Case, agentID, in.Text, now).Scan(&id); err != nil {
+				return err
+			}
+			out["id"], out["createdAt"] = id, strconv.FormatInt(now.Unix(), 10)
+			var status string
+			if err := tx.QueryRow(ctx, `UPDATE cases SET status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
+				updated_at = $1, last_message_id = $2, last_message_at = $1
+				WHERE account_id = $3 AND id = $4 RETURNING status`, now, id, accountID, in.Case).Scan(&status); err != nil || !withCase {
+				return err
+			}
+			var err error
+			out["case"], err = caseView(ctx, tx, accountID, in.Case)
+			return err
+		})
+		if err != nil {
+			fail(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, out)
 	})
 }

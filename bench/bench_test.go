@@ -52,13 +52,11 @@ var scales = map[string]scale{
 }
 
 const (
-	pageSize   = 20  // --reve-page-size, the default
-	openCases  = 64  // chats the writes spread over, as a helpdesk's agents do
-	rssConns   = 256 // concurrent connections of the memory run
-	maxRSS     = 150 << 20
-	readRatio  = 0.70
-	writeRatio = 0.60
-	deepLimit  = 10.0
+	pageSize  = 20  // --reve-page-size, the default
+	openCases = 64  // chats the writes spread over, as a helpdesk's agents do
+	rssConns  = 256 // concurrent connections of the memory run
+	maxRSS    = 150 << 20
+	deepLimit = 2.0
 )
 
 // scenario is one row of the table: a request of switchboard's and the same
@@ -74,9 +72,33 @@ type scenario struct {
 	ok    check
 	// header is sent with every request to switchboard.
 	header http.Header
+	// conns is the closed loop's connections (default closedConns).
+	conns int
+	// goal is issue 22's target for the closed loop's throughput ratio
+	// (switchboard ÷ baseline ≥ goal; 0: none), item its number there.
+	goal float64
+	item string
+	// vsSelf: the "baseline" is switchboard too (sb on long cases, pgx on
+	// short ones), with the same header.
+	vsSelf bool
+	// hot routes get their CPU time per request reported.
+	hot bool
 
 	// results
-	got, base run
+	got, base           run
+	closedSB, closedAlt *closed
+}
+
+// closedRatio is switchboard's closed-loop throughput over the baseline's.
+func (s *scenario) closedRatio() float64 {
+	if s.closedSB == nil || s.closedAlt == nil {
+		return 0
+	}
+	b := s.closedAlt.result().Throughput
+	if b == 0 {
+		return 0
+	}
+	return s.closedSB.result().Throughput / b
 }
 
 func (s *scenario) ratio() float64 {
@@ -84,13 +106,6 @@ func (s *scenario) ratio() float64 {
 		return 0
 	}
 	return float64(s.base.P50) / float64(s.got.P50)
-}
-
-func (s *scenario) target() float64 {
-	if s.write {
-		return writeRatio
-	}
-	return readRatio
 }
 
 // TestBench seeds PostgreSQL, starts the real binary and measures every
@@ -175,9 +190,9 @@ func TestBench(t *testing.T) {
 	defer pool.Close()
 	base := httptest.NewServer(route(map[string]http.Handler{
 		"ceiling":  ceiling(),
-		"page":     pgxPage(pool, acct, pageSize),
-		"message":  pgxMessage(pool, acct, agent, decodeHelpCrunch, false),
-		"acquire":  pgxMessage(pool, acct, agent, decodeAcquireChat, true),
+		"keyset":   pgxKeyset(pool, acct, pageSize),
+		"message":  pgxRawMessage(pool, acct, agent, decodeHelpCrunch, false),
+		"acquire":  pgxRawMessage(pool, acct, agent, decodeAcquireChat, true),
 		"email":    pgxSend(pool, acct, agent, "email", decodeEmail),
 		"sms":      pgxSend(pool, acct, agent, "sms", decodeSMS),
 		"callgear": pgxUpload(pool, acct, site.ID, agent),
@@ -227,17 +242,50 @@ func TestBench(t *testing.T) {
 		}
 	}
 
+	// The deep page's keyset cursor (the last id of the page before it),
+	// found once the seed is in.
+	var deepAfter int64
+	var deepAt time.Time
+	longCases, shortCases := seedLengths(t, st, pool, acct, agent, contact.ID, func(id int64) {
+		once(t, "http://"+srv.addr, bearer, func(int64) (string, string, []byte) {
+			return http.MethodPost, "/api/v1/crm/messenger/chat/add-message",
+				fmt.Appendf(nil, `{"channel":"chat","message":{"type":"message","message":"seed"},"caseId":%d}`, id)
+		}, ok2xx)
+	})
+	pick := func(ids []int64) func(path string) request {
+		return func(path string) request {
+			return func(i int64) (string, string, []byte) {
+				return http.MethodPost, path,
+					fmt.Appendf(nil, `{"channel":"chat","message":{"type":"message","message":"reply %d"},"caseId":%d}`, i, ids[(i%int64(len(ids))+int64(len(ids)))%int64(len(ids))])
+			}
+		}
+	}
+	read := func(ids []int64) request {
+		return func(i int64) (string, string, []byte) {
+			return http.MethodGet, fmt.Sprintf("/api/v1/crm/objects/case/%d", ids[(i%int64(len(ids))+int64(len(ids)))%int64(len(ids))]), nil
+		}
+	}
+	const addMessage = "/api/v1/crm/messenger/chat/add-message"
+
 	scenarios := []*scenario{
-		{name: "REVE offline messages, page 1", rate: 300, sb: get("/api/offlinemessages/?page_no=1"), pgx: get("/page/?page_no=1"), header: basic},
+		{name: "REVE offline messages, page 1", rate: 300, sb: get("/api/offlinemessages/?page_no=1"), pgx: get("/keyset/"), header: basic,
+			goal: 0.8, item: "1", hot: true},
 		{name: fmt.Sprintf("REVE offline messages, page %d (deep)", deepPage), rate: 300,
-			sb: get(fmt.Sprintf("/api/offlinemessages/?page_no=%d", deepPage)), pgx: get(fmt.Sprintf("/page/?page_no=%d", deepPage)), header: basic},
-		{name: "HelpCrunch POST /v1/messages", write: true, rate: 200, sb: helpcrunch(""), pgx: helpcrunch("/message"), header: bearer},
-		{name: "Acquire chat/add-message", write: true, rate: 200, sb: acquireChat("/api/v1/crm/messenger/chat/add-message"),
-			pgx: acquireChat("/acquire/"), header: bearer},
+			sb: get(fmt.Sprintf("/api/offlinemessages/?page_no=%d", deepPage)), pgx: func(int64) (string, string, []byte) {
+				return http.MethodGet, fmt.Sprintf("/keyset/?at=%d&after=%d", deepAt.UnixMicro(), deepAfter), nil
+			}, header: basic, item: "1"},
+		{name: "HelpCrunch POST /v1/messages", write: true, rate: 200, sb: helpcrunch(""), pgx: helpcrunch("/message"), header: bearer,
+			goal: 0.8, item: "2", hot: true},
+		{name: "Acquire chat/add-message", write: true, rate: 200, sb: acquireChat(addMessage),
+			pgx: acquireChat("/acquire/"), header: bearer, goal: 0.8, item: "2", hot: true},
+		{name: "Acquire chat/add-message, 10,000- vs 10-message cases", write: true, rate: 100, sb: pick(longCases)(addMessage),
+			pgx: pick(shortCases)(addMessage), header: bearer, vsSelf: true, goal: 1 / 1.2, item: "3"},
+		{name: "Acquire GET case, 10,000- vs 10-message cases", rate: 200, sb: read(longCases), pgx: read(shortCases), header: bearer,
+			vsSelf: true, goal: 1 / 1.2, item: "3"},
 		{name: "CallGear upload.chats (500 × 10)", write: true, rate: 1, sb: upload("/data-api/v2.0", "upload.chats", 10, 1),
-			pgx: upload("/callgear/", "upload.chats", 10, 2), header: jsonHeader, ok: okRPC},
+			pgx: upload("/callgear/", "upload.chats", 10, 2), header: jsonHeader, ok: okRPC, conns: 4, goal: 1 / 1.5, item: "4", hot: true},
 		{name: "CallGear upload.offline_messages (500)", write: true, rate: 2, sb: upload("/data-api/v2.0", "upload.offline_messages", 1, 3),
-			pgx: upload("/callgear/", "upload.offline_messages", 1, 4), header: jsonHeader, ok: okRPC},
+			pgx: upload("/callgear/", "upload.offline_messages", 1, 4), header: jsonHeader, ok: okRPC, conns: 4},
 		{name: "Acquire mail/add-message (email)", write: true, rate: 100, sb: mail("/api/v1/mail/add-message"), pgx: mail("/email/"), header: bearer},
 		{name: "Acquire voip/send-sms (SMS)", write: true, rate: 100, sb: sms("/api/v1/voip/send-sms"), pgx: sms("/sms/"), header: bearer},
 	}
@@ -275,6 +323,11 @@ func TestBench(t *testing.T) {
 			}
 		}
 	}
+	// The deep page's keyset cursor: the last id of the page before it.
+	if err := pool.QueryRow(ctx, `SELECT started_at, id FROM cases WHERE account_id = $1 AND channel = 'offline'
+		ORDER BY started_at DESC, id DESC OFFSET $2 LIMIT 1`, acct, (deepPage-1)*pageSize-1).Scan(&deepAt, &deepAfter); err != nil && len(scenarios) > 0 {
+		t.Fatal(err)
+	}
 	sbURL := "http://" + srv.addr
 	for _, s := range scenarios {
 		if s.ok == nil {
@@ -283,11 +336,21 @@ func TestBench(t *testing.T) {
 		if s.per == 0 {
 			s.per = time.Second
 		}
+		if s.conns == 0 {
+			s.conns = closedConns
+		}
+		altURL, altHeader, altPid := base.URL, jsonHeader, 0
+		if s.vsSelf {
+			altURL, altHeader, altPid = sbURL, s.header, srv.cmd.Process.Pid
+		}
 		once(t, sbURL, s.header, s.sb, s.ok)
-		once(t, base.URL, jsonHeader, s.pgx, s.ok)
-		s.got, s.base = compare(&side{base: sbURL, header: s.header, req: s.sb, ok: s.ok},
-			&side{base: base.URL, header: jsonHeader, req: s.pgx, ok: s.ok}, s.rate, s.per, sc.duration, sc.rounds)
-		t.Logf("%-45s %s | pgx %s | ratio %.2f", s.name, s.got, s.base, s.ratio())
+		once(t, altURL, altHeader, s.pgx, s.ok)
+		sbSide := &side{base: sbURL, header: s.header, req: s.sb, ok: s.ok}
+		altSide := &side{base: altURL, header: altHeader, req: s.pgx, ok: s.ok}
+		s.closedSB, s.closedAlt = compareClosed(sbSide, altSide, s.conns, sc.duration, sc.rounds, srv.cmd.Process.Pid, altPid)
+		s.got, s.base = compare(sbSide, altSide, s.rate, s.per, sc.duration, sc.rounds)
+		t.Logf("%-45s closed %s | alt %s | ratio %.2f | cpu/req %s", s.name, s.closedSB.result(), s.closedAlt.result(), s.closedRatio(), s.closedSB.cpuPerRequest())
+		t.Logf("%-45s fixed %s | alt %s | ratio %.2f", s.name, s.got, s.base, s.ratio())
 		if s.got.Errors > 0 {
 			t.Logf("  first error: %s", s.got.FirstError)
 		}
