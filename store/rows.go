@@ -99,12 +99,6 @@ func scanAll[T any](q *gorm.DB, scan func(rowScanner) (T, error)) ([]T, error) {
 	return out, rows.Err()
 }
 
-// agentByID reads the account's agent with the id; ErrRecordNotFound when
-// there is none.
-func agentByID(tx *gorm.DB, accountID, id int64) (models.Agent, error) {
-	return takeRow(tx.Raw(`SELECT `+agentFields+` FROM agents WHERE account_id = ? AND id = ?`, accountID, id), scanAgent)
-}
-
 // messageInsertFields are the columns of models.Message but its id, in the
 // order insertMessage writes them.
 const messageInsertFields = `account_id, case_id, sender, agent_id, kind, text, markdown, lang, email_from, email_to,
