@@ -220,6 +220,17 @@ func (s scanMore) Scan(dest ...any) error {
 	return s.r.Scan(append(dest, s.more...)...)
 }
 
+// scanFirst scans a row into first and then into the destinations a scan
+// function gives: a column selected before a model's.
+type scanFirst struct {
+	r     rowScanner
+	first any
+}
+
+func (s scanFirst) Scan(dest ...any) error {
+	return s.r.Scan(append([]any{s.first}, dest...)...)
+}
+
 // translate turns a driver's error of a statement run outside GORM's own
 // callbacks (Row().Scan) into GORM's, as TranslateError does for the rest:
 // a unique violation becomes gorm.ErrDuplicatedKey.
