@@ -264,6 +264,14 @@ type SMSOptOut struct {
 // TableName names the table as the migration does.
 func (SMSOptOut) TableName() string { return "sms_opt_outs" }
 
+// CaseAgent says that an agent wrote in a case: one row per pair, kept by
+// triggers on every insert and delete of messages (migration 0022), so that
+// a case's agents are read without visiting its messages.
+type CaseAgent struct {
+	CaseID  int64 `gorm:"primaryKey;autoIncrement:false"`
+	AgentID int64 `gorm:"primaryKey;autoIncrement:false"`
+}
+
 // Delivery is one email or SMS waiting in the outbox.
 type Delivery struct {
 	ID            int64          `gorm:"primaryKey"`
@@ -405,6 +413,6 @@ func All() []any {
 	return []any{
 		&Account{}, &Agent{}, &APIKey{}, &Contact{}, &Site{}, &Campaign{}, &Department{}, &VisitorSession{},
 		&Case{}, &CaseDayCount{}, &AssigneeDayCount{}, &Message{}, &Inbox{}, &Delivery{}, &IdempotencyKey{}, &Setting{},
-		&Attachment{}, &EventSeq{}, &Event{}, &Webhook{}, &WebhookDelivery{}, &SMSOptOut{},
+		&Attachment{}, &EventSeq{}, &Event{}, &Webhook{}, &WebhookDelivery{}, &SMSOptOut{}, &CaseAgent{},
 	}
 }

@@ -183,32 +183,37 @@ func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]
 	if err != nil {
 		return nil, err
 	}
-	// The cases are the account's already, so their messages are: without an
-	// account_id test the read comes from idx_messages_case_agent alone.
+	// case_agents holds each (case, agent who wrote in it) once: the read
+	// costs the same however many messages the cases have. The writers and
+	// the other agents the cases name (assignees, closers) come in one
+	// statement, the others with case id 0, which no case has.
 	type writer struct{ CaseID, AgentID int64 }
-	writers, err := scanAll(tx.Raw(`SELECT DISTINCT case_id, agent_id FROM messages
-		WHERE case_id IN ? AND agent_id IS NOT NULL`, caseIDs), func(r rowScanner) (writer, error) {
-		var w writer
-		return w, r.Scan(&w.CaseID, &w.AgentID)
+	var writers []writer
+	q := `SELECT ca.case_id, ` + qualifiedAgentFields + ` FROM case_agents ca JOIN agents a ON a.id = ca.agent_id
+		WHERE ca.case_id IN ? AND a.account_id = ?`
+	args := []any{caseIDs, accountID}
+	if len(agentIDs) > 0 {
+		q += ` UNION ALL SELECT 0, ` + qualifiedAgentFields + ` FROM agents a WHERE a.account_id = ? AND a.id IN ?`
+		args = append(args, accountID, keys(agentIDs))
+	}
+	type caseAgent struct {
+		caseID int64
+		agent  models.Agent
+	}
+	rows, err := scanAll(tx.Raw(q, args...), func(r rowScanner) (caseAgent, error) {
+		var ca caseAgent
+		var err error
+		ca.agent, err = scanAgent(scanFirst{r, &ca.caseID})
+		return ca, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range writers {
-		agentIDs[w.AgentID] = true
-	}
 	agents := map[int64]models.Agent{}
-	if len(agentIDs) > 0 {
-		ids := make([]int64, 0, len(agentIDs))
-		for id := range agentIDs {
-			ids = append(ids, id)
-		}
-		rows, err := scanAll(tx.Raw(`SELECT `+agentFields+` FROM agents WHERE account_id = ? AND id IN ?`, accountID, ids), scanAgent)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range rows {
-			agents[a.ID] = a
+	for _, r := range rows {
+		agents[r.agent.ID] = r.agent
+		if r.caseID != 0 {
+			writers = append(writers, writer{r.caseID, r.agent.ID})
 		}
 	}
 	lastText := map[int64]string{}

@@ -62,6 +62,32 @@ func withPending(ctx context.Context) (context.Context, *pendingEvents) {
 // number n has seen every number below it. On PostgreSQL the transaction also
 // notifies eventChannel, which PostgreSQL delivers only if it commits.
 func (s *Store) appendEvents(tx *gorm.DB, evs ...models.Event) error {
+	return s.appendEventsWith(tx, nil, evs...)
+}
+
+// rider is a write statement (an INSERT or UPDATE returning nothing) that
+// travels with the statement appending a write's events.
+type rider struct {
+	sql  string
+	args []any
+}
+
+// appendEventsWith runs the riders, in order, and then appends evs as
+// appendEvents does. On PostgreSQL the riders go into the events' own
+// statement, as data-modifying WITH clauses: the write's last statements
+// take one round trip instead of one each. Each rider sees the database as
+// it was before the statement, so none may read what another writes; their
+// foreign keys and triggers are checked at the statement's end. It returns
+// the database's error.
+func (s *Store) appendEventsWith(tx *gorm.DB, riders []rider, evs ...models.Event) error {
+	if len(evs) == 0 || s.backend != Postgres {
+		for _, r := range riders {
+			if err := tx.Exec(r.sql, r.args...).Error; err != nil {
+				return err
+			}
+		}
+		riders = nil
+	}
 	if len(evs) == 0 {
 		return nil
 	}
@@ -88,7 +114,8 @@ func (s *Store) appendEvents(tx *gorm.DB, evs ...models.Event) error {
 		var last []int64
 		var err error
 		if s.backend == Postgres {
-			last, err = appendPostgres(tx, acct, group)
+			last, err = appendPostgres(tx, acct, group, riders)
+			riders = nil
 		} else {
 			last, err = appendSQLite(tx, acct, group)
 		}
@@ -121,14 +148,19 @@ const numberEvents = `INSERT INTO event_seqs (account_id, seq) VALUES (?, ?)
 // eventColumns are the columns appendPostgres and appendSQLite write.
 const eventColumns = `account_id, seq, type, case_id, contact_id, message_id, agent_id, data, created_at`
 
-// appendPostgres numbers and writes one account's events and notifies
-// eventChannel, in one statement: one round trip per write. It returns the
-// last number taken.
-func appendPostgres(tx *gorm.DB, acct int64, evs []models.Event) ([]int64, error) {
+// appendPostgres runs the riders and numbers and writes one account's
+// events and notifies eventChannel, in one statement: one round trip per
+// write. It returns the last number taken.
+func appendPostgres(tx *gorm.DB, acct int64, evs []models.Event, riders []rider) ([]int64, error) {
 	n := int64(len(evs))
 	var q strings.Builder
 	args := make([]any, 0, 4+7*len(evs))
-	q.WriteString(`WITH n AS (` + numberEvents + `), e AS (INSERT INTO events (` + eventColumns + `)
+	q.WriteString(`WITH `)
+	for i, r := range riders {
+		fmt.Fprintf(&q, "r%d AS (%s), ", i, r.sql)
+		args = append(args, r.args...)
+	}
+	q.WriteString(`n AS (` + numberEvents + `), e AS (INSERT INTO events (` + eventColumns + `)
 		SELECT ?::bigint, n.seq - ?::bigint + v.k, v.type, v.case_id, v.contact_id, v.message_id, v.agent_id, v.data, v.created_at
 		FROM n, (VALUES `)
 	args = append(args, acct, n, acct, n)

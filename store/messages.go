@@ -152,20 +152,24 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 		return MessageView{}, err
 	}
 	var v MessageView
+	// On PostgreSQL the write is four round trips: BEGIN; the case locked
+	// with the agent and the message's id; the message, the case's update
+	// and the events in one statement (appendEventsWith); COMMIT.
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
-		c, err := lockCase(tx, s.backend, accountID, caseID)
+		v = MessageView{}
+		l, err := lockCaseForMessage(tx, s.backend, accountID, caseID, in.AgentID, true)
 		if err != nil {
 			return err
 		}
+		c := l.Case
 		if c.Status == models.StatusClosed && !in.Reopen {
 			return fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
 		}
 		if in.Sender == models.SenderAgent {
-			a, err := agentByID(tx, accountID, *in.AgentID)
-			if err != nil {
-				return notFoundOr(err, "agent", *in.AgentID)
+			if l.Agent == nil {
+				return notFound("agent", *in.AgentID)
 			}
-			v.Agent = &a
+			v.Agent = l.Agent
 		}
 		now := s.now()
 		at := in.At.UTC().Truncate(time.Microsecond)
@@ -173,10 +177,14 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 			at = now
 		}
 		v.Message = models.Message{
-			AccountID: accountID, CaseID: caseID, Sender: in.Sender, AgentID: in.AgentID, Kind: in.Kind,
+			ID: l.NextMessageID, AccountID: accountID, CaseID: caseID, Sender: in.Sender, AgentID: in.AgentID, Kind: in.Kind,
 			Text: in.Text, Markdown: in.Markdown, Lang: in.Lang, CreatedAt: at, UpdatedAt: now,
 		}
-		if err := insertMessage(tx, &v.Message); err != nil {
+		var riders []rider
+		if v.Message.ID != 0 {
+			q, args := messageInsert(&v.Message, true)
+			riders = append(riders, rider{q, args})
+		} else if err := insertMessage(tx, &v.Message); err != nil {
 			return err
 		}
 		set := map[string]any{"updated_at": now}
@@ -190,7 +198,11 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 			set["status"] = status
 		}
 		lastMessageUpdate(c, v.Message, set)
-		if err := tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error; err != nil {
+		q, args := caseUpdate(caseID, set)
+		riders = append(riders, rider{q, args})
+		// The message, then the status change it made.
+		evs := []models.Event{messageEvent(c, v.Message, string(c.Channel))}
+		if err := s.appendEventsWith(tx, riders, statusEvents(evs, c, c.Status, status, nil)...); err != nil {
 			return err
 		}
 		if in.WithCase {
@@ -198,9 +210,7 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 				return err
 			}
 		}
-		// The message, then the status change it made.
-		evs := []models.Event{messageEvent(c, v.Message, string(c.Channel))}
-		return s.appendEvents(tx, statusEvents(evs, c, c.Status, status, nil)...)
+		return nil
 	})
 	return v, wrap(fmt.Sprintf("add message to case %d", caseID), err)
 }

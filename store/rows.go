@@ -3,6 +3,9 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"slices"
+	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -96,12 +99,6 @@ func scanAll[T any](q *gorm.DB, scan func(rowScanner) (T, error)) ([]T, error) {
 	return out, rows.Err()
 }
 
-// agentByID reads the account's agent with the id; ErrRecordNotFound when
-// there is none.
-func agentByID(tx *gorm.DB, accountID, id int64) (models.Agent, error) {
-	return takeRow(tx.Raw(`SELECT `+agentFields+` FROM agents WHERE account_id = ? AND id = ?`, accountID, id), scanAgent)
-}
-
 // messageInsertFields are the columns of models.Message but its id, in the
 // order insertMessage writes them.
 const messageInsertFields = `account_id, case_id, sender, agent_id, kind, text, markdown, lang, email_from, email_to,
@@ -110,12 +107,128 @@ const messageInsertFields = `account_id, case_id, sender, agent_id, kind, text, 
 
 // insertMessage writes m as a new row and sets its ID.
 func insertMessage(tx *gorm.DB, m *models.Message) error {
-	err := tx.Raw(`INSERT INTO messages (`+messageInsertFields+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		m.AccountID, m.CaseID, m.Sender, m.AgentID, m.Kind, m.Text, m.Markdown, m.Lang, m.EmailFrom, m.EmailTo,
-		m.EmailCc, m.EmailBcc, m.EmailSubject, m.HTMLBody, m.HTMLOriginal, m.SourceRef, m.SMSFrom, m.SMSTo, m.Read, m.Edited, m.DeliveryStatus, m.DeliveredAt,
-		m.FailedAt, m.FailReason, m.CreatedAt, m.UpdatedAt).Row().Scan(&m.ID)
+	q, args := messageInsert(m, false)
+	err := tx.Raw(q+` RETURNING id`, args...).Row().Scan(&m.ID)
 	return translate(tx, err)
+}
+
+// messageInsert returns the INSERT of m as a new row, with its ID when
+// withID (an id the caller took from the sequence), and its arguments.
+func messageInsert(m *models.Message, withID bool) (string, []any) {
+	args := []any{m.AccountID, m.CaseID, m.Sender, m.AgentID, m.Kind, m.Text, m.Markdown, m.Lang, m.EmailFrom, m.EmailTo,
+		m.EmailCc, m.EmailBcc, m.EmailSubject, m.HTMLBody, m.HTMLOriginal, m.SourceRef, m.SMSFrom, m.SMSTo, m.Read, m.Edited,
+		m.DeliveryStatus, m.DeliveredAt, m.FailedAt, m.FailReason, m.CreatedAt, m.UpdatedAt}
+	if withID {
+		return `INSERT INTO messages (id, ` + messageInsertFields + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append([]any{m.ID}, args...)
+	}
+	return `INSERT INTO messages (` + messageInsertFields + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args
+}
+
+// caseUpdate returns the UPDATE that sets the columns of set (names the
+// store chose, never input) on the case, in name order so that each set of
+// columns is one statement text, and its arguments. It is the explicit form
+// of GORM's Updates(map), which costs a reflective pass over the model.
+func caseUpdate(caseID int64, set map[string]any) (string, []any) {
+	cols := make([]string, 0, len(set))
+	for col := range set {
+		cols = append(cols, col)
+	}
+	slices.Sort(cols)
+	var q strings.Builder
+	args := make([]any, 0, len(cols)+1)
+	q.WriteString("UPDATE cases SET ")
+	for i, col := range cols {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(col + " = ?")
+		args = append(args, set[col])
+	}
+	q.WriteString(" WHERE id = ?")
+	return q.String(), append(args, caseID)
+}
+
+// lockedCase is what lockCaseForMessage reads in one statement.
+type lockedCase struct {
+	models.Case
+	// Agent is the agent asked for, nil when none was or the account has
+	// no agent of that id.
+	Agent *models.Agent
+	// NextMessageID is the id the message will take, on PostgreSQL when
+	// asked for; 0 otherwise.
+	NextMessageID int64
+}
+
+// lockCaseForMessage reads and locks the case as lockCase does and, in the
+// same statement (one round trip instead of two or three), the account's
+// agent agentID names, if any, and on PostgreSQL with nextID the next id of
+// the messages' sequence: taken once the case's row is locked, so that the
+// messages of a case take ids in the order their writers held it. It returns
+// ErrNotFound for another account's case; a missing agent is a nil Agent.
+func lockCaseForMessage(tx *gorm.DB, backend Backend, accountID, caseID int64, agentID *int64, nextID bool) (lockedCase, error) {
+	lock, next := "", "0"
+	if backend == Postgres {
+		lock = " FOR UPDATE"
+		if nextID {
+			next = "nextval('messages_id_seq')"
+		}
+	}
+	// The locked case is a subquery, which PostgreSQL neither flattens nor
+	// projects before it holds the row: the agent's join and nextval come
+	// after the lock.
+	q := tx.Raw(`SELECT c.*, `+qualifiedAgentFields+`, `+next+`
+		FROM (SELECT `+caseFields+` FROM cases WHERE account_id = ? AND id = ?`+lock+`) c
+		LEFT JOIN agents a ON a.account_id = ? AND a.id = ?`, accountID, caseID, accountID, agentID)
+	var a models.Agent
+	var id, acct *int64
+	var email, hash, first, last, phone, designation *string
+	var role *models.Role
+	var enabled *bool
+	var limit *int
+	var created, updated *time.Time
+	var l lockedCase
+	var err error
+	l.Case, err = takeRow(q, func(r rowScanner) (models.Case, error) {
+		return scanCase(scanMore{r, []any{&id, &acct, &email, &hash, &first, &last, &phone, &role, &enabled, &designation,
+			&limit, &a.LastLoginAt, &created, &updated, &l.NextMessageID}})
+	})
+	if err != nil {
+		return l, notFoundOr(err, "case", caseID)
+	}
+	if id != nil {
+		a.ID, a.AccountID, a.Email, a.PasswordHash, a.FirstName, a.LastName, a.Phone = *id, *acct, *email, *hash, *first, *last, *phone
+		a.Role, a.Enabled, a.Designation, a.ConcurrentChatLimit, a.CreatedAt, a.UpdatedAt = *role, *enabled, *designation, *limit, *created, *updated
+		l.Agent = &a
+	}
+	return l, nil
+}
+
+// qualifiedAgentFields are agentFields of the agents table named a.
+const qualifiedAgentFields = `a.id, a.account_id, a.email, a.password_hash, a.first_name, a.last_name, a.phone, a.role,
+	a.enabled, a.designation, a.concurrent_chat_limit, a.last_login_at, a.created_at, a.updated_at`
+
+// scanMore scans a row into the destinations a scan function gives and then
+// into more: columns selected after a model's.
+type scanMore struct {
+	r    rowScanner
+	more []any
+}
+
+func (s scanMore) Scan(dest ...any) error {
+	return s.r.Scan(append(dest, s.more...)...)
+}
+
+// scanFirst scans a row into first and then into the destinations a scan
+// function gives: a column selected before a model's.
+type scanFirst struct {
+	r     rowScanner
+	first any
+}
+
+func (s scanFirst) Scan(dest ...any) error {
+	return s.r.Scan(append([]any{s.first}, dest...)...)
 }
 
 // translate turns a driver's error of a statement run outside GORM's own

@@ -227,19 +227,21 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 	attachments []NewAttachment, withCase bool, inboxField string, addrs []string, value any, allow func(models.Account) error) (SentMessage, error) {
 	var out SentMessage
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
-		c, err := lockCase(tx, s.backend, accountID, caseID)
+		out = SentMessage{}
+		// The case and the agent in one round trip.
+		l, err := lockCaseForMessage(tx, s.backend, accountID, caseID, msg.AgentID, false)
 		if err != nil {
 			return err
 		}
+		c := l.Case
 		if c.Status == models.StatusClosed {
 			return fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
 		}
 		if msg.AgentID != nil {
-			a, err := agentByID(tx, accountID, *msg.AgentID)
-			if err != nil {
-				return notFoundOr(err, "agent", *msg.AgentID)
+			if l.Agent == nil {
+				return notFound("agent", *msg.AgentID)
 			}
-			out.Agent = &a
+			out.Agent = l.Agent
 		}
 		var inboxes []models.Inbox
 		if err := tx.Where("account_id = ? AND kind = ? AND address IN ?", accountID, kind, addrs).
@@ -291,7 +293,10 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 			set["status"] = status
 		}
 		lastMessageUpdate(c, msg, set)
-		if err := tx.Model(&models.Case{}).Where("id = ?", caseID).Updates(set).Error; err != nil {
+		// The case's update rides with the events: one round trip for both.
+		q, args := caseUpdate(caseID, set)
+		evs := []models.Event{messageEvent(c, msg, string(kind))}
+		if err := s.appendEventsWith(tx, []rider{{q, args}}, statusEvents(evs, c, c.Status, status, nil)...); err != nil {
 			return err
 		}
 		if withCase {
@@ -299,8 +304,7 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 				return err
 			}
 		}
-		evs := []models.Event{messageEvent(c, msg, string(kind))}
-		return s.appendEvents(tx, statusEvents(evs, c, c.Status, status, nil)...)
+		return nil
 	})
 	if err != nil {
 		return SentMessage{}, wrap(fmt.Sprintf("add %s to case %d", kind, caseID), err)
