@@ -153,6 +153,12 @@ func BenchmarkOfflineMessages(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Reading the agent at most once a second per credentials: a changed
+	// password or a disabled agent counts within that second.
+	agentTTL, err := auth.NewBasic(env.st, auth.BasicOptions{AgentTTL: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
 	skip := fixedCaller{auth.Caller{AccountID: env.admin.AccountID, AgentID: env.admin.ID, Role: models.RoleSuperadmin}}
 	lastPage := (env.rows + 19) / 20
 	deep := fmt.Sprintf("/api/offlinemessages?page_no=%d", lastPage-1)
@@ -162,9 +168,11 @@ func BenchmarkOfflineMessages(b *testing.B) {
 		path  string
 	}{
 		{"page1/basic-cached", basic, "/api/offlinemessages"},
+		{"page1/basic-agent-ttl-1s", agentTTL, "/api/offlinemessages"},
 		{"page1/auth-skipped", skip, "/api/offlinemessages"},
 		{"page1/bcrypt-every-request", uncached, "/api/offlinemessages"},
 		{"deep/basic-cached", basic, deep},
+		{"deep/basic-agent-ttl-1s", agentTTL, deep},
 		{"deep/auth-skipped", skip, deep},
 	}
 	for _, c := range cases {
