@@ -100,29 +100,6 @@ func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, siz
 		}
 		return rows, nil
 	}
-	if s.backend == Postgres {
-		// One statement (one snapshot, no transaction's round trips): the
-		// day counts' running sum finds the day holding the page's first
-		// row and how many of that day's rows come before it, and the page
-		// is read from that day's end. The OFFSET is a subquery's value, so
-		// a generic plan costs what a custom one does and stays cached.
-		rows, err := scanAll(s.db.WithContext(ctx).Raw(`WITH d AS (
-				SELECT day, seen FROM (SELECT day, n, SUM(n) OVER (ORDER BY day DESC) - n AS seen
-					FROM case_day_counts WHERE account_id = ? AND channel = '`+string(models.ChannelOffline)+`' AND n > 0) w
-				WHERE seen + n > ? ORDER BY day DESC LIMIT 1)
-			SELECT `+offlineColumns+`
-			FROM (SELECT cases.id FROM cases, d
-				WHERE cases.account_id = ? AND cases.channel = '`+string(models.ChannelOffline)+`'
-					AND cases.started_at < to_timestamp((d.day + 1) * `+strconv.Itoa(secondsPerDay)+`)
-				ORDER BY cases.started_at DESC, cases.id DESC LIMIT `+limit+` OFFSET (SELECT ? - seen FROM d)) p
-			JOIN cases c ON c.id = p.id
-			JOIN contacts ct ON ct.id = c.contact_id
-			ORDER BY c.started_at DESC, c.id DESC`, accountID, offset, accountID, offset), scanOfflineCase)
-		if err != nil {
-			return nil, wrap("list offline cases", err)
-		}
-		return rows, nil
-	}
 	rows := []OfflineCase{}
 	err = s.readTx(ctx, func(tx *gorm.DB) error {
 		before, skip, ok, err := pageStart(tx, accountID, models.ChannelOffline, offset)
@@ -130,7 +107,10 @@ func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, siz
 			return err
 		}
 		// The ids first: OFFSET skips rows of the index alone, and the
-		// subqueries run for the page's rows only.
+		// subqueries run for the page's rows only. (One statement finding
+		// the day from the counts' running sum saves the transaction's
+		// round trips, but PostgreSQL cannot estimate an OFFSET computed
+		// in the statement and chose plans 15 times slower: issue 22.)
 		rows, err = scanAll(tx.Raw(`SELECT `+offlineColumns+`
 			FROM (SELECT id FROM cases WHERE account_id = ? AND channel = '`+string(models.ChannelOffline)+`' AND started_at < ?
 				ORDER BY started_at DESC, id DESC LIMIT `+limit+` OFFSET ?) p
