@@ -46,6 +46,12 @@ type BasicOptions struct {
 	// throttle after its CacheTTL ends (default 24 h): checked again, it is
 	// not a guess.
 	KnownTTL time.Duration
+	// AgentTTL, when positive, lets credentials verified within CacheTTL
+	// skip reading the agent for that long after it was last read: a
+	// password, role or enabled change then reaches this replica's callers
+	// within AgentTTL. Zero (the default) reads the agent on every request,
+	// so that a change counts on every replica at once.
+	AgentTTL time.Duration
 	// MaxChecks bounds the password checks that run at once (default
 	// DefaultMaxChecks(), one per CPU); a check waits up to MaxWait (default
 	// DefaultMaxWait) for a free one and then fails with ErrBusy.
@@ -65,9 +71,10 @@ type BasicOptions struct {
 // bcrypt costs a quarter of a second, and REVE clients send credentials on
 // every request, so a successful check is remembered for CacheTTL. The cache
 // is keyed by an HMAC of the credentials under a per-process random key, so it
-// never holds a password. Each request still reads the agent, and an entry
-// counts only while the agent's password hash and role are the ones it was
-// verified with: changing either drops it at once, on every replica.
+// never holds a password. Each request still reads the agent (unless
+// AgentTTL lets it reuse a read that recent), and an entry counts only while
+// the agent's password hash and role are the ones it was verified with:
+// changing either drops it at once (within AgentTTL), on every replica.
 //
 // A check of credentials this replica has not verified within KnownTTL is a
 // possible guess. It is refused before any hashing when the Throttle says
@@ -83,6 +90,7 @@ type Basic struct {
 	hasher   PasswordHasher
 	ttl      time.Duration
 	knownTTL time.Duration
+	agentTTL time.Duration
 	size     int
 	now      func() time.Time
 	log      *slog.Logger
@@ -102,6 +110,11 @@ type verified struct {
 	agentID      int64
 	passwordHash string
 	role         models.Role
+	// The rest of the caller as the agent was last read, at read.
+	accountID int64
+	email     string
+	enabled   bool
+	read      time.Time
 	// expires ends the entry's use as a cache; known its exemption from the
 	// throttle (and the entry).
 	expires, known time.Time
@@ -110,7 +123,7 @@ type verified struct {
 // NewBasic returns a Basic checker that finds agents with agents. It
 // returns an error when it cannot make its cache key or dummy hash.
 func NewBasic(agents AgentFinder, opts BasicOptions) (*Basic, error) {
-	b := &Basic{agents: agents, hasher: opts.Hasher, ttl: opts.CacheTTL, knownTTL: opts.KnownTTL, size: opts.CacheSize,
+	b := &Basic{agents: agents, hasher: opts.Hasher, ttl: opts.CacheTTL, knownTTL: opts.KnownTTL, agentTTL: opts.AgentTTL, size: opts.CacheSize,
 		now: opts.Now, log: opts.Log, throttle: opts.Throttle, entries: map[[sha256.Size]byte]verified{}}
 	if b.hasher == nil {
 		b.hasher = Hasher{}
@@ -157,6 +170,9 @@ func (b *Basic) Authenticate(ctx context.Context, email, password, addr string) 
 	// Agents are found by their email as stored, which is this form, so
 	// that the key is the same before the agent is read and after.
 	key := b.key(models.NormalizeEmail(email), password)
+	if c, ok := b.recent(key); ok {
+		return c, nil
+	}
 	if !b.remembered(key) {
 		// Never verified here, so possibly a guess: when its address or
 		// login failed too often it is refused before the agent is even
@@ -213,7 +229,45 @@ func (b *Basic) Authenticate(ctx context.Context, email, password, addr string) 
 	if !agent.Enabled {
 		return Caller{}, ErrBadCredentials
 	}
-	return Caller{AccountID: agent.AccountID, AgentID: agent.ID, Email: agent.Email, Role: agent.Role, Scopes: withinRole(AllScopes(), agent.Role)}, nil
+	b.read(key, agent)
+	return callerOf(agent.AccountID, agent.ID, agent.Email, agent.Role), nil
+}
+
+func callerOf(accountID, agentID int64, email string, role models.Role) Caller {
+	return Caller{AccountID: accountID, AgentID: agentID, Email: email, Role: role, Scopes: withinRole(AllScopes(), role)}
+}
+
+// recent returns the caller of credentials verified within CacheTTL whose
+// agent, enabled, was read within AgentTTL; ok is false otherwise (always
+// when AgentTTL is zero).
+func (b *Basic) recent(key [sha256.Size]byte) (Caller, bool) {
+	if b.agentTTL <= 0 {
+		return Caller{}, false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.entries[key]
+	now := b.now()
+	if !ok || !e.enabled || !now.Before(e.expires) || !now.Before(e.read.Add(b.agentTTL)) {
+		return Caller{}, false
+	}
+	return callerOf(e.accountID, e.agentID, e.email, e.role), true
+}
+
+// read notes that the credentials' entry was just checked against the
+// agent as read now, if the entry is still the agent's.
+func (b *Basic) read(key [sha256.Size]byte, agent models.Agent) {
+	if b.agentTTL <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.entries[key]
+	if !ok || e.agentID != agent.ID || e.passwordHash != agent.PasswordHash || e.role != agent.Role {
+		return
+	}
+	e.accountID, e.email, e.enabled, e.read = agent.AccountID, agent.Email, agent.Enabled, b.now()
+	b.entries[key] = e
 }
 
 // check reports whether password matches hash, the check of a login sent

@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -89,26 +90,7 @@ func newRouter(trusted []*net.IPNet, deps Deps, registrations []dialect.Registra
 	log := deps.Logger()
 
 	e.Use(middleware.RequestID())
-	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true, LogRequestID: true,
-		LogRemoteIP: true, LogError: true, HandleError: false,
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			level := slog.LevelInfo
-			if v.Status >= 500 {
-				level = slog.LevelError
-			}
-			attrs := []slog.Attr{
-				slog.String("request_id", v.RequestID), slog.String("method", v.Method),
-				slog.String("path", v.URIPath), slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency), slog.String("remote_ip", v.RemoteIP),
-			}
-			if v.Error != nil {
-				attrs = append(attrs, slog.String("err", v.Error.Error()))
-			}
-			log.LogAttrs(c.Request().Context(), level, "request", attrs...)
-			return nil
-		},
-	}))
+	e.Use(accessLog(log))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: deps.LogPanic}))
 
 	e.GET("/healthz", func(c echo.Context) error {
@@ -155,6 +137,60 @@ func newRouter(trusted []*net.IPNet, deps Deps, registrations []dialect.Registra
 		register(e, deps.Deps)
 	}
 	return e
+}
+
+// accessLog returns the middleware writing one "request" record per
+// request: request_id, method, path, status, latency, remote_ip and, when the
+// handler returned one, err; at level Error for a 5xx status, else Info.
+//
+// It is written out rather than built on Echo's RequestLogger: that one
+// fills a large values struct and calls back through a closure on every
+// request, and the attributes here are built only when the logger takes
+// the record, straight into a fixed array that does not escape.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			req, res := c.Request(), c.Response()
+			status := res.Status
+			if err != nil {
+				// As Echo's RequestLogger reports an error the router's
+				// error handler has yet to write.
+				var he *echo.HTTPError
+				if errors.As(err, &he) {
+					status = he.Code
+				}
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			ctx := req.Context()
+			if !log.Enabled(ctx, level) {
+				return err
+			}
+			latency := time.Since(start)
+			id := req.Header.Get(echo.HeaderXRequestID)
+			if id == "" {
+				id = res.Header().Get(echo.HeaderXRequestID)
+			}
+			path := req.URL.Path
+			if path == "" {
+				path = "/"
+			}
+			var attrs [7]slog.Attr
+			attrs[0], attrs[1], attrs[2] = slog.String("request_id", id), slog.String("method", req.Method), slog.String("path", path)
+			attrs[3], attrs[4], attrs[5] = slog.Int("status", status), slog.Duration("latency", latency), slog.String("remote_ip", c.RealIP())
+			n := 6
+			if err != nil {
+				attrs[n] = slog.String("err", err.Error())
+				n++
+			}
+			log.LogAttrs(ctx, level, "request", attrs[:n]...)
+			return err
+		}
+	}
 }
 
 // docsPolicy lets the reference page use its inline styles and nothing

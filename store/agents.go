@@ -89,7 +89,9 @@ func (s *Store) AgentByEmail(ctx context.Context, email string) (models.Agent, e
 		// No agent has such an email, and PostgreSQL would refuse to look.
 		return a, fmt.Errorf("agent by email: %w", ErrNotFound)
 	}
-	err := s.db.WithContext(ctx).Take(&a, "email = ?", models.NormalizeEmail(email)).Error
+	// Scanned by position: every Basic-authenticated request reads it.
+	a, err := takeRow(s.db.WithContext(ctx).Raw(`SELECT `+agentFields+` FROM agents WHERE email = ?`,
+		models.NormalizeEmail(email)), scanAgent)
 	return a, wrap("agent by email", err)
 }
 
