@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -183,20 +184,11 @@ func refList(l []string) []string {
 	var out []string
 	for _, r := range l {
 		r = strings.TrimSpace(r)
-		if r != "" && len(r) <= 998 && storable(r) && !contains(out, r) {
+		if r != "" && len(r) <= 998 && storable(r) && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}
 	return out
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // EmailInboxes returns every account's email inbox at the address, oldest

@@ -31,8 +31,15 @@ type e2eStream struct {
 // (-1: none, from the next commit).
 func (s *server) mustStream(t *testing.T, token string, lastID int64) *e2eStream {
 	t.Helper()
+	return s.openStream(t, token, "/switchboard/v1/events", lastID)
+}
+
+// openStream opens the event stream at path (with its query) with the
+// token, after lastID (-1: no Last-Event-ID).
+func (s *server) openStream(t *testing.T, token, path string, lastID int64) *e2eStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.addr+"/switchboard/v1/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.addr+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if lastID >= 0 {
 		req.Header.Set("Last-Event-ID", strconv.FormatInt(lastID, 10))

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -38,43 +36,7 @@ func (s *server) smtpAddr(t *testing.T) string {
 // only the types.
 func (s *server) mustEvents(t *testing.T, token string, types ...string) *e2eStream {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet,
-		"http://"+s.addr+"/switchboard/v1/events?after=0&types="+strings.Join(types, ","), nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req) // not s.client: a stream has no end
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if res.StatusCode != http.StatusOK {
-		cancel()
-		res.Body.Close()
-		t.Fatalf("stream: status %d", res.StatusCode)
-	}
-	st := &e2eStream{events: make(chan e2eEvent, 1000), ended: make(chan struct{}), cancel: cancel}
-	go func() {
-		defer close(st.ended)
-		defer res.Body.Close()
-		sc := bufio.NewScanner(res.Body)
-		var ev e2eEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "" && ev.id != 0:
-				st.events <- ev
-				ev = e2eEvent{}
-			case strings.HasPrefix(line, "id: "):
-				fmt.Sscan(line[4:], &ev.id)
-			case strings.HasPrefix(line, "event: "):
-				ev.event = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				ev.data = line[6:]
-			}
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-st.ended })
-	return st
+	return s.openStream(t, token, "/switchboard/v1/events?after=0&types="+strings.Join(types, ","), -1)
 }
 
 // nextOf returns the stream's next event of the type, skipping others.
