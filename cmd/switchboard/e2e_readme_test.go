@@ -14,7 +14,6 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 	"unicode"
@@ -102,7 +101,7 @@ func TestE2E_READMEQuickStart(t *testing.T) {
 	}
 
 	if err := s.stop(); err != nil {
-		t.Errorf("make run after SIGTERM: %v\n%s", err, s.log())
+		t.Errorf("make run after Ctrl-C (SIGINT): %v\n%s", err, s.log())
 	}
 }
 
@@ -122,10 +121,10 @@ func (s *readmeServer) log() string {
 	return string(b)
 }
 
-// stop sends SIGTERM, as Ctrl-C in make run's terminal would, and returns
+// stop sends SIGINT, as Ctrl-C in make run's terminal does, and returns
 // the exit error.
 func (s *readmeServer) stop() error {
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.cmd.Process.Signal(os.Interrupt); err != nil {
 		return err
 	}
 	select {
