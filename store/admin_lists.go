@@ -129,3 +129,14 @@ func (s *Store) SetAgentPassword(ctx context.Context, accountID, id int64, passw
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
 	return a, nil
 }
+
+// SchemaVersion returns the highest migration version applied to the
+// database, 0 before the first migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v).Error
+	if err != nil {
+		return 0, wrap("schema version", err)
+	}
+	return v, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -99,12 +100,13 @@ func (c *serveConfig) router(streamsDone <-chan struct{}) handlers.Config {
 	}
 }
 
-func serve(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
-	var cfg serveConfig
+// serveFlags returns serve's flag set, writing into cfg; top-level help
+// lists its environment variables.
+func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs := newFlagSet("serve [flags]", "Runs the HTTP server: migrates the database, creates the first account on an\nempty one, serves every dialect and stops gracefully on SIGINT or SIGTERM.")
 	cfg.addCommon(fs)
 	cfg.addSigning(fs)
-	fs.StringVar(&cfg.addr, "addr", ":8080", "listen address (env SWITCHBOARD_ADDR)")
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address, HOST:PORT; 0.0.0.0:8080 or :8080 listens on every interface (env SWITCHBOARD_ADDR)")
 	fs.IntVar(&cfg.maxConns, "database-max-conns", 20, "most PostgreSQL connections for requests, 1 to 1000; batch uploads use up to 4 more, never more than this (env SWITCHBOARD_DATABASE_MAX_CONNS)")
 	fs.StringVar(&cfg.bodyLimit, "body-limit", "2M", "largest request body on REST routes (env SWITCHBOARD_BODY_LIMIT)")
 	fs.StringVar(&cfg.attachLimit, "attachment-limit", "10M", "most bytes an email's attachments hold together; the Acquire mail route takes that much more body, in base64 (env SWITCHBOARD_ATTACHMENT_LIMIT)")
@@ -117,7 +119,12 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	cfg.guards.addGuards(fs)
 	cfg.events.addEvents(fs)
 	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@switchboard.local", "email of the superadmin created on first start (env SWITCHBOARD_ADMIN_EMAIL)")
-	if err := parse(fs, args, env, stdout, stderr); err != nil {
+	return fs
+}
+
+func serve(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var cfg serveConfig
+	if err := parse(serveFlags(&cfg), args, env, stdout, stderr); err != nil {
 		return err
 	}
 	log, err := cfg.logger(stderr)
