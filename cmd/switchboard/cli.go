@@ -98,7 +98,9 @@ func commands() []noun {
 }
 
 // isHelp reports whether arg asks for help.
-func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help" }
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
+}
 
 // run is the whole program: it runs the command args name and returns its
 // error. It returns flag.ErrHelp after printing help and errUsage after

@@ -131,7 +131,9 @@ func listAgents(ctx context.Context, args []string, env func(string) string, std
 func listSites(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	return runList(ctx, listSpec[models.Site]{
 		name: "site", synopsis: "Lists an account's sites by id.", perAccount: true,
-		fetch: func(ctx context.Context, st *store.Store, account int64) ([]models.Site, error) { return st.Sites(ctx, account) },
+		fetch: func(ctx context.Context, st *store.Store, account int64) ([]models.Site, error) {
+			return st.Sites(ctx, account)
+		},
 		view: func(s models.Site) any {
 			return map[string]any{"id": s.ID, "account_id": s.AccountID, "domain": s.Domain, "created_at": s.CreatedAt.UTC().Format(time.RFC3339)}
 		},
