@@ -196,10 +196,11 @@ Run 'switchboard COMMAND --help' for a command's subcommands and
 'switchboard COMMAND SUBCOMMAND --help' for its flags. Flags take one or two
 dashes (--name N, --name=N).
 
-Every command takes --database-url and --log-level, and --json: the admin
-commands then print one JSON object (a list: one JSON array) instead of text.
-The create commands print the new id; key create, inbox create and webhook
-create print a token or secret that is shown only that once.
+Every command but version takes --database-url and --log-level, and every
+command but serve (whose logs are JSON lines already) takes --json: it then
+prints one JSON object (a list: one JSON array) instead of text. The create
+commands print the new id; key create, inbox create and webhook create print
+a token or secret that is shown only that once.
 
 ` + exitCodes + `
 
