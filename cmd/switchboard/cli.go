@@ -65,6 +65,8 @@ func commands() []noun {
 			{"create", "create an agent of an account and print its id", createOf("agent")},
 			{"list", "list an account's agents", noStdin(listAgents)},
 			{"set-password", "give an agent a new password, read from standard input", setAgentPassword},
+			{"disable", "stop an agent's logins, sessions and API keys", setAgentEnabled(false)},
+			{"enable", "let a disabled agent work again", setAgentEnabled(true)},
 		}},
 		{name: "site", summary: "an account's web sites (the chat widget's)", verbs: []verb{
 			{"create", "create a site of an account and print its id", createOf("site")},

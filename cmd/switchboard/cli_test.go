@@ -403,3 +403,34 @@ func TestOutbox_StartupLines(t *testing.T) {
 		}
 	}
 }
+
+func TestExecute_AgentDisableEnable(t *testing.T) {
+	c := cli{dbURL: storetest.MustURL(t, store.SQLite)}
+	acct := strconv.FormatInt(c.mustID(t, "account", "create", "--name", "Acme"), 10)
+	agent := strconv.FormatInt(c.mustID(t, "agent", "create", "--account", acct, "--email", "ann@example.com", "--password", "long-enough", "--role", "agent"), 10)
+	tests := []struct {
+		args        []string
+		wantCode    int
+		wantStdout  string
+		wantEnabled bool
+	}{
+		{[]string{"disable", "--account", acct, "--id", agent}, 0, "agent " + agent + " disabled\n", false},
+		{[]string{"disable", "--account", acct, "--id", agent}, 0, "agent " + agent + " disabled\n", false},
+		{[]string{"enable", "--account", acct, "--id", agent, "--json"}, 0, "", true},
+		{[]string{"disable", "--account", acct, "--id", "999"}, 1, "", true},
+		{[]string{"disable", "--account", acct}, 2, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := c.exec(t, "", append([]string{"agent"}, tt.args...)...)
+			if r.code != tt.wantCode || tt.wantStdout != "" && r.stdout != tt.wantStdout {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q", r.code, r.stdout, r.stderr, tt.wantCode, tt.wantStdout)
+			}
+			r = c.exec(t, "", "agent", "list", "--account", acct, "--json")
+			var rows []map[string]any
+			if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 || rows[0]["enabled"] != tt.wantEnabled {
+				t.Errorf("agent list after it = %q (%v); want enabled %v", r.stdout, err, tt.wantEnabled)
+			}
+		})
+	}
+}

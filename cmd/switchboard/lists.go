@@ -230,3 +230,56 @@ func setAgentPassword(ctx context.Context, args []string, env func(string) strin
 	_, err = fmt.Fprintf(stdout, "agent %d: password changed\n", a.ID)
 	return err
 }
+
+// setAgentEnabled returns the runner of "switchboard agent disable" (enabled
+// false) or "agent enable": a disabled agent's password, sessions and API
+// keys stop working on every replica, its record and history stay.
+func setAgentEnabled(enabled bool) runner {
+	verb, synopsis := "disable", "Disables an agent: its password logins, sessions and API keys stop working on every replica;\nits record and history stay ('agent enable' undoes it)."
+	if enabled {
+		verb, synopsis = "enable", "Enables a disabled agent again: its password and API keys work again."
+	}
+	return func(ctx context.Context, args []string, env func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
+		var c common
+		var asJSON bool
+		var account, id int64
+		fs := newFlagSet("agent "+verb+" --account ID --id ID [flags]", synopsis)
+		fs.Int64Var(&account, "account", 0, "account id (required)")
+		fs.Int64Var(&id, "id", 0, "agent id (required)")
+		fs.BoolVar(&asJSON, "json", false, "print the agent as one JSON object")
+		c.addCommon(fs)
+		if err := parse(fs, args, env, stdout, stderr); err != nil {
+			return err
+		}
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		var missing []string
+		for _, name := range []string{"account", "id"} {
+			if !given[name] {
+				missing = append(missing, "--"+name)
+			}
+		}
+		if len(missing) > 0 {
+			fmt.Fprintf(stderr, "switchboard agent %s: missing %s\n", verb, strings.Join(missing, ", "))
+			return errUsage
+		}
+		log, err := c.logger(stderr)
+		if err != nil {
+			return err
+		}
+		st, _, err := openStore(ctx, c, log)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		a, err := st.UpdateAgent(ctx, account, id, store.AgentUpdate{Enabled: &enabled})
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return json.NewEncoder(stdout).Encode(agentJSON(a))
+		}
+		_, err = fmt.Fprintf(stdout, "agent %d %sd\n", a.ID, verb)
+		return err
+	}
+}
