@@ -115,6 +115,9 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 	}
 	cmd, rest := args[0], args[1:]
 	switch {
+	case cmd == "help" && len(rest) > 0:
+		// "help account create" is "account create --help".
+		return run(ctx, append(slices.Clone(rest), "--help"), env, stdin, stdout, stderr)
 	case isHelp(cmd):
 		if err := writeUsage(stdout); err != nil {
 			return err
@@ -199,8 +202,8 @@ Run 'switchboard COMMAND --help' for a command's subcommands and
 dashes (--name N, --name=N).
 
 Every command but version takes --database-url and --log-level, and every
-command but serve (whose logs are JSON lines already) takes --json: it then
-prints one JSON object (a list: one JSON array) instead of text. The create
+command takes --json: it then prints one JSON object (a list: one JSON array)
+instead of text; serve prints the first start's credentials so. The create
 commands print the new id; key create, inbox create and webhook create print
 a token or secret that is shown only that once.
 

@@ -169,7 +169,7 @@ func TestRun_CommandHelp(t *testing.T) {
 				if singleDash.MatchString(out) {
 					t.Errorf("help shows a flag in -flag form:\n%s", out)
 				}
-				if n.name != "serve" && !strings.Contains(out, "\n  --json\n") {
+				if !strings.Contains(out, "\n  --json\n") {
 					t.Errorf("help has no --json:\n%s", out)
 				}
 				if n.name != "version" && !strings.Contains(out, "(default sqlite:switchboard.db; env SWITCHBOARD_DATABASE_URL)") {
@@ -430,6 +430,18 @@ func TestExecute_AgentDisableEnable(t *testing.T) {
 			var rows []map[string]any
 			if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 || rows[0]["enabled"] != tt.wantEnabled {
 				t.Errorf("agent list after it = %q (%v); want enabled %v", r.stdout, err, tt.wantEnabled)
+			}
+		})
+	}
+}
+
+func TestRun_HelpCommand(t *testing.T) {
+	for _, args := range [][]string{{"account"}, {"account", "create"}, {"serve"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			viaHelp := cli{}.exec(t, "", append([]string{"help"}, args...)...)
+			viaFlag := cli{}.exec(t, "", append(slices.Clone(args), "--help")...)
+			if viaHelp.code != 0 || viaHelp.stdout == "" || viaHelp.stdout != viaFlag.stdout {
+				t.Errorf("help %s: exit %d, printed\n%s\nwant what --help prints:\n%s", strings.Join(args, " "), viaHelp.code, viaHelp.stdout, viaFlag.stdout)
 			}
 		})
 	}

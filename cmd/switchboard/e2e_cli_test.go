@@ -6,8 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -56,5 +59,41 @@ func TestE2E_SetPassword(t *testing.T) {
 	_, errText, status := runBinary(t, bin, dbURL, "agent", "set-password", "--account", "1", "--id", agent)
 	if status != 1 || errText != "switchboard: standard input holds no password: want it on the first line\n" {
 		t.Errorf("set-password without input: exit %d, stderr %q", status, errText)
+	}
+}
+
+// TestE2E_ServeJSON: serve --json prints the first start's credentials as
+// one JSON object, and they work.
+func TestE2E_ServeJSON(t *testing.T) {
+	bin := mustBuild(t)
+	dbURL := storetest.MustURL(t, store.SQLite)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--json")
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+dbURL)
+	stdout, stderr := &binarytest.Buffer{}, &binarytest.Buffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+	})
+	// Waits for the line, not for a time: the deadline only ends a hang.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stdout.String(), "\n"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve --json printed nothing in 30s; stderr:\n%s", stderr.String())
+		}
+	}
+	var creds struct {
+		AccountID int64  `json:"account_id"`
+		Email     string `json:"email"`
+		Password  string `json:"password"`
+		APIKey    string `json:"api_key"`
+	}
+	mustJSON(t, "serve --json", stdout.String(), &creds)
+	if creds.AccountID != 1 || creds.Email != "admin@switchboard.local" || len(creds.Password) < 8 || creds.APIKey == "" {
+		t.Errorf("serve --json printed %s", stdout.String())
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -124,7 +125,10 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 
 func serve(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	var cfg serveConfig
-	if err := parse(serveFlags(&cfg), args, env, stdout, stderr); err != nil {
+	var asJSON bool
+	fs := serveFlags(&cfg)
+	fs.BoolVar(&asJSON, "json", false, "print the first start's credentials as one JSON object (the logs on stderr are JSON lines anyway)")
+	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
 	}
 	log, err := cfg.logger(stderr)
@@ -145,7 +149,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		return err
 	}
 	hasher := auth.Hasher{}
-	if err := bootstrap(ctx, st, hasher, keys, cfg.adminEmail, stdout, log); err != nil {
+	if err := bootstrap(ctx, st, hasher, keys, cfg.adminEmail, asJSON, stdout, log); err != nil {
 		return err
 	}
 	g, err := cfg.guards.build(ctx, st, log)
@@ -310,8 +314,9 @@ func openStore(ctx context.Context, c common, log *slog.Logger) (*store.Store, [
 }
 
 // bootstrap creates the first account, its superadmin and a full-access API
-// key on an empty database, and prints the credentials once.
-func bootstrap(ctx context.Context, st *store.Store, hasher auth.Hasher, keys *auth.Keys, email string, stdout io.Writer, log *slog.Logger) error {
+// key on an empty database, and prints the credentials once, as text or
+// (asJSON) one JSON object.
+func bootstrap(ctx context.Context, st *store.Store, hasher auth.Hasher, keys *auth.Keys, email string, asJSON bool, stdout io.Writer, log *slog.Logger) error {
 	password := rand.Text()
 	hash, err := hasher.Hash(password)
 	if err != nil {
@@ -330,6 +335,10 @@ func bootstrap(ctx context.Context, st *store.Store, hasher auth.Hasher, keys *a
 	}
 	log.Info("first start: created account, superadmin and API key", "account_id", b.Account.ID, "agent_id", b.Agent.ID,
 		"email", b.Agent.Email, "key_id", b.Key.ID)
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"account_id": b.Account.ID, "account_name": b.Account.Name,
+			"agent_id": b.Agent.ID, "email": b.Agent.Email, "password": password, "api_key": token})
+	}
 	fmt.Fprintf(stdout, `First start: created account %d (%q) and its superadmin.
   email:    %s
   password: %s
