@@ -131,7 +131,8 @@ func (s *Store) SetAgentPassword(ctx context.Context, accountID, id int64, passw
 }
 
 // SchemaVersion returns the highest migration version applied to the
-// database, 0 before the first migration.
+// database. It returns the database's error before Migrate has made the
+// schema_migrations table.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
 	err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v).Error
