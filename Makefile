@@ -11,7 +11,7 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/switchboard
 
-## run: build and serve on the embedded SQLite default (sqlite:switchboard.db, :8080)
+## run: build and serve on the embedded SQLite default (sqlite:switchboard.db, 127.0.0.1:8080)
 run: build
 	./$(BIN) serve $(ARGS)
 

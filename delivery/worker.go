@@ -185,7 +185,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	if len(w.kinds) == 0 {
-		w.log.Warn("delivery worker has no sender configured; queued email and SMS stay queued")
+		// serve says so at start, once per channel without a sender.
+		w.log.Debug("delivery worker has no sender configured; queued email and SMS stay queued")
 		<-ctx.Done()
 		return nil
 	}

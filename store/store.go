@@ -109,6 +109,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		PrepareStmt:            false,
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		Logger:                 newGormLogger(opts.Logger),
+		// Open pings below and returns the error; GORM's own ping would log
+		// it first, and a connection error would be printed twice.
+		DisableAutomaticPing: true,
 	}
 	var dialector gorm.Dialector
 	switch backend {

@@ -17,10 +17,14 @@ import (
 	"switchboard/store"
 )
 
+// migrate runs "switchboard migrate": it applies the migrations the
+// database lacks and prints them, with --json as {"applied":[...],"version":N}.
 func migrate(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	var c common
-	fs := newFlagSet("migrate [flags]", "Applies every migration the database lacks and exits.")
+	var asJSON bool
+	fs := newFlagSet("migrate [flags]", "Applies every migration the database lacks and exits; serve does the same at start.")
 	c.addCommon(fs)
+	fs.BoolVar(&asJSON, "json", false, `print {"applied":[versions],"version":N}: the versions applied now and the schema's version`)
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
 	}
@@ -33,8 +37,18 @@ func migrate(ctx context.Context, args []string, env func(string) string, stdout
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(stdout, "applied %d migration(s) %v\n", len(applied), applied)
-	return nil
+	ver, err := st.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(struct {
+			Applied []int `json:"applied"`
+			Version int   `json:"version"`
+		}{append([]int{}, applied...), ver})
+	}
+	_, err = fmt.Fprintf(stdout, "applied %d migration(s) %v; schema version %d\n", len(applied), applied, ver)
+	return err
 }
 
 // createFlags are the flags of every "X create" command; each command uses some.

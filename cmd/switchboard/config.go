@@ -124,10 +124,10 @@ func parseArgs(fs *flag.FlagSet, args []string, maxArgs int, env func(string) st
 		if f == nil {
 			continue
 		}
-		key := "SWITCHBOARD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		key := envName(name)
 		if v := env(key); v != "" {
 			if err := f.Value.Set(v); err != nil {
-				fmt.Fprintf(stderr, "%s=%q: %v\n", key, v, err)
+				fmt.Fprintf(stderr, "switchboard: %s=%q: %v\n", key, v, err)
 				return nil, errUsage
 			}
 			// Help shows the default the environment gave, but not a secret.
@@ -145,9 +145,8 @@ func parseArgs(fs *flag.FlagSet, args []string, maxArgs int, env func(string) st
 			fs.Usage()
 			return nil, flag.ErrHelp
 		case err != nil:
-			fmt.Fprintf(stderr, "%v\n", err)
-			fs.SetOutput(stderr)
-			fs.Usage()
+			path := commandPath(fs.Name())
+			fmt.Fprintf(stderr, "switchboard %s: %s (run 'switchboard %s --help' for its flags)\n", path, flagError(err), path)
 			return nil, errUsage
 		}
 		if fs.NArg() == 0 {
@@ -163,18 +162,19 @@ func parseArgs(fs *flag.FlagSet, args []string, maxArgs int, env func(string) st
 		rest = fs.Args()[1:]
 	}
 	if len(positional) > maxArgs {
-		fmt.Fprintf(stderr, "unexpected arguments: %s\n", strings.Join(positional[maxArgs:], " "))
+		fmt.Fprintf(stderr, "switchboard %s: unexpected arguments: %s\n", commandPath(fs.Name()), strings.Join(positional[maxArgs:], " "))
 		return nil, errUsage
 	}
 	return positional, nil
 }
 
-// newFlagSet returns a flag set whose usage names the command.
+// newFlagSet returns a flag set whose help names the command, says what
+// it does and lists its flags in --flag form.
 func newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: switchboard %s\n\n%s\n\nFlags:\n", name, synopsis)
-		fs.PrintDefaults()
+		printFlags(fs.Output(), fs)
 	}
 	return fs
 }

@@ -410,9 +410,9 @@ func TestE2E_AccountRateLimitFlags(t *testing.T) {
 		wantStatus int
 		wantErr    string
 	}{
-		{"negative rate limit", []string{"--rate-limit", "-1"}, 1, "switchboard: invalid input: rate_limit: must be 0 (the default) or more"},
-		{"negative daily limit", []string{"--daily-rate-limit", "-5"}, 1, "switchboard: invalid input: daily_rate_limit: must be 0 (the default) or more"},
-		{"not a number", []string{"--rate-limit", "many"}, 2, `invalid value "many" for flag -rate-limit`},
+		{"negative rate limit", []string{"--rate-limit", "-1"}, 1, "switchboard: --rate-limit: must be 0 (the default) or more"},
+		{"negative daily limit", []string{"--daily-rate-limit", "-5"}, 1, "switchboard: --daily-rate-limit: must be 0 (the default) or more"},
+		{"not a number", []string{"--rate-limit", "many"}, 2, `invalid value "many" for flag --rate-limit`},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,14 +14,6 @@ import (
 	"switchboard/models"
 )
 
-// keyUsage is the help of "switchboard key".
-const keyUsage = `Usage:
-  switchboard key create --account ID [--agent ID] [--scopes a,b] [--name N] [--expires-in DURATION] [--json]
-  switchboard key list --account ID [--json]
-  switchboard key revoke ID [--json]
-Run 'switchboard key SUBCOMMAND --help' for its flags.
-`
-
 // keyFlags are the flags of the "key" subcommands; each uses some.
 type keyFlags struct {
 	common
@@ -34,20 +26,14 @@ type keyFlags struct {
 	expiresIn time.Duration
 }
 
-// keyCmd runs "switchboard key create|list|revoke".
+// keyCmd runs "switchboard key create|list|revoke": args[0] is the
+// subcommand (run dispatches only those).
 func keyCmd(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintf(stderr, "switchboard key: want create, list or revoke\n\n%s", keyUsage)
-		return errUsage
-	}
 	sub, args := args[0], args[1:]
 	var f keyFlags
 	var fs *flag.FlagSet
 	maxArgs := 0
 	switch sub {
-	case "-h", "--help", "-help", "help":
-		fmt.Fprint(stdout, keyUsage)
-		return flag.ErrHelp
 	case "create":
 		fs = newFlagSet("key create [flags]", "Creates an API key of an account and prints its token, which is shown only this once.\n"+
 			"The key acts as --agent, by default the account's first enabled superadmin.\n"+
@@ -65,8 +51,7 @@ func keyCmd(ctx context.Context, args []string, env func(string) string, stdout,
 		fs = newFlagSet("key revoke ID [flags]", "Revokes the API key with the id; it stops working within seconds. Revoking twice keeps the first time.")
 		maxArgs = 1
 	default:
-		fmt.Fprintf(stderr, "switchboard key: unknown subcommand %q\n\n%s", sub, keyUsage)
-		return errUsage
+		return fmt.Errorf("key %s: no such subcommand", sub)
 	}
 	f.addCommon(fs)
 	fs.BoolVar(&f.json, "json", false, "print JSON")

@@ -84,7 +84,7 @@ func (c *outboxConfig) worker(st *store.Store, log *slog.Logger) (*delivery.Work
 		}
 		email = s
 	} else {
-		log.Warn("no SMTP relay configured (--smtp-url): email replies stay queued")
+		log.Info("email: no SMTP relay (--smtp-url); email replies stay queued until one is set")
 	}
 	if c.smsURL != "" {
 		opts := delivery.TwilioOptions{Client: &http.Client{Timeout: 30 * time.Second}}
@@ -98,7 +98,7 @@ func (c *outboxConfig) worker(st *store.Store, log *slog.Logger) (*delivery.Work
 		}
 		sms = s
 	} else {
-		log.Warn("no SMS provider configured (--sms-url): SMS replies stay queued")
+		log.Info("sms: no SMS provider (--sms-url); SMS replies stay queued until one is set")
 	}
 	return delivery.New(st, email, sms, delivery.Config{Workers: c.workers, MaxAttempts: c.maxAttempts}, log), nil
 }

@@ -61,22 +61,22 @@ func TestRun_Help(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"top", []string{"--help"}, "switchboard account create --name N"},
-		{"serve", []string{"serve", "--help"}, "-reve-page-size"},
+		{"top", []string{"--help"}, "account create "},
+		{"serve", []string{"serve", "--help"}, "  --reve-page-size int"},
 		{"migrate", []string{"migrate", "-h"}, "Applies every migration"},
-		{"account", []string{"account", "create", "--help"}, "-timezone"},
+		{"account", []string{"account", "create", "--help"}, "  --timezone string"},
 		{"agent", []string{"agent", "create", "--help"}, "superadmin, admin or agent"},
-		{"site", []string{"site", "create", "--help"}, "-domain"},
-		{"campaign", []string{"campaign", "create", "--help"}, "-site"},
+		{"site", []string{"site", "create", "--help"}, "  --domain"},
+		{"campaign", []string{"campaign", "create", "--help"}, "  --site"},
 		{"inbox", []string{"inbox", "create", "--help"}, "email or sms"},
 		{"department", []string{"department", "create", "--help"}, "unique in the account"},
 		{"department list", []string{"department", "list", "--help"}, "Lists an account's departments"},
-		{"top mentions departments", []string{"--help"}, "switchboard department create --account ID --name N"},
-		{"key", []string{"key", "--help"}, "switchboard key revoke ID"},
-		{"key create", []string{"key", "create", "--help"}, "-expires-in"},
+		{"top mentions departments", []string{"--help"}, "department list "},
+		{"key", []string{"key", "--help"}, "  revoke  "},
+		{"key create", []string{"key", "create", "--help"}, "  --expires-in duration"},
 		{"key list", []string{"key", "list", "-h"}, "never shown"},
 		{"key revoke", []string{"key", "revoke", "--help"}, "Revokes the API key"},
-		{"serve secret", []string{"serve", "--help"}, "-signing-secret"},
+		{"serve secret", []string{"serve", "--help"}, "  --signing-secret string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,12 +100,12 @@ func TestRun_UsageErrors(t *testing.T) {
 		stderr  []string
 	}{
 		{"unknown command", []string{"frobnicate"}, errUsage, []string{`unknown command "frobnicate"`}},
-		{"account without create", []string{"account"}, errUsage, []string{"switchboard account create"}},
+		{"account without subcommand", []string{"account"}, errUsage, []string{"want a subcommand: create, update or list"}},
 		{"agent missing flags", []string{"agent", "create", "--account", "1"}, errUsage, []string{"--email", "--password", "--role"}},
-		{"unknown flag", []string{"site", "create", "--nope"}, errUsage, []string{"flag provided but not defined: -nope"}},
+		{"unknown flag", []string{"site", "create", "--nope"}, errUsage, []string{"switchboard site create: unknown flag --nope"}},
 		{"stray argument", []string{"migrate", "extra"}, errUsage, []string{"unexpected arguments: extra"}},
-		{"key without subcommand", []string{"key"}, errUsage, []string{"want create, list or revoke"}},
-		{"unknown key subcommand", []string{"key", "rotate"}, errUsage, []string{`unknown subcommand "rotate"`}},
+		{"key without subcommand", []string{"key"}, errUsage, []string{"want a subcommand: create, list or revoke"}},
+		{"unknown key subcommand", []string{"key", "rotate"}, errUsage, []string{`unknown subcommand "rotate"; want create, list or revoke`}},
 		{"key create without account", []string{"key", "create"}, errUsage, []string{"--account"}},
 		{"unknown scope", []string{"key", "create", "--account", "1", "--scopes", "read,owner"}, errUsage, []string{`unknown scope "owner"`}},
 		{"negative lifetime", []string{"key", "create", "--account", "1", "--expires-in", "-1h"}, errUsage, []string{"--expires-in"}},
@@ -113,7 +113,7 @@ func TestRun_UsageErrors(t *testing.T) {
 		{"key list without account", []string{"key", "list"}, errUsage, []string{"--account"}},
 		{"department missing flags", []string{"department", "create"}, errUsage, []string{"--account", "--name"}},
 		{"department list without account", []string{"department", "list", "--json"}, errUsage, []string{"missing --account"}},
-		{"department without subcommand", []string{"department"}, errUsage, []string{"switchboard department create"}},
+		{"department without subcommand", []string{"department"}, errUsage, []string{"want a subcommand: create or list"}},
 		{"key revoke without id", []string{"key", "revoke", "--json"}, errUsage, []string{"missing the key id"}},
 		{"key revoke two ids", []string{"key", "revoke", "A", "--json", "B"}, errUsage, []string{"unexpected arguments: B"}},
 	}

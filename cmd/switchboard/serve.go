@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -99,12 +101,13 @@ func (c *serveConfig) router(streamsDone <-chan struct{}) handlers.Config {
 	}
 }
 
-func serve(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
-	var cfg serveConfig
+// serveFlags returns serve's flag set, writing into cfg; top-level help
+// lists its environment variables.
+func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs := newFlagSet("serve [flags]", "Runs the HTTP server: migrates the database, creates the first account on an\nempty one, serves every dialect and stops gracefully on SIGINT or SIGTERM.")
 	cfg.addCommon(fs)
 	cfg.addSigning(fs)
-	fs.StringVar(&cfg.addr, "addr", ":8080", "listen address (env SWITCHBOARD_ADDR)")
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address, HOST:PORT; 0.0.0.0:8080 or :8080 listens on every interface (env SWITCHBOARD_ADDR)")
 	fs.IntVar(&cfg.maxConns, "database-max-conns", 20, "most PostgreSQL connections for requests, 1 to 1000; batch uploads use up to 4 more, never more than this (env SWITCHBOARD_DATABASE_MAX_CONNS)")
 	fs.StringVar(&cfg.bodyLimit, "body-limit", "2M", "largest request body on REST routes (env SWITCHBOARD_BODY_LIMIT)")
 	fs.StringVar(&cfg.attachLimit, "attachment-limit", "10M", "most bytes an email's attachments hold together; the Acquire mail route takes that much more body, in base64 (env SWITCHBOARD_ATTACHMENT_LIMIT)")
@@ -117,6 +120,14 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	cfg.guards.addGuards(fs)
 	cfg.events.addEvents(fs)
 	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@switchboard.local", "email of the superadmin created on first start (env SWITCHBOARD_ADMIN_EMAIL)")
+	return fs
+}
+
+func serve(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var cfg serveConfig
+	var asJSON bool
+	fs := serveFlags(&cfg)
+	fs.BoolVar(&asJSON, "json", false, "print the first start's credentials as one JSON object (the logs on stderr are JSON lines anyway)")
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
 	}
@@ -138,7 +149,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		return err
 	}
 	hasher := auth.Hasher{}
-	if err := bootstrap(ctx, st, hasher, keys, cfg.adminEmail, stdout, log); err != nil {
+	if err := bootstrap(ctx, st, hasher, keys, cfg.adminEmail, asJSON, stdout, log); err != nil {
 		return err
 	}
 	g, err := cfg.guards.build(ctx, st, log)
@@ -303,8 +314,9 @@ func openStore(ctx context.Context, c common, log *slog.Logger) (*store.Store, [
 }
 
 // bootstrap creates the first account, its superadmin and a full-access API
-// key on an empty database, and prints the credentials once.
-func bootstrap(ctx context.Context, st *store.Store, hasher auth.Hasher, keys *auth.Keys, email string, stdout io.Writer, log *slog.Logger) error {
+// key on an empty database, and prints the credentials once, as text or
+// (asJSON) one JSON object.
+func bootstrap(ctx context.Context, st *store.Store, hasher auth.Hasher, keys *auth.Keys, email string, asJSON bool, stdout io.Writer, log *slog.Logger) error {
 	password := rand.Text()
 	hash, err := hasher.Hash(password)
 	if err != nil {
@@ -323,6 +335,10 @@ func bootstrap(ctx context.Context, st *store.Store, hasher auth.Hasher, keys *a
 	}
 	log.Info("first start: created account, superadmin and API key", "account_id", b.Account.ID, "agent_id", b.Agent.ID,
 		"email", b.Agent.Email, "key_id", b.Key.ID)
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"account_id": b.Account.ID, "account_name": b.Account.Name,
+			"agent_id": b.Agent.ID, "email": b.Agent.Email, "password": password, "api_key": token})
+	}
 	fmt.Fprintf(stdout, `First start: created account %d (%q) and its superadmin.
   email:    %s
   password: %s

@@ -18,16 +18,6 @@ import (
 	"switchboard/store"
 )
 
-// webhookUsage is the help of "switchboard webhook".
-const webhookUsage = `Usage:
-  switchboard webhook create --account ID --url URL --format helpcrunch|acquire|standard [--events a,b] [--secret S] [--json]
-  switchboard webhook list --account ID [--json]
-  switchboard webhook disable --account ID --id ID [--json]
-  switchboard webhook delete --account ID --id ID [--json]
-  switchboard webhook deliveries --account ID --id ID [--status queued|sending|sent|failed] [--limit N] [--json]
-Run 'switchboard webhook SUBCOMMAND --help' for its flags.
-`
-
 // webhookFlags are the flags of the "webhook" subcommands; each uses some.
 type webhookFlags struct {
 	common
@@ -45,20 +35,14 @@ type webhookFlags struct {
 // disabledByCLI is the reason a subscription disabled here shows.
 const disabledByCLI = "disabled with switchboard webhook disable"
 
-// webhookCmd runs "switchboard webhook create|list|disable|delete|deliveries".
+// webhookCmd runs "switchboard webhook create|list|disable|delete|deliveries":
+// args[0] is the subcommand (run dispatches only those).
 func webhookCmd(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintf(stderr, "switchboard webhook: want create, list, disable, delete or deliveries\n\n%s", webhookUsage)
-		return errUsage
-	}
 	sub, args := args[0], args[1:]
 	var f webhookFlags
 	var fs *flag.FlagSet
 	required := []string{"account"}
 	switch sub {
-	case "-h", "--help", "-help", "help":
-		fmt.Fprint(stdout, webhookUsage)
-		return flag.ErrHelp
 	case "create":
 		fs = newFlagSet("webhook create [flags]", "Subscribes a URL to an account's events, sent in a format's wire shape and signed with a secret.\n"+
 			"Without --secret one is made and printed, only this once.")
@@ -81,8 +65,7 @@ func webhookCmd(ctx context.Context, args []string, env func(string) string, std
 		fs.IntVar(&f.limit, "limit", 100, "most deliveries listed, 1 to 100")
 		required = append(required, "id")
 	default:
-		fmt.Fprintf(stderr, "switchboard webhook: unknown subcommand %q\n\n%s", sub, webhookUsage)
-		return errUsage
+		return fmt.Errorf("webhook %s: no such subcommand", sub)
 	}
 	fs.Int64Var(&f.account, "account", 0, "account id (required)")
 	if slices.Contains(required, "id") {

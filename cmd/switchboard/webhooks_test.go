@@ -92,7 +92,7 @@ func TestRun_WebhookUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no subcommand", []string{"webhook"}, "want create, list"},
+		{"no subcommand", []string{"webhook"}, "want a subcommand: create, list"},
 		{"unknown subcommand", []string{"webhook", "edit"}, "unknown subcommand"},
 		{"create without url", []string{"webhook", "create", "--account", "1", "--format", "standard"}, "missing --url"},
 		{"create bad format", []string{"webhook", "create", "--account", "1", "--url", "https://x.example", "--format", "zapier"}, "--format: must be"},
