@@ -112,6 +112,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 		return serve(ctx, rest, env, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, env, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, rest, env, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
