@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"switchboard/cmd/switchboard/binarytest"
 	"switchboard/handlers"
 	"switchboard/handlers/dialect"
@@ -126,6 +128,87 @@ func TestGrafanaDashboard(t *testing.T) {
 		if !queried[name] {
 			t.Errorf("the dashboard does not show %s", name)
 		}
+	}
+}
+
+// TestComposeFile checks deploy/compose.yaml where no Docker engine can:
+// PostgreSQL and Redis have health checks that switchboard waits for,
+// PostgreSQL keeps its data in a volume, switchboard has the image's
+// health check and replicas, and every SWITCHBOARD_* variable it sets is
+// one serve reads.
+func TestComposeFile(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type service struct {
+		Build       any               `yaml:"build"`
+		Image       string            `yaml:"image"`
+		Environment map[string]string `yaml:"environment"`
+		Volumes     []string          `yaml:"volumes"`
+		Healthcheck *struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+		DependsOn map[string]struct {
+			Condition string `yaml:"condition"`
+		} `yaml:"depends_on"`
+		Deploy struct {
+			Replicas string `yaml:"replicas"`
+		} `yaml:"deploy"`
+	}
+	var compose struct {
+		Services map[string]service `yaml:"services"`
+		Volumes  map[string]any     `yaml:"volumes"`
+	}
+	if err := yaml.Unmarshal(b, &compose); err != nil {
+		t.Fatalf("deploy/compose.yaml: %v", err)
+	}
+	sb, ok := compose.Services["switchboard"]
+	if !ok || sb.Build == nil {
+		t.Fatalf("no switchboard service built from the Dockerfile: %+v", compose.Services)
+	}
+	if sb.Healthcheck == nil || !slices.Contains(sb.Healthcheck.Test, "healthcheck") {
+		t.Errorf("switchboard's health check = %+v, want the binary's healthcheck", sb.Healthcheck)
+	}
+	if sb.Deploy.Replicas == "" {
+		t.Error("switchboard has no deploy.replicas")
+	}
+	for _, dep := range []string{"postgres", "redis"} {
+		if c := sb.DependsOn[dep].Condition; c != "service_healthy" {
+			t.Errorf("switchboard depends on %s with condition %q, want service_healthy", dep, c)
+		}
+		s, ok := compose.Services[dep]
+		if !ok || s.Healthcheck == nil || len(s.Healthcheck.Test) == 0 {
+			t.Errorf("service %s missing or without a health check", dep)
+		}
+	}
+	pg := compose.Services["postgres"]
+	named := false
+	for _, v := range pg.Volumes {
+		name, target, _ := strings.Cut(v, ":")
+		if _, ok := compose.Volumes[name]; ok && target == "/var/lib/postgresql/data" {
+			named = true
+		}
+	}
+	if !named {
+		t.Errorf("postgres volumes %v, want a named volume at /var/lib/postgresql/data", pg.Volumes)
+	}
+	for _, name := range []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_REDIS_URL", "SWITCHBOARD_ADDR"} {
+		if sb.Environment[name] == "" {
+			t.Errorf("switchboard does not set %s", name)
+		}
+	}
+	known := map[string]bool{}
+	for _, f := range envFlags() {
+		known["SWITCHBOARD_"+strings.ToUpper(strings.ReplaceAll(f, "-", "_"))] = true
+	}
+	for name := range sb.Environment {
+		if !known[name] {
+			t.Errorf("switchboard sets %s, which serve does not read", name)
+		}
+	}
+	if !strings.HasPrefix(sb.Environment["SWITCHBOARD_DATABASE_URL"], "postgres://") {
+		t.Errorf("SWITCHBOARD_DATABASE_URL = %q, want PostgreSQL: replicas share one database", sb.Environment["SWITCHBOARD_DATABASE_URL"])
 	}
 }
 
