@@ -227,21 +227,51 @@ func logAddr(t *testing.T, s *server, msg string) string {
 
 // TestE2E_MetricsAddr runs the real binary with --metrics-addr: /metrics
 // is served there and not on the main address, and after a little traffic
-// it shows the requests by route template, the password compare, the
-// database pool and the outboxes.
+// (reads, a Basic login, an email sent and an SMS left queued without a
+// provider) it shows each figure where traffic flowed.
 func TestE2E_MetricsAddr(t *testing.T) {
 	bin := mustBuild(t)
 	dbURL := storetest.MustURL(t, store.SQLite)
-	s := mustStartWith(t, bin, dbURL, map[string]string{"SWITCHBOARD_METRICS_ADDR": "127.0.0.1:0"})
+	mb := mustMailbox(t)
+	s := mustStartWith(t, bin, dbURL, map[string]string{"SWITCHBOARD_METRICS_ADDR": "127.0.0.1:0",
+		"SWITCHBOARD_SMTP_URL": "smtp://" + mb.addr, "SWITCHBOARD_SMS_URL": ""})
 	// The metrics server listens before the main one says it does.
 	maddr := logAddr(t, s, "metrics: listening")
 	email, password, token := binarytest.MustCredentials(t, s.stdout)
+	c := cli{dbURL: dbURL}
+	c.mustID(t, "inbox", "create", "--account", "1", "--kind", "email", "--address", "help@acme.example")
+	c.mustID(t, "inbox", "create", "--account", "1", "--kind", "sms", "--address", "+14155550150")
+
 	if r := s.mustSend(t, request{method: http.MethodGet, path: "/v1/chats", token: token}); r.code != http.StatusOK {
 		t.Fatalf("/v1/chats = %d %s", r.code, r.body)
 	}
 	if code, body := s.get(t, "/api/offlinemessages", email, password); code != http.StatusOK {
 		t.Fatalf("/api/offlinemessages = %d %s", code, body)
 	}
+	code, body := s.call(t, http.MethodPost, "/v1/customers", token, "", map[string]any{"name": "Ann", "email": "ann@example.com", "phone": "+14155550101"})
+	var cust struct{ ID int64 }
+	mustJSON(t, "customer", body, &cust)
+	if code != http.StatusOK {
+		t.Fatalf("POST /v1/customers = %d %s", code, body)
+	}
+	code, body = s.call(t, http.MethodPost, "/v1/chats", token, "", map[string]any{"customer": cust.ID})
+	var chat struct{ ID int64 }
+	mustJSON(t, "chat", body, &chat)
+	if code != http.StatusOK {
+		t.Fatalf("POST /v1/chats = %d %s", code, body)
+	}
+	code, body = s.call(t, http.MethodPost, "/api/v1/mail/add-message", token, "", map[string]any{"data": map[string]any{
+		"caseId": chat.ID, "to": []string{"ann@example.com"}, "from": "help@acme.example", "subject": "Hi", "cc": []string{}, "bcc": []string{}, "attachments": []any{},
+		"contactId": cust.ID, "type": "message", "textBody": "text", "htmlBody": "<p>html</p>"}})
+	if code != http.StatusOK {
+		t.Fatalf("mail/add-message = %d %s", code, body)
+	}
+	code, body = s.call(t, http.MethodPost, "/api/v1/voip/send-sms", token, "", map[string]any{
+		"Body": "Hello", "From": "+14155550150", "To": "+14155550101", "contactId": cust.ID, "threadId": chat.ID})
+	if code != http.StatusOK {
+		t.Fatalf("send-sms = %d %s", code, body)
+	}
+
 	res, err := http.Get("http://" + s.addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -251,31 +281,59 @@ func TestE2E_MetricsAddr(t *testing.T) {
 		t.Errorf("/metrics on the main address = %d, want 404", res.StatusCode)
 	}
 
-	res, err = http.Get("http://" + maddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	scrape := func() string {
+		res, err := http.Get("http://" + maddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("/metrics on --metrics-addr = %d %s", res.StatusCode, b)
+		}
+		return string(b)
 	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics on --metrics-addr = %d %s", res.StatusCode, b)
-	}
-	out := string(b)
+	const sent = `switchboard_deliveries_total{channel="email",result="sent"} 1`
+	var out string
+	waitFor(t, "the email counted as sent", func() bool {
+		out = scrape()
+		return slices.Contains(strings.Split(out, "\n"), sent)
+	})
+	lines := strings.Split(out, "\n")
 	for _, want := range []string{
 		`switchboard_http_requests_total{method="GET",route="/v1/chats",status="200"} 1`,
 		`switchboard_http_requests_total{method="GET",route="/api/offlinemessages",status="200"} 1`,
+		`switchboard_http_requests_total{method="POST",route="/api/v1/mail/add-message",status="200"} 1`,
 		`switchboard_http_request_duration_seconds_count{method="GET",route="/v1/chats",status="200"} 1`,
 		`switchboard_bcrypt_compares_total{result="match"} 1`,
 		`switchboard_outbox_pending{channel="email"} 0`,
+		`switchboard_outbox_pending{channel="sms"} 1`,
 		`switchboard_outbox_stats_up 1`,
-		`switchboard_deliveries_total{channel="sms",result="sent"} 0`,
 		`go_sql_max_open_connections{db_name="switchboard"} 1`,
 	} {
-		if !slices.Contains(strings.Split(out, "\n"), want) {
+		if !slices.Contains(lines, want) {
 			t.Errorf("/metrics lacks the line %s", want)
 		}
+	}
+	// The queued SMS has been due since it was written.
+	if !regexp.MustCompile(`(?m)^switchboard_outbox_oldest_due_age_seconds\{channel="sms"\} [0-9.e+-]+$`).MatchString(out) {
+		t.Errorf("/metrics has no age of the SMS outbox:\n%s", grepMetric(out, "switchboard_outbox"))
+	}
+	if regexp.MustCompile(`(?m)^switchboard_http_requests_in_flight `).FindString(out) == "" {
+		t.Error("/metrics has no switchboard_http_requests_in_flight")
 	}
 	if err := s.stop(t); err != nil {
 		t.Errorf("stop: %v\n%s", err, s.logs.String())
 	}
+}
+
+// grepMetric returns the lines of out that hold name.
+func grepMetric(out, name string) string {
+	var keep []string
+	for l := range strings.SplitSeq(out, "\n") {
+		if strings.Contains(l, name) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
