@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,6 +47,35 @@ func TestHasher_Hash(t *testing.T) {
 			}
 			if err == nil && (!h.Verify(hash, tt.password) || h.Verify(hash, tt.password+"x")) {
 				t.Errorf("Verify does not tell the password from another")
+			}
+		})
+	}
+}
+
+// TestHasher_Compared checks that Verify reports every bcrypt compare it
+// runs, and none for a password it refuses unread.
+func TestHasher_Compared(t *testing.T) {
+	var got []bool
+	h := Hasher{Cost: bcrypt.MinCost, Compared: func(matched bool) { got = append(got, matched) }}
+	hash, err := h.Hash("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		password string
+		want     []bool
+	}{
+		{"match", "correct horse", []bool{true}},
+		{"mismatch", "wrong horse", []bool{false}},
+		{"too long: no compare", string(make([]byte, 73)), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = nil
+			h.Verify(hash, tt.password)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Compared calls %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -27,6 +27,10 @@ var ErrWeakPassword = fmt.Errorf("password must be %d to %d bytes long", MinPass
 type Hasher struct {
 	// Cost is the bcrypt cost; 0 means DefaultCost. Tests use bcrypt.MinCost.
 	Cost int
+	// Compared, when set, is called after each bcrypt compare with whether
+	// the password matched (for the metrics); it is called from several
+	// goroutines at once.
+	Compared func(matched bool)
 }
 
 // Hash returns the bcrypt hash of the password, or ErrWeakPassword when the
@@ -53,5 +57,9 @@ func (h Hasher) Verify(hash, password string) bool {
 	if len(password) > MaxPasswordLen {
 		return false
 	}
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+	ok := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+	if h.Compared != nil {
+		h.Compared(ok)
+	}
+	return ok
 }

@@ -206,7 +206,13 @@ type WebhookWorker struct {
 	cfg     Config
 	log     *slog.Logger
 	started atomic.Bool
+	count   Outcomes
 }
+
+// CountOutcomes makes the worker call count after each send, with the
+// channel "webhook". It must be called before Run; a nil count counts
+// nothing.
+func (w *WebhookWorker) CountOutcomes(count Outcomes) { w.count = count }
 
 // NewWebhookWorker returns a worker over the outbox that renders with
 // render and posts with sender. cfg's Workers, Batch (default 50 here: a
@@ -251,7 +257,8 @@ func (w *WebhookWorker) Run(ctx context.Context) error {
 // runner returns the outbox machinery set up for webhooks.
 func (w *WebhookWorker) runner() *runner[store.WebhookOutgoing, int] {
 	return &runner[store.WebhookOutgoing, int]{
-		cfg: w.cfg, log: w.log,
+		cfg: w.cfg, log: w.log, count: w.count,
+		channel: func(store.WebhookOutgoing) string { return "webhook" },
 		claim: func(ctx context.Context, n int, lease time.Duration) ([]store.WebhookOutgoing, error) {
 			if _, err := w.out.FanOutWebhookEvents(ctx, w.render.Wants); err != nil {
 				return nil, err

@@ -207,10 +207,13 @@ func (rc *receiver) requests() []received {
 // check what is sent, not the waits (TestWebhookRetry does). A claim takes
 // runs of up to 10 rows, so a failing head has rows behind it in the same
 // batch, which must wait for it.
-func runWebhookWorker(t *testing.T, s *store.Store, pollEvery time.Duration) {
+// It returns the worker's outcome counts, by "channel result".
+func runWebhookWorker(t *testing.T, s *store.Store, pollEvery time.Duration) *outcomeCounts {
 	t.Helper()
 	w := delivery.NewWebhookWorker(s, testRenderer{}, delivery.NewWebhookSender(delivery.WebhookSenderOptions{AllowPrivate: true}),
 		delivery.Config{Workers: 2, Batch: 10, PollEvery: pollEvery, Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}, nil)
+	counts := &outcomeCounts{n: map[string]int{}}
+	w.CountOutcomes(counts.add)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -220,6 +223,25 @@ func runWebhookWorker(t *testing.T, s *store.Store, pollEvery time.Duration) {
 			t.Error(err)
 		}
 	})
+	return counts
+}
+
+// outcomeCounts counts a worker's outcomes by "channel result".
+type outcomeCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *outcomeCounts) add(channel, result string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[channel+" "+result]++
+}
+
+func (c *outcomeCounts) get(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[key]
 }
 
 // waitFor polls cond until it holds, failing the test after 30 s.
@@ -264,7 +286,7 @@ func TestWebhookWorker_Run(t *testing.T) {
 		steady := &receiver{status: http.StatusNoContent}
 		gone := &receiver{status: http.StatusGone}
 		wFlaky, wSteady, wGone := subscribe(t, flaky), subscribe(t, steady), subscribe(t, gone)
-		runWebhookWorker(t, s, 50*time.Millisecond)
+		counts := runWebhookWorker(t, s, 50*time.Millisecond)
 		const n = 6
 		write(t, n)
 
@@ -300,6 +322,19 @@ func TestWebhookWorker_Run(t *testing.T) {
 			}
 			if len(failed) != 1 || failed[0].ResponseStatus != http.StatusGone {
 				t.Errorf("failed deliveries %+v, want the one answered 410", failed)
+			}
+		})
+		t.Run("Counted", func(t *testing.T) {
+			// The flaky receiver refused its first 4 requests; the gone one
+			// failed its head for good.
+			if got := counts.get("webhook sent"); got < 2*n {
+				t.Errorf("counted %d sent, want at least %d", got, 2*n)
+			}
+			if got := counts.get("webhook retry"); got != 4 {
+				t.Errorf("counted %d retries, want 4", got)
+			}
+			if got := counts.get("webhook failed"); got != 1 {
+				t.Errorf("counted %d failed, want 1", got)
 			}
 		})
 	})

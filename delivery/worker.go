@@ -138,7 +138,24 @@ type Worker struct {
 	cfg     Config
 	log     *slog.Logger
 	started atomic.Bool
+	count   Outcomes
 }
+
+// Outcomes counts the outcome of each send: the channel ("email", "sms" or
+// "webhook") and the result: "sent", "retry" (failed, to be tried again) or
+// "failed" (failed for good). It is called from several goroutines at once.
+type Outcomes func(channel, result string)
+
+// The results an Outcomes is called with.
+const (
+	ResultSent   = "sent"
+	ResultRetry  = "retry"
+	ResultFailed = "failed"
+)
+
+// CountOutcomes makes the worker call count after each send. It must be
+// called before Run; a nil count counts nothing.
+func (w *Worker) CountOutcomes(count Outcomes) { w.count = count }
 
 // New returns a worker over the outbox that sends email through email and
 // SMS through sms. A nil sender leaves its channel unconfigured: its rows stay
@@ -199,7 +216,8 @@ func (w *Worker) Run(ctx context.Context) error {
 // runner returns the outbox machinery set up for email and SMS.
 func (w *Worker) runner() *runner[store.Outgoing, string] {
 	return &runner[store.Outgoing, string]{
-		cfg: w.cfg, log: w.log,
+		cfg: w.cfg, log: w.log, count: w.count,
+		channel: func(o store.Outgoing) string { return string(o.Delivery.Kind) },
 		claim: func(ctx context.Context, n int, lease time.Duration) ([]store.Outgoing, error) {
 			return w.out.ClaimDeliveries(ctx, w.kinds, n, lease)
 		},
@@ -271,6 +289,10 @@ type runner[J, R any] struct {
 	// batch holds in order: once one of them is not sent, the batch gives
 	// the queue's later rows back instead of sending them out of order.
 	group func(J) int64
+	// channel returns a row's channel for count; count, when set, counts
+	// each send's outcome.
+	channel func(J) string
+	count   Outcomes
 	// subscribe, when set, returns a channel that says new rows may be due
 	// (and its cancel): a waiting goroutine looks again at once instead of
 	// after PollEvery.
@@ -396,6 +418,7 @@ func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, lease
 			r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.sent(rctx, j, res, at) })
 		}
 		log.Debug("delivery sent", "result", res)
+		r.counted(j, ResultSent)
 		return true
 	}
 	reason := failReason(err)
@@ -404,13 +427,16 @@ func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, lease
 	switch {
 	case errors.Is(err, ErrPermanent):
 		log.Warn("delivery failed for good", "err", reason)
+		r.counted(j, ResultFailed)
 	case !again:
 		log.Warn("delivery failed after its last attempt", "err", reason, "attempts", attempt)
 		reason = fmt.Sprintf("%s (after %d attempts)", reason, attempt)
+		r.counted(j, ResultFailed)
 	default:
 		t := r.cfg.Now().Add(wait)
 		retryAt = &t
 		log.Info("delivery attempt failed; will retry", "err", reason, "retry_at", t)
+		r.counted(j, ResultRetry)
 	}
 	if keep != nil {
 		*keep = append(*keep, outcome[J, R]{job: j, res: res, err: err, reason: reason, retryAt: retryAt})
@@ -418,6 +444,13 @@ func (r *runner[J, R]) deliver(ctx context.Context, log *slog.Logger, j J, lease
 	}
 	r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.failed(rctx, j, err, reason, retryAt) })
 	return false
+}
+
+// counted counts one outcome of j, when the runner counts.
+func (r *runner[J, R]) counted(j J, result string) {
+	if r.count != nil {
+		r.count(r.channel(j), result)
+	}
 }
 
 // safeSend calls send, turning a panic into a temporary error: one bad

@@ -190,9 +190,21 @@ func TestWorker_Run(t *testing.T) {
 				cfg.MaxBackoff = tt.maxBackoff
 			}
 			w := delivery.New(out, send, nil, cfg, testLogger(t))
+			var counted []string
+			w.CountOutcomes(func(channel, result string) { counted = append(counted, channel+" "+result) })
 			r := start(t, w.Run)
 			eventually(t, "the outcome", func() bool { return out.outcomes() == 1 })
 			r.stop(t)
+			wantCount := "email " + delivery.ResultSent
+			switch {
+			case tt.want != nil && tt.want.RetryAt == nil:
+				wantCount = "email " + delivery.ResultFailed
+			case tt.want != nil:
+				wantCount = "email " + delivery.ResultRetry
+			}
+			if len(counted) != 1 || counted[0] != wantCount {
+				t.Errorf("counted %q, want [%s]", counted, wantCount)
+			}
 			switch {
 			case tt.wantSent != nil:
 				if len(out.sent) != 1 || out.sent[0] != *tt.wantSent {

@@ -23,6 +23,7 @@ import (
 	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/reve"
 	"switchboard/handlers/switchboard"
+	"switchboard/metrics"
 )
 
 // Config is what the router needs to know beyond its dependencies: each
@@ -40,6 +41,9 @@ type Config struct {
 	// believes when it reads a client's address (for the per-address rate
 	// limit and the logs). Empty means none: the peer address is the client.
 	TrustedProxies []*net.IPNet
+	// MetricsElsewhere leaves /metrics out of the router: the metrics are
+	// served on an address of their own (serve's --metrics-addr).
+	MetricsElsewhere bool
 }
 
 // Deps are the parts the router wires together: those every dialect shares,
@@ -48,6 +52,8 @@ type Deps struct {
 	dialect.Deps
 	// Metrics is served at /metrics; nil serves an empty registry.
 	Metrics prometheus.Gatherer
+	// Instruments count and time every request; nil measures nothing.
+	Instruments *metrics.Metrics
 }
 
 // dialects returns every dialect's registration with its settings.
@@ -78,18 +84,23 @@ func switchboardConfig(cfg switchboard.Config) switchboard.Config {
 
 // New returns the router with every route of every dialect registered.
 func New(cfg Config, deps Deps) *echo.Echo {
-	return newRouter(cfg.TrustedProxies, deps, dialects(cfg))
+	if cfg.MetricsElsewhere {
+		deps.Metrics = nil
+	}
+	return newRouter(cfg.TrustedProxies, !cfg.MetricsElsewhere, deps, dialects(cfg))
 }
 
 // newRouter returns the router: the middleware and routes every request
-// shares, and the routes of each dialect registered.
-func newRouter(trusted []*net.IPNet, deps Deps, registrations []dialect.Registration) *echo.Echo {
+// shares (/metrics when withMetrics), and the routes of each dialect
+// registered.
+func newRouter(trusted []*net.IPNet, withMetrics bool, deps Deps, registrations []dialect.Registration) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(trusted)
 	log := deps.Logger()
 
 	e.Use(middleware.RequestID())
+	e.Use(deps.Instruments.Middleware())
 	e.Use(accessLog(log))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: deps.LogPanic}))
 
@@ -106,11 +117,13 @@ func newRouter(trusted []*net.IPNet, deps Deps, registrations []dialect.Registra
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 	})
 
-	metrics := deps.Metrics
-	if metrics == nil {
-		metrics = prometheus.NewRegistry()
+	if withMetrics {
+		gatherer := deps.Metrics
+		if gatherer == nil {
+			gatherer = prometheus.NewRegistry()
+		}
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
 	}
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
 
 	// The API's description, as built in, and the reference page made from
 	// it, rendered once here rather than per request.
@@ -140,8 +153,9 @@ func newRouter(trusted []*net.IPNet, deps Deps, registrations []dialect.Registra
 }
 
 // accessLog returns the middleware writing one "request" record per
-// request: request_id, method, path, status, latency, remote_ip and, when the
-// handler returned one, err; at level Error for a 5xx status, else Info.
+// request: request_id, method, path, status, latency_ms (milliseconds, with
+// a fraction), remote_ip and, when the handler returned one, err; at level
+// Error for a 5xx status, else Info.
 //
 // It is written out rather than built on Echo's RequestLogger: that one
 // fills a large values struct and calls back through a closure on every
@@ -181,7 +195,7 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			}
 			var attrs [7]slog.Attr
 			attrs[0], attrs[1], attrs[2] = slog.String("request_id", id), slog.String("method", req.Method), slog.String("path", path)
-			attrs[3], attrs[4], attrs[5] = slog.Int("status", status), slog.Duration("latency", latency), slog.String("remote_ip", c.RealIP())
+			attrs[3], attrs[4], attrs[5] = slog.Int("status", status), slog.Float64("latency_ms", float64(latency.Nanoseconds())/1e6), slog.String("remote_ip", c.RealIP())
 			n := 6
 			if err != nil {
 				attrs[n] = slog.String("err", err.Error())

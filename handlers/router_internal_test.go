@@ -102,7 +102,7 @@ func TestNewRouter_FifthDialect(t *testing.T) {
 			t.Cleanup(func() { counter.Close() })
 			deps.Limits = guard.NewLimits(counter, nil, guard.LimitsConfig{PerIP: perIP}, nil, nil)
 		}
-		routers[perIP] = newRouter(nil, deps, append(dialects(Config{}), dialect.With(registerFifth, fifthConfig{BodyLimit: "1K"})))
+		routers[perIP] = newRouter(nil, true, deps, append(dialects(Config{}), dialect.With(registerFifth, fifthConfig{BodyLimit: "1K"})))
 		return routers[perIP]
 	}
 	for _, tt := range tests {

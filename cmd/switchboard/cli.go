@@ -56,6 +56,7 @@ func commands() []noun {
 		{name: "serve", summary: "run the HTTP server (and the SMTP receiver with --smtp-listen) until SIGINT or SIGTERM", run: noStdin(serve)},
 		{name: "migrate", summary: "apply the database migrations the database lacks and exit", run: noStdin(migrate)},
 		{name: "version", summary: "print the module version and VCS revision", run: noStdin(version)},
+		{name: "healthcheck", summary: "ask a running server whether it is ready: exit 0 on 200 within 2 s, else 1", run: noStdin(healthcheck)},
 		{name: "account", summary: "tenants", verbs: []verb{
 			{"create", "create an account and print its id", createOf("account")},
 			{"update", "change an account's name, time zone, quotas or limits", noStdin(updateAccount)},

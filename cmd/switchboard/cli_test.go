@@ -172,7 +172,7 @@ func TestRun_CommandHelp(t *testing.T) {
 				if !strings.Contains(out, "\n  --json\n") {
 					t.Errorf("help has no --json:\n%s", out)
 				}
-				if n.name != "version" && !strings.Contains(out, "(default sqlite:switchboard.db; env SWITCHBOARD_DATABASE_URL)") {
+				if n.name != "version" && n.name != "healthcheck" && !strings.Contains(out, "(default sqlite:switchboard.db; env SWITCHBOARD_DATABASE_URL)") {
 					t.Errorf("help does not show --database-url's default and variable:\n%s", out)
 				}
 			})

@@ -50,7 +50,7 @@ func envFlags() []string {
 		"webhook-allow-private", "webhook-workers", "webhook-lease",
 		"redis-url", "redis-prefix", "ip-rate-limit", "trusted-proxies",
 		"login-failures-per-ip", "login-failures-ip-window", "login-failures-per-login", "login-failures-login-window",
-		"password-checks", "password-check-wait",
+		"password-checks", "password-check-wait", "metrics-addr",
 		"event-retention", "max-streams", "stream-keep-alive", "stream-window"}
 }
 

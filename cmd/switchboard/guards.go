@@ -16,6 +16,7 @@ import (
 
 	"switchboard/auth"
 	"switchboard/handlers/guard"
+	"switchboard/metrics"
 	"switchboard/ratelimit"
 	"switchboard/store"
 )
@@ -33,6 +34,10 @@ type guardConfig struct {
 	loginFailuresLoginWindow time.Duration
 	passwordChecks           int
 	passwordCheckWait        time.Duration
+	// metrics says where /metrics is served (--metrics-addr); it is here,
+	// beside the registry the guards build, so that serve has one place
+	// for both.
+	metrics metricsConfig
 }
 
 // addGuards defines the rate limit flags on fs.
@@ -47,6 +52,7 @@ func (c *guardConfig) addGuards(fs *flag.FlagSet) {
 	fs.DurationVar(&c.loginFailuresLoginWindow, "login-failures-login-window", auth.DefaultLoginWindow, "the window of --login-failures-per-login (env SWITCHBOARD_LOGIN_FAILURES_LOGIN_WINDOW)")
 	fs.IntVar(&c.passwordChecks, "password-checks", 0, "password checks (bcrypt, a quarter of a second of one core each, at the lowest CPU priority) that may run at once; 0: one per CPU (GOMAXPROCS) (env SWITCHBOARD_PASSWORD_CHECKS)")
 	fs.DurationVar(&c.passwordCheckWait, "password-check-wait", auth.DefaultMaxWait, "how long a login waits for a free password check before it is refused with 503 (REVE) or -32029 (CallGear) (env SWITCHBOARD_PASSWORD_CHECK_WAIT)")
+	c.metrics.addMetrics(fs)
 }
 
 // validate returns every problem with the guard settings, never showing a
@@ -64,6 +70,7 @@ func (c *guardConfig) validate() []error {
 	if _, err := c.proxies(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.metrics.validate()...)
 	for _, n := range []struct {
 		name string
 		v    int
@@ -121,6 +128,9 @@ type guards struct {
 	idem    *guard.Idempotency
 	counter *ratelimit.Counter
 	metrics *prometheus.Registry
+	// instruments are the server's own metrics on the registry: requests,
+	// deliveries and password compares.
+	instruments *metrics.Metrics
 	// throttle counts failed logins in counter.
 	throttle *auth.Throttle
 }
@@ -144,11 +154,16 @@ func (c *guardConfig) build(ctx context.Context, st *store.Store, log *slog.Logg
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := guard.NewMetrics(reg)
+	instruments, err := registerMetrics(reg, st, log)
+	if err != nil {
+		return guards{}, err
+	}
 	return guards{
-		limits:  guard.NewLimits(counter, st, guard.LimitsConfig{PerIP: c.ipRateLimit}, m, log),
-		idem:    guard.NewIdempotency(st, guard.IdempotencyConfig{}, m, log),
-		counter: counter,
-		metrics: reg,
+		instruments: instruments,
+		limits:      guard.NewLimits(counter, st, guard.LimitsConfig{PerIP: c.ipRateLimit}, m, log),
+		idem:        guard.NewIdempotency(st, guard.IdempotencyConfig{}, m, log),
+		counter:     counter,
+		metrics:     reg,
 		throttle: auth.NewThrottle(counter, auth.ThrottleConfig{
 			PerAddress: c.loginFailuresPerIP, AddressWindow: c.loginFailuresIPWindow,
 			PerLogin: c.loginFailuresPerLogin, LoginWindow: c.loginFailuresLoginWindow}, log),
@@ -171,6 +186,7 @@ func (c *guardConfig) basic(st *store.Store, hasher auth.Hasher, g guards, log *
 	procs := runtime.GOMAXPROCS(0)
 	runtime.GOMAXPROCS(procs + checks)
 	log.Info("password checks", "at_once", checks, "gomaxprocs", procs+checks)
+	hasher.Compared = g.instruments.Compared
 	return auth.NewBasic(st, auth.BasicOptions{Hasher: hasher, Log: log, Throttle: g.throttle,
 		MaxChecks: checks, MaxWait: c.passwordCheckWait})
 }

@@ -94,6 +94,8 @@ func (c *serveConfig) router(streamsDone <-chan struct{}) handlers.Config {
 		Acquire:        acquire.Config{BodyLimit: c.bodyLimit, AttachmentLimit: attachLimit},
 		CallGear:       callgear.Config{BodyLimit: c.rpcLimit, MaxItems: c.maxItems},
 		TrustedProxies: proxies,
+		// --metrics-addr serves /metrics on its own address instead.
+		MetricsElsewhere: c.guards.metrics.addr != "",
 		// The live stream and the webhook routes (our own namespace).
 		Switchboard: switchboard.Config{BodyLimit: c.bodyLimit, Stream: c.events.stream(streamsDone),
 			Inbound: switchboard.InboundConfig{PublicURL: c.outbox.publicURL, SMSAuthToken: c.outbox.smsToken,
@@ -166,11 +168,12 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	streamsDone := make(chan struct{})
 	router := handlers.New(cfg.router(streamsDone),
 		handlers.Deps{Deps: dialect.Deps{Store: st, Passwords: basic, Keys: keys, Limits: g.limits, Idempotency: g.idem, Log: log},
-			Metrics: g.metrics})
+			Metrics: g.metrics, Instruments: g.instruments})
 	worker, err := cfg.outbox.worker(st, log)
 	if err != nil {
 		return err
 	}
+	worker.CountOutcomes(g.instruments.Delivered)
 
 	mx, err := cfg.smtp.server(st, log)
 	if err != nil {
@@ -181,6 +184,12 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
+	stopMetrics, err := cfg.guards.metrics.serve(g.metrics, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	var mxLn net.Listener
 	if mx != nil {
 		if mxLn, err = net.Listen("tcp", cfg.smtp.listen); err != nil {
@@ -194,7 +203,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	defer stopWorker()
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- worker.Run(workerCtx) }()
-	webhooksDone := runWebhooks(workerCtx, cfg.webhooks.worker(st, log))
+	webhooksDone := runWebhooks(workerCtx, cfg.webhooks.worker(st, log), g.instruments.Delivered)
 	purgeDone := make(chan struct{})
 	go func() { defer close(purgeDone); purge(workerCtx, st, log) }()
 	// The event log: pruned past --event-retention, and on PostgreSQL

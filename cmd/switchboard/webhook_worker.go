@@ -55,9 +55,10 @@ func (c *webhookConfig) worker(st *store.Store, log *slog.Logger) *delivery.Webh
 		delivery.Config{Workers: c.workers, Lease: c.lease, SendTimeout: webhookSendTimeout}, log.With("worker", "webhooks"))
 }
 
-// runWebhooks runs w until ctx is done and returns a channel that receives
-// its result.
-func runWebhooks(ctx context.Context, w *delivery.WebhookWorker) <-chan error {
+// runWebhooks runs w, counting its outcomes with count, until ctx is done
+// and returns a channel that receives its result.
+func runWebhooks(ctx context.Context, w *delivery.WebhookWorker, count delivery.Outcomes) <-chan error {
+	w.CountOutcomes(count)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	return done
