@@ -136,6 +136,42 @@ func (s *Store) appendEventsWith(tx *gorm.DB, riders []rider, evs ...models.Even
 	return nil
 }
 
+// commitEvents is appendEventsWith's statement on PostgreSQL for the events
+// of one account, sent through p with COMMIT in one round trip: the riders,
+// the events' numbers and rows and the notification, then the commit. evs
+// must be of one account and at most maxEventsPerStatement.
+func (s *Store) commitEvents(p *pipe, riders []rider, evs []models.Event) error {
+	if len(evs) == 0 || len(evs) > maxEventsPerStatement {
+		return fmt.Errorf("commit events: %d events", len(evs))
+	}
+	now := s.now()
+	acct := evs[0].AccountID
+	for i := range evs {
+		if evs[i].AccountID != acct {
+			return fmt.Errorf("commit events: accounts %d and %d", acct, evs[i].AccountID)
+		}
+		if evs[i].CreatedAt.IsZero() {
+			evs[i].CreatedAt = now
+		}
+		if evs[i].Data == "" {
+			evs[i].Data = "{}"
+		}
+	}
+	q, args := appendPostgresQuery(acct, evs, riders)
+	var last int64
+	if err := p.commit(q, args, func(r pgx.Row) error { return r.Scan(&last) }); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	n := int64(len(evs))
+	for i := range evs {
+		evs[i].Seq = last - n + int64(i) + 1
+	}
+	if pe, ok := p.ctx.Value(pendingKey{}).(*pendingEvents); ok {
+		pe.accounts = append(pe.accounts, acct)
+	}
+	return nil
+}
+
 // maxEventsPerStatement bounds the events one statement writes, which keeps
 // its parameters (9 an event) well inside both backends' limits.
 const maxEventsPerStatement = 500
@@ -152,6 +188,15 @@ const eventColumns = `account_id, seq, type, case_id, contact_id, message_id, ag
 // events and notifies eventChannel, in one statement: one round trip per
 // write. It returns the last number taken.
 func appendPostgres(tx *gorm.DB, acct int64, evs []models.Event, riders []rider) ([]int64, error) {
+	q, args := appendPostgresQuery(acct, evs, riders)
+	var last []int64
+	err := tx.Raw(q, args...).Scan(&last).Error
+	return last, err
+}
+
+// appendPostgresQuery returns appendPostgres's statement and its arguments:
+// its one row is the last number taken.
+func appendPostgresQuery(acct int64, evs []models.Event, riders []rider) (string, []any) {
 	n := int64(len(evs))
 	var q strings.Builder
 	args := make([]any, 0, 4+7*len(evs))
@@ -174,9 +219,7 @@ func appendPostgres(tx *gorm.DB, acct int64, evs []models.Event, riders []rider)
 	q.WriteString(`) AS v (k, type, case_id, contact_id, message_id, agent_id, data, created_at))
 		SELECT n.seq FROM n, pg_notify('` + eventChannel + `', ?::text)`)
 	args = append(args, strconv.FormatInt(acct, 10))
-	var last []int64
-	err := tx.Raw(q.String(), args...).Scan(&last).Error
-	return last, err
+	return q.String(), args
 }
 
 // appendSQLite numbers and writes one account's events: SQLite takes no
