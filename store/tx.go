@@ -56,10 +56,13 @@ func (s *Store) write(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) err
 }
 
 // committed wakes the readers of the accounts a committed transaction
-// appended events to.
+// appended events to, in this process and (announce) in the others.
 func (s *Store) committed(p *pendingEvents) {
 	for _, acct := range p.accounts {
 		s.hub.wake(acct)
+	}
+	if s.backend == Postgres && len(p.accounts) > 0 {
+		s.announce(p.accounts)
 	}
 }
 
