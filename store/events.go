@@ -59,8 +59,8 @@ func withPending(ctx context.Context) (context.Context, *pendingEvents) {
 // the transaction's time when its CreatedAt is zero. Taking the numbers locks
 // the account's event_seqs row until tx ends, so an account's events are
 // numbered in the order their transactions commit and a reader that has seen
-// number n has seen every number below it. On PostgreSQL the transaction also
-// notifies eventChannel, which PostgreSQL delivers only if it commits.
+// number n has seen every number below it. On PostgreSQL, once the
+// transaction commits, eventChannel is notified (see announce).
 func (s *Store) appendEvents(tx *gorm.DB, evs ...models.Event) error {
 	return s.appendEventsWith(tx, nil, evs...)
 }
@@ -136,6 +136,42 @@ func (s *Store) appendEventsWith(tx *gorm.DB, riders []rider, evs ...models.Even
 	return nil
 }
 
+// commitEvents is appendEventsWith's statement on PostgreSQL for the events
+// of one account, sent through p with COMMIT in one round trip: the riders,
+// the events' numbers and rows and the notification, then the commit. evs
+// must be of one account and at most maxEventsPerStatement.
+func (s *Store) commitEvents(p *pipe, riders []rider, evs []models.Event) error {
+	if len(evs) == 0 || len(evs) > maxEventsPerStatement {
+		return fmt.Errorf("commit events: %d events", len(evs))
+	}
+	now := s.now()
+	acct := evs[0].AccountID
+	for i := range evs {
+		if evs[i].AccountID != acct {
+			return fmt.Errorf("commit events: accounts %d and %d", acct, evs[i].AccountID)
+		}
+		if evs[i].CreatedAt.IsZero() {
+			evs[i].CreatedAt = now
+		}
+		if evs[i].Data == "" {
+			evs[i].Data = "{}"
+		}
+	}
+	q, args := appendPostgresQuery(acct, evs, riders)
+	var last int64
+	if err := p.commit(q, args, func(r pgx.Row) error { return r.Scan(&last) }); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	n := int64(len(evs))
+	for i := range evs {
+		evs[i].Seq = last - n + int64(i) + 1
+	}
+	if pe, ok := p.ctx.Value(pendingKey{}).(*pendingEvents); ok {
+		pe.accounts = append(pe.accounts, acct)
+	}
+	return nil
+}
+
 // maxEventsPerStatement bounds the events one statement writes, which keeps
 // its parameters (9 an event) well inside both backends' limits.
 const maxEventsPerStatement = 500
@@ -149,9 +185,18 @@ const numberEvents = `INSERT INTO event_seqs (account_id, seq) VALUES (?, ?)
 const eventColumns = `account_id, seq, type, case_id, contact_id, message_id, agent_id, data, created_at`
 
 // appendPostgres runs the riders and numbers and writes one account's
-// events and notifies eventChannel, in one statement: one round trip per
-// write. It returns the last number taken.
+// events in one statement: one round trip per write. It returns the last
+// number taken.
 func appendPostgres(tx *gorm.DB, acct int64, evs []models.Event, riders []rider) ([]int64, error) {
+	q, args := appendPostgresQuery(acct, evs, riders)
+	var last []int64
+	err := tx.Raw(q, args...).Scan(&last).Error
+	return last, err
+}
+
+// appendPostgresQuery returns appendPostgres's statement and its arguments:
+// its one row is the last number taken.
+func appendPostgresQuery(acct int64, evs []models.Event, riders []rider) (string, []any) {
 	n := int64(len(evs))
 	var q strings.Builder
 	args := make([]any, 0, 4+7*len(evs))
@@ -172,11 +217,8 @@ func appendPostgres(tx *gorm.DB, acct int64, evs []models.Event, riders []rider)
 		args = append(args, i+1, string(ev.Type), ev.CaseID, ev.ContactID, ev.MessageID, ev.AgentID, ev.Data, ev.CreatedAt)
 	}
 	q.WriteString(`) AS v (k, type, case_id, contact_id, message_id, agent_id, data, created_at))
-		SELECT n.seq FROM n, pg_notify('` + eventChannel + `', ?::text)`)
-	args = append(args, strconv.FormatInt(acct, 10))
-	var last []int64
-	err := tx.Raw(q.String(), args...).Scan(&last).Error
-	return last, err
+		SELECT n.seq FROM n`)
+	return q.String(), args
 }
 
 // appendSQLite numbers and writes one account's events: SQLite takes no
@@ -265,6 +307,12 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error
 type eventHub struct {
 	mu   sync.Mutex
 	subs map[*eventSub]struct{}
+
+	// The accounts whose commits are yet to be announced to other
+	// processes (NOTIFY), and whether announceLoop runs to announce them.
+	amu        sync.Mutex
+	unheard    map[int64]struct{}
+	announcing bool
 }
 
 type eventSub struct {
@@ -283,6 +331,56 @@ func (h *eventHub) wake(account int64) {
 			default: // a wake-up is already pending
 			}
 		}
+	}
+}
+
+// announce notifies eventChannel of the accounts of a committed write, for
+// the other processes on the database (ListenEvents). A NOTIFY inside the
+// write would take PostgreSQL's one lock of all notifying commits and hold
+// it through the commit's flush to disk, so that every write of the
+// database waited for the one before to reach the disk; announced after the
+// commit, one NOTIFY statement stands for every commit made while the one
+// before it ran. An account is announced after each of its commits:
+// announceLoop runs until it finds nothing left to announce.
+func (s *Store) announce(accounts []int64) {
+	h := &s.hub
+	h.amu.Lock()
+	defer h.amu.Unlock()
+	if h.unheard == nil {
+		h.unheard = map[int64]struct{}{}
+	}
+	for _, a := range accounts {
+		h.unheard[a] = struct{}{}
+	}
+	if !h.announcing {
+		h.announcing = true
+		go s.announceLoop()
+	}
+}
+
+// announceLoop notifies eventChannel of the unheard accounts, a statement
+// at a time, until none is left. A NOTIFY that fails (the store closed, the
+// database gone) is a wake-up lost, as for a listener that lost its
+// connection; the events themselves are committed.
+func (s *Store) announceLoop() {
+	h := &s.hub
+	for {
+		h.amu.Lock()
+		if len(h.unheard) == 0 {
+			h.announcing = false
+			h.amu.Unlock()
+			return
+		}
+		ids := make([]string, 0, len(h.unheard))
+		for a := range h.unheard {
+			ids = append(ids, strconv.FormatInt(a, 10))
+		}
+		clear(h.unheard)
+		h.amu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = s.db.WithContext(ctx).Exec(`SELECT pg_notify('`+eventChannel+`', a) FROM unnest(?::text[]) a`,
+			"{"+strings.Join(ids, ",")+"}").Error
+		cancel()
 	}
 }
 

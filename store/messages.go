@@ -1,11 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"switchboard/models"
@@ -151,58 +155,26 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 	if err := fe.Err(); err != nil {
 		return MessageView{}, err
 	}
+	if s.backend == Postgres {
+		return s.addMessagePiped(ctx, accountID, caseID, in)
+	}
 	var v MessageView
-	// On PostgreSQL the write is four round trips: BEGIN; the case locked
-	// with the agent and the message's id; the message, the case's update
-	// and the events in one statement (appendEventsWith); COMMIT.
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
-		v = MessageView{}
 		l, err := lockCaseForMessage(tx, s.backend, accountID, caseID, in.AgentID, true)
 		if err != nil {
 			return err
 		}
-		c := l.Case
-		if c.Status == models.StatusClosed && !in.Reopen {
-			return fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
-		}
-		if in.Sender == models.SenderAgent {
-			if l.Agent == nil {
-				return notFound("agent", *in.AgentID)
-			}
-			v.Agent = l.Agent
-		}
-		now := s.now()
-		at := in.At.UTC().Truncate(time.Microsecond)
-		if in.At.IsZero() {
-			at = now
-		}
-		v.Message = models.Message{
-			ID: l.NextMessageID, AccountID: accountID, CaseID: caseID, Sender: in.Sender, AgentID: in.AgentID, Kind: in.Kind,
-			Text: in.Text, Markdown: in.Markdown, Lang: in.Lang, CreatedAt: at, UpdatedAt: now,
-		}
-		var riders []rider
-		if v.Message.ID != 0 {
-			q, args := messageInsert(&v.Message, true)
-			riders = append(riders, rider{q, args})
-		} else if err := insertMessage(tx, &v.Message); err != nil {
+		var w messageWrite
+		if v, w, err = s.planMessage(l, accountID, caseID, in); err != nil {
 			return err
 		}
-		set := map[string]any{"updated_at": now}
-		status := c.Status
-		switch {
-		case c.Status == models.StatusClosed:
-			status = models.StatusOpen
-			set["status"], set["closed_at"], set["closed_by"] = status, nil, nil
-		case in.Sender == models.SenderAgent && in.Kind == models.KindMessage && c.Status == models.StatusNew:
-			status = models.StatusOpen
-			set["status"] = status
+		if v.Message.ID == 0 {
+			if err := insertMessage(tx, &v.Message); err != nil {
+				return err
+			}
+			w = s.messageWrites(l.Case, v.Message, in)
 		}
-		lastMessageUpdate(c, v.Message, set)
-		q, args := caseUpdate(caseID, set)
-		riders = append(riders, rider{q, args})
-		// The message, then the status change it made.
-		evs := []models.Event{messageEvent(c, v.Message, string(c.Channel))}
-		if err := s.appendEventsWith(tx, riders, statusEvents(evs, c, c.Status, status, nil)...); err != nil {
+		if err := s.appendEventsWith(tx, w.riders, w.events...); err != nil {
 			return err
 		}
 		if in.WithCase {
@@ -213,6 +185,153 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 		return nil
 	})
 	return v, wrap(fmt.Sprintf("add message to case %d", caseID), err)
+}
+
+// addMessagePiped is AddMessage on PostgreSQL, in two round trips: BEGIN
+// with the case locked (with the agent and the message's id), then the
+// message, the case's update and the events in one statement with COMMIT.
+// With in.WithCase the case's view is read while the case is held, before
+// the write, and the write's changes applied to it (caseAfterMessage): the
+// account's event numbers stay locked only for the commit.
+func (s *Store) addMessagePiped(ctx context.Context, accountID, caseID int64, in NewMessage) (MessageView, error) {
+	var v MessageView
+	err := s.writePiped(ctx, func(p *pipe) error {
+		q, args := lockCaseForMessageQuery(s.backend, accountID, caseID, in.AgentID, true)
+		var l lockedCase
+		err := p.begin(q, args, func(r pgx.Row) error {
+			var err error
+			l, err = scanLockedCase(r)
+			return err
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("case", caseID)
+		}
+		if err != nil {
+			return err
+		}
+		var w messageWrite
+		if v, w, err = s.planMessage(l, accountID, caseID, in); err != nil {
+			return err
+		}
+		if in.WithCase {
+			views, err := s.caseViews(p.gorm(s.db), accountID, []models.Case{l.Case})
+			if err != nil {
+				return err
+			}
+			v.Case = caseAfterMessage(views[0], w, v)
+		}
+		if err := s.markApplied(ctx, p.gorm(s.db)); err != nil {
+			return err
+		}
+		return s.commitEvents(p, w.riders, w.events)
+	})
+	return v, wrap(fmt.Sprintf("add message to case %d", caseID), err)
+}
+
+// messageWrite is what adding a message writes after the message: the
+// case's columns, the statements (the message's INSERT when it has its id,
+// the case's UPDATE) and the events.
+type messageWrite struct {
+	set    map[string]any
+	riders []rider
+	events []models.Event
+}
+
+// planMessage checks the locked case l and the agent against in and returns
+// the message to write, with its author, and what the write does: with
+// l.NextMessageID 0 (SQLite) the message has no id yet, and the caller
+// inserts it and calls messageWrites. It returns ErrCaseNotActive for a
+// closed case (unless in.Reopen) and ErrNotFound for an agent that is not
+// the account's.
+func (s *Store) planMessage(l lockedCase, accountID, caseID int64, in NewMessage) (MessageView, messageWrite, error) {
+	var v MessageView
+	c := l.Case
+	if c.Status == models.StatusClosed && !in.Reopen {
+		return v, messageWrite{}, fmt.Errorf("case %d: %w", caseID, ErrCaseNotActive)
+	}
+	if in.Sender == models.SenderAgent {
+		if l.Agent == nil {
+			return v, messageWrite{}, notFound("agent", *in.AgentID)
+		}
+		v.Agent = l.Agent
+	}
+	now := s.now()
+	at := in.At.UTC().Truncate(time.Microsecond)
+	if in.At.IsZero() {
+		at = now
+	}
+	v.Message = models.Message{
+		ID: l.NextMessageID, AccountID: accountID, CaseID: caseID, Sender: in.Sender, AgentID: in.AgentID, Kind: in.Kind,
+		Text: in.Text, Markdown: in.Markdown, Lang: in.Lang, CreatedAt: at, UpdatedAt: now,
+	}
+	if v.Message.ID == 0 {
+		return v, messageWrite{}, nil
+	}
+	return v, s.messageWrites(c, v.Message, in), nil
+}
+
+// messageWrites returns what adding m (with its id) to the case c writes:
+// the message's INSERT when m.ID came from the sequence (PostgreSQL), the
+// case's UPDATE, and the events: the message's, then the status change it
+// made.
+func (s *Store) messageWrites(c models.Case, m models.Message, in NewMessage) messageWrite {
+	var w messageWrite
+	if s.backend == Postgres {
+		q, args := messageInsert(&m, true)
+		w.riders = append(w.riders, rider{q, args})
+	}
+	w.set = map[string]any{"updated_at": m.UpdatedAt}
+	status := c.Status
+	switch {
+	case c.Status == models.StatusClosed:
+		status = models.StatusOpen
+		w.set["status"], w.set["closed_at"], w.set["closed_by"] = status, nil, nil
+	case in.Sender == models.SenderAgent && in.Kind == models.KindMessage && c.Status == models.StatusNew:
+		status = models.StatusOpen
+		w.set["status"] = status
+	}
+	lastMessageUpdate(c, m, w.set)
+	q, args := caseUpdate(c.ID, w.set)
+	w.riders = append(w.riders, rider{q, args})
+	evs := []models.Event{messageEvent(c, m, string(c.Channel))}
+	w.events = statusEvents(evs, c, c.Status, status, nil)
+	return w
+}
+
+// caseAfterMessage returns the view pv of a case read before the message
+// v was added to it, with the write w applied: the columns it set, the
+// message's text when it is the last, and its agent among the case's.
+func caseAfterMessage(pv CaseView, w messageWrite, v MessageView) *CaseView {
+	c := &pv.Case
+	for col, val := range w.set {
+		switch col {
+		case "updated_at":
+			c.UpdatedAt = val.(time.Time)
+		case "status":
+			c.Status = val.(models.CaseStatus)
+		case "closed_at":
+			c.ClosedAt = nil
+		case "closed_by":
+			c.ClosedBy, pv.Closer = nil, nil
+		case "last_message_id":
+			id := val.(int64)
+			c.LastMessageID = &id
+			pv.LastMessageText = v.Message.Text
+		case "last_message_at":
+			t := val.(time.Time)
+			c.LastMessageAt = &t
+		case "last_customer_message_at":
+			t := val.(time.Time)
+			c.LastCustomerMessageAt = &t
+		}
+	}
+	if a := v.Agent; a != nil {
+		i, found := slices.BinarySearchFunc(pv.Agents, a.ID, func(x models.Agent, id int64) int { return cmp.Compare(x.ID, id) })
+		if !found {
+			pv.Agents = slices.Insert(slices.Clone(pv.Agents), i, *a)
+		}
+	}
+	return &pv
 }
 
 // lastMessageUpdate returns the case columns to set after adding m to c: the

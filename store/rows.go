@@ -168,6 +168,17 @@ type lockedCase struct {
 // messages of a case take ids in the order their writers held it. It returns
 // ErrNotFound for another account's case; a missing agent is a nil Agent.
 func lockCaseForMessage(tx *gorm.DB, backend Backend, accountID, caseID int64, agentID *int64, nextID bool) (lockedCase, error) {
+	q, args := lockCaseForMessageQuery(backend, accountID, caseID, agentID, nextID)
+	l, err := takeRow(tx.Raw(q, args...), scanLockedCase)
+	if err != nil {
+		return l, notFoundOr(err, "case", caseID)
+	}
+	return l, nil
+}
+
+// lockCaseForMessageQuery returns lockCaseForMessage's statement and its
+// arguments; scanLockedCase reads its row.
+func lockCaseForMessageQuery(backend Backend, accountID, caseID int64, agentID *int64, nextID bool) (string, []any) {
 	lock, next := "", "0"
 	if backend == Postgres {
 		lock = " FOR UPDATE"
@@ -178,9 +189,13 @@ func lockCaseForMessage(tx *gorm.DB, backend Backend, accountID, caseID int64, a
 	// The locked case is a subquery, which PostgreSQL neither flattens nor
 	// projects before it holds the row: the agent's join and nextval come
 	// after the lock.
-	q := tx.Raw(`SELECT c.*, `+qualifiedAgentFields+`, `+next+`
-		FROM (SELECT `+caseFields+` FROM cases WHERE account_id = ? AND id = ?`+lock+`) c
-		LEFT JOIN agents a ON a.account_id = ? AND a.id = ?`, accountID, caseID, accountID, agentID)
+	return `SELECT c.*, ` + qualifiedAgentFields + `, ` + next + `
+		FROM (SELECT ` + caseFields + ` FROM cases WHERE account_id = ? AND id = ?` + lock + `) c
+		LEFT JOIN agents a ON a.account_id = ? AND a.id = ?`, []any{accountID, caseID, accountID, agentID}
+}
+
+// scanLockedCase reads a row of lockCaseForMessageQuery.
+func scanLockedCase(r rowScanner) (lockedCase, error) {
 	var a models.Agent
 	var id, acct *int64
 	var email, hash, first, last, phone, designation *string
@@ -190,12 +205,10 @@ func lockCaseForMessage(tx *gorm.DB, backend Backend, accountID, caseID int64, a
 	var created, updated *time.Time
 	var l lockedCase
 	var err error
-	l.Case, err = takeRow(q, func(r rowScanner) (models.Case, error) {
-		return scanCase(scanMore{r, []any{&id, &acct, &email, &hash, &first, &last, &phone, &role, &enabled, &designation,
-			&limit, &a.LastLoginAt, &created, &updated, &l.NextMessageID}})
-	})
+	l.Case, err = scanCase(scanMore{r, []any{&id, &acct, &email, &hash, &first, &last, &phone, &role, &enabled, &designation,
+		&limit, &a.LastLoginAt, &created, &updated, &l.NextMessageID}})
 	if err != nil {
-		return l, notFoundOr(err, "case", caseID)
+		return l, err
 	}
 	if id != nil {
 		a.ID, a.AccountID, a.Email, a.PasswordHash, a.FirstName, a.LastName, a.Phone = *id, *acct, *email, *hash, *first, *last, *phone

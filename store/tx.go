@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
 	"switchboard/models"
@@ -52,10 +56,13 @@ func (s *Store) write(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) err
 }
 
 // committed wakes the readers of the accounts a committed transaction
-// appended events to.
+// appended events to, in this process and (announce) in the others.
 func (s *Store) committed(p *pendingEvents) {
 	for _, acct := range p.accounts {
 		s.hub.wake(acct)
+	}
+	if s.backend == Postgres && len(p.accounts) > 0 {
+		s.announce(p.accounts)
 	}
 }
 
@@ -118,4 +125,141 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	}
 	return s.db.WithContext(ctx).Transaction(fn, opts)
+}
+
+// pipe is one PostgreSQL connection of the pool held for a write that sends
+// its statements in batches (pgx's extended-protocol pipeline): BEGIN with
+// the first read, and the last write with COMMIT. A write inside BEGIN and
+// COMMIT holds its row locks (the case's, the account's event_seqs row) for
+// the round trips between them, and every writer of the account waits
+// behind the event_seqs row: sending COMMIT with the statement that takes it
+// leaves only the commit's own time under the lock.
+type pipe struct {
+	conn *sql.Conn
+	ctx  context.Context
+	// open says a transaction was begun and not yet ended.
+	open bool
+}
+
+// writePiped is write for the PostgreSQL writes that pipeline their
+// statements: fn gets a pipe on one connection, begins with p.begin and ends
+// with p.commit. A transaction fn leaves open (an error) is rolled back. It
+// retries as write does, wakes the readers of the events once it commits,
+// and returns fn's error or the database's.
+func (s *Store) writePiped(ctx context.Context, fn func(p *pipe) error) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return s.retrying(ctx, func() error {
+		pctx, pending := withPending(ctx)
+		conn, err := sqlDB.Conn(pctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		p := &pipe{conn: conn, ctx: pctx}
+		err = fn(p)
+		if p.open {
+			p.rollback()
+		}
+		if err == nil {
+			s.committed(pending)
+		}
+		return err
+	})
+}
+
+// raw runs fn on the pgx connection under the pipe's.
+func (p *pipe) raw(fn func(c *pgx.Conn) error) error {
+	return p.conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: a PostgreSQL connection is %T, not pgx's", dc)
+		}
+		return fn(sc.Conn())
+	})
+}
+
+// gorm returns a session of db on the pipe's connection, inside its
+// transaction: for the reads a write makes between begin and commit.
+func (p *pipe) gorm(db *gorm.DB) *gorm.DB {
+	tx := db.WithContext(p.ctx).Session(&gorm.Session{NewDB: true})
+	tx.Statement.ConnPool = p.conn
+	return tx
+}
+
+// begin begins the transaction and runs the read q (GORM's ? placeholders)
+// in the same round trip; scan reads its one row. It returns pgx.ErrNoRows
+// when the read has no row, or the database's error.
+func (p *pipe) begin(q string, args []any, scan func(pgx.Row) error) error {
+	return p.raw(func(c *pgx.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue(numbered(q), args...)
+		br := c.SendBatch(p.ctx, b)
+		_, err := br.Exec()
+		if err == nil {
+			p.open = true
+			err = scan(br.QueryRow())
+		}
+		return errors.Join(err, br.Close())
+	})
+}
+
+// commit runs the write q (GORM's ? placeholders) and COMMIT in one round
+// trip; scan reads the write's one row. It returns the database's error;
+// the transaction is over (committed, or to be rolled back) either way.
+func (p *pipe) commit(q string, args []any, scan func(pgx.Row) error) error {
+	return p.raw(func(c *pgx.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue(numbered(q), args...)
+		b.Queue("COMMIT")
+		br := c.SendBatch(p.ctx, b)
+		err := scan(br.QueryRow())
+		if err == nil {
+			_, err = br.Exec()
+		}
+		err = errors.Join(err, br.Close())
+		if err == nil || c.PgConn().TxStatus() == 'I' {
+			p.open = false
+		}
+		return err
+	})
+}
+
+// rollback ends a transaction a failed write left open. A connection that
+// cannot roll back is closed, so that the pool never hands it out again in
+// the middle of a transaction.
+func (p *pipe) rollback() {
+	_ = p.raw(func(c *pgx.Conn) error {
+		ctx := context.WithoutCancel(p.ctx)
+		if _, err := c.Exec(ctx, "ROLLBACK"); err != nil || c.PgConn().TxStatus() != 'I' {
+			return c.Close(ctx)
+		}
+		return nil
+	})
+	p.open = false
+}
+
+// numbered rewrites GORM's ? placeholders of q as PostgreSQL's $1, $2, ...
+// for pgx; a ? inside a quoted literal is left alone.
+func numbered(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n, quoted := 0, false
+	for i := 0; i < len(q); i++ {
+		switch ch := q[i]; {
+		case ch == '\'':
+			quoted = !quoted
+			b.WriteByte(ch)
+		case ch == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	return b.String()
 }

@@ -69,11 +69,22 @@ func (s *Store) FanOutWebhookEvents(ctx context.Context, wants WebhookWants) (in
 			return err
 		}
 		now := s.now()
+		// Subscriptions of one account at one cursor (an account's hooks
+		// usually keep step) read their events once; their deliveries go
+		// in one INSERT and their cursors move in one UPDATE.
+		type from struct{ account, cursor int64 }
+		read := map[from][]models.Event{}
+		var rows []models.WebhookDelivery
+		moved := map[int64]int64{}
 		for _, w := range hooks {
-			var evs []models.Event
-			if err := tx.Where("account_id = ? AND seq > ?", w.AccountID, w.Cursor).Order("seq").
-				Limit(fanOutEvents).Find(&evs).Error; err != nil {
-				return err
+			key := from{w.AccountID, w.Cursor}
+			evs, ok := read[key]
+			if !ok {
+				if err := tx.Where("account_id = ? AND seq > ?", w.AccountID, w.Cursor).Order("seq").
+					Limit(fanOutEvents).Find(&evs).Error; err != nil {
+					return err
+				}
+				read[key] = evs
 			}
 			if len(evs) == 0 {
 				// Pruned past the cursor: nothing left to read before the
@@ -84,7 +95,6 @@ func (s *Store) FanOutWebhookEvents(ctx context.Context, wants WebhookWants) (in
 				}
 				continue
 			}
-			var rows []models.WebhookDelivery
 			for _, ev := range evs {
 				if !typeWanted(w.Types, ev.Type) || wants != nil && !wants(w, ev) {
 					continue
@@ -95,15 +105,27 @@ func (s *Store) FanOutWebhookEvents(ctx context.Context, wants WebhookWants) (in
 					CreatedAt: now, UpdatedAt: now,
 				})
 			}
-			if len(rows) > 0 {
-				res := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 200)
-				if res.Error != nil {
-					return res.Error
-				}
-				queued += int(res.RowsAffected)
+			moved[w.ID] = evs[len(evs)-1].Seq
+		}
+		if len(rows) > 0 {
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 200)
+			if res.Error != nil {
+				return res.Error
 			}
-			if err := tx.Model(&models.Webhook{}).Where("id = ?", w.ID).
-				Update("cursor", evs[len(evs)-1].Seq).Error; err != nil {
+			queued = int(res.RowsAffected)
+		}
+		if len(moved) > 0 {
+			var q strings.Builder
+			args := make([]any, 0, 2*len(moved)+1)
+			ids := make([]int64, 0, len(moved))
+			q.WriteString("UPDATE webhooks SET cursor = CASE id")
+			for id, seq := range moved {
+				q.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
+				args = append(args, id, seq)
+				ids = append(ids, id)
+			}
+			q.WriteString(" END WHERE id IN ?")
+			if err := tx.Exec(q.String(), append(args, ids)...).Error; err != nil {
 				return err
 			}
 		}
