@@ -359,9 +359,9 @@ func (s *Store) announce(accounts []int64) {
 }
 
 // announceLoop notifies eventChannel of the unheard accounts, a statement
-// at a time, until none is left. A NOTIFY that fails (the store closed, the
-// database gone) is a wake-up lost, as for a listener that lost its
-// connection; the events themselves are committed.
+// at a time, until none is left. A NOTIFY that still fails after its
+// retries (the store closed, the database gone) is a wake-up lost, as for a
+// listener that lost its connection; the events themselves are committed.
 func (s *Store) announceLoop() {
 	h := &s.hub
 	for {
@@ -377,10 +377,19 @@ func (s *Store) announceLoop() {
 		}
 		clear(h.unheard)
 		h.amu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = s.db.WithContext(ctx).Exec(`SELECT pg_notify('`+eventChannel+`', a) FROM unnest(?::text[]) a`,
-			"{"+strings.Join(ids, ",")+"}").Error
-		cancel()
+		// A NOTIFY that fails is tried again a few times over about two
+		// seconds (a pooled connection broken by a restart answers once with
+		// an error), since a replica's streams wait for it.
+		for attempt := 0; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := s.db.WithContext(ctx).Exec(`SELECT pg_notify('`+eventChannel+`', a) FROM unnest(?::text[]) a`,
+				"{"+strings.Join(ids, ",")+"}").Error
+			cancel()
+			if err == nil || attempt == 4 {
+				break
+			}
+			time.Sleep(time.Duration(100<<attempt) * time.Millisecond)
+		}
 	}
 }
 
