@@ -112,3 +112,11 @@ func (s *Store) Inbox(ctx context.Context, accountID int64, q InboxQuery) ([]Cas
 	}
 	return views, more, nil
 }
+
+// AccountInboxes returns the account's email addresses and SMS numbers, by
+// kind then address: the console's choices of a reply's From.
+func (s *Store) AccountInboxes(ctx context.Context, accountID int64) ([]models.Inbox, error) {
+	var out []models.Inbox
+	err := s.db.WithContext(ctx).Where("account_id = ?", accountID).Order("kind, address").Find(&out).Error
+	return out, wrap("inboxes", err)
+}
