@@ -138,7 +138,7 @@ func (con *console) afterWrite(c echo.Context, id int64, form replyForm, err err
 	switch {
 	case errors.As(err, &fe):
 		status = http.StatusUnprocessableEntity
-	case errors.Is(err, store.ErrCaseNotActive):
+	case errors.Is(err, store.ErrCaseNotActive), errors.Is(err, store.ErrConflict):
 		status = http.StatusConflict
 	case errors.As(err, &quota):
 		status = http.StatusTooManyRequests
@@ -250,6 +250,24 @@ func (con *console) assign(c echo.Context) error {
 		err = fe
 	}
 	return con.afterWrite(c, id, replyForm{}, err)
+}
+
+// retry is POST /console/cases/{id}/messages/{message}/retry: the failed
+// email or SMS of the case is queued again.
+func (con *console) retry(c echo.Context) error {
+	id, err := caseID(c)
+	if err != nil {
+		return err
+	}
+	msg, err := strconv.ParseInt(c.Param("message"), 10, 64)
+	if err != nil || msg <= 0 {
+		return store.ErrNotFound
+	}
+	ctx, s := c.Request().Context(), sessionOf(c)
+	if _, err := con.store.Case(ctx, s.AccountID, id); err != nil {
+		return err
+	}
+	return con.afterWrite(c, id, replyForm{}, con.store.RetryDelivery(ctx, s.AccountID, msg))
 }
 
 // offlineData is the offline messages page's data.

@@ -48,6 +48,7 @@ type Store interface {
 	AddSMS(ctx context.Context, accountID, caseID int64, in store.NewSMS) (store.SentMessage, error)
 	SetCaseStatus(ctx context.Context, accountID, id int64, status models.CaseStatus, by *int64) (store.CaseView, error)
 	AssignCase(ctx context.Context, accountID, id int64, agentID *int64) (store.CaseView, error)
+	RetryDelivery(ctx context.Context, accountID, messageID int64) error
 
 	ListOfflineCases(ctx context.Context, accountID, page int64, size int) ([]store.OfflineCase, error)
 
@@ -108,6 +109,7 @@ const (
 	pathNote     = prefix + "/cases/:id/note"
 	pathStatus   = prefix + "/cases/:id/status"
 	pathAssign   = prefix + "/cases/:id/assign"
+	pathRetry    = prefix + "/cases/:id/messages/:message/retry"
 	pathOffline  = prefix + "/offline"
 	pathAssets   = prefix + "/assets/:name"
 )
@@ -156,6 +158,7 @@ func routes() []route {
 		{http.MethodPost, pathNote, agents, (*console).note},
 		{http.MethodPost, pathStatus, agents, (*console).setStatus},
 		{http.MethodPost, pathAssign, agents, (*console).assign},
+		{http.MethodPost, pathRetry, agents, (*console).retry},
 		{http.MethodGet, pathOffline, superadmins, (*console).offlinePage},
 		{http.MethodGet, pathAssets, public, (*console).asset},
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard/handlers/console"
 	"switchboard/models"
@@ -266,6 +267,32 @@ func TestConsole_Case(t *testing.T) {
 				t.Errorf("last message %+v, want the queued email", last.Message)
 			}
 			b.get(path(f.emailCase, "")).want(t, http.StatusOK, "Subject: <strong>Re: Broken order</strong>", "Cc: boss@example.com", "delivery-"+last.DeliveryStatus)
+		})
+		t.Run("FailedDeliveryRetry", func(t *testing.T) {
+			msgs := mustMessages(t, st, f.one.ID, f.emailCase.ID)
+			sent := msgs[len(msgs)-1]
+			// The delivery worker's attempt fails for good.
+			out, err := st.ClaimDeliveries(ctx, []models.InboxKind{models.InboxEmail}, 10, time.Minute)
+			if err != nil || len(out) != 1 || out[0].Message.ID != sent.ID {
+				t.Fatalf("claim: %v, %d deliveries", err, len(out))
+			}
+			if err := st.DeliveryFailed(ctx, out[0].Delivery.ID, out[0].Delivery.Attempts, "550 mailbox unavailable", nil); err != nil {
+				t.Fatal(err)
+			}
+			retry := path(f.emailCase, fmt.Sprintf("/messages/%d/retry", sent.ID))
+			b.get(path(f.emailCase, "")).want(t, http.StatusOK, "failed: <span class=\"reason\">550 mailbox unavailable</span>", `action="`+retry+`"`)
+			if p := b.post(retry, nil); p.status != http.StatusSeeOther {
+				t.Fatalf("retry: %d\n%s", p.status, p.body)
+			}
+			msgs = mustMessages(t, st, f.one.ID, f.emailCase.ID)
+			if last := msgs[len(msgs)-1]; last.DeliveryStatus != string(models.DeliveryQueued) || last.FailReason != "" {
+				t.Errorf("after retry: %q %q, want queued with no reason", last.DeliveryStatus, last.FailReason)
+			}
+			if out, err := st.ClaimDeliveries(ctx, []models.InboxKind{models.InboxEmail}, 10, time.Minute); err != nil || len(out) != 1 || out[0].Delivery.Attempts != 1 {
+				t.Errorf("after retry the worker claims %d deliveries (%v), want the one at attempt 1", len(out), err)
+			}
+			b.post(retry, nil).want(t, http.StatusConflict, "has not failed")
+			b.post(path(f.emailCase, "/messages/999999/retry"), nil).want(t, http.StatusNotFound)
 		})
 		t.Run("ReplyEmailBadFrom422", func(t *testing.T) {
 			b.post(path(f.emailCase, "/reply"), url.Values{"text": {"keep me"}, "from": {"nobody@example.com"}, "to": {"ann@example.com"}}).
