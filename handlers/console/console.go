@@ -112,11 +112,14 @@ const (
 	pathRetry    = prefix + "/cases/:id/messages/:message/retry"
 	pathOffline  = prefix + "/offline"
 	pathAssets   = prefix + "/assets/:name"
+	pathAdmin    = prefix + "/admin"
 )
 
 // console holds what the handlers share.
 type console struct {
 	store     Store
+	admin     AdminStore
+	keys      dialect.Keys
 	passwords dialect.Passwords
 	cfg       Config
 	pages     *pages
@@ -134,6 +137,8 @@ const (
 	public access = iota
 	// agents: any signed-in agent.
 	agents
+	// admins: signed-in admins and superadmins.
+	admins
 	// superadmins: signed-in superadmins only.
 	superadmins
 )
@@ -161,6 +166,13 @@ func routes() []route {
 		{http.MethodPost, pathRetry, agents, (*console).retry},
 		{http.MethodGet, pathOffline, superadmins, (*console).offlinePage},
 		{http.MethodGet, pathAssets, public, (*console).asset},
+		{http.MethodGet, pathAdmin, admins, (*console).adminPage},
+		{http.MethodPost, pathAdmin + "/keys", admins, (*console).createKey},
+		{http.MethodPost, pathAdmin + "/keys/:key/revoke", admins, (*console).revokeKey},
+		{http.MethodPost, pathAdmin + "/agents", admins, (*console).createAgent},
+		{http.MethodPost, pathAdmin + "/agents/:agent", admins, (*console).updateAgent},
+		{http.MethodPost, pathAdmin + "/inboxes", admins, (*console).createInbox},
+		{http.MethodPost, pathAdmin + "/webhooks/:webhook/disable", admins, (*console).disableWebhook},
 	}
 }
 
@@ -173,18 +185,21 @@ func Register(e *echo.Echo, deps dialect.Deps, cfg Config) {
 	register(e, deps.Store, deps, cfg)
 }
 
-func register(e *echo.Echo, st Store, deps dialect.Deps, cfg Config) {
+func register(e *echo.Echo, st interface {
+	Store
+	AdminStore
+}, deps dialect.Deps, cfg Config) {
 	cfg = cfg.withDefaults()
 	pg, err := parsePages()
 	if err != nil {
 		panic(err)
 	}
-	c := &console{store: st, passwords: deps.Passwords, cfg: cfg, pages: pg, log: deps.Logger()}
+	c := &console{store: st, admin: st, keys: deps.Keys, passwords: deps.Passwords, cfg: cfg, pages: pg, log: deps.Logger()}
 	before := append([]echo.MiddlewareFunc{c.renderErrors, securityHeaders}, deps.Before(cfg.BodyLimit)...)
 	for _, r := range routes() {
 		chain := slices.Clone(before)
 		if r.access != public {
-			chain = append(chain, c.requireSession(r.access == superadmins))
+			chain = append(chain, c.requireSession(r.access))
 			if r.method == http.MethodPost {
 				chain = append(chain, requireCSRF)
 			}

@@ -389,7 +389,7 @@ func TestConsole_Offline(t *testing.T) {
 	t.Run("Agent403", func(t *testing.T) {
 		b := f.browser(t)
 		b.signIn("agent@example.com")
-		b.get("/console/offline").want(t, http.StatusForbidden, "superadmins")
+		b.get("/console/offline").want(t, http.StatusForbidden, "your role may not")
 	})
 }
 

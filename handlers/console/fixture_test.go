@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -36,6 +37,7 @@ type fixture struct {
 	one, two           models.Account
 	boss, agent, boss2 models.Agent
 	hasher             auth.Hasher
+	keys               *auth.Keys
 	annCase, emailCase models.Case
 	smsCase, otherCase models.Case
 	ann                models.Contact
@@ -74,8 +76,13 @@ func mustFixture(t testing.TB, st *store.Store, cfg console.Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys, err := auth.NewKeys(bytes.Repeat([]byte("s"), auth.MinSecretLen), st, auth.KeysOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.keys = keys
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := handlers.New(handlers.Config{Console: cfg}, handlers.Deps{Deps: dialect.Deps{Store: st, Passwords: basic, Log: log}})
+	h := handlers.New(handlers.Config{Console: cfg}, handlers.Deps{Deps: dialect.Deps{Store: st, Passwords: basic, Keys: keys, Log: log}})
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f

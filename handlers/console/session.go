@@ -169,10 +169,10 @@ var errSignedOut = errors.New("not signed in")
 
 // requireSession returns the middleware that lets a request through only
 // with a live session whose agent is enabled and whose password is the one
-// it signed in with (superadmin: and whose role is superadmin). A session
+// it signed in with, and whose role the route's access allows. A session
 // whose agent's password has changed is deleted, with every other session
 // of the agent.
-func (con *console) requireSession(superadmin bool) echo.MiddlewareFunc {
+func (con *console) requireSession(need access) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			cookie, err := c.Cookie(cookieSession)
@@ -193,7 +193,9 @@ func (con *console) requireSession(superadmin bool) echo.MiddlewareFunc {
 				}
 				return errSignedOut
 			}
-			if superadmin && v.Agent.Role != models.RoleSuperadmin {
+			switch role := v.Agent.Role; {
+			case need == superadmins && role != models.RoleSuperadmin,
+				need == admins && role != models.RoleSuperadmin && role != models.RoleAdmin:
 				return errForbidden
 			}
 			c.Set(sessionKey, session{ConsoleSession: v.ConsoleSession, Agent: v.Agent})
@@ -206,7 +208,7 @@ func (con *console) requireSession(superadmin bool) echo.MiddlewareFunc {
 var errCSRF = errors.New("the form's security token is missing or wrong")
 
 // errForbidden is a page the agent's role may not see.
-var errForbidden = errors.New("this page is for superadmins")
+var errForbidden = errors.New("your role may not do this")
 
 // requireCSRF lets a POST through only with the session's CSRF token in
 // the X-CSRF-Token header (htmx) or the csrf form field.
