@@ -70,40 +70,59 @@ func (s *Store) Inbox(ctx context.Context, accountID int64, q InboxQuery) ([]Cas
 	var views []CaseView
 	more := false
 	err := s.readTx(ctx, func(tx *gorm.DB) error {
-		d := tx.Table("cases").Where("account_id = ?", accountID)
-		if q.Channel != "" {
-			d = d.Where("channel = ?", q.Channel)
-		}
-		if q.Status != "" {
-			d = d.Where("status = ?", q.Status)
-		}
-		switch {
-		case q.Unassigned:
-			d = d.Where("assignee_id IS NULL")
-		case q.AssigneeID != nil:
-			d = d.Where("assignee_id = ?", *q.AssigneeID)
-		}
-		if q.Search != "" {
-			like := "%" + escapeLike(strings.ToLower(q.Search)) + "%"
-			d = d.Where(`contact_id IN (SELECT id FROM contacts WHERE account_id = ? AND
+		base := func() *gorm.DB {
+			d := tx.Table("cases").Where("account_id = ?", accountID)
+			if q.Channel != "" {
+				d = d.Where("channel = ?", q.Channel)
+			}
+			if q.Status != "" {
+				d = d.Where("status = ?", q.Status)
+			}
+			switch {
+			case q.Unassigned:
+				d = d.Where("assignee_id IS NULL")
+			case q.AssigneeID != nil:
+				d = d.Where("assignee_id = ?", *q.AssigneeID)
+			}
+			if q.Search != "" {
+				like := "%" + escapeLike(strings.ToLower(q.Search)) + "%"
+				d = d.Where(`contact_id IN (SELECT id FROM contacts WHERE account_id = ? AND
 				(LOWER(name) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\'))`,
-				accountID, like, like, like)
+					accountID, like, like, like)
+			}
+			return d.Select(caseFields)
 		}
-		if a := q.After; a != nil {
-			if a.At != nil {
-				at := a.At.UTC()
-				d = d.Where("(last_message_at < ? OR (last_message_at = ? AND id < ?) OR last_message_at IS NULL)", at, at, a.ID)
-			} else {
-				d = d.Where("last_message_at IS NULL AND id < ?", a.ID)
+		// Cases with activity come first, then those without: two reads,
+		// each a plain range of the index (account_id, last_message_at,
+		// id) read backwards, rather than one whose OR the planner cannot
+		// walk as a range.
+		var cases []models.Case
+		a := q.After
+		if a == nil || a.At != nil {
+			d := base().Where("last_message_at IS NOT NULL")
+			if a != nil {
+				d = d.Where("(last_message_at, id) < (?, ?)", a.At.UTC(), a.ID)
+			}
+			var err error
+			if cases, err = scanAll(d.Order("last_message_at DESC, id DESC").Limit(q.Limit+1), scanCase); err != nil {
+				return err
 			}
 		}
-		cases, err := scanAll(d.Select(caseFields).Order("last_message_at DESC NULLS LAST, id DESC").Limit(q.Limit+1), scanCase)
-		if err != nil {
-			return err
+		if len(cases) <= q.Limit {
+			d := base().Where("last_message_at IS NULL")
+			if a != nil && a.At == nil {
+				d = d.Where("id < ?", a.ID)
+			}
+			rest, err := scanAll(d.Order("id DESC").Limit(q.Limit+1-len(cases)), scanCase)
+			if err != nil {
+				return err
+			}
+			cases = append(cases, rest...)
 		}
 		if len(cases) > q.Limit {
 			cases, more = cases[:q.Limit], true
 		}
+		var err error
 		views, err = s.caseViews(tx, accountID, cases)
 		return err
 	})
