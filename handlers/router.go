@@ -19,6 +19,7 @@ import (
 	"switchboard/api"
 	"switchboard/handlers/acquire"
 	"switchboard/handlers/callgear"
+	"switchboard/handlers/console"
 	"switchboard/handlers/dialect"
 	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/reve"
@@ -37,6 +38,8 @@ type Config struct {
 	// Switchboard is our own namespace's (/switchboard/v1: webhooks and
 	// the live stream); its Catalogs default to WebhookCatalogs.
 	Switchboard switchboard.Config
+	// Console is the agents' web console's (/console).
+	Console console.Config
 	// TrustedProxies are the networks whose X-Forwarded-For the router
 	// believes when it reads a client's address (for the per-address rate
 	// limit and the logs). Empty means none: the peer address is the client.
@@ -70,6 +73,7 @@ func dialects(cfg Config) []dialect.Registration {
 		dialect.With(acquire.Register, cfg.Acquire),
 		dialect.With(callgear.Register, cfg.CallGear),
 		dialect.With(switchboard.Register, switchboardConfig(cfg.Switchboard)),
+		dialect.With(console.Register, cfg.Console),
 	}
 }
 

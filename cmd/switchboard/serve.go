@@ -19,6 +19,7 @@ import (
 	"switchboard/handlers"
 	"switchboard/handlers/acquire"
 	"switchboard/handlers/callgear"
+	"switchboard/handlers/console"
 	"switchboard/handlers/dialect"
 	"switchboard/handlers/helpcrunch"
 	"switchboard/handlers/reve"
@@ -100,6 +101,8 @@ func (c *serveConfig) router(streamsDone <-chan struct{}) handlers.Config {
 		Switchboard: switchboard.Config{BodyLimit: c.bodyLimit, Stream: c.events.stream(streamsDone),
 			Inbound: switchboard.InboundConfig{PublicURL: c.outbox.publicURL, SMSAuthToken: c.outbox.smsToken,
 				EmailLimit: c.smtp.maxBytes()}},
+		// The web console; its live streams end with the others.
+		Console: console.Config{Done: streamsDone, MaxStreams: c.events.maxStreams, KeepAlive: c.events.keepAlive},
 	}
 }
 

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/cmd/switchboard/binarytest"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+// consoleE2EDir is the browser test's directory, from this package's.
+const consoleE2EDir = "../../handlers/console/e2e"
+
+// mustBrowser returns node and Chromium, and the browser test's directory
+// with playwright-core installed; it skips the test when one is missing,
+// unless SWITCHBOARD_TEST_REQUIRE_BROWSER is set, when it fails it.
+func mustBrowser(t *testing.T) (node, chromium, dir string) {
+	t.Helper()
+	miss := func(what string) {
+		t.Helper()
+		msg := "browser test: " + what + " (install Debian's chromium and node, then `npm ci` in handlers/console/e2e)"
+		if os.Getenv("SWITCHBOARD_TEST_REQUIRE_BROWSER") != "" {
+			t.Fatal(msg + "; SWITCHBOARD_TEST_REQUIRE_BROWSER is set")
+		}
+		t.Skip(msg)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		miss("no node on PATH")
+	}
+	chromium = "/usr/bin/chromium"
+	if _, err := os.Stat(chromium); err != nil {
+		miss("no " + chromium)
+	}
+	dir, err = filepath.Abs(consoleE2EDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		miss("playwright-core is not installed in " + dir)
+	}
+	return node, chromium, dir
+}
+
+// consoleResult is what the browser script prints.
+type consoleResult struct {
+	OK            bool
+	Steps         []string
+	ConsoleErrors []string
+	Error         string
+	Reply         string
+}
+
+// TestE2E_Console drives the console of the real binary in Chromium:
+// sign in; a message posted through HelpCrunch appears at the top of the
+// open inbox without a reload; a reply by chat, which REVE then lists among
+// the offline message's reply_messages; a private note; a forged CSRF token
+// refused; the offline messages page; and an agent of another account who
+// sees none of it. Every page runs with no error in the browser's console.
+// With SWITCHBOARD_UPDATE_SCREENSHOTS set it saves the inbox and the case
+// view to docs/console-*.png.
+func TestE2E_Console(t *testing.T) {
+	bin := mustBuild(t)
+	node, chromium, dir := mustBrowser(t)
+	for _, b := range storetest.Backends(t) {
+		t.Run(string(b), func(t *testing.T) {
+			dbURL := storetest.MustURL(t, b)
+			s := mustStart(t, bin, dbURL)
+			email, password, token := binarytest.MustCredentials(t, s.stdout)
+
+			// The other account and its superadmin, through the CLI.
+			first, _, _ := strings.Cut(mustRunBinary(t, bin, dbURL, "account", "create", "--name", "Other"), "\n")
+			other := strings.TrimSpace(first)
+			if _, err := strconv.ParseInt(other, 10, 64); err != nil {
+				t.Fatalf("account create printed %q", other)
+			}
+			mustRunBinary(t, bin, dbURL, "agent", "create", "--account", other, "--email", "rival@example.com",
+				"--password", "rival-password", "--role", "superadmin")
+
+			// An offline message in each account, as CallGear's upload would
+			// leave it.
+			st := storetest.MustOpenURL(t, dbURL)
+			admin, err := st.AgentByEmail(t.Context(), email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+			ct := storetest.MustContact(t, st, admin.AccountID, "Vera Visitor", "vera@example.com", "+14155550123")
+			offline := storetest.MustOfflineCase(t, st, admin.AccountID, ct.ID, "Parcel", "Has my parcel shipped?", at)
+			otherID, _ := strconv.ParseInt(other, 10, 64)
+			oc := storetest.MustContact(t, st, otherID, "Rita Rival", "rita@example.com", "")
+			storetest.MustOfflineCase(t, st, otherID, oc.ID, "Hi", "Rival's question", at)
+
+			shots := t.TempDir()
+			if os.Getenv("SWITCHBOARD_UPDATE_SCREENSHOTS") != "" && b == store.SQLite {
+				if shots, err = filepath.Abs("../../docs"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command(node, filepath.Join(dir, "console-e2e.js"))
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "BASE_URL=http://"+s.addr, "EMAIL="+email, "PASSWORD="+password, "TOKEN="+token,
+				"CASE_ID="+strconv.FormatInt(offline.ID, 10), "CONTACT_NAME=Vera Visitor",
+				"OTHER_EMAIL=rival@example.com", "OTHER_PASSWORD=rival-password", "CHROMIUM="+chromium, "SHOTS_DIR="+shots)
+			var out, errOut bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			runErr := cmd.Run()
+			var res consoleResult
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+				t.Fatalf("browser script: %v, printed %q\nstderr: %s", runErr, out.String(), errOut.String())
+			}
+			if !res.OK || runErr != nil {
+				t.Fatalf("browser script failed after %d steps %q: %s\nconsole errors: %q\nstderr: %s\nserver log:\n%s",
+					len(res.Steps), res.Steps, res.Error, res.ConsoleErrors, errOut.String(), s.logs.String())
+			}
+			if len(res.Steps) != 8 {
+				t.Errorf("browser script ran steps %q, want 8", res.Steps)
+			}
+
+			// REVE lists the console's chat reply among the offline
+			// message's reply_messages, by the signed-in agent.
+			code, body := s.get(t, fmt.Sprint("/api/offlinemessages/", offline.ID), email, password)
+			want := fmt.Sprintf(`"reply_message":%q`, res.Reply)
+			if code != 200 || !strings.Contains(body, want) || !strings.Contains(body, fmt.Sprintf(`"agent_id":%d`, admin.ID)) {
+				t.Errorf("REVE detail = %d %s; want the reply %s by agent %d", code, body, want, admin.ID)
+			}
+			for _, name := range []string{"console-inbox.png", "console-case.png"} {
+				fi, err := os.Stat(filepath.Join(shots, name))
+				if err != nil {
+					t.Errorf("screenshot %s: %v", name, err)
+				} else if fi.Size() == 0 || fi.Size() > 200_000 {
+					t.Errorf("screenshot %s is %d bytes, want 1 to 200,000", name, fi.Size())
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,105 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"switchboard/auth"
+	"switchboard/handlers/console"
+	"switchboard/models"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+func TestConsole_Admin(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st, console.Config{})
+		ctx := context.Background()
+		b := f.browser(t)
+		b.signIn("boss@example.com")
+		t.Run("Page", func(t *testing.T) {
+			b.get("/console/admin").want(t, http.StatusOK, "API keys", "agent@example.com", f.emailFrom, "No webhooks.")
+		})
+		t.Run("AgentRole403", func(t *testing.T) {
+			a := f.browser(t)
+			a.signIn("agent@example.com")
+			a.get("/console/admin").want(t, http.StatusForbidden)
+			a.post("/console/admin/inboxes", url.Values{"kind": {"email"}, "address": {"x@example.com"}}).want(t, http.StatusForbidden)
+		})
+		t.Run("Key", func(t *testing.T) {
+			p := b.post("/console/admin/keys", url.Values{"name": {"dashboard"}, "scope": {"read", "chat"}})
+			p.want(t, http.StatusCreated, `id="new-token"`, "dashboard")
+			token := regexp.MustCompile(`<code>([^<]+)</code>`).FindStringSubmatch(p.body)
+			if token == nil {
+				t.Fatal("no token shown")
+			}
+			caller, err := f.keys.Authenticate(ctx, token[1])
+			if err != nil || caller.AgentID != f.boss.ID || len(caller.Scopes) != 2 {
+				t.Fatalf("the new key authenticates as %+v, %v; want the boss with read and chat", caller, err)
+			}
+			keys, err := st.ListAPIKeys(ctx, f.one.ID)
+			if err != nil || len(keys) != 1 {
+				t.Fatalf("keys %v, %v", keys, err)
+			}
+			if p := b.post("/console/admin/keys/"+keys[0].ID+"/revoke", nil); p.status != http.StatusSeeOther {
+				t.Fatalf("revoke: %d\n%s", p.status, p.body)
+			}
+			if _, err := f.keys.Authenticate(ctx, token[1]); err == nil {
+				t.Error("the revoked key still authenticates")
+			}
+			b.post("/console/admin/keys", url.Values{"name": {"x"}, "scope": {"everything"}}).want(t, http.StatusUnprocessableEntity)
+		})
+		t.Run("OtherAccountsKey404", func(t *testing.T) {
+			k, _, err := f.keys.Issue(ctx, f.two.ID, authSpec())
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.post("/console/admin/keys/"+k.ID+"/revoke", nil).want(t, http.StatusNotFound)
+		})
+		t.Run("Agent", func(t *testing.T) {
+			p := b.post("/console/admin/agents", url.Values{"email": {"new@example.com"}, "password": {"new-agent-pw"}, "role": {"agent"}, "first_name": {"Nia"}})
+			if p.status != http.StatusSeeOther {
+				t.Fatalf("create agent: %d\n%s", p.status, p.body)
+			}
+			a, err := st.AgentByEmail(ctx, "new@example.com")
+			if err != nil || a.AccountID != f.one.ID || a.Role != models.RoleAgent {
+				t.Fatalf("agent %+v, %v", a, err)
+			}
+			b.post("/console/admin/agents", url.Values{"email": {"new@example.com"}, "password": {"new-agent-pw"}, "role": {"agent"}}).want(t, http.StatusConflict)
+			b.post("/console/admin/agents", url.Values{"email": {"short@example.com"}, "password": {"short"}, "role": {"agent"}}).want(t, http.StatusUnprocessableEntity)
+			p = b.post(fmt.Sprintf("/console/admin/agents/%d", a.ID), url.Values{"role": {"admin"}, "enabled": {"false"}})
+			if p.status != http.StatusSeeOther {
+				t.Fatalf("update agent: %d\n%s", p.status, p.body)
+			}
+			if a, err = st.Agent(ctx, f.one.ID, a.ID); err != nil || a.Role != models.RoleAdmin || a.Enabled {
+				t.Errorf("agent after update %+v, %v; want a disabled admin", a, err)
+			}
+			b.post(fmt.Sprintf("/console/admin/agents/%d", f.boss.ID), url.Values{"role": {"superadmin"}, "enabled": {"false"}}).
+				want(t, http.StatusUnprocessableEntity, "cannot disable yourself")
+			b.post(fmt.Sprintf("/console/admin/agents/%d", f.boss2.ID), url.Values{"role": {"agent"}, "enabled": {"true"}}).want(t, http.StatusNotFound)
+		})
+		t.Run("Inbox", func(t *testing.T) {
+			b.post("/console/admin/inboxes", url.Values{"kind": {"email"}, "address": {"sales@example.com"}}).want(t, http.StatusCreated, `id="new-secret"`, "sales@example.com")
+			b.post("/console/admin/inboxes", url.Values{"kind": {"fax"}, "address": {"1"}}).want(t, http.StatusUnprocessableEntity)
+		})
+		t.Run("Webhook", func(t *testing.T) {
+			w, err := st.CreateWebhook(ctx, f.one.ID, store.NewWebhook{URL: "https://hooks.example.com/x", Format: models.WebhookFormat("standard"), Secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.get("/console/admin").want(t, http.StatusOK, "https://hooks.example.com/x")
+			if p := b.post(fmt.Sprintf("/console/admin/webhooks/%d/disable", w.ID), nil); p.status != http.StatusSeeOther {
+				t.Fatalf("disable: %d\n%s", p.status, p.body)
+			}
+			if w, err = st.Webhook(ctx, f.one.ID, w.ID); err != nil || w.Status != models.WebhookDisabled {
+				t.Errorf("webhook %+v, %v; want disabled", w, err)
+			}
+		})
+	})
+}
+
+func authSpec() auth.KeySpec { return auth.KeySpec{Name: "other"} }

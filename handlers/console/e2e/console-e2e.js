@@ -1,0 +1,151 @@
+// Browser test of the switchboard console, run by
+// cmd/switchboard/e2e_console_test.go against the real binary. It drives
+// Debian's Chromium with playwright-core and prints one JSON line:
+// {"ok": true|false, "steps": [...], "consoleErrors": [...], "error": "..."}.
+// Every wait is Playwright's auto-wait for an element or a response: no
+// sleeps.
+//
+// Inputs (environment): BASE_URL, EMAIL, PASSWORD (an agent of account
+// one), TOKEN (a HelpCrunch key of account one), CASE_ID and CONTACT_NAME
+// (an offline case of account one), OTHER_EMAIL, OTHER_PASSWORD (an agent
+// of account two), CHROMIUM (the browser), SHOTS_DIR (where to save the
+// screenshots; empty: none), TIMEOUT_MS (each wait's bound, default 15000).
+"use strict";
+
+const { chromium } = require("playwright-core");
+const path = require("path");
+
+const env = (k, d) => {
+  const v = process.env[k];
+  if (v === undefined || v === "") {
+    if (d !== undefined) return d;
+    throw new Error("missing " + k);
+  }
+  return v;
+};
+
+async function main() {
+  const base = env("BASE_URL");
+  const timeout = Number(env("TIMEOUT_MS", "15000"));
+  const caseId = env("CASE_ID");
+  const contact = env("CONTACT_NAME");
+  const shots = env("SHOTS_DIR", "-");
+  const result = { ok: false, steps: [], consoleErrors: [] };
+  const step = (name) => result.steps.push(name);
+
+  const browser = await chromium.launch({
+    executablePath: env("CHROMIUM", "/usr/bin/chromium"),
+    headless: true,
+    args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run", "--disable-default-apps", "--disable-extensions"],
+  });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+    context.setDefaultTimeout(timeout);
+    // The console makes no request off the server: any other is refused and
+    // reported.
+    await context.route((url) => !url.href.startsWith(base), (route) => {
+      result.consoleErrors.push("external request: " + route.request().url());
+      return route.abort();
+    });
+    const page = await context.newPage();
+    page.on("console", (m) => { if (m.type() === "error") result.consoleErrors.push(page.url() + ": " + m.text()); });
+    page.on("pageerror", (e) => result.consoleErrors.push(page.url() + ": " + e.message));
+
+    // Sign in: /console sends a signed-out browser to the form.
+    await page.goto(base + "/console");
+    await page.waitForURL(/\/console\/login/);
+    await page.fill('input[name="email"]', env("EMAIL"));
+    await page.fill('input[name="password"]', env("PASSWORD"));
+    await Promise.all([page.waitForURL(base + "/console"), page.click('#login button[type="submit"]')]);
+    await page.waitForSelector("body[data-stream='open']", { state: "attached" });
+    step("signed in, inbox open with its live stream");
+
+    // A message posted through HelpCrunch moves its case to the top of the
+    // open inbox, without a reload (the marker set on this document stays).
+    await page.evaluate(() => { window.__sameDocument = true; });
+    const text = "Where is my parcel? " + Date.now();
+    const res = await fetch(base + "/v1/messages", {
+      method: "POST",
+      headers: { "Authorization": "Bearer " + env("TOKEN"), "Content-Type": "application/json" },
+      body: JSON.stringify({ chat: Number(caseId), text: text, type: "message" }),
+    });
+    if (res.status !== 200) throw new Error("POST /v1/messages: " + res.status + " " + (await res.text()));
+    await page.waitForSelector(`#rows tr:first-child[data-case="${caseId}"] >> text=${text}`);
+    if (!(await page.evaluate(() => window.__sameDocument === true))) throw new Error("the inbox reloaded the page");
+    step("HelpCrunch message shown at the top of the open inbox without a reload");
+    if (shots !== "-") await page.screenshot({ path: path.join(shots, "console-inbox.png") });
+
+    // Keyboard: j selects the first case, Enter opens it.
+    await page.keyboard.press("j");
+    await Promise.all([page.waitForURL(base + "/console/cases/" + caseId), page.keyboard.press("Enter")]);
+    await page.waitForSelector(`#messages >> text=${text}`);
+    step("case opened from the keyboard, the HelpCrunch message in it");
+
+    // Reply by chat: r focuses the reply, Ctrl+Enter sends it.
+    const reply = "It left our warehouse today " + Date.now();
+    await page.keyboard.press("r");
+    await page.keyboard.type(reply);
+    await Promise.all([page.waitForURL(base + "/console/cases/" + caseId), page.keyboard.press("Control+Enter")]);
+    await page.waitForSelector(`#messages li.from-agent >> text=${reply}`);
+    result.reply = reply;
+    step("reply sent by chat");
+
+    await page.fill("#note textarea", "Customer is a regular");
+    await Promise.all([page.waitForURL(base + "/console/cases/" + caseId), page.click('#note button[type="submit"]')]);
+    await page.waitForSelector("#messages li.kind-note >> text=Customer is a regular");
+    step("private note added");
+    if (shots !== "-") await page.screenshot({ path: path.join(shots, "console-case.png") });
+
+    // A form with a forged CSRF token is refused.
+    await page.evaluate(() => { document.querySelector('#note input[name="csrf"]').value = "forged"; });
+    await page.fill("#note textarea", "should not be written");
+    const [forged] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/note") && r.request().method() === "POST"),
+      page.click('#note button[type="submit"]'),
+    ]);
+    if (forged.status() !== 403) throw new Error("forged CSRF token: " + forged.status());
+    await page.waitForSelector("text=security token");
+    step("forged CSRF token refused with 403");
+    // The 403 is the one console error the browser may log: drop it.
+    result.consoleErrors = result.consoleErrors.filter((e) => !/403/.test(e));
+
+    // The offline messages page (a superadmin) lists the case.
+    await page.goto(base + "/console/offline");
+    await page.waitForSelector(`a[href="/console/cases/${caseId}"]`);
+    step("offline messages page lists the case");
+
+    // An agent of another account sees none of it.
+    const other = await browser.newContext();
+    other.setDefaultTimeout(timeout);
+    const op = await other.newPage();
+    op.on("pageerror", (e) => result.consoleErrors.push("other: " + e.message));
+    await op.goto(base + "/console/login");
+    await op.fill('input[name="email"]', env("OTHER_EMAIL"));
+    await op.fill('input[name="password"]', env("OTHER_PASSWORD"));
+    await Promise.all([op.waitForURL(base + "/console"), op.click('#login button[type="submit"]')]);
+    await op.waitForSelector("#rows");
+    if ((await op.content()).includes(contact)) throw new Error("another account's agent sees the contact in the inbox");
+    const search = await op.goto(base + "/console?q=" + encodeURIComponent(contact));
+    if (search.status() !== 200 || !(await op.content()).includes("No cases.")) throw new Error("another account's search finds the contact");
+    const direct = await op.goto(base + "/console/cases/" + caseId);
+    if (direct.status() !== 404) throw new Error("another account's agent opens the case: " + direct.status());
+    step("another account's agent sees none of it (inbox, search, case: 404)");
+    result.consoleErrors = result.consoleErrors.filter((e) => !/404/.test(e));
+    await other.close();
+
+    result.ok = result.consoleErrors.length === 0;
+    if (!result.ok) result.error = "console errors";
+  } catch (e) {
+    result.error = String(e && e.stack || e);
+  } finally {
+    await browser.close();
+  }
+  process.stdout.write(JSON.stringify(result) + "\n");
+  process.exit(result.ok ? 0 : 1);
+}
+
+main().catch((e) => {
+  process.stdout.write(JSON.stringify({ ok: false, error: String(e && e.stack || e) }) + "\n");
+  process.exit(1);
+});
