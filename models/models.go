@@ -138,11 +138,11 @@ type VisitorSession struct {
 
 // Case is one conversation with a contact on one channel.
 type Case struct {
-	ID         int64      `gorm:"primaryKey;index:idx_cases_list,priority:4,sort:desc;index:idx_cases_started,priority:3,sort:desc;index:idx_cases_assignee,priority:4,sort:desc;index:idx_cases_last_message_id,priority:3;index:idx_cases_last_customer_message,priority:3;index:idx_cases_closed,priority:3"`
-	AccountID  int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1;index:idx_cases_started,priority:1;index:idx_cases_last_message,priority:1;index:idx_cases_assignee,priority:1;index:idx_cases_last_message_id,priority:1;index:idx_cases_last_customer_message,priority:1;index:idx_cases_closed,priority:1"`
+	ID         int64      `gorm:"primaryKey;index:idx_cases_list,priority:4,sort:desc;index:idx_cases_started,priority:3,sort:desc;index:idx_cases_assignee,priority:4,sort:desc;index:idx_cases_last_message_id,priority:3;index:idx_cases_last_customer_message,priority:3;index:idx_cases_closed,priority:3;index:idx_cases_status_activity,priority:4"`
+	AccountID  int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1;index:idx_cases_started,priority:1;index:idx_cases_last_message,priority:1;index:idx_cases_assignee,priority:1;index:idx_cases_last_message_id,priority:1;index:idx_cases_last_customer_message,priority:1;index:idx_cases_closed,priority:1;index:idx_cases_status_activity,priority:1"`
 	ContactID  int64      `gorm:"not null;index:idx_cases_contact,priority:2"`
 	Channel    Channel    `gorm:"not null;index:idx_cases_list,priority:2;uniqueIndex:idx_cases_ext,priority:2"`
-	Status     CaseStatus `gorm:"not null"`
+	Status     CaseStatus `gorm:"not null;index:idx_cases_status_activity,priority:2"`
 	Outcome    *Outcome   ``
 	Initiator  Initiator  `gorm:"not null"`
 	Subject    string     `gorm:"not null"`
@@ -156,7 +156,7 @@ type Case struct {
 	// The last message that is not a note, and the last one from the contact:
 	// kept on the case so that lists can sort by them.
 	LastMessageID         *int64     ``
-	LastMessageAt         *time.Time `gorm:"index:idx_cases_last_message,priority:2;index:idx_cases_last_message_id,priority:2"`
+	LastMessageAt         *time.Time `gorm:"index:idx_cases_last_message,priority:2;index:idx_cases_last_message_id,priority:2;index:idx_cases_status_activity,priority:3"`
 	LastCustomerMessageAt *time.Time `gorm:"index:idx_cases_last_customer_message,priority:2"`
 	ExtID                 *string    `gorm:"uniqueIndex:idx_cases_ext,priority:3"`
 	SiteID                *int64     ``
