@@ -127,6 +127,11 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	stopProfile, err := startCPUProfile(env)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 
 	st, _, err := openStore(ctx, cfg.common, log)
 	if err != nil {
