@@ -553,6 +553,7 @@ func runSQLite(t *testing.T, bin string, sc scale, only *regexp.Regexp) *sqliteR
 	}
 	t0 := time.Now()
 	f.long, f.short = sqliteLengths(t, st, db, f.acct, f.agent, f.contact, func(id int64) { f.mustPost(t, id) })
+	t.Logf("SQLite: seeded the case-length cases in %s", time.Since(t0).Round(time.Millisecond))
 	seedSQLite(t, db, f.acct, f.agent, sc.offline, sc.chats, f.newest, 30*time.Second)
 	smallAccounts(t, st, f.newest)
 	r := &sqliteReport{scale: sc, scenarios: scenarios, seeded: time.Since(t0)}
