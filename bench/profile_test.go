@@ -97,9 +97,10 @@ func profilesMarkdown(ps []*profile, sc scale, command string) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("## CPU profile per hot route (PostgreSQL)\n\n")
 	p("Scale **%s**. Each hot route runs its closed loop for %s against a fresh `switchboard serve --ip-rate-limit 0` on the "+
-		"seeded database, started with `SWITCHBOARD_CPU_PROFILE=FILE` (cmd/switchboard/profile.go: a CPU profile of the whole "+
-		"process, written when it stops); below, `go tool pprof -top -nodecount=%d BIN FILE` from its Duration line. "+
-		"The profile is the server's alone: PostgreSQL and the load generator are other processes.\n\n", sc.name, sc.duration, profileTop)
+		"seeded database, started with `SWITCHBOARD_CPU_PROFILE=FILE` (cmd/switchboard/profile.go: a CPU profile from the moment "+
+		"serve serves until it stops, so not its start's migrations and dummy bcrypt hash; REVE's holds the one bcrypt check of "+
+		"its first Basic request, which the auth cache then answers); below, `go tool pprof -top -nodecount=%d BIN FILE` from "+
+		"its Duration line. The profile is the server's alone: PostgreSQL and the load generator are other processes.\n\n", sc.name, sc.duration, profileTop)
 	p("```sh\n%s\n```\n\n", command)
 	for _, pr := range ps {
 		p("### %s\n\n%d connections: %.1f req/s, p50 %s, p99 %s, %d errors.\n\n```\n%s\n```\n\n",
