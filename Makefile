@@ -71,6 +71,11 @@ lint: vet staticcheck
 ## BENCH_ARGS='-only flood' runs the password floods alone and rewrites only their section of bench/results.md.
 ## BENCH_ARGS='-only events' runs the events section alone (writes with webhooks and live streams, commit to first
 ## byte, RSS with 1,000 streams; its own database, no seed) and rewrites only its section.
+## The same scenarios also run on SQLite (a seeded file, baselines with database/sql and the store's SQLite driver):
+## BENCH_ARGS='-backend sqlite' runs them alone, '-backend postgres' skips them (default: both).
+## A full run also profiles serve under each hot route (SWITCHBOARD_CPU_PROFILE, pprof -top 10) and counts its
+## instructions per request under callgrind (needs valgrind): BENCH_ARGS='-only profiles' or '-only instructions'
+## runs one of them alone and rewrites only its section.
 BENCH_SCALE ?= full
 BENCH_ARGS ?=
 bench:

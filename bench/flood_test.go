@@ -276,10 +276,12 @@ func (r *floodReport) failures() []string {
 }
 
 // sectionRE matches one named section of results.md, with its markers: a
-// flood run's ("flood..."), the events run's ("events") or the figures of a
-// store benchmark run by hand ("store..."), which a full run keeps as they
-// are.
-var sectionRE = regexp.MustCompile(`(?s)<!-- ((?:flood|store|events)[^>]*?) -->\n.*?<!-- /((?:flood|store|events)[^>]*?) -->\n`)
+// flood run's ("flood..."), the events run's ("events"), the SQLite run's
+// ("sqlite"), the CPU profiles' ("profiles"), the callgrind counts'
+// ("instructions"), the figures of a store benchmark run by hand
+// ("store...") or prose written by hand ("notes..."), which a full run
+// keeps unless it rewrites them.
+var sectionRE = regexp.MustCompile(`(?s)<!-- ((?:flood|store|events|sqlite|profiles|instructions|notes)[^>]*?) -->\n.*?<!-- /((?:flood|store|events|sqlite|profiles|instructions|notes)[^>]*?) -->\n`)
 
 // section wraps md in the markers of the named section.
 func section(name, md string) string {

@@ -22,6 +22,8 @@ type report struct {
 	elapsed     time.Duration
 	machine     map[string]string
 	flood       *floodReport
+	// instructions is the callgrind count of this run, nil when not run.
+	instructions *instructionsReport
 	// kept are the flood sections of results.md from runs of other
 	// binaries or settings, written again after this run's.
 	kept []string
@@ -36,17 +38,22 @@ func passFail(ok bool) string {
 
 // deep returns the deep page's closed-loop p50 over page 1's.
 func (r report) deep() float64 {
-	p1, deep := r.scenarios[0].closedSB.result().P50, r.scenarios[1].closedSB.result().P50
+	return deepRatio(r.scenarios[0], r.scenarios[1])
+}
+
+// deepRatio returns the deep page's closed-loop p50 over page 1's.
+func deepRatio(page1, deep *scenario) float64 {
+	p1, d := page1.closedSB.result().P50, deep.closedSB.result().P50
 	if p1 == 0 {
 		return 0
 	}
-	return float64(deep) / float64(p1)
+	return float64(d) / float64(p1)
 }
 
-// failures lists every missed target.
-func (r report) failures() []string {
+// scenarioFailures lists the scenarios' missed targets and errors.
+func scenarioFailures(scenarios []*scenario) []string {
 	var out []string
-	for _, s := range r.scenarios {
+	for _, s := range scenarios {
 		if s.goal > 0 && s.closedRatio() < s.goal {
 			out = append(out, fmt.Sprintf("%s: %.2f× its baseline's throughput at %d connections, target ≥ %.2f (issue 22 item %s)",
 				s.name, s.closedRatio(), s.conns, s.goal, s.item))
@@ -55,9 +62,17 @@ func (r report) failures() []string {
 			out = append(out, fmt.Sprintf("%s: %d errors at %d/s, first: %s", s.name, s.got.Errors, s.got.Rate, s.got.FirstError))
 		}
 	}
-	if d := r.deep(); d > deepLimit {
-		out = append(out, fmt.Sprintf("deep page p50 is %.1f× page 1, target ≤ %.0f×", d, deepLimit))
+	if len(scenarios) >= 2 && strings.Contains(scenarios[1].name, "deep") {
+		if d := deepRatio(scenarios[0], scenarios[1]); d > deepLimit {
+			out = append(out, fmt.Sprintf("deep page p50 is %.1f× page 1, target ≤ %.0f×", d, deepLimit))
+		}
 	}
+	return out
+}
+
+// failures lists every missed target.
+func (r report) failures() []string {
+	out := scenarioFailures(r.scenarios)
 	if r.rss >= maxRSS {
 		out = append(out, fmt.Sprintf("RSS %.1f MB at %d connections, target < %d MB", mb(r.rss), rssConns, maxRSS>>20))
 	}
@@ -86,34 +101,9 @@ func (r report) markdown() string {
 	p("Closed loop: each side's connections send one request after another; **ratio** is switchboard's requests a second over the " +
 		"baseline's. **CPU/req** is the serve process's user+system CPU time over its closed-loop requests (from /proc). " +
 		"For the case-length rows the baseline is switchboard itself on cases of 10 messages, the measured side on cases of 10,000.\n\n")
-	p("| scenario | conns | req/s | p50 | p99 | CPU/req | baseline req/s | p50 | p99 | ratio | target (issue 22) | result |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, s := range r.scenarios {
-		g, a := s.closedSB.result(), s.closedAlt.result()
-		target, result := "", ""
-		if s.goal > 0 {
-			target = fmt.Sprintf("item %s: ≥ %.2f", s.item, s.goal)
-			result = passFail(s.closedRatio() >= s.goal && g.Errors == 0)
-		}
-		cpu := ""
-		if c := s.closedSB.cpuPerRequest(); c > 0 {
-			cpu = fmt.Sprintf("%.2f ms", float64(c.Microseconds())/1000)
-		}
-		p("| %s | %d | %.1f | %s | %s | %s | %.1f | %s | %s | %.2f | %s | %s |\n", s.name, s.conns, g.Throughput, ms(g.P50), ms(g.P99), cpu,
-			a.Throughput, ms(a.P50), ms(a.P99), s.closedRatio(), target, result)
-	}
+	closedTable(&b, r.scenarios)
 	p("\nFixed rate below saturation (the previous table's measure): **ratio** is the baseline's p50 over switchboard's at the same rate.\n\n")
-	p("| scenario | rate | req/s | p50 | p99 | errors | baseline req/s | p50 | p99 | ratio |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, s := range r.scenarios {
-		per := "/s"
-		if s.per != time.Second {
-			per = "/" + s.per.String()
-		}
-		p("| %s | %d%s | %.1f | %s | %s | %d / %d | %.1f | %s | %s | %.2f |\n",
-			s.name, s.rate, per, s.got.Throughput, ms(s.got.P50), ms(s.got.P99), s.got.Errors, s.got.Requests,
-			s.base.Throughput, ms(s.base.P50), ms(s.base.P99), s.ratio())
-	}
+	fixedTable(&b, r.scenarios)
 	c := r.ceiling
 	p("| net/http canned body (framework ceiling) | %d/s | %.1f | %s | %s | %d / %d | | | | |\n\n",
 		c.Rate, c.Throughput, ms(c.P50), ms(c.P99), c.Errors, c.Requests)
@@ -121,8 +111,18 @@ func (r report) markdown() string {
 	p("| target | measured | result |\n|---|---|---|\n")
 	p("| issue 22 item 1: deep page closed-loop p50 ≤ %.0f× page 1 | %.2f× (%s vs %s) | %s |\n", deepLimit, r.deep(),
 		ms(r.scenarios[1].closedSB.result().P50), ms(r.scenarios[0].closedSB.result().P50), passFail(r.deep() <= deepLimit))
-	p("| issue 22 item 5: instructions per request (perf stat) | not measured: `perf stat -e instructions` answers \"not supported\" on this " +
-		"virtual machine (no PMU) and callgrind aborts on the Go runtime's signals; CPU/req above stands in | |\n")
+	switch i := r.instructions; {
+	case i == nil:
+		p("| issue 22 item 5: instructions per request | not measured in this run (see the instructions section below, if any, from `-only instructions`) | |\n")
+	case i.missing != "":
+		p("| issue 22 item 5: instructions per request | not measured: %s | |\n", i.missing)
+	default:
+		var parts []string
+		for _, row := range i.rows {
+			parts = append(parts, fmt.Sprintf("%s %s", row.name, thousands(row.perRequest(i.idle))))
+		}
+		p("| issue 22 item 5: instructions per request (callgrind; see its section) | %s | |\n", strings.Join(parts, "; "))
+	}
 	p("| RSS < %d MB at %d concurrent connections (page 1 reads, keep-alive, %s) | %.1f MB, %d requests, %d errors | %s |\n",
 		maxRSS>>20, rssConns, r.scale.rss, mb(r.rss), r.rssRequests, r.rssErrors, passFail(r.rss < maxRSS && r.rssErrors == 0))
 	p("| peak RSS of serve over the whole run (VmHWM) | %.1f MB | |\n\n", mb(r.peak))
@@ -145,4 +145,41 @@ func (r report) markdown() string {
 		p("\n%s", s)
 	}
 	return b.String()
+}
+
+// closedTable writes the closed-loop table of the scenarios.
+func closedTable(b *strings.Builder, scenarios []*scenario) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("| scenario | conns | req/s | p50 | p99 | CPU/req | baseline req/s | p50 | p99 | ratio | target (issue 22) | result |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, s := range scenarios {
+		g, a := s.closedSB.result(), s.closedAlt.result()
+		target, result := "", ""
+		if s.goal > 0 {
+			target = fmt.Sprintf("item %s: ≥ %.2f", s.item, s.goal)
+			result = passFail(s.closedRatio() >= s.goal && g.Errors == 0)
+		}
+		cpu := ""
+		if c := s.closedSB.cpuPerRequest(); c > 0 {
+			cpu = fmt.Sprintf("%.2f ms", float64(c.Microseconds())/1000)
+		}
+		p("| %s | %d | %.1f | %s | %s | %s | %.1f | %s | %s | %.2f | %s | %s |\n", s.name, s.conns, g.Throughput, ms(g.P50), ms(g.P99), cpu,
+			a.Throughput, ms(a.P50), ms(a.P99), s.closedRatio(), target, result)
+	}
+}
+
+// fixedTable writes the fixed-rate table of the scenarios.
+func fixedTable(b *strings.Builder, scenarios []*scenario) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("| scenario | rate | req/s | p50 | p99 | errors | baseline req/s | p50 | p99 | ratio |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, s := range scenarios {
+		per := "/s"
+		if s.per != time.Second {
+			per = "/" + s.per.String()
+		}
+		p("| %s | %d%s | %.1f | %s | %s | %d / %d | %.1f | %s | %s | %.2f |\n",
+			s.name, s.rate, per, s.got.Throughput, ms(s.got.P50), ms(s.got.P99), s.got.Errors, s.got.Requests,
+			s.base.Throughput, ms(s.base.P50), ms(s.base.P99), s.ratio())
+	}
 }

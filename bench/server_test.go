@@ -32,14 +32,24 @@ type server struct {
 // drain while it measures); they are shown when it fails to start.
 func mustStart(t *testing.T, bin, dbURL string, flags ...string) *server {
 	t.Helper()
+	return mustStartWith(t, []string{"SWITCHBOARD_DATABASE_URL=" + dbURL}, 60*time.Second,
+		append([]string{bin, "serve", "--addr", "127.0.0.1:0"}, flags...)...)
+}
+
+// mustStartWith is mustStart of the command argv (the binary, possibly
+// behind a wrapper such as valgrind, and its arguments, serve's --addr
+// among them) with env (the database URL among it) added to this process's
+// environment, waiting up to wait for its "listening" line.
+func mustStartWith(t *testing.T, env []string, wait time.Duration, argv ...string) *server {
+	t.Helper()
 	s := &server{logPath: filepath.Join(t.TempDir(), "serve.log"), done: make(chan error, 1)}
 	logs, err := os.Create(s.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logs.Close()
-	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, flags...)...)
-	s.cmd.Env = append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+dbURL)
+	s.cmd = exec.Command(argv[0], argv[1:]...)
+	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout = &s.stdout
 	s.cmd.Stderr = logs
 	if err := s.cmd.Start(); err != nil {
@@ -57,7 +67,7 @@ func mustStart(t *testing.T, bin, dbURL string, flags ...string) *server {
 			}
 		}
 	})
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case err := <-s.done:
 			t.Fatalf("serve exited before listening: %v\n%s", err, s.logs(t))
@@ -67,7 +77,7 @@ func mustStart(t *testing.T, bin, dbURL string, flags ...string) *server {
 			return s
 		}
 	}
-	t.Fatalf("serve did not listen within 60s\n%s", s.logs(t))
+	t.Fatalf("serve did not listen within %s\n%s", wait, s.logs(t))
 	return nil
 }
 

@@ -143,6 +143,10 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	profile, err := openCPUProfile(env)
+	if err != nil {
+		return err
+	}
 
 	st, _, err := openStore(ctx, cfg.common, log)
 	if err != nil {
@@ -230,6 +234,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	srv.RegisterOnShutdown(func() { close(streamsDone) })
+	defer profile.start(log)()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "database", string(st.Backend()))
