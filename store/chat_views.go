@@ -199,13 +199,16 @@ func chatViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatView, e
 			return nil, err
 		}
 	}
+	// The agents' first and last message times are kept on the case row
+	// (migration 0023): read there, they cost the same for a chat of ten
+	// messages or ten thousand.
 	var times []struct {
-		CaseID    int64
-		CreatedAt time.Time
+		ID                  int64
+		FirstAgentMessageAt *time.Time
+		LastAgentMessageAt  *time.Time
 	}
-	if err := tx.Model(&models.Message{}).Select("case_id, created_at").
-		Where("account_id = ? AND case_id IN ? AND sender = ? AND kind = ?", accountID, caseIDs, models.SenderAgent, models.KindMessage).
-		Order("created_at").Scan(&times).Error; err != nil {
+	if err := tx.Raw(`SELECT id, first_agent_message_at, last_agent_message_at FROM cases WHERE account_id = ? AND id IN ?`,
+		accountID, caseIDs).Scan(&times).Error; err != nil {
 		return nil, err
 	}
 	byContact := map[int64]models.Contact{}
@@ -216,13 +219,13 @@ func chatViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatView, e
 	for _, a := range agents {
 		byAgent[a.ID] = a
 	}
-	first, last := map[int64]time.Time{}, map[int64]time.Time{}
+	type agentTimes struct{ first, last *time.Time }
+	timesOf := make(map[int64]agentTimes, len(times))
 	for _, t := range times {
-		at := t.CreatedAt.UTC()
-		if _, ok := first[t.CaseID]; !ok {
-			first[t.CaseID] = at
+		if t.FirstAgentMessageAt != nil && t.LastAgentMessageAt != nil {
+			first, last := t.FirstAgentMessageAt.UTC(), t.LastAgentMessageAt.UTC()
+			timesOf[t.ID] = agentTimes{&first, &last}
 		}
-		last[t.CaseID] = at
 	}
 	for i, c := range cases {
 		c.StartedAt = c.StartedAt.UTC()
@@ -232,10 +235,8 @@ func chatViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatView, e
 				r.Agent = &a
 			}
 		}
-		if t, ok := first[c.ID]; ok {
-			r.FirstAgentMessageAt = &t
-			l := last[c.ID]
-			r.LastAgentMessageAt = &l
+		if t, ok := timesOf[c.ID]; ok {
+			r.FirstAgentMessageAt, r.LastAgentMessageAt = t.first, t.last
 		}
 		rows[i] = r
 	}
