@@ -72,6 +72,12 @@ func newBenchEnv(b *testing.B, what string,
 		rows = n
 	}
 	st := storetest.MustOpen(b, store.Postgres)
+	// As the server does: Basic auth reuses an agent it read until one
+	// changes on any replica (auth.AgentVersions).
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan struct{})
+	go func() { defer close(listening); _ = st.ListenAgents(ctx, nil) }()
+	b.Cleanup(func() { cancel(); <-listening })
 	acct := storetest.MustAccount(b, st, "Bench")
 	// The real cost: a bcrypt hash of DefaultCost, as production stores it.
 	hash, err := auth.Hasher{}.Hash(benchPassword)

@@ -90,3 +90,18 @@ CREATE TRIGGER messages_case_facts_update AFTER UPDATE OF case_id, sender, kind,
     FOR EACH ROW WHEN (OLD.case_id IS DISTINCT FROM NEW.case_id OR OLD.sender IS DISTINCT FROM NEW.sender
         OR OLD.kind IS DISTINCT FROM NEW.kind OR OLD.created_at IS DISTINCT FROM NEW.created_at)
     EXECUTE FUNCTION case_facts_moved();
+
+-- Basic auth may reuse an agent it read until the agent changes: every
+-- committed change of what a login is checked against, by whatever path
+-- (switchboard's own writes, or SQL typed by hand), is announced to every
+-- replica (store.ListenAgents). NOTIFY is sent on commit, and not at all on
+-- a rollback.
+CREATE FUNCTION agents_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('switchboard_agents', '');
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER agents_changed AFTER UPDATE OF email, password_hash, role, enabled, account_id OR DELETE ON agents
+    FOR EACH STATEMENT EXECUTE FUNCTION agents_notify();
