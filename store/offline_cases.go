@@ -101,24 +101,26 @@ func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, siz
 		}
 		return rows, nil
 	}
-	rows := []OfflineCase{}
-	err = s.readTx(ctx, func(tx *gorm.DB) error {
-		before, skip, ok, err := pageStart(tx, accountID, models.ChannelOffline, offset)
-		if err != nil || !ok {
-			return err
-		}
-		// The ids first: OFFSET skips rows of the index alone, and the
-		// subqueries run for the page's rows only. (One statement finding
-		// the day from the counts' running sum saves the transaction's
-		// round trips, but PostgreSQL cannot estimate an OFFSET computed
-		// in the statement and chose plans 15 times slower: issue 22.)
-		rows, err = scanAll(tx.Raw(`SELECT `+offlineColumns+`
-			FROM (SELECT id FROM cases WHERE account_id = ? AND channel = '`+string(models.ChannelOffline)+`' AND started_at < ?
-				ORDER BY started_at DESC, id DESC LIMIT `+limit+` OFFSET ?) p
-			JOIN cases c ON c.id = p.id`+offlineJoins+`
-			ORDER BY c.started_at DESC, c.id DESC`, accountID, *before, skip), scanOfflineCase)
-		return err
-	})
+	// A deep page is two statements and no transaction: the day counts,
+	// then the page. A transaction (BEGIN and COMMIT) would double the
+	// round trips for one snapshot of both, and a case written between the
+	// two only shifts the page by its row, as one written between two
+	// pages' requests does.
+	db := s.db.WithContext(ctx)
+	before, skip, ok, err := pageStart(db, accountID, models.ChannelOffline, offset)
+	if err != nil || !ok {
+		return []OfflineCase{}, wrap("list offline cases", err)
+	}
+	// The ids first: OFFSET skips rows of the index alone, and the joins
+	// run for the page's rows only. (One statement finding the day from
+	// the counts' running sum saves a round trip, but PostgreSQL cannot
+	// estimate an OFFSET computed in the statement and chose plans 15
+	// times slower: issue 22.)
+	rows, err := scanAll(db.Raw(`SELECT `+offlineColumns+`
+		FROM (SELECT id FROM cases WHERE account_id = ? AND channel = '`+string(models.ChannelOffline)+`' AND started_at < ?
+			ORDER BY started_at DESC, id DESC LIMIT `+limit+` OFFSET ?) p
+		JOIN cases c ON c.id = p.id`+offlineJoins+`
+		ORDER BY c.started_at DESC, c.id DESC`, accountID, *before, skip), scanOfflineCase)
 	if err != nil {
 		return nil, wrap("list offline cases", err)
 	}
