@@ -177,15 +177,6 @@ type Case struct {
 	SnoozedUntil *time.Time ``
 	CreatedAt    time.Time  `gorm:"not null"`
 	UpdatedAt    time.Time  `gorm:"not null"`
-	// Facts of the case's messages that lists show, kept by the database
-	// on every write of messages (store migration 0023), and so read-only
-	// here: the visitor's first message (kind message), the replies (the
-	// agents' messages and the visitor's later ones) and when an agent
-	// first and last wrote one.
-	ContactMessageID    *int64     `gorm:"->"`
-	ReplyCount          int64      `gorm:"->;not null"`
-	FirstAgentMessageAt *time.Time `gorm:"->"`
-	LastAgentMessageAt  *time.Time `gorm:"->"`
 }
 
 // CaseDayCount counts an account's cases of one channel by the UTC day they

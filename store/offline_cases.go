@@ -47,18 +47,19 @@ type OfflineCaseDetail struct {
 }
 
 // offlineColumns selects an offline case from cases c joined to contacts ct
-// and, left, to the visitor's first message fm (c.contact_message_id). A
-// reply is an agent's message or a later one of the visitor's (notes and
-// events are not replies); the message is the visitor's first one. The
-// case row keeps both, on every write of its messages (migration 0023), so
-// a page costs no pass over any case's messages. scanOfflineCase reads them
-// in this order.
+// and, left, to its facts f and the visitor's first message fm. A reply is
+// an agent's message or a later one of the visitor's (notes and events are
+// not replies); the message is the visitor's first one. case_facts keeps
+// both on every write of the case's messages (migration 0023), so a page
+// costs no pass over any case's messages. scanOfflineCase reads them in
+// this order.
 const offlineColumns = `c.id, c.contact_id, ct.name AS contact_name, ct.email AS contact_email,
 	ct.phone AS contact_phone, c.subject, c.started_at AS received_at, c.unread,
-	COALESCE(fm.text, '') AS message, c.reply_count`
+	COALESCE(fm.text, '') AS message, COALESCE(f.reply_count, 0) AS reply_count`
 
 // offlineJoins are the tables offlineColumns reads, after cases c.
-const offlineJoins = ` JOIN contacts ct ON ct.id = c.contact_id LEFT JOIN messages fm ON fm.id = c.contact_message_id`
+const offlineJoins = ` JOIN contacts ct ON ct.id = c.contact_id LEFT JOIN case_facts f ON f.case_id = c.id
+	LEFT JOIN messages fm ON fm.id = f.contact_message_id`
 
 // scanOfflineCase reads one row of a query selecting offlineColumns.
 // Scanning by position, not through GORM's reflection, is measurably
@@ -151,7 +152,7 @@ func (s *Store) OfflineCase(ctx context.Context, accountID, id int64) (OfflineCa
 				COALESCE(a.first_name, ?) AS first_name, COALESCE(a.last_name, '') AS last_name, COALESCE(a.email, ?) AS email
 			FROM messages m LEFT JOIN agents a ON a.id = m.agent_id
 			WHERE m.case_id = ? AND m.account_id = ? AND m.kind = 'message'
-				AND (m.sender = 'agent' OR m.sender = 'contact' AND m.id <> (SELECT c.contact_message_id FROM cases c WHERE c.id = ?))
+				AND (m.sender = 'agent' OR m.sender = 'contact' AND m.id <> (SELECT f.contact_message_id FROM case_facts f WHERE f.case_id = ?))
 			ORDER BY m.created_at DESC, m.id DESC`, out.ContactName, out.ContactEmail, id, accountID, id).Scan(&out.Replies).Error
 	})
 	if err != nil {

@@ -28,16 +28,14 @@ type rowScanner interface {
 // caseFields are the columns of models.Case in the order scanCase reads.
 const caseFields = `id, account_id, contact_id, channel, status, outcome, initiator, subject, assignee_id, unread,
 	started_at, closed_at, closed_by, rating, last_message_id, last_message_at, last_customer_message_at, ext_id,
-	site_id, campaign_id, visitor_session_id, form_name, uploaded, timeline_id, department_id, snoozed_until, created_at, updated_at,
-	contact_message_id, reply_count, first_agent_message_at, last_agent_message_at`
+	site_id, campaign_id, visitor_session_id, form_name, uploaded, timeline_id, department_id, snoozed_until, created_at, updated_at`
 
 func scanCase(r rowScanner) (models.Case, error) {
 	var c models.Case
 	err := r.Scan(&c.ID, &c.AccountID, &c.ContactID, &c.Channel, &c.Status, &c.Outcome, &c.Initiator, &c.Subject,
 		&c.AssigneeID, &c.Unread, &c.StartedAt, &c.ClosedAt, &c.ClosedBy, &c.Rating, &c.LastMessageID, &c.LastMessageAt,
 		&c.LastCustomerMessageAt, &c.ExtID, &c.SiteID, &c.CampaignID, &c.VisitorSessionID, &c.FormName, &c.Uploaded,
-		&c.TimelineID, &c.DepartmentID, &c.SnoozedUntil, &c.CreatedAt, &c.UpdatedAt,
-		&c.ContactMessageID, &c.ReplyCount, &c.FirstAgentMessageAt, &c.LastAgentMessageAt)
+		&c.TimelineID, &c.DepartmentID, &c.SnoozedUntil, &c.CreatedAt, &c.UpdatedAt)
 	return c, err
 }
 
