@@ -27,6 +27,14 @@ type AgentFinder interface {
 	RecordLogin(ctx context.Context, id int64, at time.Time) error
 }
 
+// AgentVersions is implemented by an AgentFinder (the store) that can tell
+// when agents may have changed: AgentsVersion's number moves after every
+// committed change of an agent's email, password, role or enabled flag, on
+// any replica; ok is false while it cannot see other replicas' changes.
+type AgentVersions interface {
+	AgentsVersion() (version uint64, ok bool)
+}
+
 // PasswordHasher hashes and checks passwords; Hasher (bcrypt) is the real
 // one.
 type PasswordHasher interface {
@@ -46,11 +54,13 @@ type BasicOptions struct {
 	// throttle after its CacheTTL ends (default 24 h): checked again, it is
 	// not a guess.
 	KnownTTL time.Duration
-	// AgentTTL, when positive, lets credentials verified within CacheTTL
-	// skip reading the agent for that long after it was last read: a
-	// password, role or enabled change then reaches this replica's callers
-	// within AgentTTL. Zero (the default) reads the agent on every request,
-	// so that a change counts on every replica at once.
+	// AgentTTL bounds how long credentials verified within CacheTTL may
+	// skip reading the agent after it was last read. Zero (the default):
+	// while the finder is an AgentVersions that sees every replica's
+	// changes, until an agent changes (within CacheTTL), else never; a
+	// change counts on every replica as soon as its notification arrives.
+	// Positive: for at most that long, and not past a change the finder
+	// reports. Negative: never; the agent is read on every request.
 	AgentTTL time.Duration
 	// MaxChecks bounds the password checks that run at once (default
 	// DefaultMaxChecks(), one per CPU); a check waits up to MaxWait (default
@@ -71,10 +81,10 @@ type BasicOptions struct {
 // bcrypt costs a quarter of a second, and REVE clients send credentials on
 // every request, so a successful check is remembered for CacheTTL. The cache
 // is keyed by an HMAC of the credentials under a per-process random key, so it
-// never holds a password. Each request still reads the agent (unless
-// AgentTTL lets it reuse a read that recent), and an entry counts only while
-// the agent's password hash and role are the ones it was verified with:
-// changing either drops it at once (within AgentTTL), on every replica.
+// never holds a password. Each request still reads the agent, unless no
+// change of agents was reported since it was last read (see AgentTTL), and an
+// entry counts only while the agent's password hash and role are the ones it
+// was verified with: changing either drops it at once, on every replica.
 //
 // A check of credentials this replica has not verified within KnownTTL is a
 // possible guess. It is refused before any hashing when the Throttle says
@@ -87,6 +97,7 @@ type BasicOptions struct {
 // throttled, bounded and counted like a wrong password.
 type Basic struct {
 	agents   AgentFinder
+	versions AgentVersions // nil when agents is not one
 	hasher   PasswordHasher
 	ttl      time.Duration
 	knownTTL time.Duration
@@ -110,11 +121,15 @@ type verified struct {
 	agentID      int64
 	passwordHash string
 	role         models.Role
-	// The rest of the caller as the agent was last read, at read.
+	// The rest of the caller as the agent was last read, at read, when the
+	// finder's version was version.
 	accountID int64
 	email     string
 	enabled   bool
 	read      time.Time
+	version   uint64
+	// versioned: version was live when read.
+	versioned bool
 	// expires ends the entry's use as a cache; known its exemption from the
 	// throttle (and the entry).
 	expires, known time.Time
@@ -125,6 +140,7 @@ type verified struct {
 func NewBasic(agents AgentFinder, opts BasicOptions) (*Basic, error) {
 	b := &Basic{agents: agents, hasher: opts.Hasher, ttl: opts.CacheTTL, knownTTL: opts.KnownTTL, agentTTL: opts.AgentTTL, size: opts.CacheSize,
 		now: opts.Now, log: opts.Log, throttle: opts.Throttle, entries: map[[sha256.Size]byte]verified{}}
+	b.versions, _ = agents.(AgentVersions)
 	if b.hasher == nil {
 		b.hasher = Hasher{}
 	}
@@ -173,6 +189,9 @@ func (b *Basic) Authenticate(ctx context.Context, email, password, addr string) 
 	if c, ok := b.recent(key); ok {
 		return c, nil
 	}
+	// Taken before the agent is read: a change committed after this is
+	// read or not, but either way it moves the version past this one.
+	version, versioned := b.version()
 	if !b.remembered(key) {
 		// Never verified here, so possibly a guess: when its address or
 		// login failed too often it is refused before the agent is even
@@ -229,7 +248,7 @@ func (b *Basic) Authenticate(ctx context.Context, email, password, addr string) 
 	if !agent.Enabled {
 		return Caller{}, ErrBadCredentials
 	}
-	b.read(key, agent)
+	b.read(key, agent, version, versioned)
 	return callerOf(agent.AccountID, agent.ID, agent.Email, agent.Role), nil
 }
 
@@ -237,27 +256,48 @@ func callerOf(accountID, agentID int64, email string, role models.Role) Caller {
 	return Caller{AccountID: accountID, AgentID: agentID, Email: email, Role: role, Scopes: withinRole(AllScopes(), role)}
 }
 
+// version returns the finder's agents version and whether it is live (see
+// AgentVersions); ok is false without one.
+func (b *Basic) version() (uint64, bool) {
+	if b.versions == nil {
+		return 0, false
+	}
+	return b.versions.AgentsVersion()
+}
+
+// reuses reports whether an agent read may be reused at all (AgentTTL).
+func (b *Basic) reuses() bool {
+	return b.agentTTL > 0 || b.agentTTL == 0 && b.versions != nil
+}
+
 // recent returns the caller of credentials verified within CacheTTL whose
-// agent, enabled, was read within AgentTTL; ok is false otherwise (always
-// when AgentTTL is zero).
+// agent, enabled, was read recently enough: within AgentTTL when it is
+// positive, and with no change of agents reported since (see AgentTTL); ok
+// is false otherwise.
 func (b *Basic) recent(key [sha256.Size]byte) (Caller, bool) {
-	if b.agentTTL <= 0 {
+	if !b.reuses() {
 		return Caller{}, false
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	e, ok := b.entries[key]
+	b.mu.Unlock()
 	now := b.now()
-	if !ok || !e.enabled || !now.Before(e.expires) || !now.Before(e.read.Add(b.agentTTL)) {
+	if !ok || !e.enabled || !now.Before(e.expires) || b.agentTTL > 0 && !now.Before(e.read.Add(b.agentTTL)) {
+		return Caller{}, false
+	}
+	if v, live := b.version(); e.versioned && (!live || v != e.version) {
+		return Caller{}, false
+	} else if !e.versioned && b.agentTTL == 0 {
 		return Caller{}, false
 	}
 	return callerOf(e.accountID, e.agentID, e.email, e.role), true
 }
 
 // read notes that the credentials' entry was just checked against the
-// agent as read now, if the entry is still the agent's.
-func (b *Basic) read(key [sha256.Size]byte, agent models.Agent) {
-	if b.agentTTL <= 0 {
+// agent as read now, with the finder's version before the read, if the
+// entry is still the agent's.
+func (b *Basic) read(key [sha256.Size]byte, agent models.Agent, version uint64, versioned bool) {
+	if !b.reuses() {
 		return
 	}
 	b.mu.Lock()
@@ -267,6 +307,7 @@ func (b *Basic) read(key [sha256.Size]byte, agent models.Agent) {
 		return
 	}
 	e.accountID, e.email, e.enabled, e.read = agent.AccountID, agent.Email, agent.Enabled, b.now()
+	e.version, e.versioned = version, versioned
 	b.entries[key] = e
 }
 

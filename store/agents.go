@@ -150,6 +150,11 @@ func (s *Store) UpdateAgent(ctx context.Context, accountID, id int64, in AgentUp
 		ev.AgentID = id
 		return s.appendEvents(tx, ev)
 	})
+	if err == nil {
+		// Committed: readers of agents in this process see it from now on
+		// (other processes when its notification arrives).
+		s.agents.bump()
+	}
 	return a, wrap(fmt.Sprintf("update agent %d", id), err)
 }
 

@@ -199,14 +199,23 @@ func chatViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatView, e
 			return nil, err
 		}
 	}
+	// The agents' first and last message times are kept in case_facts
+	// (migration 0023): read there, they cost the same for a chat of ten
+	// messages or ten thousand.
 	var times []struct {
-		CaseID    int64
-		CreatedAt time.Time
+		CaseID              int64
+		FirstAgentMessageAt *time.Time
+		LastAgentMessageAt  *time.Time
 	}
-	if err := tx.Model(&models.Message{}).Select("case_id, created_at").
-		Where("account_id = ? AND case_id IN ? AND sender = ? AND kind = ?", accountID, caseIDs, models.SenderAgent, models.KindMessage).
-		Order("created_at").Scan(&times).Error; err != nil {
+	if err := tx.Raw(`SELECT case_id, first_agent_message_at, last_agent_message_at FROM case_facts
+		WHERE case_id IN ? AND first_agent_message_at IS NOT NULL AND last_agent_message_at IS NOT NULL`, caseIDs).
+		Scan(&times).Error; err != nil {
 		return nil, err
+	}
+	type agentTimes struct{ first, last time.Time }
+	timesOf := make(map[int64]agentTimes, len(times))
+	for _, t := range times {
+		timesOf[t.CaseID] = agentTimes{t.FirstAgentMessageAt.UTC(), t.LastAgentMessageAt.UTC()}
 	}
 	byContact := map[int64]models.Contact{}
 	for _, c := range contacts {
@@ -216,14 +225,6 @@ func chatViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatView, e
 	for _, a := range agents {
 		byAgent[a.ID] = a
 	}
-	first, last := map[int64]time.Time{}, map[int64]time.Time{}
-	for _, t := range times {
-		at := t.CreatedAt.UTC()
-		if _, ok := first[t.CaseID]; !ok {
-			first[t.CaseID] = at
-		}
-		last[t.CaseID] = at
-	}
 	for i, c := range cases {
 		c.StartedAt = c.StartedAt.UTC()
 		r := ChatView{Case: c, Contact: byContact[c.ContactID]}
@@ -232,10 +233,8 @@ func chatViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatView, e
 				r.Agent = &a
 			}
 		}
-		if t, ok := first[c.ID]; ok {
-			r.FirstAgentMessageAt = &t
-			l := last[c.ID]
-			r.LastAgentMessageAt = &l
+		if t, ok := timesOf[c.ID]; ok {
+			r.FirstAgentMessageAt, r.LastAgentMessageAt = &t.first, &t.last
 		}
 		rows[i] = r
 	}

@@ -46,18 +46,20 @@ type OfflineCaseDetail struct {
 	Replies []Reply
 }
 
-// offlineColumns selects an offline case from cases c joined to contacts ct.
-// A reply is an agent's message or a later one of the visitor's (notes and
-// events are not replies); the message is the visitor's first one. So the
-// replies are the case's agent and visitor messages less the visitor's
-// first, when there is one: one pass over the case's messages counts both.
-// scanOfflineCase reads them in this order.
+// offlineColumns selects an offline case from cases c joined to contacts ct
+// and, left, to its facts f and the visitor's first message fm. A reply is
+// an agent's message or a later one of the visitor's (notes and events are
+// not replies); the message is the visitor's first one. case_facts keeps
+// both on every write of the case's messages (migration 0023), so a page
+// costs no pass over any case's messages. scanOfflineCase reads them in
+// this order.
 const offlineColumns = `c.id, c.contact_id, ct.name AS contact_name, ct.email AS contact_email,
 	ct.phone AS contact_phone, c.subject, c.started_at AS received_at, c.unread,
-	COALESCE((SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
-		ORDER BY m.created_at, m.id LIMIT 1), '') AS message,
-	(SELECT COUNT(*) - COALESCE(MAX(CASE WHEN m.sender = 'contact' THEN 1 ELSE 0 END), 0) FROM messages m
-		WHERE m.case_id = c.id AND m.sender IN ('agent', 'contact') AND m.kind = 'message') AS reply_count`
+	COALESCE(fm.text, '') AS message, COALESCE(f.reply_count, 0) AS reply_count`
+
+// offlineJoins are the tables offlineColumns reads, after cases c.
+const offlineJoins = ` JOIN contacts ct ON ct.id = c.contact_id LEFT JOIN case_facts f ON f.case_id = c.id
+	LEFT JOIN messages fm ON fm.id = f.contact_message_id`
 
 // scanOfflineCase reads one row of a query selecting offlineColumns.
 // Scanning by position, not through GORM's reflection, is measurably
@@ -92,7 +94,7 @@ func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, siz
 		// statement (one snapshot, no transaction's round trips); its
 		// subqueries run for the page's rows alone.
 		rows, err := scanAll(s.db.WithContext(ctx).Raw(`SELECT `+offlineColumns+`
-			FROM cases c JOIN contacts ct ON ct.id = c.contact_id
+			FROM cases c`+offlineJoins+`
 			WHERE c.account_id = ? AND c.channel = '`+string(models.ChannelOffline)+`'
 			ORDER BY c.started_at DESC, c.id DESC LIMIT `+limit, accountID), scanOfflineCase)
 		if err != nil {
@@ -100,25 +102,26 @@ func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, siz
 		}
 		return rows, nil
 	}
-	rows := []OfflineCase{}
-	err = s.readTx(ctx, func(tx *gorm.DB) error {
-		before, skip, ok, err := pageStart(tx, accountID, models.ChannelOffline, offset)
-		if err != nil || !ok {
-			return err
-		}
-		// The ids first: OFFSET skips rows of the index alone, and the
-		// subqueries run for the page's rows only. (One statement finding
-		// the day from the counts' running sum saves the transaction's
-		// round trips, but PostgreSQL cannot estimate an OFFSET computed
-		// in the statement and chose plans 15 times slower: issue 22.)
-		rows, err = scanAll(tx.Raw(`SELECT `+offlineColumns+`
-			FROM (SELECT id FROM cases WHERE account_id = ? AND channel = '`+string(models.ChannelOffline)+`' AND started_at < ?
-				ORDER BY started_at DESC, id DESC LIMIT `+limit+` OFFSET ?) p
-			JOIN cases c ON c.id = p.id
-			JOIN contacts ct ON ct.id = c.contact_id
-			ORDER BY c.started_at DESC, c.id DESC`, accountID, *before, skip), scanOfflineCase)
-		return err
-	})
+	// A deep page is two statements and no transaction: the day counts,
+	// then the page. A transaction (BEGIN and COMMIT) would double the
+	// round trips for one snapshot of both, and a case written between the
+	// two only shifts the page by its row, as one written between two
+	// pages' requests does.
+	db := s.db.WithContext(ctx)
+	before, skip, ok, err := pageStart(db, accountID, models.ChannelOffline, offset)
+	if err != nil || !ok {
+		return []OfflineCase{}, wrap("list offline cases", err)
+	}
+	// The ids first: OFFSET skips rows of the index alone, and the joins
+	// run for the page's rows only. (One statement finding the day from
+	// the counts' running sum saves a round trip, but PostgreSQL cannot
+	// estimate an OFFSET computed in the statement and chose plans 15
+	// times slower: issue 22.)
+	rows, err := scanAll(db.Raw(`SELECT `+offlineColumns+`
+		FROM (SELECT id FROM cases WHERE account_id = ? AND channel = '`+string(models.ChannelOffline)+`' AND started_at < ?
+			ORDER BY started_at DESC, id DESC LIMIT `+limit+` OFFSET ?) p
+		JOIN cases c ON c.id = p.id`+offlineJoins+`
+		ORDER BY c.started_at DESC, c.id DESC`, accountID, *before, skip), scanOfflineCase)
 	if err != nil {
 		return nil, wrap("list offline cases", err)
 	}
@@ -132,7 +135,7 @@ func (s *Store) OfflineCase(ctx context.Context, accountID, id int64) (OfflineCa
 	var out OfflineCaseDetail
 	err := s.readTx(ctx, func(tx *gorm.DB) error {
 		rows, err := scanAll(tx.Raw(`SELECT `+offlineColumns+`
-			FROM cases c JOIN contacts ct ON ct.id = c.contact_id
+			FROM cases c`+offlineJoins+`
 			WHERE c.account_id = ? AND c.id = ? AND c.channel = ?`,
 			accountID, id, string(models.ChannelOffline)), scanOfflineCase)
 		if err != nil {
@@ -149,8 +152,7 @@ func (s *Store) OfflineCase(ctx context.Context, accountID, id int64) (OfflineCa
 				COALESCE(a.first_name, ?) AS first_name, COALESCE(a.last_name, '') AS last_name, COALESCE(a.email, ?) AS email
 			FROM messages m LEFT JOIN agents a ON a.id = m.agent_id
 			WHERE m.case_id = ? AND m.account_id = ? AND m.kind = 'message'
-				AND (m.sender = 'agent' OR m.sender = 'contact' AND m.id <> (SELECT f.id FROM messages f
-					WHERE f.case_id = ? AND f.sender = 'contact' AND f.kind = 'message' ORDER BY f.created_at, f.id LIMIT 1))
+				AND (m.sender = 'agent' OR m.sender = 'contact' AND m.id <> (SELECT f.contact_message_id FROM case_facts f WHERE f.case_id = ?))
 			ORDER BY m.created_at DESC, m.id DESC`, out.ContactName, out.ContactEmail, id, accountID, id).Scan(&out.Replies).Error
 	})
 	if err != nil {

@@ -42,6 +42,8 @@ type Store struct {
 	dsn string
 	// hub wakes this process's event readers (see SubscribeEvents).
 	hub eventHub
+	// agents counts changes to agents (see AgentsVersion).
+	agents agentWatch
 }
 
 // Options tune Open. The zero value is fine.

@@ -78,9 +78,19 @@ func pruneEvents(ctx context.Context, st *store.Store, retention time.Duration, 
 }
 
 // listenEvents runs st.ListenEvents until ctx ends (on PostgreSQL it wakes
-// this replica's streams and webhook worker on the other replicas' commits).
+// this replica's streams and webhook worker on the other replicas' commits),
+// and st.ListenAgents (which lets Basic auth reuse an agent it read until
+// any replica changes one).
 func listenEvents(ctx context.Context, st *store.Store, log *slog.Logger) {
+	agents := make(chan struct{})
+	go func() {
+		defer close(agents)
+		if err := st.ListenAgents(ctx, log); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("agent listener stopped", "err", err)
+		}
+	}()
 	if err := st.ListenEvents(ctx, log); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("event listener stopped", "err", err)
 	}
+	<-agents
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,6 +73,12 @@ func newBenchEnv(b *testing.B, what string,
 		rows = n
 	}
 	st := storetest.MustOpen(b, store.Postgres)
+	// As the server does: Basic auth reuses an agent it read until one
+	// changes on any replica (auth.AgentVersions).
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan struct{})
+	go func() { defer close(listening); _ = st.ListenAgents(ctx, nil) }()
+	b.Cleanup(func() { cancel(); <-listening })
 	acct := storetest.MustAccount(b, st, "Bench")
 	// The real cost: a bcrypt hash of DefaultCost, as production stores it.
 	hash, err := auth.Hasher{}.Hash(benchPassword)
@@ -104,7 +111,7 @@ func runLoad(b *testing.B, srv *httptest.Server, path string) {
 	var lat []time.Duration
 	b.SetParallelism(16) // × GOMAXPROCS (2 here) = 32 clients
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU(b)
 	b.RunParallel(func(pb *testing.PB) {
 		var mine []time.Duration
 		for pb.Next() {
@@ -128,7 +135,7 @@ func runLoad(b *testing.B, srv *httptest.Server, path string) {
 		lat = append(lat, mine...)
 		mu.Unlock()
 	})
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU(b)-cpu0
 	b.StopTimer()
 	if len(lat) == 0 {
 		return
@@ -137,6 +144,18 @@ func runLoad(b *testing.B, srv *httptest.Server, path string) {
 	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	// The process's CPU (server and clients, PostgreSQL's not) per request:
+	// steadier than throughput on a shared machine.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu-us/req")
+}
+
+// processCPU returns the user and system CPU time this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkOfflineMessages measures GET /api/offlinemessages on PostgreSQL
