@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -105,11 +106,16 @@ const messageInsertFields = `account_id, case_id, sender, agent_id, kind, text, 
 	email_cc, email_bcc, email_subject, html_body, html_original, source_ref, sms_from, sms_to, read, edited,
 	delivery_status, delivered_at, failed_at, fail_reason, created_at, updated_at`
 
-// insertMessage writes m as a new row and sets its ID.
+// insertMessage writes m as a new row and sets its ID. It returns
+// ErrConflict when the account has a message of m's SourceRef already (a
+// concurrent arrival of the same email or SMS committed first).
 func insertMessage(tx *gorm.DB, m *models.Message) error {
 	q, args := messageInsert(m, false)
-	err := tx.Raw(q+` RETURNING id`, args...).Row().Scan(&m.ID)
-	return translate(tx, err)
+	err := translate(tx, tx.Raw(q+` RETURNING id`, args...).Row().Scan(&m.ID))
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return fmt.Errorf("message %q: %w", m.SourceRef, ErrConflict)
+	}
+	return err
 }
 
 // messageInsert returns the INSERT of m as a new row, with its ID when
