@@ -78,7 +78,8 @@ func TestBasic_AgentTTL(t *testing.T) {
 }
 
 // countingFinder counts its store's AgentByEmail calls and reports its
-// AgentsVersion, or none live when notLive.
+// store's AgentsVersion as live (a SQLite store's never is: the listener of
+// PostgreSQL's is stood in for), or none live when notLive.
 type countingFinder struct {
 	*store.Store
 	reads   int
@@ -91,8 +92,8 @@ func (f *countingFinder) AgentByEmail(ctx context.Context, email string) (models
 }
 
 func (f *countingFinder) AgentsVersion() (uint64, bool) {
-	v, ok := f.Store.AgentsVersion()
-	return v, ok && !f.notLive
+	v, _ := f.Store.AgentsVersion()
+	return v, !f.notLive
 }
 
 // TestBasic_AgentVersions checks that with the store's AgentsVersion the

@@ -36,13 +36,14 @@ func (w *agentWatch) bump() {
 // an agent's email, password, role or enabled flag: this process's at once
 // (UpdateAgent moves it before it returns), another process's when its
 // notification arrives. ok is false when other processes' changes cannot be
-// seen now (PostgreSQL while ListenAgents is not connected): then nothing
-// read of an agent may be reused. On SQLite, where only this process writes,
-// ok is always true.
+// seen now: then nothing read of an agent may be reused. That is PostgreSQL
+// while ListenAgents is not connected, and SQLite always: the admin
+// commands (agent set-password, agent disable) are other processes writing
+// the same file, and SQLite tells no one.
 func (s *Store) AgentsVersion() (version uint64, ok bool) {
 	s.agents.mu.Lock()
 	defer s.agents.mu.Unlock()
-	return s.agents.version, s.backend != Postgres || s.agents.live
+	return s.agents.version, s.backend == Postgres && s.agents.live
 }
 
 // ListenAgents keeps AgentsVersion up to date with the changes other

@@ -20,8 +20,8 @@ func TestStore_AgentsVersion(t *testing.T) {
 		acct := storetest.MustAccount(t, s, "A")
 		ag := storetest.MustAgent(t, s, acct.ID, "boss@example.com", models.RoleSuperadmin, hash)
 		v0, live := s.AgentsVersion()
-		if want := s.Backend() != store.Postgres; live != want {
-			t.Fatalf("live without a listener = %v, want %v", live, want)
+		if live {
+			t.Fatal("live without a listener (SQLite: never, as other processes write the file unheard)")
 		}
 		off := false
 		if _, err := s.UpdateAgent(ctx, acct.ID, ag.ID, store.AgentUpdate{Enabled: &off}); err != nil {
