@@ -9,8 +9,7 @@ import (
 	"net"
 	"os"
 
-	"github.com/labstack/gommon/bytes"
-
+	"switchboard/bytesize"
 	"switchboard/inbound"
 	"switchboard/store"
 )
@@ -54,7 +53,7 @@ func (c *smtpConfig) validate() []error {
 	if c.domain == "" {
 		errs = append(errs, errors.New("--smtp-domain: want the host name the MX record names"))
 	}
-	if n, err := bytes.Parse(c.maxSize); err != nil || n <= 0 {
+	if n, err := bytesize.Parse(c.maxSize); err != nil || n <= 0 {
 		errs = append(errs, fmt.Errorf("--smtp-max-size %q: want a size such as 25M", c.maxSize))
 	}
 	if c.maxConns < 1 || c.maxConns > 10_000 {
@@ -77,7 +76,7 @@ func (c *smtpConfig) validate() []error {
 // maxBytes returns the largest inbound email in bytes. It is called after
 // validate.
 func (c *smtpConfig) maxBytes() int64 {
-	n, _ := bytes.Parse(c.maxSize) // validated
+	n, _ := bytesize.Parse(c.maxSize) // validated
 	return n
 }
 

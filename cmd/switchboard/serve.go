@@ -13,9 +13,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/labstack/gommon/bytes"
-
 	"switchboard/auth"
+	"switchboard/bytesize"
 	"switchboard/handlers"
 	"switchboard/handlers/acquire"
 	"switchboard/handlers/callgear"
@@ -51,13 +50,13 @@ func (c *serveConfig) validate() error {
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: want HOST:PORT or :PORT", c.addr))
 	}
-	if n, err := bytes.Parse(c.bodyLimit); err != nil || n <= 0 {
+	if n, err := bytesize.Parse(c.bodyLimit); err != nil || n <= 0 {
 		errs = append(errs, fmt.Errorf("--body-limit %q: want a size such as 2M or 512K", c.bodyLimit))
 	}
-	if n, err := bytes.Parse(c.attachLimit); err != nil || n <= 0 {
+	if n, err := bytesize.Parse(c.attachLimit); err != nil || n <= 0 {
 		errs = append(errs, fmt.Errorf("--attachment-limit %q: want a size such as 10M", c.attachLimit))
 	}
-	if n, err := bytes.Parse(c.rpcLimit); err != nil || n <= 0 {
+	if n, err := bytesize.Parse(c.rpcLimit); err != nil || n <= 0 {
 		errs = append(errs, fmt.Errorf("--callgear-body-limit %q: want a size such as 16M", c.rpcLimit))
 	}
 	if c.maxItems < 1 || c.maxItems > 10_000 {
@@ -87,8 +86,8 @@ func (c *serveConfig) validate() error {
 // the trusted proxies. It is called after validate.
 // streamsDone, when closed, ends the live event streams.
 func (c *serveConfig) router(streamsDone <-chan struct{}) handlers.Config {
-	proxies, _ := c.guards.proxies()             // validated
-	attachLimit, _ := bytes.Parse(c.attachLimit) // validated
+	proxies, _ := c.guards.proxies()                // validated
+	attachLimit, _ := bytesize.Parse(c.attachLimit) // validated
 	return handlers.Config{
 		REVE:           reve.Config{BodyLimit: c.bodyLimit, PageSize: c.revePageSize},
 		HelpCrunch:     helpcrunch.Config{BodyLimit: c.bodyLimit},

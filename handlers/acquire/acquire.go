@@ -19,9 +19,9 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/gommon/bytes"
 
 	"switchboard/auth"
+	"switchboard/bytesize"
 	"switchboard/delivery"
 	"switchboard/handlers/dialect"
 	"switchboard/handlers/errkind"
@@ -149,7 +149,7 @@ func mailBodyLimit(bodyLimit string, attachmentLimit int64) string {
 	if bodyLimit == "" {
 		bodyLimit = dialect.DefaultBodyLimit
 	}
-	n, err := bytes.Parse(bodyLimit)
+	n, err := bytesize.Parse(bodyLimit)
 	if err != nil {
 		// Left to the body limit middleware, which reports it.
 		return bodyLimit
