@@ -157,9 +157,13 @@ func (s *Store) commitEvents(p *pipe, riders []rider, evs []models.Event) error 
 			evs[i].Data = "{}"
 		}
 	}
-	q, args := appendPostgresQuery(acct, evs, riders)
+	// The riders go first, as statements of their own in the same round
+	// trip: their rows, foreign-key checks and triggers are then done
+	// before the numbering locks the account's event_seqs row, which every
+	// writer of the account waits for until this transaction has committed.
+	q, args := appendPostgresQuery(acct, evs, nil)
 	var last int64
-	if err := p.commit(q, args, func(r pgx.Row) error { return r.Scan(&last) }); err != nil {
+	if err := p.commit(riders, q, args, func(r pgx.Row) error { return r.Scan(&last) }); err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
 	n := int64(len(evs))
