@@ -136,10 +136,11 @@ func (s *Store) appendEventsWith(tx *gorm.DB, riders []rider, evs ...models.Even
 	return nil
 }
 
-// commitEvents is appendEventsWith's statement on PostgreSQL for the events
-// of one account, sent through p with COMMIT in one round trip: the riders,
-// the events' numbers and rows and the notification, then the commit. evs
-// must be of one account and at most maxEventsPerStatement.
+// commitEvents is appendEventsWith on PostgreSQL for the events of one
+// account, sent through p in one round trip: the riders, each a statement
+// of its own, then the events' numbers and rows in one statement, then
+// COMMIT. evs must be of one account and at most maxEventsPerStatement. It
+// returns the database's error.
 func (s *Store) commitEvents(p *pipe, riders []rider, evs []models.Event) error {
 	if len(evs) == 0 || len(evs) > maxEventsPerStatement {
 		return fmt.Errorf("commit events: %d events", len(evs))
@@ -157,9 +158,13 @@ func (s *Store) commitEvents(p *pipe, riders []rider, evs []models.Event) error 
 			evs[i].Data = "{}"
 		}
 	}
-	q, args := appendPostgresQuery(acct, evs, riders)
+	// The riders go first, as statements of their own in the same round
+	// trip: their rows, foreign-key checks and triggers are then done
+	// before the numbering locks the account's event_seqs row, which every
+	// writer of the account waits for until this transaction has committed.
+	q, args := appendPostgresQuery(acct, evs, nil)
 	var last int64
-	if err := p.commit(q, args, func(r pgx.Row) error { return r.Scan(&last) }); err != nil {
+	if err := p.commit(riders, q, args, func(r pgx.Row) error { return r.Scan(&last) }); err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
 	n := int64(len(evs))

@@ -207,16 +207,28 @@ func (p *pipe) begin(q string, args []any, scan func(pgx.Row) error) error {
 	})
 }
 
-// commit runs the write q (GORM's ? placeholders) and COMMIT in one round
-// trip; scan reads the write's one row. It returns the database's error;
-// the transaction is over (committed, or to be rolled back) either way.
-func (p *pipe) commit(q string, args []any, scan func(pgx.Row) error) error {
+// commit runs the writes before, each a statement of its own, then the
+// write q (GORM's ? placeholders) and COMMIT, all in one round trip; scan
+// reads q's one row. It returns the database's error; the transaction is
+// over (committed, or to be rolled back) either way.
+func (p *pipe) commit(before []rider, q string, args []any, scan func(pgx.Row) error) error {
 	return p.raw(func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
+		for _, r := range before {
+			b.Queue(numbered(r.sql), r.args...)
+		}
 		b.Queue(numbered(q), args...)
 		b.Queue("COMMIT")
 		br := c.SendBatch(p.ctx, b)
-		err := scan(br.QueryRow())
+		var err error
+		for range before {
+			if _, err = br.Exec(); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = scan(br.QueryRow())
+		}
 		if err == nil {
 			_, err = br.Exec()
 		}
