@@ -51,7 +51,7 @@ func envFlags() []string {
 		"redis-url", "redis-prefix", "ip-rate-limit", "trusted-proxies",
 		"login-failures-per-ip", "login-failures-ip-window", "login-failures-per-login", "login-failures-login-window",
 		"password-checks", "password-check-wait", "metrics-addr",
-		"event-retention", "max-streams", "stream-keep-alive", "stream-window"}
+		"event-retention", "max-streams", "stream-keep-alive", "stream-window", "console-session-ttl"}
 }
 
 // secretFlags are the flags whose value help must never show, even when it

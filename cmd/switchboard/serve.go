@@ -42,6 +42,7 @@ type serveConfig struct {
 	maxItems     int
 	revePageSize int
 	adminEmail   string
+	consoleTTL   time.Duration
 }
 
 // validate returns every problem with the configuration at once.
@@ -79,6 +80,9 @@ func (c *serveConfig) validate() error {
 	errs = append(errs, c.webhooks.validate()...)
 	errs = append(errs, c.guards.validate()...)
 	errs = append(errs, c.events.validate()...)
+	if c.consoleTTL <= 0 {
+		errs = append(errs, fmt.Errorf("--console-session-ttl %s: want a positive duration such as 12h", c.consoleTTL))
+	}
 	return errors.Join(errs...)
 }
 
@@ -101,7 +105,8 @@ func (c *serveConfig) router(streamsDone <-chan struct{}) handlers.Config {
 			Inbound: switchboard.InboundConfig{PublicURL: c.outbox.publicURL, SMSAuthToken: c.outbox.smsToken,
 				EmailLimit: c.smtp.maxBytes()}},
 		// The web console; its live streams end with the others.
-		Console: console.Config{Done: streamsDone, MaxStreams: c.events.maxStreams, KeepAlive: c.events.keepAlive},
+		Console: console.Config{Done: streamsDone, MaxStreams: c.events.maxStreams, KeepAlive: c.events.keepAlive,
+			SessionTTL: c.consoleTTL},
 	}
 }
 
@@ -123,6 +128,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	cfg.webhooks.addWebhooks(fs)
 	cfg.guards.addGuards(fs)
 	cfg.events.addEvents(fs)
+	fs.DurationVar(&cfg.consoleTTL, "console-session-ttl", console.DefaultSessionTTL, "how long a sign-in to the web console lasts (env SWITCHBOARD_CONSOLE_SESSION_TTL)")
 	fs.StringVar(&cfg.adminEmail, "admin-email", "admin@switchboard.local", "email of the superadmin created on first start (env SWITCHBOARD_ADMIN_EMAIL)")
 	return fs
 }
