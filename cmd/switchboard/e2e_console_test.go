@@ -4,15 +4,27 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"switchboard/cmd/switchboard/binarytest"
+	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -58,6 +70,80 @@ type consoleResult struct {
 	ConsoleErrors []string
 	Error         string
 	Reply         string
+	Email         string
+	EmailReason   string
+	SMS           string
+}
+
+// mustRefusingMailbox is mustMailbox whose server refuses, with a
+// permanent 550, the first recipient it is given and accepts every one
+// after: the first delivery fails for good, its retry goes through.
+// refused counts the refusals.
+func mustRefusingMailbox(t *testing.T) (mb *mailbox, refused *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, refused = &mailbox{addr: ln.Addr().String()}, new(atomic.Int64)
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		return &refusingSession{mailSession: mailSession{mb: mb}, refused: refused}, nil
+	}))
+	srv.Domain = "mx.test"
+	srv.ErrorLog = log.New(io.Discard, "", 0)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return mb, refused
+}
+
+type refusingSession struct {
+	mailSession
+	refused *atomic.Int64
+}
+
+func (s *refusingSession) Rcpt(to string, o *smtp.RcptOptions) error {
+	if s.refused.CompareAndSwap(0, 1) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+	}
+	return s.mailSession.Rcpt(to, o)
+}
+
+// twilioInbox is an httptest Twilio-compatible endpoint (account AC123,
+// token tok) that keeps the form of each message it is sent.
+type twilioInbox struct {
+	*httptest.Server
+	mu    sync.Mutex
+	forms []url.Values
+}
+
+func mustTwilioInbox(t *testing.T) *twilioInbox {
+	t.Helper()
+	p := &twilioInbox{}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "AC123" || pass != "tok" || r.URL.Path != "/2010-04-01/Accounts/AC123/Messages.json" {
+			http.Error(w, `{"code":20003,"message":"Authenticate","status":401}`, http.StatusUnauthorized)
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		p.mu.Lock()
+		p.forms = append(p.forms, r.PostForm)
+		n := len(p.forms)
+		p.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"sid":"SM%04d","status":"queued"}`, n)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *twilioInbox) sent() []url.Values {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]url.Values(nil), p.forms...)
 }
 
 // TestE2E_Console drives the console of the real binary in Chromium:
@@ -74,6 +160,12 @@ func TestE2E_Console(t *testing.T) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(string(b), func(t *testing.T) {
 			dbURL := storetest.MustURL(t, b)
+			mb, refused := mustRefusingMailbox(t)
+			provider := mustTwilioInbox(t)
+			t.Setenv("SWITCHBOARD_SMTP_URL", "smtp://"+mb.addr)
+			t.Setenv("SWITCHBOARD_SMS_URL", provider.URL)
+			t.Setenv("SWITCHBOARD_SMS_ACCOUNT_SID", "AC123")
+			t.Setenv("SWITCHBOARD_SMS_AUTH_TOKEN", "tok")
 			s := mustStart(t, bin, dbURL)
 			email, password, token := binarytest.MustCredentials(t, s.stdout)
 
@@ -96,6 +188,20 @@ func TestE2E_Console(t *testing.T) {
 			at := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 			ct := storetest.MustContact(t, st, admin.AccountID, "Vera Visitor", "vera@example.com", "+14155550123")
 			offline := storetest.MustOfflineCase(t, st, admin.AccountID, ct.ID, "Parcel", "Has my parcel shipped?", at)
+			// An email case and an SMS case of the same contact, and the
+			// account's addresses to answer them from.
+			account := strconv.FormatInt(admin.AccountID, 10)
+			c := cli{dbURL: dbURL}
+			c.mustID(t, "inbox", "create", "--account", account, "--kind", "email", "--address", "help@acme.example")
+			c.mustID(t, "inbox", "create", "--account", account, "--kind", "sms", "--address", "+14155550150")
+			emailCase, err := st.CreateCase(t.Context(), admin.AccountID, store.NewCase{ContactID: ct.ID, Channel: models.ChannelEmail, Subject: "Invoice"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			smsCase, err := st.CreateCase(t.Context(), admin.AccountID, store.NewCase{ContactID: ct.ID, Channel: models.ChannelSMS})
+			if err != nil {
+				t.Fatal(err)
+			}
 			otherID, _ := strconv.ParseInt(other, 10, 64)
 			oc := storetest.MustContact(t, st, otherID, "Rita Rival", "rita@example.com", "")
 			storetest.MustOfflineCase(t, st, otherID, oc.ID, "Hi", "Rival's question", at)
@@ -109,7 +215,8 @@ func TestE2E_Console(t *testing.T) {
 			cmd := exec.Command(node, filepath.Join(dir, "console-e2e.js"))
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "BASE_URL=http://"+s.addr, "EMAIL="+email, "PASSWORD="+password, "TOKEN="+token,
-				"CASE_ID="+strconv.FormatInt(offline.ID, 10), "CONTACT_NAME=Vera Visitor",
+				"CASE_ID="+strconv.FormatInt(offline.ID, 10), "EMAIL_CASE_ID="+strconv.FormatInt(emailCase.ID, 10),
+				"SMS_CASE_ID="+strconv.FormatInt(smsCase.ID, 10), "CONTACT_NAME=Vera Visitor",
 				"OTHER_EMAIL=rival@example.com", "OTHER_PASSWORD=rival-password", "CHROMIUM="+chromium, "SHOTS_DIR="+shots)
 			var out, errOut bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -123,8 +230,24 @@ func TestE2E_Console(t *testing.T) {
 				t.Fatalf("browser script failed after %d steps %q: %s\nconsole errors: %q\nstderr: %s\nserver log:\n%s",
 					len(res.Steps), res.Steps, res.Error, res.ConsoleErrors, errOut.String(), s.logs.String())
 			}
-			if len(res.Steps) != 8 {
-				t.Errorf("browser script ran steps %q, want 8", res.Steps)
+			if len(res.Steps) != 11 {
+				t.Errorf("browser script ran steps %q, want 11", res.Steps)
+			}
+
+			// The email reached the test SMTP server once, after one
+			// refusal, and the SMS the test provider.
+			if n := refused.Load(); n != 1 {
+				t.Errorf("the SMTP server refused %d times, want once", n)
+			}
+			mails := mb.mails()
+			if len(mails) != 1 || mails[0].from != "help@acme.example" || !slices.Equal(mails[0].to, []string{"vera@example.com"}) ||
+				mails[0].msg.Header.Get("Subject") != "Re: Invoice" || !strings.Contains(mails[0].body, res.Email) {
+				t.Errorf("the SMTP server received %d mails, want one from help@acme.example to vera@example.com, Re: Invoice, with %q: %+v",
+					len(mails), res.Email, mails)
+			}
+			sms := provider.sent()
+			if len(sms) != 1 || sms[0].Get("Body") != res.SMS || sms[0].Get("To") != "+14155550123" || sms[0].Get("From") != "+14155550150" {
+				t.Errorf("the SMS provider received %v, want one %q from +14155550150 to +14155550123", sms, res.SMS)
 			}
 
 			// REVE lists the console's chat reply among the offline

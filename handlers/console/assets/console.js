@@ -17,11 +17,11 @@
 
   if (body.dataset.live === "1" && window.EventSource) {
     var es = new EventSource("/console/events");
-    var opened = false;
     es.addEventListener("ready", function () {
-      // After a reconnect, whatever changed meanwhile is read again.
-      if (opened) { refresh(); }
-      opened = true;
+      // Whatever changed while the stream was not open is read again: after
+      // a reconnect, and on the first open too, since a commit between the
+      // page's render and the stream's subscription wakes no one.
+      refresh();
       body.dataset.stream = "open";
     });
     es.addEventListener("refresh", refresh);

@@ -7,7 +7,8 @@
 //
 // Inputs (environment): BASE_URL, EMAIL, PASSWORD (an agent of account
 // one), TOKEN (a HelpCrunch key of account one), CASE_ID and CONTACT_NAME
-// (an offline case of account one), OTHER_EMAIL, OTHER_PASSWORD (an agent
+// (an offline case of account one), EMAIL_CASE_ID and SMS_CASE_ID (an
+// email and an SMS case of the same contact), OTHER_EMAIL, OTHER_PASSWORD (an agent
 // of account two), CHROMIUM (the browser), SHOTS_DIR (where to save the
 // screenshots; empty: none), TIMEOUT_MS (each wait's bound, default 15000).
 "use strict";
@@ -109,6 +110,38 @@ async function main() {
     step("forged CSRF token refused with 403");
     // The 403 is the one console error the browser may log: drop it.
     result.consoleErrors = result.consoleErrors.filter((e) => !/403/.test(e));
+
+    // Reply by email: the test SMTP server refuses the first delivery for
+    // good (550), so the case view shows the failure with its reason and a
+    // retry button; the retry is accepted and shows as sent. The stream
+    // refreshes the messages as the delivery worker records each outcome.
+    const emailCase = env("EMAIL_CASE_ID");
+    await page.goto(base + "/console/cases/" + emailCase);
+    await page.waitForSelector("body[data-stream='open']", { state: "attached" });
+    const emailText = "Your invoice is attached " + Date.now();
+    await page.fill("#reply textarea", emailText);
+    await Promise.all([page.waitForURL(base + "/console/cases/" + emailCase), page.click('#reply button[type="submit"]')]);
+    const emailItem = `#messages li.from-agent:has-text("${emailText}")`;
+    await page.waitForSelector(emailItem);
+    const reason = await page.textContent(`${emailItem} .delivery-failed .reason`);
+    if (!/550/.test(reason)) throw new Error("failed email's reason: " + reason);
+    result.emailReason = reason;
+    result.email = emailText;
+    step("email reply failed, its reason shown");
+    await Promise.all([page.waitForURL(base + "/console/cases/" + emailCase), page.click(`${emailItem} form.retry button`)]);
+    await page.waitForSelector(`${emailItem} .delivery-sent`);
+    step("failed email retried and sent");
+
+    // Reply by SMS, to the contact's number from the account's SMS inbox.
+    const smsCase = env("SMS_CASE_ID");
+    await page.goto(base + "/console/cases/" + smsCase);
+    await page.waitForSelector("body[data-stream='open']", { state: "attached" });
+    const smsText = "Your parcel arrives tomorrow " + Date.now();
+    await page.fill("#reply textarea", smsText);
+    await Promise.all([page.waitForURL(base + "/console/cases/" + smsCase), page.click('#reply button[type="submit"]')]);
+    await page.waitForSelector(`#messages li.from-agent:has-text("${smsText}") .delivery-sent`);
+    result.sms = smsText;
+    step("SMS reply sent");
 
     // The offline messages page (a superadmin) lists the case.
     await page.goto(base + "/console/offline");
