@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,7 +151,9 @@ func (p *twilioInbox) sent() []url.Values {
 // sign in; a message posted through HelpCrunch appears at the top of the
 // open inbox without a reload; a reply by chat, which REVE then lists among
 // the offline message's reply_messages; a private note; a forged CSRF token
-// refused; the offline messages page; and an agent of another account who
+// refused; a reply by email that the SMTP server refuses (550), shown
+// failed with its reason, retried and received; a reply by SMS that the
+// provider receives; the offline messages page; and an agent of another account who
 // sees none of it. Every page runs with no error in the browser's console.
 // With SWITCHBOARD_UPDATE_SCREENSHOTS set it saves the inbox and the case
 // view to docs/console-*.png.
@@ -264,6 +267,122 @@ func TestE2E_Console(t *testing.T) {
 				} else if fi.Size() == 0 || fi.Size() > 200_000 {
 					t.Errorf("screenshot %s is %d bytes, want 1 to 200,000", name, fi.Size())
 				}
+			}
+		})
+	}
+}
+
+// TestE2E_ConsoleSessionExpiry runs the real binary with
+// --console-session-ttl of three seconds: a sign-in opens the inbox, and once
+// the session has expired (polled for, not slept on) the server itself
+// refuses it, though the client keeps sending the cookie: a page goes back
+// to the sign-in form, a form post and the live stream get 401.
+func TestE2E_ConsoleSessionExpiry(t *testing.T) {
+	bin := mustBuild(t)
+	for _, b := range storetest.Backends(t) {
+		t.Run(string(b), func(t *testing.T) {
+			dbURL := storetest.MustURL(t, b)
+			const ttl = 3 * time.Second
+			t.Setenv("SWITCHBOARD_CONSOLE_SESSION_TTL", ttl.String())
+			s := mustStart(t, bin, dbURL)
+			email, password, _ := binarytest.MustCredentials(t, s.stdout)
+			// No cookie jar: the test holds the cookies itself, so that the
+			// expired one is still sent, as a client ignoring Max-Age would.
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			do := func(method, path string, form url.Values, cookie *http.Cookie) (*http.Response, string) {
+				t.Helper()
+				var body io.Reader
+				if form != nil {
+					body = strings.NewReader(form.Encode())
+				}
+				req, err := http.NewRequestWithContext(t.Context(), method, "http://"+s.addr+path, body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if form != nil {
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
+				if cookie != nil {
+					req.AddCookie(cookie)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp, string(b)
+			}
+			cookieOf := func(resp *http.Response, name string) *http.Cookie {
+				t.Helper()
+				for _, c := range resp.Cookies() {
+					if c.Name == name && c.Value != "" {
+						return &http.Cookie{Name: c.Name, Value: c.Value}
+					}
+				}
+				t.Fatalf("%s %s set no %s cookie: %v", resp.Request.Method, resp.Request.URL.Path, name, resp.Header.Values("Set-Cookie"))
+				return nil
+			}
+			hidden := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+			token := func(page string) string {
+				t.Helper()
+				m := hidden.FindStringSubmatch(page)
+				if m == nil {
+					t.Fatalf("no CSRF token in the page:\n%s", page)
+				}
+				return m[1]
+			}
+
+			// Sign in, and open the inbox with the session. A machine so
+			// loaded that the inbox comes after the session's end signs in
+			// again; refused sooner, the session was cut short: a failure.
+			var session *http.Cookie
+			var page string
+			for session == nil {
+				resp, form := do(http.MethodGet, "/console/login", nil, nil)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET /console/login = %d", resp.StatusCode)
+				}
+				signedIn := time.Now()
+				resp, _ = do(http.MethodPost, "/console/login", url.Values{"email": {email}, "password": {password}, "csrf": {token(form)}},
+					cookieOf(resp, "sb_console_login"))
+				if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console" {
+					t.Fatalf("POST /console/login = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+				}
+				cookie := cookieOf(resp, "sb_console")
+				resp, inbox := do(http.MethodGet, "/console", nil, cookie)
+				switch {
+				case resp.StatusCode == http.StatusOK:
+					session, page = cookie, inbox
+				case time.Since(signedIn) < ttl:
+					t.Fatalf("GET /console signed in = %d", resp.StatusCode)
+				}
+			}
+			csrf := token(page)
+			var resp *http.Response
+
+			waitFor(t, "the session to expire", func() bool {
+				resp, _ := do(http.MethodGet, "/console", nil, session)
+				return resp.StatusCode != http.StatusOK
+			})
+			resp, _ = do(http.MethodGet, "/console", nil, session)
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/console/login") {
+				t.Errorf("GET /console expired = %d to %q, want 303 to the sign-in form", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			resp, _ = do(http.MethodPost, "/console/cases/1/note", url.Values{"text": {"after expiry"}, "csrf": {csrf}}, session)
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("POST a note expired = %d, want 401", resp.StatusCode)
+			}
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+s.addr+"/console/events", nil)
+			req.Header.Set("Accept", "text/event-stream")
+			req.AddCookie(session)
+			stream, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stream.Body.Close()
+			if stream.StatusCode != http.StatusUnauthorized {
+				t.Errorf("GET /console/events expired = %d, want 401", stream.StatusCode)
 			}
 		})
 	}
