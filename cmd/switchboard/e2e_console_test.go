@@ -387,3 +387,26 @@ func TestE2E_ConsoleSessionExpiry(t *testing.T) {
 		})
 	}
 }
+
+// TestRun_ConsoleSessionTTLErrors: serve refuses a console session
+// lifetime that is not positive, from the flag or the environment, and
+// names it.
+func TestRun_ConsoleSessionTTLErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{name: "flag zero", args: []string{"serve", "--console-session-ttl", "0s"}},
+		{name: "environment negative", env: map[string]string{"SWITCHBOARD_CONSOLE_SESSION_TTL": "-1h"}, args: []string{"serve"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cli{env: tt.env}
+			_, _, err := c.run(t, "", tt.args...)
+			if err == nil || !strings.Contains(err.Error(), "--console-session-ttl") {
+				t.Fatalf("err %v, want one naming --console-session-ttl", err)
+			}
+		})
+	}
+}
