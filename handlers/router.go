@@ -25,6 +25,7 @@ import (
 	"switchboard/handlers/reve"
 	"switchboard/handlers/switchboard"
 	"switchboard/metrics"
+	"switchboard/store"
 )
 
 // Config is what the router needs to know beyond its dependencies: each
@@ -73,7 +74,7 @@ func dialects(cfg Config) []dialect.Registration {
 		dialect.With(acquire.Register, cfg.Acquire),
 		dialect.With(callgear.Register, cfg.CallGear),
 		dialect.With(switchboard.Register, switchboardConfig(cfg.Switchboard)),
-		dialect.With(console.Register, cfg.Console),
+		dialect.With(console.Register, consoleConfig(cfg.Console)),
 	}
 }
 
@@ -82,6 +83,18 @@ func dialects(cfg Config) []dialect.Registration {
 func switchboardConfig(cfg switchboard.Config) switchboard.Config {
 	if cfg.Catalogs == nil {
 		cfg.Catalogs = WebhookCatalogs()
+	}
+	return cfg
+}
+
+// consoleConfig returns cfg with the webhook check of the REST route and
+// the CLI (switchboard.BuildWebhook over WebhookCatalogs) when it has none.
+func consoleConfig(cfg console.Config) console.Config {
+	if cfg.BuildWebhook == nil {
+		cats := WebhookCatalogs()
+		cfg.BuildWebhook = func(url, format string, events []string, secret string) (store.NewWebhook, error) {
+			return switchboard.BuildWebhook(cats, switchboard.WebhookRequest{URL: url, Format: format, Events: events, Secret: secret})
+		}
 	}
 	return cfg
 }

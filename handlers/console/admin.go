@@ -25,6 +25,9 @@ type AdminStore interface {
 	CreateInbox(ctx context.Context, accountID int64, kind models.InboxKind, address string) (models.Inbox, error)
 	Webhooks(ctx context.Context, accountID int64) ([]models.Webhook, error)
 	DisableWebhook(ctx context.Context, accountID, id int64, reason string) (models.Webhook, error)
+	CreateWebhook(ctx context.Context, accountID int64, in store.NewWebhook) (models.Webhook, error)
+	Webhook(ctx context.Context, accountID, id int64) (models.Webhook, error)
+	WebhookDeliveries(ctx context.Context, accountID, webhookID int64, f store.WebhookDeliveryFilter) ([]models.WebhookDelivery, error)
 }
 
 // adminData is the admin page's data.
@@ -35,10 +38,25 @@ type adminData struct {
 	Webhooks []models.Webhook
 	Scopes   []auth.Scope
 	Roles    []models.Role
+	Formats  []models.WebhookFormat
 	// NewToken is a key just created: shown this once.
 	NewToken string
 	// NewSecret is an inbox's secret just created: shown this once.
 	NewSecret string
+	// NewWebhookSecret is a webhook's signing secret just created (given
+	// or made): shown this once.
+	NewWebhookSecret string
+	// CanCreateWebhooks is whether the console was given the webhook check
+	// (Config.BuildWebhook).
+	CanCreateWebhooks bool
+	// WebhookForm is the webhook form's input, kept when it was refused
+	// (never the secret).
+	WebhookForm webhookForm
+}
+
+// webhookForm is the admin page's new-webhook form as posted.
+type webhookForm struct {
+	URL, Format, Events string
 }
 
 // adminPage is GET /console/admin (admins and superadmins): the account's
@@ -66,6 +84,8 @@ func (con *console) showAdmin(c echo.Context, status int, problem string, d admi
 	if d.Webhooks, err = con.admin.Webhooks(ctx, acc); err != nil {
 		return err
 	}
+	d.CanCreateWebhooks = con.cfg.BuildWebhook != nil
+	d.Formats = []models.WebhookFormat{models.FormatStandard, models.FormatHelpCrunch, models.FormatAcquire}
 	d.Scopes = auth.AllScopes()
 	d.Roles = []models.Role{models.RoleSuperadmin, models.RoleAdmin, models.RoleAgent}
 	c.Response().Header().Set("Cache-Control", "no-store")
@@ -201,4 +221,62 @@ func (con *console) disableWebhook(c echo.Context) error {
 	s := sessionOf(c)
 	_, err = con.admin.DisableWebhook(c.Request().Context(), s.AccountID, id, "disabled in the console by "+s.Agent.Email)
 	return con.adminDone(c, err)
+}
+
+// createWebhook is POST /console/admin/webhooks: a subscription of the
+// account with the form's url, format, events (comma-separated; none: all)
+// and secret (none: a new one), checked as the REST route and the CLI check
+// it (Config.BuildWebhook). Its secret is shown once (201). Input refused is
+// the page with every field's problem at 400, nothing written.
+func (con *console) createWebhook(c echo.Context) error {
+	if con.cfg.BuildWebhook == nil {
+		return errors.New("console: no webhook check configured")
+	}
+	form := webhookForm{URL: c.FormValue("url"), Format: strings.TrimSpace(c.FormValue("format")), Events: c.FormValue("events")}
+	var events []string
+	for _, e := range strings.Split(form.Events, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			events = append(events, e)
+		}
+	}
+	nw, err := con.cfg.BuildWebhook(form.URL, form.Format, events, strings.TrimSpace(c.FormValue("secret")))
+	if err == nil {
+		_, err = con.admin.CreateWebhook(c.Request().Context(), sessionOf(c).AccountID, nw)
+	}
+	var fe store.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		// The same status the REST route gives the same input.
+		return con.showAdmin(c, http.StatusBadRequest, err.Error(), adminData{WebhookForm: form})
+	case err != nil:
+		return err
+	}
+	return con.showAdmin(c, http.StatusCreated, "", adminData{NewWebhookSecret: nw.Secret})
+}
+
+// deliveriesData is the failed-deliveries page's data.
+type deliveriesData struct {
+	Webhook    models.Webhook
+	Deliveries []models.WebhookDelivery
+}
+
+// failedDeliveries is GET /console/admin/webhooks/{webhook}/failed: the
+// subscription's deliveries that failed for good, newest first (the most
+// recent 100, as `switchboard webhook deliveries --status failed` lists
+// them). A webhook of another account is 404.
+func (con *console) failedDeliveries(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("webhook"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.ErrNotFound
+	}
+	ctx, acc := c.Request().Context(), sessionOf(c).AccountID
+	var d deliveriesData
+	if d.Webhook, err = con.admin.Webhook(ctx, acc, id); err != nil {
+		return err
+	}
+	if d.Deliveries, err = con.admin.WebhookDeliveries(ctx, acc, id, store.WebhookDeliveryFilter{Status: models.DeliveryFailed}); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return con.render(c, http.StatusOK, "deliveries", pageData{Title: "Failed deliveries", Page: d})
 }

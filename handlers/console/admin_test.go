@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"switchboard/auth"
 	"switchboard/handlers/console"
@@ -103,3 +105,106 @@ func TestConsole_Admin(t *testing.T) {
 }
 
 func authSpec() auth.KeySpec { return auth.KeySpec{Name: "other"} }
+
+func TestConsole_AdminWebhooks(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st, console.Config{})
+		ctx := context.Background()
+		b := f.browser(t)
+		b.signIn("boss@example.com")
+		b.get("/console/admin").want(t, http.StatusOK, `id="new-webhook"`)
+		mustHooks := func(t *testing.T, n int) []models.Webhook {
+			t.Helper()
+			ws, err := st.Webhooks(ctx, f.one.ID)
+			if err != nil || len(ws) != n {
+				t.Fatalf("webhooks %+v, %v; want %d", ws, err, n)
+			}
+			return ws
+		}
+		t.Run("Refused", func(t *testing.T) {
+			for _, tt := range []struct {
+				name string
+				form url.Values
+				want string
+			}{
+				{"BadURL", url.Values{"url": {"ftp://hooks.example.com/x"}, "format": {"standard"}}, "url: must start with https:// or http://"},
+				{"NoURL", url.Values{"url": {""}, "format": {"standard"}}, "url: must not be empty"},
+				{"BadFormat", url.Values{"url": {"https://hooks.example.com/x"}, "format": {"xml"}}, "format: must be helpcrunch, acquire or standard"},
+				{"BadEvent", url.Values{"url": {"https://hooks.example.com/x"}, "format": {"standard"}, "events": {"no.such.event"}}, `events: &#34;no.such.event&#34; is no standard event`},
+				{"ShortSecret", url.Values{"url": {"https://hooks.example.com/x"}, "format": {"helpcrunch"}, "secret": {"short"}}, "secret:"},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					b.get("/console/admin")
+					b.post("/console/admin/webhooks", tt.form).want(t, http.StatusBadRequest, tt.want, tt.form.Get("url"))
+					mustHooks(t, 0)
+				})
+			}
+		})
+		t.Run("AgentRole403", func(t *testing.T) {
+			a := f.browser(t)
+			a.signIn("agent@example.com")
+			a.post("/console/admin/webhooks", url.Values{"url": {"https://hooks.example.com/a"}, "format": {"standard"}}).want(t, http.StatusForbidden)
+			mustHooks(t, 0)
+		})
+		t.Run("WrongCSRF403", func(t *testing.T) {
+			b.post("/console/admin/webhooks", url.Values{"csrf": {"forged"}, "url": {"https://hooks.example.com/c"}, "format": {"standard"}}).want(t, http.StatusForbidden)
+			mustHooks(t, 0)
+		})
+		var hook models.Webhook
+		t.Run("Create", func(t *testing.T) {
+			b.get("/console/admin")
+			p := b.post("/console/admin/webhooks", url.Values{"url": {"https://hooks.example.com/new"}, "format": {"helpcrunch"}, "events": {" "}})
+			p.want(t, http.StatusCreated, `id="new-webhook-secret"`, "https://hooks.example.com/new")
+			secret := regexp.MustCompile(`id="new-webhook-secret"[^<]*<code>([0-9a-f]{64})</code>`).FindStringSubmatch(p.body)
+			if secret == nil {
+				t.Fatalf("no 64-hex secret shown\n%s", p.body)
+			}
+			hook = mustHooks(t, 1)[0]
+			if hook.Secret != secret[1] || hook.Format != models.FormatHelpCrunch || hook.Status != models.WebhookActive {
+				t.Errorf("stored %+v, want an active helpcrunch hook with the secret shown", hook)
+			}
+			again := b.get("/console/admin")
+			again.want(t, http.StatusOK, "https://hooks.example.com/new", fmt.Sprintf("/console/admin/webhooks/%d/failed", hook.ID))
+			if strings.Contains(again.body, secret[1]) {
+				t.Error("the secret is shown again")
+			}
+			p = b.post("/console/admin/webhooks", url.Values{"url": {"https://hooks.example.com/std"}, "format": {"standard"},
+				"secret": {"whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}})
+			p.want(t, http.StatusCreated, "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0")
+			mustHooks(t, 2)
+		})
+		t.Run("FailedDeliveries", func(t *testing.T) {
+			if hook.ID == 0 {
+				t.Skip("no webhook created")
+			}
+			path := fmt.Sprintf("/console/admin/webhooks/%d/failed", hook.ID)
+			b.get(path).want(t, http.StatusOK, "No failed deliveries.", "https://hooks.example.com/new")
+			if _, err := st.AddMessage(ctx, f.one.ID, f.annCase.ID, store.NewMessage{Sender: models.SenderContact, Kind: models.KindMessage, Text: "ping"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.FanOutWebhookEvents(ctx, func(w models.Webhook, _ models.Event) bool { return w.ID == hook.ID }); err != nil {
+				t.Fatal(err)
+			}
+			claimed, err := st.ClaimWebhookDeliveries(ctx, 1, time.Minute)
+			if err != nil || len(claimed) != 1 {
+				t.Fatalf("claimed %+v, %v; want one delivery", claimed, err)
+			}
+			d := claimed[0].Delivery
+			if err := st.WebhookDeliveryFailed(ctx, d.ID, d.Attempts, 502, "bad gateway from the receiver", nil); err != nil {
+				t.Fatal(err)
+			}
+			b.get(path).want(t, http.StatusOK, "bad gateway from the receiver", "502", fmt.Sprintf("#%d", d.EventSeq))
+			b.get(fmt.Sprintf("/console/admin/webhooks/%d/failed", hook.ID+1000)).want(t, http.StatusNotFound)
+			a := f.browser(t)
+			a.signIn("agent@example.com")
+			a.get(path).want(t, http.StatusForbidden)
+		})
+		t.Run("OtherAccounts404", func(t *testing.T) {
+			w, err := st.CreateWebhook(ctx, f.two.ID, store.NewWebhook{URL: "https://hooks.example.com/two", Format: models.FormatStandard, Secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.get(fmt.Sprintf("/console/admin/webhooks/%d/failed", w.ID)).want(t, http.StatusNotFound)
+		})
+	})
+}

@@ -72,6 +72,12 @@ type Config struct {
 	// Done, when closed, ends every open stream: the server is shutting
 	// down.
 	Done <-chan struct{}
+	// BuildWebhook checks a new webhook subscription from the admin page's
+	// form (events nil: all of them; secret "": a new one) and returns what
+	// the store takes, or store.FieldErrors. It is the REST route's and the
+	// CLI's check, which the router fills in (the console imports no other
+	// dialect); nil leaves the admin page unable to create webhooks.
+	BuildWebhook func(url, format string, events []string, secret string) (store.NewWebhook, error)
 }
 
 // DefaultSessionTTL is Config.SessionTTL's default: a working day.
@@ -172,7 +178,9 @@ func routes() []route {
 		{http.MethodPost, pathAdmin + "/agents", admins, (*console).createAgent},
 		{http.MethodPost, pathAdmin + "/agents/:agent", admins, (*console).updateAgent},
 		{http.MethodPost, pathAdmin + "/inboxes", admins, (*console).createInbox},
+		{http.MethodPost, pathAdmin + "/webhooks", admins, (*console).createWebhook},
 		{http.MethodPost, pathAdmin + "/webhooks/:webhook/disable", admins, (*console).disableWebhook},
+		{http.MethodGet, pathAdmin + "/webhooks/:webhook/failed", admins, (*console).failedDeliveries},
 	}
 }
 

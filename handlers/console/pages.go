@@ -35,7 +35,7 @@ type pages struct {
 }
 
 // pageNames are the templates/<name>.html that are whole pages.
-var pageNames = []string{"login", "inbox", "case", "offline", "admin", "error"}
+var pageNames = []string{"login", "inbox", "case", "offline", "admin", "deliveries", "error"}
 
 var funcs = template.FuncMap{
 	"when": func(t *time.Time) string {
