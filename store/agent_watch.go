@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // agentsChannel is the PostgreSQL channel on which migration 0023's trigger
@@ -53,53 +51,20 @@ func (s *Store) AgentsVersion() (version uint64, ok bool) {
 // is not live, and it moves when the connection is back, in case a change
 // was missed. On SQLite it returns nil at once.
 func (s *Store) ListenAgents(ctx context.Context, log *slog.Logger) error {
-	if s.backend != Postgres {
-		return nil
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	for ctx.Err() == nil {
-		err := s.listenAgentsOnce(ctx)
-		s.agents.mu.Lock()
-		s.agents.live = false
-		s.agents.mu.Unlock()
-		if ctx.Err() != nil {
-			return nil
-		}
-		log.Warn("agent listener lost its connection; reconnecting", "err", err)
-		t := time.NewTimer(time.Second)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
-	return nil
-}
-
-// listenAgentsOnce listens on one connection until it fails or ctx is done.
-func (s *Store) listenAgentsOnce(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, s.dsn)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+agentsChannel); err != nil {
-		return err
-	}
-	s.agents.mu.Lock()
-	s.agents.version++ // a change may have come while there was no connection
-	s.agents.live = true
-	s.agents.mu.Unlock()
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return ctx.Err()
-			}
-			return err
-		}
-		s.agents.bump()
-	}
+	return s.listen(ctx, log, listener{
+		channel: agentsChannel,
+		what:    "agent listener",
+		up: func() {
+			s.agents.mu.Lock()
+			s.agents.version++ // a change may have come while there was no connection
+			s.agents.live = true
+			s.agents.mu.Unlock()
+		},
+		note: func(*pgconn.Notification) { s.agents.bump() },
+		down: func() {
+			s.agents.mu.Lock()
+			s.agents.live = false
+			s.agents.mu.Unlock()
+		},
+	})
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"switchboard/models"
@@ -425,55 +425,19 @@ func (s *Store) SubscribeEvents(accountID int64) (wake <-chan struct{}, cancel f
 // case it missed a notification meanwhile. On SQLite, where only this
 // process writes, it returns nil at once.
 func (s *Store) ListenEvents(ctx context.Context, log *slog.Logger) error {
-	if s.backend != Postgres {
-		return nil
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	for ctx.Err() == nil {
-		err := s.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		log.Warn("event listener lost its connection; reconnecting", "err", err)
-		t := time.NewTimer(time.Second)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
-	return nil
-}
-
-// listenOnce listens on one connection until it fails or ctx is done.
-func (s *Store) listenOnce(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, s.dsn)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+eventChannel); err != nil {
-		return err
-	}
-	// Anything committed while there was no connection is read now.
-	s.hub.wake(0)
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return ctx.Err()
+	return s.listen(ctx, log, listener{
+		channel: eventChannel,
+		what:    "event listener",
+		// Anything committed while there was no connection is read now.
+		up: func() { s.hub.wake(0) },
+		note: func(n *pgconn.Notification) {
+			id, err := strconv.ParseInt(n.Payload, 10, 64)
+			if err != nil {
+				id = 0
 			}
-			return err
-		}
-		id, err := strconv.ParseInt(n.Payload, 10, 64)
-		if err != nil {
-			id = 0
-		}
-		s.hub.wake(id)
-	}
+			s.hub.wake(id)
+		},
+	})
 }
 
 // The events of the model's writes. Every write of the store appends its
