@@ -144,17 +144,8 @@ func create(ctx context.Context, kind string, args []string, env func(string) st
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
 	}
-	given := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
-	var missing []string
-	for _, name := range required {
-		if !given[name] {
-			missing = append(missing, "--"+name)
-		}
-	}
-	if len(missing) > 0 {
-		fmt.Fprintf(stderr, "switchboard %s create: missing %s\n", kind, strings.Join(missing, ", "))
-		return errUsage
+	if err := requireFlags(fs, kind+" create", stderr, required...); err != nil {
+		return err
 	}
 	log, err := f.logger(stderr)
 	if err != nil {

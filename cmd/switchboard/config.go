@@ -178,3 +178,22 @@ func newFlagSet(name, synopsis string) *flag.FlagSet {
 	}
 	return fs
 }
+
+// requireFlags prints a usage error naming every flag of names that the
+// command line of cmd did not set, and returns errUsage then; nil when all
+// are set.
+func requireFlags(fs *flag.FlagSet, cmd string, stderr io.Writer, names ...string) error {
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	var missing []string
+	for _, name := range names {
+		if !given[name] {
+			missing = append(missing, "--"+name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	fmt.Fprintf(stderr, "switchboard %s: missing %s\n", cmd, strings.Join(missing, ", "))
+	return errUsage
+}

@@ -187,17 +187,8 @@ func setAgentPassword(ctx context.Context, args []string, env func(string) strin
 	if err := parse(fs, args, env, stdout, stderr); err != nil {
 		return err
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var missing []string
-	for _, name := range []string{"account", "id"} {
-		if !given[name] {
-			missing = append(missing, "--"+name)
-		}
-	}
-	if len(missing) > 0 {
-		fmt.Fprintf(stderr, "switchboard agent set-password: missing %s\n", strings.Join(missing, ", "))
-		return errUsage
+	if err := requireFlags(fs, "agent set-password", stderr, "account", "id"); err != nil {
+		return err
 	}
 	log, err := c.logger(stderr)
 	if err != nil {
@@ -251,17 +242,8 @@ func setAgentEnabled(enabled bool) runner {
 		if err := parse(fs, args, env, stdout, stderr); err != nil {
 			return err
 		}
-		given := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-		var missing []string
-		for _, name := range []string{"account", "id"} {
-			if !given[name] {
-				missing = append(missing, "--"+name)
-			}
-		}
-		if len(missing) > 0 {
-			fmt.Fprintf(stderr, "switchboard agent %s: missing %s\n", verb, strings.Join(missing, ", "))
-			return errUsage
+		if err := requireFlags(fs, "agent "+verb, stderr, "account", "id"); err != nil {
+			return err
 		}
 		log, err := c.logger(stderr)
 		if err != nil {
