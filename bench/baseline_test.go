@@ -330,6 +330,21 @@ func route(handlers map[string]http.Handler) http.Handler {
 	})
 }
 
+// keysetRow is one row of the keyset baselines' REVE pages (pgxKeyset,
+// sqliteKeyset).
+type keysetRow struct {
+	ID           int64  `json:"id"`
+	ContactID    int64  `json:"visitor_id"`
+	Name         string `json:"name"`
+	Email        string `json:"email"`
+	Phone        string `json:"phone"`
+	Subject      string `json:"subject"`
+	ReceivedTime int64  `json:"received_time"`
+	Unread       bool   `json:"unread"`
+	Message      string `json:"message"`
+	Replies      int64  `json:"reply_message_count"`
+}
+
 // pgxKeyset is the baseline issue 22 holds REVE's pages to: the simplest
 // correct raw query, a plain keyset page over the account's offline cases
 // (WHERE account_id = $1 AND channel = 'offline' ORDER BY started_at DESC,
@@ -340,18 +355,6 @@ func route(handlers map[string]http.Handler) http.Handler {
 // ?at=UNIXMICRO&after=ID starts below that row: the deep page's cursor,
 // found once before the run.
 func pgxKeyset(pool *pgxpool.Pool, accountID int64, size int) http.Handler {
-	type row struct {
-		ID           int64  `json:"id"`
-		ContactID    int64  `json:"visitor_id"`
-		Name         string `json:"name"`
-		Email        string `json:"email"`
-		Phone        string `json:"phone"`
-		Subject      string `json:"subject"`
-		ReceivedTime int64  `json:"received_time"`
-		Unread       bool   `json:"unread"`
-		Message      string `json:"message"`
-		Replies      int64  `json:"reply_message_count"`
-	}
 	const query = `SELECT c.id, c.contact_id, ct.name, ct.email, ct.phone, c.subject, c.started_at, c.unread,
 		COALESCE((SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
 			ORDER BY m.created_at, m.id LIMIT 1), ''),
@@ -373,8 +376,8 @@ func pgxKeyset(pool *pgxpool.Pool, accountID int64, size int) http.Handler {
 			fail(w, http.StatusInternalServerError, err)
 			return
 		}
-		out := []row{}
-		var o row
+		out := []keysetRow{}
+		var o keysetRow
 		var at time.Time
 		_, err = pgx.ForEachRow(rows, []any{&o.ID, &o.ContactID, &o.Name, &o.Email, &o.Phone, &o.Subject, &at, &o.Unread, &o.Message, &o.Replies},
 			func() error {

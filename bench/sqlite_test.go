@@ -245,18 +245,6 @@ func sqliteCursor(t *testing.T, db *sql.DB, accountID int64, offset int64) (at s
 // the count of replies in the same statement. ?at=TEXT&after=ID starts below
 // that row (at compares as the text SQLite holds).
 func sqliteKeyset(db *sql.DB, accountID int64, size int) http.Handler {
-	type row struct {
-		ID           int64  `json:"id"`
-		ContactID    int64  `json:"visitor_id"`
-		Name         string `json:"name"`
-		Email        string `json:"email"`
-		Phone        string `json:"phone"`
-		Subject      string `json:"subject"`
-		ReceivedTime int64  `json:"received_time"`
-		Unread       bool   `json:"unread"`
-		Message      string `json:"message"`
-		Replies      int64  `json:"reply_message_count"`
-	}
 	const query = `SELECT c.id, c.contact_id, ct.name, ct.email, ct.phone, c.subject, c.started_at, c.unread,
 		COALESCE((SELECT m.text FROM messages m WHERE m.case_id = c.id AND m.sender = 'contact' AND m.kind = 'message'
 			ORDER BY m.created_at, m.id LIMIT 1), ''),
@@ -279,9 +267,9 @@ func sqliteKeyset(db *sql.DB, accountID int64, size int) http.Handler {
 			return
 		}
 		defer rows.Close()
-		out := []row{}
+		out := []keysetRow{}
 		for rows.Next() {
-			var o row
+			var o keysetRow
 			var at time.Time
 			if err := rows.Scan(&o.ID, &o.ContactID, &o.Name, &o.Email, &o.Phone, &o.Subject, &at, &o.Unread, &o.Message, &o.Replies); err != nil {
 				fail(w, http.StatusInternalServerError, err)
