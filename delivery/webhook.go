@@ -195,6 +195,11 @@ func WebhookRetry(attempt int, rnd func() float64) (time.Duration, bool) {
 	return time.Duration(float64(wait) * (0.8 + 0.4*unit(rnd))), true
 }
 
+// webhookClaimGap spaces the claims that commits wake (runner.gap): a
+// commit's deliveries leave at most this much later than they would, and
+// under write load one claim's fan-out and reads serve many commits.
+const webhookClaimGap = 50 * time.Millisecond
+
 // WebhookWorker sends webhook deliveries: it fans the committed events out
 // to the subscriptions that want them, claims the head of each
 // subscription's queue, renders it and POSTs it, on the same machinery as
@@ -303,5 +308,6 @@ func (w *WebhookWorker) runner() *runner[store.WebhookOutgoing, int] {
 		subscribe: func() (<-chan struct{}, func()) {
 			return w.out.SubscribeEvents(0)
 		},
+		gap: webhookClaimGap,
 	}
 }

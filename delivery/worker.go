@@ -297,6 +297,16 @@ type runner[J, R any] struct {
 	// (and its cancel): a waiting goroutine looks again at once instead of
 	// after PollEvery.
 	subscribe func() (<-chan struct{}, func())
+	// gap, when set, spaces the woken goroutine's claims: after a claim that
+	// did not fill a batch, the next starts gap after it at the earliest,
+	// however many commits woke it meanwhile. Under write load a claim then
+	// takes the events of many commits at once instead of one a commit,
+	// and an idle worker still answers a single commit at once.
+	gap time.Duration
+	// since and pause are the gap's clock and wait (default time.Since and
+	// sleep); tests replace them.
+	since func(time.Time) time.Duration
+	pause func(ctx context.Context, d time.Duration)
 }
 
 // run claims and sends with cfg.Workers goroutines until ctx is done, then
@@ -321,12 +331,29 @@ func (r *runner[J, R]) loop(ctx context.Context, log *slog.Logger, woken bool) {
 		defer cancel()
 		wake = ch
 	}
+	since, pause := r.since, r.pause
+	if since == nil {
+		since = time.Since
+	}
+	if pause == nil {
+		pause = sleep
+	}
+	var last time.Time // the start of the last claim that did not fill a batch
 	for ctx.Err() == nil {
+		if wake != nil && r.gap > 0 && !last.IsZero() {
+			if d := r.gap - since(last); d > 0 {
+				pause(ctx, d)
+			}
+		}
 		// The lease is counted from before the claim: the store's starts a
 		// little later, so this errs on the safe side. It runs on the real
 		// clock, as the store's does, not on cfg.Now.
 		claimed := time.Now()
 		batch, err := r.claim(ctx, r.cfg.Batch, r.cfg.Lease)
+		last = time.Time{}
+		if err == nil && len(batch) < r.cfg.Batch {
+			last = claimed
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("claim deliveries", "err", err)

@@ -259,18 +259,14 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Du
 		}).Error; err != nil {
 			return err
 		}
-		hooks := map[int64]models.Webhook{}
-		for _, d := range ds {
+		for i := range ds {
+			d := &ds[i]
 			d.Status, d.Attempts, d.NextAttemptAt, d.UpdatedAt = models.DeliverySending, d.Attempts+1, until, now
 			at := now
 			d.LastAttemptAt = &at
-			o, err := s.webhookOutgoing(tx, d, hooks)
-			if err != nil {
-				return err
-			}
-			out = append(out, o)
 		}
-		return nil
+		out, err = s.webhookOutgoings(tx, ds)
+		return err
 	})
 	if err != nil {
 		return nil, wrap("claim webhook deliveries", err)
@@ -312,66 +308,135 @@ func (s *Store) webhookRuns(tx *gorm.DB, hs []models.WebhookDelivery, n int, now
 	return out, nil
 }
 
-// webhookOutgoing reads what rendering d needs: its subscription (from
-// hooks when read before in the claim), its event and the case, message and
-// contact the event names, where they still exist.
-func (s *Store) webhookOutgoing(tx *gorm.DB, d models.WebhookDelivery, hooks map[int64]models.Webhook) (WebhookOutgoing, error) {
-	o := WebhookOutgoing{Delivery: d}
-	w, ok := hooks[d.WebhookID]
-	if !ok {
-		if err := tx.Take(&w, "id = ?", d.WebhookID).Error; err != nil {
-			return o, fmt.Errorf("webhook %d: %w", d.WebhookID, err)
-		}
-		hooks[d.WebhookID] = w
+// webhookOutgoings reads what rendering the deliveries ds needs: their
+// subscriptions, their events and the cases, messages and contacts the
+// events name, where they still exist. Each kind is read once for the whole
+// claim, not once a delivery: the subscriptions of an account are sent the
+// same events, so a claim's deliveries share most of what they name.
+func (s *Store) webhookOutgoings(tx *gorm.DB, ds []models.WebhookDelivery) ([]WebhookOutgoing, error) {
+	out := make([]WebhookOutgoing, len(ds))
+	hookIDs := map[int64]bool{}
+	eventIDs := map[int64]bool{}
+	for _, d := range ds {
+		hookIDs[d.WebhookID], eventIDs[d.EventID] = true, true
 	}
-	o.Webhook = w
-	if err := tx.Take(&o.Event, "id = ?", d.EventID).Error; err != nil {
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			return o, err
-		}
-		// Pruned before it was sent (the subscription was down for longer
-		// than events are kept): what the row knows is all there is.
-		o.Event = models.Event{ID: d.EventID, AccountID: d.AccountID, Seq: d.EventSeq, Data: "{}", CreatedAt: d.CreatedAt}
+	var hs []models.Webhook
+	if err := tx.Where("id IN ?", keys(hookIDs)).Find(&hs).Error; err != nil {
+		return nil, err
 	}
-	o.Event.CreatedAt = o.Event.CreatedAt.UTC()
-	ev := o.Event
-	if ev.CaseID != 0 {
-		v, err := s.caseView(tx, ev.AccountID, ev.CaseID)
-		switch {
-		case err == nil:
-			o.Case = &v
-		case !errors.Is(err, ErrNotFound):
-			return o, err
+	hooks := make(map[int64]models.Webhook, len(hs))
+	for _, w := range hs {
+		hooks[w.ID] = w
+	}
+	var evs []models.Event
+	if err := tx.Where("id IN ?", keys(eventIDs)).Find(&evs).Error; err != nil {
+		return nil, err
+	}
+	events := make(map[int64]models.Event, len(evs))
+	for _, ev := range evs {
+		events[ev.ID] = ev
+	}
+	// What the events name, by account: every read below is an account's.
+	type named struct{ cases, messages, contacts map[int64]bool }
+	byAccount := map[int64]*named{}
+	for _, ev := range evs {
+		n := byAccount[ev.AccountID]
+		if n == nil {
+			n = &named{cases: map[int64]bool{}, messages: map[int64]bool{}, contacts: map[int64]bool{}}
+			byAccount[ev.AccountID] = n
+		}
+		if ev.CaseID != 0 {
+			n.cases[ev.CaseID] = true
+		}
+		if ev.MessageID != 0 {
+			n.messages[ev.MessageID] = true
+		}
+		if ev.ContactID != 0 {
+			n.contacts[ev.ContactID] = true
 		}
 	}
-	if ev.MessageID != 0 {
-		var msgs []models.Message
-		if err := tx.Where("account_id = ? AND id = ?", ev.AccountID, ev.MessageID).Find(&msgs).Error; err != nil {
-			return o, err
+	type ref struct{ account, id int64 }
+	cases := map[ref]*CaseView{}
+	messages := map[ref]*MessageView{}
+	contacts := map[ref]*models.Contact{}
+	for account, n := range byAccount {
+		if len(n.cases) > 0 {
+			cs, err := scanAll(tx.Raw(`SELECT `+caseFields+` FROM cases WHERE account_id = ? AND id IN ?`, account, keys(n.cases)), scanCase)
+			if err != nil {
+				return nil, err
+			}
+			views, err := s.caseViews(tx, account, cs)
+			if err != nil {
+				return nil, err
+			}
+			for i := range views {
+				v := &views[i]
+				cases[ref{account, v.ID}] = v
+				c := v.Contact
+				contacts[ref{account, c.ID}] = &c
+			}
 		}
-		views, err := withAuthors(tx, ev.AccountID, msgs)
-		if err != nil {
-			return o, err
+		if len(n.messages) > 0 {
+			var msgs []models.Message
+			if err := tx.Where("account_id = ? AND id IN ?", account, keys(n.messages)).Find(&msgs).Error; err != nil {
+				return nil, err
+			}
+			views, err := withAuthors(tx, account, msgs)
+			if err != nil {
+				return nil, err
+			}
+			for i := range views {
+				messages[ref{account, views[i].ID}] = &views[i]
+			}
 		}
-		if len(views) == 1 {
-			o.Message = &views[0]
+		var rest []int64
+		for id := range n.contacts {
+			if contacts[ref{account, id}] == nil {
+				rest = append(rest, id)
+			}
 		}
-	}
-	if ev.ContactID != 0 {
-		if o.Case != nil && o.Case.Contact.ID == ev.ContactID {
-			c := o.Case.Contact
-			o.Contact = &c
-		} else {
+		if len(rest) > 0 {
 			var cs []models.Contact
-			if err := tx.Where("account_id = ? AND id = ?", ev.AccountID, ev.ContactID).Find(&cs).Error; err != nil {
-				return o, err
+			if err := tx.Where("account_id = ? AND id IN ?", account, rest).Find(&cs).Error; err != nil {
+				return nil, err
 			}
-			if len(cs) == 1 {
-				o.Contact = &cs[0]
+			for i := range cs {
+				contacts[ref{account, cs[i].ID}] = &cs[i]
 			}
 		}
 	}
-	return o, nil
+	for i, d := range ds {
+		o := WebhookOutgoing{Delivery: d}
+		w, ok := hooks[d.WebhookID]
+		if !ok {
+			return nil, fmt.Errorf("webhook %d: %w", d.WebhookID, gorm.ErrRecordNotFound)
+		}
+		o.Webhook = w
+		ev, ok := events[d.EventID]
+		if !ok {
+			// Pruned before it was sent (the subscription was down for
+			// longer than events are kept): what the row knows is all there
+			// is.
+			ev = models.Event{ID: d.EventID, AccountID: d.AccountID, Seq: d.EventSeq, Data: "{}", CreatedAt: d.CreatedAt}
+		}
+		ev.CreatedAt = ev.CreatedAt.UTC()
+		o.Event = ev
+		// Each delivery gets copies: a renderer may change what it is given.
+		if v := cases[ref{ev.AccountID, ev.CaseID}]; ev.CaseID != 0 && v != nil {
+			c := *v
+			o.Case = &c
+		}
+		if m := messages[ref{ev.AccountID, ev.MessageID}]; ev.MessageID != 0 && m != nil {
+			c := *m
+			o.Message = &c
+		}
+		if ct := contacts[ref{ev.AccountID, ev.ContactID}]; ev.ContactID != 0 && ct != nil {
+			c := *ct
+			o.Contact = &c
+		}
+		out[i] = o
+	}
+	return out, nil
 }
 
 // WebhookDeliverySent records that the receiver took a claimed delivery
@@ -438,9 +503,31 @@ type WebhookOutcome struct {
 // how many were so skipped.
 func (s *Store) RecordWebhookOutcomes(ctx context.Context, outs []WebhookOutcome) (int, error) {
 	skipped := 0
+	// The common outcome, sent, is written in one statement per receiver
+	// status for the whole run, not one a delivery.
+	sent := map[int][][]any{}
+	var rest []WebhookOutcome
+	for _, o := range outs {
+		if o.Sent && !o.Gone {
+			sent[o.ResponseStatus] = append(sent[o.ResponseStatus], []any{o.ID, o.Attempt})
+			continue
+		}
+		rest = append(rest, o)
+	}
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		skipped = 0
-		for _, o := range outs {
+		now := s.now()
+		for status, claims := range sent {
+			for _, part := range chunks(claims) {
+				res := tx.Exec(`UPDATE webhook_deliveries SET status = ?, response_status = ?, last_error = '', updated_at = ?
+					WHERE status = ? AND (id, attempts) IN ?`, models.DeliverySent, status, now, models.DeliverySending, part)
+				if res.Error != nil {
+					return res.Error
+				}
+				skipped += len(part) - int(res.RowsAffected)
+			}
+		}
+		for _, o := range rest {
 			cols, then := s.outcomeWrite(o)
 			err := s.recordOutcome(tx, o.ID, o.Attempt, cols, then)
 			switch {

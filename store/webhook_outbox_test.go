@@ -490,11 +490,11 @@ func TestStore_RecordWebhookOutcomes(t *testing.T) {
 		ctx := t.Context()
 		f := mustWebhookFixture(t, s)
 		w := f.MustWebhook(t, models.EventMessageCreated)
-		f.MustMessages(t, 5)
+		f.MustMessages(t, 6)
 		mustFanOut(t, s, nil)
-		got := mustClaimWebhooks(t, s, 4)
-		if len(got) != 4 {
-			t.Fatalf("claimed %d, want a run of 4", len(got))
+		got := mustClaimWebhooks(t, s, 5)
+		if len(got) != 5 {
+			t.Fatalf("claimed %d, want a run of 5", len(got))
 		}
 		later := time.Now().Add(time.Hour)
 		outs := []store.WebhookOutcome{
@@ -502,6 +502,7 @@ func TestStore_RecordWebhookOutcomes(t *testing.T) {
 			{ID: got[1].Delivery.ID, Attempt: 1, ResponseStatus: 503, Reason: "busy", RetryAt: &later},
 			{ID: got[2].Delivery.ID, Attempt: 1, ResponseStatus: 500, Reason: "down"},
 			{ID: got[3].Delivery.ID, Attempt: 7, Sent: true, ResponseStatus: 200}, // another claim's attempt
+			{ID: got[4].Delivery.ID, Attempt: 1, Sent: true, ResponseStatus: 204},
 		}
 		lost, err := s.RecordWebhookOutcomes(ctx, outs)
 		if err != nil || lost != 1 {
@@ -526,6 +527,7 @@ func TestStore_RecordWebhookOutcomes(t *testing.T) {
 			{"queued again", got[1].Delivery.ID, models.DeliveryQueued, 503, "busy"},
 			{"failed for good", got[2].Delivery.ID, models.DeliveryFailed, 500, "down"},
 			{"lost claim untouched", got[3].Delivery.ID, models.DeliverySending, 0, ""},
+			{"sent with another status", got[4].Delivery.ID, models.DeliverySent, 204, ""},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -545,5 +547,47 @@ func TestStore_RecordWebhookOutcomes(t *testing.T) {
 				t.Errorf("webhook %+v, %v; want disabled", hook, err)
 			}
 		})
+	})
+}
+
+// TestStore_ClaimWebhookDeliveries_Entities claims the deliveries of two
+// accounts' subscriptions at once, two subscriptions each: every delivery
+// carries its own subscription and the case, message and contact of its own
+// event, though the claim reads each kind once for all of them.
+func TestStore_ClaimWebhookDeliveries_Entities(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		a := mustWebhookFixture(t, s)
+		b := webhookFixture{s: s, acct: storetest.MustAccount(t, s, "B")}
+		b.contact = storetest.MustContact(t, s, b.acct.ID, "Bob", "bob@example.com", "")
+		contacts := map[int64]int64{a.acct.ID: a.contact.ID, b.acct.ID: b.contact.ID}
+		hooks := map[int64]int64{}
+		for _, f := range []webhookFixture{a, b} {
+			for range 2 {
+				hooks[f.MustWebhook(t, models.EventMessageCreated).ID] = f.acct.ID
+			}
+			f.MustMessages(t, 2)
+		}
+		mustFanOut(t, s, nil)
+		got := mustClaimWebhooks(t, s, 50)
+		if len(got) != 8 {
+			t.Fatalf("claimed %d, want 2 messages × 4 subscriptions", len(got))
+		}
+		for _, o := range got {
+			t.Run(fmt.Sprintf("delivery %d", o.Delivery.ID), func(t *testing.T) {
+				acct := hooks[o.Delivery.WebhookID]
+				switch {
+				case o.Webhook.ID != o.Delivery.WebhookID || o.Webhook.AccountID != acct:
+					t.Errorf("webhook %+v for delivery of webhook %d", o.Webhook, o.Delivery.WebhookID)
+				case o.Event.ID != o.Delivery.EventID || o.Event.AccountID != acct:
+					t.Errorf("event %+v for delivery of event %d", o.Event, o.Delivery.EventID)
+				case o.Message == nil || o.Message.ID != o.Event.MessageID || o.Message.AccountID != acct:
+					t.Errorf("message %+v for event %+v", o.Message, o.Event)
+				case o.Case == nil || o.Case.ID != o.Event.CaseID || o.Case.AccountID != acct:
+					t.Errorf("case %+v for event %+v", o.Case, o.Event)
+				case o.Contact == nil || o.Contact.ID != contacts[acct]:
+					t.Errorf("contact %+v, want %d", o.Contact, contacts[acct])
+				}
+			})
+		}
 	})
 }
