@@ -88,9 +88,9 @@ func replySubject(subject string) string {
 
 // casePage is GET /console/cases/{id}: the case's messages, notes and
 // events in order, and the forms that reply, note, set its status and
-// assign it. Opening the case marks it read, before it is read, so that a
-// message arriving meanwhile leaves it unread. The reloads of an open page
-// (/messages) do not: the agent may no longer be looking.
+// assign it. Opening the case marks it read, before its messages are read,
+// so that a message arriving in between leaves it unread. The reloads of
+// an open page (/messages) do not mark it: the agent may not be looking.
 func (con *console) casePage(c echo.Context) error {
 	id, err := caseID(c)
 	if err != nil {
