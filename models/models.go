@@ -139,9 +139,9 @@ type VisitorSession struct {
 // Case is one conversation with a contact on one channel.
 type Case struct {
 	ID         int64      `gorm:"primaryKey;index:idx_cases_list,priority:4,sort:desc;index:idx_cases_started,priority:3,sort:desc;index:idx_cases_assignee,priority:4,sort:desc;index:idx_cases_last_message_id,priority:3;index:idx_cases_last_customer_message,priority:3;index:idx_cases_closed,priority:3;index:idx_cases_status_activity,priority:4"`
-	AccountID  int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1;index:idx_cases_started,priority:1;index:idx_cases_last_message,priority:1;index:idx_cases_assignee,priority:1;index:idx_cases_last_message_id,priority:1;index:idx_cases_last_customer_message,priority:1;index:idx_cases_closed,priority:1;index:idx_cases_status_activity,priority:1"`
+	AccountID  int64      `gorm:"not null;index:idx_cases_list,priority:1;index:idx_cases_contact,priority:1;uniqueIndex:idx_cases_ext,priority:1;index:idx_cases_started,priority:1;index:idx_cases_last_message,priority:1;index:idx_cases_assignee,priority:1;index:idx_cases_last_message_id,priority:1;index:idx_cases_last_customer_message,priority:1;index:idx_cases_closed,priority:1;index:idx_cases_status_activity,priority:1;index:idx_cases_unread,priority:1,where:unread"`
 	ContactID  int64      `gorm:"not null;index:idx_cases_contact,priority:2"`
-	Channel    Channel    `gorm:"not null;index:idx_cases_list,priority:2;uniqueIndex:idx_cases_ext,priority:2"`
+	Channel    Channel    `gorm:"not null;index:idx_cases_list,priority:2;uniqueIndex:idx_cases_ext,priority:2;index:idx_cases_unread,priority:2"`
 	Status     CaseStatus `gorm:"not null;index:idx_cases_status_activity,priority:2"`
 	Outcome    *Outcome   ``
 	Initiator  Initiator  `gorm:"not null"`

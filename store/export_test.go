@@ -12,3 +12,9 @@ import (
 func (s *Store) WriteForTest(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.write(ctx, s.db, fn)
 }
+
+// UnreadCountsCapped is UnreadCounts counting at most limit cases a channel,
+// for tests of the cap that do not write a thousand cases.
+func (s *Store) UnreadCountsCapped(ctx context.Context, accountID int64, limit int) (UnreadCounts, error) {
+	return s.unreadCounts(ctx, accountID, limit)
+}

@@ -445,8 +445,7 @@ func (s *Store) receive(tx *gorm.DB, accountID, caseID int64, channel models.Cha
 	if _, err := insertAttachments(tx, msg, files, now); err != nil {
 		return err
 	}
-	// A customer's message wants reading (REVE's unread).
-	set := map[string]any{"updated_at": now, "unread": true}
+	set := map[string]any{"updated_at": now}
 	status := c.Status
 	if c.Status == models.StatusClosed {
 		status = models.StatusOpen
@@ -454,6 +453,8 @@ func (s *Store) receive(tx *gorm.DB, accountID, caseID int64, channel models.Cha
 		res.Reopened = true
 	}
 	lastMessageUpdate(c, msg, set)
+	// A customer's message wants reading (REVE's unread).
+	unreadUpdate(msg, set)
 	if err := tx.Model(&models.Case{}).Where("id = ?", c.ID).Updates(set).Error; err != nil {
 		return err
 	}

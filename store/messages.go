@@ -291,6 +291,7 @@ func (s *Store) messageWrites(c models.Case, m models.Message, in NewMessage) me
 		w.set["status"] = status
 	}
 	lastMessageUpdate(c, m, w.set)
+	unreadUpdate(m, w.set)
 	q, args := caseUpdate(c.ID, w.set)
 	w.riders = append(w.riders, rider{q, args})
 	evs := []models.Event{messageEvent(c, m, string(c.Channel))}
@@ -323,6 +324,8 @@ func caseAfterMessage(pv CaseView, w messageWrite, v MessageView) *CaseView {
 		case "last_customer_message_at":
 			t := val.(time.Time)
 			c.LastCustomerMessageAt = &t
+		case "unread":
+			c.Unread = val.(bool)
 		}
 	}
 	if a := v.Agent; a != nil {
@@ -348,5 +351,22 @@ func lastMessageUpdate(c models.Case, m models.Message, set map[string]any) {
 	}
 	if m.Sender == models.SenderContact && newer(c.LastCustomerMessageAt) {
 		set["last_customer_message_at"] = m.CreatedAt
+	}
+}
+
+// unreadUpdate sets the case's unread column after adding m: a contact's
+// message wants reading, and an agent's answer is read by whoever wrote it
+// (as REVE's offline messages with replies show unread 0). Notes, events
+// and system messages leave it as it was: they are no one's answer. It
+// goes into the case's UPDATE that the write makes anyway.
+func unreadUpdate(m models.Message, set map[string]any) {
+	if m.Kind != models.KindMessage {
+		return
+	}
+	switch m.Sender {
+	case models.SenderContact:
+		set["unread"] = true
+	case models.SenderAgent:
+		set["unread"] = false
 	}
 }

@@ -293,6 +293,7 @@ func (s *Store) addSent(ctx context.Context, accountID, caseID int64, kind model
 			set["status"] = status
 		}
 		lastMessageUpdate(c, msg, set)
+		unreadUpdate(msg, set)
 		// The case's update rides with the events: one round trip for both.
 		q, args := caseUpdate(caseID, set)
 		evs := []models.Event{messageEvent(c, msg, string(kind))}

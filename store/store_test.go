@@ -394,9 +394,10 @@ func TestStore_OfflineCase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Answered, it is read (REVE shows its answered messages unread 0).
 		if d.ID != c.ID || d.ContactID != ct.ID || d.ContactName != "Visitor" || d.ContactEmail != "v@example.com" ||
 			d.ContactPhone != "+37120000000" || d.Subject != "Subject" || d.Message != "Body" || !d.ReceivedAt.Equal(received) ||
-			!d.Unread || d.ReplyCount != 2 {
+			d.Unread || d.ReplyCount != 2 {
 			t.Errorf("detail = %+v", d.OfflineCase)
 		}
 		if len(d.Replies) != 2 || d.Replies[0].Text != "newer" || d.Replies[1].Text != "older" ||

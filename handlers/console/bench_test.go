@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"switchboard/handlers/console"
+	"switchboard/models"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -17,9 +18,10 @@ import (
 // BenchmarkConsole_Inbox measures GET /console, the whole inbox page
 // rendered through the real router for a signed-in agent, over an account
 // of SWITCHBOARD_BENCH_CONSOLE_CASES offline cases (default 1,000,000) on
-// PostgreSQL: the first page, a page filtered by status, a contact search,
-// and a page deep in the list (keyset: after the cursor of a case near the
-// oldest). It reports the median of the iterations as p50-ms.
+// PostgreSQL, a third of them unread: the first page (with the unread
+// counts), a page filtered by status, a contact search, and a page deep in
+// the list (keyset: after the cursor of a case near the oldest). It reports
+// the median of the iterations as p50-ms.
 //
 //	go test -run '^$' -bench BenchmarkConsole_Inbox -benchtime 200x ./handlers/console/
 func BenchmarkConsole_Inbox(b *testing.B) {
@@ -50,6 +52,19 @@ func BenchmarkConsole_Inbox(b *testing.B) {
 		for b.Loop() {
 			if _, _, err := st.Inbox(b.Context(), f.one.ID, store.InboxQuery{Limit: 50}); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+	// The inbox's unread counts alone: a third of the seeded cases are
+	// unread, so the offline count stops at the cap.
+	b.Run(fmt.Sprintf("cases=%d/store-unread", n), func(b *testing.B) {
+		for b.Loop() {
+			u, err := st.UnreadCounts(b.Context(), f.one.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n >= 3*store.UnreadCap && u.ByChannel[models.ChannelOffline] != store.UnreadCap {
+				b.Fatalf("offline unread = %d, want the cap %d", u.ByChannel[models.ChannelOffline], store.UnreadCap)
 			}
 		}
 	})

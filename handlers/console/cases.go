@@ -88,10 +88,15 @@ func replySubject(subject string) string {
 
 // casePage is GET /console/cases/{id}: the case's messages, notes and
 // events in order, and the forms that reply, note, set its status and
-// assign it.
+// assign it. Opening the case marks it read, before its messages are read,
+// so that a message arriving in between leaves it unread. The reloads of
+// an open page (/messages) do not mark it: the agent may not be looking.
 func (con *console) casePage(c echo.Context) error {
 	id, err := caseID(c)
 	if err != nil {
+		return err
+	}
+	if err := con.store.MarkCaseRead(c.Request().Context(), sessionOf(c).AccountID, id); err != nil {
 		return err
 	}
 	d, err := con.loadCase(c, id)

@@ -41,7 +41,9 @@ type Store interface {
 	AccountInboxes(ctx context.Context, accountID int64) ([]models.Inbox, error)
 
 	Inbox(ctx context.Context, accountID int64, q store.InboxQuery) ([]store.CaseView, bool, error)
+	UnreadCounts(ctx context.Context, accountID int64) (store.UnreadCounts, error)
 	Case(ctx context.Context, accountID, id int64) (store.CaseView, error)
+	MarkCaseRead(ctx context.Context, accountID, caseID int64) error
 	ListMessages(ctx context.Context, accountID, caseID int64, q store.MessageQuery) ([]store.MessageView, int64, error)
 	AddMessage(ctx context.Context, accountID, caseID int64, in store.NewMessage) (store.MessageView, error)
 	AddEmail(ctx context.Context, accountID, caseID int64, in store.NewEmail) (store.SentMessage, error)
@@ -108,6 +110,7 @@ const (
 	pathLogin    = prefix + "/login"
 	pathLogout   = prefix + "/logout"
 	pathInbox    = prefix + "/inbox"
+	pathUnread   = prefix + "/unread"
 	pathEvents   = prefix + "/events"
 	pathCase     = prefix + "/cases/:id"
 	pathMessages = prefix + "/cases/:id/messages"
@@ -162,6 +165,7 @@ func routes() []route {
 		{http.MethodPost, pathLogin, public, (*console).login},
 		{http.MethodPost, pathLogout, agents, (*console).logout},
 		{http.MethodGet, pathInbox, agents, (*console).inboxRows},
+		{http.MethodGet, pathUnread, agents, (*console).unreadCounts},
 		{http.MethodGet, pathEvents, agents, (*console).events},
 		{http.MethodGet, pathCase, agents, (*console).casePage},
 		{http.MethodGet, pathMessages, agents, (*console).messageList},

@@ -30,6 +30,50 @@ type inboxData struct {
 	// Rows is the address of the first page's rows, which the live stream
 	// reloads.
 	Rows string
+	// Unread is the account's unread cases, which the live stream reloads
+	// too.
+	Unread unreadData
+}
+
+// unreadData is the inbox's unread counts as the page shows them: in all
+// and by channel, each "999+" from store.UnreadCap on (the store counts no
+// further).
+type unreadData struct {
+	Total    string
+	Channels []unreadChannel
+}
+
+// unreadChannel is one channel's unread count.
+type unreadChannel struct {
+	Channel models.Channel
+	Count   string
+	// None says the channel has no unread case.
+	None bool
+}
+
+// newUnreadData returns the counts u as the page shows them.
+func newUnreadData(u store.UnreadCounts) unreadData {
+	text := func(n int) string {
+		if n >= u.Cap {
+			return strconv.Itoa(u.Cap-1) + "+"
+		}
+		return strconv.Itoa(n)
+	}
+	d := unreadData{Total: text(u.Total())}
+	for _, ch := range channels {
+		n := u.ByChannel[ch]
+		d.Channels = append(d.Channels, unreadChannel{Channel: ch, Count: text(n), None: n == 0})
+	}
+	return d
+}
+
+// loadUnread reads the account's unread counts.
+func (con *console) loadUnread(c echo.Context) (unreadData, error) {
+	u, err := con.store.UnreadCounts(c.Request().Context(), sessionOf(c).AccountID)
+	if err != nil {
+		return unreadData{}, err
+	}
+	return newUnreadData(u), nil
 }
 
 // readInbox reads the inbox's query: channel, status, assignee ("",
@@ -133,6 +177,9 @@ func (con *console) inboxPage(c echo.Context) error {
 		return err
 	}
 	d.Agents = agents
+	if d.Unread, err = con.loadUnread(c); err != nil {
+		return err
+	}
 	return con.render(c, status, "inbox", pageData{Title: "Inbox", Error: problem, Page: d})
 }
 
@@ -145,4 +192,15 @@ func (con *console) inboxRows(c echo.Context) error {
 		return err
 	}
 	return con.renderPart(c, http.StatusOK, "inbox", "rows", pageData{Page: d})
+}
+
+// unreadCounts is GET /console/unread: the inbox's line of unread counts,
+// which the page reloads with its rows when the event stream says the
+// account changed.
+func (con *console) unreadCounts(c echo.Context) error {
+	u, err := con.loadUnread(c)
+	if err != nil {
+		return err
+	}
+	return con.renderPart(c, http.StatusOK, "inbox", "unread", pageData{Page: inboxData{Unread: u}})
 }

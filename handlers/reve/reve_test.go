@@ -210,9 +210,15 @@ func TestOfflineMessages_List(t *testing.T) {
 			if i%2 == 0 {
 				name, email, phone = "arafat.mobilw", "ssd@example.com", "2348031234567"
 			}
+			// The fixture's replies are agents': an answered message is
+			// read, as in REVE's own examples (unread 0 with replies).
+			unread := 1
+			if replies > 0 {
+				unread = 0
+			}
 			return fmt.Sprintf(`{"offline_message_id":%d,"visitor_id":%d,"visitor_name":%q,"visitor_email":%q,"visitor_phone":%q,
-				"subject":"subject %d","message":"message %d","received_time":%d,"unread":1,"reply_message_count":%d}`,
-				c.ID, c.ContactID, name, email, phone, i, i, f.received[i].UnixMilli(), replies)
+				"subject":"subject %d","message":"message %d","received_time":%d,"unread":%d,"reply_message_count":%d}`,
+				c.ID, c.ContactID, name, email, phone, i, i, f.received[i].UnixMilli(), unread, replies)
 		}
 		tests := []struct {
 			name, path string
@@ -252,7 +258,7 @@ func TestOfflineMessages_Get(t *testing.T) {
 		c := f.cases[4]
 		a0, a1 := f.agents[0], f.agents[1]
 		want := fmt.Sprintf(`{"offline_message_id":%d,"visitor_id":%d,"visitor_name":"arafat.mobilw","visitor_email":"ssd@example.com",
-			"visitor_phone":"2348031234567","subject":"subject 4","message":"message 4","received_time":%d,"unread":1,
+			"visitor_phone":"2348031234567","subject":"subject 4","message":"message 4","received_time":%d,"unread":0,
 			"reply_messages":[
 			 {"reply_message":"test","message_reply_time":%d,"agent_id":%d,"first_name":%q,"last_name":"Last","email":"agent@example.com"},
 			 {"reply_message":"Hello","message_reply_time":%d,"agent_id":%d,"first_name":%q,"last_name":"Last","email":"admin@example.com"}]}`,
