@@ -64,7 +64,8 @@ func (s *Store) inUploadTx(ctx context.Context, fn func(tx *gorm.DB, w rowWriter
 			return err
 		}
 		// Close returns the connection to the pool, after the transaction has
-		// ended: the pool drops it if pgx closed it (a cancelled COPY does).
+		// ended (the pool drops it if pgx closed it: a cancelled COPY does),
+		// and before the wait for the events' numbering round.
 		defer conn.Close()
 		pctx, pending := withPending(ctx)
 		db := s.bulk.WithContext(pctx)
@@ -80,8 +81,9 @@ func (s *Store) inUploadTx(ctx context.Context, fn func(tx *gorm.DB, w rowWriter
 			}
 			return s.markApplied(ctx, tx)
 		})
+		conn.Close()
 		if err == nil {
-			s.committed(pending)
+			s.committed(ctx, pending)
 		}
 		return err
 	})
