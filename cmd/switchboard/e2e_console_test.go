@@ -159,7 +159,9 @@ func (p *twilioInbox) sent() []url.Values {
 // the offline message's reply_messages; a private note; a forged CSRF token
 // refused; a reply by email that the SMTP server refuses (550), shown
 // failed with its reason, retried and received; a reply by SMS that the
-// provider receives; the offline messages page; and an agent of another account who
+// provider receives; the offline messages page; the admin page (an API key
+// shown once and revoked, a webhook created, its failed deliveries, disabled);
+// every page fitting a phone's screen; and an agent of another account who
 // sees none of it. Every page runs with no error in the browser's console.
 // With SWITCHBOARD_UPDATE_SCREENSHOTS set it saves the inbox and the case
 // view to docs/console-*.png.
@@ -239,8 +241,8 @@ func TestE2E_Console(t *testing.T) {
 				t.Fatalf("browser script failed after %d steps %q: %s\nconsole errors: %q\nstderr: %s\nserver log:\n%s",
 					len(res.Steps), res.Steps, res.Error, res.ConsoleErrors, errOut.String(), s.logs.String())
 			}
-			if len(res.Steps) != 12 {
-				t.Errorf("browser script ran steps %q, want 12", res.Steps)
+			if len(res.Steps) != 14 {
+				t.Errorf("browser script ran steps %q, want 14", res.Steps)
 			}
 			t.Logf("the HelpCrunch message showed in the open inbox after %d ms", res.LiveMs)
 

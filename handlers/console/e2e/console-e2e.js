@@ -82,11 +82,22 @@ async function main() {
     // Sign in: /console sends a signed-out browser to the form.
     await page.goto(base + "/console");
     await page.waitForURL(/\/console\/login/);
-    await page.fill('input[name="email"]', env("EMAIL"));
-    await page.fill('input[name="password"]', env("PASSWORD"));
-    await Promise.all([page.waitForURL(base + "/console"), page.click('#login button[type="submit"]')]);
+    // From the keyboard alone: the email field has the focus, Tab goes to
+    // the password and then to the button, Enter signs in.
+    const focused = () => page.evaluate(() => {
+      const e = document.activeElement;
+      return e ? e.tagName.toLowerCase() + (e.name ? "[" + e.name + "]" : "") + (e.type === "submit" ? ":submit" : "") : "";
+    });
+    await page.waitForFunction(() => document.activeElement && document.activeElement.name === "email");
+    await page.keyboard.type(env("EMAIL"));
+    await page.keyboard.press("Tab");
+    if ((await focused()) !== "input[password]") throw new Error("Tab from the email went to " + (await focused()));
+    await page.keyboard.type(env("PASSWORD"));
+    await page.keyboard.press("Tab");
+    if ((await focused()) !== "button:submit") throw new Error("Tab from the password went to " + (await focused()));
+    await Promise.all([page.waitForURL(base + "/console"), page.keyboard.press("Enter")]);
     await page.waitForSelector("body[data-stream='open']", { state: "attached" });
-    step("signed in, inbox open with its live stream");
+    step("signed in from the keyboard, inbox open with its live stream");
 
     // The unread counts: the offline case, whose contact's message no one
     // has read, counts in all and in its channel, and its row is marked.
@@ -208,6 +219,45 @@ async function main() {
     await page.goto(base + "/console/offline");
     await page.waitForSelector(`a[href="/console/cases/${caseId}"]`);
     step("offline messages page lists the case");
+
+    // The admin page: an API key created with a scope is shown once (not
+    // on the next load of the page) and revoked; a webhook is created, its
+    // failed deliveries page opens, and it is disabled.
+    await page.goto(base + "/console/admin");
+    await page.fill('#new-key input[name="name"]', "e2e dashboard");
+    await page.check('#new-key input[name="scope"][value="read"]');
+    await Promise.all([page.waitForURL(base + "/console/admin/keys"), page.click('#new-key button[type="submit"]')]);
+    const token = (await page.textContent("#new-token code")).trim();
+    if (token.length < 20) throw new Error("new API key shown as " + JSON.stringify(token));
+    await page.goto(base + "/console/admin");
+    await page.waitForSelector("#keys >> text=e2e dashboard");
+    if ((await page.content()).includes(token)) throw new Error("the API key is shown again");
+    const keyRow = '#keys tr:has-text("e2e dashboard")';
+    await Promise.all([page.waitForURL(base + "/console/admin"), page.click(`${keyRow} button[type="submit"]`)]);
+    await page.waitForSelector(`${keyRow} >> text=revoked`);
+    const hookURL = "https://hooks.example.invalid/switchboard";
+    await page.fill('#new-webhook input[name="url"]', hookURL);
+    await Promise.all([page.waitForURL(base + "/console/admin/webhooks"), page.click('#new-webhook button[type="submit"]')]);
+    await page.waitForSelector("#new-webhook-secret code");
+    const hookRow = `#webhooks tr:has-text("${hookURL}")`;
+    await Promise.all([page.waitForURL(/\/console\/admin\/webhooks\/\d+\/failed$/), page.click(`${hookRow} a`)]);
+    await page.waitForSelector("text=No failed deliveries.");
+    await page.goto(base + "/console/admin");
+    await Promise.all([page.waitForURL(base + "/console/admin"), page.click(`${hookRow} button[type="submit"]`)]);
+    await page.waitForSelector(`${hookRow} >> text=disabled`);
+    step("admin page: API key created and shown once, revoked; webhook created, its failed deliveries listed, disabled");
+
+    // On a phone's screen every page fits its width: nothing scrolls
+    // sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const p of ["/console", "/console/cases/" + caseId, "/console/cases/" + emailCase, "/console/offline", "/console/admin"]) {
+      await page.goto(base + p);
+      await page.waitForSelector("#main");
+      const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, view: window.innerWidth }));
+      if (w.scroll > w.view) throw new Error(`${p} on a 390 px screen is ${w.scroll} px wide`);
+    }
+    await page.setViewportSize({ width: 1100, height: 720 });
+    step("every page fits a phone's screen (390 px, no sideways scroll)");
 
     // An agent of another account sees none of it.
     const other = await browser.newContext();
