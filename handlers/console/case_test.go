@@ -154,3 +154,50 @@ func TestConsole_Dialects(t *testing.T) {
 		})
 	})
 }
+
+// TestConsole_CaseEmailHead: an email in the case view shows its subject,
+// sender and each list of recipients it has, and no line for a list it
+// has not (an empty cc is stored as []).
+func TestConsole_CaseEmailHead(t *testing.T) {
+	st := storetest.MustOpen(t, store.SQLite)
+	f := mustFixture(t, st, console.Config{})
+	b := f.browser(t)
+	b.signIn("agent@example.com")
+	path := fmt.Sprintf("/console/cases/%d", f.emailCase.ID)
+	tests := []struct {
+		name      string
+		cc, bcc   string
+		want, not []string
+	}{
+		{"AllLists", "boss@example.com, cc2@example.com", "audit@example.com",
+			[]string{"To: ann@example.com", "Cc: boss@example.com, cc2@example.com", "Bcc: audit@example.com"}, nil},
+		{"NoCcNoBcc", "", "", []string{"To: ann@example.com"}, []string{"Cc:", "Bcc:"}},
+		{"CcOnly", "boss@example.com", "", []string{"Cc: boss@example.com"}, []string{"Bcc:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := "Email " + tt.name
+			p := b.post(path+"/reply", url.Values{"text": {text}, "from": {f.emailFrom}, "to": {"ann@example.com"},
+				"cc": {tt.cc}, "bcc": {tt.bcc}, "subject": {"Re: Broken order"}})
+			if p.status != http.StatusSeeOther {
+				t.Fatalf("reply: %d\n%s", p.status, p.body)
+			}
+			page := b.get(path).body
+			end := strings.Index(page, text)
+			if end < 0 {
+				t.Fatalf("the page lacks the email %q", text)
+			}
+			li := page[strings.LastIndex(page[:end], "<li "):end]
+			for _, s := range append([]string{"Subject: <strong>Re: Broken order</strong>", "From: " + f.emailFrom}, tt.want...) {
+				if !strings.Contains(li, s) {
+					t.Errorf("the email's head lacks %q\n%s", s, li)
+				}
+			}
+			for _, s := range tt.not {
+				if strings.Contains(li, s) {
+					t.Errorf("the email's head has %q\n%s", s, li)
+				}
+			}
+		})
+	}
+}

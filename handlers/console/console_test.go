@@ -595,3 +595,61 @@ func TestConsole_OfflinePages(t *testing.T) {
 		})
 	})
 }
+
+// TestConsole_SignInSharesBasicThrottle: the console's sign-in is REVE's
+// Basic auth check (auth.Basic), throttle included: failed sign-ins in one
+// count against the other, so that a guesser gains nothing by switching.
+func TestConsole_SignInSharesBasicThrottle(t *testing.T) {
+	consoleFail := func(t *testing.T, f *fixture) {
+		t.Helper()
+		b := f.browser(t)
+		b.get("/console/login")
+		b.post("/console/login", url.Values{"email": {"nobody@example.com"}, "password": {"wrong password"}}).want(t, http.StatusUnauthorized)
+	}
+	reve := func(t *testing.T, f *fixture, pw string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, f.srv.URL+"/api/offlinemessages", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth("boss@example.com", pw)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	consoleSignIn := func(t *testing.T, f *fixture) int {
+		t.Helper()
+		b := f.browser(t)
+		b.get("/console/login")
+		return b.post("/console/login", url.Values{"email": {"boss@example.com"}, "password": {password}}).status
+	}
+	tests := []struct {
+		name string
+		// fail fails one sign-in; then tries the right password the other
+		// way and returns its status.
+		fail func(*testing.T, *fixture)
+		then func(*testing.T, *fixture) int
+	}{
+		{"ConsoleFailuresThrottleBasic", consoleFail, func(t *testing.T, f *fixture) int { return reve(t, f, password) }},
+		{"BasicFailuresThrottleConsole", func(t *testing.T, f *fixture) {
+			if code := reve(t, f, "wrong password"); code != http.StatusUnauthorized {
+				t.Fatalf("a wrong Basic password: %d, want 401", code)
+			}
+		}, consoleSignIn},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := mustFixture(t, storetest.MustOpen(t, store.SQLite), console.Config{})
+			// The fixture's throttle allows three failures an address.
+			for range 3 {
+				tt.fail(t, f)
+			}
+			if code := tt.then(t, f); code != http.StatusTooManyRequests {
+				t.Errorf("the right password after three failures the other way: %d, want 429", code)
+			}
+		})
+	}
+}
