@@ -74,6 +74,9 @@ type consoleResult struct {
 	Email         string
 	EmailReason   string
 	SMS           string
+	// LiveMs is how long the HelpCrunch message took to show in the open
+	// inbox, in milliseconds.
+	LiveMs int64
 }
 
 // mustRefusingMailbox is mustMailbox whose server refuses, with a
@@ -148,12 +151,17 @@ func (p *twilioInbox) sent() []url.Values {
 }
 
 // TestE2E_Console drives the console of the real binary in Chromium:
-// sign in; a message posted through HelpCrunch appears at the top of the
-// open inbox without a reload; a reply by chat, which REVE then lists among
+// sign in; the inbox counts the unread offline case, and opening it in
+// another tab takes the open inbox's counts down without a reload; a
+// message posted through HelpCrunch appears at the top of the open inbox
+// and puts its unread count back up without a reload, and opening the
+// case from the keyboard takes it down again; a reply by chat, which REVE then lists among
 // the offline message's reply_messages; a private note; a forged CSRF token
 // refused; a reply by email that the SMTP server refuses (550), shown
 // failed with its reason, retried and received; a reply by SMS that the
-// provider receives; the offline messages page; and an agent of another account who
+// provider receives; the offline messages page; the admin page (an API key
+// shown once and revoked, a webhook created, its failed deliveries, disabled);
+// every page fitting a phone's screen; and an agent of another account who
 // sees none of it. Every page runs with no error in the browser's console.
 // With SWITCHBOARD_UPDATE_SCREENSHOTS set it saves the inbox and the case
 // view to docs/console-*.png.
@@ -233,9 +241,10 @@ func TestE2E_Console(t *testing.T) {
 				t.Fatalf("browser script failed after %d steps %q: %s\nconsole errors: %q\nstderr: %s\nserver log:\n%s",
 					len(res.Steps), res.Steps, res.Error, res.ConsoleErrors, errOut.String(), s.logs.String())
 			}
-			if len(res.Steps) != 11 {
-				t.Errorf("browser script ran steps %q, want 11", res.Steps)
+			if len(res.Steps) != 14 {
+				t.Errorf("browser script ran steps %q, want 14", res.Steps)
 			}
+			t.Logf("the HelpCrunch message showed in the open inbox after %d ms", res.LiveMs)
 
 			// The email reached the test SMTP server once, after one
 			// refusal, and the SMS the test provider.

@@ -39,6 +39,9 @@ func TestConsole_Admin(t *testing.T) {
 			if token == nil {
 				t.Fatal("no token shown")
 			}
+			if again := b.get("/console/admin"); strings.Contains(again.body, token[1]) || !strings.Contains(again.body, "dashboard") {
+				t.Error("the admin page shows the new key's token again, or not the key")
+			}
 			caller, err := f.keys.Authenticate(ctx, token[1])
 			if err != nil || caller.AgentID != f.boss.ID || len(caller.Scopes) != 2 {
 				t.Fatalf("the new key authenticates as %+v, %v; want the boss with read and chat", caller, err)
@@ -207,4 +210,47 @@ func TestConsole_AdminWebhooks(t *testing.T) {
 			b.get(fmt.Sprintf("/console/admin/webhooks/%d/failed", w.ID)).want(t, http.StatusNotFound)
 		})
 	})
+}
+
+// TestConsole_AdminRole: an admin (not a superadmin) has the admin page and
+// its forms but not the offline messages page, and the navigation offers
+// each role only what it may open.
+func TestConsole_AdminRole(t *testing.T) {
+	st := storetest.MustOpen(t, store.SQLite)
+	f := mustFixture(t, st, console.Config{})
+	hash, err := f.hasher.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAgent(t, st, f.one.ID, "admin@example.com", models.RoleAdmin, hash)
+	const adminLink, offlineLink = `<a href="/console/admin">Admin</a>`, `<a href="/console/offline"`
+	tests := []struct {
+		email             string
+		admin, offline    int
+		navAdmin, navOffl bool
+	}{
+		{"boss@example.com", http.StatusOK, http.StatusOK, true, true},
+		{"admin@example.com", http.StatusOK, http.StatusForbidden, true, false},
+		{"agent@example.com", http.StatusForbidden, http.StatusForbidden, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.email, func(t *testing.T) {
+			b := f.browser(t)
+			b.signIn(tt.email)
+			inbox := b.get("/console")
+			if got := strings.Contains(inbox.body, adminLink); got != tt.navAdmin {
+				t.Errorf("Admin link shown: %v, want %v", got, tt.navAdmin)
+			}
+			if got := strings.Contains(inbox.body, offlineLink); got != tt.navOffl {
+				t.Errorf("Offline messages link shown: %v, want %v", got, tt.navOffl)
+			}
+			b.get("/console/admin").want(t, tt.admin)
+			b.get("/console/offline").want(t, tt.offline)
+			if tt.admin == http.StatusOK {
+				b.get("/console/admin")
+				b.post("/console/admin/inboxes", url.Values{"kind": {"sms"}, "address": {"+1415555" + fmt.Sprint(1000+len(tt.email))}}).
+					want(t, http.StatusCreated, `id="new-secret"`)
+			}
+		})
+	}
 }

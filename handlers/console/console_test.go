@@ -6,8 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +121,31 @@ func TestConsole_Session(t *testing.T) {
 			}
 			if p := b.get("/console"); p.status != http.StatusSeeOther {
 				t.Errorf("after logout: %d, want 303 to sign in", p.status)
+			}
+		})
+		t.Run("StoredHashed", func(t *testing.T) {
+			b := f.browser(t)
+			b.signIn("agent@example.com")
+			u, _ := url.Parse(f.srv.URL + "/console")
+			var token string
+			for _, c := range b.c.Jar.Cookies(u) {
+				if c.Name == "sb_console" {
+					token = c.Value
+				}
+			}
+			if len(token) < 40 {
+				t.Fatalf("session cookie %q, want a random token", token)
+			}
+			sum := sha256.Sum256([]byte(token))
+			var hashed, plain int64
+			if err := st.GORM().Raw("SELECT COUNT(*) FROM console_sessions WHERE token_hash = ?", hex.EncodeToString(sum[:])).Scan(&hashed).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := st.GORM().Raw("SELECT COUNT(*) FROM console_sessions WHERE token_hash = ? OR csrf_token = ?", token, token).Scan(&plain).Error; err != nil {
+				t.Fatal(err)
+			}
+			if hashed != 1 || plain != 0 {
+				t.Errorf("sessions stored under the token's SHA-256: %d, under the token itself: %d; want 1 and 0", hashed, plain)
 			}
 		})
 		t.Run("LogoutNeedsCSRF", func(t *testing.T) {
@@ -492,4 +520,136 @@ func TestConsole_Assets(t *testing.T) {
 			t.Error("the page has an inline script or an external address")
 		}
 	})
+}
+
+var offlineRow = regexp.MustCompile(`<a href="/console/cases/(\d+)">`)
+
+// TestConsole_OfflinePages: the offline messages page pages through the
+// account's offline messages (never another account's), each once, with
+// links to the newer and older pages; a message's row counts its replies,
+// and opening it shows them.
+func TestConsole_OfflinePages(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		f := mustFixture(t, st, console.Config{PageSize: 2})
+		at := f.ann.CreatedAt.Add(-time.Hour)
+		want := map[int64]bool{}
+		var replied models.Case
+		for i := range 3 {
+			c := storetest.MustOfflineCase(t, st, f.one.ID, f.ann.ID, fmt.Sprint("Subject ", i), fmt.Sprint("Message ", i), at.Add(time.Duration(i)*time.Minute))
+			want[c.ID] = true
+			replied = c
+		}
+		storetest.MustReply(t, st, f.one.ID, replied.ID, f.boss.ID, "We called you back", at.Add(time.Hour))
+		sam := storetest.MustContact(t, st, f.two.ID, "Sam Other", "sam.other@example.com", "")
+		theirs := storetest.MustOfflineCase(t, st, f.two.ID, sam.ID, "Theirs", "Not yours", at)
+		b := f.browser(t)
+		b.signIn("boss@example.com")
+		got := map[int64]bool{}
+		pages := []struct {
+			page         int
+			rows         int
+			newer, older bool
+		}{
+			{1, 2, false, true},
+			{2, 1, true, false},
+			{3, 0, true, false},
+		}
+		for _, pg := range pages {
+			t.Run(fmt.Sprint("Page", pg.page), func(t *testing.T) {
+				p := b.get(fmt.Sprintf("/console/offline?page=%d", pg.page))
+				p.want(t, http.StatusOK, fmt.Sprintf("Page %d", pg.page))
+				rows := offlineRow.FindAllStringSubmatch(p.body, -1)
+				if len(rows) != pg.rows {
+					t.Errorf("%d rows, want %d", len(rows), pg.rows)
+				}
+				for _, r := range rows {
+					id, _ := strconv.ParseInt(r[1], 10, 64)
+					if got[id] {
+						t.Errorf("case %d on two pages", id)
+					}
+					got[id] = true
+				}
+				if pg.rows == 0 {
+					p.want(t, http.StatusOK, "No offline messages on this page.")
+				}
+				if has := strings.Contains(p.body, fmt.Sprintf(`href="/console/offline?page=%d" rel="prev"`, pg.page-1)); has != pg.newer {
+					t.Errorf("link to the newer page: %v, want %v", has, pg.newer)
+				}
+				if has := strings.Contains(p.body, fmt.Sprintf(`href="/console/offline?page=%d" rel="next"`, pg.page+1)); has != pg.older {
+					t.Errorf("link to the older page: %v, want %v", has, pg.older)
+				}
+			})
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("the pages list %v, want %v (not another account's %d)", got, want, theirs.ID)
+		}
+		t.Run("OpenWithReplies", func(t *testing.T) {
+			all := b.get("/console/offline?page=1").body + b.get("/console/offline?page=2").body
+			row := regexp.MustCompile(fmt.Sprintf(`<a href="/console/cases/%d">[^<]*</a></td>\s*<td>[^<]*</td>\s*<td class="last">[^<]*</td>\s*<td>(\d+)</td>`, replied.ID)).
+				FindStringSubmatch(all)
+			if row == nil || row[1] != "1" {
+				t.Errorf("the replied message's row counts %v replies, want 1", row)
+			}
+			b.get(fmt.Sprintf("/console/cases/%d", replied.ID)).want(t, http.StatusOK, "Message 2", "We called you back")
+			b.get(fmt.Sprintf("/console/cases/%d", theirs.ID)).want(t, http.StatusNotFound)
+		})
+	})
+}
+
+// TestConsole_SignInSharesBasicThrottle: the console's sign-in is REVE's
+// Basic auth check (auth.Basic), throttle included: failed sign-ins in one
+// count against the other, so that a guesser gains nothing by switching.
+func TestConsole_SignInSharesBasicThrottle(t *testing.T) {
+	consoleFail := func(t *testing.T, f *fixture) {
+		t.Helper()
+		b := f.browser(t)
+		b.get("/console/login")
+		b.post("/console/login", url.Values{"email": {"nobody@example.com"}, "password": {"wrong password"}}).want(t, http.StatusUnauthorized)
+	}
+	reve := func(t *testing.T, f *fixture, pw string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, f.srv.URL+"/api/offlinemessages", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth("boss@example.com", pw)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	consoleSignIn := func(t *testing.T, f *fixture) int {
+		t.Helper()
+		b := f.browser(t)
+		b.get("/console/login")
+		return b.post("/console/login", url.Values{"email": {"boss@example.com"}, "password": {password}}).status
+	}
+	tests := []struct {
+		name string
+		// fail fails one sign-in; then tries the right password the other
+		// way and returns its status.
+		fail func(*testing.T, *fixture)
+		then func(*testing.T, *fixture) int
+	}{
+		{"ConsoleFailuresThrottleBasic", consoleFail, func(t *testing.T, f *fixture) int { return reve(t, f, password) }},
+		{"BasicFailuresThrottleConsole", func(t *testing.T, f *fixture) {
+			if code := reve(t, f, "wrong password"); code != http.StatusUnauthorized {
+				t.Fatalf("a wrong Basic password: %d, want 401", code)
+			}
+		}, consoleSignIn},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := mustFixture(t, storetest.MustOpen(t, store.SQLite), console.Config{})
+			// The fixture's throttle allows three failures an address.
+			for range 3 {
+				tt.fail(t, f)
+			}
+			if code := tt.then(t, f); code != http.StatusTooManyRequests {
+				t.Errorf("the right password after three failures the other way: %d, want 429", code)
+			}
+		})
+	}
 }

@@ -10,7 +10,7 @@
 // (an offline case of account one), EMAIL_CASE_ID and SMS_CASE_ID (an
 // email and an SMS case of the same contact), OTHER_EMAIL, OTHER_PASSWORD (an agent
 // of account two), CHROMIUM (the browser), SHOTS_DIR (where to save the
-// screenshots; empty: none), TIMEOUT_MS (each wait's bound, default 15000).
+// screenshots; empty: none), TIMEOUT_MS (each wait's bound, default 30000).
 "use strict";
 
 const { chromium } = require("playwright-core");
@@ -25,9 +25,35 @@ const env = (k, d) => {
   return v;
 };
 
+// unreadCounts reads the inbox's unread counts: in all, and in channel.
+async function unreadCounts(page, channel) {
+  return page.evaluate((ch) => {
+    const num = (sel) => {
+      const el = document.querySelector(sel);
+      return el ? Number(el.textContent.trim()) : NaN;
+    };
+    return { total: num("#unread strong"), channel: num(`#unread .unread-${ch} .count`) };
+  }, channel);
+}
+
+// waitForUnread waits (polling the page, bounded by the default timeout)
+// until the inbox shows total unread cases in all and inChannel in
+// channel; on timeout its error says what the page showed.
+async function waitForUnread(page, channel, total, inChannel) {
+  try {
+    await page.waitForFunction(([ch, t, n]) => {
+      const text = (sel) => { const el = document.querySelector(sel); return el && el.textContent.trim(); };
+      return text("#unread strong") === String(t) && text(`#unread .unread-${ch} .count`) === String(n);
+    }, [channel, total, inChannel], { polling: 100 });
+  } catch (e) {
+    const got = await unreadCounts(page, channel).catch(() => ({}));
+    throw new Error(`unread counts: want ${total} in all and ${inChannel} in ${channel}, the page shows ${JSON.stringify(got)}: ${e.message}`);
+  }
+}
+
 async function main() {
   const base = env("BASE_URL");
-  const timeout = Number(env("TIMEOUT_MS", "15000"));
+  const timeout = Number(env("TIMEOUT_MS", "30000"));
   const caseId = env("CASE_ID");
   const contact = env("CONTACT_NAME");
   const shots = env("SHOTS_DIR", "-");
@@ -56,15 +82,49 @@ async function main() {
     // Sign in: /console sends a signed-out browser to the form.
     await page.goto(base + "/console");
     await page.waitForURL(/\/console\/login/);
-    await page.fill('input[name="email"]', env("EMAIL"));
-    await page.fill('input[name="password"]', env("PASSWORD"));
-    await Promise.all([page.waitForURL(base + "/console"), page.click('#login button[type="submit"]')]);
+    // From the keyboard alone: the email field has the focus, Tab goes to
+    // the password and then to the button, Enter signs in.
+    const focused = () => page.evaluate(() => {
+      const e = document.activeElement;
+      return e ? e.tagName.toLowerCase() + (e.name ? "[" + e.name + "]" : "") + (e.type === "submit" ? ":submit" : "") : "";
+    });
+    await page.waitForFunction(() => document.activeElement && document.activeElement.name === "email");
+    await page.keyboard.type(env("EMAIL"));
+    await page.keyboard.press("Tab");
+    if ((await focused()) !== "input[password]") throw new Error("Tab from the email went to " + (await focused()));
+    await page.keyboard.type(env("PASSWORD"));
+    await page.keyboard.press("Tab");
+    if ((await focused()) !== "button:submit") throw new Error("Tab from the password went to " + (await focused()));
+    await Promise.all([page.waitForURL(base + "/console"), page.keyboard.press("Enter")]);
     await page.waitForSelector("body[data-stream='open']", { state: "attached" });
-    step("signed in, inbox open with its live stream");
+    step("signed in from the keyboard, inbox open with its live stream");
+
+    // The unread counts: the offline case, whose contact's message no one
+    // has read, counts in all and in its channel, and its row is marked.
+    const row = `#rows tr[data-case="${caseId}"]`;
+    await page.waitForSelector(`${row}.unread`);
+    const channel = (await page.textContent(`${row} td:nth-child(2)`)).trim();
+    const before = await unreadCounts(page, channel);
+    if (!(before.total >= 1 && before.channel >= 1)) throw new Error("unread counts with an unread case: " + JSON.stringify(before));
+    await page.evaluate(() => { window.__sameDocument = true; });
+
+    // Opening the case (here in a second tab of the same agent) marks it
+    // read: the open inbox's counts go down by one and the row's mark goes,
+    // without a reload.
+    const tab = await context.newPage();
+    tab.on("console", (m) => { if (m.type() === "error") result.consoleErrors.push(tab.url() + ": " + m.text()); });
+    tab.on("pageerror", (e) => result.consoleErrors.push(tab.url() + ": " + e.message));
+    await tab.goto(base + "/console/cases/" + caseId);
+    await tab.waitForSelector("#messages li");
+    await tab.close();
+    await waitForUnread(page, channel, before.total - 1, before.channel - 1);
+    await page.waitForSelector(`${row}:not(.unread)`);
+    if (!(await page.evaluate(() => window.__sameDocument === true))) throw new Error("the inbox reloaded the page");
+    step("case opened in another tab: the open inbox's unread counts go down without a reload");
 
     // A message posted through HelpCrunch moves its case to the top of the
-    // open inbox, without a reload (the marker set on this document stays).
-    await page.evaluate(() => { window.__sameDocument = true; });
+    // open inbox and counts it unread again, without a reload (the marker
+    // set on this document stays).
     const text = "Where is my parcel? " + Date.now();
     const res = await fetch(base + "/v1/messages", {
       method: "POST",
@@ -72,16 +132,28 @@ async function main() {
       body: JSON.stringify({ chat: Number(caseId), text: text, type: "message" }),
     });
     if (res.status !== 200) throw new Error("POST /v1/messages: " + res.status + " " + (await res.text()));
+    const posted = Date.now();
     await page.waitForSelector(`#rows tr:first-child[data-case="${caseId}"] >> text=${text}`);
+    // How long the message took to show (a figure for the log: the wait
+    // above is bounded by the timeout, not by this).
+    result.liveMs = Date.now() - posted;
+    await page.waitForSelector(`${row}.unread`);
+    await waitForUnread(page, channel, before.total, before.channel);
     if (!(await page.evaluate(() => window.__sameDocument === true))) throw new Error("the inbox reloaded the page");
-    step("HelpCrunch message shown at the top of the open inbox without a reload");
+    step("HelpCrunch message shown at the top of the open inbox, its unread count up, without a reload");
     if (shots !== "-") await page.screenshot({ path: path.join(shots, "console-inbox.png") });
 
-    // Keyboard: j selects the first case, Enter opens it.
+    // Keyboard: j selects the first case, Enter opens it, which marks it
+    // read: back in the inbox, its counts are down by one again.
     await page.keyboard.press("j");
     await Promise.all([page.waitForURL(base + "/console/cases/" + caseId), page.keyboard.press("Enter")]);
     await page.waitForSelector(`#messages >> text=${text}`);
-    step("case opened from the keyboard, the HelpCrunch message in it");
+    await page.goto(base + "/console");
+    await page.waitForSelector(`${row}:not(.unread)`);
+    await waitForUnread(page, channel, before.total - 1, before.channel - 1);
+    await page.goto(base + "/console/cases/" + caseId);
+    await page.waitForSelector(`#messages >> text=${text}`);
+    step("case opened from the keyboard, the HelpCrunch message in it; back in the inbox, its unread count down");
 
     // Reply by chat: r focuses the reply, Ctrl+Enter sends it.
     const reply = "It left our warehouse today " + Date.now();
@@ -147,6 +219,45 @@ async function main() {
     await page.goto(base + "/console/offline");
     await page.waitForSelector(`a[href="/console/cases/${caseId}"]`);
     step("offline messages page lists the case");
+
+    // The admin page: an API key created with a scope is shown once (not
+    // on the next load of the page) and revoked; a webhook is created, its
+    // failed deliveries page opens, and it is disabled.
+    await page.goto(base + "/console/admin");
+    await page.fill('#new-key input[name="name"]', "e2e dashboard");
+    await page.check('#new-key input[name="scope"][value="read"]');
+    await Promise.all([page.waitForURL(base + "/console/admin/keys"), page.click('#new-key button[type="submit"]')]);
+    const token = (await page.textContent("#new-token code")).trim();
+    if (token.length < 20) throw new Error("new API key shown as " + JSON.stringify(token));
+    await page.goto(base + "/console/admin");
+    await page.waitForSelector("#keys >> text=e2e dashboard");
+    if ((await page.content()).includes(token)) throw new Error("the API key is shown again");
+    const keyRow = '#keys tr:has-text("e2e dashboard")';
+    await Promise.all([page.waitForURL(base + "/console/admin"), page.click(`${keyRow} button[type="submit"]`)]);
+    await page.waitForSelector(`${keyRow} >> text=revoked`);
+    const hookURL = "https://hooks.example.invalid/switchboard";
+    await page.fill('#new-webhook input[name="url"]', hookURL);
+    await Promise.all([page.waitForURL(base + "/console/admin/webhooks"), page.click('#new-webhook button[type="submit"]')]);
+    await page.waitForSelector("#new-webhook-secret code");
+    const hookRow = `#webhooks tr:has-text("${hookURL}")`;
+    await Promise.all([page.waitForURL(/\/console\/admin\/webhooks\/\d+\/failed$/), page.click(`${hookRow} a`)]);
+    await page.waitForSelector("text=No failed deliveries.");
+    await page.goto(base + "/console/admin");
+    await Promise.all([page.waitForURL(base + "/console/admin"), page.click(`${hookRow} button[type="submit"]`)]);
+    await page.waitForSelector(`${hookRow} >> text=disabled`);
+    step("admin page: API key created and shown once, revoked; webhook created, its failed deliveries listed, disabled");
+
+    // On a phone's screen every page fits its width: nothing scrolls
+    // sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const p of ["/console", "/console/cases/" + caseId, "/console/cases/" + emailCase, "/console/offline", "/console/admin"]) {
+      await page.goto(base + p);
+      await page.waitForSelector("#main");
+      const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, view: window.innerWidth }));
+      if (w.scroll > w.view) throw new Error(`${p} on a 390 px screen is ${w.scroll} px wide`);
+    }
+    await page.setViewportSize({ width: 1100, height: 720 });
+    step("every page fits a phone's screen (390 px, no sideways scroll)");
 
     // An agent of another account sees none of it.
     const other = await browser.newContext();
