@@ -338,15 +338,13 @@ type IdempotencyKey struct {
 // Event is one change in an account, appended in the transaction that made
 // it: nothing is in the log that was not committed, and nothing committed is
 // missing from it. Seq counts an account's events from 1 with no gaps, in the
-// order their transactions committed; on PostgreSQL an event is written with
-// Seq = -ID (pending) and given its number just after the commit, and readers
-// read only numbered events (Seq > 0). The ids say what the change concerns (0:
+// order their transactions committed. The ids say what the change concerns (0:
 // none); there are no foreign keys, so an event outlives what it names. Data
 // is a JSON object of details in the model's words (see the EventType
 // constants), "{}" when there are none.
 type Event struct {
-	ID        int64     `gorm:"primaryKey;index:idx_events_pending,priority:2,where:seq < 0"`
-	AccountID int64     `gorm:"not null;uniqueIndex:idx_events_seq,priority:1;index:idx_events_pending,priority:1"`
+	ID        int64     `gorm:"primaryKey"`
+	AccountID int64     `gorm:"not null;uniqueIndex:idx_events_seq,priority:1"`
 	Seq       int64     `gorm:"not null;uniqueIndex:idx_events_seq,priority:2"`
 	Type      EventType `gorm:"not null"`
 	CaseID    int64     `gorm:"not null"`
@@ -357,7 +355,7 @@ type Event struct {
 	CreatedAt time.Time `gorm:"not null;index:idx_events_created"`
 }
 
-// EventSeq holds an account's last event sequence number. Numbering events
+// EventSeq holds an account's last event sequence number. Taking the next one
 // locks the row until the transaction ends, which is what makes an account's
 // sequence follow the order of its commits.
 type EventSeq struct {

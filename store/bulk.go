@@ -64,8 +64,7 @@ func (s *Store) inUploadTx(ctx context.Context, fn func(tx *gorm.DB, w rowWriter
 			return err
 		}
 		// Close returns the connection to the pool, after the transaction has
-		// ended (the pool drops it if pgx closed it: a cancelled COPY does),
-		// and before the wait for the events' numbering round.
+		// ended: the pool drops it if pgx closed it (a cancelled COPY does).
 		defer conn.Close()
 		pctx, pending := withPending(ctx)
 		db := s.bulk.WithContext(pctx)
@@ -81,9 +80,8 @@ func (s *Store) inUploadTx(ctx context.Context, fn func(tx *gorm.DB, w rowWriter
 			}
 			return s.markApplied(ctx, tx)
 		})
-		conn.Close()
 		if err == nil {
-			s.committed(ctx, pending)
+			s.committed(pending)
 		}
 		return err
 	})

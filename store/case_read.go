@@ -44,7 +44,7 @@ func (s *Store) MarkCaseRead(ctx context.Context, accountID, caseID int64) error
 		return wrap(fmt.Sprintf("mark case %d read", caseID), err)
 	}
 	if cleared {
-		s.wakeAccounts([]int64{accountID})
+		s.committed(&pendingEvents{accounts: []int64{accountID}})
 	}
 	return nil
 }

@@ -55,12 +55,12 @@ func withPending(ctx context.Context) (context.Context, *pendingEvents) {
 }
 
 // appendEvents appends evs to the event log in tx, the transaction of the
-// change they record; each gets the transaction's time when its CreatedAt is
-// zero. On SQLite it numbers them in their accounts' sequences, locking the
-// account's event_seqs row until tx ends; on PostgreSQL they are written
-// pending and numbered once tx commits (see event_numbering.go). Either way
-// an account's events are numbered in the order their transactions commit,
-// and a reader that has seen number n has seen every number below it.
+// change they record, numbering them in their accounts' sequences; each gets
+// the transaction's time when its CreatedAt is zero. Taking the numbers locks
+// the account's event_seqs row until tx ends, so an account's events are
+// numbered in the order their transactions commit and a reader that has seen
+// number n has seen every number below it. On PostgreSQL, once the
+// transaction commits, eventChannel is notified (see announce).
 func (s *Store) appendEvents(tx *gorm.DB, evs ...models.Event) error {
 	return s.appendEventsWith(tx, nil, evs...)
 }
@@ -110,23 +110,23 @@ func (s *Store) appendEventsWith(tx *gorm.DB, riders []rider, evs ...models.Even
 			end++
 		}
 		group := evs[start:end]
+		n := int64(len(group))
+		var last []int64
+		var err error
 		if s.backend == Postgres {
-			if err := appendPostgres(tx, acct, group, riders); err != nil {
-				return fmt.Errorf("append events: %w", err)
-			}
+			last, err = appendPostgres(tx, acct, group, riders)
 			riders = nil
 		} else {
-			last, err := appendSQLite(tx, acct, group)
-			if err != nil {
-				return fmt.Errorf("append events: %w", err)
-			}
-			if len(last) != 1 {
-				return fmt.Errorf("number events of account %d: got %d rows", acct, len(last))
-			}
-			n := int64(len(group))
-			for i := range group {
-				group[i].Seq = last[0] - n + int64(i) + 1
-			}
+			last, err = appendSQLite(tx, acct, group)
+		}
+		if err != nil {
+			return fmt.Errorf("append events: %w", err)
+		}
+		if len(last) != 1 {
+			return fmt.Errorf("number events of account %d: got %d rows", acct, len(last))
+		}
+		for i := range group {
+			group[i].Seq = last[0] - n + int64(i) + 1
 		}
 		if p, ok := tx.Statement.Context.Value(pendingKey{}).(*pendingEvents); ok {
 			p.accounts = append(p.accounts, acct)
@@ -138,7 +138,7 @@ func (s *Store) appendEventsWith(tx *gorm.DB, riders []rider, evs ...models.Even
 
 // commitEvents is appendEventsWith on PostgreSQL for the events of one
 // account, sent through p in one round trip: the riders, each a statement
-// of its own, then the events' rows (pending, see event_numbering.go), then
+// of its own, then the events' numbers and rows in one statement, then
 // COMMIT. evs must be of one account and at most maxEventsPerStatement. It
 // returns the database's error.
 func (s *Store) commitEvents(p *pipe, riders []rider, evs []models.Event) error {
@@ -158,13 +158,18 @@ func (s *Store) commitEvents(p *pipe, riders []rider, evs []models.Event) error 
 			evs[i].Data = "{}"
 		}
 	}
+	// The riders go first, as statements of their own in the same round
+	// trip: their rows, foreign-key checks and triggers are then done
+	// before the numbering locks the account's event_seqs row, which every
+	// writer of the account waits for until this transaction has committed.
 	q, args := appendPostgresQuery(acct, evs, nil)
-	var written int64
-	if err := p.commit(riders, q, args, func(r pgx.Row) error { return r.Scan(&written) }); err != nil {
+	var last int64
+	if err := p.commit(riders, q, args, func(r pgx.Row) error { return r.Scan(&last) }); err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
-	if written != int64(len(evs)) {
-		return fmt.Errorf("append events: wrote %d of %d", written, len(evs))
+	n := int64(len(evs))
+	for i := range evs {
+		evs[i].Seq = last - n + int64(i) + 1
 	}
 	if pe, ok := p.ctx.Value(pendingKey{}).(*pendingEvents); ok {
 		pe.accounts = append(pe.accounts, acct)
@@ -177,54 +182,47 @@ func (s *Store) commitEvents(p *pipe, riders []rider, evs []models.Event) error 
 const maxEventsPerStatement = 500
 
 // numberEvents takes n numbers of the account's sequence and returns the
-// last, locking its event_seqs row until the transaction ends (SQLite).
+// last, locking its event_seqs row until the transaction ends.
 const numberEvents = `INSERT INTO event_seqs (account_id, seq) VALUES (?, ?)
 	ON CONFLICT (account_id) DO UPDATE SET seq = event_seqs.seq + excluded.seq RETURNING seq`
 
 // eventColumns are the columns appendPostgres and appendSQLite write.
 const eventColumns = `account_id, seq, type, case_id, contact_id, message_id, agent_id, data, created_at`
 
-// appendPostgres runs the riders and writes one account's events, pending,
-// in one statement: one round trip per write. It returns the database's
-// error.
-func appendPostgres(tx *gorm.DB, acct int64, evs []models.Event, riders []rider) error {
+// appendPostgres runs the riders and numbers and writes one account's
+// events in one statement: one round trip per write. It returns the last
+// number taken.
+func appendPostgres(tx *gorm.DB, acct int64, evs []models.Event, riders []rider) ([]int64, error) {
 	q, args := appendPostgresQuery(acct, evs, riders)
-	var written []int64
-	if err := tx.Raw(q, args...).Scan(&written).Error; err != nil {
-		return err
-	}
-	if len(written) != 1 || written[0] != int64(len(evs)) {
-		return fmt.Errorf("wrote %v of %d events", written, len(evs))
-	}
-	return nil
+	var last []int64
+	err := tx.Raw(q, args...).Scan(&last).Error
+	return last, err
 }
 
 // appendPostgresQuery returns appendPostgres's statement and its arguments:
-// its one row is the number of events written. Each event's seq is the
-// negative of its id (pending) until a numbering round gives it its number;
-// the ids are taken in the order of evs, which the round keeps.
+// its one row is the last number taken.
 func appendPostgresQuery(acct int64, evs []models.Event, riders []rider) (string, []any) {
+	n := int64(len(evs))
 	var q strings.Builder
-	args := make([]any, 0, 1+7*len(evs))
+	args := make([]any, 0, 4+7*len(evs))
 	q.WriteString(`WITH `)
 	for i, r := range riders {
 		fmt.Fprintf(&q, "r%d AS (%s), ", i, r.sql)
 		args = append(args, r.args...)
 	}
-	q.WriteString(`e AS (INSERT INTO events (id, ` + eventColumns + `)
-		SELECT x.id, ?::bigint, -x.id, x.type, x.case_id, x.contact_id, x.message_id, x.agent_id, x.data, x.created_at
-		FROM (SELECT nextval('events_id_seq') AS id, v.* FROM (VALUES `)
-	args = append(args, acct)
+	q.WriteString(`n AS (` + numberEvents + `), e AS (INSERT INTO events (` + eventColumns + `)
+		SELECT ?::bigint, n.seq - ?::bigint + v.k, v.type, v.case_id, v.contact_id, v.message_id, v.agent_id, v.data, v.created_at
+		FROM n, (VALUES `)
+	args = append(args, acct, n, acct, n)
 	for i, ev := range evs {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString(`(?::text, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::text, ?::timestamptz)`)
-		args = append(args, string(ev.Type), ev.CaseID, ev.ContactID, ev.MessageID, ev.AgentID, ev.Data, ev.CreatedAt)
+		q.WriteString(`(?::bigint, ?::text, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::text, ?::timestamptz)`)
+		args = append(args, i+1, string(ev.Type), ev.CaseID, ev.ContactID, ev.MessageID, ev.AgentID, ev.Data, ev.CreatedAt)
 	}
-	q.WriteString(`) AS v (type, case_id, contact_id, message_id, agent_id, data, created_at)) AS x
-		RETURNING 1)
-		SELECT count(*) FROM e`)
+	q.WriteString(`) AS v (k, type, case_id, contact_id, message_id, agent_id, data, created_at))
+		SELECT n.seq FROM n`)
 	return q.String(), args
 }
 
@@ -292,12 +290,11 @@ func (s *Store) LastEventSeq(ctx context.Context, accountID int64) (int64, error
 
 // PruneEvents deletes the events created before before, a batch at a time,
 // and returns how many it deleted. The sequence numbers go on from where they
-// were: a reader past the pruned ones sees no difference. Pending events
-// (not yet numbered) are left for NumberEvents.
+// were: a reader past the pruned ones sees no difference.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
-		res := s.db.WithContext(ctx).Exec(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? AND seq > 0 ORDER BY id LIMIT 5000)`,
+		res := s.db.WithContext(ctx).Exec(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? ORDER BY id LIMIT 5000)`,
 			before.UTC())
 		if res.Error != nil {
 			return total, wrap("prune events", res.Error)

@@ -29,15 +29,3 @@ func (s *Store) AppendManyForTest(ctx context.Context, accountID int64, t models
 	}
 	return s.write(ctx, s.db, func(tx *gorm.DB) error { return s.appendEvents(tx, evs...) })
 }
-
-// AppendUnannouncedForTest commits a write that appends n events of type t
-// to the account and stops there, as a process stopped between its commit
-// and its numbering round would: on PostgreSQL the events stay pending until
-// NumberEvents (or another write's round) numbers them.
-func (s *Store) AppendUnannouncedForTest(ctx context.Context, accountID int64, t models.EventType, n int) error {
-	evs := make([]models.Event, n)
-	for i := range evs {
-		evs[i] = newEvent(accountID, t, EventData{"i": i})
-	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.appendEvents(tx, evs...) })
-}

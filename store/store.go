@@ -42,8 +42,6 @@ type Store struct {
 	dsn string
 	// hub wakes this process's event readers (see SubscribeEvents).
 	hub eventHub
-	// numbering numbers committed events on PostgreSQL (see committed).
-	numbering numberer
 	// agents counts changes to agents (see AgentsVersion).
 	agents agentWatch
 }

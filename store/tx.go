@@ -49,10 +49,21 @@ func (s *Store) write(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) err
 			return s.markApplied(ctx, tx)
 		})
 		if err == nil {
-			s.committed(ctx, pending)
+			s.committed(pending)
 		}
 		return err
 	})
+}
+
+// committed wakes the readers of the accounts a committed transaction
+// appended events to, in this process and (announce) in the others.
+func (s *Store) committed(p *pendingEvents) {
+	for _, acct := range p.accounts {
+		s.hub.wake(acct)
+	}
+	if s.backend == Postgres && len(p.accounts) > 0 {
+		s.announce(p.accounts)
+	}
 }
 
 // markApplied marks the idempotency claim that ctx carries, if any, applied:
@@ -146,16 +157,14 @@ func (s *Store) writePiped(ctx context.Context, fn func(p *pipe) error) error {
 		if err != nil {
 			return err
 		}
+		defer conn.Close()
 		p := &pipe{conn: conn, ctx: pctx}
 		err = fn(p)
 		if p.open {
 			p.rollback()
 		}
-		// The connection goes back to the pool before the wait for the
-		// events' numbering round, which takes one from it.
-		conn.Close()
 		if err == nil {
-			s.committed(ctx, pending)
+			s.committed(pending)
 		}
 		return err
 	})

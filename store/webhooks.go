@@ -72,13 +72,8 @@ func (s *Store) CreateWebhook(ctx context.Context, accountID int64, in NewWebhoo
 		if err := s.appendEvents(tx, ev); err != nil {
 			return err
 		}
-		// The subscription starts after its own creation: numbering the
-		// account's events here (its own included, which this transaction
-		// sees) locks the sequence's row until the commit, so the cursor is
-		// exactly past that event.
-		if err := s.numberInTx(tx, accountID); err != nil {
-			return err
-		}
+		// The subscription starts after its own creation: the sequence
+		// row is locked by appendEvents, so this is exactly that event.
 		if err := tx.Raw(`SELECT seq FROM event_seqs WHERE account_id = ?`, accountID).Scan(&w.Cursor).Error; err != nil {
 			return err
 		}

@@ -77,33 +77,6 @@ func pruneEvents(ctx context.Context, st *store.Store, retention time.Duration, 
 	}
 }
 
-// numberEvery is how often serve numbers the events left pending by a
-// numbering round that failed or a process that stopped after its commit:
-// those written more than numberEvery ago (a write's own round numbers its
-// events within milliseconds).
-const numberEvery = 5 * time.Second
-
-// numberEvents runs st.NumberEvents at once, then every numberEvery, until
-// ctx ends. Every replica runs it; two replicas' rounds take turns.
-func numberEvents(ctx context.Context, st *store.Store, log *slog.Logger) {
-	t := time.NewTicker(numberEvery)
-	defer t.Stop()
-	for {
-		n, err := st.NumberEvents(ctx, time.Now().Add(-numberEvery))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("number pending events", "err", err)
-		case n > 0:
-			log.Info("numbered pending events", "events", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // listenEvents runs st.ListenEvents until ctx ends (on PostgreSQL it wakes
 // this replica's streams and webhook worker on the other replicas' commits),
 // and st.ListenAgents (which lets Basic auth reuse an agent it read until

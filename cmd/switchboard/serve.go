@@ -219,14 +219,12 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 	purgeDone := make(chan struct{})
 	go func() { defer close(purgeDone); purge(workerCtx, st, log) }()
 	// The event log: pruned past --event-retention, and on PostgreSQL
-	// the other replicas' commits wake this one's streams and events a
-	// stopped process left unnumbered are numbered.
-	eventsDone := make(chan struct{}, 3)
+	// the other replicas' commits wake this one's streams.
+	eventsDone := make(chan struct{}, 2)
 	go func() {
 		defer func() { eventsDone <- struct{}{} }()
 		pruneEvents(workerCtx, st, cfg.events.retention, log)
 	}()
-	go func() { defer func() { eventsDone <- struct{}{} }(); numberEvents(workerCtx, st, log) }()
 	go func() { defer func() { eventsDone <- struct{}{} }(); listenEvents(workerCtx, st, log) }()
 	srv := &http.Server{
 		Handler:           router,
@@ -304,7 +302,6 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		return errors.New("shutdown: the webhook worker did not stop in time")
 	}
 	<-purgeDone
-	<-eventsDone
 	<-eventsDone
 	<-eventsDone
 	log.Info("stopped")
