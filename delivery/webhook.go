@@ -221,8 +221,9 @@ func (w *WebhookWorker) CountOutcomes(count Outcomes) { w.count = count }
 
 // NewWebhookWorker returns a worker over the outbox that renders with
 // render and posts with sender. cfg's Workers, Batch (default 50 here: a
-// claim takes each due subscription's head and the run behind it, posted one
-// after another), Lease, PollEvery, SendTimeout (default 10 s here: a
+// claim takes each due subscription's head and the run behind it, each run
+// posted in order and up to 16 subscriptions' runs side by side, so a slow
+// receiver delays only its own), Lease, PollEvery, SendTimeout (default 10 s here: a
 // receiver's answer within 10 s is success), Now and Rand apply; the retry
 // schedule is WebhookRetry's. A nil log logs nothing.
 func NewWebhookWorker(out WebhookOutbox, render WebhookRenderer, sender *WebhookSender, cfg Config, log *slog.Logger) *WebhookWorker {

@@ -403,3 +403,83 @@ func TestWebhookWorker_WakesOnCommit(t *testing.T) {
 		}
 	})
 }
+
+// blockingReceiver answers 200 to every request once released, holding
+// each request until then; it counts the requests that arrived.
+type blockingReceiver struct {
+	release chan struct{}
+	mu      sync.Mutex
+	n       int
+}
+
+func (rc *blockingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc.mu.Lock()
+	rc.n++
+	rc.mu.Unlock()
+	select {
+	case <-rc.release:
+	case <-r.Context().Done():
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (rc *blockingReceiver) arrived() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.n
+}
+
+// TestWebhookWorker_SlowReceiver runs one worker goroutine whose claim
+// takes the heads of two subscriptions, the first of which does not answer:
+// the second receives its event while the first still holds its request.
+// The request timeout is longer than the test waits, so only sending the
+// queues side by side passes.
+func TestWebhookWorker_SlowReceiver(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		acct := storetest.MustAccount(t, s, storetest.Name("acme "))
+		contact := storetest.MustContact(t, s, acct.ID, "Zoë", "zoe@example.com", "")
+		c, err := s.CreateCase(ctx, acct.ID, store.NewCase{ContactID: contact.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow := &blockingReceiver{release: make(chan struct{})}
+		var once sync.Once
+		release := func() { once.Do(func() { close(slow.release) }) }
+		steady := &receiver{status: http.StatusOK}
+		// The slow subscription is made first, so that its head comes first
+		// in the claim.
+		for _, h := range []http.Handler{slow, steady} {
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			if _, err := s.CreateWebhook(ctx, acct.ID, store.NewWebhook{URL: srv.URL, Format: models.FormatStandard,
+				Secret: "whsec_c2VjcmV0"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(release) // before the servers close: they wait for their requests
+		sender := delivery.NewWebhookSender(delivery.WebhookSenderOptions{AllowPrivate: true, Timeout: 5 * time.Minute})
+		w := delivery.NewWebhookWorker(s, testRenderer{}, sender,
+			delivery.Config{Workers: 1, Batch: 10, PollEvery: time.Hour, SendTimeout: 5 * time.Minute, Lease: time.Hour}, nil)
+		runCtx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.Run(runCtx) }()
+		t.Cleanup(func() {
+			release()
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+		if _, err := s.AddMessage(ctx, acct.ID, c.ID, store.NewMessage{Sender: models.SenderContact, Kind: models.KindMessage,
+			Text: "hello"}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the slow receiver's request", func() bool { return slow.arrived() == 1 })
+		waitFor(t, "the steady receiver's event while the slow one holds its request", func() bool {
+			return len(steady.requests()) == 1
+		})
+		release()
+		checkReceived(t, steady.requests(), 1)
+	})
+}

@@ -371,43 +371,77 @@ func (r *runner[J, R]) loop(ctx context.Context, log *slog.Logger, woken bool) {
 	}
 }
 
-// sendBatch sends the claimed rows one after another. It stops early, giving
-// the rest back, when ctx is done or when the lease would run out during the
-// next send (the batch can take longer than the lease when sends are slow).
-// With group set, a row whose queue had a row not sent earlier in the batch
-// is given back unsent. With settle set, the outcomes are recorded when the
-// batch ends, before the rest is given back.
+// sendBatch sends the claimed rows one after another, or, with group set,
+// each queue's rows one after another and up to queuesAtOnce queues side by
+// side, so that a slow receiver holds up only its own queue. A queue stops
+// early, giving the rest of its rows back, when ctx is done, when the lease
+// would run out during its next send (a batch can take longer than the
+// lease when sends are slow), or once one of its rows is not sent: its
+// later rows wait for that one's retry, in order. With settle set, the
+// outcomes are recorded when the batch ends, before the rest is given back.
 func (r *runner[J, R]) sendBatch(ctx context.Context, log *slog.Logger, batch []J, leaseEnd time.Time) {
 	var (
-		held map[int64]bool // queues with a row not sent in this batch
+		mu   sync.Mutex // guards back and outs while queues send
 		back []J
 		outs []outcome[J, R]
-		keep *[]outcome[J, R]
 	)
-	if r.settle != nil {
-		keep = &outs
-	}
-	for i, j := range batch {
-		if ctx.Err() != nil || time.Until(leaseEnd) < r.cfg.SendTimeout {
-			back = append(back, batch[i:]...)
-			break
+	// send sends rows in order until one is not sent (in a queue) or the
+	// batch must stop, and gives it the outcomes and the rows left.
+	send := func(rows []J, inQueue bool) {
+		var (
+			mine []outcome[J, R]
+			keep *[]outcome[J, R]
+			left []J
+		)
+		if r.settle != nil {
+			keep = &mine
 		}
-		if r.group != nil && held[r.group(j)] {
-			back = append(back, j)
-			continue
-		}
-		if !r.deliver(ctx, log, j, leaseEnd, keep) && r.group != nil {
-			if held == nil {
-				held = map[int64]bool{}
+		for i, j := range rows {
+			if ctx.Err() != nil || time.Until(leaseEnd) < r.cfg.SendTimeout {
+				left = rows[i:]
+				break
 			}
-			held[r.group(j)] = true
+			if !r.deliver(ctx, log, j, leaseEnd, keep) && inQueue {
+				left = rows[i+1:]
+				break
+			}
 		}
+		mu.Lock()
+		outs = append(outs, mine...)
+		back = append(back, left...)
+		mu.Unlock()
+	}
+	if r.group == nil {
+		send(batch, false)
+	} else {
+		var order []int64
+		queues := map[int64][]J{}
+		for _, j := range batch {
+			g := r.group(j)
+			if _, ok := queues[g]; !ok {
+				order = append(order, g)
+			}
+			queues[g] = append(queues[g], j)
+		}
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, queuesAtOnce)
+		for _, g := range order {
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				send(queues[g], true)
+			})
+		}
+		wg.Wait()
 	}
 	if len(outs) > 0 {
 		r.record(ctx, log, leaseEnd, func(rctx context.Context) error { return r.settle(rctx, outs) })
 	}
 	r.giveBack(ctx, log, back)
 }
+
+// queuesAtOnce bounds the queues one batch sends to side by side.
+const queuesAtOnce = 16
 
 // outcome is how one row's send ended, kept for settle: err is nil when it
 // was sent (with res at at); otherwise reason and retryAt are as failed
