@@ -202,6 +202,33 @@ func (rc *receiver) requests() []received {
 	return append([]received(nil), rc.got...)
 }
 
+// mustWebhookCase returns a new account with a case of a new contact, for
+// the worker's tests to write messages into.
+func mustWebhookCase(tb testing.TB, s *store.Store) (models.Account, store.CaseView) {
+	tb.Helper()
+	acct := storetest.MustAccount(tb, s, storetest.Name("acme "))
+	contact := storetest.MustContact(tb, s, acct.ID, "Zoë", "zoe@example.com", "")
+	c, err := s.CreateCase(tb.Context(), acct.ID, store.NewCase{ContactID: contact.ID})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return acct, c
+}
+
+// mustSubscribe serves h until the test ends and subscribes the account to
+// it in the standard format, with every event.
+func mustSubscribe(tb testing.TB, s *store.Store, accountID int64, h http.Handler) models.Webhook {
+	tb.Helper()
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	w, err := s.CreateWebhook(tb.Context(), accountID, store.NewWebhook{URL: srv.URL, Format: models.FormatStandard,
+		Secret: "whsec_c2VjcmV0"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
 // runWebhookWorker runs a webhook worker over s until the test ends. Its
 // clock runs two hours behind, so each retry is due at once: the tests
 // check what is sent, not the waits (TestWebhookRetry does). A claim takes
@@ -259,21 +286,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestWebhookWorker_Run(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		acct := storetest.MustAccount(t, s, storetest.Name("acme "))
-		contact := storetest.MustContact(t, s, acct.ID, "Zoë", "zoe@example.com", "")
-		c, err := s.CreateCase(ctx, acct.ID, store.NewCase{ContactID: contact.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		subscribe := func(t *testing.T, rc *receiver) models.Webhook {
-			srv := httptest.NewServer(rc)
-			t.Cleanup(srv.Close)
-			w, err := s.CreateWebhook(ctx, acct.ID, store.NewWebhook{URL: srv.URL, Format: models.FormatStandard, Secret: "whsec_c2VjcmV0"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return w
-		}
+		acct, c := mustWebhookCase(t, s)
+		subscribe := func(t *testing.T, rc *receiver) models.Webhook { return mustSubscribe(t, s, acct.ID, rc) }
 		write := func(t *testing.T, n int) {
 			for i := range n {
 				if _, err := s.AddMessage(ctx, acct.ID, c.ID, store.NewMessage{Sender: models.SenderContact, Kind: models.KindMessage,
@@ -381,18 +395,9 @@ func checkReceived(t *testing.T, got []received, n int) {
 func TestWebhookWorker_WakesOnCommit(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		acct := storetest.MustAccount(t, s, storetest.Name("acme "))
-		contact := storetest.MustContact(t, s, acct.ID, "Zoë", "zoe@example.com", "")
-		c, err := s.CreateCase(ctx, acct.ID, store.NewCase{ContactID: contact.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
+		acct, c := mustWebhookCase(t, s)
 		rc := &receiver{status: http.StatusOK}
-		srv := httptest.NewServer(rc)
-		defer srv.Close()
-		if _, err := s.CreateWebhook(ctx, acct.ID, store.NewWebhook{URL: srv.URL, Format: models.FormatStandard, Secret: "whsec_c2VjcmV0"}); err != nil {
-			t.Fatal(err)
-		}
+		mustSubscribe(t, s, acct.ID, rc)
 		runWebhookWorker(t, s, time.Hour)
 		for i := range 3 {
 			if _, err := s.AddMessage(ctx, acct.ID, c.ID, store.NewMessage{Sender: models.SenderContact, Kind: models.KindMessage,
@@ -437,26 +442,15 @@ func (rc *blockingReceiver) arrived() int {
 func TestWebhookWorker_SlowReceiver(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		acct := storetest.MustAccount(t, s, storetest.Name("acme "))
-		contact := storetest.MustContact(t, s, acct.ID, "Zoë", "zoe@example.com", "")
-		c, err := s.CreateCase(ctx, acct.ID, store.NewCase{ContactID: contact.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
+		acct, c := mustWebhookCase(t, s)
 		slow := &blockingReceiver{release: make(chan struct{})}
 		var once sync.Once
 		release := func() { once.Do(func() { close(slow.release) }) }
 		steady := &receiver{status: http.StatusOK}
 		// The slow subscription is made first, so that its head comes first
 		// in the claim.
-		for _, h := range []http.Handler{slow, steady} {
-			srv := httptest.NewServer(h)
-			t.Cleanup(srv.Close)
-			if _, err := s.CreateWebhook(ctx, acct.ID, store.NewWebhook{URL: srv.URL, Format: models.FormatStandard,
-				Secret: "whsec_c2VjcmV0"}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		mustSubscribe(t, s, acct.ID, slow)
+		mustSubscribe(t, s, acct.ID, steady)
 		t.Cleanup(release) // before the servers close: they wait for their requests
 		sender := delivery.NewWebhookSender(delivery.WebhookSenderOptions{AllowPrivate: true, Timeout: 5 * time.Minute})
 		w := delivery.NewWebhookWorker(s, testRenderer{}, sender,

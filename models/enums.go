@@ -47,6 +47,11 @@ const (
 	ChannelOffline Channel = "offline"
 )
 
+// Channels returns every channel, in the order lists show them.
+func Channels() []Channel {
+	return []Channel{ChannelChat, ChannelEmail, ChannelSMS, ChannelOffline}
+}
+
 // Valid reports whether c is one of the known channels.
 func (c Channel) Valid() bool {
 	switch c {

@@ -84,16 +84,16 @@ func (s *Store) UnreadCounts(ctx context.Context, accountID int64) (UnreadCounts
 
 // unreadCounts is UnreadCounts with the cap limit.
 func (s *Store) unreadCounts(ctx context.Context, accountID int64, limit int) (UnreadCounts, error) {
-	unreadChannels := [...]models.Channel{models.ChannelChat, models.ChannelEmail, models.ChannelSMS, models.ChannelOffline}
-	parts := make([]string, len(unreadChannels))
-	args := make([]any, 0, 3*len(unreadChannels))
-	for i, ch := range unreadChannels {
+	channels := models.Channels()
+	parts := make([]string, len(channels))
+	args := make([]any, 0, 3*len(channels))
+	for i, ch := range channels {
 		// The LIMIT inside is the cap: the count stops reading there.
 		parts[i] = fmt.Sprintf(`(SELECT count(*) FROM (SELECT 1 FROM cases
 			WHERE account_id = ? AND channel = ? AND unread LIMIT ?) u%d)`, i)
 		args = append(args, accountID, ch, limit)
 	}
-	var n [len(unreadChannels)]int
+	n := make([]int, len(channels))
 	dest := make([]any, len(n))
 	for i := range n {
 		dest[i] = &n[i]
@@ -103,7 +103,7 @@ func (s *Store) unreadCounts(ctx context.Context, accountID int64, limit int) (U
 		return UnreadCounts{}, wrap("unread counts", err)
 	}
 	out := UnreadCounts{ByChannel: make(map[models.Channel]int, len(n)), Cap: limit}
-	for i, ch := range unreadChannels {
+	for i, ch := range channels {
 		out.ByChannel[ch] = n[i]
 	}
 	return out, nil

@@ -60,7 +60,7 @@ func newUnreadData(u store.UnreadCounts) unreadData {
 		return strconv.Itoa(n)
 	}
 	d := unreadData{Total: text(u.Total())}
-	for _, ch := range channels {
+	for _, ch := range models.Channels() {
 		n := u.ByChannel[ch]
 		d.Channels = append(d.Channels, unreadChannel{Channel: ch, Count: text(n), None: n == 0})
 	}

@@ -48,7 +48,7 @@ var funcs = template.FuncMap{
 	"at":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"statuses": func() []models.CaseStatus { return statuses },
-	"channels": func() []models.Channel { return channels },
+	"channels": models.Channels,
 	"agentName": func(a *models.Agent) string {
 		if a == nil {
 			return ""
@@ -63,7 +63,6 @@ var funcs = template.FuncMap{
 }
 
 var statuses = []models.CaseStatus{models.StatusNew, models.StatusOpen, models.StatusPending, models.StatusOnHold, models.StatusClosed}
-var channels = []models.Channel{models.ChannelChat, models.ChannelEmail, models.ChannelSMS, models.ChannelOffline}
 
 // addresses returns a stored address list (a JSON array of strings) as
 // comma-separated text; text that is no such array is returned as it is.
