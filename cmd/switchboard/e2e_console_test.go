@@ -241,8 +241,8 @@ func TestE2E_Console(t *testing.T) {
 				t.Fatalf("browser script failed after %d steps %q: %s\nconsole errors: %q\nstderr: %s\nserver log:\n%s",
 					len(res.Steps), res.Steps, res.Error, res.ConsoleErrors, errOut.String(), s.logs.String())
 			}
-			if len(res.Steps) != 14 {
-				t.Errorf("browser script ran steps %q, want 14", res.Steps)
+			if len(res.Steps) != 15 {
+				t.Errorf("browser script ran steps %q, want 15", res.Steps)
 			}
 			t.Logf("the HelpCrunch message showed in the open inbox after %d ms", res.LiveMs)
 

@@ -13,7 +13,34 @@
     if (e.detail.xhr.status === 401) { window.location.assign("/console/login"); }
   });
 
-  function refresh() { if (window.htmx) { window.htmx.trigger(body, "sbrefresh"); } }
+  // The parts that read themselves again on a refresh (#messages, #rows,
+  // #unread) replace themselves (hx-swap="outerHTML"). A refresh that came
+  // while a part's request was in flight would be queued on the element the
+  // answer replaces, and one that came between the swap and the settle would
+  // find the new element not yet listening: either way it would be lost, and
+  // the page would show the change only at the next one. So a refresh waits
+  // while any part is busy and goes out once all have settled.
+  var busy = 0;
+  var held = false;
+  function isPart(d) {
+    var el = d && (d.target || d.elt);
+    return !!el && el.getAttribute && el.getAttribute("hx-trigger") === "sbrefresh from:body";
+  }
+  function refresh() {
+    if (!window.htmx) { return; }
+    if (busy > 0) { held = true; return; }
+    window.htmx.trigger(body, "sbrefresh");
+  }
+  function settled() {
+    busy = Math.max(0, busy - 1);
+    if (busy === 0 && held) { held = false; refresh(); }
+  }
+  body.addEventListener("htmx:beforeRequest", function (e) { if (isPart(e.detail)) { busy++; } });
+  // A successful answer is swapped in and settles; any other ends here.
+  body.addEventListener("htmx:afterSettle", function (e) { if (isPart(e.detail)) { settled(); } });
+  body.addEventListener("htmx:afterRequest", function (e) {
+    if (isPart(e.detail) && !e.detail.successful) { settled(); }
+  });
 
   if (body.dataset.live === "1" && window.EventSource) {
     var es = new EventSource("/console/events");

@@ -51,6 +51,17 @@ async function waitForUnread(page, channel, total, inChannel) {
   }
 }
 
+// postHelpCrunchMessage posts text as a message in chat
+// through HelpCrunch's API.
+async function postHelpCrunchMessage(base, chat, text) {
+  const res = await fetch(base + "/v1/messages", {
+    method: "POST",
+    headers: { "Authorization": "Bearer " + env("TOKEN"), "Content-Type": "application/json" },
+    body: JSON.stringify({ chat: Number(chat), text: text, type: "message" }),
+  });
+  if (res.status !== 200) throw new Error("POST /v1/messages: " + res.status + " " + (await res.text()));
+}
+
 async function main() {
   const base = env("BASE_URL");
   const timeout = Number(env("TIMEOUT_MS", "30000"));
@@ -74,6 +85,18 @@ async function main() {
     await context.route((url) => !url.href.startsWith(base), (route) => {
       result.consoleErrors.push("external request: " + route.request().url());
       return route.abort();
+    });
+    // The test counts the "refresh" events each page's stream receives (the
+    // page's own script is untouched: this wraps the browser's EventSource).
+    await context.addInitScript(() => {
+      const Native = window.EventSource;
+      window.__refreshes = 0;
+      window.EventSource = function (url, opts) {
+        const es = new Native(url, opts);
+        es.addEventListener("refresh", () => { window.__refreshes++; });
+        return es;
+      };
+      window.EventSource.prototype = Native.prototype;
     });
     const page = await context.newPage();
     page.on("console", (m) => { if (m.type() === "error") result.consoleErrors.push(page.url() + ": " + m.text()); });
@@ -126,12 +149,7 @@ async function main() {
     // open inbox and counts it unread again, without a reload (the marker
     // set on this document stays).
     const text = "Where is my parcel? " + Date.now();
-    const res = await fetch(base + "/v1/messages", {
-      method: "POST",
-      headers: { "Authorization": "Bearer " + env("TOKEN"), "Content-Type": "application/json" },
-      body: JSON.stringify({ chat: Number(caseId), text: text, type: "message" }),
-    });
-    if (res.status !== 200) throw new Error("POST /v1/messages: " + res.status + " " + (await res.text()));
+    await postHelpCrunchMessage(base, caseId, text);
     const posted = Date.now();
     await page.waitForSelector(`#rows tr:first-child[data-case="${caseId}"] >> text=${text}`);
     // How long the message took to show (a figure for the log: the wait
@@ -154,6 +172,40 @@ async function main() {
     await page.goto(base + "/console/cases/" + caseId);
     await page.waitForSelector(`#messages >> text=${text}`);
     step("case opened from the keyboard, the HelpCrunch message in it; back in the inbox, its unread count down");
+
+    // A change told while the messages are being read again is not lost.
+    // The first of two HelpCrunch messages makes the page read its
+    // messages; the test holds that read's answer (as the server gave it,
+    // without the second message) until the page's stream has told it of
+    // another change, then lets it in: the page reads again and shows the
+    // second message.
+    await page.waitForSelector("body[data-stream='open']", { state: "attached" });
+    await page.waitForFunction(() => !document.querySelector(".htmx-request, .htmx-settling"));
+    const messagesURL = base + "/console/cases/" + caseId + "/messages";
+    let release;
+    const released = new Promise((r) => { release = r; });
+    let answered;
+    const heldRead = new Promise((r) => { answered = r; });
+    let hold = true;
+    await page.route(messagesURL, async (route) => {
+      if (!hold) return route.continue();
+      hold = false;
+      const response = await route.fetch();
+      answered();
+      await released;
+      await route.fulfill({ response });
+    });
+    const first = "First of two " + Date.now();
+    await postHelpCrunchMessage(base, caseId, first);
+    await heldRead;
+    const told = await page.evaluate(() => window.__refreshes);
+    const second = "Second of two " + Date.now();
+    await postHelpCrunchMessage(base, caseId, second);
+    await page.waitForFunction((n) => window.__refreshes > n, told, { polling: 50 });
+    release();
+    await page.waitForSelector(`#messages >> text=${second}`);
+    await page.unroute(messagesURL);
+    step("a change told while the messages were being read is shown once that read is in");
 
     // Reply by chat: r focuses the reply, Ctrl+Enter sends it.
     const reply = "It left our warehouse today " + Date.now();
