@@ -87,6 +87,11 @@ func (s *Store) markApplied(ctx context.Context, tx *gorm.DB) error {
 // of it ("transaction has already been committed or rolled back",
 // "interrupted"): a client that hung up is not a server error.
 func (s *Store) retrying(ctx context.Context, txn func() error) error {
+	return s.retryingOn(ctx, retryable, txn)
+}
+
+// retryingOn is retrying, running txn again on the errors again accepts.
+func (s *Store) retryingOn(ctx context.Context, again func(error) bool, txn func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := txn()
 		switch {
@@ -94,7 +99,7 @@ func (s *Store) retrying(ctx context.Context, txn func() error) error {
 			return nil
 		case ctx.Err() != nil:
 			return fmt.Errorf("%w (%v)", ctx.Err(), err)
-		case !retryable(err) || attempt == maxWriteAttempts:
+		case !again(err) || attempt == maxWriteAttempts:
 			return err
 		}
 		// 1 to 4 ms, then 2 to 8, then 4 to 16: the other transaction has

@@ -94,8 +94,9 @@ type ChatUpload struct {
 // transaction and returns the ids of their cases in the order of items. It
 // returns FieldErrors naming every bad item field (with reasons: required,
 // not found, combination, time), ErrUnavailable when the database is down,
-// ErrConflict when another upload took an ext_id meanwhile, and the
-// context's error when it ends first; nothing is written on any error. An
+// ErrConflict when other uploads kept taking its ext_ids meanwhile (it runs
+// again after each, up to four times in all), and the context's error when
+// it ends first; nothing is written on any error. An
 // empty message adds the case without a visitor message. Resending an ext_id
 // replaces the case's visitor message and keeps the agents' replies.
 func (s *Store) UploadOfflineMessages(ctx context.Context, accountID int64, items []OfflineUpload) ([]int64, error) {

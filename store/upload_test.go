@@ -1004,3 +1004,89 @@ func TestStore_UploadNewVisitorSession(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_UploadOfflineMessages_ExtIDRace checks, on PostgreSQL, an upload
+// racing another writer of its ext_id: the other transaction has written
+// the case but not committed when the upload reads the account's ext_ids,
+// so the upload's own write of that case waits on the unique index and
+// fails once the other commits. The upload runs again and resends over the
+// case the other wrote, as if the two had come one after the other, instead
+// of answering ErrConflict.
+func TestStore_UploadOfflineMessages_ExtIDRace(t *testing.T) {
+	s := storetest.MustOpen(t, store.Postgres)
+	f := mustUploadFixture(t, s)
+	ctx := t.Context()
+	db, err := s.GORM().DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	holder, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback()
+	var pid, caseID int64
+	if err := holder.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.QueryRowContext(ctx, `INSERT INTO cases (account_id, contact_id, channel, status, initiator, subject,
+			unread, started_at, ext_id, form_name, created_at, updated_at)
+		VALUES ($1, $2, 'offline', 'new', 'contact', 'first', true, $3, 'race-1', '', now(), now()) RETURNING id`,
+		f.acct.ID, f.known.ID, f.t0).Scan(&caseID); err != nil {
+		t.Fatal(err)
+	}
+
+	type result struct {
+		ids []int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ids, err := s.UploadOfflineMessages(ctx, f.acct.ID, []store.OfflineUpload{{
+			ReceivedAt: f.t0.Add(time.Hour), Contact: store.UploadContact{Email: "race@example.com"},
+			Message: "sent twice", ExtID: ptr("race-1"), Source: store.UploadSource{SiteID: &f.site.ID},
+		}})
+		done <- result{ids, err}
+	}()
+	// Commit the other writer only once the upload waits on it, so that the
+	// upload has read the ext_ids before the case was there.
+	for waiting := false; !waiting; {
+		select {
+		case r := <-done:
+			t.Fatalf("the upload ended before it waited on the other writer: %v, %v", r.ids, r.err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		var n int64
+		if err := s.GORM().Raw(`SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))`, pid).
+			Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		waiting = n > 0
+	}
+	if err := holder.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("upload racing another writer of its ext_id: %v", r.err)
+	}
+	if len(r.ids) != 1 || r.ids[0] != caseID {
+		t.Fatalf("upload ids = %v, want [%d] (the case the other writer committed)", r.ids, caseID)
+	}
+	var n int64
+	if err := s.GORM().Raw(`SELECT count(*) FROM cases WHERE account_id = ? AND ext_id = 'race-1'`, f.acct.ID).Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.OfflineCase(ctx, f.acct.ID, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || d.Message != "sent twice" {
+		t.Errorf("after the race: %d cases with the ext_id, the case's message %q; want 1 and %q", n, d.Message, "sent twice")
+	}
+}
