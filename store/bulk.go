@@ -55,12 +55,12 @@ type idRequest struct {
 // because COPY is not a database/sql statement: it needs the pgx connection
 // under the transaction, which only (*sql.Conn).Raw hands out.
 func (s *Store) inUploadTx(ctx context.Context, fn func(tx *gorm.DB, w rowWriter) error) error {
-	// An upload reads which of its ext_ids and contacts the account has,
-	// then writes the rest. Another upload's transaction that wrote one of
-	// them meanwhile makes this one's write fail on the unique index once
-	// it commits: run again, the upload finds that row and resends over it
-	// (or uses that contact), as if the two had come one after the other.
-	// On SQLite the write lock already orders them.
+	// An upload reads which of its ext_ids (of cases, of visitor sessions)
+	// the account has, then writes the rest. Another transaction that wrote
+	// one of them meanwhile makes this one's write fail on the unique index
+	// once it commits: run again, the upload finds that row and resends
+	// over it, as if the two had come one after the other. On SQLite the
+	// write lock already orders them.
 	again := retryable
 	if s.backend == Postgres {
 		again = func(err error) bool { return retryable(err) || errors.Is(err, gorm.ErrDuplicatedKey) }
