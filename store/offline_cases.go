@@ -106,10 +106,10 @@ func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, siz
 		return s.deepOfflinePage(ctx, accountID, offset, limit)
 	}
 	// On SQLite (in the process: no round trips to save) a deep page is
-	// two statements and no transaction: the day counts, then the page. A transaction (BEGIN and COMMIT) would double the
-	// round trips for one snapshot of both, and a case written between the
-	// two only shifts the page by its row, as one written between two
-	// pages' requests does.
+	// two statements and no transaction: the day counts, then the page. A
+	// transaction would cost its BEGIN and COMMIT for one snapshot of
+	// both, and a case written between the two only shifts the page by its
+	// row, as one written between two pages' requests does.
 	db := s.db.WithContext(ctx)
 	before, skip, ok, err := pageStart(db, accountID, models.ChannelOffline, offset)
 	if err != nil || !ok {
@@ -138,7 +138,8 @@ func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, siz
 // statement on one generic plan. With the skip bound as a parameter it
 // planned every call for its value instead, which took longer than
 // running the page (0.85 ms against 0.57 ms at 1M cases; issue 22).
-// Past the last case the day is NULL, and so is the page.
+// It returns the page's rows, none past the last case (the day is then
+// NULL), or the database's error.
 func (s *Store) deepOfflinePage(ctx context.Context, accountID, offset int64, limit string) ([]OfflineCase, error) {
 	rows, err := scanAll(s.db.WithContext(ctx).Raw(`WITH start AS (
 			SELECT day, ? - (upto - n) AS skip FROM (
