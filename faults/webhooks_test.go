@@ -160,6 +160,29 @@ func (r *hookReceiver) requests() []hookRequest {
 	return out
 }
 
+// answered returns how many requests the receiver answered with code.
+func (r *hookReceiver) answered(code int) int {
+	n := 0
+	for _, rec := range r.requests() {
+		if rec.code == code {
+			n++
+		}
+	}
+	return n
+}
+
+// mustFailedAttempts returns how many of the subscription's deliveries
+// wait for a retry after a failed attempt.
+func mustFailedAttempts(t *testing.T, st *store.Store, hook int64) int64 {
+	t.Helper()
+	var n int64
+	if err := st.GORM().Model(&models.WebhookDelivery{}).Where("webhook_id = ? AND status = ? AND attempts > 0",
+		hook, models.DeliveryQueued).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // accepted returns the message ids whose message.created event the
 // subscription path got with a 200.
 func (r *hookReceiver) accepted(path string) map[int64]bool {
@@ -391,14 +414,24 @@ func TestFaults_WebhookReceiverDownUnderLoad(t *testing.T) {
 	load := startWrites(s, token, chat, 3, 50*time.Millisecond)
 	waitFor(t, "the first events to be accepted", time.Minute, func() bool { return len(rcv.accepted("hook")) >= 20 })
 
+	// Each phase lasts its length and, since the retries' waits are drawn
+	// with jitter, until the server has met it: an attempt refused, then a
+	// request answered 503. No assertion below rests on when a retry falls.
+	st := storetest.MustOpenURL(t, dbURL)
 	downAt := time.Now()
 	rcv.down()
 	t.Logf("receiver down (refusing connections) after %d events accepted", len(rcv.accepted("hook")))
 	time.Sleep(refused) // the fault's length, not a synchronization
+	waitFor(t, "an attempt to fail while the receiver refuses connections", deliveryDeadline, func() bool {
+		return mustFailedAttempts(t, st, hook) > 0
+	})
 	rcv.mode.Store(answer503)
 	rcv.mustUp(t)
 	t.Logf("receiver answering 503 after %v", time.Since(downAt).Round(time.Millisecond))
-	time.Sleep(unavailable)
+	unavailableAt := time.Now()
+	time.Sleep(unavailable) // the fault's length, not a synchronization
+	waitFor(t, "a retry to be answered 503", deliveryDeadline, func() bool { return rcv.answered(http.StatusServiceUnavailable) > 0 })
+	t.Logf("first 503 answered; receiver answering 503 for %v", time.Since(unavailableAt).Round(time.Millisecond))
 	rcv.mode.Store(answerOK)
 	back := time.Now()
 	t.Logf("receiver answering 200 after %v", back.Sub(downAt).Round(time.Millisecond))
@@ -418,18 +451,9 @@ func TestFaults_WebhookReceiverDownUnderLoad(t *testing.T) {
 	t.Logf("every event accepted %v after the receiver was back", time.Since(back).Round(time.Millisecond))
 
 	reqs := rcv.requests()
-	n503 := 0
-	for _, rec := range reqs {
-		if rec.code == http.StatusServiceUnavailable {
-			n503++
-		}
-	}
-	if n503 == 0 {
-		t.Error("no request was answered 503: the fault did not happen")
-	}
+	n503 := rcv.answered(http.StatusServiceUnavailable)
 	requests, events, repeats := checkDeliveries(t, reqs, "hook", true)
 	t.Logf("%d requests (%d answered 503), %d events accepted, %d repeated deliveries", requests, n503, events, repeats)
-	st := storetest.MustOpenURL(t, dbURL)
 	mustAllSent(t, st, hook, rcv, "hook")
 	// The refused connections leave no trace at the receiver: the
 	// deliveries' attempts show the retries.
