@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"switchboard/models"
@@ -20,7 +21,7 @@ type Twilio struct {
 	endpoint       string
 	accountSID     string
 	authToken      string
-	statusCallback string
+	statusCallback *url.URL
 	client         *http.Client
 }
 
@@ -32,7 +33,8 @@ type TwilioOptions struct {
 	Client *http.Client
 	// StatusCallback, when set, is the absolute http(s) URL the provider is
 	// asked to post each SMS's status changes to (its delivery receipts):
-	// the server's /switchboard/v1/inbound/sms/status.
+	// the server's /switchboard/v1/inbound/sms/status. Each SMS's callback
+	// names its delivery in the query (see CallbackDelivery).
 	StatusCallback string
 }
 
@@ -52,11 +54,13 @@ func NewTwilio(baseURL, accountSID, authToken string, opts TwilioOptions) (*Twil
 	if accountSID == "" || authToken == "" {
 		return nil, errors.New("sms provider: account SID and auth token are required")
 	}
+	var callback *url.URL
 	if cb := opts.StatusCallback; cb != "" {
-		u, err := url.Parse(cb)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+		cu, err := url.Parse(cb)
+		if err != nil || (cu.Scheme != "http" && cu.Scheme != "https") || cu.Host == "" || cu.Fragment != "" {
 			return nil, fmt.Errorf("sms status callback %q: must be an absolute http or https URL", cb)
 		}
+		callback = cu
 	}
 	var c http.Client
 	if opts.Client != nil {
@@ -67,9 +71,42 @@ func NewTwilio(baseURL, accountSID, authToken string, opts TwilioOptions) (*Twil
 		endpoint:       strings.TrimSuffix(u.String(), "/") + "/2010-04-01/Accounts/" + url.PathEscape(accountSID) + "/Messages.json",
 		accountSID:     accountSID,
 		authToken:      authToken,
-		statusCallback: opts.StatusCallback,
+		statusCallback: callback,
 		client:         &c,
 	}, nil
+}
+
+// The query parameters of an SMS's status callback URL that name its
+// delivery.
+const (
+	callbackDeliveryParam  = "delivery"
+	callbackReferenceParam = "ref"
+)
+
+// callbackURL returns the status callback URL for the SMS of d: base with
+// the delivery's id and reference added to its query. The provider posts
+// its receipt to exactly this URL and signs it, query included, so a
+// receipt that comes before the send's answer has been recorded still
+// names its SMS.
+func callbackURL(base *url.URL, d models.Delivery) string {
+	u := *base
+	q := u.Query()
+	q.Set(callbackDeliveryParam, strconv.FormatInt(d.ID, 10))
+	q.Set(callbackReferenceParam, d.Reference)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// CallbackDelivery returns the delivery id and reference that a status
+// callback URL made by a Twilio sender carries in query, or 0 and "" when
+// it carries none (a receipt to a URL set by hand, or an older send).
+func CallbackDelivery(query url.Values) (id int64, reference string) {
+	id, err := strconv.ParseInt(query.Get(callbackDeliveryParam), 10, 64)
+	reference = query.Get(callbackReferenceParam)
+	if err != nil || id < 1 || reference == "" {
+		return 0, ""
+	}
+	return id, reference
 }
 
 // twilioAnswer is the part of the provider's JSON this client reads: sid on
@@ -95,8 +132,8 @@ func (t *Twilio) Send(ctx context.Context, o store.Outgoing) (string, error) {
 		return "", fmt.Errorf("%w: delivery %d has no idempotency reference", ErrPermanent, o.Delivery.ID)
 	}
 	form := url.Values{"To": {o.Message.SMSTo}, "From": {o.Message.SMSFrom}, "Body": {o.Message.Text}}
-	if t.statusCallback != "" {
-		form.Set("StatusCallback", t.statusCallback)
+	if t.statusCallback != nil {
+		form.Set("StatusCallback", callbackURL(t.statusCallback, o.Delivery))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -161,11 +162,16 @@ func TestNewTwilio(t *testing.T) {
 
 func TestTwilio_Send_StatusCallback(t *testing.T) {
 	const callback = "https://desk.example.com/switchboard/v1/inbound/sms/status"
+	o := sampleSMS()
 	tests := []struct {
 		name, callback string
+		// want is the StatusCallback the provider is given: the URL with
+		// the delivery's id and reference in its query ("" for none).
+		want string
 	}{
-		{"asked for when set", callback},
-		{"left out when not", ""},
+		{"asked for when set", callback, callback + "?delivery=9&ref=sb-sms-21-abcdef"},
+		{"a query of its own is kept", callback + "?tenant=a%20b", callback + "?delivery=9&ref=sb-sms-21-abcdef&tenant=a+b"},
+		{"left out when not", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,7 +180,7 @@ func TestTwilio_Send_StatusCallback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tw.Send(t.Context(), sampleSMS()); err != nil {
+			if _, err := tw.Send(t.Context(), o); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			reqs := fp.Requests()
@@ -183,15 +189,50 @@ func TestTwilio_Send_StatusCallback(t *testing.T) {
 			}
 			got, ok := reqs[0].Form["StatusCallback"]
 			switch {
-			case tt.callback == "" && ok:
+			case tt.want == "" && ok:
 				t.Errorf("StatusCallback %q sent without one configured", got)
-			case tt.callback != "" && (len(got) != 1 || got[0] != tt.callback):
-				t.Errorf("StatusCallback %q, want %q", got, tt.callback)
+			case tt.want != "" && (len(got) != 1 || got[0] != tt.want):
+				t.Errorf("StatusCallback %q, want %q", got, tt.want)
+			case tt.want != "":
+				// What the receipt's handler reads back from that URL.
+				u, err := url.Parse(got[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if id, ref := delivery.CallbackDelivery(u.Query()); id != o.Delivery.ID || ref != o.Delivery.Reference {
+					t.Errorf("CallbackDelivery = %d, %q; want %d, %q", id, ref, o.Delivery.ID, o.Delivery.Reference)
+				}
 			}
 			for _, k := range []string{"To", "From", "Body"} {
 				if len(reqs[0].Form[k]) != 1 {
 					t.Errorf("form %s = %q", k, reqs[0].Form[k])
 				}
+			}
+		})
+	}
+}
+
+func TestCallbackDelivery(t *testing.T) {
+	tests := []struct {
+		name, query string
+		id          int64
+		ref         string
+	}{
+		{"both", "delivery=12&ref=sb-sms-1-x", 12, "sb-sms-1-x"},
+		{"none", "", 0, ""},
+		{"no reference", "delivery=12", 0, ""},
+		{"no delivery", "ref=sb-sms-1-x", 0, ""},
+		{"a delivery that is no id", "delivery=12a&ref=sb-sms-1-x", 0, ""},
+		{"a delivery below 1", "delivery=0&ref=sb-sms-1-x", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := url.ParseQuery(tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id, ref := delivery.CallbackDelivery(q); id != tt.id || ref != tt.ref {
+				t.Errorf("CallbackDelivery(%q) = %d, %q; want %d, %q", tt.query, id, ref, tt.id, tt.ref)
 			}
 		})
 	}

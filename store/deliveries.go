@@ -148,11 +148,17 @@ func emailThreads(tx *gorm.DB, caseIDs []int64) (map[int64][]threadEntry, error)
 // provider's reference (an SMS id, an SMTP queue id or empty). attempt is the
 // Delivery.Attempts of the claim: if the lease ran out and another claim
 // took the row, the record is refused with ErrConflict and changes nothing.
+// A final status a provider's receipt gave the message first (delivered,
+// before the send's answer was recorded) stays.
 func (s *Store) DeliverySent(ctx context.Context, id int64, attempt int, providerRef string, at time.Time) error {
 	at = at.UTC().Truncate(time.Microsecond)
 	return s.recordDelivery(ctx, id, attempt, map[string]any{
 		"status": models.DeliverySent, "provider_ref": providerRef, "last_error": "",
-	}, map[string]any{"delivery_status": models.DeliverySent, "delivered_at": at, "failed_at": nil, "fail_reason": ""})
+	}, map[string]any{
+		"delivery_status": gorm.Expr("CASE WHEN delivery_status IN (?, ?, ?) THEN delivery_status ELSE ? END",
+			models.DeliveryDelivered, models.DeliveryUndelivered, models.DeliveryFailed, models.DeliverySent),
+		"delivered_at": at, "failed_at": nil, "fail_reason": "",
+	})
 }
 
 // DeliveryFailed records a failed attempt of a claimed delivery. With retryAt

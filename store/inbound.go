@@ -630,24 +630,59 @@ func checkOptOut(tx *gorm.DB, accountID int64, number string) error {
 		"%s has opted out of this account's SMS (it texted STOP); it must text START before it can be sent to again", number)}}
 }
 
-// SMSReceipt records a provider's delivery receipt for the SMS it knows as
-// sid: DeliveryDelivered, or DeliveryUndelivered or DeliveryFailed with the
-// provider's reason. A receipt that says less than the SMS's state already
-// does (a late "sent" after "delivered", a second final word) changes
-// nothing; other statuses are accepted and ignored. It returns the result
+// InboundReceipt is a provider's delivery receipt (status callback) for an
+// SMS sent.
+type InboundReceipt struct {
+	// SID is the provider's id of the SMS.
+	SID string
+	// DeliveryID and Reference name the delivery the receipt is about when
+	// the callback's URL carries them (the sender asks for receipts at a URL
+	// with both): a receipt can arrive before the worker has stored SID
+	// from the provider's answer to the send. Both must match.
+	DeliveryID int64
+	Reference  string
+	// Status is DeliveryDelivered, DeliveryUndelivered or DeliveryFailed;
+	// any other changes nothing.
+	Status models.DeliveryStatus
+	// Reason is the provider's reason for a failure.
+	Reason string
+}
+
+// SMSReceipt records a provider's delivery receipt for an SMS sent:
+// DeliveryDelivered, or DeliveryUndelivered or DeliveryFailed with the
+// provider's reason. The SMS is the one whose send stored r.SID or, when
+// none did yet, the delivery r.DeliveryID with r.Reference, which then
+// keeps r.SID. A receipt that says less than the SMS's state already does
+// (a late "sent" after "delivered", a second final word) changes nothing;
+// other statuses are accepted and ignored. It returns the result
 // (InboundDuplicate when nothing changed) and ErrNotFound when no SMS sent
-// has that sid.
-func (s *Store) SMSReceipt(ctx context.Context, sid string, status models.DeliveryStatus, reason string) (InboundResult, error) {
-	sid = strings.TrimSpace(sid)
+// has that sid or delivery.
+func (s *Store) SMSReceipt(ctx context.Context, r InboundReceipt) (InboundResult, error) {
+	sid, status := strings.TrimSpace(r.SID), r.Status
 	if sid == "" || !storable(sid) {
 		return InboundResult{}, FieldErrors{{Field: "sid", Reason: ReasonRequired, Message: "a receipt needs the provider's message id"}}
 	}
-	reason = inboundLine(reason, models.MaxReasonLen)
+	reason := inboundLine(r.Reason, models.MaxReasonLen)
+	byDelivery := r.DeliveryID > 0 && r.Reference != "" && storable(r.Reference)
 	var res InboundResult
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
 		var ds []models.Delivery
 		if err := tx.Where("provider_ref = ? AND kind = ?", sid, models.InboxSMS).Order("id DESC").Limit(1).Find(&ds).Error; err != nil {
 			return err
+		}
+		if len(ds) == 0 && byDelivery {
+			if err := tx.Where("id = ? AND reference = ? AND kind = ?", r.DeliveryID, r.Reference, models.InboxSMS).
+				Limit(1).Find(&ds).Error; err != nil {
+				return err
+			}
+			// The send's answer is not recorded yet: the sid is kept now,
+			// so that the provider's later receipts find the SMS by it.
+			if len(ds) == 1 && ds[0].ProviderRef == "" {
+				if err := tx.Model(&models.Delivery{}).Where("id = ? AND provider_ref = ''", ds[0].ID).
+					Update("provider_ref", sid).Error; err != nil {
+					return err
+				}
+			}
 		}
 		if len(ds) == 0 {
 			return fmt.Errorf("sms %s: %w", sid, ErrNotFound)

@@ -544,7 +544,7 @@ func TestStore_SMSReceipt(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				before := lastSeq(t, s, f.acct.ID)
-				res, err := s.SMSReceipt(ctx, tc.sid, tc.status, tc.reason)
+				res, err := s.SMSReceipt(ctx, store.InboundReceipt{SID: tc.sid, Status: tc.status, Reason: tc.reason})
 				if err != nil || res.Outcome != tc.outcome || res.MessageID != tc.msg {
 					t.Fatalf("SMSReceipt = %+v, %v; want %s of message %d", res, err, tc.outcome, tc.msg)
 				}
@@ -561,9 +561,111 @@ func TestStore_SMSReceipt(t *testing.T) {
 		if m, _ := status(failed.ID); m.FailReason != "error 30003" || m.FailedAt == nil {
 			t.Errorf("undelivered message: reason %q, failed at %v", m.FailReason, m.FailedAt)
 		}
-		if _, err := s.SMSReceipt(ctx, "SMzzz", models.DeliveryDelivered, ""); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.SMSReceipt(ctx, store.InboundReceipt{SID: "SMzzz", Status: models.DeliveryDelivered}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("receipt of an unknown sid: %v, want ErrNotFound", err)
 		}
+	})
+}
+
+// TestStore_SMSReceipt_BeforeSent checks receipts that reach the store
+// before the worker has recorded the send's answer (the provider may post
+// its status callback first): they find the SMS by the delivery named in
+// the callback's URL, keep its sid, and the worker's record of the send
+// that follows does not undo what they said.
+func TestStore_SMSReceipt_BeforeSent(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := mustOutboxFixture(t, s)
+		// claim queues an SMS and claims it, as the worker does before it
+		// posts to the provider.
+		claim := func(t *testing.T) store.Outgoing {
+			t.Helper()
+			if _, err := s.AddSMS(ctx, f.acct.ID, f.c.ID, f.sms(nil)); err != nil {
+				t.Fatal(err)
+			}
+			claimed, err := s.ClaimDeliveries(ctx, []models.InboxKind{models.InboxSMS}, 10, time.Minute)
+			if err != nil || len(claimed) != 1 {
+				t.Fatalf("claim: %v, %d", err, len(claimed))
+			}
+			if claimed[0].Delivery.Reference == "" {
+				t.Fatal("an SMS delivery without a reference")
+			}
+			return claimed[0]
+		}
+		state := func(t *testing.T, o store.Outgoing) (models.Message, models.Delivery) {
+			t.Helper()
+			var m models.Message
+			var d models.Delivery
+			if err := s.GORM().Take(&m, o.Message.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := s.GORM().Take(&d, o.Delivery.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			return m, d
+		}
+
+		t.Run("delivered, then the send's answer", func(t *testing.T) {
+			o := claim(t)
+			before := lastSeq(t, s, f.acct.ID)
+			res, err := s.SMSReceipt(ctx, store.InboundReceipt{SID: "SMearly1", DeliveryID: o.Delivery.ID,
+				Reference: o.Delivery.Reference, Status: models.DeliveryDelivered})
+			if err != nil || res.Outcome != store.InboundMessage || res.MessageID != o.Message.ID {
+				t.Fatalf("SMSReceipt = %+v, %v; want message %d", res, err, o.Message.ID)
+			}
+			if m, d := state(t, o); m.DeliveryStatus != string(models.DeliveryDelivered) || d.ProviderRef != "SMearly1" || d.Status != models.DeliverySending {
+				t.Fatalf("after the receipt: message %q, delivery %s with sid %q; want delivered, still sending, SMearly1",
+					m.DeliveryStatus, d.Status, d.ProviderRef)
+			}
+			if err := s.DeliverySent(ctx, o.Delivery.ID, o.Delivery.Attempts, "SMearly1", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			m, d := state(t, o)
+			if m.DeliveryStatus != string(models.DeliveryDelivered) || d.Status != models.DeliverySent {
+				t.Errorf("after the send's answer: message %q, delivery %s; want delivered, sent", m.DeliveryStatus, d.Status)
+			}
+			if got := eventTypes(t, s, f.acct.ID, before); !sameTypes(got, []models.EventType{models.EventDeliveryDelivered, models.EventDeliverySent}) {
+				t.Errorf("events %v", got)
+			}
+			// The provider's later receipts find it by its sid alone.
+			res, err = s.SMSReceipt(ctx, store.InboundReceipt{SID: "SMearly1", Status: models.DeliveryDelivered})
+			if err != nil || res.Outcome != store.InboundDuplicate {
+				t.Errorf("a repeated receipt = %+v, %v; want a duplicate", res, err)
+			}
+		})
+
+		t.Run("undelivered, then the send's answer", func(t *testing.T) {
+			o := claim(t)
+			if _, err := s.SMSReceipt(ctx, store.InboundReceipt{SID: "SMearly2", DeliveryID: o.Delivery.ID,
+				Reference: o.Delivery.Reference, Status: models.DeliveryUndelivered, Reason: "error 30003"}); err != nil {
+				t.Fatal(err)
+			}
+			err := s.DeliverySent(ctx, o.Delivery.ID, o.Delivery.Attempts, "SMearly2", time.Now())
+			if !errors.Is(err, store.ErrConflict) {
+				t.Errorf("the send's answer after a final failure: %v, want ErrConflict", err)
+			}
+			m, d := state(t, o)
+			if m.DeliveryStatus != string(models.DeliveryUndelivered) || m.FailReason != "error 30003" || d.Status != models.DeliveryFailed {
+				t.Errorf("message %q (%q), delivery %s; want undelivered, failed", m.DeliveryStatus, m.FailReason, d.Status)
+			}
+		})
+
+		t.Run("a delivery that does not match", func(t *testing.T) {
+			o := claim(t)
+			for name, r := range map[string]store.InboundReceipt{
+				"wrong reference": {SID: "SMearly3", DeliveryID: o.Delivery.ID, Reference: "not-" + o.Delivery.Reference},
+				"wrong delivery":  {SID: "SMearly3", DeliveryID: o.Delivery.ID + 1000, Reference: o.Delivery.Reference},
+				"no delivery":     {SID: "SMearly3"},
+			} {
+				r.Status = models.DeliveryDelivered
+				if _, err := s.SMSReceipt(ctx, r); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("%s: %v, want ErrNotFound", name, err)
+				}
+			}
+			if m, d := state(t, o); m.DeliveryStatus == string(models.DeliveryDelivered) || d.ProviderRef != "" {
+				t.Errorf("a refused receipt changed the SMS: message %q, sid %q", m.DeliveryStatus, d.ProviderRef)
+			}
+		})
 	})
 }
 

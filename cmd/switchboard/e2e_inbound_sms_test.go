@@ -23,6 +23,16 @@ type smsProvider struct {
 	*httptest.Server
 	mu    sync.Mutex
 	forms []url.Values
+	// early, when set, runs with each SMS's form and sid before the
+	// provider answers the send, as a provider's status callback may.
+	early func(form url.Values, sid string)
+}
+
+// setEarly sets the provider's early hook (nil for none).
+func (p *smsProvider) setEarly(f func(form url.Values, sid string)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.early = f
 }
 
 func mustSMSProvider(t *testing.T, sid, token string) *smsProvider {
@@ -39,11 +49,15 @@ func mustSMSProvider(t *testing.T, sid, token string) *smsProvider {
 		}
 		p.mu.Lock()
 		p.forms = append(p.forms, r.PostForm)
-		n := len(p.forms)
+		n, early := len(p.forms), p.early
 		p.mu.Unlock()
+		sid := fmt.Sprintf("SMout%d", n)
+		if early != nil {
+			early(r.PostForm, sid)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
-		fmt.Fprintf(w, `{"sid":"SMout%d","status":"queued"}`, n)
+		fmt.Fprintf(w, `{"sid":%q,"status":"queued"}`, sid)
 	}))
 	t.Cleanup(p.Close)
 	return p
@@ -56,24 +70,37 @@ func (p *smsProvider) sent() []url.Values {
 	return append([]url.Values(nil), p.forms...)
 }
 
-// postSigned posts form to the server's path as the provider does, signed
-// with token for base+path (sig, when not "", replaces the signature), and
-// returns the answer.
+// postSigned posts form to the server's path (with any query) as the
+// provider does, signed with token for base+path (sig, when not "",
+// replaces the signature), and returns the answer.
 func (s *server) postSigned(t *testing.T, base, path, token string, form url.Values, sig string) (int, string) {
 	t.Helper()
+	code, body, err := s.postSignedErr(base, path, token, form, sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, body
+}
+
+// postSignedErr is postSigned returning the transport's error, for callers
+// outside the test's goroutine.
+func (s *server) postSignedErr(base, path, token string, form url.Values, sig string) (int, string, error) {
 	if sig == "" {
 		sig = inbound.TwilioSignature(token, base+path, form)
 	}
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://"+s.addr+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://"+s.addr+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, "", err
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Twilio-Signature", sig)
 	res, err := s.client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	return res.StatusCode, string(b), nil
 }
 
 // TestE2E_InboundSMS runs the real binary with an SMS provider and a public
@@ -169,8 +196,8 @@ func TestE2E_InboundSMS(t *testing.T) {
 				t.Fatalf("send-sms = %d %s", code, body)
 			}
 			waitFor(t, "the SMS at the provider", func() bool { return len(provider.sent()) == 1 })
-			if got := provider.sent()[0].Get("StatusCallback"); got != publicURL+statusPath {
-				t.Errorf("StatusCallback %q, want %q", got, publicURL+statusPath)
+			if got := provider.sent()[0].Get("StatusCallback"); !strings.HasPrefix(got, publicURL+statusPath+"?") {
+				t.Errorf("StatusCallback %q, want %q with the delivery in its query", got, publicURL+statusPath)
 			}
 			var reply models.Message
 			waitFor(t, "the SMS recorded as sent", func() bool {
@@ -209,12 +236,48 @@ func TestE2E_InboundSMS(t *testing.T) {
 			if code, body = s.postSigned(t, publicURL, smsPath, authToken, inboundSMS("SMin3", "start"), ""); code != 200 {
 				t.Fatalf("START = %d %s", code, body)
 			}
+			// The provider posts this one's "delivered" receipt, to the
+			// callback URL the SMS asked for, before it answers the send:
+			// the receipt finds the SMS by the delivery that URL names, and
+			// the worker's record of the answer leaves it delivered.
+			type early struct {
+				code int
+				body string
+				err  error
+			}
+			earlies := make(chan early, 1)
+			provider.setEarly(func(form url.Values, sid string) {
+				cb, err := url.Parse(form.Get("StatusCallback"))
+				if err != nil {
+					earlies <- early{err: err}
+					return
+				}
+				receipt := url.Values{"MessageSid": {sid}, "SmsSid": {sid}, "MessageStatus": {"delivered"}, "SmsStatus": {"delivered"},
+					"AccountSid": {accountSID}, "From": {number}, "To": {customer}}
+				code, body, err := s.postSignedErr(publicURL, cb.RequestURI(), authToken, receipt, "")
+				earlies <- early{code, body, err}
+			})
 			if code, body = sendSMS("One more thing"); code != 200 {
 				t.Fatalf("send-sms after START = %d %s", code, body)
 			}
 			waitFor(t, "the second SMS at the provider", func() bool { return len(provider.sent()) == 2 })
 			if got := provider.sent()[1].Get("Body"); got != "One more thing" {
 				t.Errorf("second SMS body %q", got)
+			}
+			if e := <-earlies; e.err != nil || e.code != http.StatusOK {
+				t.Errorf("the receipt before the send's answer = %d %s, %v; want 200", e.code, e.body, e.err)
+			}
+			var second models.Message
+			var sentRow models.Delivery
+			waitFor(t, "the second SMS recorded as sent", func() bool {
+				return st.GORM().Where("case_id = ? AND text = ?", caseID, "One more thing").Take(&second).Error == nil &&
+					st.GORM().Where("message_id = ? AND status = ?", second.ID, models.DeliverySent).Take(&sentRow).Error == nil
+			})
+			if err := st.GORM().Take(&second, second.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if second.DeliveryStatus != string(models.DeliveryDelivered) || sentRow.ProviderRef != "SMout2" {
+				t.Errorf("the second SMS is %q with sid %q; want delivered, SMout2", second.DeliveryStatus, sentRow.ProviderRef)
 			}
 			if err := s.stop(t); err != nil {
 				t.Errorf("exit after SIGTERM: %v\n%s", err, s.logs.String())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/delivery"
 	"switchboard/inbound"
 	"switchboard/models"
 	"switchboard/store"
@@ -48,7 +49,7 @@ const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 // one.
 type InboundStore interface {
 	ReceiveSMS(ctx context.Context, in store.InboundSMS) ([]store.InboundResult, error)
-	SMSReceipt(ctx context.Context, sid string, status models.DeliveryStatus, reason string) (store.InboundResult, error)
+	SMSReceipt(ctx context.Context, r store.InboundReceipt) (store.InboundResult, error)
 	InboxBySecret(ctx context.Context, id int64, secret string) (models.Inbox, error)
 	ReceiveEmail(ctx context.Context, inboxID int64, in store.InboundEmail) (store.InboundResult, error)
 }
@@ -101,7 +102,7 @@ func (a *api) inboundSMS(c echo.Context) error {
 		return err
 	}
 	if inbound.IsReceipt(form) {
-		if err := a.receipt(c.Request().Context(), form); err != nil {
+		if err := a.receipt(c, form); err != nil {
 			return err
 		}
 		return c.Blob(http.StatusOK, "text/xml", []byte(emptyTwiML))
@@ -124,7 +125,7 @@ func (a *api) inboundSMSStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.receipt(c.Request().Context(), form); err != nil {
+	if err := a.receipt(c, form); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, struct{}{})
@@ -132,14 +133,18 @@ func (a *api) inboundSMSStatus(c echo.Context) error {
 
 // receipt records the status callback form: a final status (delivered,
 // undelivered, failed) changes the SMS's delivery status, once; any other
-// changes nothing. It returns the form's FieldErrors, and the store's
+// changes nothing. The URL's query names the delivery when the sender put
+// it there (delivery.Twilio does), which finds an SMS whose sid is not
+// recorded yet. It returns the form's FieldErrors, and the store's
 // ErrNotFound for a final status of an SMS never sent.
-func (a *api) receipt(ctx context.Context, form url.Values) error {
+func (a *api) receipt(c echo.Context, form url.Values) error {
 	sid, status, reason, final, err := inbound.ParseReceipt(form)
 	if err != nil || !final {
 		return err
 	}
-	_, err = a.inbound.SMSReceipt(ctx, sid, status, reason)
+	r := store.InboundReceipt{SID: sid, Status: status, Reason: reason}
+	r.DeliveryID, r.Reference = delivery.CallbackDelivery(c.Request().URL.Query())
+	_, err = a.inbound.SMSReceipt(c.Request().Context(), r)
 	return err
 }
 
