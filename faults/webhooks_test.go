@@ -393,15 +393,12 @@ func mustAllSent(t *testing.T, st *store.Store, hook int64, r *hookReceiver, pat
 }
 
 // TestFaults_WebhookReceiverDownUnderLoad takes a subscription's receiver
-// down for a minute (half of it refusing connections, half answering 503)
-// while clients write steadily. The writes never notice; once the receiver
-// is back every event arrives, none lost, a repeated one only under the
-// same delivery id, each accepted after every event before it.
+// down for a minute while clients write steadily: first refusing
+// connections, then answering 503. The writes never notice; once the
+// receiver is back every event arrives, none lost, a repeated one only
+// under the same delivery id, each accepted after every event before it.
 func TestFaults_WebhookReceiverDownUnderLoad(t *testing.T) {
-	const (
-		refused     = 30 * time.Second
-		unavailable = 30 * time.Second
-	)
+	const down = time.Minute
 	bin := mustBuild(t)
 	dbURL := mustPostgresURL(t)
 	s := mustStart(t, bin, dbURL, append([]string{noLimits}, webhookEnv...)...)
@@ -414,24 +411,26 @@ func TestFaults_WebhookReceiverDownUnderLoad(t *testing.T) {
 	load := startWrites(s, token, chat, 3, 50*time.Millisecond)
 	waitFor(t, "the first events to be accepted", time.Minute, func() bool { return len(rcv.accepted("hook")) >= 20 })
 
-	// Each phase lasts its length and, since the retries' waits are drawn
-	// with jitter, until the server has met it: an attempt refused, then a
-	// request answered 503. No assertion below rests on when a retry falls.
+	// The phases follow the head delivery's attempts, not the clock alone:
+	// the retries wait 5 s, 30 s, then 2 min and 10 min, each ±20 %, so a
+	// fault timed by the clock could fall between two attempts, or push the
+	// head past its fourth attempt to a wait of 10 minutes. Refusing lasts
+	// until an attempt has been refused; 503 until the receiver has been
+	// down for the fault's length and has answered a retry 503 (the second
+	// or third attempt, 5 s and about 35 s in); the fourth, about 2.5 min
+	// in, finds it back.
 	st := storetest.MustOpenURL(t, dbURL)
 	downAt := time.Now()
 	rcv.down()
 	t.Logf("receiver down (refusing connections) after %d events accepted", len(rcv.accepted("hook")))
-	time.Sleep(refused) // the fault's length, not a synchronization
 	waitFor(t, "an attempt to fail while the receiver refuses connections", deliveryDeadline, func() bool {
 		return mustFailedAttempts(t, st, hook) > 0
 	})
 	rcv.mode.Store(answer503)
 	rcv.mustUp(t)
 	t.Logf("receiver answering 503 after %v", time.Since(downAt).Round(time.Millisecond))
-	unavailableAt := time.Now()
-	time.Sleep(unavailable) // the fault's length, not a synchronization
 	waitFor(t, "a retry to be answered 503", deliveryDeadline, func() bool { return rcv.answered(http.StatusServiceUnavailable) > 0 })
-	t.Logf("first 503 answered; receiver answering 503 for %v", time.Since(unavailableAt).Round(time.Millisecond))
+	time.Sleep(time.Until(downAt.Add(down))) // the rest of the fault's length, not a synchronization
 	rcv.mode.Store(answerOK)
 	back := time.Now()
 	t.Logf("receiver answering 200 after %v", back.Sub(downAt).Round(time.Millisecond))
