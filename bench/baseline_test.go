@@ -317,6 +317,10 @@ func pgxUpload(pool *pgxpool.Pool, accountID, siteID, agentID int64) http.Handle
 	})
 }
 
+// messageEventData is the data of the chat-write baselines' event: what
+// the store writes for an agent's chat message.
+const messageEventData = `{"channel":"chat","kind":"message","sender":"agent"}`
+
 // route serves each baseline under its own path prefix.
 func route(handlers map[string]http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -394,11 +398,14 @@ func pgxKeyset(pool *pgxpool.Pool, accountID int64, size int) http.Handler {
 }
 
 // pgxRawMessage is the baseline issue 22 holds chat writes to: a raw pgx
-// transaction doing the same insert and update as the store, in four round
-// trips (BEGIN, INSERT ... RETURNING, UPDATE ... RETURNING, COMMIT); the
-// agent is the one the request authenticates as, read once before the run
-// as an authentication cache would hold it. withCase adds Acquire's case read
-// (caseView) in the same transaction.
+// transaction doing the same inserts and updates as the store, in five
+// round trips (BEGIN, the message's INSERT ... RETURNING, the case's
+// UPDATE ... RETURNING, the message's event numbered from the account's
+// event_seqs and inserted in one statement, COMMIT): since issue 20 the
+// store writes the event in the write's transaction, so a baseline without
+// it does less than the server. The agent is the one the request authenticates as, read
+// once before the run as an authentication cache would hold it. withCase
+// adds Acquire's case read (caseView) in the same transaction.
 func pgxRawMessage(pool *pgxpool.Pool, accountID, agentID int64, decode func(*http.Request) (chatMessage, error), withCase bool) http.Handler {
 	type agentOut struct {
 		ID    int64  `json:"id"`
@@ -433,9 +440,20 @@ func pgxRawMessage(pool *pgxpool.Pool, accountID, agentID int64, decode func(*ht
 			}
 			out["id"], out["createdAt"] = id, strconv.FormatInt(now.Unix(), 10)
 			var status string
+			var contactID int64
 			if err := tx.QueryRow(ctx, `UPDATE cases SET status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
 				updated_at = $1, last_message_id = $2, last_message_at = $1
-				WHERE account_id = $3 AND id = $4 RETURNING status`, now, id, accountID, in.Case).Scan(&status); err != nil || !withCase {
+				WHERE account_id = $3 AND id = $4 RETURNING status, contact_id`, now, id, accountID, in.Case).Scan(&status, &contactID); err != nil {
+				return err
+			}
+			// The event is numbered and written in one statement, last
+			// before COMMIT, so the account's event_seqs row is held for
+			// two round trips (as the store holds it for one).
+			if _, err := tx.Exec(ctx, `WITH n AS (INSERT INTO event_seqs (account_id, seq) VALUES ($1, 1)
+					ON CONFLICT (account_id) DO UPDATE SET seq = event_seqs.seq + 1 RETURNING seq)
+				INSERT INTO events (account_id, seq, type, case_id, contact_id, message_id, agent_id, data, created_at)
+				SELECT $1, n.seq, 'message.created', $2, $3, $4, $5, $6, $7 FROM n`,
+				accountID, in.Case, contactID, id, agentID, messageEventData, now); err != nil || !withCase {
 				return err
 			}
 			var err error

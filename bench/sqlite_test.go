@@ -336,9 +336,10 @@ func sqliteCaseView(ctx context.Context, tx *sql.Tx, accountID, caseID int64) (m
 }
 
 // sqliteRawMessage is pgxRawMessage on SQLite: a database/sql transaction
-// doing the store's insert and update (BEGIN, INSERT ... RETURNING, UPDATE
-// ... RETURNING, COMMIT), the agent read once before the run; withCase adds
-// Acquire's case read in the same transaction.
+// doing the store's inserts and updates (BEGIN, INSERT ... RETURNING,
+// UPDATE ... RETURNING, the event number, the event's INSERT, COMMIT), the
+// agent read once before the run; withCase adds Acquire's case read in the
+// same transaction.
 func sqliteRawMessage(t *testing.T, db *sql.DB, accountID, agentID int64, decode func(*http.Request) (chatMessage, error), withCase bool) http.Handler {
 	t.Helper()
 	type agentOut struct {
@@ -374,9 +375,20 @@ func sqliteRawMessage(t *testing.T, db *sql.DB, accountID, agentID int64, decode
 			}
 			out["id"], out["createdAt"] = id, strconv.FormatInt(now.Unix(), 10)
 			var status string
+			var contactID int64
 			if err := tx.QueryRowContext(ctx, `UPDATE cases SET status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
 				updated_at = ?, last_message_id = ?, last_message_at = ?
-				WHERE account_id = ? AND id = ? RETURNING status`, now, id, now, accountID, in.Case).Scan(&status); err != nil || !withCase {
+				WHERE account_id = ? AND id = ? RETURNING status, contact_id`, now, id, now, accountID, in.Case).Scan(&status, &contactID); err != nil {
+				return err
+			}
+			var seq int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO event_seqs (account_id, seq) VALUES (?, 1)
+				ON CONFLICT (account_id) DO UPDATE SET seq = event_seqs.seq + 1 RETURNING seq`, accountID).Scan(&seq); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO events (account_id, seq, type, case_id, contact_id, message_id, agent_id, data, created_at)
+				VALUES (?, ?, 'message.created', ?, ?, ?, ?, ?, ?)`,
+				accountID, seq, in.Case, contactID, id, agentID, messageEventData, now); err != nil || !withCase {
 				return err
 			}
 			var err error
@@ -563,7 +575,8 @@ func (r *sqliteReport) markdown() string {
 		"seeded in %s. `switchboard serve` runs on `sqlite:FILE` (the store holds one SQLite connection); each baseline is the "+
 		"simplest raw query with database/sql and the store's SQLite driver (github.com/glebarez/go-sqlite), on the store's DSN "+
 		"and one connection too, behind plain net/http in the benchmark's process: REVE's a plain keyset page, chat writes "+
-		"a raw transaction (INSERT ... RETURNING, UPDATE ... RETURNING; Acquire's also reads the case back), CallGear uploads "+
+		"a raw transaction (INSERT ... RETURNING, UPDATE ... RETURNING, the event number and the event's INSERT; Acquire's also "+
+		"reads the case back), CallGear uploads "+
 		"one transaction of prepared INSERTs (SQLite has no COPY). The email and SMS sends have no SQLite baseline and are not "+
 		"run here. Each scenario ran %s a side, alternating in %d rounds.\n\n", r.scale.name, r.seeded.Round(time.Second), r.scale.duration, r.scale.rounds)
 	p("```sh\n%s\n```\n\n", r.command)
