@@ -79,7 +79,7 @@ lint: vet staticcheck
 BENCH_SCALE ?= full
 BENCH_ARGS ?=
 bench:
-	$(GO) test -tags bench -run TestBench -count=1 -timeout 60m -v ./bench -args -scale=$(BENCH_SCALE) $(BENCH_ARGS)
+	$(GO) test -tags bench -run TestBench -count=1 -timeout 150m -v ./bench -args -scale=$(BENCH_SCALE) $(BENCH_ARGS)
 
 ## bench-micro: the Go benchmarks: on PostgreSQL, REVE offline messages with 1,000,000 rows (SWITCHBOARD_BENCH_ROWS to change),
 ## HelpCrunch POST /v1/messages against a plain net/http + pgx baseline, CallGear uploads against COPY,

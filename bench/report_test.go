@@ -96,7 +96,11 @@ func (r report) markdown() string {
 		"Whole run: %s.\n\n",
 		r.scale.name, r.scale.offline, r.scale.chats, r.scale.offline+r.scale.offline/5+r.scale.chats+r.scale.chats/2,
 		r.seeded.Round(time.Second), r.scale.duration, r.scale.duration, r.scale.rounds, r.elapsed.Round(time.Second))
-	p("```sh\nmake bench BENCH_SCALE=%s\n# = go test -tags bench -run TestBench -count=1 -timeout 60m -v ./bench -args -scale=%s\n```\n\n", r.scale.name, r.scale.name)
+	args := benchArgs()
+	if args != "" {
+		args = " " + args
+	}
+	p("```sh\n%s\n# = go test -tags bench -run TestBench -count=1 -timeout 150m -v ./bench -args -scale=%s%s\n```\n\n", command(r.scale), r.scale.name, args)
 
 	p("Closed loop: each side's connections send one request after another; **ratio** is switchboard's requests a second over the " +
 		"baseline's. **CPU/req** is the serve process's user+system CPU time over its closed-loop requests (from /proc). " +
