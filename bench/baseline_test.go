@@ -403,9 +403,10 @@ func pgxKeyset(pool *pgxpool.Pool, accountID int64, size int) http.Handler {
 // UPDATE ... RETURNING, the message's event numbered from the account's
 // event_seqs and inserted in one statement, COMMIT): since issue 20 the
 // store writes the event in the write's transaction, so a baseline without
-// it does less than the server. The agent is the one the request authenticates as, read
-// once before the run as an authentication cache would hold it. withCase
-// adds Acquire's case read (caseView) in the same transaction.
+// it does less than the server. The agent is the one the request
+// authenticates as, read once before the run as an authentication cache
+// would hold it. withCase adds Acquire's case read (caseView) in the same
+// transaction.
 func pgxRawMessage(pool *pgxpool.Pool, accountID, agentID int64, decode func(*http.Request) (chatMessage, error), withCase bool) http.Handler {
 	type agentOut struct {
 		ID    int64  `json:"id"`

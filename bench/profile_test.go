@@ -145,9 +145,9 @@ const (
 // runInstructions runs serve under callgrind (valgrind --tool=callgrind
 // --smc-check=all, GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off: the Go
 // runtime's preemption signals made callgrind abort, and valgrind 3.19
-// does not emulate the RDTSCP the runtime reads its clock with when the CPU
-// has it, a SIGILL in two starts of three on this machine) on dbURL and counts the
-// instructions of each hot route's requests, sent one after another on one
+// does not emulate the RDTSCP the runtime reads its clock with when the
+// CPU has it, a SIGILL in two starts of three on this machine) on dbURL
+// and counts the instructions of each hot route's requests, sent one after another on one
 // connection between callgrind_control --zero and --dump. An idle window
 // first gives the instructions a second the server spends with no request
 // (its workers poll), taken off each route's count.
@@ -266,10 +266,11 @@ func (r *instructionsReport) markdown() string {
 		return b.String()
 	}
 	p("Issue 22 item 5: whole-server instructions per request, a figure that survives a noisy machine. `perf stat -e instructions` "+
-		"answers \"not supported\" on this virtual machine (no PMU), so serve runs under `GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind "+
-		"--tool=callgrind --smc-check=all` on the seeded database (without asyncpreemptoff, the Go runtime's preemption signals "+
-		"made callgrind abort; without cpu.rdtscp=off, the runtime's RDTSCP, which valgrind does not emulate, was a SIGILL). Each route's requests go one after another on one connection between `callgrind_control --zero` "+
-		"and `--dump`, after %d unmeasured ones; an idle window of %s first counts what the server does with no request (its "+
+		"answers \"not supported\" on this virtual machine (no PMU), so serve runs under "+
+		"`GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --smc-check=all` on the seeded database (without "+
+		"asyncpreemptoff, the Go runtime's preemption signals made callgrind abort; without cpu.rdtscp=off, the runtime's RDTSCP, "+
+		"which valgrind does not emulate, was a SIGILL). Each route's requests go one after another on one connection between "+
+		"`callgrind_control --zero` and `--dump`, after %d unmeasured ones; an idle window of %s first counts what the server does with no request (its "+
 		"workers poll: %.0f instructions a second), taken off each route's count for the time its requests took. The count "+
 		"is the serve process's alone (user-space instructions, GC included), not PostgreSQL's.\n\n", callgrindWarm, callgrindIdle, r.idle)
 	p("```sh\n%s\n```\n\n", r.command)

@@ -135,8 +135,9 @@ func (r report) markdown() string {
 		"authentication: REVE's is a plain keyset page (`WHERE account_id = $1 AND channel = 'offline' AND id < $2 ORDER BY id DESC LIMIT 20`, " +
 		"with the contact, the first visitor message and the reply count in the same statement; the deep page's cursor is found before the run). " +
 		"Chat writes' is a raw pgx transaction: BEGIN, the message INSERT, the case UPDATE, the message's event numbered from the account's " +
-		"event_seqs row and inserted in one statement, COMMIT (the same writes as the store's; Acquire's also reads the case back as its answer needs). Email and SMS do the store's outbox queries with pgx. CallGear uploads are held to the COPY floor (ids from the " +
-		"sequences, one COPY each of contacts, cases and messages). Switchboard's side is the real binary with Basic auth (REVE) or a bearer key.\n\n")
+		"event_seqs row and inserted in one statement, COMMIT (the same writes as the store's; Acquire's also reads the case back as " +
+		"its answer needs). Email and SMS do the store's outbox queries with pgx. CallGear uploads are held to the COPY floor (ids " +
+		"from the sequences, one COPY each of contacts, cases and messages). Switchboard's side is the real binary with Basic auth (REVE) or a bearer key.\n\n")
 	p("Machine: %s, %s cores, %s memory, %s; %s; %s; %s.\n", r.machine["cpu"], r.machine["cores"], r.machine["memory"],
 		r.machine["os"], r.machine["postgres"], r.machine["go"], time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	p("The load generator (vegeta v12.12.0), the baselines and PostgreSQL share the machine with the server. "+
