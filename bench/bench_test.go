@@ -550,11 +550,11 @@ func (f *fixture) scenarios(deepPage int64, deepBase func() string, outbox bool)
 	jsonHeader := http.Header{"Content-Type": {"application/json"}}
 	out := []*scenario{
 		{name: "REVE offline messages, page 1", rate: 300, sb: get("/api/offlinemessages/?page_no=1"), pgx: get("/keyset/"), header: f.basic,
-			goal: 0.8, item: "1", hot: true},
+			ok: okPage, goal: 0.8, item: "1", hot: true},
 		{name: fmt.Sprintf("REVE offline messages, page %d (deep)", deepPage), rate: 300,
 			sb: get(fmt.Sprintf("/api/offlinemessages/?page_no=%d", deepPage)), pgx: func(int64) (string, string, []byte) {
 				return http.MethodGet, deepBase(), nil
-			}, header: f.basic, item: "1"},
+			}, header: f.basic, ok: okPage, item: "1"},
 		{name: "HelpCrunch POST /v1/messages", write: true, rate: 200, sb: helpcrunch(""), pgx: helpcrunch("/message"), header: f.bearer,
 			goal: 0.8, item: "2", hot: true},
 		{name: "Acquire chat/add-message", write: true, rate: 200, sb: acquireChat(addMessage),

@@ -24,6 +24,13 @@ type check func(code int, body []byte) bool
 
 func ok2xx(code int, _ []byte) bool { return code >= 200 && code < 300 }
 
+// okPage checks a REVE page, switchboard's or its baseline's: a 2xx answer
+// holding a full page (pageSize rows, each with a received_time), so that
+// neither side is measured serving an empty one.
+func okPage(code int, body []byte) bool {
+	return ok2xx(code, body) && bytes.Count(body, []byte(`"received_time"`)) == pageSize
+}
+
 func okRPC(code int, body []byte) bool {
 	return ok2xx(code, body) && bytes.Contains(body, []byte(`"result"`))
 }
