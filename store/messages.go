@@ -168,6 +168,15 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 		if v, w, err = s.planMessage(l, accountID, caseID, in); err != nil {
 			return err
 		}
+		// As on PostgreSQL, the case's view is the locked case's, read
+		// before the write and with the write applied: reading the case
+		// again after it cost one more statement to parse and scan.
+		var views []CaseView
+		if in.WithCase {
+			if views, err = s.caseViews(tx, accountID, []models.Case{l.Case}); err != nil {
+				return err
+			}
+		}
 		if v.Message.ID == 0 {
 			if err := insertMessage(tx, &v.Message); err != nil {
 				return err
@@ -178,9 +187,7 @@ func (s *Store) AddMessage(ctx context.Context, accountID, caseID int64, in NewM
 			return err
 		}
 		if in.WithCase {
-			if v.Case, err = s.caseAfterWrite(tx, accountID, caseID); err != nil {
-				return err
-			}
+			v.Case = caseAfterMessage(views[0], w, v)
 		}
 		return nil
 	})

@@ -31,6 +31,12 @@ const caseFields = `id, account_id, contact_id, channel, status, outcome, initia
 	started_at, closed_at, closed_by, rating, last_message_id, last_message_at, last_customer_message_at, ext_id,
 	site_id, campaign_id, visitor_session_id, form_name, uploaded, timeline_id, department_id, snoozed_until, created_at, updated_at`
 
+// qualifiedCaseFields are caseFields of the cases table named c.
+const qualifiedCaseFields = `c.id, c.account_id, c.contact_id, c.channel, c.status, c.outcome, c.initiator, c.subject,
+	c.assignee_id, c.unread, c.started_at, c.closed_at, c.closed_by, c.rating, c.last_message_id, c.last_message_at,
+	c.last_customer_message_at, c.ext_id, c.site_id, c.campaign_id, c.visitor_session_id, c.form_name, c.uploaded,
+	c.timeline_id, c.department_id, c.snoozed_until, c.created_at, c.updated_at`
+
 func scanCase(r rowScanner) (models.Case, error) {
 	var c models.Case
 	err := r.Scan(&c.ID, &c.AccountID, &c.ContactID, &c.Channel, &c.Status, &c.Outcome, &c.Initiator, &c.Subject,
@@ -191,6 +197,14 @@ func lockCaseForMessageQuery(backend Backend, accountID, caseID int64, agentID *
 		if nextID {
 			next = "nextval('messages_id_seq')"
 		}
+	}
+	if backend == SQLite {
+		// A plain join: the write transaction already holds the file,
+		// and SQLite parses and plans each statement on every call,
+		// where flattening the subquery below cost more than the read.
+		return `SELECT ` + qualifiedCaseFields + `, ` + qualifiedAgentFields + `, 0
+			FROM cases c LEFT JOIN agents a ON a.account_id = ? AND a.id = ?
+			WHERE c.account_id = ? AND c.id = ?`, []any{accountID, agentID, accountID, caseID}
 	}
 	// The locked case is a subquery, which PostgreSQL neither flattens nor
 	// projects before it holds the row: the agent's join and nextval come
