@@ -18,20 +18,17 @@ import (
 	"testing"
 	"time"
 
-	// The driver the store's SQLite dialector (github.com/glebarez/sqlite)
-	// registers and uses: the baselines run on the same one.
-	_ "github.com/glebarez/go-sqlite"
-
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
 
 // The SQLite side of the benchmark: the same scenarios against `switchboard
 // serve` on a SQLite file, each against the simplest raw query with
-// database/sql and the store's SQLite driver, served by net/http in this
-// process. The store holds one SQLite connection (SQLite takes one writer at
-// a time); the baselines hold one too, on the store's DSN (WAL, busy
-// timeout, foreign keys).
+// database/sql on the store's SQLite handle (store.OpenSQLite: the same
+// driver, DSN and kept prepared statements, as the PostgreSQL baselines'
+// pgx keeps its statements prepared), served by net/http in this process.
+// The store holds one SQLite connection (SQLite takes one writer at a time);
+// the baselines hold one too.
 
 // openSQLite opens the database/sql handle the SQLite baselines use, on the
 // DSN the store derives from the URL, closed when the test ends.
@@ -41,7 +38,7 @@ func openSQLite(t *testing.T, dbURL string) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", dsn)
+	db, err := store.OpenSQLite(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -589,8 +586,8 @@ func (r *sqliteReport) markdown() string {
 	p("## The same scenarios on SQLite\n\n")
 	p("Scale **%s**: the same seed in a SQLite file (WAL), written row by row with prepared statements in one transaction, "+
 		"seeded in %s. `switchboard serve` runs on `sqlite:FILE` (the store holds one SQLite connection); each baseline is the "+
-		"simplest raw query with database/sql and the store's SQLite driver (github.com/glebarez/go-sqlite), on the store's DSN "+
-		"and one connection too, behind plain net/http in the benchmark's process: REVE's a plain keyset page, chat writes "+
+		"simplest raw query with database/sql on the store's SQLite handle (`store.OpenSQLite`: modernc.org/sqlite on the store's DSN, "+
+		"its statements kept prepared as pgx keeps them on PostgreSQL) and one connection too, behind plain net/http in the benchmark's process: REVE's a plain keyset page, chat writes "+
 		"a raw transaction (INSERT ... RETURNING, UPDATE ... RETURNING, the event number and the event's INSERT; Acquire's also "+
 		"reads the case back), CallGear uploads "+
 		"one transaction of prepared INSERTs (SQLite has no COPY). The email and SMS sends have no SQLite baseline and are not "+

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -72,6 +72,12 @@ func ParseURL(raw string) (Backend, string, error) {
 			return "", "", errors.New(`database URL "sqlite:" needs a file path, as in sqlite:switchboard.db`)
 		}
 		q := url.Values{}
+		// Times are written as text in SQLite's own form with the offset
+		// ("2006-01-02 15:04:05.999999999-07:00"), which sorts as time
+		// does for the UTC times the store writes, and read back as
+		// time.Time.
+		q.Add("_time_format", "sqlite")
+		q.Add("_texttotime", "1")
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "foreign_keys(1)")
 		if path != ":memory:" {
@@ -120,7 +126,11 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	case Postgres:
 		dialector = postgres.New(postgres.Config{DSN: dsn})
 	case SQLite:
-		dialector = sqlite.Open(dsn)
+		conn, err := OpenSQLite(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open %s database %s: %w", backend, redact(rawURL), err)
+		}
+		dialector = sqlite.New(sqlite.Config{Conn: conn})
 	}
 	db, err := gorm.Open(dialector, cfg)
 	if err != nil {

@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"reflect"
+
+	msqlite "modernc.org/sqlite"
+)
+
+// The SQLite store's statements are prepared once per connection and kept.
+//
+// SQLite parses and plans a statement in this process, on the request's own
+// CPU, and database/sql prepares afresh every statement it is not handed
+// prepared: for the store's reads and writes that cost about as much as
+// running them (issue 22). GORM's own statement cache does not help writes:
+// it prepares a statement met in a transaction on that transaction, and
+// database/sql closes such a statement when the transaction ends. This
+// cache sits below database/sql, on the driver's connection, which is the
+// same inside a transaction and out of one.
+
+// sqliteStatements is how many statements one connection keeps prepared. A
+// request runs a few dozen distinct statements at most; statements whose
+// text varies with their input (IN lists) each take a place, and when the
+// cache is full the statements not in use are finalized and it starts
+// again.
+const sqliteStatements = 256
+
+// sqliteKeptLen is the longest statement text kept prepared. Longer ones are
+// batches (uploads' multi-row INSERTs of up to about 1,000 parameters),
+// whose text changes with their rows: each runs once, and kept it would
+// only hold memory.
+const sqliteKeptLen = 4096
+
+// OpenSQLite returns the database/sql handle of the SQLite file dsn (as
+// ParseURL returns it) names, whose connections keep their statements
+// prepared (stmtCache): the store's own, and the load benchmark's raw
+// baselines, which measure the store against the same driver set up the
+// same way. It returns an error for a DSN the driver refuses.
+func OpenSQLite(dsn string) (*sql.DB, error) {
+	c, err := msqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(stmtCacheConnector{Connector: c}), nil
+}
+
+// stmtCacheConnector opens the driver's connections wrapped in stmtCache.
+type stmtCacheConnector struct{ driver.Connector }
+
+func (c stmtCacheConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &stmtCache{Conn: conn, stmts: map[string]*cachedStmt{}}, nil
+}
+
+// stmtCache is a driver connection that runs each query through a
+// statement it prepared for that text the first time and keeps. database/sql
+// uses a connection from one goroutine at a time, so it needs no lock. A
+// statement whose rows are still open when its text runs again (a query
+// within the iteration of another's rows) is not reset under them: that
+// run prepares a statement of its own.
+type stmtCache struct {
+	driver.Conn
+	stmts map[string]*cachedStmt
+}
+
+// cachedStmt is a kept statement; busy while rows of it are open.
+type cachedStmt struct {
+	driver.Stmt
+	busy bool
+}
+
+// stmt returns the kept statement of query, preparing it on a miss; nil
+// when it is busy or too long to keep. It returns the driver's error for a query that does not
+// prepare.
+func (c *stmtCache) stmt(ctx context.Context, query string) (*cachedStmt, error) {
+	if len(query) > sqliteKeptLen {
+		return nil, nil
+	}
+	if s, ok := c.stmts[query]; ok {
+		if s.busy {
+			return nil, nil
+		}
+		return s, nil
+	}
+	if len(c.stmts) >= sqliteStatements {
+		for q, s := range c.stmts {
+			if !s.busy {
+				_ = s.Stmt.Close()
+				delete(c.stmts, q)
+			}
+		}
+	}
+	ds, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s := &cachedStmt{Stmt: ds}
+	c.stmts[query] = s
+	return s, nil
+}
+
+// ExecContext runs query through its kept statement.
+func (c *stmtCache) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	s, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+	}
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+// QueryContext runs query through its kept statement, which is busy until
+// the rows close.
+func (c *stmtCache) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	s, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	}
+	r, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	s.busy = true
+	return &cachedRows{Rows: r, stmt: s}, nil
+}
+
+// PrepareContext prepares a statement of the caller's own: database/sql
+// closes what it prepared, so it is not one of the kept ones.
+func (c *stmtCache) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+}
+
+func (c *stmtCache) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (c *stmtCache) Ping(ctx context.Context) error {
+	if p, ok := c.Conn.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+func (c *stmtCache) ResetSession(ctx context.Context) error {
+	if r, ok := c.Conn.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (c *stmtCache) IsValid() bool {
+	if v, ok := c.Conn.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+// Close finalizes the kept statements and closes the connection.
+func (c *stmtCache) Close() error {
+	var errs []error
+	for q, s := range c.stmts {
+		errs = append(errs, s.Stmt.Close())
+		delete(c.stmts, q)
+	}
+	return errors.Join(append(errs, c.Conn.Close())...)
+}
+
+// cachedRows are the rows of a kept statement, which they free when they
+// close. They pass on the column types the driver reports.
+type cachedRows struct {
+	driver.Rows
+	stmt *cachedStmt
+}
+
+func (r *cachedRows) Close() error {
+	err := r.Rows.Close()
+	r.stmt.busy = false
+	return err
+}
+
+func (r *cachedRows) ColumnTypeDatabaseTypeName(i int) string {
+	if t, ok := r.Rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		return t.ColumnTypeDatabaseTypeName(i)
+	}
+	return ""
+}
+
+func (r *cachedRows) ColumnTypeScanType(i int) reflect.Type {
+	if t, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
+		return t.ColumnTypeScanType(i)
+	}
+	return reflect.TypeFor[any]()
+}
+
+func (r *cachedRows) ColumnTypeNullable(i int) (nullable, ok bool) {
+	if t, ok := r.Rows.(driver.RowsColumnTypeNullable); ok {
+		return t.ColumnTypeNullable(i)
+	}
+	return false, false
+}
+
+func (r *cachedRows) ColumnTypeLength(i int) (length int64, ok bool) {
+	if t, ok := r.Rows.(driver.RowsColumnTypeLength); ok {
+		return t.ColumnTypeLength(i)
+	}
+	return 0, false
+}
+
+func (r *cachedRows) ColumnTypePrecisionScale(i int) (precision, scale int64, ok bool) {
+	if t, ok := r.Rows.(driver.RowsColumnTypePrecisionScale); ok {
+		return t.ColumnTypePrecisionScale(i)
+	}
+	return 0, 0, false
+}
