@@ -100,12 +100,19 @@ func (d dayDeltas) save(tx *gorm.DB) error {
 	return nil
 }
 
+// pageDay is where a row of a newest-first walk lies: in the UTC day
+// ending (exclusive) at end, which holds n counted rows, after skip of them.
+type pageDay struct {
+	end     time.Time
+	n, skip int64
+}
+
 // pageStart locates row offset (0-based, newest first) of the account's cases
-// on the channel. It returns before, the exclusive upper bound on started_at
-// that the page query starts from, and skip, the rows to skip below it. When
-// offset is past the last case it returns ok=false.
-func pageStart(tx *gorm.DB, accountID int64, ch models.Channel, offset int64) (before *time.Time, skip int64, ok bool, err error) {
-	return pageStartBelow(tx, accountID, dayCounts{channel: ch}, offset, 1<<62)
+// on the channel: the day it lies in, with the day's count and the rows of
+// the day before it. When offset is past the last case it returns
+// ok=false.
+func pageStart(tx *gorm.DB, accountID int64, ch models.Channel, offset int64) (d pageDay, ok bool, err error) {
+	return findPageDay(tx, accountID, dayCounts{channel: ch}, offset, 1<<62)
 }
 
 // dayCounts names the per-day counts a page walk reads: those of a channel's
@@ -115,12 +122,25 @@ type dayCounts struct {
 	agentID *int64
 }
 
-// pageStartBelow is pageStart over the counted cases started before UTC day
-// belowDay.
+// pageStartBelow locates row offset of the counted cases started before
+// UTC day belowDay. It returns before, the exclusive upper bound on
+// started_at that the page query starts from (nil for offset 0), and skip,
+// the rows to skip below it; ok=false when offset is past the last case.
 func pageStartBelow(tx *gorm.DB, accountID int64, dc dayCounts, offset, belowDay int64) (before *time.Time, skip int64, ok bool, err error) {
 	if offset == 0 {
 		return nil, 0, true, nil
 	}
+	d, ok, err := findPageDay(tx, accountID, dc, offset, belowDay)
+	if err != nil || !ok {
+		return nil, 0, false, err
+	}
+	return &d.end, d.skip, true, nil
+}
+
+// findPageDay walks the day counts dc names, newest first from the day
+// before belowDay, to the day holding row offset. It returns ok=false when
+// offset is past the last counted row, and the database's error.
+func findPageDay(tx *gorm.DB, accountID int64, dc dayCounts, offset, belowDay int64) (d pageDay, ok bool, err error) {
 	q := tx.Raw(`SELECT day, n FROM case_day_counts
 		WHERE account_id = ? AND channel = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, string(dc.channel), belowDay)
 	if dc.agentID != nil {
@@ -129,20 +149,19 @@ func pageStartBelow(tx *gorm.DB, accountID int64, dc dayCounts, offset, belowDay
 	}
 	rows, err := q.Rows()
 	if err != nil {
-		return nil, 0, false, err
+		return d, false, err
 	}
 	defer rows.Close()
 	var seen int64
 	for rows.Next() {
 		var day, n int64
 		if err := rows.Scan(&day, &n); err != nil {
-			return nil, 0, false, err
+			return d, false, err
 		}
 		if seen+n > offset {
-			end := time.Unix((day+1)*secondsPerDay, 0).UTC()
-			return &end, offset - seen, true, rows.Err()
+			return pageDay{end: time.Unix((day+1)*secondsPerDay, 0).UTC(), n: n, skip: offset - seen}, true, rows.Err()
 		}
 		seen += n
 	}
-	return nil, 0, false, rows.Err()
+	return d, false, rows.Err()
 }

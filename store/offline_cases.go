@@ -111,17 +111,26 @@ func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, siz
 	// both, and a case written between the two only shifts the page by its
 	// row, as one written between two pages' requests does.
 	db := s.db.WithContext(ctx)
-	before, skip, ok, err := pageStart(db, accountID, models.ChannelOffline, offset)
+	d, ok, err := pageStart(db, accountID, models.ChannelOffline, offset)
 	if err != nil || !ok {
 		return []OfflineCase{}, wrap("list offline cases", err)
 	}
 	// The ids first: OFFSET skips rows of the index alone, and the joins
-	// run for the page's rows only.
+	// run for the page's rows only. A page that lies within its day, nearer
+	// the day's oldest row than its newest, is read from that end: the
+	// rows skipped are then at most half the day's.
+	ids := `SELECT id FROM cases WHERE account_id = ? AND channel = '` + string(models.ChannelOffline) + `' AND started_at < ?
+			ORDER BY started_at DESC, id DESC LIMIT ` + limit + ` OFFSET ?`
+	args := []any{accountID, d.end, d.skip}
+	if from := d.n - d.skip - int64(size); from >= 0 && from < d.skip {
+		ids = `SELECT id FROM cases WHERE account_id = ? AND channel = '` + string(models.ChannelOffline) + `'
+			AND started_at >= ? AND started_at < ? ORDER BY started_at, id LIMIT ` + limit + ` OFFSET ?`
+		args = []any{accountID, d.end.Add(-secondsPerDay * time.Second), d.end, from}
+	}
 	rows, err := scanAll(db.Raw(`SELECT `+offlineColumns+`
-		FROM (SELECT id FROM cases WHERE account_id = ? AND channel = '`+string(models.ChannelOffline)+`' AND started_at < ?
-			ORDER BY started_at DESC, id DESC LIMIT `+limit+` OFFSET ?) p
+		FROM (`+ids+`) p
 		JOIN cases c ON c.id = p.id`+offlineJoins+`
-		ORDER BY c.started_at DESC, c.id DESC`, accountID, *before, skip), scanOfflineCase)
+		ORDER BY c.started_at DESC, c.id DESC`, args...), scanOfflineCase)
 	if err != nil {
 		return nil, wrap("list offline cases", err)
 	}
