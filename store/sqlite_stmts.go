@@ -60,7 +60,8 @@ func (c stmtCacheConnector) Connect(ctx context.Context) (driver.Conn, error) {
 
 // stmtCache is a driver connection that runs each query through a
 // statement it prepared for that text the first time and keeps. database/sql
-// uses a connection from one goroutine at a time, so it needs no lock. A
+// calls a connection, and the rows of its queries, under the connection's
+// own lock, so the cache needs none. A
 // statement whose rows are still open when its text runs again (a query
 // within the iteration of another's rows) is not reset under them: that
 // run prepares a statement of its own.
@@ -75,18 +76,16 @@ type cachedStmt struct {
 	busy bool
 }
 
-// stmt returns the kept statement of query, preparing it on a miss; nil
-// when it is busy or too long to keep. It returns the driver's error for a query that does not
-// prepare.
-func (c *stmtCache) stmt(ctx context.Context, query string) (*cachedStmt, error) {
+// kept returns the kept statement of query, preparing it on a miss; ok is
+// false when the query is to run on a statement of its own (its kept one
+// is busy, or it is too long to keep). It returns the driver's error for a
+// query that does not prepare, which is not kept.
+func (c *stmtCache) kept(ctx context.Context, query string) (s *cachedStmt, ok bool, err error) {
 	if len(query) > sqliteKeptLen {
-		return nil, nil
+		return nil, false, nil
 	}
-	if s, ok := c.stmts[query]; ok {
-		if s.busy {
-			return nil, nil
-		}
-		return s, nil
+	if s, found := c.stmts[query]; found {
+		return s, !s.busy, nil
 	}
 	if len(c.stmts) >= sqliteStatements {
 		for q, s := range c.stmts {
@@ -98,20 +97,20 @@ func (c *stmtCache) stmt(ctx context.Context, query string) (*cachedStmt, error)
 	}
 	ds, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	s := &cachedStmt{Stmt: ds}
+	s = &cachedStmt{Stmt: ds}
 	c.stmts[query] = s
-	return s, nil
+	return s, true, nil
 }
 
 // ExecContext runs query through its kept statement.
 func (c *stmtCache) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	s, err := c.stmt(ctx, query)
+	s, ok, err := c.kept(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if s == nil {
+	if !ok {
 		return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 	}
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
@@ -120,11 +119,11 @@ func (c *stmtCache) ExecContext(ctx context.Context, query string, args []driver
 // QueryContext runs query through its kept statement, which is busy until
 // the rows close.
 func (c *stmtCache) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	s, err := c.stmt(ctx, query)
+	s, ok, err := c.kept(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if s == nil {
+	if !ok {
 		return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
 	}
 	r, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
