@@ -147,8 +147,8 @@ const (
 // runtime's preemption signals made callgrind abort, and valgrind 3.19
 // does not emulate the RDTSCP the runtime reads its clock with when the
 // CPU has it, a SIGILL in two starts of three on this machine) on dbURL
-// and counts the instructions of each hot route's requests, sent one after another on one
-// connection between callgrind_control --zero and --dump. An idle window
+// and counts the instructions of each hot route's requests, sent one after
+// another on one connection between callgrind_control --zero and --dump. An idle window
 // first gives the instructions a second the server spends with no request
 // (its workers poll), taken off each route's count.
 func runInstructions(t *testing.T, bin, dbURL string, f *fixture, hot []*scenario) *instructionsReport {

@@ -122,18 +122,23 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		DisableAutomaticPing: true,
 	}
 	var dialector gorm.Dialector
+	// sqliteDB is the SQLite handle the dialector is given, closed here if
+	// GORM cannot start on it.
+	var sqliteDB *sql.DB
 	switch backend {
 	case Postgres:
 		dialector = postgres.New(postgres.Config{DSN: dsn})
 	case SQLite:
-		conn, err := OpenSQLite(dsn)
-		if err != nil {
+		if sqliteDB, err = OpenSQLite(dsn); err != nil {
 			return nil, fmt.Errorf("open %s database %s: %w", backend, redact(rawURL), err)
 		}
-		dialector = sqlite.New(sqlite.Config{Conn: conn})
+		dialector = sqlite.New(sqlite.Config{Conn: sqliteDB})
 	}
 	db, err := gorm.Open(dialector, cfg)
 	if err != nil {
+		if sqliteDB != nil {
+			sqliteDB.Close()
+		}
 		return nil, fmt.Errorf("open %s database: %w", backend, err)
 	}
 	sqlDB, err := db.DB()
