@@ -82,7 +82,7 @@ type rider struct {
 func (s *Store) appendEventsWith(tx *gorm.DB, riders []rider, evs ...models.Event) error {
 	if len(evs) == 0 || s.backend != Postgres {
 		for _, r := range riders {
-			if err := tx.Exec(r.sql, r.args...).Error; err != nil {
+			if err := execIn(tx, r.sql, r.args...); err != nil {
 				return err
 			}
 		}
@@ -230,10 +230,11 @@ func appendPostgresQuery(acct int64, evs []models.Event, riders []rider) (string
 // INSERT in a WITH, so two statements. It returns the last number taken.
 func appendSQLite(tx *gorm.DB, acct int64, evs []models.Event) ([]int64, error) {
 	n := int64(len(evs))
-	var last []int64
-	if err := tx.Raw(numberEvents, acct, n).Scan(&last).Error; err != nil || len(last) != 1 {
-		return last, err
+	seq, err := rowIn(tx, scanID, numberEvents, acct, n)
+	if err != nil {
+		return nil, err
 	}
+	last := []int64{seq}
 	var q strings.Builder
 	args := make([]any, 0, 9*len(evs))
 	q.WriteString(`INSERT INTO events (` + eventColumns + `) VALUES `)
@@ -244,7 +245,7 @@ func appendSQLite(tx *gorm.DB, acct int64, evs []models.Event) ([]int64, error) 
 		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		args = append(args, acct, last[0]-n+int64(i)+1, string(ev.Type), ev.CaseID, ev.ContactID, ev.MessageID, ev.AgentID, ev.Data, ev.CreatedAt)
 	}
-	return last, tx.Exec(q.String(), args...).Error
+	return last, execIn(tx, q.String(), args...)
 }
 
 // EventFilter chooses events of one account to read.
