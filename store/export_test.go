@@ -18,3 +18,10 @@ func (s *Store) WriteForTest(ctx context.Context, fn func(tx *gorm.DB) error) er
 func (s *Store) UnreadCountsCapped(ctx context.Context, accountID int64, limit int) (UnreadCounts, error) {
 	return s.unreadCounts(ctx, accountID, limit)
 }
+
+// QueuedWritesForTest returns how many SQLite writes wait for a batch and
+// how many batches have run, for the tests of group commit that line writes
+// up behind one another.
+func (s *Store) QueuedWritesForTest() (queued int, batches int64) {
+	return s.batch.queued()
+}

@@ -44,6 +44,8 @@ type Store struct {
 	hub eventHub
 	// agents counts changes to agents (see AgentsVersion).
 	agents agentWatch
+	// batch groups SQLite's writes (see write).
+	batch writeBatch
 }
 
 // Options tune Open. The zero value is fine.

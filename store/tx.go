@@ -36,18 +36,25 @@ func WithIdempotencyClaim(ctx context.Context, claimID int64) context.Context {
 }
 
 // write runs fn in one transaction on db (s.db, or s.bulk for uploads), the
-// way every write of the store runs: see retrying and markApplied. Once it
-// commits, the readers of the events fn appended are woken (see
-// appendEvents). It returns fn's error or the database's.
+// way every write of the store runs: see retrying and markApplied. On
+// SQLite, where db is s.db, writes that arrive together share a transaction
+// (see writeBatch). Once it commits, the readers of the events fn appended
+// are woken (see appendEvents). It returns fn's error or the database's.
 func (s *Store) write(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	return s.retrying(ctx, func() error {
 		pctx, pending := withPending(ctx)
-		err := db.WithContext(pctx).Transaction(func(tx *gorm.DB) error {
+		txn := func(tx *gorm.DB) error {
 			if err := fn(tx); err != nil {
 				return err
 			}
 			return s.markApplied(ctx, tx)
-		})
+		}
+		var err error
+		if s.backend == SQLite {
+			err = s.batch.do(pctx, txn, s.runBatch)
+		} else {
+			err = db.WithContext(pctx).Transaction(txn)
+		}
 		if err == nil {
 			s.committed(pending)
 		}
