@@ -141,11 +141,20 @@ func pageStartBelow(tx *gorm.DB, accountID int64, dc dayCounts, offset, belowDay
 // before belowDay, to the day holding row offset. It returns ok=false when
 // offset is past the last counted row, and the database's error.
 func findPageDay(tx *gorm.DB, accountID int64, dc dayCounts, offset, belowDay int64) (d pageDay, ok bool, err error) {
-	q := tx.Raw(`SELECT day, n FROM case_day_counts
-		WHERE account_id = ? AND channel = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, string(dc.channel), belowDay)
-	if dc.agentID != nil {
+	var q *gorm.DB
+	switch _, lite := onSQLite(tx); {
+	case lite && dc.agentID != nil:
+		q = tx.Raw(`SELECT day, n FROM assignee_day_counts WHERE account_id = ` + sqlInt(accountID) +
+			` AND agent_id = ` + sqlInt(*dc.agentID) + ` AND day < ` + sqlInt(belowDay) + ` AND n > 0 ORDER BY day DESC`)
+	case lite:
+		q = tx.Raw(`SELECT day, n FROM case_day_counts WHERE account_id = ` + sqlInt(accountID) +
+			` AND channel = '` + string(dc.channel) + `' AND day < ` + sqlInt(belowDay) + ` AND n > 0 ORDER BY day DESC`)
+	case dc.agentID != nil:
 		q = tx.Raw(`SELECT day, n FROM assignee_day_counts
 			WHERE account_id = ? AND agent_id = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, *dc.agentID, belowDay)
+	default:
+		q = tx.Raw(`SELECT day, n FROM case_day_counts
+			WHERE account_id = ? AND channel = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, string(dc.channel), belowDay)
 	}
 	rows, err := q.Rows()
 	if err != nil {

@@ -119,13 +119,16 @@ func (s *Store) ListOfflineCases(ctx context.Context, accountID, page int64, siz
 	// run for the page's rows only. A page that lies within its day, nearer
 	// the day's oldest row than its newest, is read from that end: the
 	// rows skipped are then at most half the day's.
-	ids := `SELECT id FROM cases WHERE account_id = ? AND channel = '` + string(models.ChannelOffline) + `' AND started_at < ?
+	// The account and the day are literals (see sqlInt), the rows to skip
+	// a parameter.
+	where := `account_id = ` + sqlInt(accountID) + ` AND channel = '` + string(models.ChannelOffline) + `'`
+	ids := `SELECT id FROM cases WHERE ` + where + ` AND started_at < ` + sqliteTime(d.end) + `
 			ORDER BY started_at DESC, id DESC LIMIT ` + limit + ` OFFSET ?`
-	args := []any{accountID, d.end, d.skip}
+	args := []any{d.skip}
 	if from := d.n - d.skip - int64(size); from >= 0 && from < d.skip {
-		ids = `SELECT id FROM cases WHERE account_id = ? AND channel = '` + string(models.ChannelOffline) + `'
-			AND started_at >= ? AND started_at < ? ORDER BY started_at, id LIMIT ` + limit + ` OFFSET ?`
-		args = []any{accountID, d.end.Add(-secondsPerDay * time.Second), d.end, from}
+		ids = `SELECT id FROM cases WHERE ` + where + ` AND started_at >= ` + sqliteTime(d.end.Add(-secondsPerDay*time.Second)) +
+			` AND started_at < ` + sqliteTime(d.end) + ` ORDER BY started_at, id LIMIT ` + limit + ` OFFSET ?`
+		args = []any{from}
 	}
 	rows, err := scanAll(db.Raw(`SELECT `+offlineColumns+`
 		FROM (`+ids+`) p
