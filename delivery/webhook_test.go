@@ -452,6 +452,17 @@ func TestWebhookWorker_SlowReceiver(t *testing.T) {
 		mustSubscribe(t, s, acct.ID, slow)
 		mustSubscribe(t, s, acct.ID, steady)
 		t.Cleanup(release) // before the servers close: they wait for their requests
+		// The message is written before the worker starts, so that its first
+		// claim fans it out to both subscriptions at once. Written while that
+		// claim ran, it could commit between the claim's read of the
+		// subscriptions behind and its read of their events, and reach only
+		// the slow one (whose cursor, before the steady one's creation,
+		// made it the one behind): the steady one's delivery would then wait
+		// for the worker's next claim, after the slow send.
+		if _, err := s.AddMessage(ctx, acct.ID, c.ID, store.NewMessage{Sender: models.SenderContact, Kind: models.KindMessage,
+			Text: "hello"}); err != nil {
+			t.Fatal(err)
+		}
 		sender := delivery.NewWebhookSender(delivery.WebhookSenderOptions{AllowPrivate: true, Timeout: 5 * time.Minute})
 		w := delivery.NewWebhookWorker(s, testRenderer{}, sender,
 			delivery.Config{Workers: 1, Batch: 10, PollEvery: time.Hour, SendTimeout: 5 * time.Minute, Lease: time.Hour}, nil)
@@ -465,10 +476,6 @@ func TestWebhookWorker_SlowReceiver(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		if _, err := s.AddMessage(ctx, acct.ID, c.ID, store.NewMessage{Sender: models.SenderContact, Kind: models.KindMessage,
-			Text: "hello"}); err != nil {
-			t.Fatal(err)
-		}
 		waitFor(t, "the slow receiver's request", func() bool { return slow.arrived() == 1 })
 		waitFor(t, "the steady receiver's event while the slow one holds its request", func() bool {
 			return len(steady.requests()) == 1
