@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -141,34 +142,79 @@ func pageStartBelow(tx *gorm.DB, accountID int64, dc dayCounts, offset, belowDay
 // before belowDay, to the day holding row offset. It returns ok=false when
 // offset is past the last counted row, and the database's error.
 func findPageDay(tx *gorm.DB, accountID int64, dc dayCounts, offset, belowDay int64) (d pageDay, ok bool, err error) {
-	var q *gorm.DB
-	switch _, lite := onSQLite(tx); {
-	case lite && dc.agentID != nil:
-		q = tx.Raw(`SELECT day, n FROM assignee_day_counts WHERE account_id = ` + sqlInt(accountID) +
-			` AND agent_id = ` + sqlInt(*dc.agentID) + ` AND day < ` + sqlInt(belowDay) + ` AND n > 0 ORDER BY day DESC`)
-	case lite:
-		q = tx.Raw(`SELECT day, n FROM case_day_counts WHERE account_id = ` + sqlInt(accountID) +
-			` AND channel = '` + string(dc.channel) + `' AND day < ` + sqlInt(belowDay) + ` AND n > 0 ORDER BY day DESC`)
-	case dc.agentID != nil:
-		q = tx.Raw(`SELECT day, n FROM assignee_day_counts
-			WHERE account_id = ? AND agent_id = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, *dc.agentID, belowDay)
-	default:
-		q = tx.Raw(`SELECT day, n FROM case_day_counts
-			WHERE account_id = ? AND channel = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, string(dc.channel), belowDay)
+	if c, lite := onSQLite(tx); lite {
+		return findPageDaySQLite(tx, c, accountID, dc, offset, belowDay)
 	}
-	rows, err := q.Rows()
+	var rows *sql.Rows
+	if dc.agentID != nil {
+		rows, err = tx.Raw(`SELECT day, n FROM assignee_day_counts
+			WHERE account_id = ? AND agent_id = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, *dc.agentID, belowDay).Rows()
+	} else {
+		rows, err = tx.Raw(`SELECT day, n FROM case_day_counts
+			WHERE account_id = ? AND channel = ? AND day < ? AND n > 0 ORDER BY day DESC`, accountID, string(dc.channel), belowDay).Rows()
+	}
 	if err != nil {
 		return d, false, err
 	}
+	return walkDays(rows, offset, 0, false)
+}
+
+// findPageDaySQLite is findPageDay on SQLite, where the walk's rows cost
+// their steps in the process: it sums the counts first (in the database,
+// one row out) and walks from the nearer end, so that the oldest pages
+// read as few counts as the newest do. The account, channel and days are
+// literals (see sqlInt).
+func findPageDaySQLite(tx *gorm.DB, c gorm.ConnPool, accountID int64, dc dayCounts, offset, belowDay int64) (d pageDay, ok bool, err error) {
+	from := ` FROM case_day_counts WHERE account_id = ` + sqlInt(accountID) + ` AND channel = '` + string(dc.channel) + `'`
+	if dc.agentID != nil {
+		from = ` FROM assignee_day_counts WHERE account_id = ` + sqlInt(accountID) + ` AND agent_id = ` + sqlInt(*dc.agentID)
+	}
+	from += ` AND day < ` + sqlInt(belowDay) + ` AND n > 0`
+	ctx := tx.Statement.Context
+	var total int64
+	if err := c.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0)`+from).Scan(&total); err != nil {
+		return d, false, translate(tx, err)
+	}
+	if offset >= total {
+		return d, false, nil
+	}
+	order, oldest := ` ORDER BY day DESC`, offset >= total/2
+	if oldest {
+		order = ` ORDER BY day`
+	}
+	rows, err := c.QueryContext(ctx, `SELECT day, n`+from+order)
+	if err != nil {
+		return d, false, translate(tx, err)
+	}
+	d, ok, err = walkDays(rows, offset, total, oldest)
+	return d, ok, translate(tx, err)
+}
+
+// walkDays reads rows of (day, n), newest day first or (oldest) oldest
+// first, to the day holding row offset (counted from the newest) and closes
+// the rows. An oldest-first walk needs total, the sum of every n. It returns
+// ok=false when the rows end before offset, and the rows' error.
+func walkDays(rows *sql.Rows, offset, total int64, oldest bool) (d pageDay, ok bool, err error) {
 	defer rows.Close()
+	// seen counts the rows of the days already passed; from the oldest
+	// end the target is row total-1-offset counted that way.
+	want := offset
+	if oldest {
+		want = total - 1 - offset
+	}
 	var seen int64
 	for rows.Next() {
 		var day, n int64
 		if err := rows.Scan(&day, &n); err != nil {
 			return d, false, err
 		}
-		if seen+n > offset {
-			return pageDay{end: time.Unix((day+1)*secondsPerDay, 0).UTC(), n: n, skip: offset - seen}, true, rows.Err()
+		if seen+n > want {
+			skip := want - seen
+			if oldest {
+				// The rows of this day newer than the target.
+				skip = n - 1 - skip
+			}
+			return pageDay{end: time.Unix((day+1)*secondsPerDay, 0).UTC(), n: n, skip: skip}, true, rows.Err()
 		}
 		seen += n
 	}

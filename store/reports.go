@@ -299,7 +299,7 @@ func timeValue(v any) (time.Time, error) {
 	case time.Time:
 		return t, nil
 	case string:
-		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999"} {
+		for _, layout := range []string{sqliteTimeLayout, time.RFC3339Nano, "2006-01-02 15:04:05.999999999"} {
 			if p, err := time.Parse(layout, t); err == nil {
 				return p, nil
 			}

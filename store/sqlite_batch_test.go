@@ -102,16 +102,16 @@ func TestStore_Write_Batched(t *testing.T) {
 	if err := <-firstDone; err != nil {
 		t.Fatalf("first write: %v", err)
 	}
+	got := make([]result, len(results))
 	for i := range results {
-		r := <-results[i]
-		results[i] <- r
+		got[i] = <-results[i]
 	}
 	if _, after := s.QueuedWritesForTest(); after != before+1 {
 		t.Errorf("the %d queued writes ran in %d transactions, want one", len(tests), after-before)
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := <-results[i]
+			r := got[i]
 			switch {
 			case tt.wantPanic && r.panicked != "boom":
 				t.Errorf("panic = %v, want the write's own panic raised in its caller", r.panicked)
