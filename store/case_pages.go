@@ -172,7 +172,10 @@ func findPageDaySQLite(tx *gorm.DB, c gorm.ConnPool, accountID int64, dc dayCoun
 	from += ` AND day < ` + sqlInt(belowDay) + ` AND n > 0`
 	ctx := tx.Statement.Context
 	var total int64
-	if err := c.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0)`+from).Scan(&total); err != nil {
+	begin, q := time.Now(), `SELECT COALESCE(SUM(n), 0)`+from
+	err = c.QueryRowContext(ctx, q).Scan(&total)
+	trace(tx, begin, q, 1, err)
+	if err != nil {
 		return d, false, translate(tx, err)
 	}
 	if offset >= total {
@@ -182,11 +185,12 @@ func findPageDaySQLite(tx *gorm.DB, c gorm.ConnPool, accountID int64, dc dayCoun
 	if oldest {
 		order = ` ORDER BY day`
 	}
-	rows, err := c.QueryContext(ctx, `SELECT day, n`+from+order)
-	if err != nil {
-		return d, false, translate(tx, err)
+	begin, q = time.Now(), `SELECT day, n`+from+order
+	rows, err := c.QueryContext(ctx, q)
+	if err == nil {
+		d, ok, err = walkDays(rows, offset, total, oldest)
 	}
-	d, ok, err = walkDays(rows, offset, total, oldest)
+	trace(tx, begin, q, -1, err) // -1: rows not counted, as GORM's loggers take it
 	return d, ok, translate(tx, err)
 }
 

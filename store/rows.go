@@ -84,10 +84,23 @@ func onSQLite(tx *gorm.DB) (gorm.ConnPool, bool) {
 // translate it.
 func execIn(tx *gorm.DB, q string, args ...any) error {
 	if c, ok := onSQLite(tx); ok {
-		_, err := c.ExecContext(tx.Statement.Context, q, args...)
+		begin := time.Now()
+		res, err := c.ExecContext(tx.Statement.Context, q, args...)
+		var n int64
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		trace(tx, begin, q, n, err)
 		return translate(tx, err)
 	}
 	return tx.Exec(q, args...).Error
+}
+
+// trace reports a statement run past GORM (onSQLite) to tx's logger as GORM
+// reports its own, so that the slow-query log and the failed-query log see
+// it too. The statement is reported with its placeholders, not its values.
+func trace(tx *gorm.DB, begin time.Time, q string, rows int64, err error) {
+	tx.Logger.Trace(tx.Statement.Context, begin, func() (string, int64) { return q, rows }, err)
 }
 
 // rowIn reads the one row the query q (? placeholders) selects in tx with
@@ -100,9 +113,18 @@ func rowIn[T any](tx *gorm.DB, scan func(rowScanner) (T, error), q string, args 
 		v, err := takeRow(tx.Raw(q, args...), scan)
 		return v, translate(tx, err)
 	}
+	begin := time.Now()
 	v, err := scan(c.QueryRowContext(tx.Statement.Context, q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return v, gorm.ErrRecordNotFound
+		err = gorm.ErrRecordNotFound
+	}
+	var n int64
+	if err == nil {
+		n = 1
+	}
+	trace(tx, begin, q, n, err)
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return v, err
 	}
 	return v, translate(tx, err)
 }
