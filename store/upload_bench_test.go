@@ -54,3 +54,35 @@ func BenchmarkUploadChats(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUploadOfflineMessages measures one CallGear-sized upload of 500
+// offline messages, each with a contact of its own, on each backend.
+func BenchmarkUploadOfflineMessages(b *testing.B) {
+	for _, backend := range storetest.Backends(b) {
+		b.Run(string(backend), func(b *testing.B) {
+			s := storetest.MustOpen(b, backend)
+			ctx := b.Context()
+			acct := storetest.MustAccount(b, s, "A")
+			site, err := s.CreateSite(ctx, acct.ID, "a.example")
+			if err != nil {
+				b.Fatal(err)
+			}
+			at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+			round := 0
+			for b.Loop() {
+				b.StopTimer()
+				round++
+				items := make([]store.OfflineUpload, 500)
+				for i := range items {
+					items[i] = store.OfflineUpload{ReceivedAt: at, Message: "message text",
+						Contact: store.UploadContact{Email: fmt.Sprintf("c%d-%d@example.com", round, i)},
+						Source:  store.UploadSource{SiteID: &site.ID}, ExtID: ptr(fmt.Sprintf("r%d-o%d", round, i))}
+				}
+				b.StartTimer()
+				if _, err := s.UploadOfflineMessages(ctx, acct.ID, items); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
