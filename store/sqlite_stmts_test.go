@@ -186,3 +186,44 @@ func TestStmtCache_Full(t *testing.T) {
 		t.Errorf("%d statements kept, want 1 to %d", n, sqliteStatements)
 	}
 }
+
+// TestStmtCache_FailedCommit checks that a COMMIT SQLite refuses leaves the
+// connection out of the transaction, through the statement cache. SQLite
+// keeps a transaction open when its COMMIT fails (here on a deferred foreign
+// key), while database/sql counts the transaction ended and hands the
+// connection on: were it left open, every write after it on the store's one
+// SQLite connection would fail to begin. The driver rolls such a transaction
+// back (modernc.org/sqlite's tx.Commit); the store relies on it.
+func TestStmtCache_FailedCommit(t *testing.T) {
+	db := mustStmtCacheDB(t)
+	ctx := t.Context()
+	if _, err := db.ExecContext(ctx, `PRAGMA foreign_keys = ON;
+		CREATE TABLE parent (id INTEGER PRIMARY KEY);
+		CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO child (parent_id) VALUES (99)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err == nil {
+		t.Fatal("a commit with a dangling deferred foreign key succeeded")
+	}
+	tx, err = db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatalf("begin after the failed commit: %v", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO t (x) VALUES (4)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("commit after the failed commit: %v", err)
+	}
+	var children int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM child`).Scan(&children); err != nil || children != 0 {
+		t.Errorf("%d child rows (%v) after the failed commit, want 0", children, err)
+	}
+}
