@@ -59,11 +59,12 @@ func TestColumns_MatchModels(t *testing.T) {
 	}
 }
 
-// TestTrace_StatementsPastGORM checks that the SQLite statements the store
-// sends past GORM (execIn, rowIn, the page walk's) reach the slow-query and
-// failed-query log as GORM's own do. Its logger counts every statement as
-// slow, so that nothing here depends on how long one takes.
-func TestTrace_StatementsPastGORM(t *testing.T) {
+// TestGormLogger_Statements checks what the slow-query and failed-query log
+// shows: the SQLite statements the store sends past GORM (execIn, rowIn, the
+// page walk's) as GORM's own, and every statement with its placeholders, not
+// its values. Its logger counts every statement as slow, so that nothing
+// here depends on how long one takes.
+func TestGormLogger_Statements(t *testing.T) {
 	s, err := Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "trace.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +92,14 @@ func TestTrace_StatementsPastGORM(t *testing.T) {
 		run  func(db *gorm.DB) error
 		want []logged
 	}{
+		{"through GORM", func(db *gorm.DB) error { return db.Exec(`INSERT INTO traced (x) VALUES (?)`, 12345).Error },
+			[]logged{{"slow query", `INSERT INTO traced (x) VALUES (?)`}}},
+		{"through GORM, failing", func(db *gorm.DB) error {
+			if err := db.Exec(`INSERT INTO no_such_table (x) VALUES (?)`, "secret@example.com").Error; err == nil {
+				return errors.New("no error from a missing table")
+			}
+			return nil
+		}, []logged{{"query failed", `INSERT INTO no_such_table (x) VALUES (?)`}}},
 		{"exec", func(db *gorm.DB) error { return execIn(db, `INSERT INTO traced (x) VALUES (?), (?)`, 1, 2) },
 			[]logged{{"slow query", `INSERT INTO traced (x) VALUES (?), (?)`}}},
 		{"exec that fails", func(db *gorm.DB) error {

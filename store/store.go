@@ -325,6 +325,14 @@ func (g *gormLogger) Warn(ctx context.Context, msg string, args ...any) {
 func (g *gormLogger) Error(ctx context.Context, msg string, args ...any) {
 	g.log.ErrorContext(ctx, fmt.Sprintf(msg, args...))
 }
+
+// ParamsFilter keeps a statement's values out of the log: GORM then writes
+// it with its placeholders, not the message texts, addresses and key hashes
+// it carries.
+func (g *gormLogger) ParamsFilter(_ context.Context, sql string, _ ...any) (string, []any) {
+	return sql, nil
+}
+
 func (g *gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
 	elapsed := time.Since(begin)
 	switch {
