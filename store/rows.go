@@ -115,18 +115,17 @@ func rowIn[T any](tx *gorm.DB, scan func(rowScanner) (T, error), q string, args 
 	}
 	begin := time.Now()
 	v, err := scan(c.QueryRowContext(tx.Statement.Context, q, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = gorm.ErrRecordNotFound
-	}
 	var n int64
-	if err == nil {
+	switch {
+	case err == nil:
 		n = 1
+	case errors.Is(err, sql.ErrNoRows):
+		err = gorm.ErrRecordNotFound
+	default:
+		err = translate(tx, err)
 	}
 	trace(tx, begin, q, n, err)
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, err
-	}
-	return v, translate(tx, err)
+	return v, err
 }
 
 // takeRow reads the one row q selects with scan. It returns a gorm

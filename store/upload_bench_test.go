@@ -15,13 +15,8 @@ import (
 func BenchmarkUploadChats(b *testing.B) {
 	for _, backend := range storetest.Backends(b) {
 		b.Run(string(backend), func(b *testing.B) {
-			s := storetest.MustOpen(b, backend)
+			s, acct, site := mustUploadAccount(b, backend)
 			ctx := b.Context()
-			acct := storetest.MustAccount(b, s, "A")
-			site, err := s.CreateSite(ctx, acct.ID, "a.example")
-			if err != nil {
-				b.Fatal(err)
-			}
 			agent := storetest.MustAgent(b, s, acct.ID, "op@example.com", models.RoleAgent, hash)
 			start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 			round := 0
@@ -60,13 +55,8 @@ func BenchmarkUploadChats(b *testing.B) {
 func BenchmarkUploadOfflineMessages(b *testing.B) {
 	for _, backend := range storetest.Backends(b) {
 		b.Run(string(backend), func(b *testing.B) {
-			s := storetest.MustOpen(b, backend)
+			s, acct, site := mustUploadAccount(b, backend)
 			ctx := b.Context()
-			acct := storetest.MustAccount(b, s, "A")
-			site, err := s.CreateSite(ctx, acct.ID, "a.example")
-			if err != nil {
-				b.Fatal(err)
-			}
 			at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 			round := 0
 			for b.Loop() {
@@ -85,4 +75,17 @@ func BenchmarkUploadOfflineMessages(b *testing.B) {
 			}
 		})
 	}
+}
+
+// mustUploadAccount opens a fresh store on backend with an account and a
+// site of it for the uploads to name.
+func mustUploadAccount(tb testing.TB, backend store.Backend) (*store.Store, models.Account, models.Site) {
+	tb.Helper()
+	s := storetest.MustOpen(tb, backend)
+	acct := storetest.MustAccount(tb, s, "A")
+	site, err := s.CreateSite(tb.Context(), acct.ID, "a.example")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, acct, site
 }
