@@ -342,6 +342,12 @@ func (a *api) streamEvents(c echo.Context) error {
 	h.Set(echo.HeaderContentType, "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx: pass each event on at once
+	// Over HTTP/1.1 the body goes unchunked and ends when the connection
+	// closes, as the Server-Sent Events specification advises (net/http
+	// does this for "identity"). Chunked, each batch of events went out as
+	// three segments, the chunk's head, its body and a lone CRLF, each a
+	// send and a wake-up of the client; unchunked it is one of each.
+	h.Set("Transfer-Encoding", "identity")
 	c.Response().WriteHeader(http.StatusOK)
 	if err := s.flush(); err != nil {
 		return nil

@@ -64,6 +64,11 @@ func TestStream_CatchUpThenLive(t *testing.T) {
 		if ct := r.header.Get("Content-Type"); ct != "text/event-stream" {
 			t.Errorf("Content-Type %q", ct)
 		}
+		// Unchunked, delimited by the connection's close: a batch is one
+		// send.
+		if te := c.res.TransferEncoding; len(te) != 0 || !c.res.Close {
+			t.Errorf("Transfer-Encoding %q, Close %v: want none, and the connection closed after", te, c.res.Close)
+		}
 		wg.Wait()
 		last := f.lastSeq(t, f.one.ID)
 		wantConsecutive(t, c.seqs(t, int(last-from)), from+1)
