@@ -97,8 +97,9 @@ type eventsSide struct {
 	// hookLat and streamLat are commit-to-first-byte times within the slices.
 	hookLat, streamLat []time.Duration
 	// serverCPU and benchCPU are the CPU time serve and the benchmark's
-	// own process used within the slices.
-	serverCPU, benchCPU time.Duration
+	// own process used within the slices, restCPU the machine's busy time
+	// besides them (PostgreSQL's, mostly).
+	serverCPU, benchCPU, restCPU time.Duration
 }
 
 // cpuPerK returns d per 1,000 acknowledged writes of the side.
@@ -268,10 +269,68 @@ func openStreams(t *testing.T, client *http.Client, base, token string, n, probe
 	return ss
 }
 
-var messageIDField = []byte(`"message_id":`)
+var (
+	messageIDField = []byte(`"message_id":`)
+	dataLine       = []byte("\ndata: ")
+	frameEnd       = []byte("\n\n")
+)
 
-// read reads the stream's events until it ends.
+// read reads the stream's events until it ends: a probe line by line,
+// timing each message's event; the others as cheaply as they can, since
+// they share the cores with the server they measure.
 func (s *stream) read(r io.Reader) {
+	if s.probe {
+		s.readTimed(r)
+		return
+	}
+	// Whole frames at a time: every frame has one "\ndata: " line. A frame
+	// cut by the end of a read waits for the rest.
+	buf := make([]byte, 0, 128<<10)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if end := bytes.LastIndex(buf, frameEnd); end >= 0 {
+			frames := buf[:end+len(frameEnd)]
+			s.events.Add(int64(bytes.Count(frames, dataLine)))
+			// Every message id, not the last: messages are numbered as they
+			// are written and their events as they commit, so the newest
+			// message need not be in the last event.
+			newest := s.last.Load()
+			for rest := frames; ; {
+				i := bytes.Index(rest, messageIDField)
+				if i < 0 {
+					break
+				}
+				rest = rest[i+len(messageIDField):]
+				newest = max(newest, leadingInt(rest))
+			}
+			s.last.Store(newest)
+			buf = buf[:copy(buf, buf[len(frames):])]
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// leadingInt returns the whole number b starts with (0 for none).
+func leadingInt(b []byte) int64 {
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// readTimed is read for a probe: it notes when each message's event
+// arrived.
+func (s *stream) readTimed(r io.Reader) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -287,28 +346,12 @@ func (s *stream) read(r io.Reader) {
 		if !bytes.Contains(data, []byte(models.EventMessageCreated)) {
 			continue
 		}
-		if s.probe {
-			if typ, msg := eventOf(bytes.TrimSpace(data)); typ == string(models.EventMessageCreated) && msg != 0 {
-				s.mu.Lock()
-				if _, ok := s.first[msg]; !ok {
-					s.first[msg] = at
-				}
-				s.mu.Unlock()
-				if msg > s.last.Load() {
-					s.last.Store(msg)
-				}
+		if typ, msg := eventOf(bytes.TrimSpace(data)); typ == string(models.EventMessageCreated) && msg != 0 {
+			s.mu.Lock()
+			if _, ok := s.first[msg]; !ok {
+				s.first[msg] = at
 			}
-			continue
-		}
-		// The others only find the message id, without decoding.
-		if _, rest, ok := bytes.Cut(data, messageIDField); ok {
-			var msg int64
-			for _, c := range rest {
-				if c < '0' || c > '9' {
-					break
-				}
-				msg = msg*10 + int64(c-'0')
-			}
+			s.mu.Unlock()
 			if msg > s.last.Load() {
 				s.last.Store(msg)
 			}
@@ -617,12 +660,14 @@ func runEvents(t *testing.T, bin string, sc scale) *eventsReport {
 			side := r.sides[(round+k)%len(r.sides)]
 			places, teardown := loaded(side.hooks, side.streams)
 			stopPerf := startPerf(t, srv.cmd.Process.Pid, fmt.Sprintf("%d-%d", (round+k)%len(r.sides), round+1))
-			srvBefore, benchBefore := procCPU(t, srv.cmd.Process.Pid), procCPU(t, os.Getpid())
+			srvBefore, benchBefore, busyBefore := procCPU(t, srv.cmd.Process.Pid), procCPU(t, os.Getpid()), busyCPU()
 			commits := w.closedLoop(side, eventsConns, slice)
 			end := time.Now()
 			stopPerf()
-			side.serverCPU += procCPU(t, srv.cmd.Process.Pid) - srvBefore
-			side.benchCPU += procCPU(t, os.Getpid()) - benchBefore
+			srvUsed, benchUsed := procCPU(t, srv.cmd.Process.Pid)-srvBefore, procCPU(t, os.Getpid())-benchBefore
+			side.serverCPU += srvUsed
+			side.benchCPU += benchUsed
+			side.restCPU += max(0, busyCPU()-busyBefore-srvUsed-benchUsed)
 			if side.hooks > 0 || side.streams > 0 {
 				// What arrived by the end of the slice, and the backlog then.
 				for _, rc := range receivers[:side.hooks] {
@@ -652,9 +697,9 @@ func runEvents(t *testing.T, bin string, sc scale) *eventsReport {
 		}
 	}
 	for _, s := range r.sides {
-		t.Logf("events %-25s %.1f req/s, p50 %s p99 %s, errors %d/%d; webhooks delivered in the slices %d, owed at their ends %d, longest drain %s; stream events %d; CPU per 1,000 writes: serve %s, benchmark %s",
+		t.Logf("events %-25s %.1f req/s, p50 %s p99 %s, errors %d/%d; webhooks delivered in the slices %d, owed at their ends %d, longest drain %s; stream events %d; CPU per 1,000 writes: serve %s, benchmark %s, rest %s",
 			s.name, s.throughput(), ms(pct(s.latencies, 50)), ms(pct(s.latencies, 99)), s.errors, s.requests, s.delivered, s.backlog, s.drain.Round(time.Millisecond), s.streamEvents,
-			ms(s.cpuPerK(s.serverCPU)), ms(s.cpuPerK(s.benchCPU)))
+			ms(s.cpuPerK(s.serverCPU)), ms(s.cpuPerK(s.benchCPU)), ms(s.cpuPerK(s.restCPU)))
 	}
 
 	// Commit to first byte at a constant rate well below the ceiling.
@@ -737,6 +782,18 @@ func startPerf(t *testing.T, pid int, name string) (stop func()) {
 	}
 }
 
+// busyCPU returns the time the machine's cores were busy (all of
+// /proc/stat's first eight counters but idle, iowait and steal), 0 if
+// unreadable.
+func busyCPU() time.Duration {
+	c := cpuTimes()
+	if len(c) < 8 {
+		return 0
+	}
+	busy := c[0] + c[1] + c[2] + c[5] + c[6]
+	return time.Duration(busy) * 10 * time.Millisecond
+}
+
 // procCPU returns the CPU time (user and system) the process pid has used,
 // from /proc/PID/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
 func procCPU(t *testing.T, pid int) time.Duration {
@@ -810,8 +867,8 @@ func (r *eventsReport) markdown() string {
 		"`switchboard serve %s`.\n\n",
 		r.scale, openCases, eventsConns, r.perSide, r.rounds, eventsHooks, drainLimit, strings.Join(r.flags, " "))
 	p("```sh\n%s\n```\n\n", r.command)
-	p("| side | req/s | p50 | p99 | errors | × no subscribers | serve CPU / 1,000 writes | benchmark CPU / 1,000 writes | webhook events in the slices / owed at their ends | longest drain | stream events read | target | result |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	p("| side | req/s | p50 | p99 | errors | × no subscribers | serve CPU / 1,000 writes | benchmark CPU / 1,000 writes | rest of the machine's CPU / 1,000 writes | webhook events in the slices / owed at their ends | longest drain | stream events read | target | result |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for i, s := range r.sides {
 		target, result := "", ""
 		if i == 1 {
@@ -830,13 +887,14 @@ func (r *eventsReport) markdown() string {
 		if s.streams > 0 {
 			events = fmt.Sprint(s.streamEvents)
 		}
-		p("| %s | %.1f | %s | %s | %d / %d | %.2f | %s | %s | %s | %s | %s | %s | %s |\n", s.name, s.throughput(), ms(pct(s.latencies, 50)),
-			ms(pct(s.latencies, 99)), s.errors, s.requests, r.ratio(s), ms(s.cpuPerK(s.serverCPU)), ms(s.cpuPerK(s.benchCPU)),
+		p("| %s | %.1f | %s | %s | %d / %d | %.2f | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.name, s.throughput(), ms(pct(s.latencies, 50)),
+			ms(pct(s.latencies, 99)), s.errors, s.requests, r.ratio(s), ms(s.cpuPerK(s.serverCPU)), ms(s.cpuPerK(s.benchCPU)), ms(s.cpuPerK(s.restCPU)),
 			hooks, drain, events, target, result)
 	}
 	p("\n**CPU / 1,000 writes** is the CPU time (user and system, from /proc/PID/stat) the process used within the side's " +
 		"slices per 1,000 acknowledged writes: what a side costs independently of the machine's other load. The benchmark's " +
-		"process holds the writers, the receivers and the stream readers.\n")
+		"process holds the writers, the receivers and the stream readers. The rest of the machine's is its busy time " +
+		"(/proc/stat) less those two: PostgreSQL's, mostly, and whatever else ran.\n")
 	p("\nCommit to first byte: from the moment the client has the POST's answer (the commit) to the moment the event's "+
 		"request reaches a receiver's handler, or its `data:` line a stream client (the first %d streams are timed). "+
 		"A negative time is an event that arrived before the POST's answer did.\n\n", eventsProbes)
