@@ -179,7 +179,7 @@ func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]
 			}
 		}
 	}
-	contacts, err := scanAll(tx.Raw(`SELECT `+contactFields+` FROM contacts WHERE account_id = ? AND id IN ?`, accountID, contactIDs), scanContact)
+	contacts, err := scanAll(tx.Raw(`SELECT `+contactFields+` FROM contacts WHERE `+inAccountByIDs, accountID, contactIDs), scanContact)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +222,7 @@ func (s *Store) caseViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]
 			ID   int64
 			Text string
 		}
-		rows, err := scanAll(tx.Raw(`SELECT id, text FROM messages WHERE account_id = ? AND id IN ?`, accountID, lastIDs),
+		rows, err := scanAll(tx.Raw(`SELECT id, text FROM messages WHERE `+inAccountByIDs, accountID, lastIDs),
 			func(r rowScanner) (last, error) {
 				var l last
 				return l, r.Scan(&l.ID, &l.Text)

@@ -190,7 +190,7 @@ func chatViews(tx *gorm.DB, accountID int64, cases []models.Case) ([]ChatView, e
 		}
 	}
 	var contacts []models.Contact
-	if err := tx.Where("account_id = ? AND id IN ?", accountID, contactIDs).Find(&contacts).Error; err != nil {
+	if err := tx.Where(inAccountByIDs, accountID, contactIDs).Find(&contacts).Error; err != nil {
 		return nil, err
 	}
 	var agents []models.Agent

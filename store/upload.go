@@ -375,7 +375,7 @@ func (s *Store) DeleteUploaded(ctx context.Context, accountID int64, channel mod
 		}
 		// Messages go with their case (ON DELETE CASCADE), deliveries with
 		// their message.
-		if err := tx.Exec(`DELETE FROM cases WHERE account_id = ? AND id IN ?`, accountID, out).Error; err != nil {
+		if err := tx.Exec(`DELETE FROM cases WHERE `+inAccountByIDs, accountID, out).Error; err != nil {
 			return err
 		}
 		if err := deltas.save(tx); err != nil {

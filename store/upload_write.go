@@ -226,7 +226,7 @@ func refreshLastMessages(tx *gorm.DB, accountID int64, ids []int64) error {
 			last_message_at = (SELECT MAX(m.created_at) FROM messages m WHERE m.case_id = cases.id AND m.kind <> 'note'),
 			last_customer_message_at = (SELECT MAX(m.created_at) FROM messages m WHERE m.case_id = cases.id
 				AND m.kind <> 'note' AND m.sender = 'contact')
-			WHERE account_id = ? AND id IN ?`, accountID, chunk).Error; err != nil {
+			WHERE `+inAccountByIDs, accountID, chunk).Error; err != nil {
 			return err
 		}
 	}
