@@ -178,6 +178,12 @@ const stillStatus = "status || ''"
 // idx_webhook_deliveries_pending holds.
 var pendingDeliveries = []models.DeliveryStatus{models.DeliveryQueued, models.DeliverySending}
 
+// pendingDelivery is the condition of idx_webhook_deliveries_pending, as
+// literals: a planner can use a partial index only where it sees that a
+// statement's condition implies the index's, which bound parameters do not
+// show it once a kept statement's plan is generic.
+const pendingDelivery = "status IN ('queued', 'sending')"
+
 // claimHeads selects the head of every active subscription's queue that is
 // due (queued and due, or leased and the lease run out), soonest due first:
 // one probe of idx_webhook_deliveries_pending per subscription, whatever
@@ -302,7 +308,7 @@ func (s *Store) webhookRuns(tx *gorm.DB, hs []models.WebhookDelivery, n int, now
 		// The head is locked by this transaction and rows behind a head
 		// are claimed only through it, so no other claimer takes these.
 		var next []models.WebhookDelivery
-		if err := tx.Where("webhook_id = ? AND status IN ? AND event_seq > ?", h.WebhookID, pendingDeliveries, h.EventSeq).
+		if err := tx.Where("webhook_id = ? AND "+pendingDelivery+" AND event_seq > ?", h.WebhookID, h.EventSeq).
 			Order("event_seq").Limit(room).Find(&next).Error; err != nil {
 			return nil, err
 		}
