@@ -107,8 +107,10 @@ func TestStore_FanOutWebhookEvents(t *testing.T) {
 						t.Fatal(err)
 					}
 					var want []int64
+					eventIDs := map[int64]int64{} // seq → id
 					if !tc.none {
 						for _, ev := range evs {
+							eventIDs[ev.Seq] = ev.ID
 							if ev.Seq > tc.w.Cursor && (tc.types == nil || tc.types[ev.Type]) {
 								want = append(want, ev.Seq)
 							}
@@ -117,8 +119,11 @@ func TestStore_FanOutWebhookEvents(t *testing.T) {
 					var got []int64
 					for i := len(ds) - 1; i >= 0; i-- { // newest first
 						got = append(got, ds[i].EventSeq)
-						if ds[i].Status != models.DeliveryQueued || ds[i].Reference == "" {
-							t.Errorf("delivery %+v: want queued with a reference", ds[i])
+						d := ds[i]
+						if d.Status != models.DeliveryQueued || d.Reference == "" || d.Attempts != 0 || d.LastAttemptAt != nil ||
+							d.AccountID != f.acct.ID || d.EventID != eventIDs[d.EventSeq] || d.NextAttemptAt.IsZero() ||
+							d.CreatedAt.IsZero() || d.NextAttemptAt.After(time.Now().Add(time.Minute)) {
+							t.Errorf("delivery %+v: want queued and due, with a reference, of event %d, never tried", d, eventIDs[d.EventSeq])
 						}
 					}
 					if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -137,6 +142,27 @@ func TestStore_FanOutWebhookEvents(t *testing.T) {
 		t.Run("Again", func(t *testing.T) {
 			if got := mustFanOut(t, s, nil); got != 0 {
 				t.Errorf("a second fan-out queued %d", got)
+			}
+		})
+		t.Run("QueuedOnce", func(t *testing.T) {
+			// A cursor moved back (as by a fan-out that could not record
+			// its move) finds its events queued already: they stay once.
+			before, err := s.WebhookDeliveries(ctx, f.acct.ID, all.ID, store.WebhookDeliveryFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.GORM().Exec("UPDATE webhooks SET cursor = ? WHERE id = ?", all.Cursor, all.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got := mustFanOut(t, s, nil); got != 0 {
+				t.Errorf("the fan-out queued %d again", got)
+			}
+			after, err := s.WebhookDeliveries(ctx, f.acct.ID, all.ID, store.WebhookDeliveryFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(after) != len(before) || len(after) == 0 || after[0].Reference != before[0].Reference {
+				t.Errorf("%d deliveries after, %d before; want the same ones", len(after), len(before))
 			}
 		})
 		t.Run("WantsDecides", func(t *testing.T) {
