@@ -674,3 +674,55 @@ func (s *Store) ReleaseWebhookDeliveries(ctx context.Context, claims map[int64]i
 	})
 	return wrap("release webhook deliveries", err)
 }
+
+// pruneDeliveriesBatch is how many ids one statement of
+// PruneWebhookDeliveries covers.
+const pruneDeliveriesBatch = 5000
+
+// PruneWebhookDeliveries deletes the webhook deliveries that have ended
+// (sent, or failed for good) and were queued before before, and returns how
+// many it deleted. Queued and leased ones are kept however old they are:
+// they are still owed. Without it the outbox would keep a row for every
+// subscription and event for ever.
+func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	return s.pruneWebhookDeliveries(ctx, before, pruneDeliveriesBatch)
+}
+
+// pruneWebhookDeliveries is PruneWebhookDeliveries a range of batch ids at
+// a time. Ids grow with the time a row was queued, so the rows to delete
+// lie below the first one queued at or after before: each statement deletes
+// within one range of the primary key, and none scans the table (it has no
+// index on created_at, which every fan-out would pay for).
+func (s *Store) pruneWebhookDeliveries(ctx context.Context, before time.Time, batch int64) (int64, error) {
+	db := s.db.WithContext(ctx)
+	before = before.UTC()
+	var first, end []int64
+	if err := db.Raw(`SELECT id FROM webhook_deliveries ORDER BY id LIMIT 1`).Scan(&first).Error; err != nil {
+		return 0, wrap("prune webhook deliveries", err)
+	}
+	if len(first) == 0 {
+		return 0, nil
+	}
+	if err := db.Raw(`SELECT id FROM webhook_deliveries WHERE created_at >= ? ORDER BY id LIMIT 1`, before).
+		Scan(&end).Error; err != nil {
+		return 0, wrap("prune webhook deliveries", err)
+	}
+	if len(end) == 0 {
+		if err := db.Raw(`SELECT id + 1 FROM webhook_deliveries ORDER BY id DESC LIMIT 1`).Scan(&end).Error; err != nil {
+			return 0, wrap("prune webhook deliveries", err)
+		}
+	}
+	var total int64
+	ended := []models.DeliveryStatus{models.DeliverySent, models.DeliveryFailed}
+	for lo := first[0]; len(end) > 0 && lo < end[0]; lo += batch {
+		// created_at is checked too: two fan-outs at once can number
+		// their rows in the other order from their clocks.
+		res := db.Exec(`DELETE FROM webhook_deliveries WHERE id >= ? AND id < ? AND status IN ? AND created_at < ?`,
+			lo, min(lo+batch, end[0]), ended, before)
+		if res.Error != nil {
+			return total, wrap("prune webhook deliveries", res.Error)
+		}
+		total += res.RowsAffected
+	}
+	return total, nil
+}

@@ -617,3 +617,82 @@ func TestStore_ClaimWebhookDeliveries_Entities(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_PruneWebhookDeliveries: deliveries that ended (sent, failed for
+// good) and were queued before the cutoff are deleted; those still owed
+// (queued, retried later, never claimed) are kept however old, and so are
+// the newer ones, whichever range of ids a statement covers.
+func TestStore_PruneWebhookDeliveries(t *testing.T) {
+	for _, batch := range []int64{2, 5000} {
+		t.Run(fmt.Sprintf("Batch%d", batch), func(t *testing.T) {
+			storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+				ctx := t.Context()
+				f := mustWebhookFixture(t, s)
+				w := f.MustWebhook(t, models.EventMessageCreated)
+				f.MustMessages(t, 7)
+				if n := mustFanOut(t, s, nil); n != 7 {
+					t.Fatalf("queued %d, want 7", n)
+				}
+				if n, err := s.PruneWebhookDeliveriesInBatches(ctx, time.Now(), batch); err != nil || n != 0 {
+					t.Fatalf("prune with nothing ended = %d, %v; want 0", n, err)
+				}
+				got := mustClaimWebhooks(t, s, 5)
+				if len(got) != 5 {
+					t.Fatalf("claimed %d, want a run of 5", len(got))
+				}
+				later := time.Now().Add(time.Hour)
+				id := func(i int) int64 { return got[i].Delivery.ID }
+				if _, err := s.RecordWebhookOutcomes(ctx, []store.WebhookOutcome{
+					{ID: id(0), Attempt: 1, Sent: true, ResponseStatus: 200},
+					{ID: id(1), Attempt: 1, ResponseStatus: 500, Reason: "down"}, // failed for good
+					{ID: id(2), Attempt: 1, ResponseStatus: 503, Reason: "busy", RetryAt: &later},
+					{ID: id(3), Attempt: 1, Sent: true, ResponseStatus: 200},
+					{ID: id(4), Attempt: 1, Sent: true, ResponseStatus: 204},
+				}); err != nil {
+					t.Fatal(err)
+				}
+				// The first four were queued ten days ago, the fifth and the
+				// two never claimed (still queued) since.
+				old := time.Now().UTC().Add(-10 * 24 * time.Hour)
+				mustOK(t, s.GORM().Exec("UPDATE webhook_deliveries SET created_at = ? WHERE id < ?", old, id(4)).Error)
+
+				if n, err := s.PruneWebhookDeliveriesInBatches(ctx, old.Add(-time.Hour), batch); err != nil || n != 0 {
+					t.Fatalf("prune before the oldest = %d, %v; want 0", n, err)
+				}
+				n, err := s.PruneWebhookDeliveriesInBatches(ctx, time.Now().Add(-7*24*time.Hour), batch)
+				if err != nil || n != 3 {
+					t.Fatalf("prune = %d, %v; want 3 (the old sent and failed ones)", n, err)
+				}
+				left, err := s.WebhookDeliveries(ctx, f.acct.ID, w.ID, store.WebhookDeliveryFilter{})
+				mustOK(t, err)
+				kept := map[int64]models.DeliveryStatus{}
+				for _, d := range left {
+					kept[d.ID] = d.Status
+				}
+				for _, tc := range []struct {
+					name string
+					id   int64
+					kept bool
+				}{
+					{"OldSent", id(0), false},
+					{"OldFailed", id(1), false},
+					{"OldRetriedLater", id(2), true},
+					{"OldSentAgain", id(3), false},
+					{"NewSent", id(4), true},
+				} {
+					if _, ok := kept[tc.id]; ok != tc.kept {
+						t.Errorf("%s: kept %v, want %v (left: %v)", tc.name, ok, tc.kept, kept)
+					}
+				}
+				if len(left) != 4 {
+					t.Errorf("%d deliveries left, want 4 (two never claimed): %v", len(left), kept)
+				}
+				// The queue goes on: the retried head is still the head.
+				mustOK(t, s.GORM().Exec("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?", time.Now().Add(-time.Minute), id(2)).Error)
+				if again := mustClaimWebhooks(t, s, 1); len(again) != 1 || again[0].Delivery.ID != id(2) {
+					t.Errorf("claimed %+v after the prune, want the retried head %d", again, id(2))
+				}
+			})
+		})
+	}
+}

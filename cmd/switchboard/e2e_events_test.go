@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"switchboard/cmd/switchboard/binarytest"
+	"switchboard/models"
+	"switchboard/store"
 	"switchboard/store/storetest"
 )
 
@@ -191,5 +193,73 @@ func TestE2E_EventsAcrossReplicas(t *testing.T) {
 	st := storetest.MustOpenURL(t, dbURL)
 	if last, err := st.LastEventSeq(t.Context(), 1); err != nil || last != ev.id {
 		t.Errorf("last event %d (%v), the stream's %d", last, err, ev.id)
+	}
+}
+
+// TestE2E_EventsPrunedAtStart: serve deletes, as it starts, the events older
+// than --event-retention and the webhook deliveries of that age that ended
+// (sent or failed), and keeps the deliveries still owed, however old.
+func TestE2E_EventsPrunedAtStart(t *testing.T) {
+	bin := mustBuild(t)
+	for _, b := range storetest.Backends(t) {
+		t.Run(string(b), func(t *testing.T) {
+			dbURL := storetest.MustURL(t, b)
+			s := mustStart(t, bin, dbURL) // the first start makes account 1
+			if err := s.stop(t); err != nil {
+				t.Fatalf("serve: %v\n%s", err, s.logs.String())
+			}
+			st := storetest.MustOpenURL(t, dbURL)
+			const account = 1
+			if _, err := st.CreateWebhook(t.Context(), account, store.NewWebhook{URL: "https://hooks.example.com/x",
+				Format: models.FormatStandard, Types: []models.EventType{models.EventContactCreated}, Secret: "whsec_c2VjcmV0"}); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 4 {
+				storetest.MustContact(t, st, account, fmt.Sprintf("C%d", i), "", "")
+			}
+			if n, err := st.FanOutWebhookEvents(t.Context(), nil); err != nil || n != 4 {
+				t.Fatalf("FanOutWebhookEvents = %d, %v; want 4", n, err)
+			}
+			// Ten days ago: two sent, one failed for good, one owed (its retry
+			// is an hour away, so that the worker leaves it alone).
+			db := st.GORM()
+			old, retry := time.Now().UTC().Add(-10*24*time.Hour), time.Now().UTC().Add(time.Hour)
+			var ids []int64
+			mustExec(t, db.Raw("SELECT id FROM webhook_deliveries ORDER BY id").Scan(&ids).Error)
+			if len(ids) != 4 {
+				t.Fatalf("deliveries %v, want 4", ids)
+			}
+			mustExec(t, db.Exec("UPDATE webhook_deliveries SET created_at = ?, status = 'sent' WHERE id IN ?", old, ids[:2]).Error)
+			mustExec(t, db.Exec("UPDATE webhook_deliveries SET created_at = ?, status = 'failed' WHERE id = ?", old, ids[2]).Error)
+			mustExec(t, db.Exec("UPDATE webhook_deliveries SET created_at = ?, next_attempt_at = ?, attempts = 1 WHERE id = ?", old, retry, ids[3]).Error)
+			mustExec(t, db.Exec("UPDATE events SET created_at = ?", old).Error)
+
+			s = mustStart(t, bin, dbURL)
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(s.logs.String(), "pruned webhook deliveries") {
+				if time.Now().After(deadline) {
+					t.Fatalf("serve did not prune the deliveries within 30 s\n%s", s.logs.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			var left []int64
+			mustExec(t, db.Raw("SELECT id FROM webhook_deliveries ORDER BY id").Scan(&left).Error)
+			if len(left) != 1 || left[0] != ids[3] {
+				t.Errorf("deliveries left %v, want only the owed one, %d", left, ids[3])
+			}
+			var events int64
+			mustExec(t, db.Raw("SELECT COUNT(*) FROM events WHERE created_at < ?", old.Add(time.Hour)).Scan(&events).Error)
+			if events != 0 {
+				t.Errorf("%d events older than the retention left", events)
+			}
+		})
+	}
+}
+
+// mustExec fails the test on a statement's error.
+func mustExec(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
 	}
 }

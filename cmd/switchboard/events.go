@@ -22,7 +22,7 @@ type eventConfig struct {
 
 // addEvents defines the event flags on fs.
 func (c *eventConfig) addEvents(fs *flag.FlagSet) {
-	fs.DurationVar(&c.retention, "event-retention", 168*time.Hour, "how long events are kept for the live stream's catch-up and for webhooks (env SWITCHBOARD_EVENT_RETENTION)")
+	fs.DurationVar(&c.retention, "event-retention", 168*time.Hour, "how long events, and the webhook deliveries that ended, are kept: for the live stream's catch-up and for webhooks (env SWITCHBOARD_EVENT_RETENTION)")
 	fs.IntVar(&c.maxStreams, "max-streams", switchboard.DefaultMaxStreams, "most live event streams open at once on this server; one more gets 503 (env SWITCHBOARD_MAX_STREAMS)")
 	fs.DurationVar(&c.window, "stream-window", switchboard.DefaultCoalesce, "shortest time between two reads of an account's events for its live streams: commits within it go out together (env SWITCHBOARD_STREAM_WINDOW)")
 	fs.DurationVar(&c.keepAlive, "stream-keep-alive", 15*time.Second, "how often an idle live event stream gets a keep-alive comment (env SWITCHBOARD_STREAM_KEEP_ALIVE)")
@@ -55,19 +55,28 @@ func (c *eventConfig) stream(done <-chan struct{}) switchboard.StreamConfig {
 // pruneEvery is how often serve deletes events older than --event-retention.
 const pruneEvery = 10 * time.Minute
 
-// pruneEvents deletes the events older than retention at once, then every
-// pruneEvery, until ctx ends. Every replica runs it; the deletes of two
-// at once only overlap.
+// pruneEvents deletes the events older than retention, and the webhook
+// deliveries of that age that have ended, at once, then every pruneEvery,
+// until ctx ends. Every replica runs it; the deletes of two at once only
+// overlap.
 func pruneEvents(ctx context.Context, st *store.Store, retention time.Duration, log *slog.Logger) {
 	t := time.NewTicker(pruneEvery)
 	defer t.Stop()
 	for {
-		n, err := st.PruneEvents(ctx, time.Now().Add(-retention))
+		before := time.Now().Add(-retention)
+		n, err := st.PruneEvents(ctx, before)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("prune events", "err", err)
 		case n > 0:
 			log.Info("pruned events", "events", n)
+		}
+		n, err = st.PruneWebhookDeliveries(ctx, before)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("prune webhook deliveries", "err", err)
+		case n > 0:
+			log.Info("pruned webhook deliveries", "deliveries", n)
 		}
 		select {
 		case <-ctx.Done():
