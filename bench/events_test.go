@@ -58,7 +58,10 @@ const (
 // event rather than a queue's length.
 var latencyRates = []int{10, 50}
 
-var perfFlag = flag.String("events-perf", "", "directory to write a perf profile (perf record -g) of serve into for each loaded slice of the events run, as SIDE-ROUND.data (default: none)")
+var (
+	perfFlag    = flag.String("events-perf", "", "directory to write a perf profile (perf record -g) of serve into for each loaded slice of the events run, as SIDE-ROUND.data (default: none)")
+	perfAllFlag = flag.Bool("events-perf-all", false, "with -events-perf: profile every process on the machine (perf record -a), PostgreSQL's and the benchmark's too, not serve alone")
+)
 
 // eventsScale is the length of the events run at each scale: per side, in
 // rounds, and the commit-to-first-byte run.
@@ -764,15 +767,20 @@ func runEvents(t *testing.T, bin string, sc scale) *eventsReport {
 	return r
 }
 
-// startPerf starts perf record on the process pid when -events-perf names
-// a directory, writing NAME.data there; the returned func stops it and
-// waits for the file.
+// startPerf starts perf record on the process pid (with -events-perf-all,
+// on every process) when -events-perf names a directory, writing NAME.data
+// there; the returned func stops it and waits for the file.
 func startPerf(t *testing.T, pid int, name string) (stop func()) {
 	t.Helper()
 	if *perfFlag == "" {
 		return func() {}
 	}
-	cmd := exec.Command("perf", "record", "-F", "499", "-g", "-p", fmt.Sprint(pid), "-o", filepath.Join(*perfFlag, name+".data"))
+	who := []string{"-p", fmt.Sprint(pid)}
+	if *perfAllFlag {
+		who = []string{"-a"}
+	}
+	args := append([]string{"record", "-F", "499", "-g"}, who...)
+	cmd := exec.Command("perf", append(args, "-o", filepath.Join(*perfFlag, name+".data"))...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("perf record: %v", err)
 	}
