@@ -24,7 +24,7 @@ type eventConfig struct {
 func (c *eventConfig) addEvents(fs *flag.FlagSet) {
 	fs.DurationVar(&c.retention, "event-retention", 168*time.Hour, "how long events, and the webhook deliveries that ended, are kept: for the live stream's catch-up and for webhooks (env SWITCHBOARD_EVENT_RETENTION)")
 	fs.IntVar(&c.maxStreams, "max-streams", switchboard.DefaultMaxStreams, "most live event streams open at once on this server; one more gets 503 (env SWITCHBOARD_MAX_STREAMS)")
-	fs.DurationVar(&c.window, "stream-window", switchboard.DefaultCoalesce, "shortest time between two reads of an account's events for its live streams: commits within it go out together (env SWITCHBOARD_STREAM_WINDOW)")
+	fs.DurationVar(&c.window, "stream-window", switchboard.DefaultCoalesce, "shortest time between two reads of an account's events for its live streams: commits within it go out together; it doubles up to five times this (at most 1s) while the account stays busy (env SWITCHBOARD_STREAM_WINDOW)")
 	fs.DurationVar(&c.keepAlive, "stream-keep-alive", 15*time.Second, "how often an idle live event stream gets a keep-alive comment (env SWITCHBOARD_STREAM_KEEP_ALIVE)")
 }
 

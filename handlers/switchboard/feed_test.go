@@ -159,3 +159,51 @@ func TestFeeds_Coalesce(t *testing.T) {
 		t.Fatalf("first batch %d events", len(first))
 	}
 }
+
+func TestStreamConfig_NextWindow(t *testing.T) {
+	const ms = time.Millisecond
+	defaults := StreamConfig{}.withDefaults()
+	tests := []struct {
+		name string
+		cfg  StreamConfig
+		cur  time.Duration
+		n    int
+		want time.Duration
+	}{
+		{"QuietStaysAtTheBase", defaults, 50 * ms, 1, 50 * ms},
+		{"NothingReadStaysAtTheBase", defaults, 50 * ms, 0, 50 * ms},
+		{"BusyDoubles", defaults, 50 * ms, busyRead, 100 * ms},
+		{"BusyAgainDoubles", defaults, 100 * ms, 400, 200 * ms},
+		{"BusyStopsAtTheMost", defaults, 200 * ms, 400, 250 * ms},
+		{"BusyAtTheMostStays", defaults, 250 * ms, 1000, 250 * ms},
+		{"QuietAfterBusyGoesBack", defaults, 250 * ms, busyRead - 1, 50 * ms},
+		{"MostBelowTheBase", StreamConfig{Coalesce: 80 * ms, MaxCoalesce: 10 * ms}, 80 * ms, 400, 80 * ms},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.cfg.nextWindow(tt.cur, tt.n); got != tt.want {
+				t.Errorf("nextWindow(%s, %d) = %s, want %s", tt.cur, tt.n, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStreamConfig_MaxCoalesceDefault(t *testing.T) {
+	tests := []struct {
+		name     string
+		coalesce time.Duration
+		want     time.Duration
+	}{
+		{"Default", 0, 5 * DefaultCoalesce},
+		{"FiveTimes", 100 * time.Millisecond, 500 * time.Millisecond},
+		{"AtMostASecond", 500 * time.Millisecond, time.Second},
+		{"NeverBelowTheBase", time.Second, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (StreamConfig{Coalesce: tt.coalesce}).withDefaults().MaxCoalesce; got != tt.want {
+				t.Errorf("MaxCoalesce = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

@@ -174,6 +174,7 @@ func (fs *feeds) run(ctx context.Context, f *feed) {
 	}
 	close(f.ready)
 	var lastRead time.Time
+	window := fs.cfg.Coalesce
 	for {
 		select {
 		case <-ctx.Done():
@@ -182,7 +183,7 @@ func (fs *feeds) run(ctx context.Context, f *feed) {
 		case <-poll.C:
 		}
 		// Commits in the window coalesce into the one wake-up pending.
-		if wait := fs.cfg.Coalesce - time.Since(lastRead); wait > 0 {
+		if wait := window - time.Since(lastRead); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -192,6 +193,7 @@ func (fs *feeds) run(ctx context.Context, f *feed) {
 			}
 		}
 		lastRead = time.Now()
+		read := 0
 		for {
 			evs, err := fs.src.Events(ctx, f.account, store.EventFilter{After: last, Limit: feedPage})
 			if err != nil {
@@ -204,6 +206,7 @@ func (fs *feeds) run(ctx context.Context, f *feed) {
 				break
 			}
 			last = evs[len(evs)-1].Seq
+			read += len(evs)
 			frames, err := render(evs)
 			if err != nil {
 				fs.log.Error("event feed: render events", "account_id", f.account, "err", err)
@@ -214,7 +217,27 @@ func (fs *feeds) run(ctx context.Context, f *feed) {
 				break
 			}
 		}
+		window = fs.cfg.nextWindow(window, read)
 	}
+}
+
+// busyRead is the number of events one read of a feed finds from which the
+// account counts as busy, and the feed's window widens.
+const busyRead = 16
+
+// nextWindow returns the window a feed waits out before its next read,
+// after a read of n events in window cur: twice cur, up to MaxCoalesce,
+// while each read finds busyRead events or more; Coalesce again after one
+// that finds fewer. Under a steady stream of commits what a stream costs
+// (a write to its client and the client's read, each a wake-up of a
+// goroutine on either side) goes by the number of batches, hardly by their
+// size, so a busy account's events go out in fewer, larger batches, at
+// most MaxCoalesce late; a quiet account's go out as before.
+func (c StreamConfig) nextWindow(cur time.Duration, n int) time.Duration {
+	if n < busyRead {
+		return c.Coalesce
+	}
+	return max(c.Coalesce, min(2*cur, c.MaxCoalesce))
 }
 
 // broadcast hands evs to each of f's streams without waiting for any: a

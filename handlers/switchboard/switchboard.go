@@ -87,6 +87,10 @@ type StreamConfig struct {
 	// window rather than one per commit, at the price of up to that much
 	// delay.
 	Coalesce time.Duration
+	// MaxCoalesce is the widest the window grows to while an account stays
+	// busy (default five times Coalesce, at most 1 s but never below
+	// Coalesce): see nextWindow.
+	MaxCoalesce time.Duration
 	// Buffer is the most batches of events a stream may lag behind its
 	// feed (default 64); past it the stream catches up by reading the
 	// table itself.
@@ -122,6 +126,9 @@ func (c StreamConfig) withDefaults() StreamConfig {
 	}
 	if c.Coalesce <= 0 {
 		c.Coalesce = DefaultCoalesce
+	}
+	if c.MaxCoalesce <= 0 {
+		c.MaxCoalesce = max(c.Coalesce, min(5*c.Coalesce, time.Second))
 	}
 	if c.Buffer <= 0 {
 		c.Buffer = 64
