@@ -696,3 +696,103 @@ func TestStore_PruneWebhookDeliveries(t *testing.T) {
 		})
 	}
 }
+
+// TestStore_DeleteWebhook: deleting a subscription deletes its deliveries,
+// whatever their status, and no other subscription's; another account's
+// id is not found and deletes nothing. On PostgreSQL no foreign key
+// cascades the delete (migration 0028): DeleteWebhook does it itself.
+func TestStore_DeleteWebhook(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := mustWebhookFixture(t, s)
+		gone := f.MustWebhook(t, models.EventMessageCreated)
+		kept := f.MustWebhook(t, models.EventMessageCreated)
+		other := storetest.MustAccount(t, s, "B")
+		f.MustMessages(t, 3)
+		if n := mustFanOut(t, s, nil); n != 6 {
+			t.Fatalf("queued %d, want 6", n)
+		}
+		// One of each status among the deleted subscription's rows.
+		got := mustClaimWebhooks(t, s, 10)
+		for _, o := range got {
+			if o.Delivery.WebhookID == gone.ID {
+				mustOK(t, s.GORM().Exec("UPDATE webhook_deliveries SET status = 'sent' WHERE id = ?", o.Delivery.ID).Error)
+				break
+			}
+		}
+		countOf := func(id int64) int64 {
+			var n int64
+			mustOK(t, s.GORM().Raw("SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?", id).Scan(&n).Error)
+			return n
+		}
+
+		err := s.DeleteWebhook(ctx, other.ID, gone.ID)
+		if nf, ok := errors.AsType[*store.NotFoundError](err); !ok || nf.Entity != "webhook" {
+			t.Fatalf("DeleteWebhook of another account's = %v, want a NotFoundError naming webhook", err)
+		}
+		if n := countOf(gone.ID); n != 3 {
+			t.Fatalf("%d deliveries after a refused delete, want 3", n)
+		}
+		mustOK(t, s.DeleteWebhook(ctx, f.acct.ID, gone.ID))
+		if n := countOf(gone.ID); n != 0 {
+			t.Errorf("%d deliveries of the deleted subscription left", n)
+		}
+		if n := countOf(kept.ID); n != 3 {
+			t.Errorf("%d deliveries of the other subscription, want 3", n)
+		}
+		if _, err := s.Webhook(ctx, f.acct.ID, gone.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Webhook after the delete: %v, want not found", err)
+		}
+	})
+}
+
+// TestStore_DeleteWebhook_DuringFanOut: a fan-out that holds the
+// subscription locked while it queues rows for it commits before a
+// concurrent DeleteWebhook goes on, and the delete takes those rows too
+// (PostgreSQL, where transactions overlap and no foreign key cascades).
+func TestStore_DeleteWebhook_DuringFanOut(t *testing.T) {
+	s := storetest.MustOpen(t, store.Postgres)
+	ctx := t.Context()
+	f := mustWebhookFixture(t, s)
+	w := f.MustWebhook(t, models.EventMessageCreated)
+	f.MustMessages(t, 1)
+
+	// What FanOutWebhookEvents does: lock the subscription, queue a row.
+	tx := s.GORM().WithContext(ctx).Begin()
+	t.Cleanup(func() { tx.Rollback() })
+	var fanOut int64
+	mustOK(t, tx.Raw("SELECT pg_backend_pid()").Scan(&fanOut).Error)
+	mustOK(t, tx.Exec("SELECT id FROM webhooks WHERE id = ? FOR UPDATE", w.ID).Error)
+	mustOK(t, tx.Exec(`INSERT INTO webhook_deliveries (account_id, webhook_id, event_id, event_seq, status, attempts,
+		next_attempt_at, last_error, response_status, reference, created_at, updated_at)
+		SELECT account_id, ?, id, seq, 'queued', 0, now(), '', 0, 'ref', now(), now() FROM events
+		WHERE account_id = ? ORDER BY seq DESC LIMIT 1`, w.ID, f.acct.ID).Error)
+
+	deleted := make(chan error, 1)
+	go func() { deleted <- s.DeleteWebhook(ctx, f.acct.ID, w.ID) }()
+	// Wait until the delete waits for the fan-out's lock.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var waiting int64
+		mustOK(t, s.GORM().Raw("SELECT COUNT(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", fanOut).Scan(&waiting).Error)
+		if waiting > 0 {
+			break
+		}
+		select {
+		case err := <-deleted:
+			t.Fatalf("DeleteWebhook returned %v while the fan-out held the subscription", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("DeleteWebhook did not wait for the fan-out's lock within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mustOK(t, tx.Commit().Error)
+	mustOK(t, <-deleted)
+	var left int64
+	mustOK(t, s.GORM().Raw("SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?", w.ID).Scan(&left).Error)
+	if left != 0 {
+		t.Errorf("%d deliveries of the deleted subscription left", left)
+	}
+}

@@ -141,15 +141,19 @@ func (s *Store) DisableWebhook(ctx context.Context, accountID, id int64, reason 
 // NotFoundError naming "webhook" when the account has none with the id.
 func (s *Store) DeleteWebhook(ctx context.Context, accountID, id int64) error {
 	err := s.write(ctx, s.db, func(tx *gorm.DB) error {
-		if err := tx.Where("webhook_id = ?", id).Where("account_id = ?", accountID).Delete(&models.WebhookDelivery{}).Error; err != nil {
-			return err
-		}
+		// The subscription first: deleting its row waits for a fan-out that
+		// holds it locked to commit, so the delete of the deliveries after
+		// it sees every row queued for it (no foreign key does that on
+		// PostgreSQL: migration 0028).
 		res := tx.Where("account_id = ? AND id = ?", accountID, id).Delete(&models.Webhook{})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return notFound("webhook", id)
+		}
+		if err := tx.Where("webhook_id = ?", id).Where("account_id = ?", accountID).Delete(&models.WebhookDelivery{}).Error; err != nil {
+			return err
 		}
 		return s.appendEvents(tx, newEvent(accountID, models.EventWebhookDeleted, EventData{"webhook_id": id}))
 	})

@@ -1,0 +1,11 @@
+-- The fan-out writes one webhook_deliveries row per subscription and event,
+-- five a write for an account with five subscriptions. The foreign key on
+-- webhook_id checked each row by a query and a lock of the subscription's
+-- row: about 4.5 of the 16.7 µs a row costs PostgreSQL (bench/results.md,
+-- "Issue 20: where a loaded write's CPU goes"). Neither writer needs it:
+-- the fan-out holds the subscription's row locked while it queues for it,
+-- and DeleteWebhook deletes the subscription before its deliveries, so a
+-- fan-out that was queueing for it has committed, and its rows are seen and
+-- deleted. SQLite keeps the key: one writer at a time, and dropping it
+-- there means rebuilding the table.
+ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_webhook_id_fkey;
