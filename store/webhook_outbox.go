@@ -679,11 +679,12 @@ func (s *Store) ReleaseWebhookDeliveries(ctx context.Context, claims map[int64]i
 // PruneWebhookDeliveries covers.
 const pruneDeliveriesBatch = 5000
 
-// PruneWebhookDeliveries deletes the webhook deliveries that have ended
-// (sent, or failed for good) and were queued before before, and returns how
-// many it deleted. Queued and leased ones are kept however old they are:
-// they are still owed. Without it the outbox would keep a row for every
-// subscription and event for ever.
+// PruneWebhookDeliveries deletes the webhook deliveries queued before
+// before that have ended (sent, or failed for good) or belong to a disabled
+// subscription (which is never sent again), and returns how many it
+// deleted. An active subscription's queued and leased ones are kept however
+// old they are: they are still owed. Without it the outbox would keep a row
+// for every subscription and event for ever.
 func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
 	return s.pruneWebhookDeliveries(ctx, before, pruneDeliveriesBatch)
 }
@@ -696,8 +697,11 @@ func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time) (i
 func (s *Store) pruneWebhookDeliveries(ctx context.Context, before time.Time, batch int64) (int64, error) {
 	db := s.db.WithContext(ctx)
 	before = before.UTC()
+	// The rows a prune may delete: the first of them, not the table's
+	// first, which may be a row still owed from long ago.
+	done := `(status IN ('sent', 'failed') OR webhook_id IN (SELECT id FROM webhooks WHERE status = 'disabled'))`
 	var first, end []int64
-	if err := db.Raw(`SELECT id FROM webhook_deliveries ORDER BY id LIMIT 1`).Scan(&first).Error; err != nil {
+	if err := db.Raw(`SELECT id FROM webhook_deliveries WHERE ` + done + ` ORDER BY id LIMIT 1`).Scan(&first).Error; err != nil {
 		return 0, wrap("prune webhook deliveries", err)
 	}
 	if len(first) == 0 {
@@ -713,12 +717,11 @@ func (s *Store) pruneWebhookDeliveries(ctx context.Context, before time.Time, ba
 		}
 	}
 	var total int64
-	ended := []models.DeliveryStatus{models.DeliverySent, models.DeliveryFailed}
 	for lo := first[0]; len(end) > 0 && lo < end[0]; lo += batch {
 		// created_at is checked too: two fan-outs at once can number
 		// their rows in the other order from their clocks.
-		res := db.Exec(`DELETE FROM webhook_deliveries WHERE id >= ? AND id < ? AND status IN ? AND created_at < ?`,
-			lo, min(lo+batch, end[0]), ended, before)
+		res := db.Exec(`DELETE FROM webhook_deliveries WHERE id >= ? AND id < ? AND created_at < ? AND `+done,
+			lo, min(lo+batch, end[0]), before)
 		if res.Error != nil {
 			return total, wrap("prune webhook deliveries", res.Error)
 		}

@@ -618,27 +618,36 @@ func TestStore_ClaimWebhookDeliveries_Entities(t *testing.T) {
 	})
 }
 
-// TestStore_PruneWebhookDeliveries: deliveries that ended (sent, failed for
-// good) and were queued before the cutoff are deleted; those still owed
-// (queued, retried later, never claimed) are kept however old, and so are
-// the newer ones, whichever range of ids a statement covers.
+// TestStore_PruneWebhookDeliveries: deliveries queued before the cutoff
+// are deleted when they ended (sent, failed for good) or their subscription
+// is disabled; an active subscription's owed ones (queued, retried later,
+// never claimed) are kept however old, and so are the newer ones, whichever
+// range of ids a statement covers.
 func TestStore_PruneWebhookDeliveries(t *testing.T) {
 	for _, batch := range []int64{2, 5000} {
 		t.Run(fmt.Sprintf("Batch%d", batch), func(t *testing.T) {
 			storetest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
 				ctx := t.Context()
 				f := mustWebhookFixture(t, s)
+				off := f.MustWebhook(t, models.EventMessageCreated)
+				f.MustMessages(t, 2)
+				if n := mustFanOut(t, s, nil); n != 2 {
+					t.Fatalf("queued %d for the first subscription, want 2", n)
+				}
+				if _, err := s.DisableWebhook(ctx, f.acct.ID, off.ID, "by hand"); err != nil {
+					t.Fatal(err)
+				}
 				w := f.MustWebhook(t, models.EventMessageCreated)
 				f.MustMessages(t, 7)
 				if n := mustFanOut(t, s, nil); n != 7 {
 					t.Fatalf("queued %d, want 7", n)
 				}
-				if n, err := s.PruneWebhookDeliveriesInBatches(ctx, time.Now(), batch); err != nil || n != 0 {
-					t.Fatalf("prune with nothing ended = %d, %v; want 0", n, err)
+				if n, err := s.PruneWebhookDeliveriesInBatches(ctx, time.Now().Add(-time.Hour), batch); err != nil || n != 0 {
+					t.Fatalf("prune with nothing old = %d, %v; want 0", n, err)
 				}
 				got := mustClaimWebhooks(t, s, 5)
-				if len(got) != 5 {
-					t.Fatalf("claimed %d, want a run of 5", len(got))
+				if len(got) != 5 || got[0].Delivery.WebhookID != w.ID {
+					t.Fatalf("claimed %d, want a run of 5 of the active subscription", len(got))
 				}
 				later := time.Now().Add(time.Hour)
 				id := func(i int) int64 { return got[i].Delivery.ID }
@@ -651,8 +660,9 @@ func TestStore_PruneWebhookDeliveries(t *testing.T) {
 				}); err != nil {
 					t.Fatal(err)
 				}
-				// The first four were queued ten days ago, the fifth and the
-				// two never claimed (still queued) since.
+				// The disabled subscription's two and the first four of the
+				// active one were queued ten days ago; the fifth and the two
+				// never claimed (still queued) since.
 				old := time.Now().UTC().Add(-10 * 24 * time.Hour)
 				mustOK(t, s.GORM().Exec("UPDATE webhook_deliveries SET created_at = ? WHERE id < ?", old, id(4)).Error)
 
@@ -660,8 +670,8 @@ func TestStore_PruneWebhookDeliveries(t *testing.T) {
 					t.Fatalf("prune before the oldest = %d, %v; want 0", n, err)
 				}
 				n, err := s.PruneWebhookDeliveriesInBatches(ctx, time.Now().Add(-7*24*time.Hour), batch)
-				if err != nil || n != 3 {
-					t.Fatalf("prune = %d, %v; want 3 (the old sent and failed ones)", n, err)
+				if err != nil || n != 5 {
+					t.Fatalf("prune = %d, %v; want 5 (the old sent and failed ones, the disabled subscription's two)", n, err)
 				}
 				left, err := s.WebhookDeliveries(ctx, f.acct.ID, w.ID, store.WebhookDeliveryFilter{})
 				mustOK(t, err)
@@ -686,6 +696,9 @@ func TestStore_PruneWebhookDeliveries(t *testing.T) {
 				}
 				if len(left) != 4 {
 					t.Errorf("%d deliveries left, want 4 (two never claimed): %v", len(left), kept)
+				}
+				if offLeft, err := s.WebhookDeliveries(ctx, f.acct.ID, off.ID, store.WebhookDeliveryFilter{}); err != nil || len(offLeft) != 0 {
+					t.Errorf("the disabled subscription's deliveries: %d left, %v; want none", len(offLeft), err)
 				}
 				// The queue goes on: the retried head is still the head.
 				mustOK(t, s.GORM().Exec("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?", time.Now().Add(-time.Minute), id(2)).Error)

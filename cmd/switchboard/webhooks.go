@@ -54,7 +54,7 @@ func webhookCmd(ctx context.Context, args []string, env func(string) string, std
 	case "list":
 		fs = newFlagSet("webhook list [flags]", "Lists an account's webhook subscriptions by id. Secrets are never shown.")
 	case "disable":
-		fs = newFlagSet("webhook disable [flags]", "Stops sending to a subscription, keeping it and its deliveries. Disabling twice changes nothing.")
+		fs = newFlagSet("webhook disable [flags]", "Stops sending to a subscription, keeping it, and its deliveries for --event-retention. Disabling twice changes nothing.")
 		required = append(required, "id")
 	case "delete":
 		fs = newFlagSet("webhook delete [flags]", "Deletes a subscription and its deliveries.")
