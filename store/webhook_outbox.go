@@ -715,9 +715,12 @@ func (s *Store) pruneWebhookDeliveries(ctx context.Context, before time.Time, ba
 		if err := db.Raw(`SELECT id + 1 FROM webhook_deliveries ORDER BY id DESC LIMIT 1`).Scan(&end).Error; err != nil {
 			return 0, wrap("prune webhook deliveries", err)
 		}
+		if len(end) == 0 { // emptied since the first read
+			return 0, nil
+		}
 	}
 	var total int64
-	for lo := first[0]; len(end) > 0 && lo < end[0]; lo += batch {
+	for lo := first[0]; lo < end[0]; lo += batch {
 		// created_at is checked too: two fan-outs at once can number
 		// their rows in the other order from their clocks.
 		res := db.Exec(`DELETE FROM webhook_deliveries WHERE id >= ? AND id < ? AND created_at < ? AND `+done,

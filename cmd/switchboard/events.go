@@ -56,27 +56,27 @@ func (c *eventConfig) stream(done <-chan struct{}) switchboard.StreamConfig {
 const pruneEvery = 10 * time.Minute
 
 // pruneEvents deletes the events older than retention, and the webhook
-// deliveries of that age that have ended, at once, then every pruneEvery,
-// until ctx ends. Every replica runs it; the deletes of two at once only
+// deliveries of that age that have ended or whose subscription is disabled
+// (store.PruneWebhookDeliveries), at once, then every pruneEvery, until ctx
+// ends. Every replica runs it; the deletes of two at once only
 // overlap.
 func pruneEvents(ctx context.Context, st *store.Store, retention time.Duration, log *slog.Logger) {
 	t := time.NewTicker(pruneEvery)
 	defer t.Stop()
+	prunes := []struct {
+		what, key string // the log's words for what was pruned
+		prune     func(context.Context, time.Time) (int64, error)
+	}{{"events", "events", st.PruneEvents}, {"webhook deliveries", "deliveries", st.PruneWebhookDeliveries}}
 	for {
 		before := time.Now().Add(-retention)
-		n, err := st.PruneEvents(ctx, before)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("prune events", "err", err)
-		case n > 0:
-			log.Info("pruned events", "events", n)
-		}
-		n, err = st.PruneWebhookDeliveries(ctx, before)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("prune webhook deliveries", "err", err)
-		case n > 0:
-			log.Info("pruned webhook deliveries", "deliveries", n)
+		for _, p := range prunes {
+			n, err := p.prune(ctx, before)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("prune "+p.what, "err", err)
+			case n > 0:
+				log.Info("pruned "+p.what, p.key, n)
+			}
 		}
 		select {
 		case <-ctx.Done():
